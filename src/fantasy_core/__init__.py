@@ -1,0 +1,1 @@
+"""The pure domain of the contest platform: money, lifecycle, scoring, lineups, payouts, ledger."""

@@ -1,0 +1,71 @@
+"""Named domain errors: each rule the core enforces fails with one of these, never a string."""
+
+from __future__ import annotations
+
+
+class DomainError(Exception):
+    """Base of every error the core raises on purpose; adapters and apps translate these."""
+
+
+class InvalidMoney(DomainError):
+    """An amount or currency that money cannot hold (floats, mixed currencies, negative shares)."""
+
+
+class CurrencyMismatch(InvalidMoney):
+    """Two amounts of different currencies were combined."""
+
+
+class InvalidScoringRules(DomainError):
+    """A rule set that cannot score exactly or consistently."""
+
+
+class UnknownRules(DomainError):
+    """No scoring preset has this name."""
+
+
+class InvalidStatLine(DomainError):
+    """A stat value that is not an exact, finite number."""
+
+
+class InvalidLineup(DomainError):
+    """A lineup broke a roster rule; `rule` names the rule and `player_id` the player (if any)."""
+
+    def __init__(self, rule: str, message: str, player_id: str | None = None) -> None:
+        self.rule = rule
+        self.player_id = player_id
+        super().__init__(message)
+
+
+class InvalidPayoutTable(DomainError):
+    """A payout structure that cannot pay its prize pool exactly."""
+
+
+class IllegalTransition(DomainError):
+    """A lifecycle transition that the contest's current state does not allow."""
+
+    def __init__(self, contest_id: str, current: str, attempted: str, why: str = "") -> None:
+        self.contest_id = contest_id
+        self.current = current
+        self.attempted = attempted
+        detail = f": {why}" if why else ""
+        super().__init__(f"contest {contest_id} cannot go from {current} to {attempted}{detail}")
+
+
+class UnbalancedPostings(DomainError):
+    """A set of ledger postings whose debits and credits differ; it cannot be recorded."""
+
+
+class InvalidSportTemplate(DomainError):
+    """A roster template that no lineup could satisfy (no slots, unknown positions, bad limits)."""
+
+
+class UnknownSportTemplate(DomainError):
+    """No sport template has this name."""
+
+
+class InvalidPlayerPool(DomainError):
+    """A slate's player pool with a malformed player, a duplicate id or a non-positive salary."""
+
+
+class InvalidEntryLimit(DomainError):
+    """A per-player entry limit that cannot be applied, or its stored form is malformed."""

@@ -1,0 +1,171 @@
+"""Settlement arithmetic: the prize pool, entry scores, ranks and prizes, as pure functions.
+
+Determinism: entries are first ordered by entry id, then (stably) by score, best
+first; so the same entries in any input order give the same standings. Tied
+entries share a rank (competition ranking: 1, 2, 2, 4) and the prizes of the
+places they occupy; leftover cents go one each to the tied entries in ascending
+entry-id order.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from fractions import Fraction
+from itertools import groupby
+from operator import itemgetter
+from typing import TypeVar
+
+from attrs import frozen
+
+from fantasy_core.errors import InvalidMoney, InvalidPayoutTable
+from fantasy_core.money import basis_points_of, split_evenly
+from fantasy_core.payouts import PayoutStructure
+
+T = TypeVar("T")
+
+
+@frozen
+class PrizePool:
+    """Where the collected fees go: rake to the house, the rest (plus any overlay) to prizes."""
+
+    collected: int
+    rake: int
+    overlay: int
+    pool: int
+
+
+def prize_pool(collected: int, rake_bps: int, guaranteed: int | None, entries: int) -> PrizePool:
+    """The prize pool of a contest that collected `collected` minor units.
+
+    Rake is `rake_bps` of the collected fees, rounded down. A guaranteed contest
+    pays at least `guaranteed`; the house covers the difference (the overlay),
+    unless it has no entries at all, when there is nobody to pay.
+    """
+    if collected < 0:
+        raise InvalidMoney(f"collected fees cannot be negative, got {collected}")
+    rake = basis_points_of(collected, rake_bps)
+    pool = collected - rake
+    overlay = 0
+    if guaranteed is not None and entries > 0:
+        if guaranteed < 0:
+            raise InvalidMoney(f"a guaranteed prize pool cannot be negative, got {guaranteed}")
+        if pool < guaranteed:
+            overlay = guaranteed - pool
+            pool = guaranteed
+    return PrizePool(collected=collected, rake=rake, overlay=overlay, pool=pool)
+
+
+@frozen
+class Standings:
+    """Every entry's score, rank and prize, best first (ties in ascending entry-id order).
+
+    Scores are kept as integers over a common denominator `scale` so that a
+    million entries rank fast and stay exact: entry i scored `scaled[i] / scale`.
+    """
+
+    entry_ids: tuple[str, ...]
+    scaled_scores: tuple[int, ...]
+    scale: int
+    ranks: tuple[int, ...]
+    prizes: tuple[int, ...]
+
+    def score(self, index: int) -> Fraction:
+        return Fraction(self.scaled_scores[index], self.scale)
+
+    @property
+    def total_prizes(self) -> int:
+        return sum(self.prizes)
+
+    def __len__(self) -> int:
+        return len(self.entry_ids)
+
+
+def common_scale(points: Iterable[Fraction]) -> int:
+    """The least common denominator of some exact point values."""
+    scale = 1
+    for p in points:
+        scale = math.lcm(scale, p.denominator)
+    return scale
+
+
+def scale_points(points: Mapping[str, Fraction], scale: int) -> dict[str, int]:
+    """Each value times `scale`, as an exact integer (`scale` must be a common denominator)."""
+    scaled: dict[str, int] = {}
+    for key, value in points.items():
+        factor, rest = divmod(scale, value.denominator)
+        if rest:
+            raise ValueError(f"{scale} is not a multiple of the denominator of {key}'s {value}")
+        scaled[key] = value.numerator * factor
+    return scaled
+
+
+def rank_and_pay(
+    entry_ids: Sequence[str],
+    scaled_scores: Sequence[int],
+    scale: int,
+    place_prizes: Sequence[int],
+) -> Standings:
+    """Rank entries by score and give each its prize; input order does not matter.
+
+    Entry ids must be unique (callers hold entries in a mapping keyed by id).
+    """
+    if len(entry_ids) != len(scaled_scores):
+        raise ValueError("every entry needs exactly one score")
+    if not entry_ids:
+        return Standings((), (), scale, (), ())
+    by_id = sorted(range(len(entry_ids)), key=entry_ids.__getitem__)
+    # Stable sort: equal scores keep ascending entry-id order.
+    order = sorted(by_id, key=scaled_scores.__getitem__, reverse=True)
+    # itemgetter gathers in C; a generator here costs more than the sort itself.
+    pick = itemgetter(*order) if len(order) > 1 else _single(order[0])
+    sorted_ids: tuple[str, ...] = pick(entry_ids)
+    sorted_scores: tuple[int, ...] = pick(scaled_scores)
+    ranks: list[int] = []
+    prizes: list[int] = []
+    paid = len(place_prizes)
+    position = 0
+    for _, group in groupby(sorted_scores):
+        tied = len(list(group))
+        ranks.extend([position + 1] * tied)
+        if position < paid:
+            total = sum(place_prizes[position : position + tied])
+            prizes.extend(split_evenly(total, tied))
+        else:
+            prizes.extend([0] * tied)
+        position += tied
+    return Standings(
+        entry_ids=sorted_ids,
+        scaled_scores=sorted_scores,
+        scale=scale,
+        ranks=tuple(ranks),
+        prizes=tuple(prizes),
+    )
+
+
+def _single(index: int) -> Callable[[Sequence[T]], tuple[T, ...]]:
+    return lambda seq: (seq[index],)
+
+
+def settle_entries(
+    lineups: Mapping[str, Sequence[str]],
+    player_points: Mapping[str, Fraction],
+    structure: PayoutStructure,
+    pool: int,
+    entry_fee: int,
+) -> Standings:
+    """Score every entry's lineup (`entry id -> player ids`), rank, and split `pool`.
+
+    A player with no points (no stat line: did not play) scores 0.
+    """
+    scale = common_scale(player_points.values())
+    # A defaultdict scores unknown players 0 without a pass over every lineup first.
+    scaled: defaultdict[str, int] = defaultdict(int, scale_points(player_points, scale))
+    get = scaled.__getitem__
+    entry_ids = list(lineups)
+    scores = [sum(map(get, lineup)) for lineup in lineups.values()]
+    prizes = structure.place_prizes(len(entry_ids), pool, entry_fee)
+    if sum(prizes) != (pool if entry_ids else 0):
+        raise InvalidPayoutTable(f"payout table paid {sum(prizes)} of a pool of {pool}")
+    return rank_and_pay(entry_ids, scores, scale, prizes)
