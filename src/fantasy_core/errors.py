@@ -69,3 +69,67 @@ class InvalidPlayerPool(DomainError):
 
 class InvalidEntryLimit(DomainError):
     """A per-player entry limit that cannot be applied, or its stored form is malformed."""
+
+
+class UnknownContest(DomainError):
+    """No contest has this id."""
+
+
+class UnknownEntry(DomainError):
+    """No entry has this id."""
+
+
+class UnknownPayout(DomainError):
+    """No payout has this fingerprint."""
+
+
+class DuplicateRecord(DomainError):
+    """A record with this unique key exists already."""
+
+
+class ConcurrentUpdate(DomainError):
+    """Another transaction changed this record first; the use case may be retried."""
+
+
+class JoinRefused(DomainError):
+    """A join that cannot go ahead: `reason` is a stable code (locked, full, entry_limit, ...)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class WithdrawRefused(DomainError):
+    """A withdrawal that the contest's rules do not allow (past the cut-off, not the owner)."""
+
+
+class GatewayUnavailable(DomainError):
+    """The payment gateway certainly did not act on the request; it may be retried."""
+
+
+class PaymentOutcomeUnknown(DomainError):
+    """The payment gateway may or may not have acted; look the outcome up before retrying."""
+
+
+class GatewayAuthError(DomainError):
+    """The platform's own payment account is invalid or disabled."""
+
+
+class PayoutRejected(DomainError):
+    """The gateway refused a transfer to this destination; `reason` says why."""
+
+
+class OperatorActionRefused(DomainError):
+    """An operator action the contest's state does not allow (e.g. cancel after settlement)."""
+
+
+class InvalidFeedData(DomainError):
+    """Game data that cannot be read at all (malformed snapshot or game); the message says where."""
+
+
+class FeedUnavailable(DomainError):
+    """The stats provider cannot be reached or read right now; ask again later."""
+
+
+class UnknownSlate(DomainError):
+    """The stats feed has no slate with this id."""

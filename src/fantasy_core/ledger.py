@@ -44,6 +44,7 @@ class Movement(enum.Enum):
     OVERLAY_ADDED = "overlay_added"
     PRIZE_AWARDED = "prize_awarded"
     PRIZE_PAID = "prize_paid"
+    PRIZE_REVERSED = "prize_reversed"
 
 
 @frozen
@@ -180,5 +181,5 @@ def conservation(contest_id: str, sets: Iterable[PostingSet]) -> Conservation:
         rake=by_movement[Movement.RAKE_TAKEN],
         overlay=by_movement[Movement.OVERLAY_ADDED],
         awarded=by_movement[Movement.PRIZE_AWARDED],
-        paid_out=by_movement[Movement.PRIZE_PAID],
+        paid_out=by_movement[Movement.PRIZE_PAID] - by_movement[Movement.PRIZE_REVERSED],
     )

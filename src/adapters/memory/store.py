@@ -1,0 +1,387 @@
+"""An in-memory store whose units of work are serialisable transactions.
+
+One re-entrant lock serialises units of work (a single writer, like SQLite), so
+locking a contest is implied. Each unit of work works on copies of the tables and
+of every record it reads; commit swaps the copies in, anything else discards
+them. Records handed out are copies, so a use case that mutates a record and
+then rolls back leaves the store untouched.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Self, TypeVar
+
+from fantasy_core.audit import AuditRecord
+from fantasy_core.contest import Contest
+from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus
+from fantasy_core.errors import (
+    ConcurrentUpdate,
+    DuplicateRecord,
+    UnknownContest,
+    UnknownEntry,
+    UnknownPayout,
+)
+from fantasy_core.ledger import PostingSet
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.payments import Payout, PayoutAccount, Refund, RefundStatus
+from fantasy_core.stats import FeedSnapshot
+
+T = TypeVar("T")
+
+
+class SimulatedCrash(Exception):
+    """Raised by a commit the test asked to fail: the unit of work is lost, as in a crash."""
+
+
+def _copy(record: T) -> T:
+    return copy.copy(record)
+
+
+class _Tables:
+    """Every table of the store; a unit of work holds a shallow copy of it."""
+
+    def __init__(self) -> None:
+        self.contests: dict[str, Contest] = {}
+        self.entries: dict[str, Entry] = {}
+        self.fingerprints: dict[str, str] = {}
+        self.charges: dict[str, str] = {}
+        self.payouts: dict[str, Payout] = {}
+        self.transfers: dict[str, str] = {}
+        self.refunds: dict[str, Refund] = {}
+        self.ledger: dict[str, PostingSet] = {}
+        self.audit: list[AuditRecord] = []
+        self.snapshots: dict[tuple[str, int], tuple[FeedSnapshot, str, datetime]] = {}
+        self.rejections: dict[str, int] = {}
+        self.corrections: dict[str, list[tuple[str, str, str, str, str, datetime]]] = {}
+        self.settlements: dict[str, tuple[bytes, str]] = {}
+        self.accounts: dict[str, PayoutAccount] = {}
+        self.events: set[str] = set()
+
+    def clone(self) -> _Tables:
+        twin = _Tables.__new__(_Tables)
+        for name, value in vars(self).items():
+            setattr(twin, name, copy.copy(value))
+        twin.corrections = {k: list(v) for k, v in self.corrections.items()}
+        return twin
+
+
+class MemoryStore:
+    """The data of a whole platform, in memory. Make units of work with `unit_of_work()`."""
+
+    def __init__(self) -> None:
+        self._lock = threading.RLock()
+        self._tables = _Tables()
+        self.crash_on_commit = 0  # the next N commits fail with SimulatedCrash
+        self.commits = 0
+
+    def unit_of_work(self) -> MemoryUnitOfWork:
+        return MemoryUnitOfWork(self)
+
+
+class MemoryUnitOfWork:
+    def __init__(self, store: MemoryStore) -> None:
+        self._store = store
+        self._tables: _Tables | None = None
+
+    def __enter__(self) -> Self:
+        self._store._lock.acquire()
+        tables = self._store._tables.clone()
+        self._tables = tables
+        self.contests = _Contests(tables)
+        self.entries = _Entries(tables)
+        self.payouts = _Payouts(tables)
+        self.refunds = _Refunds(tables)
+        self.ledger = _Ledger(tables)
+        self.audit = _Audit(tables)
+        self.stats = _Stats(tables)
+        self.settlements = _Settlements(tables)
+        self.accounts = _Accounts(tables)
+        self.events = _Events(tables)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._tables = None
+        self._store._lock.release()
+
+    def commit(self) -> None:
+        if self._tables is None:
+            raise RuntimeError("commit outside the unit of work's block")
+        if self._store.crash_on_commit > 0:
+            self._store.crash_on_commit -= 1
+            self._tables = None
+            raise SimulatedCrash("the process died before this commit")
+        self._store._tables = self._tables
+        self._store.commits += 1
+        # Later writes in the same block start from what was just committed.
+        self._tables = self._tables.clone()
+        self.__enter_tables(self._tables)
+
+    def __enter_tables(self, tables: _Tables) -> None:
+        for repo in (
+            self.contests,
+            self.entries,
+            self.payouts,
+            self.refunds,
+            self.ledger,
+            self.audit,
+            self.stats,
+            self.settlements,
+            self.accounts,
+            self.events,
+        ):
+            repo.t = tables
+
+
+class _Repo:
+    def __init__(self, tables: _Tables) -> None:
+        self.t = tables
+
+
+class _Contests(_Repo):
+    def add(self, contest: Contest) -> None:
+        if contest.contest_id in self.t.contests:
+            raise DuplicateRecord(f"contest {contest.contest_id} exists")
+        self.t.contests[contest.contest_id] = _stored_contest(contest)
+
+    def get(self, contest_id: str) -> Contest:
+        try:
+            return _copy(self.t.contests[contest_id])
+        except KeyError:
+            raise UnknownContest(f"no contest {contest_id}") from None
+
+    def lock(self, contest_id: str) -> Contest:
+        return self.get(contest_id)  # the store's lock already serialises units of work
+
+    def save(self, contest: Contest) -> None:
+        stored = self.t.contests.get(contest.contest_id)
+        if stored is None:
+            raise UnknownContest(f"no contest {contest.contest_id}")
+        if stored.version > contest.version:
+            raise ConcurrentUpdate(f"contest {contest.contest_id} changed meanwhile")
+        self.t.contests[contest.contest_id] = _stored_contest(contest)
+
+    def ids_in_states(self, states: Iterable[ContestState]) -> list[str]:
+        wanted = set(states)
+        return sorted(cid for cid, c in self.t.contests.items() if c.state in wanted)
+
+
+def _stored_contest(contest: Contest) -> Contest:
+    stored = _copy(contest)
+    stored.events = []
+    return stored
+
+
+class _Entries(_Repo):
+    def add(self, entry: Entry) -> None:
+        if entry.entry_id in self.t.entries or entry.fingerprint in self.t.fingerprints:
+            raise DuplicateRecord(f"entry {entry.entry_id} ({entry.fingerprint}) exists")
+        self.save(entry)
+        self.t.fingerprints[entry.fingerprint] = entry.entry_id
+
+    def save(self, entry: Entry) -> None:
+        self.t.entries[entry.entry_id] = _copy(entry)
+        if entry.charge_id is not None:
+            self.t.charges[entry.charge_id] = entry.entry_id
+
+    def get(self, entry_id: str) -> Entry:
+        try:
+            return _copy(self.t.entries[entry_id])
+        except KeyError:
+            raise UnknownEntry(f"no entry {entry_id}") from None
+
+    def by_fingerprint(self, fingerprint: str) -> Entry | None:
+        entry_id = self.t.fingerprints.get(fingerprint)
+        return None if entry_id is None else self.get(entry_id)
+
+    def by_charge(self, charge_id: str) -> Entry | None:
+        entry_id = self.t.charges.get(charge_id)
+        return None if entry_id is None else self.get(entry_id)
+
+    def for_contest(
+        self, contest_id: str, statuses: Iterable[EntryStatus] | None = None
+    ) -> list[Entry]:
+        wanted = None if statuses is None else set(statuses)
+        return [
+            _copy(e)
+            for _, e in sorted(self.t.entries.items())
+            if e.contest_id == contest_id and (wanted is None or e.status in wanted)
+        ]
+
+    def with_status(self, statuses: Iterable[EntryStatus]) -> list[Entry]:
+        wanted = set(statuses)
+        return [_copy(e) for _, e in sorted(self.t.entries.items()) if e.status in wanted]
+
+    def seats_taken(self, contest_id: str) -> int:
+        return sum(
+            1
+            for e in self.t.entries.values()
+            if e.contest_id == contest_id and e.status in SEAT_HOLDING
+        )
+
+    def seats_of_user(self, contest_id: str, user_id: str) -> int:
+        return sum(
+            1
+            for e in self.t.entries.values()
+            if e.contest_id == contest_id and e.user_id == user_id and e.status in SEAT_HOLDING
+        )
+
+
+class _Payouts(_Repo):
+    def add_all(self, payouts: Sequence[Payout]) -> None:
+        for payout in payouts:
+            if payout.fingerprint in self.t.payouts:
+                raise DuplicateRecord(f"payout {payout.fingerprint} exists")
+        for payout in payouts:
+            self.save(payout)
+
+    def save(self, payout: Payout) -> None:
+        self.t.payouts[payout.fingerprint] = _copy(payout)
+        if payout.transfer_id is not None:
+            self.t.transfers[payout.transfer_id] = payout.fingerprint
+
+    def for_contest(self, contest_id: str) -> list[Payout]:
+        return sorted(
+            (_copy(x) for x in self.t.payouts.values() if x.contest_id == contest_id),
+            key=lambda x: x.entry_id,
+        )
+
+    def get(self, fingerprint: str) -> Payout:
+        try:
+            return _copy(self.t.payouts[fingerprint])
+        except KeyError:
+            raise UnknownPayout(f"no payout {fingerprint}") from None
+
+    def by_transfer(self, transfer_id: str) -> Payout | None:
+        fingerprint = self.t.transfers.get(transfer_id)
+        return None if fingerprint is None else self.get(fingerprint)
+
+
+class _Refunds(_Repo):
+    def add(self, refund: Refund) -> bool:
+        if refund.key in self.t.refunds:
+            return False
+        self.save(refund)
+        return True
+
+    def save(self, refund: Refund) -> None:
+        self.t.refunds[refund.key] = _copy(refund)
+
+    def get(self, key: str) -> Refund | None:
+        refund = self.t.refunds.get(key)
+        return None if refund is None else _copy(refund)
+
+    def pending(self) -> list[Refund]:
+        return sorted(
+            (_copy(r) for r in self.t.refunds.values() if r.status is RefundStatus.PENDING),
+            key=lambda r: (r.created_at, r.key),
+        )
+
+    def for_contest(self, contest_id: str) -> list[Refund]:
+        return sorted(
+            (_copy(r) for r in self.t.refunds.values() if r.contest_id == contest_id),
+            key=lambda r: r.entry_id,
+        )
+
+
+class _Ledger(_Repo):
+    def record(self, posting_set: PostingSet) -> bool:
+        if posting_set.key in self.t.ledger:
+            return False
+        self.t.ledger[posting_set.key] = posting_set
+        return True
+
+    def for_contest(self, contest_id: str) -> list[PostingSet]:
+        return [s for s in self.t.ledger.values() if s.contest_id == contest_id]
+
+    def all(self) -> list[PostingSet]:
+        return list(self.t.ledger.values())
+
+
+class _Audit(_Repo):
+    def append(self, record: AuditRecord) -> None:
+        self.t.audit.append(record)
+
+    def for_contest(self, contest_id: str) -> list[AuditRecord]:
+        return [r for r in self.t.audit if r.contest_id == contest_id]
+
+    def for_actor(self, actor: str) -> list[AuditRecord]:
+        return [r for r in self.t.audit if r.actor == actor]
+
+
+class _Stats(_Repo):
+    def store(self, snapshot: FeedSnapshot, sha256: str, received_at: datetime) -> bool:
+        key = (snapshot.slate_id, snapshot.version)
+        if key in self.t.snapshots:
+            return False
+        self.t.snapshots[key] = (snapshot, sha256, received_at)
+        return True
+
+    def latest(self, slate_id: str) -> FeedSnapshot | None:
+        versions = [v for (s, v) in self.t.snapshots if s == slate_id]
+        return self.t.snapshots[(slate_id, max(versions))][0] if versions else None
+
+    def record_rejection(self, slate_id: str, version: int, sha256: str, at: datetime) -> None:
+        self.t.rejections[slate_id] = max(version, self.t.rejections.get(slate_id, version))
+
+    def last_rejected_version(self, slate_id: str) -> int | None:
+        return self.t.rejections.get(slate_id)
+
+    def add_correction(
+        self,
+        slate_id: str,
+        player_id: str,
+        stat: str,
+        value_text: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self.t.corrections.setdefault(slate_id, []).append(
+            (player_id, stat, value_text, reason, actor, at)
+        )
+
+    def corrections(self, slate_id: str) -> list[tuple[str, str, str]]:
+        return [(c[0], c[1], c[2]) for c in self.t.corrections.get(slate_id, [])]
+
+
+class _Settlements(_Repo):
+    def store(self, contest_id: str, snapshot: bytes, sha256: str) -> None:
+        if contest_id in self.t.settlements:
+            raise DuplicateRecord(f"contest {contest_id} is settled already")
+        self.t.settlements[contest_id] = (snapshot, sha256)
+
+    def get(self, contest_id: str) -> tuple[bytes, str] | None:
+        return self.t.settlements.get(contest_id)
+
+
+class _Accounts(_Repo):
+    def get(self, user_id: str) -> PayoutAccount | None:
+        account = self.t.accounts.get(user_id)
+        return None if account is None else _copy(account)
+
+    def by_account(self, account_id: str) -> PayoutAccount | None:
+        for account in self.t.accounts.values():
+            if account.account_id == account_id:
+                return _copy(account)
+        return None
+
+    def save(self, account: PayoutAccount) -> None:
+        self.t.accounts[account.user_id] = _copy(account)
+
+
+class _Events(_Repo):
+    def first_time(self, event_id: str) -> bool:
+        if event_id in self.t.events:
+            return False
+        self.t.events.add(event_id)
+        return True

@@ -1,0 +1,215 @@
+"""A deterministic in-process payment gateway that keeps books like a payment provider would.
+
+Payment methods are test tokens named after Stripe's test PaymentMethods, each with
+a fixed behaviour (see TEST_CARDS). Connected accounts are any id starting with
+"acct_" unless disabled. Every call is recorded, and money actually moved is
+counted separately from calls, so tests can prove nothing was charged or paid twice.
+Faults can be injected: the next reply lost after the work was done, the gateway
+unreachable, the platform's credentials refused.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from attrs import define, field
+
+from fantasy_core.errors import (
+    GatewayAuthError,
+    GatewayUnavailable,
+    PaymentOutcomeUnknown,
+    PayoutRejected,
+)
+from fantasy_core.money import Money
+from fantasy_core.payments import (
+    ChargeOutcome,
+    ChargeStatus,
+    PaymentEvent,
+    PaymentEventKind,
+    RefundOutcome,
+    TransferOutcome,
+)
+
+SUCCEED = "pm_card_visa"
+DECLINE = "pm_card_chargeDeclined"
+INSUFFICIENT_FUNDS = "pm_card_chargeDeclinedInsufficientFunds"
+REQUIRES_ACTION = "pm_card_authenticationRequired"
+TIMEOUT_AFTER_SUCCESS = "pm_card_timeoutAfterSuccess"
+
+TEST_CARDS: Mapping[str, str] = {
+    SUCCEED: "charges succeed",
+    DECLINE: "declined: generic_decline",
+    INSUFFICIENT_FUNDS: "declined: insufficient_funds",
+    REQUIRES_ACTION: "needs the user's confirmation (3-D Secure); complete with complete_action",
+    TIMEOUT_AFTER_SUCCESS: "the charge succeeds but the reply is lost (PaymentOutcomeUnknown)",
+}
+
+
+_CARD_STATUS: Mapping[str, ChargeStatus] = {
+    SUCCEED: ChargeStatus.SUCCEEDED,
+    TIMEOUT_AFTER_SUCCESS: ChargeStatus.SUCCEEDED,
+    DECLINE: ChargeStatus.DECLINED,
+    INSUFFICIENT_FUNDS: ChargeStatus.DECLINED,
+    REQUIRES_ACTION: ChargeStatus.REQUIRES_ACTION,
+}
+
+
+@define
+class Charge:
+    charge_id: str
+    key: str
+    amount: Money
+    status: ChargeStatus
+    payment_method: str
+    refunded: int = 0
+
+
+@define
+class Transfer:
+    transfer_id: str
+    key: str
+    destination: str
+    amount: Money
+    group: str
+    metadata: dict[str, str]
+
+
+@define
+class SandboxGateway:
+    """The sandbox. Thread-safe; ids are sequential so runs are reproducible."""
+
+    disabled_accounts: set[str] = field(factory=set)
+    lose_next_replies: int = 0  # the next N calls do their work, then the reply is lost
+    unavailable: bool = False  # every call fails before doing anything
+    auth_broken: bool = False  # the platform's credentials are refused
+    calls: list[tuple[str, str]] = field(factory=list)
+    charges: dict[str, Charge] = field(factory=dict)  # by idempotency key
+    refunds: dict[str, tuple[str, str, Money]] = field(factory=dict)  # key -> (id, charge, amt)
+    transfers: dict[str, Transfer] = field(factory=dict)  # by idempotency key
+    _lock: threading.Lock = field(factory=threading.Lock)
+    _counter: int = 0
+
+    def _next_id(self, prefix: str) -> str:
+        self._counter += 1
+        return f"{prefix}_sandbox_{self._counter:08d}"
+
+    def _enter(self, call: str, key: str) -> None:
+        self.calls.append((call, key))
+        if self.unavailable:
+            raise GatewayUnavailable(f"sandbox: {call} refused, gateway unreachable")
+        if self.auth_broken:
+            raise GatewayAuthError("sandbox: the platform's API key was refused")
+
+    def _reply(self, call: str) -> None:
+        if self.lose_next_replies > 0:
+            self.lose_next_replies -= 1
+            raise PaymentOutcomeUnknown(f"sandbox: the reply to {call} was lost")
+
+    def charge(
+        self, key: str, amount: Money, payment_method: str, metadata: Mapping[str, str]
+    ) -> ChargeOutcome:
+        with self._lock:
+            self._enter("charge", key)
+            existing = self.charges.get(key)
+            if existing is None:
+                existing = self._new_charge(key, amount, payment_method)
+                if payment_method == TIMEOUT_AFTER_SUCCESS:
+                    raise PaymentOutcomeUnknown(
+                        "sandbox: the charge went through, the reply didn't"
+                    )
+            self._reply("charge")
+            return _outcome(existing)
+
+    def _new_charge(self, key: str, amount: Money, payment_method: str) -> Charge:
+        if not amount.is_positive:
+            raise GatewayUnavailable(f"sandbox: refusing to charge {amount}")
+        status = _CARD_STATUS.get(payment_method, ChargeStatus.DECLINED)
+        charge = Charge(self._next_id("pi"), key, amount, status, payment_method)
+        self.charges[key] = charge
+        return charge
+
+    def find_charge(self, key: str) -> ChargeOutcome | None:
+        with self._lock:
+            self._enter("find_charge", key)
+            charge = self.charges.get(key)
+            return None if charge is None else _outcome(charge)
+
+    def complete_action(self, key: str, succeeded: bool, event_id: str) -> PaymentEvent:
+        """The user finished (or failed) 3-D Secure: the webhook event the provider would send."""
+        with self._lock:
+            charge = self.charges[key]
+            if charge.status is not ChargeStatus.REQUIRES_ACTION:
+                raise ValueError(f"charge {charge.charge_id} needs no action")
+            charge.status = ChargeStatus.SUCCEEDED if succeeded else ChargeStatus.DECLINED
+            kind = (
+                PaymentEventKind.CHARGE_SUCCEEDED if succeeded else PaymentEventKind.CHARGE_FAILED
+            )
+            return PaymentEvent(event_id, kind, charge.charge_id, datetime.now(UTC))
+
+    def refund(self, key: str, charge_id: str, amount: Money) -> RefundOutcome:
+        with self._lock:
+            self._enter("refund", key)
+            existing = self.refunds.get(key)
+            if existing is None:
+                charge = next((c for c in self.charges.values() if c.charge_id == charge_id), None)
+                if charge is None or charge.status is not ChargeStatus.SUCCEEDED:
+                    raise GatewayUnavailable(f"sandbox: no succeeded charge {charge_id} to refund")
+                if charge.refunded + amount.minor > charge.amount.minor:
+                    raise GatewayUnavailable(f"sandbox: refund exceeds charge {charge_id}")
+                charge.refunded += amount.minor
+                existing = (self._next_id("re"), charge_id, amount)
+                self.refunds[key] = existing
+            self._reply("refund")
+            return RefundOutcome(existing[0])
+
+    def transfer(
+        self,
+        key: str,
+        destination: str,
+        amount: Money,
+        group: str,
+        metadata: Mapping[str, str],
+    ) -> TransferOutcome:
+        with self._lock:
+            self._enter("transfer", key)
+            existing = self.transfers.get(key)
+            if existing is None:
+                if not destination.startswith("acct_") or destination in self.disabled_accounts:
+                    raise PayoutRejected(f"sandbox: {destination} cannot receive transfers")
+                existing = Transfer(
+                    self._next_id("tr"), key, destination, amount, group, dict(metadata)
+                )
+                self.transfers[key] = existing
+            self._reply("transfer")
+            return TransferOutcome(existing.transfer_id)
+
+    def find_transfer(self, key: str, group: str) -> TransferOutcome | None:
+        """Searches by group and metadata, as after Stripe forgot the idempotency key."""
+        with self._lock:
+            self._enter("find_transfer", key)
+            for transfer in self.transfers.values():
+                if transfer.group == group and transfer.metadata.get("payout_fingerprint") == key:
+                    return TransferOutcome(transfer.transfer_id)
+            return None
+
+    def charged_total(self, key: str) -> int:
+        """Money actually collected under one key (0 or the amount: never twice)."""
+        charge = self.charges.get(key)
+        if charge is None or charge.status is not ChargeStatus.SUCCEEDED:
+            return 0
+        return charge.amount.minor
+
+
+def _outcome(charge: Charge) -> ChargeOutcome:
+    if charge.status is ChargeStatus.DECLINED:
+        code = (
+            "insufficient_funds"
+            if charge.payment_method == INSUFFICIENT_FUNDS
+            else "generic_decline"
+        )
+        return ChargeOutcome(
+            ChargeStatus.DECLINED, charge.charge_id, code, "your card was declined"
+        )
+    return ChargeOutcome(charge.status, charge.charge_id)

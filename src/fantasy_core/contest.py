@@ -1,0 +1,238 @@
+"""The contest aggregate: its terms fixed at creation, and the only way its state can change."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from attrs import define, field, frozen
+
+from fantasy_core.entry_limits import (
+    EntryLimit,
+    entry_limit_canonical,
+    entry_limit_from_canonical,
+)
+from fantasy_core.errors import DomainError, IllegalTransition
+from fantasy_core.lifecycle import TRANSITIONS, ContestState, ContestTransitioned
+from fantasy_core.lineups import PlayerPool, sport_template
+from fantasy_core.money import Money
+from fantasy_core.payouts import PayoutStructure, payout_from_canonical
+from fantasy_core.scoring import ScoringRules
+
+SYSTEM = "system"
+
+
+class InvalidContestTerms(DomainError):
+    """Terms that no contest can run by (a free contest, a lock time without a zone, ...)."""
+
+
+def _aware(_: object, attribute: object, value: datetime) -> None:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise InvalidContestTerms(f"{value!r} must carry a time zone")
+
+
+@frozen
+class ContestTerms:
+    """Everything fixed when a contest is created; settlement uses these and nothing newer."""
+
+    name: str
+    sport_template: str
+    pool: PlayerPool
+    lock_at: datetime = field(validator=_aware)
+    entry_fee: Money
+    capacity: int
+    entry_limit: EntryLimit
+    rules: ScoringRules
+    payout: PayoutStructure
+    rake_bps: int
+    guaranteed_pool: Money | None = None
+    min_entries: int = 2
+    withdraw_cutoff: timedelta = timedelta(0)
+    correction_window: timedelta = timedelta(hours=1)
+
+    def __attrs_post_init__(self) -> None:
+        if not self.name.strip():
+            raise InvalidContestTerms("a contest needs a name")
+        sport_template(self.sport_template)  # raises UnknownSportTemplate
+        if not self.entry_fee.is_positive:
+            raise InvalidContestTerms(f"the entry fee must be positive, got {self.entry_fee}")
+        if type(self.capacity) is not int or self.capacity < 2:
+            raise InvalidContestTerms(f"capacity must be at least 2 entries, got {self.capacity}")
+        if not 0 <= self.rake_bps < 10_000:
+            raise InvalidContestTerms(f"rake must lie in 0..9999 basis points, got {self.rake_bps}")
+        if not 1 <= self.min_entries <= self.capacity:
+            raise InvalidContestTerms(
+                f"minimum entries {self.min_entries} must lie in 1..capacity {self.capacity}"
+            )
+        if self.guaranteed_pool is not None:
+            if self.guaranteed_pool.currency != self.entry_fee.currency:
+                raise InvalidContestTerms("the guaranteed pool and the fee differ in currency")
+            if not self.guaranteed_pool.is_positive:
+                raise InvalidContestTerms("a guaranteed pool must be positive")
+        if self.withdraw_cutoff < timedelta(0) or self.correction_window < timedelta(0):
+            raise InvalidContestTerms(
+                "the withdraw cut-off and correction window cannot be negative"
+            )
+
+    @property
+    def slate_id(self) -> str:
+        return self.pool.slate_id
+
+    @property
+    def currency(self) -> str:
+        return self.entry_fee.currency
+
+    @property
+    def guaranteed(self) -> bool:
+        return self.guaranteed_pool is not None
+
+    @property
+    def max_entries_per_player(self) -> int:
+        return self.entry_limit.max_entries(self.capacity)
+
+    def withdraw_deadline(self) -> datetime:
+        return self.lock_at - self.withdraw_cutoff
+
+    def canonical(self) -> dict[str, object]:
+        """The terms as JSON-able data (storage, settlement snapshots); exact and ordered."""
+        return {
+            "name": self.name,
+            "sport_template": self.sport_template,
+            "pool": self.pool.canonical(),
+            "lock_at": _instant(self.lock_at),
+            "entry_fee": self.entry_fee.minor,
+            "currency": self.entry_fee.currency,
+            "capacity": self.capacity,
+            "entry_limit": entry_limit_canonical(self.entry_limit),
+            "rules": self.rules.canonical(),
+            "rules_fingerprint": self.rules.fingerprint,
+            "payout": self.payout.canonical(),
+            "rake_bps": self.rake_bps,
+            "guaranteed_pool": None if self.guaranteed_pool is None else self.guaranteed_pool.minor,
+            "min_entries": self.min_entries,
+            "withdraw_cutoff_seconds": int(self.withdraw_cutoff.total_seconds()),
+            "correction_window_seconds": int(self.correction_window.total_seconds()),
+        }
+
+    @classmethod
+    def from_canonical(cls, data: dict[str, object]) -> ContestTerms:
+        """Rebuild stored terms, checking the rules still have the fingerprint recorded."""
+        try:
+            currency = str(data["currency"])
+            rules = ScoringRules.from_canonical(data["rules"])
+            if rules.fingerprint != data["rules_fingerprint"]:
+                raise InvalidContestTerms(
+                    f"stored rules hash to {rules.fingerprint}, "
+                    f"not the recorded {data['rules_fingerprint']}"
+                )
+            guaranteed = data["guaranteed_pool"]
+            pool = data["pool"]
+            return cls(
+                name=str(data["name"]),
+                sport_template=str(data["sport_template"]),
+                pool=PlayerPool.from_canonical(pool),
+                lock_at=datetime.fromisoformat(str(data["lock_at"])),
+                entry_fee=Money(_int(data["entry_fee"]), currency),
+                capacity=_int(data["capacity"]),
+                entry_limit=entry_limit_from_canonical(data["entry_limit"]),
+                rules=rules,
+                payout=payout_from_canonical(data["payout"]),
+                rake_bps=_int(data["rake_bps"]),
+                guaranteed_pool=None if guaranteed is None else Money(_int(guaranteed), currency),
+                min_entries=_int(data["min_entries"]),
+                withdraw_cutoff=timedelta(seconds=_int(data["withdraw_cutoff_seconds"])),
+                correction_window=timedelta(seconds=_int(data["correction_window_seconds"])),
+            )
+        except KeyError as missing:
+            raise InvalidContestTerms(f"stored contest terms lack {missing}") from missing
+
+
+def _int(value: object) -> int:
+    if type(value) is not int:
+        raise InvalidContestTerms(f"expected an integer, got {value!r}")
+    return value
+
+
+def _instant(value: datetime) -> str:
+    """An instant as ISO-8601 in UTC, so equal instants always print the same."""
+    return value.astimezone(UTC).isoformat()
+
+
+@define
+class Contest:
+    """The aggregate root of a contest. State changes only through its methods.
+
+    Each method checks its guard, moves one step, and appends a `ContestTransitioned`
+    event to `events` for the audit trail; callers collect and clear the events.
+    """
+
+    contest_id: str
+    terms: ContestTerms
+    state: ContestState = ContestState.SCHEDULED
+    completed_at: datetime | None = None
+    cancel_reason: str | None = None
+    version: int = 0
+    events: list[ContestTransitioned] = field(factory=list, eq=False)
+
+    def _move(self, target: ContestState, at: datetime, actor: str, reason: str) -> None:
+        if target not in TRANSITIONS[self.state]:
+            raise IllegalTransition(self.contest_id, self.state.value, target.value)
+        event = ContestTransitioned(self.contest_id, self.state, target, at, actor, reason)
+        self.state = target
+        self.version += 1
+        self.events.append(event)
+
+    def _refuse(self, target: ContestState, why: str) -> IllegalTransition:
+        return IllegalTransition(self.contest_id, self.state.value, target.value, why)
+
+    def accepts_entries(self, now: datetime) -> bool:
+        return self.state is ContestState.SCHEDULED and now < self.terms.lock_at
+
+    def lock(self, now: datetime, entries: int) -> None:
+        """At lock time: lock, or cancel a non-guaranteed contest below its minimum entries."""
+        if self.state is ContestState.SCHEDULED and now < self.terms.lock_at:
+            raise self._refuse(ContestState.LOCKED, f"lock time {self.terms.lock_at} not reached")
+        if not self.terms.guaranteed and entries < self.terms.min_entries:
+            self.cancel(
+                now,
+                f"{entries} entries at lock, below the minimum of {self.terms.min_entries}",
+                SYSTEM,
+            )
+            return
+        self._move(ContestState.LOCKED, now, SYSTEM, "lock time reached")
+
+    def go_live(self, now: datetime) -> None:
+        """The first game of the slate has started (the caller checked the feed)."""
+        self._move(ContestState.LIVE, now, SYSTEM, "first game started")
+
+    def complete(self, now: datetime) -> None:
+        """Every game is over and the data validated (the caller checked both)."""
+        self._move(ContestState.COMPLETE, now, SYSTEM, "every game final and data valid")
+        self.completed_at = now
+
+    def settle_due_at(self) -> datetime | None:
+        if self.completed_at is None:
+            return None
+        return self.completed_at + self.terms.correction_window
+
+    def settle(self, now: datetime) -> None:
+        due = self.settle_due_at()
+        if self.state is ContestState.COMPLETE and due is not None and now < due:
+            raise self._refuse(ContestState.SETTLED, f"stat-correction window open until {due}")
+        self._move(ContestState.SETTLED, now, SYSTEM, "stat-correction window passed")
+
+    def mark_paid(self, now: datetime, unconfirmed_payouts: int) -> None:
+        if unconfirmed_payouts:
+            raise self._refuse(
+                ContestState.PAID, f"{unconfirmed_payouts} payouts not yet confirmed"
+            )
+        self._move(ContestState.PAID, now, SYSTEM, "every payout confirmed")
+
+    def cancel(self, now: datetime, reason: str, actor: str) -> None:
+        if not reason.strip():
+            raise self._refuse(ContestState.CANCELLED, "a cancellation needs a reason")
+        self._move(ContestState.CANCELLED, now, actor, reason)
+        self.cancel_reason = reason
+
+    def take_events(self) -> list[ContestTransitioned]:
+        events, self.events = self.events, []
+        return events

@@ -1,0 +1,73 @@
+"""The dependencies every use case receives: one small context object, wired by `bootstrap()`."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+from attrs import frozen
+
+from fantasy_core.audit import Alert, AuditRecord, Outcome, Severity
+from fantasy_core.ports import AlertSink, Clock, IdSource, PaymentGateway, StatsFeed, UnitOfWork
+
+
+@frozen
+class RetryPolicy:
+    """How failed payouts and refunds are retried: exponential backoff, capped."""
+
+    first_delay: timedelta = timedelta(minutes=1)
+    max_delay: timedelta = timedelta(hours=1)
+    alert_after_attempts: int = 3
+
+    def delay(self, attempts: int) -> timedelta:
+        exponent = max(0, min(attempts - 1, 20))
+        return min(self.first_delay * (1 << exponent), self.max_delay)
+
+
+@frozen
+class Platform:
+    """The ports a use case may use. Nothing in the core reads globals or the environment."""
+
+    uow: Callable[[], UnitOfWork]
+    gateway: PaymentGateway
+    feed: StatsFeed
+    clock: Clock
+    alerts: AlertSink
+    ids: IdSource
+    retry: RetryPolicy = RetryPolicy()
+
+    def audit(
+        self,
+        uow: UnitOfWork,
+        action: str,
+        *,
+        contest_id: str | None = None,
+        subject: str | None = None,
+        actor: str = "system",
+        ok: bool = True,
+        detail: str = "",
+    ) -> None:
+        uow.audit.append(
+            AuditRecord(
+                at=self.clock.now(),
+                actor=actor,
+                action=action,
+                contest_id=contest_id,
+                subject=subject,
+                outcome=Outcome.SUCCESS if ok else Outcome.FAILURE,
+                detail=detail,
+            )
+        )
+
+    def alert(
+        self, key: str, message: str, *, contest_id: str | None = None, critical: bool = False
+    ) -> None:
+        self.alerts.raise_alert(
+            Alert(
+                key=key,
+                severity=Severity.CRITICAL if critical else Severity.WARNING,
+                at=self.clock.now(),
+                contest_id=contest_id,
+                message=message,
+            )
+        )

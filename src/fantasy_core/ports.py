@@ -1,0 +1,298 @@
+"""The ports: what the core needs from the outside world, as Protocols with their contracts.
+
+Adapters implement these without inheriting from them; the contract suites in
+tests/contract/ check every adapter against the same expectations.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
+from types import TracebackType
+from typing import Protocol, Self
+
+from fantasy_core.audit import Alert, AuditRecord
+from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry, EntryStatus
+from fantasy_core.ledger import PostingSet
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.money import Money
+from fantasy_core.payments import (
+    ChargeOutcome,
+    Payout,
+    PayoutAccount,
+    Refund,
+    RefundOutcome,
+    TransferOutcome,
+)
+from fantasy_core.stats import FeedSnapshot, StatsFeed
+
+__all__ = [
+    "AlertSink",
+    "AuditLog",
+    "Clock",
+    "ContestRepository",
+    "EntryRepository",
+    "IdSource",
+    "LedgerRepository",
+    "PaymentGateway",
+    "PayoutAccountRepository",
+    "PayoutRepository",
+    "ProcessedEvents",
+    "RefundRepository",
+    "SettlementRepository",
+    "StatsFeed",
+    "StatsRepository",
+    "UnitOfWork",
+]
+
+
+class ContestRepository(Protocol):
+    def add(self, contest: Contest) -> None:
+        """Store a new contest; raises DuplicateRecord if its id exists."""
+
+    def get(self, contest_id: str) -> Contest:
+        """The contest, read without a lock; raises UnknownContest."""
+
+    def lock(self, contest_id: str) -> Contest:
+        """The contest, locked until the unit of work ends (SELECT ... FOR UPDATE).
+
+        Any other unit of work locking the same contest waits until this one
+        commits or rolls back, and then sees its changes. Use cases lock the
+        contest before counting seats or changing its state; that serialises
+        joins against each other and against lifecycle steps.
+        """
+
+    def save(self, contest: Contest) -> None:
+        """Write back a contest's state. It must have been locked in this unit of work.
+
+        Raises ConcurrentUpdate when the stored version is not `contest.version - k`
+        for the k transitions made since it was loaded (compare-and-set).
+        """
+
+    def ids_in_states(self, states: Iterable[ContestState]) -> list[str]:
+        """Ids of contests in any of `states`, ascending."""
+
+
+class EntryRepository(Protocol):
+    def add(self, entry: Entry) -> None:
+        """Store a new entry; raises DuplicateRecord if its id or fingerprint exists."""
+
+    def save(self, entry: Entry) -> None: ...
+
+    def get(self, entry_id: str) -> Entry:
+        """Raises UnknownEntry."""
+
+    def by_fingerprint(self, fingerprint: str) -> Entry | None: ...
+
+    def by_charge(self, charge_id: str) -> Entry | None: ...
+
+    def for_contest(
+        self, contest_id: str, statuses: Iterable[EntryStatus] | None = None
+    ) -> list[Entry]:
+        """The contest's entries (only those in `statuses` when given), by ascending entry id."""
+
+    def with_status(self, statuses: Iterable[EntryStatus]) -> list[Entry]:
+        """Entries of any contest in one of `statuses`, by ascending entry id."""
+
+    def seats_taken(self, contest_id: str) -> int:
+        """How many of the contest's entries hold a seat (reserved, pending action or active)."""
+
+    def seats_of_user(self, contest_id: str, user_id: str) -> int: ...
+
+
+class PayoutRepository(Protocol):
+    def add_all(self, payouts: Sequence[Payout]) -> None:
+        """Store new payouts; raises DuplicateRecord if any fingerprint exists."""
+
+    def save(self, payout: Payout) -> None: ...
+
+    def for_contest(self, contest_id: str) -> list[Payout]:
+        """By ascending entry id."""
+
+    def get(self, fingerprint: str) -> Payout:
+        """Raises UnknownPayout."""
+
+    def by_transfer(self, transfer_id: str) -> Payout | None: ...
+
+
+class RefundRepository(Protocol):
+    def add(self, refund: Refund) -> bool:
+        """Store a refund unless one with its key exists; True when it was new."""
+
+    def save(self, refund: Refund) -> None: ...
+
+    def get(self, key: str) -> Refund | None: ...
+
+    def pending(self) -> list[Refund]:
+        """Refunds not yet confirmed, oldest first."""
+
+    def for_contest(self, contest_id: str) -> list[Refund]: ...
+
+
+class LedgerRepository(Protocol):
+    def record(self, posting_set: PostingSet) -> bool:
+        """Record a balanced posting set unless its key exists; True when it was new.
+
+        Recording twice under one key is how retries stay harmless; the key is
+        backed by a unique constraint in a database.
+        """
+
+    def for_contest(self, contest_id: str) -> list[PostingSet]: ...
+
+    def all(self) -> list[PostingSet]: ...
+
+
+class AuditLog(Protocol):
+    """Append-only: there is no update and no delete."""
+
+    def append(self, record: AuditRecord) -> None: ...
+
+    def for_contest(self, contest_id: str) -> list[AuditRecord]: ...
+
+    def for_actor(self, actor: str) -> list[AuditRecord]: ...
+
+
+class StatsRepository(Protocol):
+    def store(self, snapshot: FeedSnapshot, sha256: str, received_at: datetime) -> bool:
+        """Store a validated snapshot unless one with the same slate and version exists."""
+
+    def latest(self, slate_id: str) -> FeedSnapshot | None:
+        """The stored snapshot with the highest version for the slate."""
+
+    def record_rejection(self, slate_id: str, version: int, sha256: str, at: datetime) -> None:
+        """Remember that the feed sent invalid data for the slate at `version`."""
+
+    def last_rejected_version(self, slate_id: str) -> int | None:
+        """The highest version of the slate that was rejected, if any."""
+
+    def add_correction(
+        self,
+        slate_id: str,
+        player_id: str,
+        stat: str,
+        value_text: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> None: ...
+
+    def corrections(self, slate_id: str) -> list[tuple[str, str, str]]:
+        """(player_id, stat, exact value text) of every correction, oldest first."""
+
+
+class SettlementRepository(Protocol):
+    def store(self, contest_id: str, snapshot: bytes, sha256: str) -> None:
+        """Store a contest's settlement snapshot; raises DuplicateRecord if it has one."""
+
+    def get(self, contest_id: str) -> tuple[bytes, str] | None: ...
+
+
+class PayoutAccountRepository(Protocol):
+    def get(self, user_id: str) -> PayoutAccount | None: ...
+
+    def by_account(self, account_id: str) -> PayoutAccount | None: ...
+
+    def save(self, account: PayoutAccount) -> None: ...
+
+
+class ProcessedEvents(Protocol):
+    def first_time(self, event_id: str) -> bool:
+        """Mark a payment event as applied; True only the first time (a unique key)."""
+
+
+class UnitOfWork(Protocol):
+    """One transaction around one use case.
+
+    Leaving the `with` block without `commit()` rolls back: nothing written in the
+    block is visible to anyone, ever. `commit()` makes all of it visible at once.
+    Rows locked with `contests.lock` stay locked until commit or rollback.
+    """
+
+    contests: ContestRepository
+    entries: EntryRepository
+    payouts: PayoutRepository
+    refunds: RefundRepository
+    ledger: LedgerRepository
+    audit: AuditLog
+    stats: StatsRepository
+    settlements: SettlementRepository
+    accounts: PayoutAccountRepository
+    events: ProcessedEvents
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None: ...
+
+    def commit(self) -> None: ...
+
+
+class PaymentGateway(Protocol):
+    """Moves money: charges entry fees, refunds them, transfers prizes to winners.
+
+    Every mutating call takes an idempotency `key`: the same key again returns the
+    first call's result and moves no money a second time.
+
+    Errors every call may raise:
+      GatewayUnavailable   the request certainly did not take effect (it was never
+                           sent, or was refused before processing); safe to retry.
+      PaymentOutcomeUnknown the request may or may not have taken effect (a timeout
+                           or lost reply after sending). Never assume either: retry
+                           with the same key, or look the outcome up (`find_*`).
+      GatewayAuthError     the platform's own account is invalid or disabled; no
+                           call can succeed until it is fixed.
+    """
+
+    def charge(
+        self, key: str, amount: Money, payment_method: str, metadata: Mapping[str, str]
+    ) -> ChargeOutcome:
+        """Collect `amount` with the user's `payment_method`.
+
+        A declined card is an outcome (DECLINED, with the decline code), not an error.
+        REQUIRES_ACTION: the user must confirm; a later payment event says how it ended.
+        """
+
+    def find_charge(self, key: str) -> ChargeOutcome | None:
+        """What a charge made with `key` became, or None if there was none."""
+
+    def refund(self, key: str, charge_id: str, amount: Money) -> RefundOutcome:
+        """Give back `amount` of charge `charge_id`."""
+
+    def transfer(
+        self,
+        key: str,
+        destination: str,
+        amount: Money,
+        group: str,
+        metadata: Mapping[str, str],
+    ) -> TransferOutcome:
+        """Send `amount` to the connected account `destination`.
+
+        Raises PayoutRejected (with the reason) when the destination cannot receive it.
+        """
+
+    def find_transfer(self, key: str, group: str) -> TransferOutcome | None:
+        """The transfer made with `key` in `group`, found by its metadata, or None.
+
+        Works after the gateway has forgotten the idempotency key (Stripe: 24 hours).
+        """
+
+
+class Clock(Protocol):
+    def now(self) -> datetime:
+        """The current instant, time-zone aware (UTC)."""
+
+
+class AlertSink(Protocol):
+    def raise_alert(self, alert: Alert) -> None:
+        """Deliver an alert nobody may miss; repeats of one `key` may be folded together."""
+
+
+class IdSource(Protocol):
+    def new_id(self, kind: str) -> str:
+        """A new unique id for a `kind` of record; ids of one kind sort in creation order."""

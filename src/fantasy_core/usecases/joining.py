@@ -1,0 +1,200 @@
+"""Joining and withdrawing: a seat is reserved, the fee charged once, and the outcome kept."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
+from fantasy_core.errors import JoinRefused, WithdrawRefused
+from fantasy_core.lineups import Lineup, sport_template, validate_lineup
+from fantasy_core.money import Money
+from fantasy_core.payments import ChargeOutcome, ChargeStatus
+from fantasy_core.platform import Platform
+from fantasy_core.ports import UnitOfWork
+from fantasy_core.usecases._refunds import collect_fee, owe_refund
+from fantasy_core.usecases.refunds import send_refunds
+
+LOCKED_WHILE_PAYING = "the contest locked while the payment was being processed"
+
+
+@frozen
+class JoinRequest:
+    contest_id: str
+    user_id: str
+    client_key: str
+    lineup: Lineup
+    payment_method: str
+
+
+def _result(entry: Entry, decline_code: str | None = None) -> JoinResult:
+    return JoinResult(entry.entry_id, entry.status, entry.reason, decline_code)
+
+
+def join(p: Platform, request: JoinRequest) -> JoinResult:
+    """Join a contest: reserve a seat, charge the fee once, and record what happened.
+
+    Raises InvalidLineup (which rule, which player) or JoinRefused (locked, full,
+    entry_limit) before any money moves. A replay of the same fingerprint returns
+    the first outcome and charges nothing; a replay of a join interrupted after
+    its reservation finishes it with the same idempotency key. GatewayUnavailable
+    and PaymentOutcomeUnknown propagate with the seat still reserved: the client
+    retries with the same key.
+    """
+    fingerprint = join_fingerprint(request.contest_id, request.user_id, request.client_key)
+    with p.uow() as uow:
+        entry = uow.entries.by_fingerprint(fingerprint)
+        if entry is None:
+            entry = _reserve(p, uow, request, fingerprint)
+            uow.commit()
+        elif entry.status is not EntryStatus.RESERVED:
+            return _result(entry)
+        currency = uow.contests.get(request.contest_id).terms.currency
+    outcome = p.gateway.charge(
+        fingerprint,
+        Money(entry.fee_minor, currency),
+        entry.payment_method,
+        {"contest_id": entry.contest_id, "user_id": entry.user_id, "entry_id": entry.entry_id},
+    )
+    result = record_charge(p, entry.entry_id, outcome)
+    send_refunds(p, contest_id=request.contest_id)
+    return result
+
+
+def _reserve(p: Platform, uow: UnitOfWork, request: JoinRequest, fingerprint: str) -> Entry:
+    contest = uow.contests.lock(request.contest_id)
+    terms = contest.terms
+    validate_lineup(sport_template(terms.sport_template), terms.pool, request.lineup)
+    now = p.clock.now()
+    if not contest.accepts_entries(now):
+        raise JoinRefused("locked", f"contest {contest.contest_id} is {contest.state.value}")
+    if uow.entries.seats_taken(contest.contest_id) >= terms.capacity:
+        raise JoinRefused("full", f"contest {contest.contest_id} is full ({terms.capacity})")
+    limit = terms.max_entries_per_player
+    if uow.entries.seats_of_user(contest.contest_id, request.user_id) >= limit:
+        raise JoinRefused(
+            "entry_limit", f"{request.user_id} already holds {limit} entries, the limit here"
+        )
+    entry = Entry(
+        entry_id=p.ids.new_id("entry"),
+        contest_id=contest.contest_id,
+        user_id=request.user_id,
+        fingerprint=fingerprint,
+        lineup=request.lineup,
+        payment_method=request.payment_method,
+        fee_minor=terms.entry_fee.minor,
+        created_at=now,
+    )
+    uow.entries.add(entry)
+    p.audit(
+        uow,
+        "join.reserved",
+        contest_id=contest.contest_id,
+        subject=entry.entry_id,
+        actor=request.user_id,
+        detail=f"seat reserved, fee {terms.entry_fee}",
+    )
+    return entry
+
+
+def record_charge(p: Platform, entry_id: str, outcome: ChargeOutcome) -> JoinResult:
+    """Record the gateway's answer for an entry; also used by payment events and recovery.
+
+    A charge that succeeded for an entry no longer waiting for it (the contest
+    locked, the reservation was abandoned or declined meanwhile) is collected
+    and refunded at once: every charge is either an entry or a refund.
+    """
+    with p.uow() as uow:
+        entry = uow.entries.get(entry_id)
+        contest = uow.contests.lock(entry.contest_id)
+        result = _apply_outcome(p, uow, contest, entry, outcome)
+        uow.entries.save(entry)
+        uow.commit()
+    return result
+
+
+def _apply_outcome(
+    p: Platform, uow: UnitOfWork, contest: Contest, entry: Entry, outcome: ChargeOutcome
+) -> JoinResult:
+    waiting = entry.status in (EntryStatus.RESERVED, EntryStatus.PENDING_ACTION)
+    cid, eid = contest.contest_id, entry.entry_id
+    if outcome.status is ChargeStatus.DECLINED:
+        if waiting:
+            entry.status = EntryStatus.DECLINED
+            entry.reason = outcome.reason or "the payment was declined"
+            p.audit(
+                uow,
+                "join.declined",
+                contest_id=cid,
+                subject=eid,
+                actor=entry.user_id,
+                ok=False,
+                detail=f"{outcome.decline_code}: {entry.reason}",
+            )
+        return _result(entry, outcome.decline_code)
+    if outcome.charge_id is None:
+        raise ValueError(f"a {outcome.status.value} charge needs a charge id")
+    if outcome.status is ChargeStatus.REQUIRES_ACTION:
+        if entry.status is EntryStatus.RESERVED:
+            entry.status = EntryStatus.PENDING_ACTION
+            entry.charge_id = outcome.charge_id
+            p.audit(
+                uow,
+                "join.pending_action",
+                contest_id=cid,
+                subject=eid,
+                actor=entry.user_id,
+                detail="the payment needs the user's confirmation",
+            )
+        return _result(entry)
+    if entry.status is EntryStatus.ACTIVE or (entry.charge_id == outcome.charge_id and not waiting):
+        return _result(entry)  # this charge was recorded already
+    collect_fee(uow, contest, entry, outcome.charge_id)
+    if waiting and contest.accepts_entries(p.clock.now()):
+        entry.status = EntryStatus.ACTIVE
+        entry.reason = None
+        p.audit(
+            uow,
+            "join.accepted",
+            contest_id=cid,
+            subject=eid,
+            actor=entry.user_id,
+            detail=f"charge {outcome.charge_id}",
+        )
+    else:
+        reason = LOCKED_WHILE_PAYING if waiting else f"the entry was already {entry.status.value}"
+        owe_refund(p, uow, entry, EntryStatus.REFUNDED, reason)
+        p.audit(
+            uow,
+            "join.refunded",
+            contest_id=cid,
+            subject=eid,
+            actor=entry.user_id,
+            ok=False,
+            detail=reason,
+        )
+    return _result(entry)
+
+
+def withdraw(p: Platform, contest_id: str, entry_id: str, user_id: str) -> JoinResult:
+    """Withdraw an entry before the cut-off; the fee is refunded. Idempotent."""
+    with p.uow() as uow:
+        contest = uow.contests.lock(contest_id)
+        entry = uow.entries.get(entry_id)
+        if entry.contest_id != contest_id or entry.user_id != user_id:
+            raise WithdrawRefused(f"entry {entry_id} is not {user_id}'s entry in {contest_id}")
+        if entry.status is EntryStatus.WITHDRAWN:
+            return _result(entry)
+        if entry.status is not EntryStatus.ACTIVE:
+            raise WithdrawRefused(f"entry {entry_id} is {entry.status.value}, not active")
+        now = p.clock.now()
+        deadline = contest.terms.withdraw_deadline()
+        if not contest.accepts_entries(now) or now >= deadline:
+            raise WithdrawRefused(f"withdrawals for {contest_id} closed at {deadline}")
+        owe_refund(p, uow, entry, EntryStatus.WITHDRAWN, "withdrawn by the user")
+        uow.entries.save(entry)
+        p.audit(uow, "entry.withdrawn", contest_id=contest_id, subject=entry_id, actor=user_id)
+        uow.commit()
+        result = _result(entry)
+    send_refunds(p, contest_id=contest_id)
+    return result

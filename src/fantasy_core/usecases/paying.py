@@ -1,0 +1,182 @@
+"""Executing payouts: each prize transferred exactly once, unknown outcomes looked up first."""
+
+from __future__ import annotations
+
+from fantasy_core.errors import (
+    GatewayAuthError,
+    GatewayUnavailable,
+    PaymentOutcomeUnknown,
+    PayoutRejected,
+)
+from fantasy_core.ledger import prize_paid
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.money import Money
+from fantasy_core.payments import Payout, PayoutStatus, TransferOutcome
+from fantasy_core.platform import Platform
+
+GATEWAY_AUTH_ALERT = "gateway-auth"
+
+
+def execute_payouts(p: Platform) -> int:
+    """Send every due payout of every SETTLED contest; returns how many were confirmed.
+
+    A payout is marked SENDING (committed) before the gateway is called. A payout
+    found SENDING was interrupted (timeout, crash): the gateway is asked first
+    whether the transfer exists, and it is sent again only if it does not. The
+    fingerprint is the idempotency key, so even a resend after a lost reply moves
+    no money twice. A refused payout waits with backoff and alerts; an
+    authentication failure stops all payouts for this run and alerts once.
+    """
+    with p.uow() as uow:
+        contests = uow.contests.ids_in_states([ContestState.SETTLED])
+        now = p.clock.now()
+        due = [
+            payout
+            for cid in contests
+            for payout in uow.payouts.for_contest(cid)
+            if payout.status in (PayoutStatus.PENDING, PayoutStatus.SENDING, PayoutStatus.FAILED)
+            and (payout.retry_at is None or payout.retry_at <= now)
+        ]
+    confirmed = 0
+    for payout in due:
+        try:
+            if _pay(p, payout):
+                confirmed += 1
+        except GatewayAuthError as error:
+            _fail(p, payout.fingerprint, f"platform payment account refused: {error}")
+            p.alert(GATEWAY_AUTH_ALERT, f"payouts stopped: {error}", critical=True)
+            break
+    return confirmed
+
+
+def _pay(p: Platform, payout: Payout) -> bool:
+    with p.uow() as uow:
+        current = uow.payouts.get(payout.fingerprint)
+        if current.status in (PayoutStatus.CONFIRMED, PayoutStatus.REVERSED):
+            return False
+        interrupted = current.status is PayoutStatus.SENDING
+        account = uow.accounts.get(current.user_id)
+        current.status = PayoutStatus.SENDING
+        current.attempts += 1
+        uow.payouts.save(current)
+        p.audit(
+            uow,
+            "payout.sending",
+            contest_id=current.contest_id,
+            subject=current.entry_id,
+            detail=f"attempt {current.attempts} of {current.amount_minor} ({current.fingerprint})",
+        )
+        uow.commit()
+    group = current.contest_id
+    try:
+        found = p.gateway.find_transfer(current.fingerprint, group) if interrupted else None
+        if found is None:
+            if account is None or account.account_id is None or not account.payouts_enabled:
+                raise PayoutRejected(f"{current.user_id} has no usable payout account")
+            found = p.gateway.transfer(
+                current.fingerprint,
+                account.account_id,
+                Money(current.amount_minor, current.currency),
+                group,
+                {
+                    "payout_fingerprint": current.fingerprint,
+                    "contest_id": current.contest_id,
+                    "entry_id": current.entry_id,
+                },
+            )
+    except PayoutRejected as error:
+        _fail(p, current.fingerprint, str(error))
+        p.alert(
+            f"payout-rejected-{current.fingerprint}",
+            f"payout of {current.amount_minor} to {current.user_id} in "
+            f"{current.contest_id} refused: {error}",
+            contest_id=current.contest_id,
+        )
+        return False
+    except (GatewayUnavailable, PaymentOutcomeUnknown) as error:
+        _unknown(
+            p,
+            current.fingerprint,
+            str(error),
+            definitely_not_sent=isinstance(error, GatewayUnavailable),
+        )
+        return False
+    return confirm_payout(p, current.fingerprint, found)
+
+
+def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> bool:
+    """Record a payout as paid and post it to the ledger; False if it was already."""
+    with p.uow() as uow:
+        payout = uow.payouts.get(fingerprint)
+        if payout.status is PayoutStatus.CONFIRMED:
+            return False
+        payout.status = PayoutStatus.CONFIRMED
+        payout.transfer_id = transfer.transfer_id
+        payout.last_error = None
+        payout.retry_at = None
+        uow.payouts.save(payout)
+        uow.ledger.record(
+            prize_paid(
+                "paid:" + fingerprint,
+                payout.contest_id,
+                Money(payout.amount_minor, payout.currency),
+            )
+        )
+        p.audit(
+            uow,
+            "payout.confirmed",
+            contest_id=payout.contest_id,
+            subject=payout.entry_id,
+            detail=f"{payout.amount_minor} to {payout.user_id}: {transfer.transfer_id}",
+        )
+        uow.commit()
+    return True
+
+
+def _fail(p: Platform, fingerprint: str, reason: str) -> None:
+    with p.uow() as uow:
+        payout = uow.payouts.get(fingerprint)
+        if payout.status is PayoutStatus.CONFIRMED:
+            return
+        payout.status = PayoutStatus.FAILED
+        payout.last_error = reason
+        payout.retry_at = p.clock.now() + p.retry.delay(payout.attempts)
+        uow.payouts.save(payout)
+        p.audit(
+            uow,
+            "payout.failed",
+            contest_id=payout.contest_id,
+            subject=payout.entry_id,
+            ok=False,
+            detail=f"attempt {payout.attempts}: {reason}; retry at {payout.retry_at.isoformat()}",
+        )
+        uow.commit()
+
+
+def _unknown(p: Platform, fingerprint: str, reason: str, *, definitely_not_sent: bool) -> None:
+    with p.uow() as uow:
+        payout = uow.payouts.get(fingerprint)
+        if payout.status is PayoutStatus.CONFIRMED:
+            return
+        # Not sent for certain: back to PENDING. Unknown: stay SENDING, so the next
+        # run looks the transfer up before sending again.
+        if definitely_not_sent:
+            payout.status = PayoutStatus.PENDING
+        payout.last_error = reason
+        payout.retry_at = p.clock.now() + p.retry.delay(payout.attempts)
+        uow.payouts.save(payout)
+        p.audit(
+            uow,
+            "payout.unknown" if not definitely_not_sent else "payout.unavailable",
+            contest_id=payout.contest_id,
+            subject=payout.entry_id,
+            ok=False,
+            detail=f"attempt {payout.attempts}: {reason}",
+        )
+        uow.commit()
+    if payout.attempts >= p.retry.alert_after_attempts:
+        p.alert(
+            f"payout-stuck-{fingerprint}",
+            f"payout {fingerprint} not confirmed after {payout.attempts} attempts: {reason}",
+            contest_id=payout.contest_id,
+        )

@@ -1,0 +1,74 @@
+"""Recovering joins interrupted between the charge and its record (crash, lost reply)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from fantasy_core.entries import EntryStatus
+from fantasy_core.errors import GatewayAuthError, GatewayUnavailable, PaymentOutcomeUnknown
+from fantasy_core.payments import ChargeStatus
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.joining import record_charge
+from fantasy_core.usecases.refunds import send_refunds
+
+GRACE = timedelta(minutes=5)
+
+
+def resolve_reservations(p: Platform, grace: timedelta = GRACE) -> int:
+    """Settle every seat reservation left waiting: by asking the gateway what happened.
+
+    A reservation is resolved once its contest stopped taking entries, or it is
+    older than `grace` (its client gave up). A charge found is recorded (and
+    refunded if the contest no longer takes entries); none found abandons the
+    reservation and frees the seat. Returns how many were resolved.
+    """
+    now = p.clock.now()
+    with p.uow() as uow:
+        waiting = uow.entries.with_status([EntryStatus.RESERVED, EntryStatus.PENDING_ACTION])
+        stale = [
+            e
+            for e in waiting
+            if now - e.created_at >= grace
+            or not uow.contests.get(e.contest_id).accepts_entries(now)
+        ]
+    resolved = 0
+    for entry in stale:
+        try:
+            outcome = p.gateway.find_charge(entry.fingerprint)
+        except (GatewayUnavailable, PaymentOutcomeUnknown, GatewayAuthError):
+            continue  # asked again on the next run
+        if outcome is not None and not (
+            outcome.status is ChargeStatus.REQUIRES_ACTION
+            and entry.status is EntryStatus.PENDING_ACTION
+        ):
+            record_charge(p, entry.entry_id, outcome)
+            resolved += 1
+            continue
+        if _abandon(p, entry.entry_id):
+            resolved += 1
+    send_refunds(p)
+    return resolved
+
+
+def _abandon(p: Platform, entry_id: str) -> bool:
+    with p.uow() as uow:
+        entry = uow.entries.get(entry_id)
+        contest = uow.contests.lock(entry.contest_id)
+        if entry.status is EntryStatus.PENDING_ACTION and contest.accepts_entries(p.clock.now()):
+            return False  # the user may still confirm before lock
+        if entry.status not in (EntryStatus.RESERVED, EntryStatus.PENDING_ACTION):
+            return False
+        entry.status = EntryStatus.ABANDONED
+        entry.reason = "the payment was not completed before the contest locked"
+        uow.entries.save(entry)
+        p.audit(
+            uow,
+            "join.abandoned",
+            contest_id=entry.contest_id,
+            subject=entry_id,
+            actor=entry.user_id,
+            ok=False,
+            detail=entry.reason,
+        )
+        uow.commit()
+    return True

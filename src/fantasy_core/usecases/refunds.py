@@ -1,0 +1,87 @@
+"""Sending owed refunds through the gateway, each exactly once, retried until confirmed."""
+
+from __future__ import annotations
+
+from fantasy_core.errors import GatewayAuthError, GatewayUnavailable, PaymentOutcomeUnknown
+from fantasy_core.ledger import fee_refunded
+from fantasy_core.money import Money
+from fantasy_core.payments import Refund, RefundStatus
+from fantasy_core.platform import Platform
+
+
+def send_refunds(p: Platform, contest_id: str | None = None) -> int:
+    """Send every pending refund (of one contest, or all); returns how many were confirmed.
+
+    The refund's key is the gateway's idempotency key, so sending again after a
+    lost reply refunds nothing twice. Failures stay pending and are retried on
+    the next run; repeated failures alert.
+    """
+    with p.uow() as uow:
+        pending = [r for r in uow.refunds.pending() if contest_id in (None, r.contest_id)]
+        currencies = {r.contest_id: uow.contests.get(r.contest_id).terms.currency for r in pending}
+    confirmed = 0
+    for refund in pending:
+        amount = Money(refund.amount_minor, currencies[refund.contest_id])
+        try:
+            outcome = p.gateway.refund(refund.key, refund.charge_id, amount)
+        except GatewayAuthError as error:
+            p.alert("gateway-auth", f"refunds stopped: {error}", critical=True)
+            _record_failure(p, refund, str(error))
+            break
+        except (GatewayUnavailable, PaymentOutcomeUnknown) as error:
+            _record_failure(p, refund, str(error))
+            continue
+        confirm_refund(p, refund.key, outcome.refund_id)
+        confirmed += 1
+    return confirmed
+
+
+def confirm_refund(p: Platform, key: str, refund_id: str | None) -> bool:
+    """Record a refund as done and post it to the ledger; False if it was already."""
+    with p.uow() as uow:
+        refund = uow.refunds.get(key)
+        if refund is None or refund.status is RefundStatus.CONFIRMED:
+            return False
+        refund.status = RefundStatus.CONFIRMED
+        refund.refund_id = refund_id
+        currency = uow.contests.get(refund.contest_id).terms.currency
+        uow.refunds.save(refund)
+        uow.ledger.record(
+            fee_refunded(
+                "refund:" + refund.key, refund.contest_id, Money(refund.amount_minor, currency)
+            )
+        )
+        p.audit(
+            uow,
+            "refund.confirmed",
+            contest_id=refund.contest_id,
+            subject=refund.entry_id,
+            detail=f"{refund.amount_minor} refunded ({refund_id})",
+        )
+        uow.commit()
+    return True
+
+
+def _record_failure(p: Platform, refund: Refund, error: str) -> None:
+    with p.uow() as uow:
+        stored = uow.refunds.get(refund.key)
+        if stored is None or stored.status is RefundStatus.CONFIRMED:
+            return
+        stored.attempts += 1
+        stored.last_error = error
+        uow.refunds.save(stored)
+        p.audit(
+            uow,
+            "refund.failed",
+            contest_id=stored.contest_id,
+            subject=stored.entry_id,
+            ok=False,
+            detail=f"attempt {stored.attempts}: {error}",
+        )
+        uow.commit()
+    if stored.attempts >= p.retry.alert_after_attempts:
+        p.alert(
+            f"refund-{stored.key}",
+            f"refund {stored.key} failed {stored.attempts} times: {error}",
+            contest_id=stored.contest_id,
+        )

@@ -1,0 +1,130 @@
+"""Ingesting provider data (untrusted), operator stat corrections, and the lines scoring uses."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+
+from fantasy_core.errors import FeedUnavailable, InvalidStatLine, OperatorActionRefused
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.platform import Platform
+from fantasy_core.ports import UnitOfWork
+from fantasy_core.scoring import parse_stat_value
+from fantasy_core.stats import validate_snapshot
+
+WATCHED = (ContestState.LOCKED, ContestState.LIVE, ContestState.COMPLETE)
+
+
+def slates_to_watch(p: Platform) -> list[str]:
+    """Slates of contests whose games matter now (locked, live or awaiting settlement)."""
+    with p.uow() as uow:
+        ids = uow.contests.ids_in_states(WATCHED)
+        return sorted({uow.contests.get(cid).terms.slate_id for cid in ids})
+
+
+def ingest(p: Platform, slate_id: str) -> bool:
+    """Take the feed's view of a slate, validate it, store it once; True when stored.
+
+    Invalid data is not stored: each problem is alerted (naming game, player,
+    field and rule) and audited, and contests wait on the last valid data.
+    """
+    try:
+        snapshot = p.feed.snapshot(slate_id)
+    except FeedUnavailable as error:
+        p.alert(f"feed-down-{slate_id}", f"stats feed unavailable for {slate_id}: {error}")
+        with p.uow() as uow:
+            p.audit(uow, "stats.unavailable", subject=slate_id, ok=False, detail=str(error))
+            uow.commit()
+        return False
+    sha = snapshot.sha256()
+    with p.uow() as uow:
+        previous = uow.stats.latest(slate_id)
+        if previous is not None and previous.version >= snapshot.version:
+            return False
+        problems = validate_snapshot(snapshot, previous)
+        if problems:
+            uow.stats.record_rejection(slate_id, snapshot.version, sha, p.clock.now())
+            for problem in problems:
+                p.audit(
+                    uow,
+                    "stats.rejected",
+                    subject=slate_id,
+                    ok=False,
+                    detail=f"{problem.rule}: {problem.message} ({sha})",
+                )
+            uow.commit()
+        else:
+            uow.stats.store(snapshot, sha, p.clock.now())
+            p.audit(
+                uow,
+                "stats.ingested",
+                subject=slate_id,
+                detail=f"version {snapshot.version}, {len(snapshot.lines)} lines, {sha}",
+            )
+            uow.commit()
+    for problem in problems:
+        p.alert(
+            f"feed-invalid-{slate_id}-{problem.rule}-{problem.game_id}-{problem.player_id}",
+            f"rejected data for {slate_id}: {problem.message}",
+        )
+    return not problems
+
+
+def slate_data_valid(uow: UnitOfWork, slate_id: str) -> bool:
+    """True unless the feed's newest data for the slate was rejected (a contest then waits)."""
+    latest = uow.stats.latest(slate_id)
+    rejected = uow.stats.last_rejected_version(slate_id)
+    return rejected is None or (latest is not None and latest.version > rejected)
+
+
+def effective_lines(uow: UnitOfWork, slate_id: str) -> dict[str, dict[str, Fraction]]:
+    """The stat lines scoring uses: the latest valid feed data with corrections applied."""
+    snapshot = uow.stats.latest(slate_id)
+    lines = {} if snapshot is None else snapshot.lines_by_player()
+    for player_id, stat, value_text in uow.stats.corrections(slate_id):
+        lines.setdefault(player_id, {})[stat] = parse_stat_value(value_text)
+    return lines
+
+
+def correct_stat(
+    p: Platform, slate_id: str, player_id: str, stat: str, value_text: str, reason: str, actor: str
+) -> list[str]:
+    """Record an operator's correction of one stat, with a reason; returns the affected contests.
+
+    Contests already settled keep their result: the correction is recorded and
+    alerted for them, but changes nothing.
+    """
+    if not reason.strip():
+        raise OperatorActionRefused("a stat correction needs a reason")
+    try:
+        parse_stat_value(value_text)
+    except InvalidStatLine as error:
+        raise OperatorActionRefused(f"{stat} = {value_text!r}: {error}") from error
+    settled: list[str] = []
+    affected: list[str] = []
+    with p.uow() as uow:
+        for cid in uow.contests.ids_in_states(list(ContestState)):
+            contest = uow.contests.get(cid)
+            if contest.terms.slate_id != slate_id:
+                continue
+            if contest.state in (ContestState.SETTLED, ContestState.PAID):
+                settled.append(cid)
+            elif contest.state is not ContestState.CANCELLED:
+                affected.append(cid)
+        uow.stats.add_correction(
+            slate_id, player_id, stat, value_text, reason, actor, p.clock.now()
+        )
+        p.audit(
+            uow,
+            "stats.corrected",
+            subject=f"{slate_id}/{player_id}/{stat}",
+            actor=actor,
+            detail=f"{stat} = {value_text}: {reason}; affects {affected or 'no contest'}",
+        )
+        uow.commit()
+    if settled:
+        p.alert(
+            f"late-correction-{slate_id}-{player_id}-{stat}",
+            f"correction of {player_id} {stat} arrived after settlement of {settled}; "
+            "their results are unchanged",
+        )
+    return affected

@@ -1,0 +1,39 @@
+"""One pass of the lifecycle worker: everything that moves contests without a person."""
+
+from __future__ import annotations
+
+from attrs import frozen
+
+from fantasy_core.lifecycle import ContestTransitioned
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.lifecycle import tick
+from fantasy_core.usecases.paying import execute_payouts
+from fantasy_core.usecases.recovery import resolve_reservations
+from fantasy_core.usecases.refunds import send_refunds
+from fantasy_core.usecases.stats import ingest, slates_to_watch
+
+
+@frozen
+class PassReport:
+    transitions: tuple[ContestTransitioned, ...]
+    slates_ingested: int
+    reservations_resolved: int
+    payouts_confirmed: int
+    refunds_confirmed: int
+
+
+def run_once(p: Platform) -> PassReport:
+    """Ingest, recover, advance, pay, advance again; each step in its own transactions.
+
+    Every step is idempotent, so a pass interrupted anywhere is finished by the next.
+    """
+    ingested = sum(1 for slate in slates_to_watch(p) if ingest(p, slate))
+    resolved = resolve_reservations(p)
+    moved = tick(p)
+    # A contest that just went live may need its first data straight away.
+    ingested += sum(1 for slate in slates_to_watch(p) if ingest(p, slate))
+    moved += tick(p)
+    paid = execute_payouts(p)
+    moved += tick(p)
+    refunded = send_refunds(p)
+    return PassReport(tuple(moved), ingested, resolved, paid, refunded)
