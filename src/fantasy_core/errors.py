@@ -107,6 +107,14 @@ class GatewayUnavailable(DomainError):
     """The payment gateway certainly did not act on the request; it may be retried."""
 
 
+class GatewayRequestRefused(GatewayUnavailable):
+    """The gateway refused the request as invalid (its message says why); nothing took effect.
+
+    A GatewayUnavailable, so callers that retry later keep working, but sending the
+    same request unchanged will be refused again: it needs a person to look at it.
+    """
+
+
 class PaymentOutcomeUnknown(DomainError):
     """The payment gateway may or may not have acted; look the outcome up before retrying."""
 
@@ -117,6 +125,14 @@ class GatewayAuthError(DomainError):
 
 class PayoutRejected(DomainError):
     """The gateway refused a transfer to this destination; `reason` says why."""
+
+
+class InvalidWebhook(DomainError):
+    """A payment webhook that cannot be trusted or read: bad signature, stale, or malformed."""
+
+
+class InvalidConfiguration(DomainError):
+    """A setting that cannot be used as given (a test key in production...): says which and why."""
 
 
 class OperatorActionRefused(DomainError):

@@ -497,15 +497,29 @@ def _check_games(snapshot: FeedSnapshot) -> Iterable[DataProblem]:
     for game_id, games in _games_by_id(snapshot).items():
         matchups = sorted({game.describe() for game in games})
         if len(matchups) > 1:
-            yield _problem("game_changed_teams", f"listed as {' and as '.join(matchups)}", game_id)
+            yield _problem(
+                "game_changed_teams",
+                f"listed as {' and as '.join(matchups)}",
+                game_id,
+                None,
+                "teams",
+            )
         elif len(games) > 1:
-            yield _problem("duplicate_game", f"{matchups[0]} is listed {len(games)} times", game_id)
-    for game in snapshot.games:
-        if game.is_final and not any((game.game_id, team) in covered for team in game.teams):
+            yield _problem(
+                "duplicate_game",
+                f"{matchups[0]} is listed {len(games)} times",
+                game_id,
+                None,
+                "game_id",
+            )
+        final = next((game for game in games if game.is_final), None)
+        if final is not None and not any((game_id, team) in covered for team in final.teams):
             yield _problem(
                 "final_without_lines",
-                f"{game.describe()} is final but has no stat line for either team",
-                game.game_id,
+                f"{final.describe()} is final but has no stat line for either team",
+                game_id,
+                None,
+                "status",
             )
 
 
@@ -515,20 +529,24 @@ def _check_lines(snapshot: FeedSnapshot) -> Iterable[DataProblem]:
     seen = Counter((line.game_id, line.player_id) for line in snapshot.lines)
     for (game_id, player_id), times in seen.items():
         if times > 1:
-            yield _problem("duplicate_line", f"{times} lines for one game", game_id, player_id)
+            yield _problem(
+                "duplicate_line", f"{times} lines for one game", game_id, player_id, "player_id"
+            )
     for line in snapshot.lines:
         where = (line.game_id, line.player_id)
         if line.team not in slate_teams:
             yield _problem(
-                "unknown_team", f"team {line.team} plays in no game of the slate", *where
+                "unknown_team", f"team {line.team} plays in no game of the slate", *where, "team"
             )
         if line.game_id not in games:
-            yield _problem("unknown_game", f"game {line.game_id} is not on the slate", *where)
+            yield _problem(
+                "unknown_game", f"game {line.game_id} is not on the slate", *where, "game_id"
+            )
         elif line.team in slate_teams and not any(
             line.team in g.teams for g in games[line.game_id]
         ):
             yield _problem(
-                "unknown_game", f"team {line.team} does not play in {line.game_id}", *where
+                "unknown_game", f"team {line.team} does not play in {line.game_id}", *where, "team"
             )
         yield from _check_values(line)
 
@@ -552,7 +570,8 @@ def _check_values(line: StatLine) -> Iterable[DataProblem]:
                 key,
             )
     for rule, stat, limit in _AT_MOST:
-        if line.value(stat) > line.value(limit):
+        # A negative limit is already a negative_count; comparing with it would say it twice.
+        if 0 <= line.value(limit) < line.value(stat):
             yield _problem(
                 rule,
                 f"{stat} {format_points(line.value(stat))} exceeds "
@@ -564,30 +583,34 @@ def _check_values(line: StatLine) -> Iterable[DataProblem]:
 
 def _check_history(snapshot: FeedSnapshot, previous: FeedSnapshot) -> Iterable[DataProblem]:
     if snapshot.slate_id != previous.slate_id:
-        yield _problem(
-            "slate_mismatch", f"slate {snapshot.slate_id} follows slate {previous.slate_id}"
-        )
+        detail = f"slate {snapshot.slate_id} follows slate {previous.slate_id}"
+        yield _problem("slate_mismatch", detail, stat="slate_id")
     if snapshot.version < previous.version:
-        yield _problem(
-            "version_regressed", f"version {snapshot.version} follows version {previous.version}"
-        )
+        detail = f"version {snapshot.version} follows version {previous.version}"
+        yield _problem("version_regressed", detail, stat="version")
     now = _games_by_id(snapshot)
     for before in previous.games:
         games = now.get(before.game_id)
         if not games:
-            yield _problem("game_removed", f"{before.describe()} is gone", before.game_id)
+            yield _problem(
+                "game_removed", f"{before.describe()} is gone", before.game_id, None, "game_id"
+            )
             continue
         if not any(game.describe() == before.describe() for game in games):
             yield _problem(
                 "game_changed_teams",
                 f"{before.describe()} is now {games[0].describe()}",
                 before.game_id,
+                None,
+                "teams",
             )
         if before.is_final and not any(game.is_final for game in games):
             yield _problem(
                 "final_regressed",
                 f"{before.describe()} was final and is now {games[0].status.value}",
                 before.game_id,
+                None,
+                "status",
             )
 
 
@@ -595,7 +618,7 @@ class StatsFeed(Protocol):
     """The port to a sports-data provider; adapters implement it without inheriting from it.
 
     Contract (tests/contract/test_stats_feed_contract.py runs it against every adapter):
-    - slates() lists the slate ids the feed can describe, sorted; at least one.
+    - slates() lists the slate ids the feed can describe, sorted.
     - snapshot(slate_id) is the provider's current view of a slate. For an unchanged
       provider state it is the same snapshot, byte for byte (canonical_bytes), so ingesting
       it twice changes nothing. Its version never decreases as time passes, a game once
@@ -606,7 +629,8 @@ class StatsFeed(Protocol):
       every player's team plays on the slate.
     - Every method raises FeedUnavailable when the provider cannot be reached or read (the
       caller retries later), and snapshot/player_pool raise UnknownSlate for a slate id the
-      feed does not have. No other exception escapes an adapter.
+      feed does not have. No other domain error escapes an adapter, and no library error
+      at all (adapters translate them).
     """
 
     def snapshot(self, slate_id: str) -> FeedSnapshot: ...

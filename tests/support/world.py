@@ -48,7 +48,9 @@ POOL = _pool()
 
 def lineup(variant: int = 0) -> Lineup:
     """A valid DraftKings classic lineup; `variant` picks teams so lineups (and scores) differ."""
-    a, b = TEAMS[variant % 4], TEAMS[(variant + 2 + variant // 4) % 4]
+    first = variant % 4
+    others = (2, 3) if first < 2 else (0, 1)  # a team of the other game
+    a, b = TEAMS[first], TEAMS[others[(variant // 4) % 2]]
     return Lineup(
         (
             ("QB", f"{a}-QB0"),

@@ -11,7 +11,7 @@ _log = logging.getLogger("fantasy.alerts")
 
 
 class CollectedAlerts:
-    """Keeps every alert in order; `keys()` tells which problems were raised."""
+    """Keeps every alert in order; `raised_keys()` tells which problems were raised."""
 
     def __init__(self) -> None:
         self.alerts: list[Alert] = []
@@ -21,7 +21,7 @@ class CollectedAlerts:
         with self._lock:
             self.alerts.append(alert)
 
-    def keys(self) -> list[str]:
+    def raised_keys(self) -> list[str]:
         return [a.key for a in self.alerts]
 
 

@@ -53,6 +53,7 @@ from fantasy_core.scoring.presets import (
     DST_RETURN_TDS,
     DST_SACKS,
     DST_SAFETIES,
+    DST_STAT_KEYS,
 )
 from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatLine
 
@@ -90,6 +91,7 @@ _DEFAULT_SALARY = {
 _MIN_SALARY, _MAX_SALARY, _SALARY_STEP = 3_000, 9_000, 100
 _DOLLARS_PER_POINT = 200
 _ZERO = Fraction(0)
+_ZERO_CELLS = frozenset({"", "NA", "0", "0.0"})
 
 
 def default_csv_path() -> Path:
@@ -148,6 +150,7 @@ def _partial(line: StatLine, elapsed_minutes: int) -> StatLine:
 @frozen
 class _Week:
     slate_id: str
+    season: str
     week: int
     games: tuple[_ReplayGame, ...]
     rows: tuple[_Row, ...]
@@ -241,7 +244,9 @@ class ReplayFeed:
         return self._weeks
 
     def _build_pool(self, week: _Week) -> PlayerPool:
-        earlier = [w for w in self._loaded().values() if w.week < week.week]
+        earlier = [
+            w for w in self._loaded().values() if w.season == week.season and w.week < week.week
+        ]
         history: dict[str, list[Fraction]] = defaultdict(list)
         for other in earlier:
             for player_id, points in self._points_of(other).items():
@@ -314,18 +319,22 @@ def _parse(header: list[str], reader: Iterable[list[str]], path: Path) -> list[_
         raise FeedUnavailable(f"{path} is not an nflverse player_stats file: no {missing}")
     kept = (STAT_KEYS | _VALIDATION_COUNTS | _DST_INPUTS) & set(columns)
     read = sorted((name, columns[name]) for name in kept)
-    cells: dict[str, Fraction] = {"": _ZERO, "NA": _ZERO}
+    # Most cells are zero, and the rest repeat: parse each distinct text once.
+    parsed: dict[str, Fraction] = {}
     rows: list[_Row] = []
     for number, cell in enumerate(reader, start=2):
         values: dict[str, Fraction] = {}
         for name, index in read:
             text = cell[index]
-            if text not in cells:
+            if text in _ZERO_CELLS:
+                continue
+            value = parsed.get(text)
+            if value is None:
                 try:
-                    cells[text] = parse_stat_value(text)
+                    value = parsed[text] = parse_stat_value(text)
                 except DomainError as error:
                     raise FeedUnavailable(f"{path}:{number}: {name}: {error}") from error
-            if value := cells[text]:
+            if value:
                 values[name] = value
         get = {name: cell[columns[name]] for name in _IDENTITY}
         week = int(get["week"])
@@ -381,10 +390,10 @@ def _build_week(slate_id: str, rows: list[_Row], week1_sunday: date) -> _Week:
             if row.player_id
         ]
         for team, opponent in ((away, home), (home, away)):
-            stats = _dst_stats(totals[team], totals[opponent])
+            stats = _dst_stats(totals.get(team, {}), totals.get(opponent, {}))
             lines.append(StatLine.of(_dst_id(team), team, game_id, stats))
         games.append(_ReplayGame(game_id, home, away, kickoff, tuple(lines)))
-    return _Week(slate_id, week, tuple(games), tuple(rows))
+    return _Week(slate_id, season, week, tuple(games), tuple(rows))
 
 
 def _kickoffs(sunday: date, count: int) -> list[datetime]:
@@ -404,16 +413,8 @@ def _kickoffs(sunday: date, count: int) -> list[datetime]:
     ]
 
 
-_PLAYER_KEYS = (STAT_KEYS | _VALIDATION_COUNTS) - {
-    DST_SACKS,
-    DST_INTERCEPTIONS,
-    DST_FUMBLE_RECOVERIES,
-    DST_SAFETIES,
-    DST_BLOCKED_KICKS,
-    DST_DEFENSIVE_TDS,
-    DST_RETURN_TDS,
-    DST_POINTS_ALLOWED,
-}
+# A player's line carries no DST keys: those score a team's defence, never one player.
+_PLAYER_KEYS = (STAT_KEYS | _VALIDATION_COUNTS) - DST_STAT_KEYS
 
 
 def _player_line(row: _Row, game_id: str) -> StatLine:

@@ -155,7 +155,7 @@ class _Contests(_Repo):
 
     def get(self, contest_id: str) -> Contest:
         try:
-            return _copy(self.t.contests[contest_id])
+            return _stored_contest(self.t.contests[contest_id])
         except KeyError:
             raise UnknownContest(f"no contest {contest_id}") from None
 
@@ -176,6 +176,7 @@ class _Contests(_Repo):
 
 
 def _stored_contest(contest: Contest) -> Contest:
+    """A copy with its own (empty) event list: events are never stored, nor shared."""
     stored = _copy(contest)
     stored.events = []
     return stored

@@ -18,6 +18,7 @@ from attrs import define, field
 
 from fantasy_core.errors import (
     GatewayAuthError,
+    GatewayRequestRefused,
     GatewayUnavailable,
     PaymentOutcomeUnknown,
     PayoutRejected,
@@ -124,7 +125,7 @@ class SandboxGateway:
 
     def _new_charge(self, key: str, amount: Money, payment_method: str) -> Charge:
         if not amount.is_positive:
-            raise GatewayUnavailable(f"sandbox: refusing to charge {amount}")
+            raise GatewayRequestRefused(f"sandbox: refusing to charge {amount}")
         status = _CARD_STATUS.get(payment_method, ChargeStatus.DECLINED)
         charge = Charge(self._next_id("pi"), key, amount, status, payment_method)
         self.charges[key] = charge
@@ -155,9 +156,11 @@ class SandboxGateway:
             if existing is None:
                 charge = next((c for c in self.charges.values() if c.charge_id == charge_id), None)
                 if charge is None or charge.status is not ChargeStatus.SUCCEEDED:
-                    raise GatewayUnavailable(f"sandbox: no succeeded charge {charge_id} to refund")
+                    raise GatewayRequestRefused(
+                        f"sandbox: no succeeded charge {charge_id} to refund"
+                    )
                 if charge.refunded + amount.minor > charge.amount.minor:
-                    raise GatewayUnavailable(f"sandbox: refund exceeds charge {charge_id}")
+                    raise GatewayRequestRefused(f"sandbox: refund exceeds charge {charge_id}")
                 charge.refunded += amount.minor
                 existing = (self._next_id("re"), charge_id, amount)
                 self.refunds[key] = existing

@@ -16,6 +16,8 @@ from fantasy_core.usecases._refunds import collect_fee, owe_refund
 from fantasy_core.usecases.refunds import send_refunds
 
 LOCKED_WHILE_PAYING = "the contest locked while the payment was being processed"
+# Statuses an entry reaches only once its fee was collected (and possibly refunded).
+FEE_COLLECTED = frozenset({EntryStatus.ACTIVE, EntryStatus.REFUNDED, EntryStatus.WITHDRAWN})
 
 
 @frozen
@@ -147,7 +149,7 @@ def _apply_outcome(
                 detail="the payment needs the user's confirmation",
             )
         return _result(entry)
-    if entry.status is EntryStatus.ACTIVE or (entry.charge_id == outcome.charge_id and not waiting):
+    if entry.status in FEE_COLLECTED:
         return _result(entry)  # this charge was recorded already
     collect_fee(uow, contest, entry, outcome.charge_id)
     if waiting and contest.accepts_entries(p.clock.now()):

@@ -72,7 +72,7 @@ def settle(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> str
     uow.settlements.store(cid, document, digest)
     p.audit(
         uow,
-        "contest.settled",
+        "settlement.recorded",
         contest_id=cid,
         detail=f"{len(entries)} entries, pool {pool.pool} (rake {pool.rake}, overlay "
         f"{pool.overlay}), {sum(1 for x in standings.prizes if x)} prizes, snapshot {digest}",

@@ -1,0 +1,309 @@
+"""localstripe (a stateful Stripe emulator, GPL, test-only), extended from outside for our adapter.
+
+Run as a script: `python tests/support/stripe_emulator.py --port 0` listens on
+127.0.0.1 (a free port when 0) and prints `listening on <port>` once bound.
+localstripe is imported as a library and extended through its own extension
+points (its StripeObject base, its aiohttp app, its request helpers); none of its
+code is copied. What is emulated here, beyond localstripe 1.15.10, follows
+Stripe's documented behaviour:
+
+- Connect accounts: POST /v1/accounts, GET /v1/accounts/{id}. A requested
+  `transfers` capability is active at once (Stripe needs onboarding first).
+- Transfers: POST /v1/transfers refuses an unknown destination ("No such
+  destination: 'acct_...'") and one lacking the transfers capability, with
+  Stripe's messages and `param=destination`; the platform's balance is not
+  checked. GET /v1/transfers filters by transfer_group and destination and pages
+  with starting_after; GET /v1/transfers/{id}.
+- PaymentIntent search: GET /v1/payment_intents/search, for the one query form
+  the adapter sends, metadata['key']:'value'. Stripe's search lags writes by up to
+  a minute; this one is immediate.
+- `allowed_payment_method_types` on PaymentIntent create (API 2026-09-30 removed
+  the writable `payment_method_types`), handed to localstripe under its old name.
+- Idempotency-Key on POST (localstripe ignores the header): the same key with the
+  same body replays the first response, status and body, with
+  `Idempotent-Replayed: true`; with another body or path it is refused with an
+  `idempotency_error`. A response is kept only when the endpoint ran (2xx, and
+  402 declines), not for validation errors, as Stripe does.
+- A `Request-Id` header on every response, as Stripe sends.
+- Test controls, unauthenticated like localstripe's own /_config routes:
+  POST /_config/faults {"lose_replies": n, "rate_limit": n, "retry_after": s}:
+    the next n API requests are processed and then the connection is closed
+    without a reply; or the next n are refused with 429 and Retry-After.
+  DELETE /_config/idempotency_keys: forget every key (Stripe prunes after 24 h).
+- localstripe's store is never loaded from or saved to /tmp/localstripe.pickle,
+  so concurrent test runs share nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import secrets
+import socket
+from typing import Any
+
+from aiohttp import web
+from localstripe import server
+from localstripe.errors import UserError
+from localstripe.resources import PaymentIntent, StripeObject, store, try_convert_to_int
+
+store.try_load_from_disk = lambda: None
+store.dump_to_disk = lambda: None
+
+NO_TRANSFERS = (
+    "Your destination account needs to have at least one of the following capabilities "
+    "enabled: transfers, crypto_transfers, legacy_payments"
+)
+
+
+def _unexpected(kwargs: dict[str, Any]) -> None:
+    if kwargs:
+        raise UserError(400, "Unexpected " + ", ".join(kwargs))
+
+
+class Account(StripeObject):
+    object = "account"
+    _id_prefix = "acct_"
+
+    def __init__(
+        self,
+        type: str | None = None,
+        country: str | None = None,
+        email: str | None = None,
+        capabilities: dict[str, Any] | None = None,
+        metadata: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _unexpected(kwargs)
+        requested = capabilities or {}
+        super().__init__()
+        self.type = type or "custom"
+        self.country = country or "US"
+        self.email = email
+        self.metadata = metadata or {}
+        self.capabilities = {
+            name: "active"
+            for name, wish in requested.items()
+            if isinstance(wish, dict) and str(wish.get("requested")).lower() == "true"
+        }
+        self.payouts_enabled = "transfers" in self.capabilities
+        self.charges_enabled = "card_payments" in self.capabilities
+
+
+class Transfer(StripeObject):
+    object = "transfer"
+    _id_prefix = "tr_"
+
+    def __init__(
+        self,
+        amount: Any = None,
+        currency: str | None = None,
+        destination: str | None = None,
+        transfer_group: str | None = None,
+        description: str | None = None,
+        metadata: dict[str, str] | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _unexpected(kwargs)
+        amount = try_convert_to_int(amount)
+        if type(amount) is not int or amount <= 0 or not currency:
+            raise UserError(400, "Bad request")
+        account = store.get(f"account:{destination}")
+        if account is None:
+            raise UserError(
+                400,
+                f"No such destination: '{destination}'",
+                {"code": "resource_missing", "param": "destination"},
+            )
+        if "transfers" not in account.capabilities:
+            raise UserError(400, NO_TRANSFERS, {"param": "destination"})
+        super().__init__()
+        self.amount = amount
+        self.amount_reversed = 0
+        self.currency = currency
+        self.description = description
+        self.destination = destination
+        self.metadata = metadata or {}
+        self.reversed = False
+        self.transfer_group = transfer_group
+
+    @classmethod
+    def _api_list_all(
+        cls,
+        url: str,
+        transfer_group: str | None = None,
+        destination: str | None = None,
+        limit: Any = None,
+        starting_after: str | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        _unexpected(kwargs)
+        page = super()._api_list_all(url, limit=limit, starting_after=starting_after)
+        page._list = [
+            t
+            for t in page._list
+            if transfer_group in (None, t.transfer_group) and destination in (None, t.destination)
+        ]
+        return page
+
+
+_create_intent = PaymentIntent._api_create.__func__
+
+
+def _create_intent_with_allowed_types(
+    cls: type, allowed_payment_method_types: Any = None, **data: Any
+) -> Any:
+    if allowed_payment_method_types is not None:
+        data["payment_method_types"] = allowed_payment_method_types
+    return _create_intent(cls, **data)
+
+
+PaymentIntent._api_create = classmethod(_create_intent_with_allowed_types)
+
+_SEARCH = re.compile(r"^metadata\['(?P<key>[^']+)'\]:'(?P<value>(?:[^'\\]|\\.)*)'$")
+
+
+async def search_payment_intents(request: web.Request) -> web.Response:
+    query = request.query.get("query", "").strip()
+    match = _SEARCH.match(query)
+    if match is None:
+        raise UserError(400, f"this emulator only searches metadata['k']:'v', not {query!r}")
+    value = re.sub(r"\\(.)", r"\1", match["value"])
+    found = [
+        intent._export()
+        for name, intent in list(store.items())
+        if name.startswith("payment_intent:") and intent.metadata.get(match["key"]) == value
+    ]
+    body = {
+        "object": "search_result",
+        "url": "/v1/payment_intents/search",
+        "has_more": False,
+        "next_page": None,
+        "data": found,
+    }
+    return server.json_response(body)
+
+
+FAULTS = {"lose_replies": 0, "rate_limit": 0, "retry_after": 0}
+# (authorization, idempotency key) -> (method, path, body, status, response body)
+REPLAYS: dict[tuple[str, str], tuple[str, str, bytes, int, bytes]] = {}
+
+
+def _is_api(request: web.Request) -> bool:
+    return request.path.startswith("/v1/")
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Any) -> web.StreamResponse:
+    try:
+        response: web.StreamResponse = await handler(request)
+    except UserError as error:
+        response = error.to_response()
+    response.headers["Request-Id"] = "req_" + secrets.token_hex(7)
+    return response
+
+
+@web.middleware
+async def faults(request: web.Request, handler: Any) -> web.StreamResponse:
+    if not _is_api(request):
+        return await handler(request)
+    if FAULTS["rate_limit"] > 0:
+        FAULTS["rate_limit"] -= 1
+        return server.json_response(
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "rate_limit",
+                    "message": "Too many requests hit the API too quickly.",
+                }
+            },
+            status=429,
+            headers={"Retry-After": str(FAULTS["retry_after"]), "Stripe-Should-Retry": "true"},
+        )
+    response: web.StreamResponse = await handler(request)
+    if FAULTS["lose_replies"] > 0:
+        FAULTS["lose_replies"] -= 1
+        # The work is done (and its idempotent result kept); the reply never arrives.
+        if request.transport is not None:
+            request.transport.abort()
+    return response
+
+
+@web.middleware
+async def idempotency(request: web.Request, handler: Any) -> web.StreamResponse:
+    key = request.headers.get("Idempotency-Key")
+    if request.method != "POST" or key is None or not _is_api(request):
+        return await handler(request)
+    scope = (request.headers.get("Authorization", ""), key)
+    body = await request.read()
+    stored = REPLAYS.get(scope)
+    if stored is not None:
+        method, path, first_body, status, text = stored
+        if (method, path, first_body) != (request.method, request.path, body):
+            return server.json_response(
+                {
+                    "error": {
+                        "type": "idempotency_error",
+                        "message": "Keys for idempotent requests can only be used with the "
+                        "same parameters they were first used with. Try using a key other "
+                        f"than '{key}' if you meant to execute a different request.",
+                    }
+                },
+                status=400,
+            )
+        return web.Response(
+            status=status,
+            body=text,
+            content_type="application/json",
+            headers={"Idempotent-Replayed": "true"},
+        )
+    try:
+        response = await handler(request)
+    except UserError as error:
+        response = error.to_response()
+    if (response.status < 300 or response.status == 402) and isinstance(response, web.Response):
+        REPLAYS[scope] = (request.method, request.path, body, response.status, response.body)
+    return response
+
+
+async def set_faults(request: web.Request) -> web.Response:
+    wanted = await request.json()
+    for name in FAULTS:
+        if name in wanted:
+            FAULTS[name] = int(wanted[name])
+    return web.json_response(FAULTS)
+
+
+async def forget_idempotency_keys(_: web.Request) -> web.Response:
+    REPLAYS.clear()
+    return web.Response()
+
+
+def extend(app: web.Application) -> None:
+    for cls in (Account, Transfer):
+        plural = f"/v1/{cls.object}s"
+        app.router.add_route("POST", plural, server.api_create(cls, plural))
+        app.router.add_route("GET", plural + "/{id}", server.api_retrieve(cls, plural + "/{id}"))
+        app.router.add_route("GET", plural, server.api_list_all(cls, plural))
+    # A plain path is matched before localstripe's /v1/payment_intents/{id}.
+    app.router.add_get("/v1/payment_intents/search", search_payment_intents)
+    app.router.add_post("/_config/faults", set_faults)
+    app.router.add_delete("/_config/idempotency_keys", forget_idempotency_keys)
+    # Innermost last: ids on every reply, faults around the idempotent result.
+    app.middlewares.extend([request_ids, faults, idempotency])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=0)
+    args = parser.parse_args()
+    extend(server.app)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", args.port))
+    print(f"listening on {sock.getsockname()[1]}", flush=True)
+    web.run_app(server.app, sock=sock, print=None, access_log=None)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,128 @@
+"""The contest aggregate: only lifecycle-order transitions, each guarded and each an event."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from fantasy_core.contest import Contest, ContestTerms, InvalidContestTerms
+from fantasy_core.errors import IllegalTransition
+from fantasy_core.lifecycle import TRANSITIONS, ContestState
+from fantasy_core.money import Money
+from support.world import LOCK, World
+
+S = ContestState
+
+
+def contest(**changes: object) -> Contest:
+    return Contest("c1", World().terms(**changes))
+
+
+def test_transitions_never_skip_and_cancel_only_before_settlement() -> None:
+    assert TRANSITIONS[S.SCHEDULED] == {S.LOCKED, S.CANCELLED}
+    assert TRANSITIONS[S.SETTLED] == {S.PAID}
+    assert TRANSITIONS[S.PAID] == set()
+    assert TRANSITIONS[S.CANCELLED] == set()
+
+
+def test_an_illegal_transition_names_the_current_and_attempted_states() -> None:
+    c = contest()
+    with pytest.raises(IllegalTransition, match="c1 cannot go from SCHEDULED to LIVE"):
+        c.go_live(LOCK)
+
+
+def test_a_contest_cannot_lock_before_its_lock_time() -> None:
+    c = contest()
+    with pytest.raises(IllegalTransition, match="lock time"):
+        c.lock(LOCK - timedelta(seconds=1), entries=5)
+    assert c.state is S.SCHEDULED
+
+
+def test_no_entry_is_accepted_from_the_lock_instant() -> None:
+    c = contest()
+    assert c.accepts_entries(LOCK - timedelta(microseconds=1))
+    assert not c.accepts_entries(LOCK)
+
+
+def test_a_non_guaranteed_contest_below_its_minimum_is_cancelled_at_lock() -> None:
+    c = contest(min_entries=3)
+    c.lock(LOCK, entries=2)
+    assert c.state is S.CANCELLED
+    assert c.cancel_reason is not None
+    assert "below the minimum of 3" in c.cancel_reason
+
+
+def test_a_guaranteed_contest_locks_whatever_its_entries() -> None:
+    c = contest(min_entries=3, guaranteed_pool=Money(50_000, "usd"))
+    c.lock(LOCK, entries=0)
+    assert c.state is S.LOCKED
+
+
+def test_every_transition_yields_one_event_in_order() -> None:
+    c = contest()
+    c.lock(LOCK, entries=2)
+    c.go_live(LOCK)
+    c.complete(LOCK + timedelta(hours=3))
+    with pytest.raises(IllegalTransition, match="correction window"):
+        c.settle(LOCK + timedelta(hours=3, minutes=59))
+    c.settle(LOCK + timedelta(hours=4))
+    with pytest.raises(IllegalTransition, match="2 payouts not yet confirmed"):
+        c.mark_paid(LOCK + timedelta(hours=4), unconfirmed_payouts=2)
+    c.mark_paid(LOCK + timedelta(hours=5), unconfirmed_payouts=0)
+    events = c.take_events()
+    assert [(e.source, e.target) for e in events] == [
+        (S.SCHEDULED, S.LOCKED),
+        (S.LOCKED, S.LIVE),
+        (S.LIVE, S.COMPLETE),
+        (S.COMPLETE, S.SETTLED),
+        (S.SETTLED, S.PAID),
+    ]
+    assert c.take_events() == []
+    assert c.version == 5
+
+
+def test_a_settled_contest_cannot_be_cancelled() -> None:
+    c = contest()
+    c.lock(LOCK, 2)
+    c.go_live(LOCK)
+    c.complete(LOCK)
+    c.settle(LOCK + timedelta(hours=2))
+    with pytest.raises(IllegalTransition, match="SETTLED to CANCELLED"):
+        c.cancel(LOCK, "too late", "operator")
+
+
+def test_a_cancellation_needs_a_reason() -> None:
+    with pytest.raises(IllegalTransition, match="reason"):
+        contest().cancel(LOCK, "  ", "operator")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"entry_fee": Money(0, "usd")}, "fee must be positive"),
+        ({"capacity": 1}, "capacity"),
+        ({"rake_bps": 10_000}, "rake"),
+        ({"min_entries": 11}, "minimum entries"),
+        ({"guaranteed_pool": Money(100, "eur")}, "currency"),
+        ({"sport_template": "curling"}, "curling"),
+        ({"lock_at": LOCK.replace(tzinfo=None)}, "time zone"),
+    ],
+)
+def test_contest_terms_refuse_what_no_contest_can_run_by(
+    change: dict[str, object], message: str
+) -> None:
+    with pytest.raises(Exception, match=message):
+        World().terms(**change)
+
+
+def test_contest_terms_round_trip_through_their_canonical_form() -> None:
+    terms = World().terms(guaranteed_pool=Money(50_000, "usd"))
+    assert ContestTerms.from_canonical(terms.canonical()) == terms
+
+
+def test_stored_terms_whose_rules_do_not_match_their_fingerprint_are_refused() -> None:
+    data = World().terms().canonical()
+    data["rules_fingerprint"] = "sha256:" + "0" * 64
+    with pytest.raises(InvalidContestTerms, match="hash to"):
+        ContestTerms.from_canonical(data)

@@ -1,0 +1,276 @@
+"""Running contests: lock, data, settlement, payouts, cancellation and corrections, unattended."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from fractions import Fraction
+
+import pytest
+
+from fantasy_core.errors import OperatorActionRefused
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.money import Money
+from fantasy_core.payments import PaymentEvent, PaymentEventKind, PayoutStatus
+from fantasy_core.snapshot import recompute, verify
+from fantasy_core.stats import GameStatus, StatLine
+from fantasy_core.usecases.contests import cancel_contest
+from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
+from fantasy_core.usecases.reports import audit_trail, explain_entry, verify_ledger
+from fantasy_core.usecases.stats import correct_stat
+from support.world import LOCK, World, snapshot
+
+USERS = ("ann", "bob", "cat", "dan")
+
+
+def filled(world: World, accounts: bool = True, **terms: object) -> str:
+    contest = world.create(**terms)
+    for n, user in enumerate(USERS):
+        if accounts:
+            world.give_account(user)
+        assert world.join(contest, user, variant=n).accepted
+    return contest.contest_id
+
+
+def state(world: World, contest_id: str) -> ContestState:
+    with world.store.unit_of_work() as uow:
+        return uow.contests.get(contest_id).state
+
+
+def payouts(world: World, contest_id: str) -> list[PayoutStatus]:
+    with world.store.unit_of_work() as uow:
+        return [x.status for x in uow.payouts.for_contest(contest_id)]
+
+
+def test_each_state_is_reached_in_order_and_audited_once() -> None:
+    world = World()
+    cid = filled(world)
+    world.play_games()
+    actions = [r.action for r in audit_trail(world.p, cid) if r.action.startswith("contest.")]
+    assert actions == [
+        "contest.created",
+        "contest.locked",
+        "contest.live",
+        "contest.complete",
+        "contest.settled",
+        "contest.paid",
+    ]
+
+
+def test_below_minimum_at_lock_cancels_and_refunds_every_entry() -> None:
+    world = World()
+    cid = filled(world, min_entries=5)
+    world.clock.set(LOCK)
+    world.run()
+    assert state(world, cid) is ContestState.CANCELLED
+    assert len(world.gateway.refunds) == 4
+    assert verify_ledger(world.p).ok
+
+
+def test_an_operator_cancellation_refunds_every_paid_entry_once() -> None:
+    world = World()
+    cid = filled(world)
+    assert cancel_contest(world.p, cid, "slate postponed", "operator") == 4
+    assert cancel_contest(world.p, cid, "slate postponed", "operator") == 0
+    assert len(world.gateway.refunds) == 4
+    report = verify_ledger(world.p)
+    assert report.ok
+    assert [c.refunded for c in report.closed_contests] == [4_000]
+
+
+def test_a_settled_contest_cannot_be_cancelled() -> None:
+    world = World()
+    cid = filled(world, accounts=False)
+    world.play_games()
+    assert state(world, cid) is ContestState.SETTLED
+    with pytest.raises(OperatorActionRefused, match="SETTLED to CANCELLED"):
+        cancel_contest(world.p, cid, "too late", "operator")
+
+
+def test_contradictory_data_keeps_the_contest_live_and_alerts() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.IN_PROGRESS, 2))
+    world.clock.advance(timedelta(minutes=5))
+    world.run()
+    assert state(world, cid) is ContestState.LIVE
+    bad = snapshot(GameStatus.FINAL, 3)
+    broken = StatLine.of("KC-WR3", "KC", "g1", {"receptions": 1, "receiving_tds": 3})
+    lines = (*(line for line in bad.lines if line.player_id != "KC-WR3"), broken)
+    world.feed.publish(type(bad)(bad.slate_id, 3, bad.games, lines))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.LIVE
+    assert any("tds_exceed_receptions" in key for key in world.alerts.raised_keys())
+    world.feed.publish(snapshot(GameStatus.FINAL, 4))
+    world.run()
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+
+
+def test_a_feed_outage_alerts_and_the_contest_waits() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.go_down("provider 503")
+    world.clock.advance(timedelta(hours=5))
+    world.run()
+    # Kickoff has passed on the schedule already ingested, but nothing says the games ended.
+    assert state(world, cid) is ContestState.LIVE
+    assert any(key.startswith("feed-down") for key in world.alerts.raised_keys())
+    world.feed.come_back()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.run()
+    assert state(world, cid) is ContestState.COMPLETE
+
+
+def test_a_correction_before_settlement_changes_the_score_and_is_audited() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    assert state(world, cid) is ContestState.COMPLETE
+    with world.store.unit_of_work() as uow:
+        entry = uow.entries.for_contest(cid)[0]
+    before = explain_entry(world.p, entry.entry_id).total
+    qb = entry.lineup.player_ids[0]
+    assert correct_stat(world.p, "test-slate", qb, "passing_tds", "2", "official review", "op")
+    after = explain_entry(world.p, entry.entry_id).total
+    assert after - before == Fraction(8)  # 2 passing TDs at +4
+    with world.store.unit_of_work() as uow:
+        assert [r.action for r in uow.audit.for_actor("op")] == ["stats.corrected"]
+
+
+def test_a_correction_after_settlement_is_recorded_and_alerted_but_changes_nothing() -> None:
+    world = World()
+    cid = filled(world, accounts=False)
+    world.play_games()
+    with world.store.unit_of_work() as uow:
+        before = uow.settlements.get(cid)
+    assert correct_stat(world.p, "test-slate", "KC-QB0", "passing_tds", "9", "late", "op") == []
+    with world.store.unit_of_work() as uow:
+        assert uow.settlements.get(cid) == before
+    assert any(key.startswith("late-correction") for key in world.alerts.raised_keys())
+
+
+def test_the_settlement_snapshot_recomputes_byte_for_byte() -> None:
+    world = World()
+    cid = filled(world)
+    world.play_games()
+    with world.store.unit_of_work() as uow:
+        stored = uow.settlements.get(cid)
+    assert stored is not None
+    document, digest = stored
+    assert recompute(document) == document
+    verify(document, digest)
+    tampered = document.replace(b'"ann"', b'"eve"', 1)
+    with pytest.raises(Exception, match="hashes to"):
+        verify(tampered, digest)
+
+
+def test_a_winner_without_a_payout_account_is_alerted_and_paid_once_it_is_fixed() -> None:
+    world = World()
+    cid = filled(world, accounts=False)
+    world.play_games()
+    assert state(world, cid) is ContestState.SETTLED
+    assert set(payouts(world, cid)) == {PayoutStatus.FAILED}
+    assert any(key.startswith("payout-rejected") for key in world.alerts.raised_keys())
+    with world.store.unit_of_work() as uow:
+        winners = {x.user_id for x in uow.payouts.for_contest(cid)}
+    for user in winners:
+        set_payout_account(world.p, user, f"acct_{user}")
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+    assert verify_ledger(world.p).ok
+
+
+def test_a_lost_transfer_reply_is_looked_up_not_paid_twice() -> None:
+    world = World()
+    cid = filled(world)
+    world.gateway.lose_next_replies = 0
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    world.clock.advance(timedelta(hours=2))
+    world.gateway.lose_next_replies = 1  # the first transfer goes through; its reply is lost
+    world.run()
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+    assert len(world.gateway.transfers) == len(payouts(world, cid))
+    assert "find_transfer" in {call for call, _ in world.gateway.calls}
+
+
+def test_a_refused_platform_key_stops_payouts_alerts_and_resumes_by_itself() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    world.gateway.auth_broken = True
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.SETTLED
+    assert world.gateway.transfers == {}
+    assert world.alerts.raised_keys().count("gateway-auth") == 1
+    world.gateway.auth_broken = False
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+
+
+def test_a_reversed_transfer_is_alerted_and_shows_in_the_ledger() -> None:
+    world = World()
+    cid = filled(world)
+    world.play_games()
+    transfer = next(iter(world.gateway.transfers.values()))
+    event = PaymentEvent(
+        "evt_rev",
+        PaymentEventKind.TRANSFER_REVERSED,
+        transfer.transfer_id,
+        world.clock.now(),
+        "disputed",
+    )
+    assert apply_payment_event(world.p, event)
+    assert not apply_payment_event(world.p, event)
+    assert PayoutStatus.REVERSED in payouts(world, cid)
+    report = verify_ledger(world.p)
+    assert not report.ok  # the winner is owed the prize again
+    assert any(key.startswith("payout-reversed") for key in world.alerts.raised_keys())
+
+
+def test_a_guaranteed_contest_pays_its_guarantee_and_the_house_covers_the_overlay() -> None:
+    world = World()
+    cid = filled(world, guaranteed_pool=Money(10_000, "usd"))
+    world.play_games()
+    report = verify_ledger(world.p)
+    assert report.ok
+    (conservation,) = report.closed_contests
+    assert conservation.overlay == 10_000 - 3_600
+    assert conservation.paid_out == 10_000
+    assert cid
+
+
+def test_an_entry_score_is_explained_stat_by_stat() -> None:
+    world = World()
+    cid = filled(world)
+    world.play_games()
+    with world.store.unit_of_work() as uow:
+        entry = uow.entries.for_contest(cid)[0]
+    explanation = explain_entry(world.p, entry.entry_id)
+    assert len(explanation.players) == 9
+    assert explanation.total == sum(
+        (line.points for _, e in explanation.players for line in e.lines), Fraction(0)
+    )
