@@ -274,3 +274,24 @@ def test_an_entry_score_is_explained_stat_by_stat() -> None:
     assert explanation.total == sum(
         (line.points for _, e in explanation.players for line in e.lines), Fraction(0)
     )
+
+
+def test_invalid_late_data_holds_settlement_until_valid_data_arrives() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    assert state(world, cid) is ContestState.COMPLETE
+    good = snapshot(GameStatus.FINAL, 3)
+    broken = StatLine.of("KC-WR3", "KC", "g1", {"receptions": -1})
+    lines = (*(x for x in good.lines if x.player_id != "KC-WR3"), broken)
+    world.feed.publish(type(good)(good.slate_id, 3, good.games, lines))
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.COMPLETE
+    world.feed.publish(snapshot(GameStatus.FINAL, 4))
+    world.run()
+    assert state(world, cid) is ContestState.PAID

@@ -89,8 +89,8 @@ def _advance(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> b
         return True
     if state is ContestState.COMPLETE:
         due = contest.settle_due_at()
-        if due is None or now < due:
-            return False
+        if due is None or now < due or not slate_data_valid(uow, contest.terms.slate_id):
+            return False  # late data that failed validation holds settlement until fixed
         settle(p, uow, contest, now)
         return True
     snapshot = uow.stats.latest(contest.terms.slate_id)
