@@ -295,3 +295,27 @@ def test_invalid_late_data_holds_settlement_until_valid_data_arrives() -> None:
     world.feed.publish(snapshot(GameStatus.FINAL, 4))
     world.run()
     assert state(world, cid) is ContestState.PAID
+
+
+def test_a_payout_tried_before_is_looked_up_even_after_the_gateway_forgot_its_key() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    world.clock.advance(timedelta(hours=2))
+    world.gateway.lose_next_replies = 1  # the first transfer happens; its reply is lost
+    world.run()
+    assert PayoutStatus.SENDING in payouts(world, cid)
+    world.gateway.unavailable = True  # the look-up itself fails next time
+    world.clock.advance(timedelta(hours=1))
+    world.run()
+    world.gateway.unavailable = False
+    world.gateway.forget_transfer_keys()  # a day later Stripe no longer knows the key
+    world.clock.advance(timedelta(days=1))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+    sent = [t.metadata["payout_fingerprint"] for t in world.gateway.all_transfers()]
+    assert len(sent) == len(set(sent)) == len(payouts(world, cid))

@@ -89,6 +89,7 @@ class SandboxGateway:
     charges: dict[str, Charge] = field(factory=dict)  # by idempotency key
     refunds: dict[str, tuple[str, str, Money]] = field(factory=dict)  # key -> (id, charge, amt)
     transfers: dict[str, Transfer] = field(factory=dict)  # by idempotency key
+    forgotten_transfers: list[Transfer] = field(factory=list)  # made under forgotten keys
     _lock: threading.Lock = field(factory=threading.Lock)
     _counter: int = 0
 
@@ -192,10 +193,23 @@ class SandboxGateway:
         """Searches by group and metadata, as after Stripe forgot the idempotency key."""
         with self._lock:
             self._enter("find_transfer", key)
-            for transfer in self.transfers.values():
+            for transfer in [*self.transfers.values(), *self.forgotten_transfers]:
                 if transfer.group == group and transfer.metadata.get("payout_fingerprint") == key:
                     return TransferOutcome(transfer.transfer_id)
             return None
+
+    def forget_transfer_keys(self) -> None:
+        """Forget transfer idempotency keys, as Stripe does after about 24 hours.
+
+        The transfers stay (find_transfer still sees them by metadata); a transfer
+        sent again under a forgotten key is a new transfer: money moves twice.
+        """
+        with self._lock:
+            self.forgotten_transfers.extend(self.transfers.values())
+            self.transfers.clear()
+
+    def all_transfers(self) -> list[Transfer]:
+        return [*self.forgotten_transfers, *self.transfers.values()]
 
     def charged_total(self, key: str) -> int:
         """Money actually collected under one key (0 or the amount: never twice)."""

@@ -21,8 +21,9 @@ def execute_payouts(p: Platform) -> int:
     """Send every due payout of every SETTLED contest; returns how many were confirmed.
 
     A payout is marked SENDING (committed) before the gateway is called. A payout
-    found SENDING was interrupted (timeout, crash): the gateway is asked first
-    whether the transfer exists, and it is sent again only if it does not. The
+    attempted before (an interrupted send, a timeout, a crash, a failure) is
+    looked up first, and sent again only if the gateway has no such transfer:
+    Stripe forgets idempotency keys after a day, metadata it keeps. The
     fingerprint is the idempotency key, so even a resend after a lost reply moves
     no money twice. A refused payout waits with backoff and alerts; an
     authentication failure stops all payouts for this run and alerts once.
@@ -54,7 +55,8 @@ def _pay(p: Platform, payout: Payout) -> bool:
         current = uow.payouts.get(payout.fingerprint)
         if current.status in (PayoutStatus.CONFIRMED, PayoutStatus.REVERSED):
             return False
-        interrupted = current.status is PayoutStatus.SENDING
+        # Any earlier attempt may have reached the gateway: look before sending again.
+        look_first = current.attempts > 0
         account = uow.accounts.get(current.user_id)
         current.status = PayoutStatus.SENDING
         current.attempts += 1
@@ -69,7 +71,7 @@ def _pay(p: Platform, payout: Payout) -> bool:
         uow.commit()
     group = current.contest_id
     try:
-        found = p.gateway.find_transfer(current.fingerprint, group) if interrupted else None
+        found = p.gateway.find_transfer(current.fingerprint, group) if look_first else None
         if found is None:
             if account is None or account.account_id is None or not account.payouts_enabled:
                 raise PayoutRejected(f"{current.user_id} has no usable payout account")
@@ -94,12 +96,9 @@ def _pay(p: Platform, payout: Payout) -> bool:
         )
         return False
     except (GatewayUnavailable, PaymentOutcomeUnknown) as error:
-        _unknown(
-            p,
-            current.fingerprint,
-            str(error),
-            definitely_not_sent=isinstance(error, GatewayUnavailable),
-        )
+        # Unsent for certain only if nothing was ever sent and this send was refused.
+        unsent = isinstance(error, GatewayUnavailable) and not look_first
+        _unknown(p, current.fingerprint, str(error), definitely_not_sent=unsent)
         return False
     return confirm_payout(p, current.fingerprint, found)
 
