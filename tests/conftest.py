@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from support.stripe_emulator_fixture import run_localstripe
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 # CI clones the repository next to `shared`, as in the development tree: <repo>/../shared.
@@ -18,3 +21,9 @@ def nflverse_player_stats_csv() -> Path:
     if not path.is_file():
         pytest.fail(f"the shared nflverse data is missing: expected {path}")
     return path
+
+
+@pytest.fixture(scope="session")
+def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The Stripe emulator on a free port of 127.0.0.1 for the session, stopped at its end."""
+    yield from run_localstripe(tmp_path_factory)

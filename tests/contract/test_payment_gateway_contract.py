@@ -16,14 +16,10 @@ the extension's).
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import httpx
 import pytest
@@ -41,11 +37,10 @@ from fantasy_core.errors import (
 from fantasy_core.money import Money
 from fantasy_core.payments import ChargeStatus, PaymentEventKind
 from fantasy_core.ports import PaymentGateway
+from support.stripe_emulator_fixture import API_KEY
 
-EMULATOR = Path(__file__).resolve().parents[1] / "support" / "stripe_emulator.py"
 FEE = Money(1_000, "usd")
 PRIZE = Money(2_500, "usd")
-API_KEY = "sk_test_contract"
 
 
 @define
@@ -69,53 +64,6 @@ class GatewayUnderTest:
 
 def _key(kind: str) -> str:
     return f"{kind}-{uuid.uuid4().hex}"
-
-
-@pytest.fixture(scope="session")
-def localstripe_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """localstripe (extended) on a free port of 127.0.0.1, for the whole session.
-
-    It prints its port on stdout and nothing else; its log goes to a file (a pipe
-    nobody reads could fill up and stall it).
-    """
-    log = tmp_path_factory.mktemp("localstripe") / "emulator.log"
-    with log.open("w") as log_file:
-        process = subprocess.Popen(
-            [sys.executable, str(EMULATOR), "--port", "0"],
-            stdout=subprocess.PIPE,
-            stderr=log_file,
-            text=True,
-        )
-    try:
-        assert process.stdout is not None
-        line = process.stdout.readline()
-        if not line.startswith("listening on "):
-            process.wait(timeout=5)
-            pytest.fail(f"the Stripe emulator did not start: {line}{log.read_text()}")
-        url = f"http://127.0.0.1:{int(line.split()[-1])}"
-        _wait_until_answering(url)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        if process.stdout is not None:
-            process.stdout.close()
-
-
-def _wait_until_answering(url: str) -> None:
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            httpx.get(f"{url}/v1/balance", auth=(API_KEY, ""), timeout=1).raise_for_status()
-            return
-        except httpx.HTTPError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.05)
 
 
 def _sandbox() -> GatewayUnderTest:

@@ -1,0 +1,61 @@
+"""Starting and stopping the Stripe emulator (localstripe, extended) for a test session."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+EMULATOR = Path(__file__).resolve().parent / "stripe_emulator.py"
+API_KEY = "sk_test_contract"
+
+
+def run_localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """localstripe (extended) on a free port of 127.0.0.1, for the whole session.
+
+    It prints its port on stdout and nothing else; its log goes to a file (a pipe
+    nobody reads could fill up and stall it).
+    """
+    log = tmp_path_factory.mktemp("localstripe") / "emulator.log"
+    with log.open("w") as log_file:
+        process = subprocess.Popen(
+            [sys.executable, str(EMULATOR), "--port", "0"],
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+        )
+    try:
+        assert process.stdout is not None
+        line = process.stdout.readline()
+        if not line.startswith("listening on "):
+            process.wait(timeout=5)
+            pytest.fail(f"the Stripe emulator did not start: {line}{log.read_text()}")
+        url = f"http://127.0.0.1:{int(line.split()[-1])}"
+        _wait_until_answering(url)
+        yield url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+        if process.stdout is not None:
+            process.stdout.close()
+
+
+def _wait_until_answering(url: str) -> None:
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            httpx.get(f"{url}/v1/balance", auth=(API_KEY, ""), timeout=1).raise_for_status()
+            return
+        except httpx.HTTPError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
