@@ -82,11 +82,11 @@ def _sandbox() -> GatewayUnderTest:
         bad_destinations={"disabled account": "acct_disabled", "not an account": "bank_123"},
         charges_with_key=lambda key: sum(1 for c in sandbox.charges.values() if c.key == key),
         refunds_of=lambda cid: sum(1 for _, c, _ in sandbox.refunds.values() if c == cid),
-        transfers_in_group=lambda g: sum(1 for t in sandbox.transfers.values() if t.group == g),
+        transfers_in_group=lambda g: sum(1 for t in sandbox.all_transfers() if t.group == g),
         lose_replies=lose,
         attempts_per_call=1,
         with_refused_credentials=lambda: SandboxGateway(auth_broken=True),
-        forget_idempotency_keys=None,
+        forget_idempotency_keys=sandbox.forget_transfer_keys,
     )
 
 
