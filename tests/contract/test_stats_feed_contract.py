@@ -1,8 +1,9 @@
-"""The StatsFeed contract, run against every adapter: the replay feed and the programmable feed."""
+"""The StatsFeed contract, run against every adapter: replay, programmable and SportsDataIO."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 
 from adapters.feeds.programmable import ProgrammableFeed
 from adapters.feeds.replay import ReplayFeed
+from adapters.feeds.sportsdataio import SportsDataIOFeed
 from fantasy_core.errors import UnknownSlate
 from fantasy_core.lineups import PlayerPool, Position, SlatePlayer
 from fantasy_core.stats import (
@@ -22,6 +24,7 @@ from fantasy_core.stats import (
     StatsFeed,
     validate_snapshot,
 )
+from support.sportsdataio_server import serving
 
 MINUTE = timedelta(minutes=1)
 
@@ -58,6 +61,29 @@ def replay_harness(csv_path: Path) -> Harness:
     times = {k + offset * MINUTE for k in kickoffs for offset in offsets}
     times |= {kickoffs[0] - timedelta(days=3), kickoffs[-1] + timedelta(days=30)}
     return Harness(feed, clock, slate_id, tuple(sorted(times)), lambda c: ReplayFeed(csv_path, c))
+
+
+SPORTSDATAIO_KEY = "contract-suite-key"
+
+
+@contextmanager
+def sportsdataio_harness(csv_path: Path) -> Iterator[Harness]:
+    """The SportsDataIO adapter against a local server serving the replay in the provider's
+    shape (tests/support/sportsdataio_server.py); fewer times than the replay's, since every
+    snapshot is three HTTP requests."""
+    clock = Clock(datetime(2025, 9, 1, tzinfo=UTC))
+    with serving(ReplayFeed(csv_path, clock), SPORTSDATAIO_KEY) as server:
+
+        def feed(feed_clock: Clock) -> SportsDataIOFeed:
+            return SportsDataIOFeed(server.url, SPORTSDATAIO_KEY, clock=feed_clock)
+
+        with feed(clock) as first:
+            slate_id = first.slates()[0]
+            kickoffs = sorted({game.kickoff for game in first.snapshot(slate_id).games})
+            times = {k + offset * MINUTE for k in kickoffs for offset in (90, 180)}
+            times |= {kickoffs[0] - timedelta(days=3), kickoffs[0] - MINUTE, kickoffs[0]}
+            times.add(kickoffs[-1] + timedelta(days=30))
+            yield Harness(first, clock, slate_id, tuple(sorted(times)), feed)
 
 
 PROGRAMMED_SLATE = "programmed-slate"
@@ -113,12 +139,15 @@ def programmable_harness() -> Harness:
     )
 
 
-@pytest.fixture(scope="module", params=["replay", "programmable"])
+@pytest.fixture(scope="module", params=["replay", "programmable", "sportsdataio"])
 def harness(request: pytest.FixtureRequest) -> Iterator[Harness]:
     # Module scope: the replay feed reads its file once for the whole suite. Each test sets
     # the clock it needs, so sharing the feed shares only its caches.
     if request.param == "replay":
         yield replay_harness(request.getfixturevalue("nflverse_player_stats_csv"))
+    elif request.param == "sportsdataio":
+        with sportsdataio_harness(request.getfixturevalue("nflverse_player_stats_csv")) as h:
+            yield h
     else:
         yield programmable_harness()
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 from fractions import Fraction
 
+import attrs
 import pytest
 
-from fantasy_core.errors import OperatorActionRefused
+from fantasy_core.errors import InvalidFeedData, OperatorActionRefused
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
 from fantasy_core.payments import PaymentEvent, PaymentEventKind, PayoutStatus
@@ -319,3 +320,19 @@ def test_a_payout_tried_before_is_looked_up_even_after_the_gateway_forgot_its_ke
     assert state(world, cid) is ContestState.PAID
     sent = [t.metadata["payout_fingerprint"] for t in world.gateway.all_transfers()]
     assert len(sent) == len(set(sent)) == len(payouts(world, cid))
+
+
+def test_unreadable_provider_data_is_alerted_and_the_contest_waits() -> None:
+    class Garbled:
+        def snapshot(self, slate_id: str) -> object:
+            raise InvalidFeedData(f"{slate_id}: lines[3].receptions: expected a count, got 2.5")
+
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.p = attrs.evolve(world.p, feed=Garbled())  # type: ignore[arg-type]
+    world.clock.advance(timedelta(hours=5))
+    world.run()
+    assert state(world, cid) is ContestState.LIVE
+    assert any(key.startswith("feed-unreadable") for key in world.alerts.raised_keys())

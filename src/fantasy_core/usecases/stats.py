@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from fractions import Fraction
 
-from fantasy_core.errors import FeedUnavailable, InvalidStatLine, OperatorActionRefused
+from fantasy_core.errors import (
+    FeedUnavailable,
+    InvalidFeedData,
+    InvalidStatLine,
+    OperatorActionRefused,
+)
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
@@ -29,6 +34,13 @@ def ingest(p: Platform, slate_id: str) -> bool:
     """
     try:
         snapshot = p.feed.snapshot(slate_id)
+    except (InvalidFeedData, InvalidStatLine) as error:
+        # The provider answered with data that cannot even be read: alert and wait.
+        p.alert(f"feed-unreadable-{slate_id}", f"unreadable data for {slate_id}: {error}")
+        with p.uow() as uow:
+            p.audit(uow, "stats.unreadable", subject=slate_id, ok=False, detail=str(error))
+            uow.commit()
+        return False
     except FeedUnavailable as error:
         p.alert(f"feed-down-{slate_id}", f"stats feed unavailable for {slate_id}: {error}")
         with p.uow() as uow:
