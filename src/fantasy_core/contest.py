@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 from datetime import UTC, datetime, timedelta
 
 from attrs import define, field, frozen
@@ -30,6 +31,11 @@ def _aware(_: object, attribute: object, value: datetime) -> None:
         raise InvalidContestTerms(f"{value!r} must carry a time zone")
 
 
+class PostponedPolicy(enum.Enum):
+    SCORE_ZERO = "score_zero"
+    WAIT = "wait"
+
+
 @frozen
 class ContestTerms:
     """Everything fixed when a contest is created; settlement uses these and nothing newer."""
@@ -48,6 +54,11 @@ class ContestTerms:
     min_entries: int = 2
     withdraw_cutoff: timedelta = timedelta(0)
     correction_window: timedelta = timedelta(hours=1)
+    # A postponed game: SCORE_ZERO completes without it (its players score 0, as
+    # DraftKings does); WAIT keeps the contest LIVE up to `postponed_wait` after lock
+    # in case it is played, then scores it 0. Cancelled games always score 0.
+    postponed_policy: PostponedPolicy = PostponedPolicy.SCORE_ZERO
+    postponed_wait: timedelta = timedelta(hours=48)
 
     def __attrs_post_init__(self) -> None:
         if not self.name.strip():
@@ -68,7 +79,7 @@ class ContestTerms:
                 raise InvalidContestTerms("the guaranteed pool and the fee differ in currency")
             if not self.guaranteed_pool.is_positive:
                 raise InvalidContestTerms("a guaranteed pool must be positive")
-        if self.withdraw_cutoff < timedelta(0) or self.correction_window < timedelta(0):
+        if min(self.withdraw_cutoff, self.correction_window, self.postponed_wait) < timedelta(0):
             raise InvalidContestTerms(
                 "the withdraw cut-off and correction window cannot be negative"
             )
@@ -92,6 +103,12 @@ class ContestTerms:
     def withdraw_deadline(self) -> datetime:
         return self.lock_at - self.withdraw_cutoff
 
+    def waits_for_postponed(self, now: datetime) -> bool:
+        """Whether a postponed game still holds the contest LIVE at `now`."""
+        return self.postponed_policy is PostponedPolicy.WAIT and now < (
+            self.lock_at + self.postponed_wait
+        )
+
     def canonical(self) -> dict[str, object]:
         """The terms as JSON-able data (storage, settlement snapshots); exact and ordered."""
         return {
@@ -111,6 +128,8 @@ class ContestTerms:
             "min_entries": self.min_entries,
             "withdraw_cutoff_seconds": int(self.withdraw_cutoff.total_seconds()),
             "correction_window_seconds": int(self.correction_window.total_seconds()),
+            "postponed_policy": self.postponed_policy.value,
+            "postponed_wait_seconds": int(self.postponed_wait.total_seconds()),
         }
 
     @classmethod
@@ -141,9 +160,13 @@ class ContestTerms:
                 min_entries=_int(data["min_entries"]),
                 withdraw_cutoff=timedelta(seconds=_int(data["withdraw_cutoff_seconds"])),
                 correction_window=timedelta(seconds=_int(data["correction_window_seconds"])),
+                postponed_policy=PostponedPolicy(data["postponed_policy"]),
+                postponed_wait=timedelta(seconds=_int(data["postponed_wait_seconds"])),
             )
         except KeyError as missing:
             raise InvalidContestTerms(f"stored contest terms lack {missing}") from missing
+        except ValueError as error:
+            raise InvalidContestTerms(f"stored contest terms: {error}") from error
 
 
 def _int(value: object) -> int:

@@ -197,6 +197,9 @@ class FeedSnapshot:
         """Every game final, postponed or cancelled; False for a slate with no games at all."""
         return bool(self.games) and all(game.status in _DONE for game in self.games)
 
+    def any_postponed(self) -> bool:
+        return any(g.status is GameStatus.POSTPONED for g in self.games)
+
     def any_started(self, now: datetime) -> bool:
         """Some game is in progress or final, or past kickoff without being postponed/cancelled."""
         return any(game.has_started(_utc(now)) for game in self.games)

@@ -8,12 +8,13 @@ from fractions import Fraction
 import attrs
 import pytest
 
+from fantasy_core.contest import PostponedPolicy
 from fantasy_core.errors import InvalidFeedData, OperatorActionRefused
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
 from fantasy_core.payments import PaymentEvent, PaymentEventKind, PayoutStatus
 from fantasy_core.snapshot import recompute, verify
-from fantasy_core.stats import GameStatus, StatLine
+from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
 from fantasy_core.usecases.reports import audit_trail, explain_entry, verify_ledger
@@ -336,3 +337,58 @@ def test_unreadable_provider_data_is_alerted_and_the_contest_waits() -> None:
     world.run()
     assert state(world, cid) is ContestState.LIVE
     assert any(key.startswith("feed-unreadable") for key in world.alerts.raised_keys())
+
+
+def test_a_provider_correction_of_a_final_line_is_audited_with_old_and_new_values() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    final = snapshot(GameStatus.FINAL, 3)
+    (qb,) = [x for x in final.lines if x.player_id == "KC-QB0"]
+    fixed = StatLine.of("KC-QB0", "KC", "g1", {**qb.as_dict(), "passing_tds": 3})
+    others = tuple(x for x in final.lines if x is not qb)
+    world.feed.publish(type(final)(final.slate_id, 3, final.games, (*others, fixed)))
+    world.run()
+    with world.store.unit_of_work() as uow:
+        changes = [r.detail for r in uow.audit.for_actor("system") if r.action == "stats.changed"]
+    assert changes == ["KC-QB0 in g1: passing_tds 0 -> 3 (versions 2 -> 3)"]
+    assert cid
+
+
+def _postponed_slate(version: int) -> FeedSnapshot:
+    final = snapshot(GameStatus.FINAL, version)
+    games = tuple(
+        attrs.evolve(g, status=GameStatus.POSTPONED) if g.game_id == "g2" else g
+        for g in final.games
+    )
+    lines = tuple(x for x in final.lines if x.game_id != "g2")
+    return FeedSnapshot(final.slate_id, version, games, lines)
+
+
+def test_by_default_a_postponed_game_scores_zero_and_the_contest_completes() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(_postponed_slate(2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    assert state(world, cid) is ContestState.COMPLETE
+
+
+def test_a_waiting_contest_holds_for_a_postponed_game_up_to_its_limit() -> None:
+    world = World()
+    cid = filled(world, postponed_policy=PostponedPolicy.WAIT, postponed_wait=timedelta(hours=30))
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(_postponed_slate(2))
+    world.clock.advance(timedelta(hours=29))
+    world.run()
+    assert state(world, cid) is ContestState.LIVE
+    world.clock.advance(timedelta(hours=1))
+    world.run()
+    assert state(world, cid) is ContestState.COMPLETE

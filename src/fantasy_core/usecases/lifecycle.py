@@ -102,6 +102,7 @@ def _advance(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> b
     if (
         state is ContestState.LIVE
         and snapshot.all_final_or_off()
+        and not (snapshot.any_postponed() and contest.terms.waits_for_postponed(now))
         and slate_data_valid(uow, contest.terms.slate_id)
     ):
         contest.complete(now)

@@ -13,8 +13,8 @@ from fantasy_core.errors import (
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.scoring import parse_stat_value
-from fantasy_core.stats import validate_snapshot
+from fantasy_core.scoring import format_points, parse_stat_value
+from fantasy_core.stats import FeedSnapshot, validate_snapshot
 
 WATCHED = (ContestState.LOCKED, ContestState.LIVE, ContestState.COMPLETE)
 
@@ -72,6 +72,9 @@ def ingest(p: Platform, slate_id: str) -> bool:
                 subject=slate_id,
                 detail=f"version {snapshot.version}, {len(snapshot.lines)} lines, {sha}",
             )
+            if previous is not None:
+                for change in final_line_changes(previous, snapshot):
+                    p.audit(uow, "stats.changed", subject=slate_id, detail=change)
             uow.commit()
     for problem in problems:
         p.alert(
@@ -79,6 +82,30 @@ def ingest(p: Platform, slate_id: str) -> bool:
             f"rejected data for {slate_id}: {problem.message}",
         )
     return not problems
+
+
+def final_line_changes(previous: FeedSnapshot, current: FeedSnapshot) -> list[str]:
+    """Each stat of a game already final before that the provider changed (a correction).
+
+    Lines of games still in progress change every minute and are not listed; a
+    final game's line changing is a stat correction: old value, new value, version.
+    """
+    finals = {g.game_id for g in previous.games if g.is_final}
+    before = {(x.player_id, x.game_id): x.as_dict() for x in previous.lines if x.game_id in finals}
+    changes: list[str] = []
+    for line in current.lines:
+        old = before.get((line.player_id, line.game_id))
+        if old is None:
+            continue
+        new = line.as_dict()
+        for stat in sorted(old.keys() | new.keys()):
+            was, now = old.get(stat, Fraction(0)), new.get(stat, Fraction(0))
+            if was != now:
+                changes.append(
+                    f"{line.player_id} in {line.game_id}: {stat} {format_points(was)} -> "
+                    f"{format_points(now)} (versions {previous.version} -> {current.version})"
+                )
+    return changes
 
 
 def slate_data_valid(uow: UnitOfWork, slate_id: str) -> bool:
