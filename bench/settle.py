@@ -52,7 +52,8 @@ def run(entries: int, seed: int) -> dict[str, object]:
     table = top_heavy(paid_places_for(entries, PAID_SHARE_BPS))
     standings = settle_entries(lineups, points, table, pool.pool, FEE)
     seconds = time.perf_counter() - started
-    assert standings.total_prizes == pool.pool
+    if standings.total_prizes != pool.pool:
+        raise SystemExit(f"paid {standings.total_prizes} of a pool of {pool.pool}")
     return {"scenario": "settle_core", "entries": entries, "seconds": round(seconds, 3)}
 
 
