@@ -1,9 +1,14 @@
 """The `fantasy` command line: one argparse subcommand per use, errors as one line on stderr.
 
 Exit status: 0 done; 1 the input could not be read or scored (missing or unreadable
-file, malformed CSV, a stat that is not a number); 2 the command line itself is wrong
-(unknown command or option, missing argument, unknown rules name). Expected errors print
-`fantasy: error: <what>` and no traceback.
+file, malformed CSV, a stat that is not a number), a check failed (a snapshot that does
+not recompute, a ledger that does not verify, a demo that did not close every contest) or
+the database cannot be used; 2 the command line itself is wrong (unknown command or
+option, missing argument, unknown rules name) or the configuration (FANTASY_* variables)
+is. Expected errors print `fantasy: error: <what>` and no traceback.
+
+Commands that use the platform (worker, db, verify-ledger, audit, serve) are configured
+by apps.settings (FANTASY_* environment variables); `--database-url` overrides one.
 
 To add a command: write `_add_<name>(commands)` registering a subparser whose `run`
 default is a function of the parsed arguments, and call it from `build_parser`.
@@ -18,10 +23,16 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+import attrs
 
 from fantasy_core.errors import InvalidStatLine, UnknownRules
 from fantasy_core.scoring import PRESETS, ScoringRules, format_points, parse_stat_value, preset
+
+if TYPE_CHECKING:
+    from apps.bootstrap import Services
+    from apps.settings import Settings
 
 EXIT_OK = 0
 EXIT_DATA_ERROR = 1
@@ -57,6 +68,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_score(commands)
+    _add_demo(commands)
+    _add_worker(commands)
+    _add_serve(commands)
+    _add_db(commands)
+    _add_recompute(commands)
+    _add_verify_ledger(commands)
+    _add_audit(commands)
     return parser
 
 
@@ -164,3 +182,285 @@ def _score_cells(
         return rules.score(stats)
     except InvalidStatLine as error:  # e.g. points allowed in no tier
         raise CommandError(f"{where}: {error}", EXIT_DATA_ERROR) from error
+
+
+# ---- the platform's commands ----------------------------------------------------------
+# Their modules import SQLAlchemy, Alembic, Stripe and Litestar: imported inside each
+# command, so that `fantasy score` and `--help` start without loading them.
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database-url",
+        metavar="URL",
+        help="the database (default: FANTASY_DATABASE_URL, else sqlite:///var/fantasy.db)",
+    )
+
+
+def _settings(args: argparse.Namespace, *, auto_upgrade: bool | None = None) -> Settings:
+    from apps.settings import SettingsError, load_settings  # noqa: PLC0415
+
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        raise CommandError("; ".join(error.problems), EXIT_USAGE) from error
+    url: str | None = getattr(args, "database_url", None)
+    if url:
+        settings = attrs.evolve(settings, database_url=url)
+    if auto_upgrade is not None:
+        settings = attrs.evolve(settings, database_auto_upgrade=auto_upgrade)
+    return settings
+
+
+def _start(settings: Settings) -> Services:
+    from adapters.sqlalchemy import DatabaseError, UnsupportedDatabase  # noqa: PLC0415
+    from apps.bootstrap import start  # noqa: PLC0415
+
+    try:
+        return start(settings)
+    except (DatabaseError, UnsupportedDatabase) as error:
+        raise CommandError(str(error), EXIT_DATA_ERROR) from error
+
+
+def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
+    demo = commands.add_parser(
+        "demo",
+        help="run a whole contest week end to end on a fresh SQLite database",
+        description=(
+            "Create contests from templates, let simulated players join (some declined, "
+            "one double-submitting, one refused after lock), replay a real NFL week "
+            "(nflverse data) on a simulated clock through lock, the games, settlement and "
+            "payouts, and print a summary. Uses a fresh SQLite file under ./var/ (or "
+            "--database-url), the sandbox payment gateway and the replay feed. Exit 0 when "
+            "every contest closed and the ledger verifies."
+        ),
+    )
+    demo.add_argument(
+        "--week",
+        type=int,
+        default=1,
+        choices=range(1, 9),
+        metavar="1-8",
+        help="the 2025 regular-season week to replay (default 1)",
+    )
+    demo.add_argument("--seed", type=int, default=2025, help="the lineups' seed (default 2025)")
+    demo.add_argument(
+        "--replay-csv",
+        type=Path,
+        metavar="FILE.csv",
+        help="the nflverse player_stats recording (default: the repository's)",
+    )
+    _database_option(demo)
+    demo.set_defaults(run=_run_demo)
+
+
+def _run_demo(args: argparse.Namespace) -> None:
+    from apps.demo import DemoOptions, run_demo  # noqa: PLC0415
+    from fantasy_core.errors import FeedUnavailable  # noqa: PLC0415
+
+    options = DemoOptions(
+        week=args.week, seed=args.seed, database_url=args.database_url, replay_csv=args.replay_csv
+    )
+    try:
+        code = run_demo(options, sys.stdout)
+    except FeedUnavailable as error:
+        hint = "; point --replay-csv at an nflverse player_stats CSV"
+        raise CommandError(str(error) + hint, EXIT_DATA_ERROR) from error
+    if code != EXIT_OK:
+        raise CommandError("the demo did not close every contest with a verified ledger", code)
+
+
+def _add_worker(commands: argparse._SubParsersAction[_Parser]) -> None:
+    worker = commands.add_parser(
+        "worker",
+        help="run the lifecycle worker until stopped",
+        description=(
+            "Every few seconds: ingest game data, resolve interrupted joins, move contests "
+            "through their lifecycle, settle, pay and refund. SIGTERM or SIGINT stops it "
+            "after the current pass. Safe to run as several processes on one PostgreSQL."
+        ),
+    )
+    worker.add_argument(
+        "--interval",
+        type=float,
+        metavar="SECONDS",
+        help="pause between passes (default FANTASY_WORKER_INTERVAL_SECONDS)",
+    )
+    worker.add_argument("--passes", type=int, metavar="N", help="stop after N passes")
+    _database_option(worker)
+    worker.set_defaults(run=_run_worker)
+
+
+def _run_worker(args: argparse.Namespace) -> None:
+    from apps.logs import configure_logging  # noqa: PLC0415
+    from apps.worker import Worker  # noqa: PLC0415
+
+    configure_logging()
+    settings = _settings(args)
+    with _start(settings) as services:
+        worker = Worker(services.platform, args.interval or settings.worker_interval_seconds)
+        worker.install_signal_handlers()
+        worker.run(max_passes=args.passes)
+
+
+def _add_serve(commands: argparse._SubParsersAction[_Parser]) -> None:
+    serve = commands.add_parser(
+        "serve",
+        help="serve the HTTP API (and, unless --no-worker, run the worker beside it)",
+        description="The player and operator API with its OpenAPI docs at /schema.",
+    )
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--no-worker", action="store_true", help="serve the API only")
+    _database_option(serve)
+    serve.set_defaults(run=_run_serve)
+
+
+def _run_serve(args: argparse.Namespace) -> None:
+    import uvicorn  # noqa: PLC0415
+
+    from apps.api import create_app  # noqa: PLC0415
+    from apps.logs import configure_logging  # noqa: PLC0415
+
+    configure_logging()
+    settings = _settings(args)
+    with _start(settings) as services:
+        app = create_app(settings, services=services, run_worker=not args.no_worker)
+        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+
+
+def _add_db(commands: argparse._SubParsersAction[_Parser]) -> None:
+    db = commands.add_parser("db", help="database maintenance", description="Database maintenance.")
+    actions = db.add_subparsers(dest="action", required=True, metavar="ACTION")
+    upgrade = actions.add_parser(
+        "upgrade",
+        help="migrate the database to the latest schema",
+        description=(
+            "Bring the database to the latest revision; a new database is labelled with "
+            "FANTASY_ENV, and one labelled for another environment is refused."
+        ),
+    )
+    _database_option(upgrade)
+    upgrade.set_defaults(run=_run_db_upgrade)
+
+
+def _run_db_upgrade(args: argparse.Namespace) -> None:
+    from adapters.sqlalchemy import (  # noqa: PLC0415
+        DatabaseError,
+        UnsupportedDatabase,
+        head_revision,
+        upgrade,
+    )
+    from adapters.sqlalchemy.engine import describe  # noqa: PLC0415
+
+    settings = _settings(args)
+    if settings.uses_memory_store:
+        raise CommandError("memory: has no schema to upgrade", EXIT_USAGE)
+    try:
+        upgrade(settings.database_url, settings.environment)
+    except (DatabaseError, UnsupportedDatabase) as error:
+        raise CommandError(str(error), EXIT_DATA_ERROR) from error
+    print(
+        f"{describe(settings.database_url)}: at revision {head_revision()} ({settings.environment})"
+    )
+
+
+def _add_recompute(commands: argparse._SubParsersAction[_Parser]) -> None:
+    recompute = commands.add_parser(
+        "recompute",
+        help="check a settlement snapshot offline",
+        description=(
+            "Recompute a contest's result from its settlement snapshot alone and check that "
+            "it is the snapshot, byte for byte (and, with --sha256, that it hashes as "
+            "published). Prints one line; exit 0 when it holds, 1 when it does not."
+        ),
+    )
+    recompute.add_argument("file", type=Path, metavar="SNAPSHOT_FILE")
+    recompute.add_argument("--sha256", metavar="HASH", help="the published hash (sha256:...)")
+    recompute.set_defaults(run=_run_recompute)
+
+
+def _run_recompute(args: argparse.Namespace) -> None:
+    from fantasy_core.snapshot import InvalidSnapshot, recompute, sha256_of, verify  # noqa: PLC0415
+
+    path: Path = args.file
+    try:
+        document = path.read_bytes()
+    except OSError as error:
+        raise CommandError(f"cannot read {path}: {error.strerror}", EXIT_DATA_ERROR) from error
+    digest = sha256_of(document)
+    expected: str | None = args.sha256
+    if expected is not None and not expected.startswith("sha256:"):
+        expected = "sha256:" + expected
+    try:
+        if expected is None:
+            if recompute(document) != document:
+                raise InvalidSnapshot("recomputing the snapshot gives a different result")
+        else:
+            verify(document, expected)
+    except InvalidSnapshot as error:
+        raise CommandError(f"MISMATCH: {path}: {error}", EXIT_DATA_ERROR) from error
+    checked = "hashes as published and " if expected is not None else ""
+    print(f"OK: {path} {checked}recomputes to itself ({digest})")
+
+
+def _add_verify_ledger(commands: argparse._SubParsersAction[_Parser]) -> None:
+    verify = commands.add_parser(
+        "verify-ledger",
+        aliases=["verify"],
+        help="check the money ledger",
+        description=(
+            "Check that every posting set balances and that every closed contest conserves "
+            "money to the cent (collected + overlay = paid out + rake + refunded)."
+        ),
+    )
+    _database_option(verify)
+    verify.set_defaults(run=_run_verify_ledger)
+
+
+def _run_verify_ledger(args: argparse.Namespace) -> None:
+    from fantasy_core.usecases.reports import verify_ledger  # noqa: PLC0415
+
+    with _start(_settings(args, auto_upgrade=False)) as services:
+        report = verify_ledger(services.platform)
+    for contest in report.closed_contests:
+        verdict = "ok" if contest.conserved else "NOT CONSERVED"
+        print(f"{verdict}: {contest.describe()}")
+    for key in report.unbalanced:
+        print(f"UNBALANCED: posting set {key}")
+    if not report.ok:
+        raise CommandError("the ledger does not verify", EXIT_DATA_ERROR)
+    print(
+        f"OK: {report.posting_sets} posting sets balanced, "
+        f"{len(report.closed_contests)} closed contests conserved"
+    )
+
+
+def _add_audit(commands: argparse._SubParsersAction[_Parser]) -> None:
+    audit = commands.add_parser(
+        "audit",
+        help="print a contest's audit trail",
+        description="Every recorded action of a contest, oldest first, one per line.",
+    )
+    audit.add_argument("contest", metavar="CONTEST_ID")
+    _database_option(audit)
+    audit.set_defaults(run=_run_audit)
+
+
+def _run_audit(args: argparse.Namespace) -> None:
+    from fantasy_core.errors import UnknownContest  # noqa: PLC0415
+    from fantasy_core.usecases.queries import contest_summary  # noqa: PLC0415
+    from fantasy_core.usecases.reports import audit_trail  # noqa: PLC0415
+
+    with _start(_settings(args, auto_upgrade=False)) as services:
+        try:
+            contest_summary(services.platform, args.contest)
+        except UnknownContest as error:
+            raise CommandError(str(error), EXIT_DATA_ERROR) from error
+        records = audit_trail(services.platform, args.contest)
+    for record in records:
+        outcome = "ok  " if record.outcome.value == "success" else "FAIL"
+        print(
+            f"{record.at.isoformat()} {outcome} {record.action:<22} {record.actor:<14} "
+            f"{record.subject or '-'}: {record.detail}"
+        )

@@ -209,16 +209,27 @@ class UnitOfWork(Protocol):
     Rows locked with `contests.lock` stay locked until commit or rollback.
     """
 
-    contests: ContestRepository
-    entries: EntryRepository
-    payouts: PayoutRepository
-    refunds: RefundRepository
-    ledger: LedgerRepository
-    audit: AuditLog
-    stats: StatsRepository
-    settlements: SettlementRepository
-    accounts: PayoutAccountRepository
-    events: ProcessedEvents
+    # Read-only properties, so that an adapter may offer them as attributes or properties.
+    @property
+    def contests(self) -> ContestRepository: ...
+    @property
+    def entries(self) -> EntryRepository: ...
+    @property
+    def payouts(self) -> PayoutRepository: ...
+    @property
+    def refunds(self) -> RefundRepository: ...
+    @property
+    def ledger(self) -> LedgerRepository: ...
+    @property
+    def audit(self) -> AuditLog: ...
+    @property
+    def stats(self) -> StatsRepository: ...
+    @property
+    def settlements(self) -> SettlementRepository: ...
+    @property
+    def accounts(self) -> PayoutAccountRepository: ...
+    @property
+    def events(self) -> ProcessedEvents: ...
 
     def __enter__(self) -> Self: ...
 

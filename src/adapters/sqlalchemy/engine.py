@@ -1,0 +1,98 @@
+"""Engines for the two supported databases: SQLite (embedded default) and PostgreSQL (psycopg 3).
+
+SQLite runs with a single writer: every transaction starts with BEGIN IMMEDIATE, so
+the write lock is taken before the first read and two units of work never interleave
+(a second waits up to the busy timeout). That is what makes `contests.lock` and the
+compare-and-set on contest versions hold on SQLite. WAL lets readers outside the
+platform (backups, reports) read while a unit of work writes.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import URL, Connection, make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+SQLITE_BUSY_TIMEOUT_SECONDS = 30
+# Page cache per connection, in KiB (SQLite's default is 2 MiB): a big contest's indexes
+# outgrow the default at once, and settling it then spends its time paging.
+SQLITE_CACHE_KIB = 64 * 1024
+DEFAULT_SQLITE_PATH = Path("var") / "fantasy.db"
+
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+
+
+class UnsupportedDatabase(ValueError):
+    """A database URL this adapter cannot serve (another engine or driver)."""
+
+
+def default_sqlite_url(directory: Path | None = None) -> str:
+    """A SQLite file under `./var/` (or `directory`), creating the directory."""
+    path = (DEFAULT_SQLITE_PATH if directory is None else directory / "fantasy.db").resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def database_url(url: str | URL) -> URL:
+    """The URL normalised to a driver we support: plain postgresql:// goes to psycopg 3."""
+    parsed = make_url(url)
+    if parsed.drivername in _POSTGRES_SCHEMES:
+        return parsed.set(drivername="postgresql+psycopg")
+    if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        return parsed
+    raise UnsupportedDatabase(
+        f"unsupported database URL scheme {parsed.drivername!r}: "
+        "use sqlite:///path/to/file.db or postgresql://user@host/db"
+    )
+
+
+def describe(url: str | URL) -> str:
+    """The URL as safe to print (no password)."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def make_engine(url: str | URL) -> Engine:
+    """An engine for `url`, configured as the adapter needs (see the module docstring)."""
+    parsed = database_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite_engine(parsed)
+    # Sessions in UTC: instants come back in UTC, as from SQLite, with nothing to convert.
+    # (connect_args override the URL's own options, so those are kept in front.)
+    options = f"{parsed.query.get('options', '')} -c TimeZone=UTC".strip()
+    # pre-ping: a long-running worker survives a server restart between ticks.
+    return create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True)
+
+
+def _sqlite_engine(url: URL) -> Engine:
+    if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False},
+    )
+    event.listen(engine, "connect", _configure_sqlite_connection)
+    event.listen(engine, "begin", _begin_immediate)
+    return engine
+
+
+def _configure_sqlite_connection(
+    dbapi_connection: sqlite3.Connection, _record: ConnectionPoolEntry
+) -> None:
+    # Stop pysqlite from issuing its own (deferred) BEGIN: SQLAlchemy's "begin" event
+    # below emits BEGIN IMMEDIATE instead. This is SQLAlchemy's documented recipe.
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_SECONDS * 1000}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA cache_size=-{SQLITE_CACHE_KIB}")
+    finally:
+        cursor.close()
+
+
+def _begin_immediate(connection: Connection) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

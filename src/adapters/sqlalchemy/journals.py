@@ -1,0 +1,208 @@
+"""The write-once records: ledger, audit trail, feed data, settlements, processed events.
+
+Each is appended and never changed. Where a retry may write the same thing twice
+(a posting set, a snapshot version, a payment event), a unique key decides, and the
+second write is skipped and reported, never an error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from itertools import groupby
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, func, select
+
+from adapters.sqlalchemy import tables as t
+from adapters.sqlalchemy.records import audit_from_row, audit_values
+from adapters.sqlalchemy.statements import Statements
+from fantasy_core.audit import AuditRecord
+from fantasy_core.errors import DuplicateRecord, UnknownContest
+from fantasy_core.ledger import Movement, Posting, PostingSet
+from fantasy_core.money import Money
+from fantasy_core.stats import FeedSnapshot
+
+
+class SqlLedger:
+    """Posting sets, one row each, and their postings, one row each, in recording order."""
+
+    def __init__(self, db: Statements) -> None:
+        self._db = db
+
+    def record(self, posting_set: PostingSet) -> bool:
+        new_set = (
+            self._db.insert_new(t.posting_sets)
+            .values(
+                key=posting_set.key,
+                contest_id=posting_set.contest_id,
+                movement=posting_set.movement.value,
+            )
+            .returning(t.posting_sets.c.id)
+        )
+        set_id = self._db.execute(new_set).scalar()
+        if set_id is None:
+            return False  # recorded before, under this key
+        self._db.execute(
+            t.postings.insert(),
+            [
+                {
+                    "set_id": set_id,
+                    "position": position,
+                    "account": posting.account,
+                    "amount_minor": posting.amount.minor,
+                    "currency": posting.amount.currency,
+                }
+                for position, posting in enumerate(posting_set.postings)
+            ],
+        )
+        return True
+
+    def _read(self, where: ColumnElement[bool] | None) -> list[PostingSet]:
+        s, p = t.posting_sets, t.postings
+        columns = (s.c.id, s.c.key, s.c.contest_id, s.c.movement)
+        query = select(*columns, p.c.account, p.c.amount_minor, p.c.currency).join(
+            p, p.c.set_id == s.c.id
+        )
+        if where is not None:
+            query = query.where(where)
+        rows = self._db.execute(query.order_by(s.c.id, p.c.position))
+        return [_posting_set(list(group)) for _, group in groupby(rows, key=lambda r: r.id)]
+
+    def for_contest(self, contest_id: str) -> list[PostingSet]:
+        return self._read(t.posting_sets.c.contest_id == contest_id)
+
+    def all(self) -> list[PostingSet]:
+        return self._read(None)
+
+
+def _posting_set(rows: list[Row[Any]]) -> PostingSet:
+    first = rows[0]
+    return PostingSet(
+        key=first.key,
+        contest_id=first.contest_id,
+        movement=Movement(first.movement),
+        postings=tuple(Posting(r.account, Money(r.amount_minor, r.currency)) for r in rows),
+    )
+
+
+class SqlAuditLog:
+    """Append-only: no update, no delete here; on PostgreSQL and SQLite a trigger refuses both."""
+
+    def __init__(self, db: Statements) -> None:
+        self._db = db
+
+    def append(self, record: AuditRecord) -> None:
+        self._db.execute(t.audit.insert(), audit_values(record))
+
+    def _read(self, where: ColumnElement[bool]) -> list[AuditRecord]:
+        query = select(t.audit).where(where).order_by(t.audit.c.id)
+        return [audit_from_row(row) for row in self._db.execute(query)]
+
+    def for_contest(self, contest_id: str) -> list[AuditRecord]:
+        return self._read(t.audit.c.contest_id == contest_id)
+
+    def for_actor(self, actor: str) -> list[AuditRecord]:
+        return self._read(t.audit.c.actor == actor)
+
+
+class SqlStats:
+    """Validated feed snapshots by (slate, version), rejections, and operator corrections."""
+
+    def __init__(self, db: Statements) -> None:
+        self._db = db
+
+    def store(self, snapshot: FeedSnapshot, sha256: str, received_at: datetime) -> bool:
+        result = self._db.execute(
+            self._db.insert_new(t.stat_snapshots),
+            {
+                "slate_id": snapshot.slate_id,
+                "version": snapshot.version,
+                "document": snapshot.canonical_bytes().decode("ascii"),
+                "sha256": sha256,
+                "received_at": received_at,
+            },
+        )
+        return result.rowcount == 1
+
+    def latest(self, slate_id: str) -> FeedSnapshot | None:
+        query = (
+            select(t.stat_snapshots.c.document)
+            .where(t.stat_snapshots.c.slate_id == slate_id)
+            .order_by(t.stat_snapshots.c.version.desc())
+            .limit(1)
+        )
+        document = self._db.execute(query).scalar()
+        return None if document is None else self._db.caches.snapshot(document)
+
+    def record_rejection(self, slate_id: str, version: int, sha256: str, at: datetime) -> None:
+        self._db.execute(
+            self._db.insert_new(t.stat_rejections),
+            {"slate_id": slate_id, "version": version, "sha256": sha256, "rejected_at": at},
+        )
+
+    def last_rejected_version(self, slate_id: str) -> int | None:
+        query = select(func.max(t.stat_rejections.c.version)).where(
+            t.stat_rejections.c.slate_id == slate_id
+        )
+        version = self._db.execute(query).scalar()
+        return None if version is None else int(version)
+
+    def add_correction(
+        self,
+        slate_id: str,
+        player_id: str,
+        stat: str,
+        value_text: str,
+        reason: str,
+        actor: str,
+        at: datetime,
+    ) -> None:
+        self._db.execute(
+            t.stat_corrections.insert(),
+            {
+                "slate_id": slate_id,
+                "player_id": player_id,
+                "stat": stat,
+                "value_text": value_text,
+                "reason": reason,
+                "actor": actor,
+                "at": at,
+            },
+        )
+
+    def corrections(self, slate_id: str) -> list[tuple[str, str, str]]:
+        c = t.stat_corrections.c
+        query = select(c.player_id, c.stat, c.value_text).where(c.slate_id == slate_id)
+        rows: Iterator[Row[Any]] = iter(self._db.execute(query.order_by(c.id)))
+        return [(str(r.player_id), str(r.stat), str(r.value_text)) for r in rows]
+
+
+class SqlSettlements:
+    def __init__(self, db: Statements) -> None:
+        self._db = db
+
+    def store(self, contest_id: str, snapshot: bytes, sha256: str) -> None:
+        result = self._db.execute(
+            self._db.insert_new(t.settlements),
+            {"contest_id": contest_id, "document": snapshot, "sha256": sha256},
+            missing_parent=UnknownContest(f"no contest {contest_id}"),
+        )
+        if result.rowcount != 1:
+            raise DuplicateRecord(f"contest {contest_id} is settled already")
+
+    def get(self, contest_id: str) -> tuple[bytes, str] | None:
+        query = select(t.settlements.c.document, t.settlements.c.sha256).where(
+            t.settlements.c.contest_id == contest_id
+        )
+        row = self._db.execute(query).first()
+        return None if row is None else (bytes(row.document), str(row.sha256))
+
+
+class SqlProcessedEvents:
+    def __init__(self, db: Statements) -> None:
+        self._db = db
+
+    def first_time(self, event_id: str) -> bool:
+        result = self._db.execute(self._db.insert_new(t.processed_events), {"event_id": event_id})
+        return result.rowcount == 1

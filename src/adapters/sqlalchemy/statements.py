@@ -1,0 +1,238 @@
+"""How a unit of work talks to the database: dialect-specific INSERTs and error translation.
+
+Database errors become the core's errors here, in one place: a unique key violated is
+DuplicateRecord, a serialization failure or deadlock is ConcurrentUpdate (the use case
+may be retried), a missing parent row is the caller's Unknown* error. Expected
+conflicts use INSERT ... ON CONFLICT DO NOTHING (both dialects), which leaves the
+transaction usable; after any other database error, as PostgreSQL aborts the
+transaction, the unit of work must be abandoned.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import Connection, CursorResult, Executable, Select, Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+
+from adapters.sqlalchemy.records import aware, snapshot_from_text, terms_from_text
+from fantasy_core.contest import ContestTerms
+from fantasy_core.errors import ConcurrentUpdate, DomainError, DuplicateRecord
+from fantasy_core.stats import FeedSnapshot
+
+UNIQUE = "unique"
+FOREIGN_KEY = "foreign_key"
+OTHER = "other"
+
+# SQLSTATEs (PostgreSQL) and extended result names (SQLite) of the violations we translate.
+_PG_UNIQUE, _PG_FOREIGN_KEY = "23505", "23503"
+_PG_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
+_SQLITE_UNIQUE = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
+_SQLITE_FOREIGN_KEY = "SQLITE_CONSTRAINT_FOREIGNKEY"
+
+Insert = postgresql.Insert | sqlite.Insert
+
+_cursor_names = itertools.count(1)
+
+
+def _sqlite_instant(value: datetime) -> str:
+    """An instant as SQLAlchemy stores it in SQLite: naive UTC text, microseconds included."""
+    return aware(value).astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _with_instants(
+    table: Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[object]],
+    convert: Callable[[datetime], object],
+) -> Iterator[Sequence[object]]:
+    """`rows` with `convert` applied to every non-null value of a datetime column."""
+    instants = [i for i, name in enumerate(columns) if table.c[name].type.python_type is datetime]
+    if not instants:
+        yield from rows
+        return
+    for row in rows:
+        values = list(row)
+        for i in instants:
+            value = values[i]
+            if isinstance(value, datetime):
+                values[i] = convert(value)
+        yield values
+
+
+def violation(error: IntegrityError) -> str:
+    """Which kind of constraint an IntegrityError broke: UNIQUE, FOREIGN_KEY or OTHER."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    name = getattr(error.orig, "sqlite_errorname", None)
+    if sqlstate == _PG_UNIQUE or name in _SQLITE_UNIQUE:
+        return UNIQUE
+    if sqlstate == _PG_FOREIGN_KEY or name == _SQLITE_FOREIGN_KEY:
+        return FOREIGN_KEY
+    return OTHER
+
+
+def translate(error: DBAPIError, missing_parent: DomainError | None = None) -> Exception:
+    """The core's error for a database error, or the error itself when none applies."""
+    if isinstance(error, IntegrityError):
+        kind = violation(error)
+        if kind == UNIQUE:
+            return DuplicateRecord(f"a record with this key exists already: {error.orig}")
+        if kind == FOREIGN_KEY and missing_parent is not None:
+            return missing_parent
+    if getattr(error.orig, "sqlstate", None) in _PG_RETRYABLE:
+        return ConcurrentUpdate(f"the database refused a concurrent change: {error.orig}")
+    return error
+
+
+def translate_driver(error: Exception) -> Exception:
+    """The same translation for an error raised by the driver itself (the bulk paths)."""
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate == _PG_UNIQUE or getattr(error, "sqlite_errorname", None) in _SQLITE_UNIQUE:
+        return DuplicateRecord(f"a record with this key exists already: {error}")
+    if sqlstate in _PG_RETRYABLE:
+        return ConcurrentUpdate(f"the database refused a concurrent change: {error}")
+    return error
+
+
+class Caches:
+    """Parsed forms of immutable stored documents, keyed by their exact text.
+
+    Contest terms and feed snapshots never change once written, and parsing them
+    (rules, player pools, stat lines) costs far more than reading them; keying by
+    the text itself means a cache can never return something the row does not say.
+    """
+
+    def __init__(self, size: int = 256) -> None:
+        self.terms: Callable[[str], ContestTerms] = lru_cache(maxsize=size)(terms_from_text)
+        self.snapshot: Callable[[str], FeedSnapshot] = lru_cache(maxsize=size // 8)(
+            snapshot_from_text
+        )
+
+
+class Statements:
+    """One unit of work's connection: run statements, translating errors to the core's."""
+
+    def __init__(self, connection: Connection, caches: Caches) -> None:
+        self.connection = connection
+        self.caches = caches
+        self.dialect = connection.dialect.name
+
+    def insert(self, table: Table) -> Insert:
+        """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same)."""
+        if self.dialect == "postgresql":
+            return postgresql.insert(table)
+        return sqlite.insert(table)
+
+    def insert_new(self, table: Table) -> Insert:
+        """INSERT that skips a row whose unique key exists (its rowcount says which)."""
+        # SQLAlchemy keeps an INSERT's rowcount only when asked to.
+        return self.insert(table).on_conflict_do_nothing().execution_options(preserve_rowcount=True)
+
+    def upsert(self, table: Table, values: Mapping[str, object]) -> Insert:
+        """INSERT, or UPDATE every column when the primary key exists (save = put)."""
+        keys = [c.name for c in table.primary_key.columns]
+        statement = self.insert(table).values(dict(values))
+        changed = {name: statement.excluded[name] for name in values if name not in keys}
+        return statement.on_conflict_do_update(index_elements=keys, set_=changed)
+
+    def execute(
+        self,
+        statement: Executable,
+        parameters: Mapping[str, object] | Sequence[Mapping[str, object]] | None = None,
+        *,
+        missing_parent: DomainError | None = None,
+    ) -> CursorResult[Any]:
+        try:
+            return self.connection.execute(statement, parameters)
+        except DBAPIError as error:
+            raise translate(error, missing_parent) from error
+        except StatementError as error:
+            # A value no column can take (a naive datetime): the caller's bug, said plainly.
+            if isinstance(error.orig, ValueError):
+                raise error.orig from error
+            raise
+
+    def _driver_connection(self) -> Any:
+        """The DBAPI connection, inside this unit of work's transaction."""
+        if not self.connection.in_transaction():
+            self.connection.begin()  # BEGIN IMMEDIATE on SQLite, as for any statement
+        return self.connection.connection.driver_connection
+
+    def stream(self, query: Select[Any], batch: int) -> Iterator[Sequence[Any]]:
+        """The rows of a big SELECT as the driver returns them, fetched `batch` at a time.
+
+        For the reads that must scale (a million entries): SQLAlchemy's per-row result
+        processing would double their time, so the statement compiled from `query`
+        runs on the driver's cursor, a server-side one in binary format on PostgreSQL.
+        No result processing means the caller converts values (time zones: `utc`).
+        """
+        compiled = query.compile(
+            dialect=self.connection.dialect, compile_kwargs={"render_postcompile": True}
+        )
+        driver = self._driver_connection()
+        if self.dialect == "postgresql":
+            cursor = driver.cursor(name=f"stream_{next(_cursor_names)}", binary=True)
+            cursor.itersize = batch
+            cursor.execute(str(compiled), compiled.params)
+        else:
+            cursor = driver.cursor()
+            positions = compiled.positiontup or []
+            cursor.execute(str(compiled), [compiled.params[name] for name in positions])
+        try:
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        finally:
+            cursor.close()
+
+    def insert_many(
+        self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        """Insert many rows at once: COPY on PostgreSQL, executemany on SQLite.
+
+        Runs in a savepoint, so that a violated key leaves none of the rows behind and
+        the unit of work usable; a duplicate key raises DuplicateRecord.
+        """
+        savepoint = self.connection.begin_nested()
+        try:
+            if self.dialect == "postgresql":
+                self._copy(table, columns, rows)
+            else:
+                self.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+        except BaseException:
+            savepoint.rollback()
+            raise
+        savepoint.commit()
+
+    def _executemany(
+        self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]
+    ) -> None:
+        quote = self.connection.dialect.identifier_preparer.quote
+        names = ", ".join(quote(name) for name in columns)
+        marks = ", ".join("?" for _ in columns)
+        driver = self._driver_connection()
+        try:
+            driver.executemany(
+                f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",
+                _with_instants(table, columns, rows, _sqlite_instant),
+            )
+        except Exception as error:
+            raise translate_driver(error) from error
+
+    def _copy(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+        quote = self.connection.dialect.identifier_preparer.quote
+        names = ", ".join(quote(name) for name in columns)
+        driver = self._driver_connection()
+        try:
+            with (
+                driver.cursor() as cursor,
+                cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
+            ):
+                for row in _with_instants(table, columns, rows, aware):
+                    copy.write_row(row)
+        except Exception as error:
+            raise translate_driver(error) from error

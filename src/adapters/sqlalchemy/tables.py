@@ -1,0 +1,313 @@
+"""The schema as SQLAlchemy Core tables: what the migrations build and the repositories query.
+
+Conventions, the same on SQLite and PostgreSQL:
+  - money is a BigInteger of minor units (with a 3-letter currency where a row has one);
+  - states are strings, each column CHECKed against its enum's values;
+  - instants are stored in UTC and always come back time-zone aware (`UtcDateTime`);
+  - identifiers (`Key`) compare byte-wise (COLLATE "C" on PostgreSQL, SQLite's default
+    BINARY), so "by ascending id" means the same order in SQL as in Python;
+  - every idempotency key is a PRIMARY KEY or UNIQUE constraint, never a check in code.
+
+Keep this file and migrations/versions/* in agreement: a contract test compares them.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.types import TypeEngine
+
+from adapters.sqlalchemy.records import aware
+from fantasy_core.audit import Outcome
+from fantasy_core.entries import EntryStatus
+from fantasy_core.ledger import Movement
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.payments import PayoutStatus, RefundStatus
+
+ENVIRONMENTS = ("test", "production")
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A time-zone-aware instant, stored in UTC; naive datetimes are refused on the way in.
+
+    SQLite has no time zones (SQLAlchemy would silently drop the offset), so the value
+    is converted to naive UTC for it and marked UTC again when read back.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        utc = aware(value).astimezone(UTC)
+        return utc.replace(tzinfo=None) if dialect.name == "sqlite" else utc
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
+
+def key_type() -> TypeEngine[str]:
+    """An identifier column: text compared byte-wise on every dialect."""
+    return String().with_variant(postgresql.VARCHAR(collation="C"), "postgresql")
+
+
+def serial_type() -> TypeEngine[int]:
+    """A 64-bit auto-incrementing key (SQLite only auto-increments INTEGER PRIMARY KEY)."""
+    return BigInteger().with_variant(Integer(), "sqlite")
+
+
+def one_of(column: str, values: type[enum.Enum] | tuple[str, ...], name: str) -> CheckConstraint:
+    """CHECK that `column` holds one of an enum's values (or of the strings given)."""
+    allowed = values if isinstance(values, tuple) else tuple(m.value for m in values)
+    listed = ", ".join(f"'{v}'" for v in allowed)
+    return CheckConstraint(f"{column} IN ({listed})", name=name)
+
+
+def _key(name: str, *args: Any, **kwargs: Any) -> Column[str]:
+    return Column(name, key_type(), *args, **kwargs)
+
+
+platform_meta = Table(
+    "platform_meta",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("environment", String(16), nullable=False),
+    Column("labelled_at", UtcDateTime(), nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+    one_of("environment", ENVIRONMENTS, "environment"),
+)
+
+contests = Table(
+    "contests",
+    metadata,
+    _key("contest_id", primary_key=True),
+    Column("state", String(16), nullable=False),
+    Column("terms", Text, nullable=False),  # ContestTerms.canonical() as JSON
+    Column("completed_at", UtcDateTime(), nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    Column("version", BigInteger, nullable=False),
+    one_of("state", ContestState, "state"),
+    CheckConstraint("version >= 0", name="version"),
+    Index(None, "state"),
+)
+
+entries = Table(
+    "entries",
+    metadata,
+    _key("entry_id", primary_key=True),
+    _key("contest_id", ForeignKey("contests.contest_id"), nullable=False),
+    _key("user_id", nullable=False),
+    _key("fingerprint", nullable=False),
+    Column("lineup", Text, nullable=False),  # the picks: records.lineup_to_text
+    Column("payment_method", Text, nullable=False),
+    Column("fee_minor", BigInteger, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    _key("charge_id", nullable=True),
+    Column("reason", Text, nullable=True),
+    UniqueConstraint("fingerprint"),
+    UniqueConstraint("charge_id"),
+    one_of("status", EntryStatus, "status"),
+    Index(None, "contest_id", "entry_id"),
+    Index(None, "contest_id", "status"),
+    Index(None, "contest_id", "user_id"),
+    Index(None, "status"),
+)
+
+# No foreign keys: settlement bulk-writes a contest's payouts from the entries it read in
+# the same transaction, under the contest's lock; a check per row would add a third to
+# the time of writing a big contest's payouts.
+payouts = Table(
+    "payouts",
+    metadata,
+    _key("fingerprint", primary_key=True),
+    _key("contest_id", nullable=False),
+    _key("entry_id", nullable=False),
+    _key("user_id", nullable=False),
+    _key("payout_id", nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("currency", String(3), nullable=False),
+    Column("status", String(16), nullable=False),
+    _key("transfer_id", nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("retry_at", UtcDateTime(), nullable=True),
+    UniqueConstraint("transfer_id"),
+    one_of("status", PayoutStatus, "status"),
+    Index(None, "contest_id", "entry_id"),
+)
+
+refunds = Table(
+    "refunds",
+    metadata,
+    _key("key", primary_key=True),
+    _key("contest_id", ForeignKey("contests.contest_id"), nullable=False),
+    _key("entry_id", ForeignKey("entries.entry_id"), nullable=False),
+    _key("charge_id", nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("status", String(16), nullable=False),
+    _key("refund_id", nullable=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    one_of("status", RefundStatus, "status"),
+    Index(None, "status", "created_at"),
+    Index(None, "contest_id", "entry_id"),
+)
+
+posting_sets = Table(
+    "posting_sets",
+    metadata,
+    Column("id", serial_type(), primary_key=True, autoincrement=True),
+    _key("key", nullable=False),
+    _key("contest_id", nullable=False),
+    Column("movement", String(32), nullable=False),
+    UniqueConstraint("key"),
+    one_of("movement", Movement, "movement"),
+    Index(None, "contest_id"),
+)
+
+postings = Table(
+    "postings",
+    metadata,
+    Column("set_id", serial_type(), ForeignKey("posting_sets.id"), nullable=False),
+    Column("position", Integer, nullable=False),
+    _key("account", nullable=False),
+    Column("amount_minor", BigInteger, nullable=False),  # debit positive, credit negative
+    Column("currency", String(3), nullable=False),
+    PrimaryKeyConstraint("set_id", "position"),
+    CheckConstraint("amount_minor <> 0", name="moves_money"),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", serial_type(), primary_key=True, autoincrement=True),
+    Column("at", UtcDateTime(), nullable=False),
+    _key("actor", nullable=False),
+    _key("action", nullable=False),
+    _key("contest_id", nullable=True),
+    Column("subject", Text, nullable=True),
+    Column("outcome", String(16), nullable=False),
+    Column("detail", Text, nullable=False),
+    one_of("outcome", Outcome, "outcome"),
+    Index(None, "contest_id"),
+    Index(None, "actor"),
+)
+
+stat_snapshots = Table(
+    "stat_snapshots",
+    metadata,
+    _key("slate_id", nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("document", Text, nullable=False),  # FeedSnapshot.canonical_bytes(), ASCII JSON
+    Column("sha256", String(80), nullable=False),
+    Column("received_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("slate_id", "version"),
+)
+
+stat_rejections = Table(
+    "stat_rejections",
+    metadata,
+    _key("slate_id", nullable=False),
+    Column("version", BigInteger, nullable=False),
+    Column("sha256", String(80), nullable=False),
+    Column("rejected_at", UtcDateTime(), nullable=False),
+    PrimaryKeyConstraint("slate_id", "version"),
+)
+
+stat_corrections = Table(
+    "stat_corrections",
+    metadata,
+    Column("id", serial_type(), primary_key=True, autoincrement=True),
+    _key("slate_id", nullable=False),
+    _key("player_id", nullable=False),
+    _key("stat", nullable=False),
+    Column("value_text", Text, nullable=False),
+    Column("reason", Text, nullable=False),
+    _key("actor", nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index(None, "slate_id"),
+)
+
+settlements = Table(
+    "settlements",
+    metadata,
+    _key("contest_id", ForeignKey("contests.contest_id"), primary_key=True),
+    Column("document", LargeBinary, nullable=False),
+    Column("sha256", String(80), nullable=False),
+)
+
+payout_accounts = Table(
+    "payout_accounts",
+    metadata,
+    _key("user_id", primary_key=True),
+    _key("account_id", nullable=True),
+    Column("payouts_enabled", Boolean, nullable=False),
+    Index(None, "account_id"),
+)
+
+processed_events = Table(
+    "processed_events",
+    metadata,
+    _key("event_id", primary_key=True),
+)
+
+# Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
+DATA_TABLES = (
+    processed_events,
+    payout_accounts,
+    settlements,
+    stat_corrections,
+    stat_rejections,
+    stat_snapshots,
+    audit,
+    postings,
+    posting_sets,
+    refunds,
+    payouts,
+    entries,
+    contests,
+)

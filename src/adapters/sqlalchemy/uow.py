@@ -1,0 +1,96 @@
+"""The SQL unit of work: one connection and one explicit transaction around one use case.
+
+`SqlDatabase(engine).unit_of_work` is the factory a Platform takes, like
+`MemoryStore().unit_of_work`. Inside the `with` block the first statement begins a
+transaction (BEGIN IMMEDIATE on SQLite: a single writer at a time); `commit()` ends
+it, and a later statement in the same block begins the next one. Leaving the block
+rolls back whatever was not committed and returns the connection to the pool.
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Connection, Engine
+
+from adapters.sqlalchemy.journals import (
+    SqlAuditLog,
+    SqlLedger,
+    SqlProcessedEvents,
+    SqlSettlements,
+    SqlStats,
+)
+from adapters.sqlalchemy.repositories import (
+    SqlContests,
+    SqlEntries,
+    SqlPayoutAccounts,
+    SqlPayouts,
+    SqlRefunds,
+)
+from adapters.sqlalchemy.statements import Caches, Statements
+
+
+class SqlDatabase:
+    """The platform's data in one SQL database. Make units of work with `unit_of_work()`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self._caches = Caches()
+
+    def unit_of_work(self) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, self._caches)
+
+
+class SqlUnitOfWork:
+    """One transaction; rows read with `contests.lock` stay locked until commit or exit."""
+
+    contests: SqlContests
+    entries: SqlEntries
+    payouts: SqlPayouts
+    refunds: SqlRefunds
+    ledger: SqlLedger
+    audit: SqlAuditLog
+    stats: SqlStats
+    settlements: SqlSettlements
+    accounts: SqlPayoutAccounts
+    events: SqlProcessedEvents
+
+    def __init__(self, engine: Engine, caches: Caches) -> None:
+        self._engine = engine
+        self._caches = caches
+        self._connection: Connection | None = None
+
+    def __enter__(self) -> Self:
+        if self._connection is not None:
+            raise RuntimeError("a unit of work is not re-entrant: make a new one")
+        connection = self._engine.connect()
+        self._connection = connection
+        db = Statements(connection, self._caches)
+        self.contests = SqlContests(db)
+        self.entries = SqlEntries(db)
+        self.payouts = SqlPayouts(db)
+        self.refunds = SqlRefunds(db)
+        self.ledger = SqlLedger(db)
+        self.audit = SqlAuditLog(db)
+        self.stats = SqlStats(db)
+        self.settlements = SqlSettlements(db)
+        self.accounts = SqlPayoutAccounts(db)
+        self.events = SqlProcessedEvents(db)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            # Closing rolls back anything not committed and releases every row lock.
+            connection.close()
+
+    def commit(self) -> None:
+        if self._connection is None:
+            raise RuntimeError("commit outside the unit of work's block")
+        self._connection.commit()

@@ -1,0 +1,128 @@
+"""The Litestar app factory: the one place routes, auth, dependencies, errors and docs are wired."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import Any
+
+from litestar import Litestar, Request
+from litestar.datastructures import State
+from litestar.middleware import DefineMiddleware
+from litestar.middleware.rate_limit import RateLimitConfig
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Tag
+
+from apps.api.auth import TokenIssuer, jwt_auth
+from apps.api.dependencies import dependencies
+from apps.api.entries import EntryController
+from apps.api.lobby import LobbyController
+from apps.api.operator import OperatorController
+from apps.api.players import AuthController, MeController
+from apps.api.problems import exception_handlers
+from apps.api.state import SERVICES, TOKENS, services_of
+from apps.api.system import SystemController
+from apps.bootstrap import Services, services_for, start
+from apps.settings import Settings
+from apps.worker import Worker
+from fantasy_core.platform import Platform
+
+API_VERSION = "0.1.0"
+
+
+def create_app(
+    settings: Settings,
+    platform: Platform | None = None,
+    *,
+    services: Services | None = None,
+    run_worker: bool = False,
+) -> Litestar:
+    """The API over `services` (or `platform`, or what the settings choose).
+
+    With `run_worker`, the lifecycle worker runs in a thread for the app's lifetime
+    and finishes its current pass at shutdown. Services the app built itself are
+    closed at shutdown; services passed in belong to the caller.
+    """
+    owned = services is None and platform is None
+    if services is None:
+        services = start(settings) if platform is None else services_for(settings, platform)
+    ttl = timedelta(minutes=settings.token_ttl_minutes)
+    auth = jwt_auth(settings.token_secret, ttl)
+    return Litestar(
+        route_handlers=[
+            AuthController,
+            MeController,
+            LobbyController,
+            EntryController,
+            OperatorController,
+            SystemController,
+        ],
+        dependencies=dependencies(),
+        state=State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)}),
+        exception_handlers=exception_handlers(),
+        middleware=[
+            _rate_limit("login", settings.login_rate_per_minute),
+            _rate_limit("join", settings.join_rate_per_minute),
+        ],
+        on_app_init=[auth.on_app_init],
+        openapi_config=_openapi(),
+        # Logging is the entry point's to configure (apps.logs), not the app factory's.
+        logging_config=None,
+        lifespan=[_lifespan(owned=owned, run_worker=run_worker)],
+    )
+
+
+def _rate_limit(kind: str, per_minute: int) -> DefineMiddleware:
+    """A limit per client address on the routes marked `opt={"rate_limit": kind}`."""
+
+    def applies(request: Request[Any, Any, Any]) -> bool:
+        return bool(request.route_handler.opt.get("rate_limit") == kind)
+
+    return RateLimitConfig(
+        rate_limit=("minute", per_minute),
+        check_throttle_handler=applies,
+        store=f"rate_limit_{kind}",
+    ).middleware
+
+
+def _openapi() -> OpenAPIConfig:
+    return OpenAPIConfig(
+        title="Fantasy contests",
+        version=API_VERSION,
+        description=(
+            "Paid fantasy contests run end to end with no operator. Errors are RFC 9457 "
+            "problem details (application/problem+json). Game data: nflverse."
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(path="/"), SwaggerRenderPlugin(path="/swagger")],
+        tags=[
+            Tag(name="accounts"),
+            Tag(name="lobby"),
+            Tag(name="entries"),
+            Tag(name="operators", description="operator role only"),
+            Tag(name="system"),
+        ],
+    )
+
+
+def _lifespan(*, owned: bool, run_worker: bool) -> Any:
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        services = services_of(app.state)
+        worker = Worker(services.platform, services.settings.worker_interval_seconds)
+        thread = threading.Thread(target=worker.run, name="fantasy-worker", daemon=True)
+        if run_worker:
+            thread.start()
+        try:
+            yield
+        finally:
+            worker.stop.set()
+            if run_worker:
+                thread.join()
+            if owned:
+                services.close()
+
+    return lifespan

@@ -1,0 +1,84 @@
+"""Who is calling: bearer tokens (Litestar's JWT backend) and the role guards.
+
+A token names its user (`sub`); the user's role is read from the account store
+on every request, so a changed role takes effect at once, not at token expiry.
+Routes opt out of authentication with `exclude_from_auth=True` (public reads).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
+from litestar.handlers.base import BaseRouteHandler
+from litestar.security.jwt import JWTAuth, Token
+
+from apps.accounts import Account, Role
+from apps.api.state import services_of
+from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry
+from fantasy_core.usecases.queries import LEADERBOARD_STATES
+
+PUBLIC_PATHS = ["/schema", "/health", "/ready", "/webhooks/"]
+
+
+def jwt_auth(secret: str, ttl: timedelta) -> JWTAuth[Account, Token]:
+    return JWTAuth[Account, Token](
+        token_secret=secret,
+        retrieve_user_handler=_retrieve_user,
+        default_token_expiration=ttl,
+        exclude=PUBLIC_PATHS,
+        description="A bearer token from POST /auth/login.",
+    )
+
+
+def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Account:
+    account = services_of(connection.app.state).accounts.store.get(token.sub)
+    if account is None:
+        raise NotAuthorizedException("this token's user no longer exists")
+    return account
+
+
+class TokenIssuer:
+    """Issues login tokens with the app's JWT backend (a plain class, safe to inject)."""
+
+    def __init__(self, auth: JWTAuth[Account, Token], ttl: timedelta) -> None:
+        self._auth = auth
+        self.ttl = ttl
+
+    def issue(self, account: Account) -> str:
+        return self._auth.create_token(
+            identifier=account.user_id,
+            token_expiration=self.ttl,
+            token_extras={"role": account.role.value},
+        )
+
+
+def operators_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if _account(connection).role is not Role.OPERATOR:
+        raise PermissionDeniedException("operators only")
+
+
+def players_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    if _account(connection).role is not Role.PLAYER:
+        raise PermissionDeniedException("only players enter contests")
+
+
+def _account(connection: ASGIConnection[Any, Any, Any, Any]) -> Account:
+    user = connection.user
+    if not isinstance(user, Account):
+        raise NotAuthorizedException("a bearer token is required")
+    return user
+
+
+def ensure_can_see_entry(user: Account, entry: Entry, contest: Contest) -> None:
+    """An entry's lineup is its owner's (and operators') until lock; everyone's after.
+
+    A per-record check, so it cannot be a route guard: the entry must be read first.
+    """
+    if user.role is Role.OPERATOR or entry.user_id == user.user_id:
+        return
+    if contest.state not in LEADERBOARD_STATES:
+        raise PermissionDeniedException("another player's lineup stays private until lock")

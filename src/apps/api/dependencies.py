@@ -1,0 +1,48 @@
+"""The one place handlers' dependencies are provided: the wired services, kept in app state.
+
+The services live in `app.state.services` (set by create_app), so everything a
+request uses is reachable from the app object alone.
+"""
+
+from __future__ import annotations
+
+from litestar.datastructures import State
+from litestar.di import Provide
+
+from apps.accounts import Accounts
+from apps.alert_board import AlertBoard
+from apps.api.auth import TokenIssuer
+from apps.api.state import TOKENS, services_of
+from apps.bootstrap import Services
+from fantasy_core.platform import Platform
+
+
+def _services(state: State) -> Services:
+    return services_of(state)
+
+
+def _platform(state: State) -> Platform:
+    return services_of(state).platform
+
+
+def _accounts(state: State) -> Accounts:
+    return services_of(state).accounts
+
+
+def _alerts(state: State) -> AlertBoard:
+    return services_of(state).alerts
+
+
+def _tokens(state: State) -> TokenIssuer:
+    tokens: TokenIssuer = state[TOKENS]
+    return tokens
+
+
+def dependencies() -> dict[str, Provide]:
+    return {
+        "platform": Provide(_platform, sync_to_thread=False),
+        "accounts": Provide(_accounts, sync_to_thread=False),
+        "alerts": Provide(_alerts, sync_to_thread=False),
+        "services": Provide(_services, sync_to_thread=False),
+        "tokens": Provide(_tokens, sync_to_thread=False),
+    }

@@ -1,0 +1,123 @@
+"""Public contest routes: the lobby, a contest's detail, its leaderboard and its settlement."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from litestar import Controller, Response, get
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, QueryParameter
+
+from apps.api.wire import (
+    ContestDetailOut,
+    ContestOut,
+    LeaderboardOut,
+    SettlementOut,
+    contest_detail_out,
+    contest_out,
+    leaderboard_out,
+)
+from apps.templates import SPORT_OF_TEMPLATE
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.queries import (
+    contest_summary,
+    leaderboard,
+    list_contests,
+    settlement_snapshot,
+)
+
+MAX_PAGE = 200
+
+
+class LobbyController(Controller):
+    path = "/contests"
+    tags = ("lobby",)
+
+    @get("/", exclude_from_auth=True, operation_id="listContests", sync_to_thread=True)
+    def lobby(
+        self,
+        platform: NamedDependency[Platform],
+        contest_state: Annotated[ContestState | None, QueryParameter(name="state")] = None,
+        sport: FromQuery[str | None] = None,
+        min_fee: Annotated[int | None, QueryParameter(ge=0, description="minor units")] = None,
+        max_fee: Annotated[int | None, QueryParameter(ge=0, description="minor units")] = None,
+    ) -> list[ContestOut]:
+        """Contests, filtered by state, sport (nfl) and entry fee range."""
+        found = list_contests(platform, None if contest_state is None else [contest_state])
+        return [
+            contest_out(s)
+            for s in found
+            if (sport is None or SPORT_OF_TEMPLATE.get(s.contest.terms.sport_template) == sport)
+            and (min_fee is None or s.contest.terms.entry_fee.minor >= min_fee)
+            and (max_fee is None or s.contest.terms.entry_fee.minor <= max_fee)
+        ]
+
+    @get(
+        "/{contest_id:str}",
+        exclude_from_auth=True,
+        operation_id="contestDetail",
+        sync_to_thread=True,
+    )
+    def detail(
+        self, contest_id: FromPath[str], platform: NamedDependency[Platform]
+    ) -> ContestDetailOut:
+        """Rules and their fingerprint, payout table, seats, lock time, the slate's players."""
+        return contest_detail_out(contest_summary(platform, contest_id))
+
+    @get(
+        "/{contest_id:str}/leaderboard",
+        exclude_from_auth=True,
+        operation_id="leaderboard",
+        sync_to_thread=True,
+    )
+    def leaderboard(
+        self,
+        contest_id: FromPath[str],
+        platform: NamedDependency[Platform],
+        offset: Annotated[int, QueryParameter(ge=0)] = 0,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
+    ) -> LeaderboardOut:
+        """Standings, best first: live (projected prizes) until settled, final after."""
+        return leaderboard_out(leaderboard(platform, contest_id, offset, limit), offset, limit)
+
+    @get(
+        "/{contest_id:str}/settlement",
+        exclude_from_auth=True,
+        operation_id="settlement",
+        sync_to_thread=True,
+    )
+    def settlement(
+        self, contest_id: FromPath[str], platform: NamedDependency[Platform]
+    ) -> SettlementOut:
+        """The settlement's published hash, and where to fetch the snapshot it hashes."""
+        stored = settlement_snapshot(platform, contest_id)
+        if stored is None:
+            raise NotFoundException(f"contest {contest_id} is not settled")
+        url = f"/contests/{contest_id}/settlement/snapshot"
+        return SettlementOut(
+            contest_id=contest_id,
+            sha256=stored[1],
+            snapshot_url=url,
+            check_with=f"fantasy recompute SNAPSHOT_FILE --sha256 {stored[1]}",
+        )
+
+    @get(
+        "/{contest_id:str}/settlement/snapshot",
+        exclude_from_auth=True,
+        operation_id="settlementSnapshot",
+        sync_to_thread=True,
+        media_type="application/json",
+    )
+    def snapshot(
+        self, contest_id: FromPath[str], platform: NamedDependency[Platform]
+    ) -> Response[bytes]:
+        """The snapshot's exact bytes: anyone can hash it and recompute the result offline."""
+        stored = settlement_snapshot(platform, contest_id)
+        if stored is None:
+            raise NotFoundException(f"contest {contest_id} is not settled")
+        document, digest = stored
+        return Response(
+            document, media_type="application/json", headers={"X-Snapshot-SHA256": digest}
+        )

@@ -1,0 +1,152 @@
+"""Operator routes (operator role only): contests, alerts, audit, stat corrections, the ledger.
+
+There is deliberately no route that creates, edits, approves or re-routes a payout:
+payouts come from settlement alone (tests/apps assert it on the route table).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post
+from litestar.di import NamedDependency
+from litestar.exceptions import NotFoundException
+from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.security.jwt import Token
+from litestar.status_codes import HTTP_201_CREATED
+
+from apps.accounts import Account
+from apps.alert_board import AlertBoard
+from apps.api.auth import operators_only
+from apps.api.wire import (
+    AlertOut,
+    AuditOut,
+    CancelIn,
+    CancelOut,
+    ContestDetailOut,
+    CorrectionIn,
+    CorrectionOut,
+    CreateContestIn,
+    LedgerOut,
+    alert_out,
+    audit_out,
+    cancel_out,
+    contest_detail_out,
+    ledger_out,
+)
+from apps.templates import template
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.contests import cancel_contest, create_contest
+from fantasy_core.usecases.queries import contest_summary, player_audit, slate_for_contests
+from fantasy_core.usecases.reports import audit_trail, verify_ledger
+from fantasy_core.usecases.stats import correct_stat
+
+
+class OperatorController(Controller):
+    path = "/operator"
+    guards = (operators_only,)
+    tags = ("operators",)
+
+    @post(
+        "/contests", status_code=HTTP_201_CREATED, operation_id="createContest", sync_to_thread=True
+    )
+    def create_contest(
+        self,
+        data: JSONBody[CreateContestIn],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> ContestDetailOut:
+        """Create a contest from a template on a slate; it locks at the slate's first
+        kickoff unless `lock_at` says otherwise."""
+        slate = slate_for_contests(platform, data.slate_id)
+        terms = template(data.template).terms(
+            slate.pool, data.lock_at or slate.first_kickoff, data.name
+        )
+        contest = create_contest(platform, terms, actor=request.user.user_id)
+        return contest_detail_out(contest_summary(platform, contest.contest_id))
+
+    @post(
+        "/contests/{contest_id:str}/cancel",
+        status_code=200,
+        operation_id="cancelContest",
+        sync_to_thread=True,
+    )
+    def cancel(
+        self,
+        contest_id: FromPath[str],
+        data: JSONBody[CancelIn],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> CancelOut:
+        """Cancel before settlement, with a reason; every paid entry is refunded."""
+        owed = cancel_contest(platform, contest_id, data.reason, actor=request.user.user_id)
+        return cancel_out(contest_summary(platform, contest_id).contest, owed)
+
+    @get("/contests/{contest_id:str}/audit", operation_id="contestAudit", sync_to_thread=True)
+    def contest_audit(
+        self, contest_id: FromPath[str], platform: NamedDependency[Platform]
+    ) -> list[AuditOut]:
+        """Every recorded action on the contest, oldest first."""
+        contest_summary(platform, contest_id)  # 404 for an unknown contest
+        return [audit_out(r) for r in audit_trail(platform, contest_id)]
+
+    @get("/players/{user_id:str}/audit", operation_id="playerAudit", sync_to_thread=True)
+    def player_audit(
+        self, user_id: FromPath[str], platform: NamedDependency[Platform]
+    ) -> list[AuditOut]:
+        """Every recorded action the player took, oldest first."""
+        return [audit_out(r) for r in player_audit(platform, user_id)]
+
+    @get("/alerts", operation_id="alerts", sync_to_thread=False)
+    def alerts(
+        self, alerts: NamedDependency[AlertBoard], open_only: FromQuery[bool] = False
+    ) -> list[AlertOut]:
+        """Alerts raised since start-up, folded by key, oldest first."""
+        return [alert_out(e) for e in alerts.entries(open_only=open_only)]
+
+    @post(
+        "/alerts/{key:str}/acknowledge",
+        status_code=200,
+        operation_id="acknowledgeAlert",
+        sync_to_thread=False,
+    )
+    def acknowledge(
+        self,
+        key: FromPath[str],
+        alerts: NamedDependency[AlertBoard],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> AlertOut:
+        """Mark an alert seen; it re-opens if raised again."""
+        if not alerts.acknowledge(key, request.user.user_id, platform.clock.now()):
+            raise NotFoundException(f"no alert {key!r}")
+        return next(alert_out(e) for e in alerts.entries() if e.alert.key == key)
+
+    @post(
+        "/stats/corrections",
+        status_code=HTTP_201_CREATED,
+        operation_id="correctStat",
+        sync_to_thread=True,
+    )
+    def correct_stat(
+        self,
+        data: JSONBody[CorrectionIn],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> CorrectionOut:
+        """Correct one stat of one player on a slate, with a reason, before settlement."""
+        affected = correct_stat(
+            platform,
+            data.slate_id,
+            data.player_id,
+            data.stat,
+            data.value,
+            data.reason,
+            actor=request.user.user_id,
+        )
+        return CorrectionOut(affected_contests=affected)
+
+    @get("/ledger", operation_id="verifyLedger", sync_to_thread=True)
+    def ledger(self, platform: NamedDependency[Platform]) -> LedgerOut:
+        """Every posting set balanced, every closed contest's money conserved to the cent."""
+        return ledger_out(verify_ledger(platform))

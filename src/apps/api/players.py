@@ -1,0 +1,118 @@
+"""Player routes: registering, logging in, the profile, my entries and my payments."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from litestar import Controller, Request, get, post, put
+from litestar.di import NamedDependency
+from litestar.params import JSONBody
+from litestar.security.jwt import Token
+from litestar.status_codes import HTTP_201_CREATED
+
+from apps.accounts import Account, Accounts, Role
+from apps.api.auth import TokenIssuer
+from apps.api.wire import (
+    Credentials,
+    EntryOut,
+    PaymentsOut,
+    PayoutAccountIn,
+    ProfileOut,
+    TokenOut,
+    entry_out,
+    payments_out,
+    profile_out,
+)
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.payment_events import set_payout_account
+from fantasy_core.usecases.queries import entries_of, payments_of, payout_account
+
+
+class AuthController(Controller):
+    path = "/auth"
+    tags = ("accounts",)
+
+    @post(
+        "/register",
+        exclude_from_auth=True,
+        status_code=HTTP_201_CREATED,
+        operation_id="register",
+        sync_to_thread=True,
+    )
+    def register(
+        self,
+        data: JSONBody[Credentials],
+        accounts: NamedDependency[Accounts],
+        platform: NamedDependency[Platform],
+    ) -> ProfileOut:
+        """Open a player account (argon2id-hashed password, at least 10 characters)."""
+        account = accounts.register(
+            platform.ids.new_id("user"),
+            data.email,
+            data.password,
+            Role.PLAYER,
+            platform.clock.now(),
+        )
+        return profile_out(account, None)
+
+    @post(
+        "/login",
+        exclude_from_auth=True,
+        status_code=200,
+        operation_id="login",
+        opt={"rate_limit": "login"},
+        sync_to_thread=True,
+    )
+    def login(
+        self,
+        data: JSONBody[Credentials],
+        accounts: NamedDependency[Accounts],
+        tokens: NamedDependency[TokenIssuer],
+    ) -> TokenOut:
+        """A bearer token for `Authorization: Bearer <token>`. Rate limited per address."""
+        account = accounts.login(data.email, data.password)
+        return TokenOut(
+            access_token=tokens.issue(account),
+            token_type="bearer",
+            expires_in=int(tokens.ttl.total_seconds()),
+            user_id=account.user_id,
+            role=account.role.value,
+        )
+
+
+class MeController(Controller):
+    path = "/me"
+    tags = ("accounts",)
+
+    @get("/", operation_id="profile", sync_to_thread=True)
+    def profile(
+        self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
+    ) -> ProfileOut:
+        """The caller's profile, with the connected account prizes are paid to."""
+        return profile_out(request.user, payout_account(platform, request.user.user_id))
+
+    @put("/payout-account", operation_id="setPayoutAccount", sync_to_thread=True)
+    def set_payout_account(
+        self,
+        data: JSONBody[PayoutAccountIn],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> ProfileOut:
+        """Set the Stripe Connect account (acct_...) the caller's prizes are paid to."""
+        user = request.user
+        set_payout_account(platform, user.user_id, data.account_id)
+        return profile_out(user, payout_account(platform, user.user_id))
+
+    @get("/entries", operation_id="myEntries", sync_to_thread=True)
+    def entries(
+        self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
+    ) -> list[EntryOut]:
+        """Every join attempt of the caller: active, declined, refunded, withdrawn..."""
+        return [entry_out(e) for e in entries_of(platform, request.user.user_id)]
+
+    @get("/payments", operation_id="myPayments", sync_to_thread=True)
+    def payments(
+        self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
+    ) -> PaymentsOut:
+        """The caller's charges, refunds and prizes, with their status."""
+        return payments_out(payments_of(platform, request.user.user_id))

@@ -1,0 +1,248 @@
+"""Errors as RFC 9457 problem details, from exception handlers registered once on the app.
+
+Handlers stay straight-line code: they call a use case and let its named errors
+travel here, where each is mapped to a status, a stable `type` and its details
+(which rule, which player, which decline code). Nothing a client sends can end
+in a 500: malformed input is a 400, and only a bug reaches the catch-all.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from typing import Any
+
+from litestar import Request, Response
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.status_codes import (
+    HTTP_400_BAD_REQUEST,
+    HTTP_401_UNAUTHORIZED,
+    HTTP_402_PAYMENT_REQUIRED,
+    HTTP_404_NOT_FOUND,
+    HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_500_INTERNAL_SERVER_ERROR,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
+from litestar.types import ExceptionHandlersMap
+
+from apps.accounts import AccountError, LoginFailed
+from apps.templates import UnknownTemplate
+from fantasy_core import errors
+from fantasy_core.snapshot import InvalidSnapshot
+
+MEDIA_TYPE = "application/problem+json"
+TYPE_BASE = "/problems/"
+RETRY_AFTER_SECONDS = "5"
+
+_log = logging.getLogger("fantasy.api")
+
+
+class Problem(Exception):
+    """An app-level problem with its status and stable code, for outcomes that are not errors
+    of the core (a declined card is an outcome of joining, answered with a 402)."""
+
+    def __init__(self, status: int, code: str, title: str, detail: str, **extra: object) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+        self.extra = extra
+
+
+def problem_response(
+    request: Request[Any, Any, Any],
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra: Mapping[str, object] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response[dict[str, object]]:
+    body: dict[str, object] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": request.url.path,
+    }
+    body.update(extra or {})
+    return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=dict(headers or {}))
+
+
+# (status, code, title) by the core's error class; the most specific class wins.
+_DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
+    errors.InvalidLineup: (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-lineup", "Invalid lineup"),
+    errors.JoinRefused: (HTTP_409_CONFLICT, "join-refused", "Join refused"),
+    errors.WithdrawRefused: (HTTP_409_CONFLICT, "withdraw-refused", "Withdrawal refused"),
+    errors.OperatorActionRefused: (HTTP_409_CONFLICT, "action-refused", "Action refused"),
+    errors.IllegalTransition: (HTTP_409_CONFLICT, "illegal-transition", "Illegal transition"),
+    errors.ConcurrentUpdate: (HTTP_409_CONFLICT, "concurrent-update", "Changed meanwhile"),
+    errors.DuplicateRecord: (HTTP_409_CONFLICT, "duplicate", "Already exists"),
+    errors.UnknownContest: (HTTP_404_NOT_FOUND, "unknown-contest", "No such contest"),
+    errors.UnknownEntry: (HTTP_404_NOT_FOUND, "unknown-entry", "No such entry"),
+    errors.UnknownPayout: (HTTP_404_NOT_FOUND, "unknown-payout", "No such payout"),
+    errors.UnknownSlate: (HTTP_404_NOT_FOUND, "unknown-slate", "No such slate"),
+    UnknownTemplate: (HTTP_404_NOT_FOUND, "unknown-template", "No such contest template"),
+    errors.InvalidWebhook: (HTTP_400_BAD_REQUEST, "invalid-webhook", "Webhook refused"),
+    errors.GatewayUnavailable: (
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "gateway-unavailable",
+        "Payments unavailable",
+    ),
+    errors.PaymentOutcomeUnknown: (
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "payment-outcome-unknown",
+        "Payment outcome unknown",
+    ),
+    errors.GatewayAuthError: (
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "gateway-unavailable",
+        "Payments unavailable",
+    ),
+    errors.FeedUnavailable: (
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "feed-unavailable",
+        "Game data unavailable",
+    ),
+    InvalidSnapshot: (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-snapshot", "Invalid snapshot"),
+    errors.DomainError: (HTTP_422_UNPROCESSABLE_ENTITY, "domain-rule", "Refused by a rule"),
+}
+_RETRYABLE = frozenset({HTTP_503_SERVICE_UNAVAILABLE})
+_RETRY_HINT = {
+    errors.GatewayUnavailable: "retry the same request with the same Idempotency-Key",
+    errors.PaymentOutcomeUnknown: "retry the same request with the same Idempotency-Key",
+}
+
+
+def _lookup(error: errors.DomainError) -> tuple[int, str, str]:
+    for cls in type(error).__mro__:
+        if cls in _DOMAIN:
+            return _DOMAIN[cls]
+    return _DOMAIN[errors.DomainError]
+
+
+def _extra(error: errors.DomainError) -> dict[str, object]:
+    if isinstance(error, errors.InvalidLineup):
+        return {"rule": error.rule, "player_id": error.player_id}
+    if isinstance(error, errors.JoinRefused):
+        return {"reason": error.reason}
+    for cls, hint in _RETRY_HINT.items():
+        if isinstance(error, cls):
+            return {"hint": hint}
+    return {}
+
+
+def domain_problem(
+    request: Request[Any, Any, Any], error: errors.DomainError
+) -> Response[dict[str, object]]:
+    status, code, title = _lookup(error)
+    if status == HTTP_503_SERVICE_UNAVAILABLE:
+        _log.warning("%s %s: %s", request.method, request.url.path, error)
+    headers = {"Retry-After": RETRY_AFTER_SECONDS} if status in _RETRYABLE else None
+    return problem_response(request, status, code, title, str(error), _extra(error), headers)
+
+
+def app_problem(request: Request[Any, Any, Any], error: Problem) -> Response[dict[str, object]]:
+    return problem_response(
+        request, error.status, error.code, error.title, error.detail, error.extra
+    )
+
+
+def account_problem(
+    request: Request[Any, Any, Any], error: AccountError
+) -> Response[dict[str, object]]:
+    status = HTTP_409_CONFLICT if error.reason == "email_taken" else HTTP_422_UNPROCESSABLE_ENTITY
+    return problem_response(
+        request,
+        status,
+        error.reason.replace("_", "-"),
+        "Registration refused",
+        str(error),
+        {"reason": error.reason},
+    )
+
+
+def login_problem(
+    request: Request[Any, Any, Any], error: LoginFailed
+) -> Response[dict[str, object]]:
+    return problem_response(
+        request, HTTP_401_UNAUTHORIZED, "login-failed", "Login failed", str(error)
+    )
+
+
+def http_problem(
+    request: Request[Any, Any, Any], error: HTTPException
+) -> Response[dict[str, object]]:
+    status = error.status_code
+    extra: dict[str, object] = {}
+    if isinstance(error, ValidationException):
+        extra["errors"] = error.extra if error.extra is not None else []
+        title = "Malformed request"
+    else:
+        title = _TITLES.get(status, "HTTP error")
+    headers = dict(error.headers or {})
+    return problem_response(
+        request,
+        status,
+        _CODES.get(status, f"http-{status}"),
+        title,
+        error.detail,
+        extra,
+        headers,
+    )
+
+
+def internal_problem(
+    request: Request[Any, Any, Any], error: Exception
+) -> Response[dict[str, object]]:
+    _log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=error)
+    return problem_response(
+        request,
+        HTTP_500_INTERNAL_SERVER_ERROR,
+        "internal",
+        "Internal error",
+        "something went wrong on our side; it is logged",
+    )
+
+
+_TITLES = {
+    400: "Bad request",
+    401: "Not authenticated",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed",
+    429: "Too many requests",
+}
+_CODES = {
+    400: "malformed",
+    401: "not-authenticated",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    429: "rate-limited",
+}
+
+
+def exception_handlers() -> ExceptionHandlersMap:
+    """Every handler the app registers, in one mapping (Litestar picks the closest class)."""
+    return {
+        errors.DomainError: domain_problem,
+        Problem: app_problem,
+        AccountError: account_problem,
+        LoginFailed: login_problem,
+        HTTPException: http_problem,
+        Exception: internal_problem,
+    }
+
+
+def payment_declined(entry_id: str, decline_code: str | None, reason: str | None) -> Problem:
+    return Problem(
+        HTTP_402_PAYMENT_REQUIRED,
+        "payment-declined",
+        "Payment declined",
+        reason or "the payment was declined",
+        entry_id=entry_id,
+        decline_code=decline_code,
+    )

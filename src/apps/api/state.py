@@ -1,0 +1,15 @@
+"""What the app keeps in `app.state`: the wired services and the token issuer, by key."""
+
+from __future__ import annotations
+
+from litestar.datastructures import State
+
+from apps.bootstrap import Services
+
+SERVICES = "services"
+TOKENS = "tokens"
+
+
+def services_of(state: State) -> Services:
+    services: Services = state[SERVICES]
+    return services

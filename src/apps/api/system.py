@@ -1,0 +1,81 @@
+"""Unauthenticated system routes: liveness, readiness, and Stripe's webhook endpoint."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from sqlalchemy.exc import DBAPIError
+
+from adapters.stripe_gateway import parse_webhook
+from apps.api.problems import Problem
+from apps.api.wire import HealthOut, WebhookOut
+from apps.bootstrap import Services
+from fantasy_core.errors import FeedUnavailable
+from fantasy_core.usecases.payment_events import apply_payment_event
+from fantasy_core.usecases.queries import check_store, feed_slates
+
+_log = logging.getLogger("fantasy.api")
+
+
+class SystemController(Controller):
+    tags = ("system",)
+
+    @get("/health", exclude_from_auth=True, operation_id="health", sync_to_thread=False)
+    def health(self) -> HealthOut:
+        """Liveness: the process answers."""
+        return HealthOut(status="ok")
+
+    @get("/ready", exclude_from_auth=True, operation_id="ready", sync_to_thread=True)
+    def ready(self, services: NamedDependency[Services]) -> Response[HealthOut]:
+        """Readiness: the database and the stats feed answer; which payment gateway is wired.
+
+        The payment port has no side-effect-free probe, so the gateway is reported, not
+        called. 503 when a dependency fails (details are logged, not shown).
+        """
+        checks = {
+            "database": _check(lambda: check_store(services.platform), "database"),
+            "feed": _check(lambda: feed_slates(services.platform), "feed"),
+            "gateway": "sandbox" if services.settings.uses_sandbox_gateway else "stripe",
+        }
+        ok = checks["database"] == "ok" and checks["feed"] == "ok"
+        return Response(
+            HealthOut(status="ok" if ok else "unavailable", checks=checks),
+            status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
+        )
+
+    @post("/webhooks/stripe", exclude_from_auth=True, status_code=200, operation_id="stripeWebhook")
+    async def stripe_webhook(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> WebhookOut:
+        """Stripe's events, signature-checked; each event id is applied once however often
+        it arrives. 400 for a forged, stale or malformed event."""
+        secret = services.settings.stripe_webhook_secret
+        if secret is None:
+            raise Problem(
+                HTTP_503_SERVICE_UNAVAILABLE,
+                "webhooks-off",
+                "Webhooks not configured",
+                "FANTASY_STRIPE_WEBHOOK_SECRET is not set",
+            )
+        payload = await request.body()
+        signature = request.headers.get("Stripe-Signature", "")
+        event = parse_webhook(payload, signature, secret)
+        if event is None:
+            return WebhookOut(event_id=None, applied=False)
+        applied = await anyio.to_thread.run_sync(apply_payment_event, services.platform, event)
+        return WebhookOut(event_id=event.event_id, applied=applied)
+
+
+def _check(probe: Callable[[], object], name: str) -> str:
+    try:
+        probe()
+    except (DBAPIError, FeedUnavailable, OSError) as error:
+        _log.warning("readiness: %s failed: %s", name, error)
+        return "failed"
+    return "ok"

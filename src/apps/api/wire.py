@@ -1,0 +1,501 @@
+"""The API's wire types (msgspec Structs) and their mapping from the core's objects.
+
+Handlers never return domain objects: each response is built here from them.
+Money is integer minor units with its currency; points are exact decimal strings.
+Request types forbid unknown fields, so a misspelt field is a 400, not ignored.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import msgspec
+from msgspec import Meta, Struct
+
+from apps.accounts import Account
+from apps.alert_board import BoardEntry
+from apps.templates import SPORT_OF_TEMPLATE
+from fantasy_core.audit import AuditRecord
+from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry
+from fantasy_core.ledger import Conservation
+from fantasy_core.payments import Payout, PayoutAccount, Refund
+from fantasy_core.scoring import format_points
+from fantasy_core.usecases.queries import ContestSummary, Leaderboard, PaymentsOf
+from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
+
+Email = Annotated[str, Meta(min_length=3, max_length=254)]
+Password = Annotated[str, Meta(min_length=1, max_length=1024)]
+Text = Annotated[str, Meta(min_length=1, max_length=200)]
+Reason = Annotated[str, Meta(min_length=3, max_length=500, pattern=r"\S")]
+
+
+class Request(Struct, forbid_unknown_fields=True, kw_only=True):
+    """Base of every request body."""
+
+
+# ---- accounts ---------------------------------------------------------------------------
+
+
+class Credentials(Request):
+    email: Email
+    password: Password
+
+
+class TokenOut(Struct, kw_only=True):
+    access_token: str
+    token_type: str
+    expires_in: int
+    user_id: str
+    role: str
+
+
+class PayoutAccountIn(Request):
+    account_id: Annotated[str, Meta(pattern=r"^acct_[A-Za-z0-9_-]{1,100}$")]
+
+
+class ProfileOut(Struct, kw_only=True):
+    user_id: str
+    email: str
+    role: str
+    payout_account_id: str | None
+    payouts_enabled: bool
+
+
+def profile_out(account: Account, payout: PayoutAccount | None) -> ProfileOut:
+    return ProfileOut(
+        user_id=account.user_id,
+        email=account.email,
+        role=account.role.value,
+        payout_account_id=None if payout is None else payout.account_id,
+        payouts_enabled=payout is not None and payout.payouts_enabled,
+    )
+
+
+# ---- the lobby --------------------------------------------------------------------------
+
+
+class ContestOut(Struct, kw_only=True):
+    contest_id: str
+    name: str
+    state: str
+    sport: str
+    sport_template: str
+    slate_id: str
+    entry_fee_minor: int
+    currency: str
+    capacity: int
+    seats_taken: int
+    max_entries_per_player: int
+    lock_at: datetime
+    guaranteed_pool_minor: int | None
+
+
+class SlatePlayerOut(Struct, kw_only=True):
+    player_id: str
+    name: str
+    position: str
+    team: str
+    game_id: str
+    salary: int
+
+
+class RulesOut(Struct, kw_only=True):
+    name: str
+    fingerprint: str
+
+
+class ContestDetailOut(ContestOut, kw_only=True):
+    rules: RulesOut
+    payout: dict[str, object]
+    rake_bps: int
+    min_entries: int
+    withdraw_deadline: datetime
+    correction_window_seconds: int
+    cancel_reason: str | None
+    players: list[SlatePlayerOut]
+
+
+def contest_out(summary: ContestSummary) -> ContestOut:
+    contest = summary.contest
+    terms = contest.terms
+    return ContestOut(
+        contest_id=contest.contest_id,
+        name=terms.name,
+        state=contest.state.value,
+        sport=SPORT_OF_TEMPLATE.get(terms.sport_template, "unknown"),
+        sport_template=terms.sport_template,
+        slate_id=terms.slate_id,
+        entry_fee_minor=terms.entry_fee.minor,
+        currency=terms.currency,
+        capacity=terms.capacity,
+        seats_taken=summary.seats_taken,
+        max_entries_per_player=terms.max_entries_per_player,
+        lock_at=terms.lock_at,
+        guaranteed_pool_minor=(
+            None if terms.guaranteed_pool is None else terms.guaranteed_pool.minor
+        ),
+    )
+
+
+def contest_detail_out(summary: ContestSummary) -> ContestDetailOut:
+    contest = summary.contest
+    terms = contest.terms
+    return ContestDetailOut(
+        **msgspec.structs.asdict(contest_out(summary)),
+        rules=RulesOut(name=terms.rules.name, fingerprint=terms.rules.fingerprint),
+        payout=terms.payout.canonical(),
+        rake_bps=terms.rake_bps,
+        min_entries=terms.min_entries,
+        withdraw_deadline=terms.withdraw_deadline(),
+        correction_window_seconds=int(terms.correction_window.total_seconds()),
+        cancel_reason=contest.cancel_reason,
+        players=[
+            SlatePlayerOut(
+                player_id=p.player_id,
+                name=p.name,
+                position=p.position.value,
+                team=p.team,
+                game_id=p.game_id,
+                salary=p.salary,
+            )
+            for p in terms.pool.players.values()
+        ],
+    )
+
+
+# ---- entries ----------------------------------------------------------------------------
+
+
+class PickIn(Request):
+    slot: Text
+    player_id: Text
+
+
+class JoinIn(Request):
+    lineup: Annotated[list[PickIn], Meta(min_length=1, max_length=30)]
+    payment_method: Text
+
+
+class PickOut(Struct, kw_only=True):
+    slot: str
+    player_id: str
+
+
+class EntryOut(Struct, kw_only=True):
+    entry_id: str
+    contest_id: str
+    user_id: str
+    status: str
+    reason: str | None
+    fee_minor: int
+    created_at: datetime
+    lineup: list[PickOut]
+
+
+def entry_out(entry: Entry) -> EntryOut:
+    return EntryOut(
+        entry_id=entry.entry_id,
+        contest_id=entry.contest_id,
+        user_id=entry.user_id,
+        status=entry.status.value,
+        reason=entry.reason,
+        fee_minor=entry.fee_minor,
+        created_at=entry.created_at,
+        lineup=[PickOut(slot=slot, player_id=pid) for slot, pid in entry.lineup.picks],
+    )
+
+
+class StandingOut(Struct, kw_only=True):
+    rank: int
+    entry_id: str
+    user_id: str
+    score: str
+    prize_minor: int
+
+
+class LeaderboardOut(Struct, kw_only=True):
+    contest_id: str
+    state: str
+    final: bool
+    total: int
+    offset: int
+    limit: int
+    next_offset: int | None
+    rows: list[StandingOut]
+
+
+def leaderboard_out(board: Leaderboard, offset: int, limit: int) -> LeaderboardOut:
+    following = offset + limit
+    return LeaderboardOut(
+        contest_id=board.contest_id,
+        state=board.state.value,
+        final=board.final,
+        total=board.total,
+        offset=offset,
+        limit=limit,
+        next_offset=following if following < board.total else None,
+        rows=[
+            StandingOut(
+                rank=row.rank,
+                entry_id=row.entry_id,
+                user_id=row.user_id,
+                score=format_points(row.score),
+                prize_minor=row.prize_minor,
+            )
+            for row in board.rows
+        ],
+    )
+
+
+class ScoreLineOut(Struct, kw_only=True):
+    stat: str
+    value: str
+    rule: str
+    points: str
+
+
+class PlayerScoreOut(Struct, kw_only=True):
+    player_id: str
+    points: str
+    lines: list[ScoreLineOut]
+
+
+class ExplanationOut(Struct, kw_only=True):
+    entry_id: str
+    total: str
+    players: list[PlayerScoreOut]
+
+
+def explanation_out(explained: EntryExplanation) -> ExplanationOut:
+    return ExplanationOut(
+        entry_id=explained.entry_id,
+        total=format_points(explained.total),
+        players=[
+            PlayerScoreOut(
+                player_id=player,
+                points=format_points(explanation.total),
+                lines=[
+                    ScoreLineOut(
+                        stat=line.stat,
+                        value=format_points(line.value),
+                        rule=line.rule,
+                        points=format_points(line.points),
+                    )
+                    for line in explanation.lines
+                ],
+            )
+            for player, explanation in explained.players
+        ],
+    )
+
+
+class ChargeOut(Struct, kw_only=True):
+    entry_id: str
+    contest_id: str
+    charge_id: str
+    amount_minor: int
+    entry_status: str
+
+
+class RefundOut(Struct, kw_only=True):
+    entry_id: str
+    contest_id: str
+    amount_minor: int
+    status: str
+    reason: str
+
+
+class PayoutOut(Struct, kw_only=True):
+    entry_id: str
+    contest_id: str
+    amount_minor: int
+    currency: str
+    status: str
+    transfer_id: str | None
+
+
+class PaymentsOut(Struct, kw_only=True):
+    charges: list[ChargeOut]
+    refunds: list[RefundOut]
+    payouts: list[PayoutOut]
+
+
+def _refund_out(refund: Refund) -> RefundOut:
+    return RefundOut(
+        entry_id=refund.entry_id,
+        contest_id=refund.contest_id,
+        amount_minor=refund.amount_minor,
+        status=refund.status.value,
+        reason=refund.reason,
+    )
+
+
+def _payout_out(payout: Payout) -> PayoutOut:
+    return PayoutOut(
+        entry_id=payout.entry_id,
+        contest_id=payout.contest_id,
+        amount_minor=payout.amount_minor,
+        currency=payout.currency,
+        status=payout.status.value,
+        transfer_id=payout.transfer_id,
+    )
+
+
+def payments_out(payments: PaymentsOf) -> PaymentsOut:
+    return PaymentsOut(
+        charges=[
+            ChargeOut(
+                entry_id=e.entry_id,
+                contest_id=e.contest_id,
+                charge_id=e.charge_id or "",
+                amount_minor=e.fee_minor,
+                entry_status=e.status.value,
+            )
+            for e in payments.charged
+        ],
+        refunds=[_refund_out(r) for r in payments.refunds],
+        payouts=[_payout_out(x) for x in payments.payouts],
+    )
+
+
+class SettlementOut(Struct, kw_only=True):
+    contest_id: str
+    sha256: str
+    snapshot_url: str
+    check_with: str
+
+
+# ---- operators --------------------------------------------------------------------------
+
+
+class CreateContestIn(Request):
+    template: Text
+    slate_id: Text
+    lock_at: Annotated[datetime, Meta(tz=True)] | None = None
+    name: Text | None = None
+
+
+class CancelIn(Request):
+    reason: Reason
+
+
+class CancelOut(Struct, kw_only=True):
+    contest_id: str
+    state: str
+    refunds_owed: int
+
+
+def cancel_out(contest: Contest, owed: int) -> CancelOut:
+    return CancelOut(contest_id=contest.contest_id, state=contest.state.value, refunds_owed=owed)
+
+
+class CorrectionIn(Request):
+    slate_id: Text
+    player_id: Text
+    stat: Text
+    value: Annotated[str, Meta(min_length=1, max_length=40)]
+    reason: Reason
+
+
+class CorrectionOut(Struct, kw_only=True):
+    affected_contests: list[str]
+
+
+class AlertOut(Struct, kw_only=True):
+    key: str
+    severity: str
+    message: str
+    contest_id: str | None
+    first_at: datetime
+    last_at: datetime
+    count: int
+    acknowledged_by: str | None
+    acknowledged_at: datetime | None
+
+
+def alert_out(entry: BoardEntry) -> AlertOut:
+    return AlertOut(
+        key=entry.alert.key,
+        severity=entry.alert.severity.value,
+        message=entry.alert.message,
+        contest_id=entry.alert.contest_id,
+        first_at=entry.first_at,
+        last_at=entry.alert.at,
+        count=entry.count,
+        acknowledged_by=entry.acknowledged_by,
+        acknowledged_at=entry.acknowledged_at,
+    )
+
+
+class AuditOut(Struct, kw_only=True):
+    at: datetime
+    actor: str
+    action: str
+    contest_id: str | None
+    subject: str | None
+    outcome: str
+    detail: str
+
+
+def audit_out(record: AuditRecord) -> AuditOut:
+    return AuditOut(
+        at=record.at,
+        actor=record.actor,
+        action=record.action,
+        contest_id=record.contest_id,
+        subject=record.subject,
+        outcome=record.outcome.value,
+        detail=record.detail,
+    )
+
+
+class ContestMoneyOut(Struct, kw_only=True):
+    contest_id: str
+    conserved: bool
+    collected_minor: int
+    refunded_minor: int
+    rake_minor: int
+    overlay_minor: int
+    awarded_minor: int
+    paid_out_minor: int
+
+
+class LedgerOut(Struct, kw_only=True):
+    ok: bool
+    posting_sets: int
+    unbalanced: list[str]
+    closed_contests: list[ContestMoneyOut]
+
+
+def _money_out(c: Conservation) -> ContestMoneyOut:
+    return ContestMoneyOut(
+        contest_id=c.contest_id,
+        conserved=c.conserved,
+        collected_minor=c.collected,
+        refunded_minor=c.refunded,
+        rake_minor=c.rake,
+        overlay_minor=c.overlay,
+        awarded_minor=c.awarded,
+        paid_out_minor=c.paid_out,
+    )
+
+
+def ledger_out(report: LedgerReport) -> LedgerOut:
+    return LedgerOut(
+        ok=report.ok,
+        posting_sets=report.posting_sets,
+        unbalanced=list(report.unbalanced),
+        closed_contests=[_money_out(c) for c in report.closed_contests],
+    )
+
+
+class HealthOut(Struct, kw_only=True):
+    status: str
+    checks: dict[str, str] = msgspec.field(default_factory=dict)
+
+
+class WebhookOut(Struct, kw_only=True):
+    event_id: str | None
+    applied: bool

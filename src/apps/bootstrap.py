@@ -1,0 +1,166 @@
+"""The one place adapters are chosen and wired into a Platform, from the settings.
+
+    services = start(load_settings())          # the platform and the app's own services
+    platform = bootstrap(load_settings())      # just the platform, for short-lived commands
+
+Tests and the demo pass their own clock, feed, gateway or ids; everything not
+passed is chosen here from the settings and nowhere else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from types import TracebackType
+from typing import Self
+
+import attrs
+from attrs import define
+from sqlalchemy import Engine
+
+from adapters.alerts import LoggingAlerts
+from adapters.clock import SystemClock
+from adapters.feeds.replay import ReplayFeed
+from adapters.feeds.sportsdataio import SportsDataIOFeed
+from adapters.ids import TimeOrderedIds
+from adapters.memory import MemoryStore
+from adapters.sandbox import SandboxGateway
+from adapters.sqlalchemy import SqlDatabase, open_database
+from adapters.stripe_gateway import StripeGateway
+from apps.accounts import Accounts, MemoryAccountStore, Passwords, Role
+from apps.alert_board import AlertBoard
+from apps.settings import Settings
+from fantasy_core.errors import InvalidConfiguration
+from fantasy_core.platform import Platform
+from fantasy_core.ports import Clock, IdSource, PaymentGateway, StatsFeed, UnitOfWork
+
+_log = logging.getLogger("fantasy.bootstrap")
+
+
+@define
+class Services:
+    """A wired platform and the app-level services around it; close it when done."""
+
+    settings: Settings
+    platform: Platform
+    accounts: Accounts
+    alerts: AlertBoard
+    engine: Engine | None = None
+
+    def close(self) -> None:
+        if self.engine is not None:
+            self.engine.dispose()
+        if isinstance(self.platform.feed, SportsDataIOFeed):
+            self.platform.feed.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def start(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    feed: StatsFeed | None = None,
+    gateway: PaymentGateway | None = None,
+    ids: IdSource | None = None,
+) -> Services:
+    """Wire every adapter the settings choose (unless passed in) into a Platform and services."""
+    clock = clock or SystemClock()
+    uow, engine = _store(settings)
+    alerts = AlertBoard(forward=LoggingAlerts())
+    try:
+        platform = Platform(
+            uow=uow,
+            gateway=gateway or _gateway(settings),
+            feed=feed or _feed(settings, clock),
+            clock=clock,
+            alerts=alerts,
+            ids=ids or TimeOrderedIds(),
+        )
+    except BaseException:
+        if engine is not None:
+            engine.dispose()
+        raise
+    accounts = Accounts(MemoryAccountStore(), Passwords(cheap=settings.environment == "test"))
+    services = Services(settings, platform, accounts, alerts, engine)
+    _seed_operator(services)
+    return services
+
+
+def services_for(settings: Settings, platform: Platform) -> Services:
+    """App services around a platform wired elsewhere (tests): its alerts also go to the board."""
+    alerts = AlertBoard(forward=platform.alerts)
+    platform = attrs.evolve(platform, alerts=alerts)
+    accounts = Accounts(MemoryAccountStore(), Passwords(cheap=settings.environment == "test"))
+    services = Services(settings, platform, accounts, alerts)
+    _seed_operator(services)
+    return services
+
+
+def bootstrap(
+    settings: Settings,
+    *,
+    clock: Clock | None = None,
+    feed: StatsFeed | None = None,
+    gateway: PaymentGateway | None = None,
+    ids: IdSource | None = None,
+) -> Platform:
+    """The platform alone, for a command that lives no longer than its process."""
+    return start(settings, clock=clock, feed=feed, gateway=gateway, ids=ids).platform
+
+
+def _store(settings: Settings) -> tuple[Callable[[], UnitOfWork], Engine | None]:
+    if settings.uses_memory_store:
+        return MemoryStore().unit_of_work, None
+    engine = open_database(
+        settings.database_url, settings.environment, upgrade=settings.database_auto_upgrade
+    )
+    return SqlDatabase(engine).unit_of_work, engine
+
+
+def _gateway(settings: Settings) -> PaymentGateway:
+    if settings.stripe_api_key is None:
+        if settings.environment != "test":
+            raise InvalidConfiguration("the sandbox payment gateway is for the test environment")
+        return SandboxGateway()
+    return StripeGateway.for_environment(
+        settings.stripe_api_key, settings.environment, base_url=settings.stripe_api_base
+    )
+
+
+def _feed(settings: Settings, clock: Clock) -> StatsFeed:
+    if settings.feed == "replay":
+        return ReplayFeed(settings.replay_csv, clock.now)
+    if settings.sportsdataio_api_key is None:
+        raise InvalidConfiguration("FANTASY_SPORTSDATAIO_API_KEY is required for sportsdataio")
+    return SportsDataIOFeed(
+        settings.sportsdataio_base_url,
+        settings.sportsdataio_api_key,
+        seasons=settings.sportsdataio_seasons,
+        clock=clock.now,
+    )
+
+
+def _seed_operator(services: Services) -> None:
+    settings = services.settings
+    if settings.operator_email is None or settings.operator_password is None:
+        return
+    if services.accounts.store.by_email(settings.operator_email.lower()) is not None:
+        return
+    account = services.accounts.register(
+        services.platform.ids.new_id("user"),
+        settings.operator_email,
+        settings.operator_password,
+        Role.OPERATOR,
+        services.platform.clock.now(),
+    )
+    _log.info("operator account %s created for %s", account.user_id, account.email)

@@ -1,0 +1,462 @@
+"""`fantasy demo`: a whole contest week on the embedded default, end to end, in seconds.
+
+A fresh SQLite database, the sandbox payment gateway, a real NFL week replayed from
+nflverse data, and a clock the demo moves: contests are created from templates,
+simulated players join (some declined, one double-submitting, one confirming 3-D
+Secure, one withdrawing, some refused), the clock runs through lock, the games, the
+correction window; the lifecycle worker's pass runs at every step. The operator and
+the players act through the HTTP API (the real app, in process: apps.demo_players).
+Everything is seeded, so the output is the same on every run apart from paths and timings.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+from attrs import define, field, frozen
+from litestar.status_codes import (
+    HTTP_200_OK,
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_402_PAYMENT_REQUIRED,
+    HTTP_409_CONFLICT,
+)
+from litestar.testing import TestClient
+
+from adapters.clock import ControllableClock
+from adapters.feeds.replay import default_csv_path
+from adapters.ids import SequentialIds
+from adapters.sandbox import SandboxGateway
+from apps.api import create_app
+from apps.bootstrap import Services, start
+from apps.demo_players import DemoApi, LineupPicker
+from apps.settings import Settings
+from fantasy_core.contest import Contest
+from fantasy_core.entries import join_fingerprint
+from fantasy_core.ledger import Conservation
+from fantasy_core.lifecycle import ContestState, is_closed
+from fantasy_core.lineups import Lineup, PlayerPool
+from fantasy_core.money import Money
+from fantasy_core.platform import Platform
+from fantasy_core.scoring import format_points
+from fantasy_core.snapshot import InvalidSnapshot, verify
+from fantasy_core.stats import GameStatus
+from fantasy_core.usecases.queries import contest_summary, leaderboard, settlement_snapshot
+from fantasy_core.usecases.reports import LedgerReport, verify_ledger
+from fantasy_core.usecases.worker import PassReport, run_once
+
+GOOD_CARD = "pm_card_visa"
+DECLINED_CARD = "pm_card_chargeDeclined"
+THREE_D_SECURE_CARD = "pm_card_authenticationRequired"
+NFLVERSE = "nflverse (https://github.com/nflverse), player_stats"
+OPERATOR = "operator"
+OPERATOR_EMAIL = "operator@demo.invalid"
+OPERATOR_PASSWORD = "demo operator password"
+# Not a secret: the demo signs its own webhook, in process, in the test environment.
+WEBHOOK_SECRET = "whsec_demo_in_process"
+
+
+@frozen
+class DemoOptions:
+    week: int = 1
+    seed: int = 2025
+    database_url: str | None = None
+    var_dir: Path = Path("var")
+    replay_csv: Path | None = None
+
+
+@define
+class _Tally:
+    """What the demo saw happen, for the summary."""
+
+    accepted: int = 0
+    declined: int = 0
+    refused: dict[str, int] = field(factory=dict)
+    replays: int = 0
+    withdrawn: int = 0
+
+
+class Demo:
+    """One run of the demo, printing as it goes."""
+
+    def __init__(
+        self,
+        services: Services,
+        api: DemoApi,
+        clock: ControllableClock,
+        gateway: SandboxGateway,
+        options: DemoOptions,
+        out: TextIO,
+        snapshot_dir: Path | None = None,
+    ) -> None:
+        self.p: Platform = services.platform
+        self.api = api
+        self.clock = clock
+        self.gateway = gateway
+        self.options = options
+        self.out = out
+        self.slate = f"nfl-2025-reg-wk{options.week:02d}"
+        self.rng = random.Random(options.seed)
+        self.tally = _Tally()
+        self.contests: dict[str, str] = {}
+        self.keys = 0
+        self.snapshot_dir = snapshot_dir
+
+    # ---- output --------------------------------------------------------------------
+
+    def say(self, text: str) -> None:
+        print(text, file=self.out)
+
+    def step(self, text: str) -> None:
+        self.say(f"[{self.clock.now():%a %m-%d %H:%M}] {text}")
+
+    # ---- joining -------------------------------------------------------------------
+
+    def _key(self) -> str:
+        self.keys += 1
+        return f"demo-key-{self.keys:04d}"
+
+    def join(
+        self,
+        contest: str,
+        user: str,
+        lineup: Lineup,
+        card: str = GOOD_CARD,
+        key_override: str | None = None,
+    ) -> dict[str, Any] | None:
+        """POST the join; the entry's JSON when it was created (201 or 202), else None."""
+        idempotency_key = key_override or self._key()
+        response = self.api.join(self.contests[contest], user, lineup, card, idempotency_key)
+        body: dict[str, Any] = response.json()
+        status = response.status_code
+        if status == HTTP_201_CREATED:
+            self.tally.accepted += 1
+            return body
+        if status == HTTP_202_ACCEPTED:
+            return body
+        if status == HTTP_402_PAYMENT_REQUIRED:
+            self.tally.declined += 1
+            self.say(
+                f"    {user} declined in {contest}: 402 {body['decline_code']} ({body['detail']})"
+            )
+            return None
+        if status == HTTP_409_CONFLICT and "reason" in body:
+            reason = str(body["reason"])
+            self.tally.refused[reason] = self.tally.refused.get(reason, 0) + 1
+            self.say(f"    {user} refused in {contest}: 409 {reason} ({body['detail']})")
+            return None
+        raise RuntimeError(f"unexpected answer to a join: {status} {body}")
+
+    # ---- the story -----------------------------------------------------------------
+
+    def run(self) -> bool:
+        kickoffs = self._kickoffs()
+        lock_at = kickoffs[0]
+        pool = self.p.feed.player_pool(self.slate)
+        self.step(
+            f"slate {self.slate}: {len(kickoffs)} games, {len(pool)} players, "
+            f"lock at {lock_at:%a %m-%d %H:%M} UTC (the first kickoff)"
+        )
+        self._create()
+        self._accounts()
+        self._join_everyone(pool)
+        self.clock.set(lock_at - timedelta(hours=2))
+        self._withdraw()
+        self.clock.set(lock_at)
+        self._pass("lock time")
+        self.clock.advance(timedelta(minutes=1))
+        self.join(
+            "fifty_fifty",
+            "player-late",
+            LineupPicker(pool, "draftkings_nfl_classic", self.rng).lineup(),
+        )
+        for moment in sorted(set(kickoffs))[1:]:
+            self.clock.set(moment + timedelta(minutes=90))
+            self._pass("games in progress")
+        self.clock.set(max(kickoffs) + timedelta(hours=3, minutes=1))
+        self._pass("every game final")
+        self.clock.advance(timedelta(hours=1, minutes=1))
+        self._pass("stat-correction window over")
+        return self._summary()
+
+    def _kickoffs(self) -> list[datetime]:
+        games = self.p.feed.snapshot(self.slate).games
+        return sorted(game.kickoff for game in games)
+
+    def _create(self) -> None:
+        for key in ("fifty_fifty", "double_up", "tournament", "head_to_head", "league"):
+            created = self.api.create_contest(OPERATOR, key, self.slate)
+            self.contests[key] = created["contest_id"]
+            fee = Money(created["entry_fee_minor"], created["currency"])
+            guaranteed = created["guaranteed_pool_minor"]
+            self.step(
+                f"created {created['contest_id']}: {created['name']}, fee {fee}, "
+                f"{created['capacity']} seats, min {created['min_entries']}"
+                + (f", guaranteed {Money(guaranteed, created['currency'])}" if guaranteed else "")
+            )
+
+    def _accounts(self) -> None:
+        for name in [f"player-{n:02d}" for n in range(1, 41)] + ["player-late"]:
+            self.api.register(name)
+            self.api.set_payout_account(name, f"acct_{name.replace('-', '_')}")
+
+    def _join_everyone(self, pool: PlayerPool) -> None:
+        pick = LineupPicker(pool, "draftkings_nfl_classic", self.rng).lineup
+        self.clock.advance(timedelta(minutes=5))
+        self.step("players join (seeded lineups, under the $50,000 cap)")
+        for n in range(1, 12):  # ten seats: the eleventh is refused, full
+            self.join("fifty_fifty", f"player-{n:02d}", pick())
+        self._double_up(pick)
+        for n in range(1, 41):  # up to three entries each; player-01's fourth is refused
+            for _ in range(1 if n > 10 else 3):
+                self.join("tournament", f"player-{n:02d}", pick())
+        self.join("tournament", "player-01", pick())
+        for n in (21, 22):
+            self.join("head_to_head", f"player-{n:02d}", pick())
+        for n in (31, 32, 33):  # three of the six it needs: cancelled at lock
+            self.join("league", f"player-{n:02d}", pick())
+        self.step(
+            f"{self.tally.accepted} entries accepted, {self.tally.declined} declined, "
+            f"refused: {_counts(self.tally.refused)}"
+        )
+
+    def _double_up(self, pick: Callable[[], Lineup]) -> None:
+        for n in range(11, 21):
+            self.join("double_up", f"player-{n:02d}", pick())
+        self.join("double_up", "player-21", pick(), card=DECLINED_CARD)
+        # player-22 double-submits: the same idempotency key twice, charged once.
+        lineup = pick()
+        first = self.join("double_up", "player-22", lineup, key_override="player-22-tap")
+        charges = len(self.gateway.charges)
+        contest_id = self.contests["double_up"]
+        again = self.api.join(contest_id, "player-22", lineup, GOOD_CARD, "player-22-tap")
+        if first is not None and again.json() == first and len(self.gateway.charges) == charges:
+            self.tally.replays += 1
+            self.say(
+                f"    player-22 submitted twice with one key: {again.status_code} both times, "
+                f"same entry {first['entry_id']}, charged once"
+            )
+        # player-23's bank asks for 3-D Secure (202); Stripe's webhook says it succeeded.
+        pending = self.join(
+            "double_up", "player-23", pick(), card=THREE_D_SECURE_CARD, key_override="3ds"
+        )
+        if pending is not None:
+            user_id = self.api.user_ids["player-23"]
+            fingerprint = join_fingerprint(contest_id, user_id, "3ds")
+            self.gateway.complete_action(fingerprint, True, "evt_demo_3ds")
+            charge_id = self.gateway.charges[fingerprint].charge_id
+            answer = self.api.stripe_event(
+                "evt_demo_3ds", "payment_intent.succeeded", {"id": charge_id}
+            )
+            if answer["applied"]:
+                self.tally.accepted += 1
+                self.say(
+                    f"    player-23 confirmed 3-D Secure: {pending['entry_id']} active after "
+                    "Stripe's signed webhook"
+                )
+
+    def _withdraw(self) -> None:
+        contest_id = self.contests["double_up"]
+        entry_id = next(
+            e["entry_id"] for e in self.api.entries("player-11") if e["contest_id"] == contest_id
+        )
+        response = self.api.withdraw("player-11", entry_id)
+        if response.status_code != HTTP_200_OK:
+            self.say(f"    withdrawal refused: {response.json()['detail']}")
+            return
+        self.tally.withdrawn += 1
+        self.step(f"player-11 withdrew {entry_id} from the double-up: fee refunded")
+
+    def _pass(self, what: str) -> PassReport:
+        report = run_once(self.p)
+        self.step(
+            f"{what}: worker pass, {len(report.transitions)} transitions, "
+            f"{report.slates_ingested} feed snapshots stored, "
+            f"{report.payouts_confirmed} payouts, {report.refunds_confirmed} refunds"
+        )
+        names = {contest_id: key for key, contest_id in self.contests.items()}
+        for event in report.transitions:
+            self.say(
+                f"    {names.get(event.contest_id, event.contest_id)}: "
+                f"{event.source.value} -> {event.target.value} ({event.reason})"
+            )
+        self._live_status()
+        return report
+
+    def _live_status(self) -> None:
+        snapshot = self.p.feed.snapshot(self.slate)
+        final = sum(1 for g in snapshot.games if g.status is GameStatus.FINAL)
+        board = leaderboard(self.p, self.contests["tournament"], 0, 1)
+        if not board.rows or board.final:
+            return
+        top = board.rows[0]
+        leader = self.api.names.get(top.user_id, top.user_id)
+        self.say(
+            f"    {final}/{len(snapshot.games)} games final; tournament leader "
+            f"{leader} ({top.entry_id}) with {format_points(top.score)} points"
+        )
+
+    # ---- the summary ---------------------------------------------------------------
+
+    def _summary(self) -> bool:
+        report = verify_ledger(self.p)
+        money = {c.contest_id: c for c in report.closed_contests}
+        all_closed = True
+        self.say("")
+        self.say("Summary")
+        for contest_id in self.contests.values():
+            contest = contest_summary(self.p, contest_id).contest
+            all_closed = all_closed and is_closed(contest.state)
+            self._contest_summary(contest, money.get(contest_id))
+        self._ledger_summary(report)
+        ok = all_closed and report.ok
+        self.say("")
+        self.say("RESULT: " + ("every contest closed, ledger verified" if ok else "FAILED"))
+        return ok
+
+    def _contest_summary(self, contest: Contest, cons: Conservation | None) -> None:
+        terms = contest.terms
+        currency = terms.currency
+        self.say(f"  {contest.contest_id}  {terms.name}: {contest.state.value}")
+        if cons is None:
+            self.say("    (not closed: no money summary)")
+            return
+        entries = cons.collected // terms.entry_fee.minor
+        self.say(
+            f"    collected {Money(cons.collected, currency)}, refunded "
+            f"{Money(cons.refunded, currency)}, rake {Money(cons.rake, currency)}, "
+            f"overlay {Money(cons.overlay, currency)}, paid out "
+            f"{Money(cons.paid_out, currency)}  ({entries} fees collected)"
+        )
+        if contest.state is ContestState.CANCELLED:
+            self.say(f"    cancelled: {contest.cancel_reason}")
+            return
+        board = leaderboard(self.p, contest.contest_id, 0, 100_000)
+        winners = [row for row in board.rows if row.prize_minor > 0]
+        self.say(f"    {board.total} entries, {len(winners)} paid")
+        for row in winners[:3]:
+            self.say(
+                f"      #{row.rank:<3} {self.api.names.get(row.user_id, row.user_id):<12} "
+                f"{row.entry_id}  "
+                f"{format_points(row.score):>7} pts  {Money(row.prize_minor, currency)}"
+            )
+        if len(winners) > 3:
+            self.say(f"      ... and {len(winners) - 3} more paid places")
+        stored = settlement_snapshot(self.p, contest.contest_id)
+        if stored is not None:
+            document, digest = stored
+            try:
+                verify(document, digest)
+                verdict = "recomputes to itself"
+            except InvalidSnapshot as error:
+                verdict = f"DOES NOT VERIFY: {error}"
+            self.say(f"    settlement snapshot {digest} ({verdict})")
+            if self.snapshot_dir is not None:
+                self.snapshot_dir.mkdir(parents=True, exist_ok=True)
+                path = self.snapshot_dir / f"{contest.contest_id}.json"
+                path.write_bytes(document)
+                self.say(f"      check it yourself: fantasy recompute {path} --sha256 {digest}")
+
+    def _ledger_summary(self, report: LedgerReport) -> None:
+        gateway = self.gateway
+        succeeded = sum(1 for c in gateway.charges.values() if c.status.value == "succeeded")
+        declined = len(gateway.charges) - succeeded
+        paid = sum(t.amount.minor for t in gateway.transfers.values())
+        refunded = sum(amount.minor for _, _, amount in gateway.refunds.values())
+        self.say("")
+        self.say(
+            f"  ledger: {report.posting_sets} posting sets, "
+            + (
+                "all balanced, every closed contest conserves money to the cent"
+                if report.ok
+                else f"PROBLEMS: unbalanced {list(report.unbalanced)}"
+            )
+        )
+        self.say(
+            f"  sandbox gateway: {succeeded} charges succeeded, {declined} declined or "
+            f"pending, {len(gateway.refunds)} refunds ({Money(refunded, 'usd')}), "
+            f"{len(gateway.transfers)} transfers ({Money(paid, 'usd')})"
+        )
+        self.say(
+            f"  joins: {self.tally.accepted} accepted, {self.tally.declined} declined, "
+            f"{self.tally.replays} replayed key answered from the first outcome, "
+            f"{self.tally.withdrawn} withdrawn, refused: {_counts(self.tally.refused)}"
+        )
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items())) or "none"
+
+
+def _snapshot_dir(database_url: str) -> Path | None:
+    """Next to a SQLite file: `<file stem>-snapshots/`; nowhere for another database."""
+    prefix = "sqlite:///"
+    if not database_url.startswith(prefix) or database_url.endswith(":memory:"):
+        return None
+    database = Path(database_url.removeprefix(prefix))
+    return database.with_name(database.stem + "-snapshots")
+
+
+def demo_database_url(var_dir: Path, now: datetime) -> str:
+    path = (var_dir / f"demo-{now:%Y%m%dT%H%M%S}.db").resolve()
+    return f"sqlite:///{path}"
+
+
+def _header(settings: Settings, options: DemoOptions, out: TextIO) -> None:
+    lines = [
+        "Fantasy contests demo: one NFL week, end to end, on a simulated clock.",
+        f"  database  {settings.describe()['database']} (fresh, test environment)",
+        "  payments  the sandbox gateway: no real money moves",
+        f"  games     2025 week {options.week}, replayed from {NFLVERSE}; "
+        "statistics courtesy of nflverse",
+        "  players   simulated, through the HTTP API (in process)",
+        f"  seed      {options.seed}",
+        "",
+    ]
+    for line in lines:
+        print(line, file=out)
+
+
+def run_demo(options: DemoOptions, out: TextIO) -> int:
+    """Run the demo; 0 when every contest closed and the ledger verifies, else 1."""
+    started = time.perf_counter()
+    database_url = options.database_url or demo_database_url(options.var_dir, datetime.now(UTC))
+    settings = Settings(
+        environment="test",
+        database_url=database_url,
+        database_auto_upgrade=True,
+        replay_csv=options.replay_csv or default_csv_path(),
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        operator_email=OPERATOR_EMAIL,
+        operator_password=OPERATOR_PASSWORD,
+        # Every simulated player calls from the same (in-process) address.
+        login_rate_per_minute=100_000,
+        join_rate_per_minute=100_000,
+    )
+    clock = ControllableClock(datetime(2025, 9, 1, tzinfo=UTC))
+    gateway = SandboxGateway()
+    with start(settings, clock=clock, gateway=gateway, ids=SequentialIds()) as services:
+        slate = f"nfl-2025-reg-wk{options.week:02d}"
+        kickoff = min(g.kickoff for g in services.platform.feed.snapshot(slate).games)
+        clock.set(kickoff - timedelta(days=2))
+        _header(settings, options, out)
+        app = create_app(settings, services=services)
+        with TestClient(app) as client:
+            api = DemoApi(client, WEBHOOK_SECRET)
+            api.log_in(OPERATOR, OPERATOR_EMAIL, OPERATOR_PASSWORD)
+            snapshots = _snapshot_dir(database_url)
+            ok = Demo(services, api, clock, gateway, options, out, snapshots).run()
+    first = "contest-00000001"
+    for line in (
+        f"  finished in {time.perf_counter() - started:.1f} s. Where to look next:",
+        f"    fantasy verify-ledger --database-url {database_url}",
+        f"    fantasy audit {first} --database-url {database_url}",
+        f"    fantasy serve --database-url {database_url}   (API docs at /schema)",
+    ):
+        print(line, file=out)
+    return 0 if ok else 1

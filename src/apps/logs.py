@@ -1,0 +1,46 @@
+"""Logging for the long-running apps: JSON lines when not on a terminal, plain text when on one.
+
+Ids passed as `extra={"contest_id": ..., "entry_id": ..., "payout_id": ...}` become
+fields of the JSON record, so logs can be searched by contest, entry or payout.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from datetime import UTC, datetime
+from typing import TextIO
+
+ID_FIELDS = ("contest_id", "entry_id", "payout_id", "user_id", "slate_id")
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, object] = {
+            "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name in ID_FIELDS:
+            value = record.__dict__.get(name)
+            if value is not None:
+                document[name] = value
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return json.dumps(document, ensure_ascii=False)
+
+
+def configure_logging(level: int = logging.INFO, stream: TextIO | None = None) -> None:
+    """Send the `fantasy` loggers to `stream` (stderr), as JSON unless it is a terminal."""
+    target = stream or sys.stderr
+    handler = logging.StreamHandler(target)
+    if target.isatty():
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s %(message)s"))
+    else:
+        handler.setFormatter(JsonFormatter())
+    root = logging.getLogger("fantasy")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False

@@ -1,0 +1,318 @@
+"""The one typed settings object, read once at start-up from the environment (and a config file).
+
+Every value comes from a `FANTASY_*` environment variable; `FANTASY_CONFIG_FILE` may name
+a TOML file whose top-level keys are the same names without the prefix, in lower case
+(`database_url = "..."`); the environment wins over the file. Every problem found is
+reported at once, each naming its variable. The core never reads the environment:
+only `load_settings` does, and only when an entry point calls it.
+
+Variables (default in brackets):
+  FANTASY_ENV                      test or production [test]
+  FANTASY_DATABASE_URL             sqlite:///..., postgresql://... or memory: [sqlite:///var/fantasy.db]
+  FANTASY_DATABASE_AUTO_UPGRADE    migrate at start-up [true in test, false in production]
+  FANTASY_STRIPE_API_KEY           a Stripe secret key [none: the sandbox gateway, test only]
+  FANTASY_STRIPE_API_BASE          another Stripe server, tests only [Stripe's]
+  FANTASY_STRIPE_WEBHOOK_SECRET    whsec_... [none: the webhook route refuses everything]
+  FANTASY_TOKEN_SECRET             signs login tokens, >= 32 characters [random per test process]
+  FANTASY_TOKEN_TTL_MINUTES        [60]
+  FANTASY_FEED                     replay (test only) or sportsdataio [replay]
+  FANTASY_REPLAY_CSV               an nflverse player_stats CSV [the recording in the tree]
+  FANTASY_SPORTSDATAIO_API_KEY     required with FANTASY_FEED=sportsdataio
+  FANTASY_SPORTSDATAIO_BASE_URL    [https://api.sportsdata.io]
+  FANTASY_SPORTSDATAIO_SEASONS     season codes slates() lists, e.g. 2025REG,2025POST [current]
+  FANTASY_WORKER_INTERVAL_SECONDS  pause between worker passes [5]
+  FANTASY_LOGIN_RATE_PER_MINUTE    logins per client address [10]
+  FANTASY_JOIN_RATE_PER_MINUTE     joins per client address [30]
+  FANTASY_OPERATOR_EMAIL, FANTASY_OPERATOR_PASSWORD  an operator account made at start-up
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Literal
+
+from attrs import field, frozen
+
+from adapters.feeds.replay import default_csv_path
+from adapters.stripe_gateway import check_api_key
+from fantasy_core.errors import InvalidConfiguration
+
+Environment = Literal["test", "production"]
+FeedKind = Literal["replay", "sportsdataio"]
+
+PREFIX = "FANTASY_"
+DEFAULT_DATABASE_PATH = Path("var") / "fantasy.db"
+MEMORY_DATABASE = "memory:"
+SPORTSDATAIO_BASE_URL = "https://api.sportsdata.io"
+MIN_SECRET_LENGTH = 32
+_TRUE = frozenset({"1", "true", "yes", "on"})
+_FALSE = frozenset({"0", "false", "no", "off"})
+
+
+class SettingsError(Exception):
+    """The configuration cannot be used: every problem, one per line, each naming its variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = tuple(problems)
+        super().__init__("invalid configuration:\n  " + "\n  ".join(problems))
+
+
+@frozen
+class Settings:
+    """Everything the apps are configured by; built by `load_settings`, never mutated."""
+
+    environment: Environment = "test"
+    database_url: str = f"sqlite:///{DEFAULT_DATABASE_PATH}"
+    database_auto_upgrade: bool = True
+    stripe_api_key: str | None = field(default=None, repr=False)
+    stripe_api_base: str | None = None
+    stripe_webhook_secret: str | None = field(default=None, repr=False)
+    token_secret: str = field(factory=lambda: secrets.token_urlsafe(48), repr=False)
+    token_ttl_minutes: int = 60
+    feed: FeedKind = "replay"
+    replay_csv: Path = field(factory=default_csv_path)
+    sportsdataio_api_key: str | None = field(default=None, repr=False)
+    sportsdataio_base_url: str = SPORTSDATAIO_BASE_URL
+    sportsdataio_seasons: tuple[str, ...] | None = None
+    worker_interval_seconds: float = 5.0
+    login_rate_per_minute: int = 10
+    join_rate_per_minute: int = 30
+    operator_email: str | None = None
+    operator_password: str | None = field(default=None, repr=False)
+
+    @property
+    def uses_sandbox_gateway(self) -> bool:
+        return self.stripe_api_key is None
+
+    @property
+    def uses_memory_store(self) -> bool:
+        return self.database_url == MEMORY_DATABASE
+
+    def describe(self) -> dict[str, str]:
+        """The settings as safe to log: secrets reduced to whether they are set."""
+        return {
+            "environment": self.environment,
+            "database": _hide_password(self.database_url),
+            "gateway": "sandbox" if self.stripe_api_key is None else "stripe",
+            "webhooks": "on" if self.stripe_webhook_secret else "off",
+            "feed": self.feed,
+        }
+
+
+def _hide_password(url: str) -> str:
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not sep or not at or ":" not in credentials:
+        return url
+    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+
+
+class _Reader:
+    """Reads raw values (environment over file) and collects every problem."""
+
+    def __init__(self, environ: Mapping[str, str], file_values: Mapping[str, str]) -> None:
+        self._environ = environ
+        self._file = file_values
+        self.problems: list[str] = []
+
+    def raw(self, name: str) -> str | None:
+        value = self._environ.get(PREFIX + name)
+        if value is None:
+            value = self._file.get(name.lower())
+        if value is None or not value.strip():
+            return None
+        return value.strip()
+
+    def problem(self, name: str, message: str) -> None:
+        self.problems.append(f"{PREFIX}{name}: {message}")
+
+    def choice(self, name: str, allowed: tuple[str, ...], default: str) -> str:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value not in allowed:
+            self.problem(name, f"must be one of {', '.join(allowed)}, got {value!r}")
+            return default
+        return value
+
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.raw(name)
+        if value is None:
+            return default
+        if value.lower() in _TRUE:
+            return True
+        if value.lower() in _FALSE:
+            return False
+        self.problem(name, f"must be true or false, got {value!r}")
+        return default
+
+    def positive(self, name: str, default: int) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number <= 0:
+            self.problem(name, f"must be a positive whole number, got {value!r}")
+            return default
+        return number
+
+    def seconds(self, name: str, default: float) -> float:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = 0.0
+        if not 0 < number <= 3600:
+            self.problem(name, f"must be a number of seconds in (0, 3600], got {value!r}")
+            return default
+        return number
+
+
+def _read_file(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
+    path_text = environ.get(PREFIX + "CONFIG_FILE")
+    if not path_text:
+        return {}, []
+    path = Path(path_text)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        return {}, [f"{PREFIX}CONFIG_FILE: cannot read {path}: {error.strerror}"]
+    except tomllib.TOMLDecodeError as error:
+        return {}, [f"{PREFIX}CONFIG_FILE: {path} is not valid TOML: {error}"]
+    values: dict[str, str] = {}
+    problems: list[str] = []
+    for key, value in data.items():
+        if isinstance(value, bool):
+            values[key] = "true" if value else "false"
+        elif isinstance(value, str | int | float):
+            values[key] = str(value)
+        else:
+            problems.append(f"{PREFIX}CONFIG_FILE: {path}: {key} must be a string or a number")
+    return values, problems
+
+
+def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
+    """The settings from `environ` (default: the process environment); SettingsError if unusable."""
+    env = os.environ if environ is None else environ
+    file_values, file_problems = _read_file(env)
+    read = _Reader(env, file_values)
+    read.problems.extend(file_problems)
+    environment: Environment = (
+        "production"
+        if read.choice("ENV", ("test", "production"), "test") == "production"
+        else "test"
+    )
+    production = environment == "production"
+    settings = Settings(
+        environment=environment,
+        database_url=read.raw("DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_PATH}",
+        database_auto_upgrade=read.boolean("DATABASE_AUTO_UPGRADE", not production),
+        stripe_api_key=_stripe_key(read, environment),
+        stripe_api_base=read.raw("STRIPE_API_BASE"),
+        stripe_webhook_secret=_webhook_secret(read),
+        token_secret=_token_secret(read, production),
+        token_ttl_minutes=read.positive("TOKEN_TTL_MINUTES", 60),
+        feed=_feed(read, production),
+        replay_csv=Path(read.raw("REPLAY_CSV") or default_csv_path()),
+        sportsdataio_api_key=read.raw("SPORTSDATAIO_API_KEY"),
+        sportsdataio_base_url=read.raw("SPORTSDATAIO_BASE_URL") or SPORTSDATAIO_BASE_URL,
+        sportsdataio_seasons=_seasons(read.raw("SPORTSDATAIO_SEASONS")),
+        worker_interval_seconds=read.seconds("WORKER_INTERVAL_SECONDS", 5.0),
+        login_rate_per_minute=read.positive("LOGIN_RATE_PER_MINUTE", 10),
+        join_rate_per_minute=read.positive("JOIN_RATE_PER_MINUTE", 30),
+        operator_email=read.raw("OPERATOR_EMAIL"),
+        operator_password=read.raw("OPERATOR_PASSWORD"),
+    )
+    _check_together(read, settings)
+    if read.problems:
+        raise SettingsError(read.problems)
+    return settings
+
+
+def _stripe_key(read: _Reader, environment: Environment) -> str | None:
+    key = read.raw("STRIPE_API_KEY")
+    if key is None:
+        if environment == "production":
+            read.problem(
+                "STRIPE_API_KEY",
+                "required in production (without it the sandbox gateway would take "
+                "entry fees that are never collected)",
+            )
+        return None
+    try:
+        check_api_key(key, environment)
+    except InvalidConfiguration as error:
+        read.problem("STRIPE_API_KEY", str(error))
+        return None
+    return key
+
+
+def _webhook_secret(read: _Reader) -> str | None:
+    secret = read.raw("STRIPE_WEBHOOK_SECRET")
+    if secret is not None and not secret.startswith("whsec_"):
+        read.problem("STRIPE_WEBHOOK_SECRET", "must be a Stripe endpoint secret (whsec_...)")
+        return None
+    return secret
+
+
+def _token_secret(read: _Reader, production: bool) -> str:
+    secret = read.raw("TOKEN_SECRET")
+    if secret is None:
+        if production:
+            read.problem("TOKEN_SECRET", "required in production (it signs every login token)")
+        # Test only: tokens then last as long as the process.
+        return secrets.token_urlsafe(48)
+    if len(secret) < MIN_SECRET_LENGTH:
+        read.problem(
+            "TOKEN_SECRET", f"must be at least {MIN_SECRET_LENGTH} characters, got {len(secret)}"
+        )
+    return secret
+
+
+def _feed(read: _Reader, production: bool) -> FeedKind:
+    feed = read.choice("FEED", ("replay", "sportsdataio"), "replay")
+    if feed == "sportsdataio":
+        if read.raw("SPORTSDATAIO_API_KEY") is None:
+            read.problem("SPORTSDATAIO_API_KEY", "required with FANTASY_FEED=sportsdataio")
+        return "sportsdataio"
+    if production:
+        read.problem(
+            "FEED",
+            "replay is for tests and the demo: production contests cannot settle on "
+            "recorded games; use sportsdataio",
+        )
+    return "replay"
+
+
+def _seasons(text: str | None) -> tuple[str, ...] | None:
+    if text is None:
+        return None
+    return tuple(code.strip() for code in text.split(",") if code.strip())
+
+
+def _check_together(read: _Reader, settings: Settings) -> None:
+    if settings.environment == "production":
+        if settings.uses_memory_store:
+            read.problem("DATABASE_URL", "production needs a real database, not memory:")
+        if settings.stripe_api_key is not None and settings.stripe_webhook_secret is None:
+            read.problem(
+                "STRIPE_WEBHOOK_SECRET",
+                "required in production with Stripe: payments needing 3-D Secure, refunds "
+                "and reversed transfers are only learnt from webhooks",
+            )
+        if settings.stripe_api_base is not None:
+            read.problem("STRIPE_API_BASE", "only tests may point Stripe at another server")
+    if (settings.operator_email is None) != (settings.operator_password is None):
+        read.problem(
+            "OPERATOR_EMAIL" if settings.operator_email is None else "OPERATOR_PASSWORD",
+            "FANTASY_OPERATOR_EMAIL and FANTASY_OPERATOR_PASSWORD go together",
+        )

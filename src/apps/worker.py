@@ -1,0 +1,117 @@
+"""The lifecycle worker: `run_once` every few seconds until told to stop, never half a pass.
+
+Stopping (SIGTERM, SIGINT, or `stop` set by the caller) is only looked at between
+passes: a pass in progress finishes; a worker waiting between passes stops at
+once. Each pass's work is logged with its ids. When the database cannot be
+reached the worker waits longer and longer (up to `max_backoff`) and carries on
+when it is back; any other failure is logged with its traceback, alerted, and
+retried after the same backoff. Several workers may run against one database:
+every step of a pass is safe to race (see fantasy_core.usecases.lifecycle).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from types import FrameType
+
+from sqlalchemy.exc import DBAPIError
+
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.worker import PassReport, run_once
+
+_log = logging.getLogger("fantasy.worker")
+
+# The SQL adapter lets SQLAlchemy's connection errors through (a lost server, a
+# locked file); they mean "try again later", not "this pass is wrong".
+UNREACHABLE: tuple[type[BaseException], ...] = (DBAPIError,)
+
+
+class Worker:
+    def __init__(
+        self,
+        platform: Platform,
+        interval: float,
+        *,
+        max_backoff: float = 60.0,
+        run_pass: Callable[[Platform], PassReport] = run_once,
+    ) -> None:
+        self.platform = platform
+        self.interval = interval
+        self.max_backoff = max(max_backoff, interval)
+        self.stop = threading.Event()
+        self._run_pass = run_pass
+        self.passes = 0
+        self.failures = 0
+
+    def run(self, max_passes: int | None = None) -> None:
+        """Run passes until `stop` is set (or `max_passes` were attempted)."""
+        _log.info("worker started: a pass every %.1f s", self.interval)
+        delay = self.interval
+        while not self.stop.is_set():
+            delay = self._one_pass(delay)
+            if max_passes is not None and self.passes + self.failures >= max_passes:
+                break
+            self.stop.wait(delay)
+        _log.info("worker stopped after %d passes (%d failed)", self.passes, self.failures)
+
+    def _one_pass(self, delay: float) -> float:
+        try:
+            report = self._run_pass(self.platform)
+        except UNREACHABLE as error:
+            self.failures += 1
+            backoff = min(max(delay, self.interval) * 2, self.max_backoff)
+            _log.warning("database unreachable (%s); next try in %g s", _first_line(error), backoff)
+            return backoff
+        except Exception as error:
+            self.failures += 1
+            backoff = min(max(delay, self.interval) * 2, self.max_backoff)
+            _log.exception("worker pass failed; next try in %g s", backoff)
+            self.platform.alert(
+                "worker-pass-failed", f"a worker pass failed: {error!r}", critical=True
+            )
+            return backoff
+        self.passes += 1
+        log_report(report)
+        return self.interval
+
+    def install_signal_handlers(self) -> None:
+        """SIGTERM and SIGINT ask for a stop after the current pass (main thread only)."""
+
+        def ask_to_stop(signum: int, _frame: FrameType | None) -> None:
+            _log.info("signal %s: stopping after the current pass", signal.Signals(signum).name)
+            self.stop.set()
+
+        signal.signal(signal.SIGTERM, ask_to_stop)
+        signal.signal(signal.SIGINT, ask_to_stop)
+
+
+def log_report(report: PassReport) -> None:
+    for event in report.transitions:
+        _log.info(
+            "contest %s: %s -> %s (%s)",
+            event.contest_id,
+            event.source.value,
+            event.target.value,
+            event.reason,
+            extra={"contest_id": event.contest_id},
+        )
+    if (
+        report.slates_ingested
+        or report.reservations_resolved
+        or report.payouts_confirmed
+        or report.refunds_confirmed
+    ):
+        _log.info(
+            "pass: %d snapshots stored, %d reservations resolved, %d payouts, %d refunds",
+            report.slates_ingested,
+            report.reservations_resolved,
+            report.payouts_confirmed,
+            report.refunds_confirmed,
+        )
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__

@@ -1,0 +1,243 @@
+"""Read-only queries the apps show: the lobby, a player's entries and payments, leaderboards.
+
+Nothing here changes anything. Leaderboards use the settlement's own functions,
+so a live leaderboard ranks exactly as settlement will, and a settled contest's
+leaderboard is read back from its published snapshot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from fractions import Fraction
+
+from attrs import frozen
+
+from fantasy_core.audit import AuditRecord
+from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry, EntryStatus
+from fantasy_core.errors import UnknownSlate
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.lineups import PlayerPool
+from fantasy_core.payments import Payout, PayoutAccount, Refund
+from fantasy_core.platform import Platform
+from fantasy_core.settlement import Standings, prize_pool, settle_entries
+from fantasy_core.snapshot import InvalidSnapshot
+from fantasy_core.usecases.stats import effective_lines
+
+# Before lock, who picked whom is private: the leaderboard opens when the contest locks.
+LEADERBOARD_STATES = frozenset(
+    {
+        ContestState.LOCKED,
+        ContestState.LIVE,
+        ContestState.COMPLETE,
+        ContestState.SETTLED,
+        ContestState.PAID,
+    }
+)
+
+
+@frozen
+class ContestSummary:
+    contest: Contest
+    seats_taken: int
+
+
+def list_contests(
+    p: Platform, states: Iterable[ContestState] | None = None
+) -> list[ContestSummary]:
+    """Contests in any of `states` (all when None), by ascending id, with seats taken."""
+    with p.uow() as uow:
+        ids = uow.contests.ids_in_states(list(ContestState) if states is None else states)
+        return [ContestSummary(uow.contests.get(cid), uow.entries.seats_taken(cid)) for cid in ids]
+
+
+def contest_summary(p: Platform, contest_id: str) -> ContestSummary:
+    """Raises UnknownContest."""
+    with p.uow() as uow:
+        return ContestSummary(uow.contests.get(contest_id), uow.entries.seats_taken(contest_id))
+
+
+def get_entry(p: Platform, entry_id: str) -> tuple[Entry, Contest]:
+    """The entry and its contest; raises UnknownEntry."""
+    with p.uow() as uow:
+        entry = uow.entries.get(entry_id)
+        return entry, uow.contests.get(entry.contest_id)
+
+
+def entries_of(p: Platform, user_id: str) -> list[Entry]:
+    """Every join attempt of a user, by ascending entry id.
+
+    The entry repository has no by-user read yet, so this scans every entry:
+    fine for the demo and tests, not for production volumes.
+    """
+    with p.uow() as uow:
+        return [e for e in uow.entries.with_status(list(EntryStatus)) if e.user_id == user_id]
+
+
+@frozen
+class PaymentsOf:
+    """A user's money: the charged entries, the refunds owed or made, the prizes."""
+
+    charged: tuple[Entry, ...]
+    refunds: tuple[Refund, ...]
+    payouts: tuple[Payout, ...]
+
+
+def payments_of(p: Platform, user_id: str) -> PaymentsOf:
+    entries = entries_of(p, user_id)
+    mine = {e.entry_id for e in entries}
+    contests = sorted({e.contest_id for e in entries})
+    with p.uow() as uow:
+        refunds = [
+            r for cid in contests for r in uow.refunds.for_contest(cid) if r.entry_id in mine
+        ]
+        payouts = [
+            x for cid in contests for x in uow.payouts.for_contest(cid) if x.user_id == user_id
+        ]
+    return PaymentsOf(
+        charged=tuple(e for e in entries if e.charge_id is not None),
+        refunds=tuple(sorted(refunds, key=lambda r: r.entry_id)),
+        payouts=tuple(payouts),
+    )
+
+
+def player_audit(p: Platform, user_id: str) -> list[AuditRecord]:
+    """The audit records of what a user did (the user as actor), oldest first."""
+    with p.uow() as uow:
+        return uow.audit.for_actor(user_id)
+
+
+def settlement_snapshot(p: Platform, contest_id: str) -> tuple[bytes, str] | None:
+    """The published settlement snapshot and its hash, or None before settlement."""
+    with p.uow() as uow:
+        uow.contests.get(contest_id)  # raises UnknownContest
+        return uow.settlements.get(contest_id)
+
+
+@frozen
+class Standing:
+    rank: int
+    entry_id: str
+    user_id: str
+    score: Fraction
+    prize_minor: int
+    player_ids: tuple[str, ...]
+
+
+@frozen
+class Leaderboard:
+    """One page of standings, best first. `final` once settled; before, prizes are projected."""
+
+    contest_id: str
+    state: ContestState
+    final: bool
+    total: int
+    rows: tuple[Standing, ...]
+
+
+def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) -> Leaderboard:
+    """A page of the standings: from the snapshot once settled, else scored live.
+
+    Before lock (and for a cancelled contest) the leaderboard is empty.
+    """
+    if offset < 0 or limit < 1:
+        raise ValueError(f"a page needs offset >= 0 and limit >= 1, got {offset}, {limit}")
+    with p.uow() as uow:
+        contest = uow.contests.get(contest_id)
+        if contest.state not in LEADERBOARD_STATES:
+            return Leaderboard(contest_id, contest.state, False, 0, ())
+        stored = uow.settlements.get(contest_id)
+        if stored is not None:
+            rows = _standings_from_snapshot(stored[0])
+            page = tuple(rows[offset : offset + limit])
+            return Leaderboard(contest_id, contest.state, True, len(rows), page)
+        entries = uow.entries.for_contest(contest_id, [EntryStatus.ACTIVE])
+        lines = effective_lines(uow, contest.terms.slate_id)
+    terms = contest.terms
+    points = {player: terms.rules.score(line) for player, line in lines.items()}
+    pool = prize_pool(
+        sum(e.fee_minor for e in entries),
+        terms.rake_bps,
+        None if terms.guaranteed_pool is None else terms.guaranteed_pool.minor,
+        len(entries),
+    )
+    lineups = {e.entry_id: e.lineup.player_ids for e in entries}
+    standings = settle_entries(lineups, points, terms.payout, pool.pool, terms.entry_fee.minor)
+    users = {e.entry_id: e.user_id for e in entries}
+    page = _page(standings, users, lineups, offset, limit)
+    return Leaderboard(contest_id, contest.state, False, len(standings), page)
+
+
+def _page(
+    standings: Standings,
+    users: dict[str, str],
+    lineups: dict[str, tuple[str, ...]],
+    offset: int,
+    limit: int,
+) -> tuple[Standing, ...]:
+    end = min(offset + limit, len(standings))
+    return tuple(
+        Standing(
+            rank=standings.ranks[i],
+            entry_id=standings.entry_ids[i],
+            user_id=users[standings.entry_ids[i]],
+            score=standings.score(i),
+            prize_minor=standings.prizes[i],
+            player_ids=lineups[standings.entry_ids[i]],
+        )
+        for i in range(offset, end)
+    )
+
+
+def _standings_from_snapshot(snapshot: bytes) -> list[Standing]:
+    """A snapshot's "entries" rows: [entry, user, lineup, score, rank, prize] (see snapshot.py)."""
+    try:
+        rows = json.loads(snapshot)["entries"]
+        return [
+            Standing(
+                rank=int(row[4]),
+                entry_id=str(row[0]),
+                user_id=str(row[1]),
+                score=Fraction(str(row[3])),
+                prize_minor=int(row[5]),
+                player_ids=tuple(str(x) for x in row[2]),
+            )
+            for row in rows
+        ]
+    except (KeyError, IndexError, TypeError, ValueError) as error:
+        raise InvalidSnapshot(f"malformed snapshot: {error!r}") from error
+
+
+def payout_account(p: Platform, user_id: str) -> PayoutAccount | None:
+    with p.uow() as uow:
+        return uow.accounts.get(user_id)
+
+
+@frozen
+class SlateForContests:
+    """What a new contest on a slate needs from the feed: its players and its first kickoff."""
+
+    pool: PlayerPool
+    first_kickoff: datetime
+
+
+def slate_for_contests(p: Platform, slate_id: str) -> SlateForContests:
+    """Raises UnknownSlate, or FeedUnavailable when the provider cannot be read."""
+    pool = p.feed.player_pool(slate_id)
+    games = p.feed.snapshot(slate_id).games
+    if not games:
+        raise UnknownSlate(f"slate {slate_id} has no games")
+    return SlateForContests(pool, min(game.kickoff for game in games))
+
+
+def check_store(p: Platform) -> None:
+    """A trivial read: raises whatever the store raises when it cannot be reached."""
+    with p.uow() as uow:
+        uow.contests.ids_in_states([])
+
+
+def feed_slates(p: Platform) -> tuple[str, ...]:
+    """The slates the feed offers; raises FeedUnavailable when it cannot be read."""
+    return p.feed.slates()

@@ -1,0 +1,110 @@
+"""Accounts over HTTP: register, log in (rate limited), the profile and its payout account."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from api_support import PASSWORD, Api, api_settings, assert_problem, wire
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from support.world import World
+
+
+def test_register_then_log_in_gives_a_bearer_token_for_the_profile(api: Api) -> None:
+    registered = api.client.post(
+        "/auth/register", json={"email": "Ann@Example.com ", "password": PASSWORD}
+    )
+    assert registered.status_code == 201
+    assert registered.json()["email"] == "ann@example.com"
+    headers = api.login("ann@example.com")
+    profile = api.client.get("/me", headers=headers).json()
+    assert profile == {
+        "user_id": registered.json()["user_id"],
+        "email": "ann@example.com",
+        "role": "player",
+        "payout_account_id": None,
+        "payouts_enabled": False,
+    }
+
+
+def test_registration_refusals(api: Api) -> None:
+    api.player("ann")
+    body = assert_problem(
+        api.client.post("/auth/register", json={"email": "ann@example.com", "password": PASSWORD}),
+        409,
+        "email-taken",
+    )
+    assert body["reason"] == "email_taken"
+    assert_problem(
+        api.client.post("/auth/register", json={"email": "bob@example.com", "password": "short"}),
+        422,
+        "weak-password",
+    )
+    assert_problem(
+        api.client.post("/auth/register", json={"email": "not an email", "password": PASSWORD}),
+        422,
+        "bad-email",
+    )
+    for body in ({"email": "x@example.com"}, {"email": 3, "password": PASSWORD}, []):
+        assert_problem(api.client.post("/auth/register", json=body), 400, "malformed")
+
+
+def test_a_wrong_password_and_an_unknown_email_are_the_same_401(api: Api) -> None:
+    api.player("ann")
+    wrong = api.client.post("/auth/login", json={"email": "ann@example.com", "password": "nope"})
+    unknown = api.client.post("/auth/login", json={"email": "who@example.com", "password": "x"})
+    assert_problem(wrong, 401, "login-failed")
+    assert_problem(unknown, 401, "login-failed")
+    assert wrong.json()["detail"] == unknown.json()["detail"]
+
+
+def test_a_forged_or_missing_token_is_401(api: Api) -> None:
+    headers = api.player("ann")
+    forged = headers["Authorization"][:-4] + "AAAA"
+    assert_problem(
+        api.client.get("/me", headers={"Authorization": forged}), 401, "not-authenticated"
+    )
+    assert_problem(api.client.get("/me"), 401, "not-authenticated")
+
+
+def test_the_payout_account_is_part_of_the_profile(api: Api) -> None:
+    headers = api.player("ann")
+    response = api.client.put(
+        "/me/payout-account", json={"account_id": "acct_123"}, headers=headers
+    )
+    assert response.status_code == 200
+    assert (response.json()["payout_account_id"], response.json()["payouts_enabled"]) == (
+        "acct_123",
+        True,
+    )
+    bad = api.client.put("/me/payout-account", json={"account_id": "bank 123"}, headers=headers)
+    assert_problem(bad, 400, "malformed")
+
+
+@pytest.fixture
+def strict_client(world: World) -> Iterator[TestClient[Litestar]]:
+    app = wire(world, api_settings(login_rate_per_minute=2, join_rate_per_minute=2))
+    with TestClient(app) as client:
+        yield client
+
+
+def test_login_is_rate_limited_per_address(strict_client: TestClient[Litestar]) -> None:
+    body = {"email": "who@example.com", "password": "wrong"}
+    statuses = [strict_client.post("/auth/login", json=body).status_code for _ in range(3)]
+    assert statuses == [401, 401, 429]
+    limited = strict_client.post("/auth/login", json=body)
+    assert_problem(limited, 429, "rate-limited")
+    # Other routes are not counted against the limit.
+    assert strict_client.get("/contests").status_code == 200
+
+
+def test_join_is_rate_limited_per_address(
+    strict_client: TestClient[Litestar], world: World
+) -> None:
+    api = Api(strict_client, world)
+    contest = api.contest("tournament")
+    ann = api.player("ann")
+    statuses = [api.join(contest, ann, key=f"k{n}", variant=n).status_code for n in range(3)]
+    assert statuses == [201, 201, 429]

@@ -1,0 +1,159 @@
+"""Joining over HTTP: 201 new, the same on a replay, 402 declined, 409 refused, 422 invalid, 400."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from api_support import Api, assert_problem
+
+from support.world import LOCK
+
+
+def test_a_new_entry_is_201_and_a_replay_of_its_key_is_the_same_response_charged_once(
+    api: Api,
+) -> None:
+    contest = api.contest()
+    ann = api.player("ann")
+    first = api.join(contest, ann, key="tap-1")
+    assert first.status_code == 201
+    assert first.json()["status"] == "active"
+    again = api.join(contest, ann, key="tap-1")
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert len(api.world.gateway.charges) == 1
+
+
+def test_the_same_key_from_two_players_is_two_entries(api: Api) -> None:
+    contest = api.contest()
+    assert api.join(contest, api.player("ann"), key="k").status_code == 201
+    assert api.join(contest, api.player("bob"), key="k", variant=1).status_code == 201
+    assert len(api.world.gateway.charges) == 2
+
+
+def test_a_declined_card_is_402_with_the_decline_code_and_stays_402_on_replay(api: Api) -> None:
+    contest = api.contest()
+    ann = api.player("ann")
+    body = assert_problem(
+        api.join(contest, ann, card="pm_card_chargeDeclinedInsufficientFunds"),
+        402,
+        "payment-declined",
+    )
+    assert body["decline_code"] == "insufficient_funds"
+    again = api.join(contest, ann, card="pm_card_chargeDeclinedInsufficientFunds")
+    assert again.status_code == 402
+    assert again.json()["entry_id"] == body["entry_id"]
+    # The seat was not kept: a new key with a good card gets in.
+    assert api.join(contest, ann, key="key-2").status_code == 201
+
+
+def test_a_payment_needing_3d_secure_is_202_pending(api: Api) -> None:
+    contest = api.contest()
+    response = api.join(contest, api.player("ann"), card="pm_card_authenticationRequired")
+    assert response.status_code == 202
+    assert response.json()["status"] == "pending_action"
+
+
+def test_a_full_contest_is_409_full(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    assert api.join(contest, api.player("ann")).status_code == 201
+    assert api.join(contest, api.player("bob"), variant=1).status_code == 201
+    body = assert_problem(api.join(contest, api.player("cat"), variant=2), 409, "join-refused")
+    assert body["reason"] == "full"
+
+
+def test_a_second_entry_over_the_limit_is_409_entry_limit(api: Api) -> None:
+    contest = api.contest("fifty_fifty")  # single entry
+    ann = api.player("ann")
+    assert api.join(contest, ann, key="a").status_code == 201
+    body = assert_problem(api.join(contest, ann, key="b", variant=1), 409, "join-refused")
+    assert body["reason"] == "entry_limit"
+
+
+def test_a_join_after_lock_is_409_locked(api: Api) -> None:
+    contest = api.contest()
+    api.world.clock.set(LOCK + timedelta(seconds=1))
+    body = assert_problem(api.join(contest, api.player("ann")), 409, "join-refused")
+    assert body["reason"] == "locked"
+
+
+def test_an_invalid_lineup_is_422_naming_the_rule_and_the_player(api: Api) -> None:
+    contest = api.contest()
+    ann = api.player("ann")
+    picks = [{"slot": s, "player_id": p} for s, p in api.world_lineup_picks()]
+    picks[1]["player_id"] = "NOBODY"
+    response = api.client.post(
+        f"/contests/{contest}/entries",
+        json={"lineup": picks, "payment_method": "pm_card_visa"},
+        headers={**ann, "Idempotency-Key": "k"},
+    )
+    body = assert_problem(response, 422, "invalid-lineup")
+    assert (body["rule"], body["player_id"]) == ("unknown_player", "NOBODY")
+    assert not api.world.gateway.charges
+
+
+def test_malformed_joins_are_400(api: Api) -> None:
+    contest = api.contest()
+    ann = api.player("ann")
+    url = f"/contests/{contest}/entries"
+    good = {"lineup": [{"slot": "QB", "player_id": "KC-QB0"}], "payment_method": "pm_card_visa"}
+    cases = [
+        (good, {}),  # no Idempotency-Key
+        (good, {"Idempotency-Key": "x" * 256}),
+        ({"lineup": "QB", "payment_method": "pm_card_visa"}, {"Idempotency-Key": "k"}),
+        ({**good, "coupon": "FREE"}, {"Idempotency-Key": "k"}),
+        ({"lineup": []}, {"Idempotency-Key": "k"}),
+    ]
+    for body, headers in cases:
+        assert_problem(
+            api.client.post(url, json=body, headers={**ann, **headers}), 400, "malformed"
+        )
+    bad_json = api.client.post(
+        url,
+        content=b"{not json",
+        headers={**ann, "Idempotency-Key": "k", "Content-Type": "application/json"},
+    )
+    assert_problem(bad_json, 400, "malformed")
+
+
+def test_joining_an_unknown_contest_is_404(api: Api) -> None:
+    assert_problem(api.join("contest-404", api.player("ann")), 404, "unknown-contest")
+
+
+def test_an_unreachable_gateway_is_503_and_the_same_key_later_charges_once(api: Api) -> None:
+    contest = api.contest()
+    ann = api.player("ann")
+    api.world.gateway.unavailable = True
+    response = api.join(contest, ann, key="k")
+    body = assert_problem(response, 503, "gateway-unavailable")
+    assert response.headers["Retry-After"]
+    assert "Idempotency-Key" in body["hint"]
+    api.world.gateway.unavailable = False
+    assert api.join(contest, ann, key="k").status_code == 201
+    assert len(api.world.gateway.charges) == 1
+
+
+def test_operators_do_not_enter_contests_and_anonymous_callers_must_log_in(api: Api) -> None:
+    contest = api.contest()
+    assert_problem(api.join(contest, api.operator), 403, "forbidden")
+    assert_problem(api.join(contest, {}), 401, "not-authenticated")
+
+
+def test_withdrawing_refunds_the_fee_and_only_the_owner_may(api: Api) -> None:
+    contest = api.contest()
+    ann, bob = api.player("ann"), api.player("bob")
+    entry = api.join(contest, ann).json()["entry_id"]
+    assert_problem(api.client.post(f"/entries/{entry}/withdraw", headers=bob), 403, "forbidden")
+    response = api.client.post(f"/entries/{entry}/withdraw", headers=ann)
+    assert (response.status_code, response.json()["status"]) == (200, "withdrawn")
+    assert len(api.world.gateway.refunds) == 1
+    payments = api.client.get("/me/payments", headers=ann).json()
+    assert [r["status"] for r in payments["refunds"]] == ["confirmed"]
+
+
+def test_withdrawing_after_the_cut_off_is_409(api: Api) -> None:
+    contest = api.contest()
+    ann = api.player("ann")
+    entry = api.join(contest, ann).json()["entry_id"]
+    api.world.clock.set(LOCK - timedelta(minutes=1))
+    assert_problem(
+        api.client.post(f"/entries/{entry}/withdraw", headers=ann), 409, "withdraw-refused"
+    )

@@ -1,0 +1,142 @@
+"""The lobby, leaderboards, score explanations, my entries and payments, settlement snapshots."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+from api_support import Api, assert_problem
+
+from apps.cli import EXIT_OK, main
+from fantasy_core.snapshot import sha256_of, verify
+from fantasy_core.stats import GameStatus
+from support.world import LOCK, snapshot
+
+
+def test_the_lobby_lists_and_filters_contests(api: Api) -> None:
+    fifty = api.contest("fifty_fifty")
+    h2h = api.contest("head_to_head")
+    listed = api.client.get("/contests").json()
+    assert [c["contest_id"] for c in listed] == [fifty, h2h]
+    assert listed[0]["seats_taken"] == 0
+    assert listed[0]["sport"] == "nfl"
+    by_fee = api.client.get("/contests", params={"min_fee": 2000}).json()
+    assert [c["contest_id"] for c in by_fee] == [h2h]
+    assert api.client.get("/contests", params={"max_fee": 999}).json() == []
+    assert len(api.client.get("/contests", params={"state": "SCHEDULED"}).json()) == 2
+    assert api.client.get("/contests", params={"state": "PAID"}).json() == []
+    assert api.client.get("/contests", params={"sport": "nba"}).json() == []
+    assert_problem(api.client.get("/contests", params={"state": "DONE"}), 400, "malformed")
+    assert_problem(api.client.get("/contests", params={"min_fee": -1}), 400, "malformed")
+
+
+def test_a_contest_shows_its_rules_fingerprint_payout_table_and_slate(api: Api) -> None:
+    contest = api.contest("tournament")
+    detail = api.client.get(f"/contests/{contest}").json()
+    assert detail["rules"]["fingerprint"].startswith("sha256:")
+    assert detail["payout"]["kind"] == "rank_table"
+    assert detail["guaranteed_pool_minor"] == 25_000
+    assert detail["lock_at"].startswith("2025-09-07T17:00")
+    player = detail["players"][0]
+    assert set(player) == {"player_id", "name", "position", "team", "game_id", "salary"}
+    assert_problem(api.client.get("/contests/contest-404"), 404, "unknown-contest")
+
+
+def play(api: Api, contest: str, players: int) -> list[dict[str, str]]:
+    """`players` players join and get payout accounts; games run to FINAL (not settled)."""
+    headers = []
+    for n in range(players):
+        h = api.player(f"p{n}")
+        api.client.put("/me/payout-account", json={"account_id": f"acct_{n}"}, headers=h)
+        assert api.join(contest, h, variant=n).status_code == 201
+        headers.append(h)
+    return headers
+
+
+def finish(api: Api) -> None:
+    api.world.play_games()
+
+
+def test_the_leaderboard_opens_at_lock_and_pages_live_scores(api: Api) -> None:
+    contest = api.contest("tournament")
+    play(api, contest, 5)
+    before = api.client.get(f"/contests/{contest}/leaderboard").json()
+    assert (before["total"], before["rows"]) == (0, [])
+    world = api.world
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.IN_PROGRESS, 2))
+    world.clock.advance(timedelta(minutes=1))
+    world.run()
+    page = api.client.get(f"/contests/{contest}/leaderboard", params={"limit": 2}).json()
+    assert (page["final"], page["total"], len(page["rows"]), page["next_offset"]) == (
+        False,
+        5,
+        2,
+        2,
+    )
+    last = api.client.get(
+        f"/contests/{contest}/leaderboard", params={"offset": 4, "limit": 2}
+    ).json()
+    assert (len(last["rows"]), last["next_offset"]) == (1, None)
+    scores = [float(r["score"]) for r in page["rows"] + last["rows"]]
+    assert scores == sorted(scores, reverse=True)
+    assert_problem(
+        api.client.get(f"/contests/{contest}/leaderboard", params={"limit": 0}), 400, "malformed"
+    )
+
+
+def test_after_payment_the_leaderboard_is_final_and_the_snapshot_verifies_offline(
+    api: Api, tmp_path: Path
+) -> None:
+    contest = api.contest("fifty_fifty")
+    headers = play(api, contest, 4)
+    assert_problem(api.client.get(f"/contests/{contest}/settlement"), 404, "not-found")
+    finish(api)
+    assert api.client.get(f"/contests/{contest}").json()["state"] == "PAID"
+    board = api.client.get(f"/contests/{contest}/leaderboard").json()
+    assert board["final"]
+    assert board["total"] == 4
+    assert sum(r["prize_minor"] for r in board["rows"]) == 3_600
+    settlement = api.client.get(f"/contests/{contest}/settlement").json()
+    raw = api.client.get(settlement["snapshot_url"])
+    assert raw.headers["X-Snapshot-SHA256"] == settlement["sha256"] == sha256_of(raw.content)
+    verify(raw.content, settlement["sha256"])
+    path = tmp_path / "snapshot.json"
+    path.write_bytes(raw.content)
+    assert main(["recompute", str(path), "--sha256", settlement["sha256"]]) == EXIT_OK
+    payments = [api.client.get("/me/payments", headers=h).json() for h in headers]
+    assert sum(len(p["charges"]) for p in payments) == 4
+    paid = [x for p in payments for x in p["payouts"]]
+    assert len(paid) == 2
+    assert {x["status"] for x in paid} == {"confirmed"}
+    assert all(x["transfer_id"] for x in paid)
+
+
+def test_an_entry_and_its_explanation_are_private_until_lock(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    ann, bob = api.player("ann"), api.player("bob")
+    entry = api.join(contest, ann).json()["entry_id"]
+    assert api.client.get(f"/entries/{entry}", headers=ann).status_code == 200
+    assert api.client.get(f"/entries/{entry}/explanation", headers=api.operator).status_code == 200
+    assert_problem(api.client.get(f"/entries/{entry}", headers=bob), 403, "forbidden")
+    assert_problem(api.client.get(f"/entries/{entry}/explanation", headers=bob), 403, "forbidden")
+    assert_problem(api.client.get(f"/entries/{entry}/explanation"), 401, "not-authenticated")
+    api.join(contest, bob, variant=1)
+    finish(api)
+    explained = api.client.get(f"/entries/{entry}/explanation", headers=bob).json()
+    assert len(explained["players"]) == 9
+    line = explained["players"][0]["lines"][0]
+    assert set(line) == {"stat", "value", "rule", "points"}
+    assert_problem(api.client.get("/entries/entry-404", headers=ann), 404, "unknown-entry")
+
+
+def test_my_entries_lists_every_attempt_of_mine_only(api: Api) -> None:
+    contest = api.contest("double_up")
+    ann, bob = api.player("ann"), api.player("bob")
+    api.join(contest, ann, key="a", card="pm_card_chargeDeclined")
+    api.join(contest, ann, key="b")
+    api.join(contest, bob, key="a", variant=1)
+    mine = api.client.get("/me/entries", headers=ann).json()
+    assert [e["status"] for e in mine] == ["declined", "active"]
+    assert {e["user_id"] for e in mine} == {api.user_id(ann)}

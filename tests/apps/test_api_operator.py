@@ -1,0 +1,141 @@
+"""Operator routes: contests from templates, cancellation, alerts, audit, corrections, ledger."""
+
+from __future__ import annotations
+
+from api_support import Api, assert_problem
+
+from support.world import LOCK, SLATE
+
+
+def test_an_operator_creates_a_contest_from_a_template_locking_at_the_first_kickoff(
+    api: Api,
+) -> None:
+    response = api.client.post(
+        "/operator/contests",
+        json={"template": "double_up", "slate_id": SLATE, "name": "Sunday double"},
+        headers=api.operator,
+    )
+    assert response.status_code == 201
+    body = response.json()
+    assert (body["name"], body["state"], body["capacity"]) == ("Sunday double", "SCHEDULED", 20)
+    assert body["lock_at"] == LOCK.isoformat().replace("+00:00", "Z")
+
+
+def test_creation_refusals(api: Api) -> None:
+    def create(body: dict[str, object]) -> object:
+        return api.client.post("/operator/contests", json=body, headers=api.operator)
+
+    assert_problem(create({"template": "nope", "slate_id": SLATE}), 404, "unknown-template")
+    assert_problem(create({"template": "double_up", "slate_id": "nope"}), 404, "unknown-slate")
+    past = {"template": "double_up", "slate_id": SLATE, "lock_at": "2020-01-01T00:00:00Z"}
+    assert_problem(create(past), 409, "action-refused")
+    naive = {"template": "double_up", "slate_id": SLATE, "lock_at": "2030-01-01T00:00:00"}
+    assert_problem(create(naive), 400, "malformed")
+
+
+def test_cancelling_refunds_every_paid_entry_and_is_refused_after_settlement(api: Api) -> None:
+    contest = api.contest("double_up")
+    for n in range(3):
+        assert api.join(contest, api.player(f"p{n}"), variant=n).status_code == 201
+    url = f"/operator/contests/{contest}/cancel"
+    assert_problem(
+        api.client.post(url, json={"reason": ""}, headers=api.operator), 400, "malformed"
+    )
+    response = api.client.post(url, json={"reason": "feed outage"}, headers=api.operator)
+    assert response.json() == {"contest_id": contest, "state": "CANCELLED", "refunds_owed": 3}
+    assert len(api.world.gateway.refunds) == 3
+    paid = api.contest("head_to_head")
+    for n in range(2):
+        api.join(paid, api.player(f"q{n}"), variant=n)
+    api.world.play_games()
+    refused = api.client.post(
+        f"/operator/contests/{paid}/cancel", json={"reason": "too late"}, headers=api.operator
+    )
+    assert_problem(refused, 409, "action-refused")
+    assert_problem(
+        api.client.post(
+            "/operator/contests/contest-404/cancel",
+            json={"reason": "why not"},
+            headers=api.operator,
+        ),
+        404,
+        "unknown-contest",
+    )
+
+
+def test_alerts_are_listed_and_acknowledged(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    for n in range(2):  # neither player has a payout account: the winner's payout is refused
+        api.join(contest, api.player(f"p{n}"), variant=n)
+    api.world.play_games()
+    listed = api.client.get("/operator/alerts", headers=api.operator).json()
+    assert len(listed) == 1
+    assert listed[0]["key"].startswith("payout-rejected-")
+    assert listed[0]["contest_id"] == contest
+    key = listed[0]["key"]
+    ack = api.client.post(f"/operator/alerts/{key}/acknowledge", headers=api.operator)
+    assert ack.status_code == 200
+    assert ack.json()["acknowledged_by"]
+    open_only = api.client.get("/operator/alerts", params={"open_only": True}, headers=api.operator)
+    assert open_only.json() == []
+    assert_problem(
+        api.client.post("/operator/alerts/none/acknowledge", headers=api.operator),
+        404,
+        "not-found",
+    )
+    assert key in api.world.alerts.raised_keys()  # still forwarded to the platform's own sink
+
+
+def test_audit_trails_of_a_contest_and_of_a_player(api: Api) -> None:
+    contest = api.contest("double_up")
+    ann = api.player("ann")
+    api.join(contest, ann)
+    trail = api.client.get(f"/operator/contests/{contest}/audit", headers=api.operator).json()
+    assert [r["action"] for r in trail] == ["contest.created", "join.reserved", "join.accepted"]
+    mine = api.client.get(
+        f"/operator/players/{api.user_id(ann)}/audit", headers=api.operator
+    ).json()
+    assert [r["action"] for r in mine] == ["join.reserved", "join.accepted"]
+    assert_problem(
+        api.client.get("/operator/contests/contest-404/audit", headers=api.operator),
+        404,
+        "unknown-contest",
+    )
+
+
+def test_a_stat_correction_names_the_affected_contests(api: Api) -> None:
+    contest = api.contest("double_up")
+    body = {
+        "slate_id": SLATE,
+        "player_id": "KC-QB0",
+        "stat": "passing_yards",
+        "value": "301",
+        "reason": "official scorer change",
+    }
+    response = api.client.post("/operator/stats/corrections", json=body, headers=api.operator)
+    assert response.status_code == 201
+    assert response.json() == {"affected_contests": [contest]}
+    bad = api.client.post(
+        "/operator/stats/corrections", json={**body, "value": "lots"}, headers=api.operator
+    )
+    assert_problem(bad, 409, "action-refused")
+
+
+def test_the_ledger_verifies(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    for n in range(2):
+        player = api.player(f"p{n}")
+        api.client.put("/me/payout-account", json={"account_id": f"acct_{n}"}, headers=player)
+        api.join(contest, player, variant=n)
+    api.world.play_games()
+    ledger = api.client.get("/operator/ledger", headers=api.operator).json()
+    assert ledger["ok"]
+    assert ledger["unbalanced"] == []
+    assert [c["contest_id"] for c in ledger["closed_contests"]] == [contest]
+
+
+def test_health_and_readiness_are_public(api: Api) -> None:
+    assert api.client.get("/health").json() == {"status": "ok", "checks": {}}
+    ready = api.client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"] == {"database": "ok", "feed": "ok", "gateway": "sandbox"}

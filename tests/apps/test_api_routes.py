@@ -1,0 +1,111 @@
+"""The route table: no route can touch a payout; who may call what; the OpenAPI docs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from api_support import Api, assert_problem
+from litestar import Litestar
+
+import apps.api
+
+MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
+# Every route that changes anything, reviewed: none creates, edits, approves or re-routes
+# a payout. A new mutating route fails this test until it is added here, after review.
+REVIEWED_MUTATIONS = {
+    ("POST", "/auth/register"),
+    ("POST", "/auth/login"),
+    ("PUT", "/me/payout-account"),  # the player's own account for future prizes
+    ("POST", "/contests/{contest_id:str}/entries"),
+    ("POST", "/entries/{entry_id:str}/withdraw"),
+    ("POST", "/operator/contests"),
+    ("POST", "/operator/contests/{contest_id:str}/cancel"),
+    ("POST", "/operator/alerts/{key:str}/acknowledge"),
+    ("POST", "/operator/stats/corrections"),
+    ("POST", "/webhooks/stripe"),
+}
+PUBLIC = {
+    ("POST", "/auth/register"),
+    ("POST", "/auth/login"),
+    ("GET", "/contests"),
+    ("GET", "/contests/{contest_id:str}"),
+    ("GET", "/contests/{contest_id:str}/leaderboard"),
+    ("GET", "/contests/{contest_id:str}/settlement"),
+    ("GET", "/contests/{contest_id:str}/settlement/snapshot"),
+    ("GET", "/health"),
+    ("GET", "/ready"),
+    ("POST", "/webhooks/stripe"),
+}
+# Payout records are written by settlement and changed by the payment use cases only.
+PAYOUT_WRITES = re.compile(
+    r"payouts\.(add_all|save)|confirm_payout|execute_payouts|PayoutStatus|paying import"
+)
+
+
+def routes(app: Litestar) -> set[tuple[str, str]]:
+    return {
+        (method, route.path)
+        for route in app.routes
+        if not route.path.startswith("/schema")
+        for method in getattr(route, "methods", set())
+        if method not in {"HEAD", "OPTIONS"}
+    }
+
+
+def test_no_route_creates_edits_approves_or_reroutes_a_payout(app: Litestar) -> None:
+    table = routes(app)
+    mutations = {(m, p) for m, p in table if m in MUTATING}
+    assert mutations == REVIEWED_MUTATIONS
+    assert not [p for _, p in mutations if "payout" in p and p != "/me/payout-account"]
+    for source in Path(apps.api.__file__).parent.glob("*.py"):
+        assert not PAYOUT_WRITES.search(source.read_text(encoding="utf-8")), source.name
+
+
+def _concrete(path: str) -> str:
+    return re.sub(r"\{(\w+):str\}", r"\1-x", path)
+
+
+def test_every_route_but_the_public_ones_needs_a_token(api: Api, app: Litestar) -> None:
+    private = sorted(routes(app) - PUBLIC)
+    assert len(private) > 10
+    for method, path in private:
+        response = api.client.request(method, _concrete(path), json={})
+        assert_problem(response, 401, "not-authenticated")
+
+
+def test_players_get_403_on_every_operator_route(api: Api, app: Litestar) -> None:
+    ann = api.player("ann")
+    operator_routes = sorted((m, p) for m, p in routes(app) if p.startswith("/operator"))
+    assert len(operator_routes) == 8
+    for method, path in operator_routes:
+        response = api.client.request(method, _concrete(path), json={}, headers=ann)
+        assert_problem(response, 403, "forbidden")
+
+
+def test_a_player_cannot_read_another_players_entry_before_lock(api: Api) -> None:
+    contest = api.contest()
+    ann, bob = api.player("ann"), api.player("bob")
+    entry = api.join(contest, ann).json()["entry_id"]
+    assert_problem(api.client.get(f"/entries/{entry}", headers=bob), 403, "forbidden")
+    assert api.client.get(f"/entries/{entry}", headers=api.operator).status_code == 200
+    # Payments are only ever the caller's own: no route takes another player's id.
+    assert api.client.get("/me/payments", headers=bob).json()["charges"] == []
+
+
+def test_the_openapi_schema_and_interactive_docs_are_served(api: Api) -> None:
+    schema = api.client.get("/schema/openapi.json").json()
+    assert schema["info"]["title"] == "Fantasy contests"
+    assert "/contests/{contest_id}/entries" in schema["paths"]
+    join = schema["paths"]["/contests/{contest_id}/entries"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in join["parameters"])
+    assert "BearerToken" in schema["components"]["securitySchemes"]
+    for page in ("/schema", "/schema/swagger"):
+        response = api.client.get(page)
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/html")
+
+
+def test_unknown_routes_and_methods_are_problems(api: Api) -> None:
+    assert_problem(api.client.get("/nowhere"), 404, "not-found")
+    assert_problem(api.client.delete("/contests"), 405, "method-not-allowed")

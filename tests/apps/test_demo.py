@@ -1,0 +1,87 @@
+"""`fantasy demo`: the whole platform end to end on SQLite, deterministic, exit 0 when it closes."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import re
+from pathlib import Path
+
+import pytest
+
+from apps.cli import EXIT_OK, EXIT_USAGE, main
+from apps.demo import DemoOptions, run_demo
+
+# Lines that name a file or a database, or time the run: the rest must not vary.
+_VARIES = re.compile(r"sqlite:///|memory:|finished in|check it yourself")
+
+
+@pytest.fixture(scope="module")
+def sqlite_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[int, str, Path]:
+    """One run of the command on a fresh SQLite file, shared by the tests of this module."""
+    directory = tmp_path_factory.mktemp("demo")
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        code = main(["demo", "--database-url", f"sqlite:///{directory}/demo.db"])
+    return code, out.getvalue(), directory
+
+
+def stable(text: str) -> list[str]:
+    return [line for line in text.splitlines() if not _VARIES.search(line)]
+
+
+def test_the_demo_closes_every_contest_and_verifies_the_ledger(
+    sqlite_run: tuple[int, str, Path],
+) -> None:
+    code, output, _ = sqlite_run
+    assert code == EXIT_OK, output
+    assert "RESULT: every contest closed, ledger verified" in output
+    assert output.count(": PAID") == 4
+    assert output.count(": CANCELLED") == 1
+    assert "statistics courtesy of nflverse" in output
+
+
+def test_the_demo_shows_declines_refusals_a_replayed_key_and_a_withdrawal(
+    sqlite_run: tuple[int, str, Path],
+) -> None:
+    output = sqlite_run[1]
+    assert "declined in double_up: 402 generic_decline" in output
+    assert "refused in fifty_fifty: 409 full" in output
+    assert "refused in fifty_fifty: 409 locked" in output
+    assert "refused in tournament: 409 entry_limit" in output
+    assert "submitted twice with one key" in output
+    assert "charged once" in output
+    assert "confirmed 3-D Secure" in output
+    assert "withdrew" in output
+    assert "1 replayed key answered from the first outcome, 1 withdrawn" in output
+
+
+def test_the_demo_writes_snapshots_that_recompute_offline(
+    sqlite_run: tuple[int, str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    output, directory = sqlite_run[1], sqlite_run[2]
+    commands = re.findall(r"fantasy recompute (\S+) --sha256 (\S+)", output)
+    assert len(commands) == 4
+    for path, digest in commands:
+        assert Path(path).parent == directory / "demo-snapshots"
+        assert main(["recompute", path, "--sha256", digest]) == EXIT_OK
+    assert capsys.readouterr().out.count("OK: ") == 4
+
+
+def test_the_demo_is_deterministic_whatever_the_store(sqlite_run: tuple[int, str, Path]) -> None:
+    out = io.StringIO()
+    assert run_demo(DemoOptions(database_url="memory:"), out) == EXIT_OK
+    assert stable(out.getvalue()) == stable(sqlite_run[1])
+
+
+def test_the_ledger_of_the_demo_verifies_from_the_command_line(
+    sqlite_run: tuple[int, str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{sqlite_run[2]}/demo.db"
+    assert main(["verify-ledger", "--database-url", url]) == EXIT_OK
+    assert "OK: 130 posting sets balanced, 5 closed contests conserved" in capsys.readouterr().out
+
+
+def test_the_demo_replays_weeks_one_to_eight_only(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["demo", "--week", "9"]) == EXIT_USAGE
+    assert "--week" in capsys.readouterr().err

@@ -1,0 +1,127 @@
+"""Settings: read once from the environment, validated, every problem naming its variable."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from apps.settings import Settings, SettingsError, load_settings
+
+SECRET = "s" * 40
+LIVE_KEY = "sk_live_" + "x" * 24
+TEST_KEY = "sk_test_" + "x" * 24
+
+
+def problems(environ: dict[str, str]) -> str:
+    with pytest.raises(SettingsError) as error:
+        load_settings(environ)
+    return "\n".join(error.value.problems)
+
+
+def test_an_empty_environment_is_a_test_platform_on_sqlite_with_the_sandbox_and_replay() -> None:
+    settings = load_settings({})
+    assert settings.environment == "test"
+    assert settings.database_url == "sqlite:///var/fantasy.db"
+    assert settings.uses_sandbox_gateway
+    assert settings.feed == "replay"
+    assert settings.database_auto_upgrade
+    assert len(settings.token_secret) >= 32
+
+
+def test_production_demands_stripe_a_token_secret_and_a_real_feed() -> None:
+    found = problems({"FANTASY_ENV": "production"})
+    assert "FANTASY_STRIPE_API_KEY: required in production" in found
+    assert "FANTASY_TOKEN_SECRET: required in production" in found
+    assert "FANTASY_FEED: replay is for tests" in found
+
+
+def test_production_refuses_a_stripe_test_key_and_test_refuses_a_live_key() -> None:
+    assert "refuses a Stripe test key" in problems(
+        {"FANTASY_ENV": "production", "FANTASY_STRIPE_API_KEY": TEST_KEY}
+    )
+    assert "FANTASY_STRIPE_API_KEY: the test configuration refuses a Stripe live key" in problems(
+        {"FANTASY_STRIPE_API_KEY": LIVE_KEY}
+    )
+
+
+def test_malformed_values_name_their_variable() -> None:
+    found = problems(
+        {
+            "FANTASY_ENV": "staging",
+            "FANTASY_TOKEN_SECRET": "short",
+            "FANTASY_TOKEN_TTL_MINUTES": "-3",
+            "FANTASY_WORKER_INTERVAL_SECONDS": "soon",
+            "FANTASY_DATABASE_AUTO_UPGRADE": "maybe",
+            "FANTASY_STRIPE_WEBHOOK_SECRET": "not-a-secret",
+            "FANTASY_OPERATOR_EMAIL": "ops@example.com",
+        }
+    )
+    for variable in (
+        "FANTASY_ENV",
+        "FANTASY_TOKEN_SECRET",
+        "FANTASY_TOKEN_TTL_MINUTES",
+        "FANTASY_WORKER_INTERVAL_SECONDS",
+        "FANTASY_DATABASE_AUTO_UPGRADE",
+        "FANTASY_STRIPE_WEBHOOK_SECRET",
+        "FANTASY_OPERATOR_PASSWORD",
+    ):
+        assert f"{variable}:" in found
+
+
+def test_sportsdataio_needs_its_api_key() -> None:
+    found = problems({"FANTASY_FEED": "sportsdataio"})
+    assert "FANTASY_SPORTSDATAIO_API_KEY: required with FANTASY_FEED=sportsdataio" in found
+    settings = load_settings(
+        {
+            "FANTASY_FEED": "sportsdataio",
+            "FANTASY_SPORTSDATAIO_API_KEY": "key",
+            "FANTASY_SPORTSDATAIO_SEASONS": "2025REG, 2025POST",
+        }
+    )
+    assert settings.sportsdataio_seasons == ("2025REG", "2025POST")
+    assert settings.sportsdataio_base_url == "https://api.sportsdata.io"
+
+
+def test_a_complete_production_configuration_loads() -> None:
+    settings = load_settings(
+        {
+            "FANTASY_ENV": "production",
+            "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy",
+            "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+            "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
+            "FANTASY_TOKEN_SECRET": SECRET,
+            "FANTASY_FEED": "sportsdataio",
+            "FANTASY_SPORTSDATAIO_API_KEY": "key",
+        }
+    )
+    assert settings.environment == "production"
+    assert not settings.database_auto_upgrade
+    assert not settings.uses_sandbox_gateway
+
+
+def test_a_config_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
+    config = tmp_path / "fantasy.toml"
+    config.write_text(
+        'database_url = "sqlite:///from-file.db"\ntoken_ttl_minutes = 5\n', encoding="utf-8"
+    )
+    settings = load_settings({"FANTASY_CONFIG_FILE": str(config), "FANTASY_TOKEN_TTL_MINUTES": "7"})
+    assert settings.database_url == "sqlite:///from-file.db"
+    assert settings.token_ttl_minutes == 7
+
+
+def test_an_unreadable_config_file_is_a_problem(tmp_path: Path) -> None:
+    assert "FANTASY_CONFIG_FILE: cannot read" in problems(
+        {"FANTASY_CONFIG_FILE": str(tmp_path / "absent.toml")}
+    )
+
+
+def test_secrets_are_not_shown_by_repr_or_describe() -> None:
+    settings = Settings(
+        stripe_api_key=TEST_KEY,
+        token_secret=SECRET,
+        database_url="postgresql://app:hunter2@db/fantasy",
+    )
+    assert TEST_KEY not in repr(settings)
+    assert SECRET not in repr(settings)
+    assert "hunter2" not in str(settings.describe())

@@ -1,0 +1,137 @@
+"""The worker loop and the platform's smaller commands: db upgrade, recompute, audit."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy.exc import OperationalError
+
+from apps.cli import EXIT_DATA_ERROR, EXIT_OK, main
+from apps.worker import Worker
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.worker import PassReport
+from support.world import World
+
+EMPTY = PassReport((), 0, 0, 0, 0)
+
+
+@pytest.fixture
+def world() -> World:
+    return World()
+
+
+@pytest.fixture
+def restore_signals() -> Iterator[None]:
+    saved = {s: signal.getsignal(s) for s in (signal.SIGTERM, signal.SIGINT)}
+    yield
+    for sig, handler in saved.items():
+        signal.signal(sig, handler)
+
+
+def test_the_worker_backs_off_while_the_database_is_unreachable_then_carries_on(
+    world: World, caplog: pytest.LogCaptureFixture
+) -> None:
+    outcomes: list[BaseException | None] = [
+        OperationalError("SELECT 1", {}, Exception("connection refused")),
+        OperationalError("SELECT 1", {}, Exception("connection refused")),
+        None,
+    ]
+
+    def run_pass(_: Platform) -> PassReport:
+        outcome = outcomes.pop(0)
+        if outcome is not None:
+            raise outcome
+        return EMPTY
+
+    worker = Worker(world.p, 0.001, max_backoff=0.003, run_pass=run_pass)
+    with caplog.at_level(logging.INFO, logger="fantasy.worker"):
+        worker.run(max_passes=3)
+    assert (worker.passes, worker.failures) == (1, 2)
+    waits = [r.getMessage() for r in caplog.records if "unreachable" in r.getMessage()]
+    assert [w.rsplit(" in ", 1)[1] for w in waits] == ["0.002 s", "0.003 s"]
+    assert "database unreachable" in waits[0]
+
+
+def test_an_unexpected_failure_is_logged_alerted_and_retried(world: World) -> None:
+    calls = 0
+
+    def run_pass(_: Platform) -> PassReport:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("a bug")
+        return EMPTY
+
+    worker = Worker(world.p, 0.001, run_pass=run_pass)
+    worker.run(max_passes=2)
+    assert (worker.passes, worker.failures) == (1, 1)
+    assert "worker-pass-failed" in world.alerts.raised_keys()
+
+
+def test_a_signal_lets_the_current_pass_finish_then_stops(
+    world: World, restore_signals: None
+) -> None:
+    finished: list[bool] = []
+
+    def run_pass(_: Platform) -> PassReport:
+        os.kill(os.getpid(), signal.SIGTERM)
+        finished.append(True)  # reached: the signal did not cut the pass short
+        return EMPTY
+
+    worker = Worker(world.p, 60.0, run_pass=run_pass)
+    worker.install_signal_handlers()
+    worker.run()  # would wait a minute between passes, were it not stopped
+    assert finished == [True]
+    assert worker.passes == 1
+
+
+def test_the_worker_command_runs_passes_against_a_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/worker.db"
+    assert main(["worker", "--passes", "2", "--interval", "0.01", "--database-url", url]) == 0
+
+
+def test_db_upgrade_creates_and_labels_a_database(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/fresh.db"
+    assert main(["db", "upgrade", "--database-url", url]) == EXIT_OK
+    assert "at revision" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--database-url", url]) == EXIT_OK  # idempotent
+
+
+def test_an_unsupported_database_is_a_one_line_error(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["db", "upgrade", "--database-url", "mysql://x/y"]) == EXIT_DATA_ERROR
+    err = capsys.readouterr().err
+    assert err.startswith("fantasy: error: unsupported database URL")
+    assert err.count("\n") == 1
+
+
+def test_recompute_of_an_unreadable_or_foreign_file_fails_with_a_verdict(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["recompute", str(tmp_path / "absent.json")]) == EXIT_DATA_ERROR
+    assert "cannot read" in capsys.readouterr().err
+    junk = tmp_path / "junk.json"
+    junk.write_text('{"not": "a snapshot"}', encoding="utf-8")
+    assert main(["recompute", str(junk)]) == EXIT_DATA_ERROR
+    assert "MISMATCH" in capsys.readouterr().err
+
+
+def test_audit_of_an_unknown_contest_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    url = f"sqlite:///{tmp_path}/audit.db"
+    assert main(["db", "upgrade", "--database-url", url]) == EXIT_OK
+    assert main(["audit", "contest-404", "--database-url", url]) == EXIT_DATA_ERROR
+    assert "contest-404" in capsys.readouterr().err
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("demo", "worker", "serve", "db", "recompute", "verify-ledger", "audit"):
+        assert main([command, "--help"]) == EXIT_OK
+        assert "usage: fantasy" in capsys.readouterr().out

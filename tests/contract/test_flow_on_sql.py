@@ -1,0 +1,47 @@
+"""The whole contest run of tests/unit/test_usecases_flow.py, on the SQL adapters."""
+
+from __future__ import annotations
+
+import attrs
+
+from adapters.sqlalchemy import SqlDatabase
+from contract.backends import Backend
+from fantasy_core.snapshot import verify
+from fantasy_core.usecases.reports import verify_ledger
+from support.world import World
+
+
+class SqlWorld(World):
+    """The same platform on fakes, but its data in a SQL database."""
+
+    def __init__(self, database: SqlDatabase) -> None:
+        super().__init__()
+        self.store = database  # type: ignore[assignment]  # give_account/state use it
+        self.p = attrs.evolve(self.p, uow=database.unit_of_work)
+
+
+def test_a_contest_runs_from_scheduled_to_paid_with_no_operator_on_sql(
+    sql_backend: Backend,
+) -> None:
+    world = SqlWorld(SqlDatabase(sql_backend.sql))
+    contest = world.create()
+    for n, user in enumerate(["ann", "bob", "cat", "dan", "eve"]):
+        world.give_account(user)
+        assert world.join(contest, user, variant=n).accepted
+    world.play_games()
+    assert world.state(contest) == "PAID"
+    report = verify_ledger(world.p)
+    assert report.ok, report
+    with world.p.uow() as uow:
+        document, digest = uow.settlements.get(contest.contest_id) or (b"", "")
+        transitions = [r.action for r in uow.audit.for_contest(contest.contest_id)]
+    verify(document, digest)
+    assert sum(t.amount.minor for t in world.gateway.transfers.values()) == 4_500
+    assert [a for a in transitions if a.startswith("contest.")] == [
+        "contest.created",
+        "contest.locked",
+        "contest.live",
+        "contest.complete",
+        "contest.settled",
+        "contest.paid",
+    ]

@@ -1,0 +1,760 @@
+"""The repository / unit-of-work contract, checked against every adapter of the port.
+
+Each test is one rule of ports.py, run on the memory store, SQLite and PostgreSQL
+(`backend`); rules only a real database can exhibit (concurrent transactions, the
+audit trigger) run on the SQL adapters (`sql_backend`).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta, timezone
+from fractions import Fraction
+from typing import Any
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
+
+from contract.backends import Backend
+from fantasy_core.audit import AuditRecord, Outcome
+from fantasy_core.contest import Contest, ContestTerms
+from fantasy_core.entries import Entry, EntryStatus
+from fantasy_core.entry_limits import SingleEntry
+from fantasy_core.errors import (
+    ConcurrentUpdate,
+    DuplicateRecord,
+    UnknownContest,
+    UnknownEntry,
+    UnknownPayout,
+)
+from fantasy_core.ledger import Movement, Posting, PostingSet, fee_collected, prize_awarded
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.money import Money
+from fantasy_core.payments import (
+    Payout,
+    PayoutAccount,
+    PayoutStatus,
+    Refund,
+    RefundStatus,
+    payout_fingerprint,
+)
+from fantasy_core.payouts import fifty_fifty
+from fantasy_core.ports import UnitOfWork
+from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatLine
+from support.world import LOCK, SLATE, World, lineup, snapshot
+
+CREATED = datetime(2025, 9, 7, 9, 30, 15, 123456, tzinfo=UTC)
+# An instant written with a non-UTC offset and microseconds: it must come back equal.
+ELSEWHERE = datetime(
+    2025, 9, 7, 14, 30, 15, 654321, tzinfo=timezone(timedelta(hours=5, minutes=30))
+)
+TERMS = World().terms()
+
+
+# --- building real domain records --------------------------------------------------------
+
+
+def a_contest(contest_id: str = "c1", state: ContestState = ContestState.SCHEDULED) -> Contest:
+    return Contest(contest_id=contest_id, terms=TERMS, state=state)
+
+
+def an_entry(
+    entry_id: str = "e1",
+    contest_id: str = "c1",
+    user: str = "ann",
+    status: EntryStatus = EntryStatus.ACTIVE,
+    charge_id: str | None = None,
+    created_at: datetime = CREATED,
+) -> Entry:
+    return Entry(
+        entry_id=entry_id,
+        contest_id=contest_id,
+        user_id=user,
+        fingerprint=f"join-{entry_id}",
+        lineup=lineup(len(entry_id)),
+        payment_method="pm_card_visa",
+        fee_minor=1_000,
+        created_at=created_at,
+        status=status,
+        charge_id=charge_id,
+    )
+
+
+def a_payout(contest_id: str = "c1", entry_id: str = "e1", amount: int = 2_500) -> Payout:
+    return Payout(
+        fingerprint=payout_fingerprint(contest_id, entry_id, "prize"),
+        contest_id=contest_id,
+        entry_id=entry_id,
+        user_id="ann",
+        payout_id="prize",
+        amount_minor=amount,
+        currency="usd",
+    )
+
+
+def a_refund(
+    key: str = "refund-e1",
+    entry_id: str = "e1",
+    created_at: datetime = CREATED,
+    contest_id: str = "c1",
+) -> Refund:
+    return Refund(
+        key=key,
+        contest_id=contest_id,
+        entry_id=entry_id,
+        charge_id=f"ch_{entry_id}",
+        amount_minor=1_000,
+        reason="contest cancelled",
+        created_at=created_at,
+    )
+
+
+def an_audit_record(action: str = "join.accepted", contest_id: str | None = "c1") -> AuditRecord:
+    return AuditRecord(CREATED, "ann", action, contest_id, "e1", Outcome.SUCCESS, "charge ch_1")
+
+
+def with_contest_and_entry(uow: UnitOfWork, contest_id: str = "c1", entry_id: str = "e1") -> None:
+    uow.contests.add(a_contest(contest_id))
+    uow.entries.add(an_entry(entry_id, contest_id))
+
+
+def write_one_of_everything(uow: UnitOfWork) -> None:
+    with_contest_and_entry(uow)
+    uow.payouts.add_all([a_payout()])
+    uow.refunds.add(a_refund())
+    uow.ledger.record(fee_collected("fee:e1", "c1", Money(1_000, "usd")))
+    uow.audit.append(an_audit_record())
+    uow.stats.store(snapshot(GameStatus.FINAL, 3), "sha256:3", CREATED)
+    uow.stats.record_rejection(SLATE, 4, "sha256:4", CREATED)
+    uow.stats.add_correction(SLATE, "KC-QB0", "passing_yards", "301", "typo", "ops", CREATED)
+    uow.settlements.store("c1", b'{"settled":true}', "sha256:s")
+    uow.accounts.save(PayoutAccount("ann", "acct_ann"))
+    assert uow.events.first_time("evt_1")
+
+
+def what_is_visible(uow: UnitOfWork) -> dict[str, bool]:
+    """For each repository, whether `write_one_of_everything`'s record is there."""
+
+    def found(lookup: Any, *args: Any) -> bool:
+        try:
+            return lookup(*args) is not None
+        except (UnknownContest, UnknownEntry, UnknownPayout):
+            return False
+
+    return {
+        "contests": found(uow.contests.get, "c1"),
+        "entries": found(uow.entries.get, "e1"),
+        "payouts": found(uow.payouts.get, a_payout().fingerprint),
+        "refunds": found(uow.refunds.get, "refund-e1"),
+        "ledger": bool(uow.ledger.all()),
+        "audit": bool(uow.audit.for_contest("c1")),
+        "stats": found(uow.stats.latest, SLATE),
+        "rejections": found(uow.stats.last_rejected_version, SLATE),
+        "corrections": bool(uow.stats.corrections(SLATE)),
+        "settlements": found(uow.settlements.get, "c1"),
+        "accounts": found(uow.accounts.get, "ann"),
+        "events": not uow.events.first_time("evt_1"),
+    }
+
+
+EVERYTHING = dict.fromkeys(
+    [
+        "contests",
+        "entries",
+        "payouts",
+        "refunds",
+        "ledger",
+        "audit",
+        "stats",
+        "rejections",
+        "corrections",
+        "settlements",
+        "accounts",
+        "events",
+    ],
+    True,
+)
+NOTHING = dict.fromkeys(EVERYTHING, False)
+
+
+# --- transactions -------------------------------------------------------------------------
+
+
+def test_commit_makes_every_write_visible_to_later_units_of_work(backend: Backend) -> None:
+    with backend.uow() as uow:
+        write_one_of_everything(uow)
+        uow.commit()
+    with backend.uow() as uow:
+        assert what_is_visible(uow) == EVERYTHING
+
+
+def test_leaving_without_commit_discards_everything_in_every_repository(
+    backend: Backend,
+) -> None:
+    with backend.uow() as uow:
+        write_one_of_everything(uow)
+        assert what_is_visible(uow) == EVERYTHING  # visible inside its own transaction
+    with backend.uow() as uow:
+        assert what_is_visible(uow) == NOTHING
+
+
+def a_use_case_that_fails_after_writing(backend: Backend) -> None:
+    with backend.uow() as uow:
+        write_one_of_everything(uow)
+        raise RuntimeError("use case failed")
+
+
+def test_an_exception_leaving_the_block_discards_everything(backend: Backend) -> None:
+    with pytest.raises(RuntimeError, match="use case failed"):
+        a_use_case_that_fails_after_writing(backend)
+    with backend.uow() as uow:
+        assert what_is_visible(uow) == NOTHING
+
+
+def test_after_commit_the_block_continues_in_a_new_transaction(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+        uow.contests.add(a_contest("c2"))  # never committed
+    with backend.uow() as uow:
+        assert uow.contests.ids_in_states(list(ContestState)) == ["c1"]
+
+
+def test_records_read_are_copies_so_changes_without_save_change_nothing(
+    backend: Backend,
+) -> None:
+    with backend.uow() as uow:
+        write_one_of_everything(uow)
+        uow.commit()
+    with backend.uow() as uow:
+        contest = uow.contests.get("c1")
+        contest.cancel(CREATED, "changed my mind", "ops")
+        entry = uow.entries.get("e1")
+        entry.status = EntryStatus.WITHDRAWN
+        payout = uow.payouts.get(a_payout().fingerprint)
+        payout.status = PayoutStatus.CONFIRMED
+        refund = uow.refunds.get("refund-e1")
+        assert refund is not None
+        refund.status = RefundStatus.CONFIRMED
+        account = uow.accounts.get("ann")
+        assert account is not None
+        account.payouts_enabled = False
+        assert uow.contests.get("c1").state is ContestState.SCHEDULED
+        assert uow.entries.get("e1").status is EntryStatus.ACTIVE
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.contests.get("c1").state is ContestState.SCHEDULED
+        assert uow.entries.get("e1").status is EntryStatus.ACTIVE
+        assert uow.payouts.get(a_payout().fingerprint).status is PayoutStatus.PENDING
+        assert uow.refunds.pending() == [a_refund()]
+        assert uow.accounts.get("ann") == PayoutAccount("ann", "acct_ann", True)
+
+
+def test_saved_changes_are_written_back(backend: Backend) -> None:
+    with backend.uow() as uow:
+        write_one_of_everything(uow)
+        uow.commit()
+    with backend.uow() as uow:
+        entry = uow.entries.get("e1")
+        entry.status, entry.charge_id, entry.reason = EntryStatus.REFUNDED, "ch_9", "cancelled"
+        uow.entries.save(entry)
+        payout = uow.payouts.get(a_payout().fingerprint)
+        payout.status, payout.transfer_id, payout.attempts = PayoutStatus.CONFIRMED, "tr_9", 2
+        payout.retry_at = ELSEWHERE
+        uow.payouts.save(payout)
+        refund = uow.refunds.get("refund-e1")
+        assert refund is not None
+        refund.status, refund.refund_id, refund.last_error = RefundStatus.CONFIRMED, "re_9", "x"
+        uow.refunds.save(refund)
+        uow.accounts.save(PayoutAccount("ann", "acct_ann2", payouts_enabled=False))
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.entries.get("e1") == entry
+        assert uow.entries.by_charge("ch_9") == entry
+        assert uow.payouts.get(payout.fingerprint) == payout
+        assert uow.payouts.by_transfer("tr_9") == payout
+        assert uow.refunds.get("refund-e1") == refund
+        assert uow.refunds.pending() == []
+        assert uow.accounts.get("ann") == PayoutAccount("ann", "acct_ann2", False)
+        assert uow.accounts.by_account("acct_ann2") == PayoutAccount("ann", "acct_ann2", False)
+        assert uow.accounts.by_account("acct_ann") is None
+
+
+def test_unknown_records_raise_or_return_none_as_the_port_says(backend: Backend) -> None:
+    with backend.uow() as uow:
+        with pytest.raises(UnknownContest):
+            uow.contests.get("nope")
+        with pytest.raises(UnknownContest):
+            uow.contests.lock("nope")
+        with pytest.raises(UnknownEntry):
+            uow.entries.get("nope")
+        with pytest.raises(UnknownPayout):
+            uow.payouts.get("nope")
+        assert uow.entries.by_fingerprint("nope") is None
+        assert uow.entries.by_charge("nope") is None
+        assert uow.payouts.by_transfer("nope") is None
+        assert uow.refunds.get("nope") is None
+        assert uow.accounts.get("nope") is None
+        assert uow.accounts.by_account("nope") is None
+        assert uow.settlements.get("nope") is None
+        assert uow.stats.latest("nope") is None
+        assert uow.stats.last_rejected_version("nope") is None
+        assert uow.stats.corrections("nope") == []
+        assert uow.ledger.all() == []
+        assert uow.contests.ids_in_states(list(ContestState)) == []
+
+
+# --- unique keys ---------------------------------------------------------------------------
+
+
+def test_a_contest_id_is_stored_once(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        with pytest.raises(DuplicateRecord):
+            uow.contests.add(a_contest("c1"))
+        uow.contests.add(a_contest("c2"))  # the unit of work is still usable
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.contests.ids_in_states(list(ContestState)) == ["c1", "c2"]
+
+
+def test_an_entry_id_and_a_join_fingerprint_are_stored_once(backend: Backend) -> None:
+    with backend.uow() as uow:
+        with_contest_and_entry(uow)
+        with pytest.raises(DuplicateRecord):
+            uow.entries.add(an_entry("e1", user="bob"))  # same id
+        same_fingerprint = an_entry("e2")
+        same_fingerprint.fingerprint = "join-e1"
+        with pytest.raises(DuplicateRecord):
+            uow.entries.add(same_fingerprint)
+        uow.entries.add(an_entry("e3"))
+        uow.commit()
+    with backend.uow() as uow:
+        assert [e.entry_id for e in uow.entries.for_contest("c1")] == ["e1", "e3"]
+        assert uow.entries.by_fingerprint("join-e1") == an_entry("e1")
+
+
+def test_payout_fingerprints_are_unique_and_a_duplicate_stores_none_of_its_batch(
+    backend: Backend,
+) -> None:
+    with backend.uow() as uow:
+        with_contest_and_entry(uow, entry_id="e1")
+        uow.entries.add(an_entry("e2"))
+        uow.payouts.add_all([a_payout(entry_id="e1")])
+        with pytest.raises(DuplicateRecord):
+            uow.payouts.add_all([a_payout(entry_id="e2"), a_payout(entry_id="e1", amount=9)])
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.payouts.for_contest("c1") == [a_payout(entry_id="e1")]
+
+
+def test_a_ledger_key_is_recorded_once(backend: Backend) -> None:
+    movement = fee_collected("fee:e1", "c1", Money(1_000, "usd"))
+    with backend.uow() as uow:
+        assert uow.ledger.record(movement)
+        assert not uow.ledger.record(fee_collected("fee:e1", "c1", Money(5, "usd")))
+        uow.commit()
+    with backend.uow() as uow:
+        assert not uow.ledger.record(movement)
+        assert uow.ledger.all() == [movement]
+
+
+def test_a_payment_event_is_applied_once(backend: Backend) -> None:
+    with backend.uow() as uow:
+        assert uow.events.first_time("evt_1")
+        assert not uow.events.first_time("evt_1")
+        assert uow.events.first_time("evt_2")
+        uow.commit()
+    with backend.uow() as uow:
+        assert not uow.events.first_time("evt_1")
+
+
+def test_a_snapshot_version_is_stored_once(backend: Backend) -> None:
+    first = snapshot(GameStatus.FINAL, 3, seed=1)
+    with backend.uow() as uow:
+        assert uow.stats.store(first, first.sha256(), CREATED)
+        uow.commit()
+    with backend.uow() as uow:
+        other = snapshot(GameStatus.FINAL, 3, seed=2)
+        assert not uow.stats.store(other, other.sha256(), CREATED)
+        assert uow.stats.latest(SLATE) == first
+
+
+def test_a_contest_is_settled_once(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.settlements.store("c1", b"first", "sha256:1")
+        with pytest.raises(DuplicateRecord):
+            uow.settlements.store("c1", b"second", "sha256:2")
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.settlements.get("c1") == (b"first", "sha256:1")
+
+
+def test_a_refund_key_is_stored_once(backend: Backend) -> None:
+    with backend.uow() as uow:
+        with_contest_and_entry(uow)
+        assert uow.refunds.add(a_refund())
+        assert not uow.refunds.add(a_refund(created_at=ELSEWHERE))
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.refunds.for_contest("c1") == [a_refund()]
+
+
+def test_a_charge_belongs_to_one_entry(sql_backend: Backend) -> None:
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", charge_id="ch_1"))
+        with pytest.raises(DuplicateRecord):
+            uow.entries.add(an_entry("e2", charge_id="ch_1"))
+
+
+# --- contests: compare-and-set and row locks ---------------------------------------------
+
+
+def test_saving_a_contest_writes_its_state_and_version(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    with backend.uow() as uow:
+        contest = uow.contests.lock("c1")
+        contest.lock(LOCK, entries=5)
+        contest.go_live(LOCK)
+        contest.complete(ELSEWHERE)
+        uow.contests.save(contest)
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.contests.get("c1")
+        assert (stored.state, stored.version) == (ContestState.COMPLETE, 3)
+        assert stored.completed_at == ELSEWHERE
+        assert stored.events == []
+        stored.settle(ELSEWHERE + timedelta(hours=2))
+        uow.contests.save(stored)  # a second save in one unit of work
+        stored.mark_paid(ELSEWHERE + timedelta(hours=3), 0)
+        uow.contests.save(stored)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.contests.get("c1").version == 5
+
+
+def test_contest_save_is_compare_and_set_on_the_version(sql_backend: Backend) -> None:
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    with sql_backend.uow() as slow:
+        stale = slow.contests.get("c1")
+        slow.commit()  # ends the read; the next statement begins a new transaction
+        with sql_backend.uow() as fast:
+            fresh = fast.contests.lock("c1")
+            fresh.cancel(CREATED, "operator cancelled", "ops")
+            fast.contests.save(fresh)
+            fast.commit()
+        stale.lock(LOCK, entries=5)
+        with pytest.raises(ConcurrentUpdate):
+            slow.contests.save(stale)
+    with sql_backend.uow() as uow:
+        assert uow.contests.get("c1").state is ContestState.CANCELLED
+
+
+def test_two_open_units_of_work_cannot_both_save_a_contest_they_read(
+    fresh_postgres: Backend,
+) -> None:
+    backend = fresh_postgres
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    with backend.uow() as first, backend.uow() as second:
+        one, two = first.contests.get("c1"), second.contests.get("c1")
+        one.cancel(CREATED, "first", "ops")
+        first.contests.save(one)
+        first.commit()
+        two.lock(LOCK, entries=5)
+        with pytest.raises(ConcurrentUpdate):
+            second.contests.save(two)
+
+
+def test_a_locked_contest_waits_for_the_locker_and_then_sees_its_change(
+    sql_backend: Backend,
+) -> None:
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    seen: list[tuple[ContestState, float]] = []
+    locked = threading.Event()
+
+    def second_worker() -> None:
+        locked.wait()
+        started = time.monotonic()
+        with sql_backend.uow() as uow:
+            seen.append((uow.contests.lock("c1").state, time.monotonic() - started))
+
+    worker = threading.Thread(target=second_worker)
+    worker.start()
+    with sql_backend.uow() as uow:
+        contest = uow.contests.lock("c1")
+        locked.set()
+        time.sleep(0.3)
+        contest.cancel(CREATED, "cancelled while locked", "ops")
+        uow.contests.save(contest)
+        uow.commit()
+    worker.join(timeout=10)
+    [(state, waited)] = seen
+    assert state is ContestState.CANCELLED
+    assert waited >= 0.2
+
+
+# --- queries and their order ---------------------------------------------------------------
+
+
+def test_ids_in_states_are_ascending_byte_wise(backend: Backend) -> None:
+    ids = {"c-b": ContestState.LIVE, "C-a": ContestState.SCHEDULED, "_c": ContestState.PAID}
+    ids |= {"c-a": ContestState.SCHEDULED, "b": ContestState.CANCELLED}
+    with backend.uow() as uow:
+        for contest_id, state in ids.items():
+            uow.contests.add(a_contest(contest_id, state))
+        uow.commit()
+    with backend.uow() as uow:
+        wanted = [ContestState.SCHEDULED, ContestState.LIVE, ContestState.PAID]
+        assert uow.contests.ids_in_states(wanted) == ["C-a", "_c", "c-a", "c-b"]
+        assert uow.contests.ids_in_states([ContestState.CANCELLED]) == ["b"]
+        assert uow.contests.ids_in_states([]) == []
+
+
+def test_entries_come_by_ascending_entry_id_filtered_by_status(backend: Backend) -> None:
+    statuses = {
+        "e10": EntryStatus.ACTIVE,
+        "e02": EntryStatus.DECLINED,
+        "E99": EntryStatus.ACTIVE,
+        "e01": EntryStatus.RESERVED,
+        "e_5": EntryStatus.ACTIVE,
+    }
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.contests.add(a_contest("c2"))
+        for entry_id, status in statuses.items():
+            uow.entries.add(an_entry(entry_id, "c1", status=status))
+        uow.entries.add(an_entry("e00", "c2", status=EntryStatus.RESERVED))
+        uow.commit()
+    with backend.uow() as uow:
+        everyone = uow.entries.for_contest("c1")
+        assert [e.entry_id for e in everyone] == ["E99", "e01", "e02", "e10", "e_5"]
+        assert everyone[0] == an_entry("E99", "c1", status=EntryStatus.ACTIVE)
+        active = uow.entries.for_contest("c1", [EntryStatus.ACTIVE])
+        assert [e.entry_id for e in active] == ["E99", "e10", "e_5"]
+        assert uow.entries.for_contest("c1", []) == []
+        waiting = uow.entries.with_status([EntryStatus.RESERVED, EntryStatus.PENDING_ACTION])
+        assert [(e.entry_id, e.contest_id) for e in waiting] == [("e00", "c2"), ("e01", "c1")]
+
+
+def test_seats_taken_counts_only_seat_holding_statuses(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.contests.add(a_contest("c2"))
+        for n, status in enumerate(EntryStatus):
+            uow.entries.add(an_entry(f"a{n}", "c1", user="ann", status=status))
+            uow.entries.add(an_entry(f"b{n}", "c1", user="bob", status=status))
+        uow.entries.add(an_entry("x", "c2", user="ann", status=EntryStatus.ACTIVE))
+        uow.commit()
+    with backend.uow() as uow:
+        # reserved, pending action and active hold a seat; the other four do not
+        assert uow.entries.seats_taken("c1") == 6
+        assert uow.entries.seats_of_user("c1", "ann") == 3
+        assert uow.entries.seats_of_user("c2", "ann") == 1
+        assert uow.entries.seats_of_user("c1", "cat") == 0
+        assert uow.entries.seats_taken("c3") == 0
+
+
+def test_payouts_come_by_entry_and_are_found_by_transfer(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        for entry_id in ("e3", "e1", "e2"):
+            uow.entries.add(an_entry(entry_id))
+        uow.payouts.add_all([a_payout(entry_id=e, amount=100) for e in ("e3", "e1", "e2")])
+        uow.commit()
+    with backend.uow() as uow:
+        assert [p.entry_id for p in uow.payouts.for_contest("c1")] == ["e1", "e2", "e3"]
+        assert uow.payouts.for_contest("c2") == []
+        uow.payouts.add_all([])
+
+
+def test_pending_refunds_come_oldest_first(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        for n in range(3):
+            uow.entries.add(an_entry(f"e{n}"))
+        uow.refunds.add(a_refund("refund-b", "e0", CREATED + timedelta(seconds=2)))
+        uow.refunds.add(a_refund("refund-a", "e1", CREATED + timedelta(seconds=1)))
+        done = a_refund("refund-c", "e2", CREATED)
+        done.status = RefundStatus.CONFIRMED
+        uow.refunds.add(done)
+        uow.commit()
+    with backend.uow() as uow:
+        assert [r.key for r in uow.refunds.pending()] == ["refund-a", "refund-b"]
+        assert [r.entry_id for r in uow.refunds.for_contest("c1")] == ["e0", "e1", "e2"]
+
+
+def test_ledger_sets_come_back_whole_in_recording_order(backend: Backend) -> None:
+    three_legged = PostingSet(
+        key="split:c2",
+        contest_id="c2",
+        movement=Movement.PRIZE_AWARDED,
+        postings=(
+            Posting("pool:c2", Money(300, "usd")),
+            Posting("prizes_payable:c2", Money(-200, "usd")),
+            Posting("house:rake", Money(-100, "usd")),
+        ),
+    )
+    sets = [
+        fee_collected("fee:z", "c1", Money(1_000, "usd")),
+        three_legged,
+        prize_awarded("awarded:c1", "c1", Money(900, "usd")),
+        fee_collected("fee:a", "c1", Money(1_000, "eur")),
+    ]
+    with backend.uow() as uow:
+        for posting_set in sets:
+            assert uow.ledger.record(posting_set)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.ledger.all() == sets
+        assert uow.ledger.for_contest("c1") == [sets[0], sets[2], sets[3]]
+        assert uow.ledger.for_contest("c2") == [three_legged]
+
+
+def test_the_audit_trail_comes_back_in_append_order(backend: Backend) -> None:
+    records = [
+        AuditRecord(CREATED, "system", "contest.locked", "c1", None, Outcome.SUCCESS, ""),
+        AuditRecord(ELSEWHERE, "ann", "join.declined", "c1", "e1", Outcome.FAILURE, "card"),
+        AuditRecord(CREATED, "ann", "account.linked", None, None, Outcome.SUCCESS, "acct"),
+        AuditRecord(CREATED, "system", "contest.live", "c1", None, Outcome.SUCCESS, ""),
+    ]
+    with backend.uow() as uow:
+        for record in records:
+            uow.audit.append(record)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.audit.for_contest("c1") == [records[0], records[1], records[3]]
+        assert uow.audit.for_actor("ann") == [records[1], records[2]]
+
+
+def test_rejections_and_corrections_are_kept_per_slate(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.stats.record_rejection(SLATE, 4, "sha256:4", CREATED)
+        uow.stats.record_rejection(SLATE, 6, "sha256:6", CREATED)
+        uow.stats.record_rejection(SLATE, 5, "sha256:5", CREATED)
+        uow.stats.record_rejection(SLATE, 6, "sha256:6", CREATED)  # the feed said it again
+        uow.stats.add_correction(SLATE, "p2", "receptions", "7", "review", "ops", CREATED)
+        uow.stats.add_correction(SLATE, "p1", "passing_yards", "301.5", "typo", "ops", CREATED)
+        uow.stats.add_correction("other", "p9", "receptions", "1", "x", "ops", CREATED)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.stats.last_rejected_version(SLATE) == 6
+        assert uow.stats.corrections(SLATE) == [
+            ("p2", "receptions", "7"),
+            ("p1", "passing_yards", "301.5"),
+        ]
+
+
+# --- exact round trips ------------------------------------------------------------------
+
+
+def test_snapshots_round_trip_exactly_and_the_latest_is_the_highest_version(
+    backend: Backend,
+) -> None:
+    kickoff = datetime(2025, 9, 7, 13, 0, tzinfo=timezone(timedelta(hours=-4)))
+    exact = FeedSnapshot(
+        SLATE,
+        7,
+        [Game("g1", "KC", "BAL", kickoff, GameStatus.FINAL)],
+        [
+            StatLine.of("KC-QB0", "KC", "g1", {"passing_yards": Fraction("301.25")}),
+            StatLine.of("KC-RB1", "KC", "g1", {"rushing_yards": -3, "receptions": 4}),
+        ],
+    )
+    older = snapshot(GameStatus.IN_PROGRESS, 2)
+    with backend.uow() as uow:
+        assert uow.stats.store(exact, exact.sha256(), CREATED)
+        assert uow.stats.store(older, older.sha256(), CREATED)
+        uow.commit()
+    with backend.uow() as uow:
+        latest = uow.stats.latest(SLATE)
+        assert latest == exact
+        assert latest is not None
+        assert latest.canonical_bytes() == exact.canonical_bytes()
+        assert latest.sha256() == exact.sha256()
+
+
+def test_contest_terms_round_trip_exactly(backend: Backend) -> None:
+    unusual = World().terms(
+        name="Ünïcode Showdown 🏈",
+        lock_at=LOCK.astimezone(timezone(timedelta(hours=2))),
+        entry_fee=Money(2_500, "eur"),
+        capacity=1_000,
+        entry_limit=SingleEntry(),
+        payout=fifty_fifty(),
+        rake_bps=1_250,
+        guaranteed_pool=Money(2_000_000, "eur"),
+        min_entries=1,
+        withdraw_cutoff=timedelta(minutes=30),
+        correction_window=timedelta(hours=12),
+    )
+    contests = [Contest("c1", TERMS), Contest("c2", unusual)]
+    with backend.uow() as uow:
+        for contest in contests:
+            uow.contests.add(contest)
+        uow.commit()
+    with backend.uow() as uow:
+        back = [uow.contests.get("c1"), uow.contests.lock("c2")]
+    assert back == contests
+    assert isinstance(back[1].terms, ContestTerms)
+    assert back[1].terms.canonical() == unusual.canonical()
+    assert back[1].terms.rules.fingerprint == unusual.rules.fingerprint
+
+
+def test_timestamps_come_back_time_zone_aware_and_equal(backend: Backend) -> None:
+    entry = an_entry(created_at=ELSEWHERE)
+    payout = a_payout()
+    payout.retry_at = ELSEWHERE
+    refund = a_refund(created_at=ELSEWHERE)
+    record = AuditRecord(ELSEWHERE, "ann", "x", "c1", None, Outcome.SUCCESS, "")
+    with backend.uow() as uow:
+        contest = a_contest("c1", ContestState.LIVE)
+        uow.contests.add(contest)
+        contest.complete(ELSEWHERE)
+        uow.contests.save(contest)
+        uow.entries.add(entry)
+        uow.payouts.add_all([payout])
+        uow.refunds.add(refund)
+        uow.audit.append(record)
+        uow.commit()
+    with backend.uow() as uow:
+        instants = [
+            uow.contests.get("c1").completed_at,
+            uow.entries.get("e1").created_at,
+            uow.payouts.get(payout.fingerprint).retry_at,
+            uow.refunds.pending()[0].created_at,
+            uow.audit.for_contest("c1")[0].at,
+        ]
+    for instant in instants:
+        assert instant is not None
+        assert instant.utcoffset() is not None
+        assert instant == ELSEWHERE
+
+
+# --- the audit trail is append-only in the database itself ----------------------------
+
+
+@pytest.mark.parametrize(
+    "statement", ["UPDATE audit SET detail = 'rewritten'", "DELETE FROM audit WHERE id > 0"]
+)
+def test_audit_rows_cannot_be_updated_or_deleted_even_with_raw_sql(
+    sql_backend: Backend, statement: str
+) -> None:
+    with sql_backend.uow() as uow:
+        uow.audit.append(an_audit_record())
+        uow.commit()
+    with pytest.raises(DBAPIError, match="append-only"), sql_backend.sql.begin() as connection:
+        connection.execute(text(statement))
+    with sql_backend.uow() as uow:
+        assert uow.audit.for_contest("c1") == [an_audit_record()]

@@ -1,0 +1,156 @@
+"""The SQL database itself: migrations agree with tables.py, the environment label, engines."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from adapters.sqlalchemy import (
+    DatabaseEnvironmentMismatch,
+    DatabaseNotReady,
+    SqlDatabase,
+    UnsupportedDatabase,
+    default_sqlite_url,
+    head_revision,
+    make_engine,
+    metadata,
+    open_database,
+    read_label,
+    upgrade,
+)
+from adapters.sqlalchemy.engine import database_url
+from adapters.sqlalchemy.schema import alembic_config
+from contract.backends import POSTGRES_URL_VARIABLE, Backend
+from fantasy_core.contest import Contest
+from support.world import World
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def blank_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a database (a PostgreSQL schema) with nothing in it."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'blank.db'}"
+        return
+    raw = os.environ.get(POSTGRES_URL_VARIABLE)
+    if not raw:
+        pytest.skip(f"{POSTGRES_URL_VARIABLE} is not set: no PostgreSQL to test against")
+    schema = f"blank_{os.getpid()}_{secrets.token_hex(4)}"
+    admin = make_engine(raw)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(raw).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+def test_the_migrated_schema_is_exactly_the_tables_module(sql_backend: Backend) -> None:
+    with sql_backend.sql.connect() as connection:
+        context = MigrationContext.configure(connection, opts={"compare_type": True})
+        assert compare_metadata(context, metadata) == []
+
+
+def test_a_new_database_is_labelled_with_the_environment_that_created_it(blank_url: str) -> None:
+    engine = open_database(blank_url, "production", upgrade=True)
+    try:
+        with engine.connect() as connection:
+            assert read_label(connection) == "production"
+            assert connection.execute(text("SELECT version_num FROM alembic_version")).scalar() == (
+                head_revision()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_opening_a_database_of_another_environment_fails_clearly(blank_url: str) -> None:
+    upgrade(blank_url, "production")
+    where = make_url(database_url(blank_url)).render_as_string(hide_password=True)
+    expected = f"database at {where} is labelled production; this configuration is test"
+    with pytest.raises(DatabaseEnvironmentMismatch) as refused:
+        open_database(blank_url, "test")
+    assert str(refused.value) == expected
+    with pytest.raises(DatabaseEnvironmentMismatch):
+        open_database(blank_url, "test", upgrade=True)
+    with pytest.raises(DatabaseEnvironmentMismatch):
+        upgrade(blank_url, "test")
+    engine = make_engine(blank_url)
+    with engine.connect() as connection:
+        assert read_label(connection) == "production"  # the label never changes
+    engine.dispose()
+
+
+def test_a_database_without_the_schema_is_refused_until_upgraded(blank_url: str) -> None:
+    with pytest.raises(DatabaseNotReady, match="fantasy db upgrade"):
+        open_database(blank_url, "test")
+    upgrade(blank_url, "test")
+    upgrade(blank_url, "test")  # at head already: nothing to do
+    open_database(blank_url, "test").dispose()
+
+
+def test_an_unknown_environment_is_refused(blank_url: str) -> None:
+    with pytest.raises(ValueError, match="environment must be one of"):
+        upgrade(blank_url, "staging")
+
+
+def test_the_initial_migration_downgrades_to_nothing_and_back(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'round.db'}")
+    upgrade(engine, "test")
+    with engine.begin() as connection:
+        command.downgrade(alembic_config(connection), "base")
+    assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
+    upgrade(engine, "test")
+    assert "audit" in inspect(engine).get_table_names()
+    engine.dispose()
+
+
+def test_postgresql_urls_go_to_psycopg_3_and_other_databases_are_refused() -> None:
+    assert database_url("postgresql://u@h/db").drivername == "postgresql+psycopg"
+    assert database_url("postgres://u@h/db").drivername == "postgresql+psycopg"
+    assert database_url("sqlite:///x.db").drivername == "sqlite"
+    with pytest.raises(UnsupportedDatabase):
+        database_url("mysql://u@h/db")
+
+
+def test_sqlite_runs_in_wal_mode_with_a_busy_timeout_and_foreign_keys(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'f.db'}")
+    with engine.connect() as connection:
+        pragma = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "busy_timeout", "foreign_keys")
+        }
+    assert pragma == {"journal_mode": "wal", "busy_timeout": 30_000, "foreign_keys": 1}
+    engine.dispose()
+
+
+def test_the_default_database_is_a_sqlite_file_under_var(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    url = default_sqlite_url()
+    assert url == f"sqlite:///{tmp_path.resolve() / 'var' / 'fantasy.db'}"
+    assert (tmp_path / "var").is_dir()
+
+
+def test_a_naive_datetime_is_refused_rather_than_stored_in_the_wrong_zone(
+    sql_backend: Backend,
+) -> None:
+    contest = Contest("c1", World().terms())
+    with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
+        uow.contests.add(contest)
+        contest.state = contest.state.LIVE
+        contest.complete(datetime(2025, 9, 7, 12, 0))  # no time zone
+        with pytest.raises(ValueError, match="naive datetime"):
+            uow.contests.save(contest)
