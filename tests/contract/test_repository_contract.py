@@ -31,6 +31,7 @@ from fantasy_core.errors import (
 )
 from fantasy_core.ledger import Movement, Posting, PostingSet, fee_collected, prize_awarded
 from fantasy_core.lifecycle import ContestState
+from fantasy_core.lineups import Lineup
 from fantasy_core.money import Money
 from fantasy_core.payments import (
     Payout,
@@ -710,6 +711,25 @@ def test_contest_terms_round_trip_exactly(backend: Backend) -> None:
     assert isinstance(back[1].terms, ContestTerms)
     assert back[1].terms.canonical() == unusual.canonical()
     assert back[1].terms.rules.fingerprint == unusual.rules.fingerprint
+
+
+def test_lineups_round_trip_exactly_whatever_their_names_hold(backend: Backend) -> None:
+    odd = [
+        Lineup((("QB", "a\x1fb"), ("RB", "c\x1ed"))),  # the compact form's separators
+        Lineup((("FLEX", 'Zoë "ZZ" Ünal'), ("DST", "[KC]"))),
+        Lineup(()),
+    ]
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        for n, picks in enumerate(odd):
+            entry = an_entry(f"e{n}")
+            entry.lineup = picks
+            uow.entries.add(entry)
+        uow.commit()
+    with backend.uow() as uow:
+        assert [e.lineup for e in uow.entries.for_contest("c1")] == odd
+        assert uow.entries.get("e0").lineup == odd[0]
+        assert [e.lineup for e in uow.entries.with_status([EntryStatus.ACTIVE])] == odd
 
 
 def test_timestamps_come_back_time_zone_aware_and_equal(backend: Backend) -> None:

@@ -195,37 +195,64 @@ class EntryReader:
         )
 
 
+PAYOUT_COLUMNS = (
+    "fingerprint",
+    "contest_id",
+    "entry_id",
+    "user_id",
+    "payout_id",
+    "amount_minor",
+    "currency",
+    "status",
+    "transfer_id",
+    "attempts",
+    "last_error",
+    "retry_at",
+)
+
+
+def payout_row(p: Payout) -> tuple[object, ...]:
+    """A payout as values in the order of PAYOUT_COLUMNS."""
+    return (
+        p.fingerprint,
+        p.contest_id,
+        p.entry_id,
+        p.user_id,
+        p.payout_id,
+        p.amount_minor,
+        p.currency,
+        p.status.value,
+        p.transfer_id,
+        p.attempts,
+        p.last_error,
+        p.retry_at,
+    )
+
+
 def payout_values(payout: Payout) -> Values:
-    return {
-        "fingerprint": payout.fingerprint,
-        "contest_id": payout.contest_id,
-        "entry_id": payout.entry_id,
-        "user_id": payout.user_id,
-        "payout_id": payout.payout_id,
-        "amount_minor": payout.amount_minor,
-        "currency": payout.currency,
-        "status": payout.status.value,
-        "transfer_id": payout.transfer_id,
-        "attempts": payout.attempts,
-        "last_error": payout.last_error,
-        "retry_at": payout.retry_at,
-    }
+    return dict(zip(PAYOUT_COLUMNS, payout_row(payout), strict=True))
 
 
-def payout_from_row(row: Row[Any]) -> Payout:
+_PAYOUT_STATUS = {status.value: status for status in PayoutStatus}
+
+
+def payout_from_row(row: Sequence[Any]) -> Payout:
+    """A payout from values in PAYOUT_COLUMNS order, as SQLAlchemy or the driver returns them."""
+    (fingerprint, contest_id, entry_id, user_id, payout_id, amount, currency, status,
+     transfer_id, attempts, last_error, retry_at) = row  # fmt: skip
     return Payout(
-        fingerprint=row.fingerprint,
-        contest_id=row.contest_id,
-        entry_id=row.entry_id,
-        user_id=row.user_id,
-        payout_id=row.payout_id,
-        amount_minor=row.amount_minor,
-        currency=row.currency,
-        status=PayoutStatus(row.status),
-        transfer_id=row.transfer_id,
-        attempts=row.attempts,
-        last_error=row.last_error,
-        retry_at=row.retry_at,
+        fingerprint,
+        contest_id,
+        entry_id,
+        user_id,
+        payout_id,
+        amount,
+        currency,
+        _PAYOUT_STATUS[status],
+        transfer_id,
+        attempts,
+        last_error,
+        None if retry_at is None else utc(retry_at),
     )
 
 

@@ -14,6 +14,7 @@ from sqlalchemy import Select, func, select
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.records import (
+    PAYOUT_COLUMNS,
     EntryReader,
     account_from_row,
     account_values,
@@ -22,6 +23,7 @@ from adapters.sqlalchemy.records import (
     entry_values,
     garbage_collection_paused,
     payout_from_row,
+    payout_row,
     payout_values,
     refund_from_row,
     refund_values,
@@ -213,37 +215,7 @@ class SqlEntries:
         return int(self._db.execute(query).scalar_one())
 
 
-_PAYOUT_COLUMNS = (
-    "fingerprint",
-    "contest_id",
-    "entry_id",
-    "user_id",
-    "payout_id",
-    "amount_minor",
-    "currency",
-    "status",
-    "transfer_id",
-    "attempts",
-    "last_error",
-    "retry_at",
-)
-
-
-def _payout_row(p: Payout) -> tuple[object, ...]:
-    return (
-        p.fingerprint,
-        p.contest_id,
-        p.entry_id,
-        p.user_id,
-        p.payout_id,
-        p.amount_minor,
-        p.currency,
-        p.status.value,
-        p.transfer_id,
-        p.attempts,
-        p.last_error,
-        p.retry_at,
-    )
+_PAYOUT_COLUMNS = tuple(t.payouts.c[name] for name in PAYOUT_COLUMNS)
 
 
 class SqlPayouts:
@@ -253,28 +225,31 @@ class SqlPayouts:
     def add_all(self, payouts: Sequence[Payout]) -> None:
         """Settlement writes a contest's payouts at once (a fifth of a big contest's entries)."""
         if payouts:
-            self._db.insert_many(t.payouts, _PAYOUT_COLUMNS, [_payout_row(p) for p in payouts])
+            self._db.insert_many(t.payouts, PAYOUT_COLUMNS, [payout_row(p) for p in payouts])
 
     def save(self, payout: Payout) -> None:
         self._db.execute(self._db.upsert(t.payouts, payout_values(payout)))
 
     def for_contest(self, contest_id: str) -> list[Payout]:
+        """A big contest has a payout for a fifth of its entries: streamed like entries."""
         query = (
-            select(t.payouts)
+            select(*_PAYOUT_COLUMNS)
             .where(t.payouts.c.contest_id == contest_id)
             .order_by(t.payouts.c.entry_id, t.payouts.c.fingerprint)
         )
-        return [payout_from_row(row) for row in self._db.execute(query)]
+        rows = self._db.stream(query, STREAM_BATCH)
+        with garbage_collection_paused():
+            return [payout_from_row(row) for row in rows]
 
     def get(self, fingerprint: str) -> Payout:
-        query = select(t.payouts).where(t.payouts.c.fingerprint == fingerprint)
+        query = select(*_PAYOUT_COLUMNS).where(t.payouts.c.fingerprint == fingerprint)
         row = self._db.execute(query).first()
         if row is None:
             raise UnknownPayout(f"no payout {fingerprint}")
         return payout_from_row(row)
 
     def by_transfer(self, transfer_id: str) -> Payout | None:
-        query = select(t.payouts).where(t.payouts.c.transfer_id == transfer_id)
+        query = select(*_PAYOUT_COLUMNS).where(t.payouts.c.transfer_id == transfer_id)
         row = self._db.execute(query).first()
         return None if row is None else payout_from_row(row)
 

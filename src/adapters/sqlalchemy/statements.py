@@ -1,4 +1,4 @@
-"""How a unit of work talks to the database: dialect-specific INSERTs and error translation.
+"""How a unit of work talks to the database: dialect-specific INSERTs, bulk paths, errors.
 
 Database errors become the core's errors here, in one place: a unique key violated is
 DuplicateRecord, a serialization failure or deadlock is ConcurrentUpdate (the use case
@@ -57,6 +57,9 @@ def _with_instants(
         yield from rows
         return
     for row in rows:
+        if all(row[i] is None for i in instants):
+            yield row
+            continue
         values = list(row)
         for i in instants:
             value = values[i]

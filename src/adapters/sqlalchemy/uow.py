@@ -13,6 +13,7 @@ from types import TracebackType
 from typing import Self
 
 from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 
 from adapters.sqlalchemy.journals import (
     SqlAuditLog,
@@ -28,7 +29,7 @@ from adapters.sqlalchemy.repositories import (
     SqlPayouts,
     SqlRefunds,
 )
-from adapters.sqlalchemy.statements import Caches, Statements
+from adapters.sqlalchemy.statements import Caches, Statements, translate
 
 
 class SqlDatabase:
@@ -93,4 +94,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._connection is None:
             raise RuntimeError("commit outside the unit of work's block")
-        self._connection.commit()
+        try:
+            self._connection.commit()
+        except DBAPIError as error:
+            raise translate(error) from error
