@@ -30,6 +30,10 @@ class EntryStatus(enum.Enum):
 
 SEAT_HOLDING = frozenset({EntryStatus.RESERVED, EntryStatus.PENDING_ACTION, EntryStatus.ACTIVE})
 
+# What settlement reads of an active entry: (entry id, user id, fee in minor units,
+# player ids). Plain tuples, because a big contest has a million of them.
+SettlementRow = tuple[str, str, int, tuple[str, ...]]
+
 
 def join_fingerprint(contest_id: str, user_id: str, client_key: str) -> str:
     """The idempotency fingerprint of a join: (contest, user, the client's key), hashed.

@@ -13,7 +13,7 @@ from typing import Protocol, Self
 
 from fantasy_core.audit import Alert, AuditRecord
 from fantasy_core.contest import Contest
-from fantasy_core.entries import Entry, EntryStatus
+from fantasy_core.entries import Entry, EntryStatus, SettlementRow
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
@@ -92,6 +92,15 @@ class EntryRepository(Protocol):
     ) -> list[Entry]:
         """The contest's entries (only those in `statuses` when given), by ascending entry id."""
 
+    def for_settlement(self, contest_id: str) -> list[SettlementRow]:
+        """The contest's ACTIVE entries as settlement reads them, by ascending entry id."""
+
+    def count(self, contest_id: str, statuses: Iterable[EntryStatus]) -> int:
+        """How many of the contest's entries are in one of `statuses`."""
+
+    def for_user(self, user_id: str) -> list[Entry]:
+        """A user's entries in every contest, by ascending entry id."""
+
     def with_status(self, statuses: Iterable[EntryStatus]) -> list[Entry]:
         """Entries of any contest in one of `statuses`, by ascending entry id."""
 
@@ -112,6 +121,14 @@ class PayoutRepository(Protocol):
 
     def get(self, fingerprint: str) -> Payout:
         """Raises UnknownPayout."""
+
+    def lock(self, fingerprint: str) -> Payout:
+        """The payout, locked until the unit of work ends (SELECT ... FOR UPDATE).
+
+        Workers lock a payout before changing its status, so that two of them can
+        never overwrite each other (a CONFIRMED payout set back to SENDING).
+        Raises UnknownPayout.
+        """
 
     def by_transfer(self, transfer_id: str) -> Payout | None: ...
 

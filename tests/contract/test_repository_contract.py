@@ -44,7 +44,7 @@ from fantasy_core.payments import (
 from fantasy_core.payouts import fifty_fifty
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatLine
-from support.world import LOCK, SLATE, World, lineup, snapshot
+from support.world import LOCK, SLATE, START, World, lineup, snapshot
 
 CREATED = datetime(2025, 9, 7, 9, 30, 15, 123456, tzinfo=UTC)
 # An instant written with a non-UTC offset and microseconds: it must come back equal.
@@ -778,3 +778,42 @@ def test_audit_rows_cannot_be_updated_or_deleted_even_with_raw_sql(
         connection.execute(text(statement))
     with sql_backend.uow() as uow:
         assert uow.audit.for_contest("c1") == [an_audit_record()]
+
+
+def test_settlement_reads_active_entries_counts_by_status_and_lists_a_users_entries(
+    backend: Backend,
+) -> None:
+    world = World()
+    contest = world.create()
+    with backend.uow() as uow:
+        uow.contests.add(contest)
+        for n, (user, status) in enumerate(
+            [
+                ("ann", EntryStatus.ACTIVE),
+                ("bob", EntryStatus.DECLINED),
+                ("ann", EntryStatus.ACTIVE),
+            ]
+        ):
+            uow.entries.add(
+                Entry(
+                    f"e{n}",
+                    contest.contest_id,
+                    user,
+                    f"fp{n}",
+                    lineup(n),
+                    "pm",
+                    1_000,
+                    START,
+                    status,
+                )
+            )
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.entries.for_settlement(contest.contest_id) == [
+            ("e0", "ann", 1_000, lineup(0).player_ids),
+            ("e2", "ann", 1_000, lineup(2).player_ids),
+        ]
+        assert uow.entries.count(contest.contest_id, [EntryStatus.ACTIVE]) == 2
+        assert uow.entries.count(contest.contest_id, [EntryStatus.DECLINED]) == 1
+        assert [e.entry_id for e in uow.entries.for_user("ann")] == ["e0", "e2"]
+        assert uow.entries.for_user("nobody") == []

@@ -18,7 +18,7 @@ from typing import Self, TypeVar
 
 from fantasy_core.audit import AuditRecord
 from fantasy_core.contest import Contest
-from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus
+from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
     ConcurrentUpdate,
     DuplicateRecord,
@@ -218,6 +218,22 @@ class _Entries(_Repo):
             if e.contest_id == contest_id and (wanted is None or e.status in wanted)
         ]
 
+    def for_settlement(self, contest_id: str) -> list[SettlementRow]:
+        return [
+            (e.entry_id, e.user_id, e.fee_minor, e.lineup.player_ids)
+            for _, e in sorted(self.t.entries.items())
+            if e.contest_id == contest_id and e.status is EntryStatus.ACTIVE
+        ]
+
+    def count(self, contest_id: str, statuses: Iterable[EntryStatus]) -> int:
+        wanted = set(statuses)
+        return sum(
+            1 for e in self.t.entries.values() if e.contest_id == contest_id and e.status in wanted
+        )
+
+    def for_user(self, user_id: str) -> list[Entry]:
+        return [_copy(e) for _, e in sorted(self.t.entries.items()) if e.user_id == user_id]
+
     def with_status(self, statuses: Iterable[EntryStatus]) -> list[Entry]:
         wanted = set(statuses)
         return [_copy(e) for _, e in sorted(self.t.entries.items()) if e.status in wanted]
@@ -261,6 +277,9 @@ class _Payouts(_Repo):
             return _copy(self.t.payouts[fingerprint])
         except KeyError:
             raise UnknownPayout(f"no payout {fingerprint}") from None
+
+    def lock(self, fingerprint: str) -> Payout:
+        return self.get(fingerprint)  # the store's lock already serialises units of work
 
     def by_transfer(self, transfer_id: str) -> Payout | None:
         fingerprint = self.t.transfers.get(transfer_id)

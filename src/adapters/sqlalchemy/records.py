@@ -169,6 +169,12 @@ class EntryReader:
         self._pairs = _Pairs()
         self._shared: dict[str, str] = {}
 
+    def player_ids(self, text: str) -> tuple[str, ...]:
+        """Only the player ids of a stored lineup, in slot order."""
+        if _PAIR in text:
+            return tuple(self._pairs[pick][1] for pick in text.split(_PICK))
+        return Lineup(json.loads(text)).player_ids
+
     def lineup(self, text: str) -> Lineup:
         if _PAIR in text:
             return _trusted_lineup(tuple(map(self._pairs.__getitem__, text.split(_PICK))))

@@ -31,7 +31,7 @@ from adapters.sqlalchemy.records import (
 )
 from adapters.sqlalchemy.statements import Statements
 from fantasy_core.contest import Contest
-from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus
+from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
     ConcurrentUpdate,
     DuplicateRecord,
@@ -193,6 +193,33 @@ class SqlEntries:
         with garbage_collection_paused():
             return [reader.of_contest(contest_id, row) for row in rows]
 
+    def for_settlement(self, contest_id: str) -> list[SettlementRow]:
+        # Only what settlement needs, streamed: no Entry objects for a million rows.
+        c = t.entries.c
+        query = (
+            select(c.entry_id, c.user_id, c.fee_minor, c.lineup)
+            .where(c.contest_id == contest_id, c.status == EntryStatus.ACTIVE.value)
+            .order_by(c.entry_id)
+        )
+        players = EntryReader().player_ids
+        with garbage_collection_paused():
+            return [
+                (entry_id, user_id, fee, players(lineup))
+                for entry_id, user_id, fee, lineup in self._db.stream(query, STREAM_BATCH)
+            ]
+
+    def count(self, contest_id: str, statuses: Iterable[EntryStatus]) -> int:
+        query = select(func.count()).where(
+            t.entries.c.contest_id == contest_id,
+            t.entries.c.status.in_([s.value for s in statuses]),
+        )
+        return int(self._db.execute(query).scalar_one())
+
+    def for_user(self, user_id: str) -> list[Entry]:
+        query = select(*_ENTRY_COLUMNS).where(t.entries.c.user_id == user_id)
+        reader = EntryReader()
+        return [reader.entry(row) for row in self._db.execute(query.order_by(t.entries.c.entry_id))]
+
     def with_status(self, statuses: Iterable[EntryStatus]) -> list[Entry]:
         query = select(*_ENTRY_COLUMNS).where(t.entries.c.status.in_([s.value for s in statuses]))
         rows = self._db.stream(query.order_by(t.entries.c.entry_id), STREAM_BATCH)
@@ -242,7 +269,15 @@ class SqlPayouts:
             return [payout_from_row(row) for row in rows]
 
     def get(self, fingerprint: str) -> Payout:
+        return self._read(fingerprint, for_update=False)
+
+    def lock(self, fingerprint: str) -> Payout:
+        return self._read(fingerprint, for_update=True)
+
+    def _read(self, fingerprint: str, *, for_update: bool) -> Payout:
         query = select(*_PAYOUT_COLUMNS).where(t.payouts.c.fingerprint == fingerprint)
+        if for_update:  # SQLite ignores it: its units of work already hold the write lock
+            query = query.with_for_update()
         row = self._db.execute(query).first()
         if row is None:
             raise UnknownPayout(f"no payout {fingerprint}")

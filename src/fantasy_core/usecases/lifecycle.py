@@ -74,7 +74,7 @@ def _advance(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> b
     if state is ContestState.SCHEDULED:
         if now < contest.terms.lock_at:
             return False
-        active = len(uow.entries.for_contest(cid, [EntryStatus.ACTIVE]))
+        active = uow.entries.count(cid, [EntryStatus.ACTIVE])
         contest.lock(now, active)
         if contest.state is ContestState.CANCELLED:
             refund_active_entries(p, uow, contest, contest.cancel_reason or "cancelled at lock")

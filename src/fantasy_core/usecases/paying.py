@@ -52,7 +52,7 @@ def execute_payouts(p: Platform) -> int:
 
 def _pay(p: Platform, payout: Payout) -> bool:
     with p.uow() as uow:
-        current = uow.payouts.get(payout.fingerprint)
+        current = uow.payouts.lock(payout.fingerprint)
         if current.status in (PayoutStatus.CONFIRMED, PayoutStatus.REVERSED):
             return False
         # Any earlier attempt may have reached the gateway: look before sending again.
@@ -106,7 +106,7 @@ def _pay(p: Platform, payout: Payout) -> bool:
 def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> bool:
     """Record a payout as paid and post it to the ledger; False if it was already."""
     with p.uow() as uow:
-        payout = uow.payouts.get(fingerprint)
+        payout = uow.payouts.lock(fingerprint)
         if payout.status is PayoutStatus.CONFIRMED:
             return False
         payout.status = PayoutStatus.CONFIRMED
@@ -134,7 +134,7 @@ def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> 
 
 def _fail(p: Platform, fingerprint: str, reason: str) -> None:
     with p.uow() as uow:
-        payout = uow.payouts.get(fingerprint)
+        payout = uow.payouts.lock(fingerprint)
         if payout.status is PayoutStatus.CONFIRMED:
             return
         payout.status = PayoutStatus.FAILED
@@ -154,7 +154,7 @@ def _fail(p: Platform, fingerprint: str, reason: str) -> None:
 
 def _unknown(p: Platform, fingerprint: str, reason: str, *, definitely_not_sent: bool) -> None:
     with p.uow() as uow:
-        payout = uow.payouts.get(fingerprint)
+        payout = uow.payouts.lock(fingerprint)
         if payout.status is PayoutStatus.CONFIRMED:
             return
         # Not sent for certain: back to PENDING. Unknown: stay SENDING, so the next

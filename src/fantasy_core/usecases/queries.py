@@ -67,13 +67,9 @@ def get_entry(p: Platform, entry_id: str) -> tuple[Entry, Contest]:
 
 
 def entries_of(p: Platform, user_id: str) -> list[Entry]:
-    """Every join attempt of a user, by ascending entry id.
-
-    The entry repository has no by-user read yet, so this scans every entry:
-    fine for the demo and tests, not for production volumes.
-    """
+    """Every join attempt of a user, by ascending entry id."""
     with p.uow() as uow:
-        return [e for e in uow.entries.with_status(list(EntryStatus)) if e.user_id == user_id]
+        return uow.entries.for_user(user_id)
 
 
 @frozen

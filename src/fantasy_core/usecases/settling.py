@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from fantasy_core.contest import Contest
-from fantasy_core.entries import EntryStatus
 from fantasy_core.ledger import overlay_added, prize_awarded, rake_taken
 from fantasy_core.money import Money
 from fantasy_core.payments import Payout, payout_fingerprint
@@ -27,16 +26,16 @@ def settle(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> str
     terms = contest.terms
     cid = contest.contest_id
     contest.settle(now)
-    entries = uow.entries.for_contest(cid, [EntryStatus.ACTIVE])
+    rows = uow.entries.for_settlement(cid)
     lines = effective_lines(uow, terms.slate_id)
     points = {player: terms.rules.score(line) for player, line in lines.items()}
     pool = prize_pool(
-        sum(e.fee_minor for e in entries),
+        sum(fee for _, _, fee, _ in rows),
         terms.rake_bps,
         None if terms.guaranteed_pool is None else terms.guaranteed_pool.minor,
-        len(entries),
+        len(rows),
     )
-    lineups = {e.entry_id: e.lineup.player_ids for e in entries}
+    lineups = {entry_id: players for entry_id, _, _, players in rows}
     standings = settle_entries(lineups, points, terms.payout, pool.pool, terms.entry_fee.minor)
     currency = terms.currency
     if pool.rake:
@@ -47,7 +46,7 @@ def settle(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> str
         uow.ledger.record(
             prize_awarded("awarded:" + cid, cid, Money(standings.total_prizes, currency))
         )
-    users = {e.entry_id: e.user_id for e in entries}
+    users = {entry_id: user_id for entry_id, user_id, _, _ in rows}
     uow.payouts.add_all(
         [
             Payout(
@@ -74,7 +73,7 @@ def settle(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> str
         uow,
         "settlement.recorded",
         contest_id=cid,
-        detail=f"{len(entries)} entries, pool {pool.pool} (rake {pool.rake}, overlay "
+        detail=f"{len(rows)} entries, pool {pool.pool} (rake {pool.rake}, overlay "
         f"{pool.overlay}), {sum(1 for x in standings.prizes if x)} prizes, snapshot {digest}",
     )
     return digest

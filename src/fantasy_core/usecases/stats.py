@@ -64,8 +64,9 @@ def ingest(p: Platform, slate_id: str) -> bool:
                     detail=f"{problem.rule}: {problem.message} ({sha})",
                 )
             uow.commit()
+        elif not uow.stats.store(snapshot, sha, p.clock.now()):
+            return False  # another worker stored this very version first
         else:
-            uow.stats.store(snapshot, sha, p.clock.now())
             p.audit(
                 uow,
                 "stats.ingested",
