@@ -48,16 +48,20 @@ def sha256_of(data: bytes) -> str:
 
 
 def _decimals(scaled: Sequence[int], scale: int) -> list[str]:
-    """Exact decimal strings of scaled / scale, fast for a million values."""
-    places = 0
-    while (10**places) % scale:
-        places += 1
-        if places > 40:
-            raise InvalidSnapshot(f"scores over {scale} have no finite decimal expansion")
-    if places == 0:
-        return [str(v // scale) for v in scaled]
-    factor = 10**places // scale
-    return [format_points(Fraction(v * factor, 10**places)) for v in scaled]
+    """Exact decimal strings of scaled / scale, as format_points writes them, fast for a million.
+
+    Each distinct value is formatted once (a contest has far fewer distinct scores
+    than entries).
+    """
+    cache: dict[int, str] = {}
+
+    def text(value: int) -> str:
+        out = cache.get(value)
+        if out is None:
+            out = cache[value] = format_points(Fraction(value, scale))
+        return out
+
+    return [text(v) for v in scaled]
 
 
 def build_snapshot(
