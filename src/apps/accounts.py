@@ -2,8 +2,8 @@
 
 The core knows users only by id (entries, payouts, the audit trail). Logging in
 is the apps' business, so accounts live here behind a small `AccountStore`
-Protocol. Only the in-memory store exists for now; a SQL table belongs in the
-SQLAlchemy adapter's migrations (see docs/decisions/0005-*.md).
+Protocol: in memory (tests, the memory store) or in the platform's database
+(`apps.sql_accounts`, table `user_accounts` from migration 0002).
 """
 
 from __future__ import annotations

@@ -30,6 +30,7 @@ from adapters.stripe_gateway import StripeGateway
 from apps.accounts import Accounts, MemoryAccountStore, Passwords, Role
 from apps.alert_board import AlertBoard
 from apps.settings import Settings
+from apps.sql_accounts import SqlAccountStore
 from fantasy_core.errors import InvalidConfiguration
 from fantasy_core.platform import Platform
 from fantasy_core.ports import Clock, IdSource, PaymentGateway, StatsFeed, UnitOfWork
@@ -90,7 +91,8 @@ def start(
         if engine is not None:
             engine.dispose()
         raise
-    accounts = Accounts(MemoryAccountStore(), Passwords(cheap=settings.environment == "test"))
+    store = MemoryAccountStore() if engine is None else SqlAccountStore(engine)
+    accounts = Accounts(store, Passwords(cheap=settings.environment == "test"))
     services = Services(settings, platform, accounts, alerts, engine)
     _seed_operator(services)
     return services

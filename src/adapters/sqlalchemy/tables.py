@@ -295,8 +295,22 @@ processed_events = Table(
     _key("event_id", primary_key=True),
 )
 
+# Who may log in to the apps (players and operators); the core knows users by id only.
+user_accounts = Table(
+    "user_accounts",
+    metadata,
+    _key("user_id", primary_key=True),
+    Column("email", String(254), nullable=False),
+    Column("password_hash", Text, nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("created_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("email"),
+    one_of("role", ("player", "operator"), "role"),
+)
+
 # Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
 DATA_TABLES = (
+    user_accounts,
     processed_events,
     payout_accounts,
     settlements,
