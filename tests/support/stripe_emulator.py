@@ -23,7 +23,9 @@ Stripe's documented behaviour:
   same body replays the first response, status and body, with
   `Idempotent-Replayed: true`; with another body or path it is refused with an
   `idempotency_error`. A response is kept only when the endpoint ran (2xx, and
-  402 declines), not for validation errors, as Stripe does.
+  402 declines), not for validation errors, as Stripe does. While a request is
+  being processed, another with its key is refused with 409
+  `idempotency_key_in_use`, as Stripe does (it never runs the endpoint twice).
 - A `Request-Id` header on every response, as Stripe sends.
 - Test controls, unauthenticated like localstripe's own /_config routes:
   POST /_config/faults {"lose_replies": n, "rate_limit": n, "retry_after": s}:
@@ -187,6 +189,7 @@ async def search_payment_intents(request: web.Request) -> web.Response:
 FAULTS = {"lose_replies": 0, "rate_limit": 0, "retry_after": 0}
 # (authorization, idempotency key) -> (method, path, body, status, response body)
 REPLAYS: dict[tuple[str, str], tuple[str, str, bytes, int, bytes]] = {}
+IN_FLIGHT: set[tuple[str, str]] = set()
 
 
 def _is_api(request: web.Request) -> bool:
@@ -257,10 +260,25 @@ async def idempotency(request: web.Request, handler: Any) -> web.StreamResponse:
             content_type="application/json",
             headers={"Idempotent-Replayed": "true"},
         )
+    if scope in IN_FLIGHT:
+        return server.json_response(
+            {
+                "error": {
+                    "type": "invalid_request_error",
+                    "code": "idempotency_key_in_use",
+                    "message": "There is currently another in-progress request using this "
+                    f"Idempotency-Key ({key}). Please try again later.",
+                }
+            },
+            status=409,
+        )
+    IN_FLIGHT.add(scope)
     try:
         response = await handler(request)
     except UserError as error:
         response = error.to_response()
+    finally:
+        IN_FLIGHT.discard(scope)
     if (response.status < 300 or response.status == 402) and isinstance(response, web.Response):
         REPLAYS[scope] = (request.method, request.path, body, response.status, response.body)
     return response

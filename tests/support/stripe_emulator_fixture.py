@@ -1,4 +1,4 @@
-"""Starting and stopping the Stripe emulator (localstripe, extended) for a test session."""
+"""Starting and stopping the Stripe emulator (localstripe, extended): for pytest, or a script."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -15,13 +16,17 @@ EMULATOR = Path(__file__).resolve().parent / "stripe_emulator.py"
 API_KEY = "sk_test_contract"
 
 
-def run_localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """localstripe (extended) on a free port of 127.0.0.1, for the whole session.
+class EmulatorDidNotStart(RuntimeError):
+    """The emulator process exited or printed something else than its port."""
 
-    It prints its port on stdout and nothing else; its log goes to a file (a pipe
+
+@contextmanager
+def running_emulator(log: Path) -> Iterator[str]:
+    """localstripe (extended) on a free port of 127.0.0.1 until the block ends; its URL.
+
+    It prints its port on stdout and nothing else; its log goes to `log` (a pipe
     nobody reads could fill up and stall it).
     """
-    log = tmp_path_factory.mktemp("localstripe") / "emulator.log"
     with log.open("w") as log_file:
         process = subprocess.Popen(
             [sys.executable, str(EMULATOR), "--port", "0"],
@@ -34,7 +39,7 @@ def run_localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         line = process.stdout.readline()
         if not line.startswith("listening on "):
             process.wait(timeout=5)
-            pytest.fail(f"the Stripe emulator did not start: {line}{log.read_text()}")
+            raise EmulatorDidNotStart(f"the Stripe emulator did not start: {line}{log.read_text()}")
         url = f"http://127.0.0.1:{int(line.split()[-1])}"
         _wait_until_answering(url)
         yield url
@@ -47,6 +52,16 @@ def run_localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             process.wait(timeout=5)
         if process.stdout is not None:
             process.stdout.close()
+
+
+def run_localstripe(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """The emulator for a whole pytest session (see `running_emulator`)."""
+    log = tmp_path_factory.mktemp("localstripe") / "emulator.log"
+    try:
+        with running_emulator(log) as url:
+            yield url
+    except EmulatorDidNotStart as error:
+        pytest.fail(str(error))
 
 
 def _wait_until_answering(url: str) -> None:
