@@ -33,6 +33,15 @@ def filled(world: World, accounts: bool = True, **terms: object) -> str:
     return contest.contest_id
 
 
+def to_complete(world: World) -> None:
+    """Lock, publish every game final, and run the worker: contests reach COMPLETE."""
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+
+
 def state(world: World, contest_id: str) -> ContestState:
     with world.store.unit_of_work() as uow:
         return uow.contests.get(contest_id).state
@@ -134,11 +143,7 @@ def test_a_feed_outage_alerts_and_the_contest_waits() -> None:
 def test_a_correction_before_settlement_changes_the_score_and_is_audited() -> None:
     world = World()
     cid = filled(world)
-    world.clock.set(LOCK)
-    world.run()
-    world.feed.publish(snapshot(GameStatus.FINAL, 2))
-    world.clock.advance(timedelta(hours=4))
-    world.run()
+    to_complete(world)
     assert state(world, cid) is ContestState.COMPLETE
     with world.store.unit_of_work() as uow:
         entry = uow.entries.for_contest(cid)[0]
@@ -198,11 +203,7 @@ def test_a_lost_transfer_reply_is_looked_up_not_paid_twice() -> None:
     world = World()
     cid = filled(world)
     world.gateway.lose_next_replies = 0
-    world.clock.set(LOCK)
-    world.run()
-    world.feed.publish(snapshot(GameStatus.FINAL, 2))
-    world.clock.advance(timedelta(hours=4))
-    world.run()
+    to_complete(world)
     world.clock.advance(timedelta(hours=2))
     world.gateway.lose_next_replies = 1  # the first transfer goes through; its reply is lost
     world.run()
@@ -216,11 +217,7 @@ def test_a_lost_transfer_reply_is_looked_up_not_paid_twice() -> None:
 def test_a_refused_platform_key_stops_payouts_alerts_and_resumes_by_itself() -> None:
     world = World()
     cid = filled(world)
-    world.clock.set(LOCK)
-    world.run()
-    world.feed.publish(snapshot(GameStatus.FINAL, 2))
-    world.clock.advance(timedelta(hours=4))
-    world.run()
+    to_complete(world)
     world.gateway.auth_broken = True
     world.clock.advance(timedelta(hours=2))
     world.run()
@@ -281,11 +278,7 @@ def test_an_entry_score_is_explained_stat_by_stat() -> None:
 def test_invalid_late_data_holds_settlement_until_valid_data_arrives() -> None:
     world = World()
     cid = filled(world)
-    world.clock.set(LOCK)
-    world.run()
-    world.feed.publish(snapshot(GameStatus.FINAL, 2))
-    world.clock.advance(timedelta(hours=4))
-    world.run()
+    to_complete(world)
     assert state(world, cid) is ContestState.COMPLETE
     good = snapshot(GameStatus.FINAL, 3)
     broken = StatLine.of("KC-WR3", "KC", "g1", {"receptions": -1})
@@ -302,11 +295,7 @@ def test_invalid_late_data_holds_settlement_until_valid_data_arrives() -> None:
 def test_a_payout_tried_before_is_looked_up_even_after_the_gateway_forgot_its_key() -> None:
     world = World()
     cid = filled(world)
-    world.clock.set(LOCK)
-    world.run()
-    world.feed.publish(snapshot(GameStatus.FINAL, 2))
-    world.clock.advance(timedelta(hours=4))
-    world.run()
+    to_complete(world)
     world.clock.advance(timedelta(hours=2))
     world.gateway.lose_next_replies = 1  # the first transfer happens; its reply is lost
     world.run()
@@ -342,11 +331,7 @@ def test_unreadable_provider_data_is_alerted_and_the_contest_waits() -> None:
 def test_a_provider_correction_of_a_final_line_is_audited_with_old_and_new_values() -> None:
     world = World()
     cid = filled(world)
-    world.clock.set(LOCK)
-    world.run()
-    world.feed.publish(snapshot(GameStatus.FINAL, 2))
-    world.clock.advance(timedelta(hours=4))
-    world.run()
+    to_complete(world)
     final = snapshot(GameStatus.FINAL, 3)
     (qb,) = [x for x in final.lines if x.player_id == "KC-QB0"]
     fixed = StatLine.of("KC-QB0", "KC", "g1", {**qb.as_dict(), "passing_tds": 3})
