@@ -157,7 +157,15 @@ class LedgerRepository(Protocol):
 
     def for_contest(self, contest_id: str) -> list[PostingSet]: ...
 
-    def all(self) -> list[PostingSet]: ...
+    def all(self) -> list[PostingSet]:
+        """Every posting set; raises UnbalancedPostings if a stored one no longer balances."""
+
+    def unbalanced(self) -> list[str]:
+        """Keys of stored posting sets whose postings do not sum to zero in some currency.
+
+        Recorded sets always balance; a key listed here means the stored rows were
+        changed behind the ledger's back.
+        """
 
 
 class AuditLog(Protocol):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import attrs
+from sqlalchemy import text
 
 from adapters.sqlalchemy import SqlDatabase
 from contract.backends import Backend
@@ -45,3 +46,20 @@ def test_a_contest_runs_from_scheduled_to_paid_with_no_operator_on_sql(
         "contest.settled",
         "contest.paid",
     ]
+
+
+def test_a_ledger_row_edited_in_the_database_is_reported_not_trusted(
+    sql_backend: Backend,
+) -> None:
+    world = SqlWorld(SqlDatabase(sql_backend.sql))
+    contest = world.create()
+    world.join(contest, "ann")
+    assert verify_ledger(world.p).ok
+    with sql_backend.sql.begin() as connection:
+        connection.execute(
+            text("UPDATE postings SET amount_minor = amount_minor + 1 WHERE position = 0")
+        )
+    report = verify_ledger(world.p)
+    assert not report.ok
+    assert len(report.unbalanced) == 1
+    assert report.unbalanced[0].startswith("fee:join-")

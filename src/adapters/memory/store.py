@@ -326,6 +326,13 @@ class _Ledger(_Repo):
     def all(self) -> list[PostingSet]:
         return list(self.t.ledger.values())
 
+    def unbalanced(self) -> list[str]:
+        return sorted(
+            key
+            for key, posting_set in self.t.ledger.items()
+            if sum(p.amount.minor for p in posting_set.postings) != 0
+        )
+
 
 class _Audit(_Repo):
     def append(self, record: AuditRecord) -> None:

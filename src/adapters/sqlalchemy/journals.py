@@ -75,6 +75,18 @@ class SqlLedger:
     def all(self) -> list[PostingSet]:
         return self._read(None)
 
+    def unbalanced(self) -> list[str]:
+        # Summed in the database, so sets that would not even load are found.
+        s, p = t.posting_sets, t.postings
+        query = (
+            select(s.c.key)
+            .join(p, p.c.set_id == s.c.id)
+            .group_by(s.c.key, p.c.currency)
+            .having(func.sum(p.c.amount_minor) != 0)
+            .order_by(s.c.key)
+        )
+        return sorted({row.key for row in self._db.execute(query)})
+
 
 def _posting_set(rows: list[Row[Any]]) -> PostingSet:
     first = rows[0]
