@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import enum
 import hashlib
-import json
 from datetime import datetime
+from json.encoder import encode_basestring_ascii
 
 from attrs import define, frozen
 
@@ -72,8 +72,16 @@ class PayoutStatus(enum.Enum):
 
 
 def payout_fingerprint(contest_id: str, entry_id: str, payout_id: str) -> str:
-    """The payout's idempotency fingerprint: (contest, entry, payout id), hashed."""
-    framed = json.dumps([contest_id, entry_id, payout_id], separators=(",", ":"))
+    """The payout's idempotency fingerprint: (contest, entry, payout id), hashed.
+
+    The hashed text is json.dumps([contest_id, entry_id, payout_id], separators=(",", ":")),
+    written out with the encoder's own string escaping: the same bytes, without building
+    an encoder per call (settling a big contest computes 200,000 of these).
+    """
+    framed = (
+        f"[{encode_basestring_ascii(contest_id)},{encode_basestring_ascii(entry_id)},"
+        f"{encode_basestring_ascii(payout_id)}]"
+    )
     return "payout-" + hashlib.sha256(framed.encode()).hexdigest()
 
 

@@ -119,6 +119,13 @@ class PayoutRepository(Protocol):
     def for_contest(self, contest_id: str) -> list[Payout]:
         """By ascending entry id."""
 
+    def any_unconfirmed(self, contest_id: str) -> bool:
+        """Whether any of the contest's payouts is not CONFIRMED (False when it has none).
+
+        A check that reads no payout: a settled contest of a million entries has
+        200,000 of them, and every lifecycle tick asks until they are all paid.
+        """
+
     def get(self, fingerprint: str) -> Payout:
         """Raises UnknownPayout."""
 

@@ -10,14 +10,15 @@ entry-id order.
 from __future__ import annotations
 
 import math
+import operator
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from fractions import Fraction
-from itertools import groupby
+from itertools import groupby, islice
 from operator import itemgetter
 from typing import TypeVar
 
-from attrs import frozen
+from attrs import field, frozen
 
 from fantasy_core.errors import InvalidMoney, InvalidPayoutTable
 from fantasy_core.money import basis_points_of, split_evenly
@@ -63,6 +64,10 @@ class Standings:
 
     Scores are kept as integers over a common denominator `scale` so that a
     million entries rank fast and stay exact: entry i scored `scaled[i] / scale`.
+    `order[i]` is where entry i stood in the input, so that callers holding data
+    of the entries in input order (users, lineups) can line it up with the
+    standings without looking each entry up by id. It says nothing about the
+    result: standings of the same entries given in another order are equal.
     """
 
     entry_ids: tuple[str, ...]
@@ -70,9 +75,16 @@ class Standings:
     scale: int
     ranks: tuple[int, ...]
     prizes: tuple[int, ...]
+    order: tuple[int, ...] = field(eq=False)
 
     def score(self, index: int) -> Fraction:
         return Fraction(self.scaled_scores[index], self.scale)
+
+    def arrange(self, values: Sequence[T]) -> tuple[T, ...]:
+        """`values` of the entries in input order, in the standings' order (best first)."""
+        if len(values) != len(self.order):
+            raise ValueError(f"{len(values)} values for {len(self.order)} standings")
+        return _gather(self.order)(values)
 
     @property
     def total_prizes(self) -> int:
@@ -114,12 +126,17 @@ def rank_and_pay(
     if len(entry_ids) != len(scaled_scores):
         raise ValueError("every entry needs exactly one score")
     if not entry_ids:
-        return Standings((), (), scale, (), ())
-    by_id = sorted(range(len(entry_ids)), key=entry_ids.__getitem__)
+        return Standings((), (), scale, (), (), ())
+    # Entries read from storage come by ascending id already: no need to sort them so.
+    ascending = all(map(operator.lt, entry_ids, islice(entry_ids, 1, None)))
+    by_id = (
+        range(len(entry_ids))
+        if ascending
+        else sorted(range(len(entry_ids)), key=entry_ids.__getitem__)
+    )
     # Stable sort: equal scores keep ascending entry-id order.
     order = sorted(by_id, key=scaled_scores.__getitem__, reverse=True)
-    # itemgetter gathers in C; a generator here costs more than the sort itself.
-    pick = itemgetter(*order) if len(order) > 1 else _single(order[0])
+    pick = _gather(order)
     sorted_ids: tuple[str, ...] = pick(entry_ids)
     sorted_scores: tuple[int, ...] = pick(scaled_scores)
     ranks: list[int] = []
@@ -141,11 +158,19 @@ def rank_and_pay(
         scale=scale,
         ranks=tuple(ranks),
         prizes=tuple(prizes),
+        order=tuple(order),
     )
 
 
-def _single(index: int) -> Callable[[Sequence[T]], tuple[T, ...]]:
-    return lambda seq: (seq[index],)
+def _gather(order: Sequence[int]) -> Callable[[Sequence[T]], tuple[T, ...]]:
+    """A function picking the items at `order` of a sequence, as a tuple."""
+    if len(order) == 0:
+        return lambda seq: ()
+    if len(order) == 1:
+        index = order[0]
+        return lambda seq: (seq[index],)
+    # itemgetter gathers in C; a generator here costs more than the sort itself.
+    return itemgetter(*order)
 
 
 def settle_entries(
@@ -159,12 +184,30 @@ def settle_entries(
 
     A player with no points (no stat line: did not play) scores 0.
     """
+    return settle_lineups(
+        list(lineups), list(lineups.values()), player_points, structure, pool, entry_fee
+    )
+
+
+def settle_lineups(
+    entry_ids: Sequence[str],
+    lineups: Sequence[Sequence[str]],
+    player_points: Mapping[str, Fraction],
+    structure: PayoutStructure,
+    pool: int,
+    entry_fee: int,
+) -> Standings:
+    """settle_entries for entries given as two parallel sequences: ids (unique) and lineups.
+
+    For callers that read entries as rows: no mapping of a million entries is built.
+    """
+    if len(entry_ids) != len(lineups):
+        raise ValueError("every entry needs exactly one lineup")
     scale = common_scale(player_points.values())
     # A defaultdict scores unknown players 0 without a pass over every lineup first.
     scaled: defaultdict[str, int] = defaultdict(int, scale_points(player_points, scale))
     get = scaled.__getitem__
-    entry_ids = list(lineups)
-    scores = [sum(map(get, lineup)) for lineup in lineups.values()]
+    scores = [sum(map(get, lineup)) for lineup in lineups]
     prizes = structure.place_prizes(len(entry_ids), pool, entry_fee)
     if sum(prizes) != (pool if entry_ids else 0):
         raise InvalidPayoutTable(f"payout table paid {sum(prizes)} of a pool of {pool}")

@@ -580,6 +580,30 @@ def test_payouts_come_by_entry_and_are_found_by_transfer(backend: Backend) -> No
         uow.payouts.add_all([])
 
 
+def test_a_contest_has_unconfirmed_payouts_until_every_one_is_confirmed(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.contests.add(a_contest("c2"))
+        for entry_id in ("e1", "e2"):
+            uow.entries.add(an_entry(entry_id))
+        uow.payouts.add_all([a_payout(entry_id=e) for e in ("e1", "e2")])
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.payouts.any_unconfirmed("c1")
+        assert not uow.payouts.any_unconfirmed("c2")  # a contest without payouts
+        first, second = uow.payouts.for_contest("c1")
+        first.status, second.status = PayoutStatus.FAILED, PayoutStatus.CONFIRMED
+        uow.payouts.save(first)
+        uow.payouts.save(second)
+        assert uow.payouts.any_unconfirmed("c1")  # a failed payout is not paid
+        first.status = PayoutStatus.CONFIRMED
+        uow.payouts.save(first)
+        assert not uow.payouts.any_unconfirmed("c1")
+        uow.commit()
+    with backend.uow() as uow:
+        assert not uow.payouts.any_unconfirmed("c1")
+
+
 def test_pending_refunds_come_oldest_first(backend: Backend) -> None:
     with backend.uow() as uow:
         uow.contests.add(a_contest("c1"))

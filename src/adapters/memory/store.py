@@ -28,7 +28,7 @@ from fantasy_core.errors import (
 )
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
-from fantasy_core.payments import Payout, PayoutAccount, Refund, RefundStatus
+from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
 from fantasy_core.stats import FeedSnapshot
 
 T = TypeVar("T")
@@ -270,6 +270,12 @@ class _Payouts(_Repo):
         return sorted(
             (_copy(x) for x in self.t.payouts.values() if x.contest_id == contest_id),
             key=lambda x: x.entry_id,
+        )
+
+    def any_unconfirmed(self, contest_id: str) -> bool:
+        return any(
+            x.contest_id == contest_id and x.status is not PayoutStatus.CONFIRMED
+            for x in self.t.payouts.values()
         )
 
     def get(self, fingerprint: str) -> Payout:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import weakref
 from collections.abc import Iterable, Sequence
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, exists, func, select
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.records import (
@@ -21,7 +21,6 @@ from adapters.sqlalchemy.records import (
     contest_from_row,
     contest_values,
     entry_values,
-    garbage_collection_paused,
     payout_from_row,
     payout_row,
     payout_values,
@@ -30,6 +29,7 @@ from adapters.sqlalchemy.records import (
     terms_to_text,
 )
 from adapters.sqlalchemy.statements import Statements
+from fantasy_core.collector import garbage_collection_paused
 from fantasy_core.contest import Contest
 from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
@@ -40,7 +40,7 @@ from fantasy_core.errors import (
     UnknownPayout,
 )
 from fantasy_core.lifecycle import ContestState
-from fantasy_core.payments import Payout, PayoutAccount, Refund, RefundStatus
+from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
 
 # Rows streamed per fetch when reading a contest's entries (a server-side cursor on
 # PostgreSQL): big enough to amortise round trips, small enough to bound memory.
@@ -267,6 +267,13 @@ class SqlPayouts:
         rows = self._db.stream(query, STREAM_BATCH)
         with garbage_collection_paused():
             return [payout_from_row(row) for row in rows]
+
+    def any_unconfirmed(self, contest_id: str) -> bool:
+        c = t.payouts.c
+        query = select(
+            exists().where(c.contest_id == contest_id, c.status != PayoutStatus.CONFIRMED.value)
+        )
+        return bool(self._db.execute(query).scalar_one())
 
     def get(self, fingerprint: str) -> Payout:
         return self._read(fingerprint, for_update=False)

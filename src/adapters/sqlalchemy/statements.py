@@ -205,7 +205,7 @@ class Statements:
             if self.dialect == "postgresql":
                 self._copy(table, columns, rows)
             else:
-                self.execute(table.insert(), [dict(zip(columns, row, strict=True)) for row in rows])
+                self._executemany(table, columns, rows)
         except BaseException:
             savepoint.rollback()
             raise

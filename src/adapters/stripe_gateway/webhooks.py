@@ -40,6 +40,15 @@ def parse_webhook(
     when the verified body is not a Stripe event.
     """
     _verify(payload, signature_header, secret, tolerance_seconds, now)
+    try:
+        return _parse(payload)
+    except InvalidWebhook as error:
+        # Signed by the secret's holder, yet not an event we can read: refused, and on record.
+        LOG.warning("stripe webhook refused: %s", error)
+        raise
+
+
+def _parse(payload: bytes) -> PaymentEvent | None:
     event = _event(payload)
     event_id = _required(event, "id")
     kind = _required(event, "type")
@@ -80,6 +89,7 @@ def _verify(
         LOG.warning("stripe webhook refused: signature: %s", why)
         raise InvalidWebhook(f"invalid Stripe signature: {why}") from error
     except UnicodeDecodeError as error:
+        LOG.warning("stripe webhook refused: the body is not UTF-8")
         raise InvalidWebhook("Stripe webhook body is not UTF-8") from error
     signed_at = _signed_at(header)
     current = (now or _utc_now)().timestamp()

@@ -9,6 +9,7 @@ from datetime import timedelta
 from typing import Any
 
 from litestar import Litestar, Request
+from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.rate_limit import RateLimitConfig
@@ -19,6 +20,7 @@ from litestar.openapi.spec import Tag
 from apps.api.auth import TokenIssuer, jwt_auth
 from apps.api.dependencies import dependencies
 from apps.api.entries import EntryController
+from apps.api.hygiene import StrictJsonRequest, no_nul_characters
 from apps.api.lobby import LobbyController
 from apps.api.operator import OperatorController
 from apps.api.players import AuthController, MeController
@@ -63,16 +65,26 @@ def create_app(
         dependencies=dependencies(),
         state=State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)}),
         exception_handlers=exception_handlers(),
+        request_class=StrictJsonRequest,
+        guards=[no_nul_characters],
         middleware=[
             _rate_limit("login", settings.login_rate_per_minute),
             _rate_limit("join", settings.join_rate_per_minute),
         ],
-        on_app_init=[auth.on_app_init],
+        on_app_init=[auth.on_app_init, _security_per_route],
         openapi_config=_openapi(),
         # Logging is the entry point's to configure (apps.logs), not the app factory's.
         logging_config=None,
         lifespan=[_lifespan(owned=owned, run_worker=run_worker)],
     )
+
+
+def _security_per_route(app_config: AppConfig) -> AppConfig:
+    """The JWT backend declares its bearer token for the whole API; the routes that need
+    it declare it themselves (`security = BEARER`), so public ones are documented public."""
+    if app_config.openapi_config is not None:
+        app_config.openapi_config.security = None
+    return app_config
 
 
 def _rate_limit(kind: str, per_minute: int) -> DefineMiddleware:

@@ -22,6 +22,8 @@ from fantasy_core.entries import Entry
 from fantasy_core.usecases.queries import LEADERBOARD_STATES
 
 PUBLIC_PATHS = ["/schema", "/health", "/ready", "/webhooks/"]
+# The OpenAPI security requirement of the routes that need a token (see app._security_per_route).
+BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
 def jwt_auth(secret: str, ttl: timedelta) -> JWTAuth[Account, Token]:
@@ -67,7 +69,9 @@ def players_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHan
 
 
 def _account(connection: ASGIConnection[Any, Any, Any, Any]) -> Account:
-    user = connection.user
+    # Not `connection.user`: it raises when the auth middleware did not run, as for an
+    # OPTIONS request (the middleware skips them), which the guards still see.
+    user = connection.scope.get("user")
     if not isinstance(user, Account):
         raise NotAuthorizedException("a bearer token is required")
     return user

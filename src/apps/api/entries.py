@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.security.jwt import Token
 from litestar.status_codes import (
@@ -17,8 +18,8 @@ from litestar.status_codes import (
 )
 
 from apps.accounts import Account
-from apps.api.auth import ensure_can_see_entry, players_only
-from apps.api.problems import Problem, payment_declined
+from apps.api.auth import BEARER, ensure_can_see_entry, players_only
+from apps.api.problems import Problem, payment_declined, problem_responses
 from apps.api.wire import EntryOut, ExplanationOut, JoinIn, entry_out, explanation_out
 from fantasy_core.entries import EntryStatus, JoinResult
 from fantasy_core.lineups import Lineup
@@ -49,12 +50,21 @@ _STATUS = {
 
 class EntryController(Controller):
     tags = ("entries",)
+    security = BEARER
 
     @post(
         "/contests/{contest_id:str}/entries",
         guards=[players_only],
         status_code=201,
         operation_id="joinContest",
+        responses={
+            **problem_responses(400, 401, 402, 403, 404, 409, 422, 429, 503),
+            HTTP_202_ACCEPTED: ResponseSpec(
+                data_container=EntryOut,
+                description="The bank asks the player to confirm (3-D Secure); a webhook "
+                "says how it ended",
+            ),
+        },
         opt={"rate_limit": "join"},
         sync_to_thread=True,
     )
@@ -82,7 +92,12 @@ class EntryController(Controller):
         entry, _ = get_entry(platform, result.entry_id)
         return Response(entry_out(entry), status_code=_status_of(result))
 
-    @get("/entries/{entry_id:str}", operation_id="entry", sync_to_thread=True)
+    @get(
+        "/entries/{entry_id:str}",
+        operation_id="entry",
+        sync_to_thread=True,
+        responses=problem_responses(401, 403, 404, 503),
+    )
     def entry(
         self,
         entry_id: FromPath[str],
@@ -94,7 +109,12 @@ class EntryController(Controller):
         ensure_can_see_entry(request.user, entry, contest)
         return entry_out(entry)
 
-    @get("/entries/{entry_id:str}/explanation", operation_id="explainEntry", sync_to_thread=True)
+    @get(
+        "/entries/{entry_id:str}/explanation",
+        operation_id="explainEntry",
+        sync_to_thread=True,
+        responses=problem_responses(401, 403, 404, 503),
+    )
     def explanation(
         self,
         entry_id: FromPath[str],
@@ -111,6 +131,7 @@ class EntryController(Controller):
         guards=[players_only],
         status_code=200,
         operation_id="withdrawEntry",
+        responses=problem_responses(401, 403, 404, 409, 503),
         sync_to_thread=True,
     )
     def withdraw(

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from apps.api.problems import problem_responses
 from apps.api.wire import (
     ContestDetailOut,
     ContestOut,
@@ -35,7 +36,13 @@ class LobbyController(Controller):
     path = "/contests"
     tags = ("lobby",)
 
-    @get("/", exclude_from_auth=True, operation_id="listContests", sync_to_thread=True)
+    @get(
+        "/",
+        exclude_from_auth=True,
+        operation_id="listContests",
+        sync_to_thread=True,
+        responses=problem_responses(400, 503),
+    )
     def lobby(
         self,
         platform: NamedDependency[Platform],
@@ -58,6 +65,7 @@ class LobbyController(Controller):
         "/{contest_id:str}",
         exclude_from_auth=True,
         operation_id="contestDetail",
+        responses=problem_responses(404, 503),
         sync_to_thread=True,
     )
     def detail(
@@ -70,6 +78,7 @@ class LobbyController(Controller):
         "/{contest_id:str}/leaderboard",
         exclude_from_auth=True,
         operation_id="leaderboard",
+        responses=problem_responses(400, 404, 503),
         sync_to_thread=True,
     )
     def leaderboard(
@@ -86,6 +95,7 @@ class LobbyController(Controller):
         "/{contest_id:str}/settlement",
         exclude_from_auth=True,
         operation_id="settlement",
+        responses=problem_responses(404, 503),
         sync_to_thread=True,
     )
     def settlement(
@@ -107,6 +117,7 @@ class LobbyController(Controller):
         "/{contest_id:str}/settlement/snapshot",
         exclude_from_auth=True,
         operation_id="settlementSnapshot",
+        responses=problem_responses(404, 503),
         sync_to_thread=True,
         media_type="application/json",
     )

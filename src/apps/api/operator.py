@@ -17,7 +17,8 @@ from litestar.status_codes import HTTP_201_CREATED
 
 from apps.accounts import Account
 from apps.alert_board import AlertBoard
-from apps.api.auth import operators_only
+from apps.api.auth import BEARER, operators_only
+from apps.api.problems import problem_responses
 from apps.api.wire import (
     AlertOut,
     AuditOut,
@@ -46,9 +47,14 @@ class OperatorController(Controller):
     path = "/operator"
     guards = (operators_only,)
     tags = ("operators",)
+    security = BEARER
 
     @post(
-        "/contests", status_code=HTTP_201_CREATED, operation_id="createContest", sync_to_thread=True
+        "/contests",
+        status_code=HTTP_201_CREATED,
+        operation_id="createContest",
+        sync_to_thread=True,
+        responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
     )
     def create_contest(
         self,
@@ -69,6 +75,7 @@ class OperatorController(Controller):
         "/contests/{contest_id:str}/cancel",
         status_code=200,
         operation_id="cancelContest",
+        responses=problem_responses(400, 401, 403, 404, 409, 503),
         sync_to_thread=True,
     )
     def cancel(
@@ -82,7 +89,12 @@ class OperatorController(Controller):
         owed = cancel_contest(platform, contest_id, data.reason, actor=request.user.user_id)
         return cancel_out(contest_summary(platform, contest_id).contest, owed)
 
-    @get("/contests/{contest_id:str}/audit", operation_id="contestAudit", sync_to_thread=True)
+    @get(
+        "/contests/{contest_id:str}/audit",
+        operation_id="contestAudit",
+        sync_to_thread=True,
+        responses=problem_responses(401, 403, 404, 503),
+    )
     def contest_audit(
         self, contest_id: FromPath[str], platform: NamedDependency[Platform]
     ) -> list[AuditOut]:
@@ -90,14 +102,24 @@ class OperatorController(Controller):
         contest_summary(platform, contest_id)  # 404 for an unknown contest
         return [audit_out(r) for r in audit_trail(platform, contest_id)]
 
-    @get("/players/{user_id:str}/audit", operation_id="playerAudit", sync_to_thread=True)
+    @get(
+        "/players/{user_id:str}/audit",
+        operation_id="playerAudit",
+        sync_to_thread=True,
+        responses=problem_responses(401, 403, 503),
+    )
     def player_audit(
         self, user_id: FromPath[str], platform: NamedDependency[Platform]
     ) -> list[AuditOut]:
         """Every recorded action the player took, oldest first."""
         return [audit_out(r) for r in player_audit(platform, user_id)]
 
-    @get("/alerts", operation_id="alerts", sync_to_thread=False)
+    @get(
+        "/alerts",
+        operation_id="alerts",
+        sync_to_thread=False,
+        responses=problem_responses(400, 401, 403),
+    )
     def alerts(
         self, alerts: NamedDependency[AlertBoard], open_only: FromQuery[bool] = False
     ) -> list[AlertOut]:
@@ -108,6 +130,7 @@ class OperatorController(Controller):
         "/alerts/{key:str}/acknowledge",
         status_code=200,
         operation_id="acknowledgeAlert",
+        responses=problem_responses(401, 403, 404),
         sync_to_thread=False,
     )
     def acknowledge(
@@ -126,6 +149,7 @@ class OperatorController(Controller):
         "/stats/corrections",
         status_code=HTTP_201_CREATED,
         operation_id="correctStat",
+        responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
         sync_to_thread=True,
     )
     def correct_stat(
@@ -146,7 +170,12 @@ class OperatorController(Controller):
         )
         return CorrectionOut(affected_contests=affected)
 
-    @get("/ledger", operation_id="verifyLedger", sync_to_thread=True)
+    @get(
+        "/ledger",
+        operation_id="verifyLedger",
+        sync_to_thread=True,
+        responses=problem_responses(401, 403, 503),
+    )
     def ledger(self, platform: NamedDependency[Platform]) -> LedgerOut:
         """Every posting set balanced, every closed contest's money conserved to the cent."""
         return ledger_out(verify_ledger(platform))

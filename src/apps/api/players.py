@@ -11,7 +11,8 @@ from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_201_CREATED
 
 from apps.accounts import Account, Accounts, Role
-from apps.api.auth import TokenIssuer
+from apps.api.auth import BEARER, TokenIssuer
+from apps.api.problems import problem_responses
 from apps.api.wire import (
     Credentials,
     EntryOut,
@@ -37,6 +38,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         status_code=HTTP_201_CREATED,
         operation_id="register",
+        responses=problem_responses(400, 409, 422, 503),
         sync_to_thread=True,
     )
     def register(
@@ -60,6 +62,7 @@ class AuthController(Controller):
         exclude_from_auth=True,
         status_code=200,
         operation_id="login",
+        responses=problem_responses(400, 401, 429, 503),
         opt={"rate_limit": "login"},
         sync_to_thread=True,
     )
@@ -83,15 +86,21 @@ class AuthController(Controller):
 class MeController(Controller):
     path = "/me"
     tags = ("accounts",)
+    security = BEARER
 
-    @get("/", operation_id="profile", sync_to_thread=True)
+    @get("/", operation_id="profile", sync_to_thread=True, responses=problem_responses(401, 503))
     def profile(
         self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
     ) -> ProfileOut:
         """The caller's profile, with the connected account prizes are paid to."""
         return profile_out(request.user, payout_account(platform, request.user.user_id))
 
-    @put("/payout-account", operation_id="setPayoutAccount", sync_to_thread=True)
+    @put(
+        "/payout-account",
+        operation_id="setPayoutAccount",
+        sync_to_thread=True,
+        responses=problem_responses(400, 401, 503),
+    )
     def set_payout_account(
         self,
         data: JSONBody[PayoutAccountIn],
@@ -103,14 +112,24 @@ class MeController(Controller):
         set_payout_account(platform, user.user_id, data.account_id)
         return profile_out(user, payout_account(platform, user.user_id))
 
-    @get("/entries", operation_id="myEntries", sync_to_thread=True)
+    @get(
+        "/entries",
+        operation_id="myEntries",
+        sync_to_thread=True,
+        responses=problem_responses(401, 503),
+    )
     def entries(
         self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
     ) -> list[EntryOut]:
         """Every join attempt of the caller: active, declined, refunded, withdrawn..."""
         return [entry_out(e) for e in entries_of(platform, request.user.user_id)]
 
-    @get("/payments", operation_id="myPayments", sync_to_thread=True)
+    @get(
+        "/payments",
+        operation_id="myPayments",
+        sync_to_thread=True,
+        responses=problem_responses(401, 503),
+    )
     def payments(
         self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
     ) -> PaymentsOut:

@@ -14,6 +14,7 @@ from typing import Any
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
@@ -25,8 +26,10 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 from litestar.types import ExceptionHandlersMap
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from apps.accounts import AccountError, LoginFailed
+from apps.api.wire import ProblemOut
 from apps.templates import UnknownTemplate
 from fantasy_core import errors
 from fantasy_core.snapshot import InvalidSnapshot
@@ -194,6 +197,38 @@ def http_problem(
     )
 
 
+def database_problem(
+    request: Request[Any, Any, Any], error: DBAPIError
+) -> Response[dict[str, object]]:
+    """The database cannot be reached (or went away mid-request): 503, nothing half-written.
+
+    A unit of work that did not commit rolled back with its connection, so the
+    client may retry the same request (a join with the same Idempotency-Key).
+    Any other database error is a bug: the catch-all's 500.
+    """
+    if not _unreachable(error):
+        return internal_problem(request, error)
+    _log.warning(
+        "%s %s: database unavailable: %s",
+        request.method,
+        request.url.path,
+        str(error.orig or error).strip().splitlines()[0] if str(error).strip() else "",
+    )
+    return problem_response(
+        request,
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "database-unavailable",
+        "Service unavailable",
+        "the database cannot be reached; nothing was changed by this request, retry later",
+        {"hint": "retry the same request (with the same Idempotency-Key) after Retry-After"},
+        {"Retry-After": RETRY_AFTER_SECONDS},
+    )
+
+
+def _unreachable(error: DBAPIError) -> bool:
+    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
+
+
 def internal_problem(
     request: Request[Any, Any, Any], error: Exception
 ) -> Response[dict[str, object]]:
@@ -233,6 +268,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         AccountError: account_problem,
         LoginFailed: login_problem,
         HTTPException: http_problem,
+        DBAPIError: database_problem,
         Exception: internal_problem,
     }
 
@@ -246,3 +282,35 @@ def payment_declined(entry_id: str, decline_code: str | None, reason: str | None
         entry_id=entry_id,
         decline_code=decline_code,
     )
+
+
+# ---- what the OpenAPI document says each route may answer ------------------------------
+
+_DESCRIPTIONS = {
+    400: "Malformed request: a path, query, header or body value the schema refuses",
+    401: "Not authenticated: no valid bearer token (or, at login, wrong credentials)",
+    402: "Payment declined (with the decline code); nothing was charged",
+    403: "Forbidden for this caller's role, or another player's record",
+    404: "No such resource",
+    409: "Refused in the current state: locked, full, over the limit, already taken",
+    422: "Refused by a rule: the lineup's roster rule, a weak password, a bad email",
+    429: "Rate limited: retry after Retry-After",
+    503: "A dependency (database, payments, stats feed) is unavailable: retry after Retry-After",
+}
+
+
+def problem_responses(*statuses: int) -> dict[int, ResponseSpec]:
+    """The problem responses a route documents (application/problem+json, ProblemOut).
+
+    Always 400 too: any path, query, header or body value may be refused as malformed
+    (and documenting it here replaces the framework's own 400, which is not ours).
+    """
+    return {
+        status: ResponseSpec(
+            data_container=ProblemOut,
+            media_type=MEDIA_TYPE,
+            description=_DESCRIPTIONS[status],
+            generate_examples=False,
+        )
+        for status in sorted({400, *statuses})
+    }

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi.datastructures import ResponseSpec
+from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 from sqlalchemy.exc import DBAPIError
 
 from adapters.stripe_gateway import parse_webhook
-from apps.api.problems import Problem
+from apps.api.problems import Problem, problem_responses
 from apps.api.wire import HealthOut, WebhookOut
 from apps.bootstrap import Services
 from fantasy_core.errors import FeedUnavailable
@@ -21,6 +23,17 @@ from fantasy_core.usecases.payment_events import apply_payment_event
 from fantasy_core.usecases.queries import check_store, feed_slates
 
 _log = logging.getLogger("fantasy.api")
+
+
+# Every event Stripe sends is signed; a missing signature is refused like a wrong one
+# (400, and logged), so the parameter is optional to the framework.
+SignatureHeader = Annotated[
+    str | None,
+    HeaderParameter(
+        name="Stripe-Signature",
+        description="t=<unix time>,v1=<HMAC-SHA256 of the body with the webhook secret>",
+    ),
+]
 
 
 class SystemController(Controller):
@@ -31,7 +44,17 @@ class SystemController(Controller):
         """Liveness: the process answers."""
         return HealthOut(status="ok")
 
-    @get("/ready", exclude_from_auth=True, operation_id="ready", sync_to_thread=True)
+    @get(
+        "/ready",
+        exclude_from_auth=True,
+        operation_id="ready",
+        sync_to_thread=True,
+        responses={
+            HTTP_503_SERVICE_UNAVAILABLE: ResponseSpec(
+                data_container=HealthOut, description="A dependency failed (see checks)"
+            )
+        },
+    )
     def ready(self, services: NamedDependency[Services]) -> Response[HealthOut]:
         """Readiness: the database and the stats feed answer; which payment gateway is wired.
 
@@ -49,9 +72,18 @@ class SystemController(Controller):
             status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
         )
 
-    @post("/webhooks/stripe", exclude_from_auth=True, status_code=200, operation_id="stripeWebhook")
+    @post(
+        "/webhooks/stripe",
+        exclude_from_auth=True,
+        status_code=200,
+        operation_id="stripeWebhook",
+        responses=problem_responses(400, 503),
+    )
     async def stripe_webhook(
-        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        stripe_signature: SignatureHeader = None,
     ) -> WebhookOut:
         """Stripe's events, signature-checked; each event id is applied once however often
         it arrives. 400 for a forged, stale or malformed event."""
@@ -64,8 +96,7 @@ class SystemController(Controller):
                 "FANTASY_STRIPE_WEBHOOK_SECRET is not set",
             )
         payload = await request.body()
-        signature = request.headers.get("Stripe-Signature", "")
-        event = parse_webhook(payload, signature, secret)
+        event = parse_webhook(payload, stripe_signature or "", secret)
         if event is None:
             return WebhookOut(event_id=None, applied=False)
         applied = await anyio.to_thread.run_sync(apply_payment_event, services.platform, event)

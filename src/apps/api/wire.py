@@ -35,6 +35,27 @@ class Request(Struct, forbid_unknown_fields=True, kw_only=True):
     """Base of every request body."""
 
 
+class ProblemOut(Struct, kw_only=True):
+    """An RFC 9457 problem (application/problem+json): every error the API answers.
+
+    `type` is stable (/problems/<code>); the optional members appear with the
+    problems that have them.
+    """
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str
+    errors: list[dict[str, object]] | None = None  # 400: which fields were refused
+    reason: str | None = None  # 409 join-refused, registration refused
+    rule: str | None = None  # 422 invalid-lineup: the roster rule
+    player_id: str | None = None  # 422 invalid-lineup: the player, if any
+    hint: str | None = None  # 503: what to do
+    entry_id: str | None = None  # 402 payment-declined, 409 join-refused
+    decline_code: str | None = None  # 402 payment-declined
+
+
 # ---- accounts ---------------------------------------------------------------------------
 
 

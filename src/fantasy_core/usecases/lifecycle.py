@@ -8,7 +8,6 @@ from fantasy_core.contest import Contest
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import ConcurrentUpdate
 from fantasy_core.lifecycle import ContestState, ContestTransitioned
-from fantasy_core.payments import PayoutStatus
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.usecases.contests import refund_active_entries
@@ -80,10 +79,7 @@ def _advance(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> b
             refund_active_entries(p, uow, contest, contest.cancel_reason or "cancelled at lock")
         return True
     if state is ContestState.SETTLED:
-        unconfirmed = [
-            x for x in uow.payouts.for_contest(cid) if x.status is not PayoutStatus.CONFIRMED
-        ]
-        if unconfirmed:
+        if uow.payouts.any_unconfirmed(cid):
             return False
         contest.mark_paid(now, 0)
         return True

@@ -15,6 +15,7 @@ from fantasy_core.payments import (
     refund_key,
 )
 from fantasy_core.platform import Platform
+from fantasy_core.ports import UnitOfWork
 from fantasy_core.usecases.joining import record_charge
 from fantasy_core.usecases.refunds import confirm_refund, send_refunds
 
@@ -22,39 +23,62 @@ from fantasy_core.usecases.refunds import confirm_refund, send_refunds
 def apply_payment_event(p: Platform, event: PaymentEvent) -> bool:
     """Apply a payment event exactly once; False when it was seen before or concerns nothing.
 
-    The event id is marked applied in the same transaction as the change it
-    makes, so a crash cannot apply it twice or lose it.
+    An event is marked applied (and audited) only once its change is made, so a
+    failure part-way (the database lost, the process killed) leaves it unmarked and
+    Stripe's redelivery applies it. A change that fits in one transaction (a reversed
+    transfer, a disabled account) is made in the transaction that marks the event. A
+    charge's outcome and a refund's confirmation go through their own use cases, which
+    are idempotent: they run first and the event is marked after, so applying one of
+    them again after a failure between the two changes nothing.
     """
+    if _seen(p, event.event_id):
+        return False
     kind = event.kind
-    with p.uow() as uow:
-        if not uow.events.first_time(event.event_id):
-            return False
-        p.audit(
-            uow,
-            "payment_event." + kind.value,
-            subject=event.reference,
-            detail=f"event {event.event_id}: {event.reason or ''}",
-        )
-        uow.commit()
+    if kind is PaymentEventKind.TRANSFER_REVERSED:
+        return _reversed(p, event)
+    if kind is PaymentEventKind.ACCOUNT_PAYOUTS_DISABLED:
+        return _account_disabled(p, event)
     if kind is PaymentEventKind.CHARGE_SUCCEEDED:
-        return _charge_outcome(p, event, ChargeOutcome(ChargeStatus.SUCCEEDED, event.reference))
-    if kind is PaymentEventKind.CHARGE_FAILED:
+        outcome = ChargeOutcome(ChargeStatus.SUCCEEDED, event.reference)
+        applied = _charge_outcome(p, event, outcome)
+    elif kind is PaymentEventKind.CHARGE_FAILED:
         outcome = ChargeOutcome(
             ChargeStatus.DECLINED,
             event.reference,
             "payment_failed",
             event.reason or "the payment failed",
         )
-        return _charge_outcome(p, event, outcome)
-    if kind is PaymentEventKind.CHARGE_REFUNDED:
-        return _refunded(p, event)
-    if kind is PaymentEventKind.TRANSFER_REVERSED:
-        return _reversed(p, event)
-    if kind is PaymentEventKind.ACCOUNT_PAYOUTS_DISABLED:
-        return _account_disabled(p, event)
-    p.alert(
-        f"payout-failed-{event.reference}",
-        f"a payout from connected account {event.reference} to its bank failed: {event.reason}",
+        applied = _charge_outcome(p, event, outcome)
+    elif kind is PaymentEventKind.CHARGE_REFUNDED:
+        applied = _refunded(p, event)
+    else:
+        p.alert(
+            f"payout-failed-{event.reference}",
+            f"a payout from connected account {event.reference} to its bank failed: {event.reason}",
+        )
+        applied = True
+    with p.uow() as uow:
+        if not _mark(p, uow, event):
+            return False  # a duplicate delivered at the same moment marked it first
+        uow.commit()
+    return applied
+
+
+def _seen(p: Platform, event_id: str) -> bool:
+    """Whether the event was marked applied; marks nothing (the unit of work rolls back)."""
+    with p.uow() as uow:
+        return not uow.events.first_time(event_id)
+
+
+def _mark(p: Platform, uow: UnitOfWork, event: PaymentEvent) -> bool:
+    """Mark the event applied and audit it, in `uow`; False if it was marked already."""
+    if not uow.events.first_time(event.event_id):
+        return False
+    p.audit(
+        uow,
+        "payment_event." + event.kind.value,
+        subject=event.reference,
+        detail=f"event {event.event_id}: {event.reason or ''}",
     )
     return True
 
@@ -83,8 +107,12 @@ def _refunded(p: Platform, event: PaymentEvent) -> bool:
 
 def _reversed(p: Platform, event: PaymentEvent) -> bool:
     with p.uow() as uow:
-        payout = uow.payouts.by_transfer(event.reference)
+        if not _mark(p, uow, event):
+            return False
+        found = uow.payouts.by_transfer(event.reference)
+        payout = None if found is None else uow.payouts.lock(found.fingerprint)
         if payout is None or payout.status is not PayoutStatus.CONFIRMED:
+            uow.commit()  # received, and concerns no paid prize of ours
             return False
         payout.status = PayoutStatus.REVERSED
         payout.last_error = event.reason or "transfer reversed"
@@ -127,8 +155,11 @@ def _reversal(fingerprint: str, contest_id: str, amount: Money) -> PostingSet:
 
 def _account_disabled(p: Platform, event: PaymentEvent) -> bool:
     with p.uow() as uow:
+        if not _mark(p, uow, event):
+            return False
         account = uow.accounts.by_account(event.reference)
         if account is None:
+            uow.commit()  # received, and concerns no account of ours
             return False
         account.payouts_enabled = False
         uow.accounts.save(account)

@@ -7,6 +7,7 @@ from fantasy_core.ledger import fee_refunded
 from fantasy_core.money import Money
 from fantasy_core.payments import Refund, RefundStatus
 from fantasy_core.platform import Platform
+from fantasy_core.ports import UnitOfWork
 
 
 def send_refunds(p: Platform, contest_id: str | None = None) -> int:
@@ -39,7 +40,7 @@ def send_refunds(p: Platform, contest_id: str | None = None) -> int:
 def confirm_refund(p: Platform, key: str, refund_id: str | None) -> bool:
     """Record a refund as done and post it to the ledger; False if it was already."""
     with p.uow() as uow:
-        refund = uow.refunds.get(key)
+        refund = _locked(uow, key)
         if refund is None or refund.status is RefundStatus.CONFIRMED:
             return False
         refund.status = RefundStatus.CONFIRMED
@@ -64,7 +65,7 @@ def confirm_refund(p: Platform, key: str, refund_id: str | None) -> bool:
 
 def _record_failure(p: Platform, refund: Refund, error: str) -> None:
     with p.uow() as uow:
-        stored = uow.refunds.get(refund.key)
+        stored = _locked(uow, refund.key)
         if stored is None or stored.status is RefundStatus.CONFIRMED:
             return
         stored.attempts += 1
@@ -85,3 +86,16 @@ def _record_failure(p: Platform, refund: Refund, error: str) -> None:
             f"refund {stored.key} failed {stored.attempts} times: {error}",
             contest_id=stored.contest_id,
         )
+
+
+def _locked(uow: UnitOfWork, key: str) -> Refund | None:
+    """The refund, read again under its contest's lock, which every change to it holds.
+
+    Several workers send the same pending refunds: without the lock, one that read
+    it PENDING could write that back over another's confirmation and confirm it again.
+    """
+    refund = uow.refunds.get(key)
+    if refund is None:
+        return None
+    uow.contests.lock(refund.contest_id)
+    return uow.refunds.get(key)

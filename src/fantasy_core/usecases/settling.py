@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+from fantasy_core.collector import garbage_collection_paused
 from fantasy_core.contest import Contest
 from fantasy_core.ledger import overlay_added, prize_awarded, rake_taken
 from fantasy_core.money import Money
 from fantasy_core.payments import Payout, payout_fingerprint
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.settlement import prize_pool, settle_entries
+from fantasy_core.settlement import PrizePool, Standings, prize_pool, settle_lineups
 from fantasy_core.snapshot import FeedReference, build_snapshot, sha256_of
 from fantasy_core.usecases.stats import effective_lines
 
@@ -23,10 +26,20 @@ def settle(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> str
     Every payout record is written here, with its fingerprint, before anything is
     sent; the caller commits this together with the state change, or nothing.
     """
+    contest.settle(now)
+    # Returning from _settle frees its million-row locals before the collector resumes.
+    with garbage_collection_paused():
+        return _settle(p, uow, contest)
+
+
+def _settle(p: Platform, uow: UnitOfWork, contest: Contest) -> str:
     terms = contest.terms
     cid = contest.contest_id
-    contest.settle(now)
     rows = uow.entries.for_settlement(cid)
+    # Columns of the rows, in entry-id order: no mapping of a million entries is built.
+    entry_ids = [entry_id for entry_id, _, _, _ in rows]
+    users = [user_id for _, user_id, _, _ in rows]
+    lineups = [players for _, _, _, players in rows]
     lines = effective_lines(uow, terms.slate_id)
     points = {player: terms.rules.score(line) for player, line in lines.items()}
     pool = prize_pool(
@@ -35,38 +48,22 @@ def settle(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> str
         None if terms.guaranteed_pool is None else terms.guaranteed_pool.minor,
         len(rows),
     )
-    lineups = {entry_id: players for entry_id, _, _, players in rows}
-    standings = settle_entries(lineups, points, terms.payout, pool.pool, terms.entry_fee.minor)
-    currency = terms.currency
-    if pool.rake:
-        uow.ledger.record(rake_taken("rake:" + cid, cid, Money(pool.rake, currency)))
-    if pool.overlay:
-        uow.ledger.record(overlay_added("overlay:" + cid, cid, Money(pool.overlay, currency)))
-    if standings.total_prizes:
-        uow.ledger.record(
-            prize_awarded("awarded:" + cid, cid, Money(standings.total_prizes, currency))
-        )
-    users = {entry_id: user_id for entry_id, user_id, _, _ in rows}
-    uow.payouts.add_all(
-        [
-            Payout(
-                fingerprint=payout_fingerprint(cid, entry_id, PRIZE),
-                contest_id=cid,
-                entry_id=entry_id,
-                user_id=users[entry_id],
-                payout_id=PRIZE,
-                amount_minor=prize,
-                currency=currency,
-            )
-            for entry_id, prize in zip(standings.entry_ids, standings.prizes, strict=True)
-            if prize > 0
-        ]
+    standings = settle_lineups(
+        entry_ids, lineups, points, terms.payout, pool.pool, terms.entry_fee.minor
     )
     latest = uow.stats.latest(terms.slate_id)
     feed = (
         None if latest is None else FeedReference(latest.slate_id, latest.version, latest.sha256())
     )
-    document = build_snapshot(cid, terms.canonical(), feed, lines, users, lineups, pool, standings)
+    # The snapshot, most of settlement's own work, is written on another thread while
+    # this one records the payouts: the database's work on them (index upkeep, on another
+    # core) overlaps it. build_snapshot only reads values nothing changes meanwhile.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="settlement-snapshot") as worker:
+        snapshot = worker.submit(
+            build_snapshot, cid, terms.canonical(), feed, lines, users, lineups, pool, standings
+        )
+        _record_money(uow, cid, terms.currency, pool, standings, users)
+        document = snapshot.result()
     digest = sha256_of(document)
     uow.settlements.store(cid, document, digest)
     p.audit(
@@ -77,3 +74,38 @@ def settle(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> str
         f"{pool.overlay}), {sum(1 for x in standings.prizes if x)} prizes, snapshot {digest}",
     )
     return digest
+
+
+def _record_money(
+    uow: UnitOfWork,
+    cid: str,
+    currency: str,
+    pool: PrizePool,
+    standings: Standings,
+    users: Sequence[str],
+) -> None:
+    """The ledger's rake, overlay and prizes awarded, and a payout record for every prize."""
+    if pool.rake:
+        uow.ledger.record(rake_taken("rake:" + cid, cid, Money(pool.rake, currency)))
+    if pool.overlay:
+        uow.ledger.record(overlay_added("overlay:" + cid, cid, Money(pool.overlay, currency)))
+    if standings.total_prizes:
+        uow.ledger.record(
+            prize_awarded("awarded:" + cid, cid, Money(standings.total_prizes, currency))
+        )
+    entry_ids, order = standings.entry_ids, standings.order
+    uow.payouts.add_all(
+        [
+            Payout(
+                fingerprint=payout_fingerprint(cid, entry_ids[i], PRIZE),
+                contest_id=cid,
+                entry_id=entry_ids[i],
+                user_id=users[order[i]],
+                payout_id=PRIZE,
+                amount_minor=prize,
+                currency=currency,
+            )
+            for i, prize in enumerate(standings.prizes)
+            if prize > 0
+        ]
+    )

@@ -1,0 +1,79 @@
+"""Input refused before any handler runs: NUL characters, repeated JSON keys, deep nesting.
+
+PostgreSQL cannot store a NUL in text: a NUL in an id or a reason made the
+statement fail, a 500. No id, email, lineup or reason of ours contains one, so it
+is a 400 wherever it appears (path, query, JSON strings and keys). A JSON object
+that repeats a key means different things to different parsers (the first wins,
+or the last): a proxy could check one payment method while we charge the other.
+It is a 400 too, as is JSON nested so deep that decoding it would exhaust the stack
+(which ended in a 500). All are refused before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.exceptions import ValidationException
+from litestar.handlers.base import BaseRouteHandler
+
+NUL = "\x00"
+
+
+class _Refused(Exception):
+    pass
+
+
+class StrictJsonRequest(Request[Any, Any, Any]):
+    """The app's request class: a JSON body is checked (see the module doc) before decoding."""
+
+    async def json(self) -> Any:
+        body = await self.body()
+        if body:
+            refuse_ambiguous_json(body)
+        return await super().json()
+
+
+def refuse_ambiguous_json(body: bytes) -> None:
+    """ValidationException (400) for a repeated key or a NUL; not JSON: left to the decoder."""
+    try:
+        json.loads(body, object_pairs_hook=_checked_object)
+    except _Refused as refused:
+        raise ValidationException(str(refused)) from None
+    except RecursionError:
+        # The framework's decoder would recurse as deep and fail the same way: a 500.
+        raise ValidationException("the JSON body is nested too deep") from None
+    except ValueError:
+        return  # malformed: the framework's own decoder refuses it, saying where
+
+
+def _checked_object(pairs: Sequence[tuple[str, Any]]) -> dict[str, Any]:
+    seen: set[str] = set()
+    for key, value in pairs:
+        if key in seen:
+            raise _Refused(f"the JSON body repeats the key {key!r}")
+        seen.add(key)
+        if NUL in key or _holds_nul(value):
+            raise _Refused("the JSON body holds a NUL character (\\u0000)")
+    return dict(pairs)
+
+
+def _holds_nul(value: Any) -> bool:
+    # Objects were checked as they were built (innermost first); strings and lists remain.
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, list):
+        return any(_holds_nul(item) for item in value)
+    return False
+
+
+def no_nul_characters(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """App-wide guard: a NUL in the path or the query is a 400."""
+    query = connection.query_params
+    if NUL in connection.scope["path"] or any(
+        NUL in key or any(NUL in value for value in query.getall(key)) for key in query
+    ):
+        raise ValidationException("NUL characters (%00) are not accepted in a path or a query")

@@ -1,0 +1,19 @@
+"""The worker killed (SIGKILL) while paying: every winner paid exactly once, counted by Stripe."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from campaign_crash_payouts import CrashPayoutsConfig, run_campaign
+
+
+def test_a_worker_killed_at_random_while_paying_pays_every_winner_exactly_once(
+    postgres_base_url: str, localstripe_url: str, tmp_path: Path
+) -> None:
+    config = CrashPayoutsConfig(runs=1, kills_per_run=5, prizes=60)
+    report = run_campaign(config, postgres_base_url, localstripe_url, tmp_path)
+
+    assert report.ok, report.describe_failure()
+    assert report.faults["SIGKILL during payouts"] == 5
+    assert report.figures["transfers"] == report.figures["prizes"] == 60
+    assert report.figures["duplicate transfers"] == 0
