@@ -77,6 +77,9 @@ ENTRY_PG_TYPES = (
     "varchar", "varchar", "text",
 )  # fmt: skip
 EntryRow = tuple[str, str, str, str, str, str, int, datetime, str, str, None]
+# The seat counter the adapter keeps as entries are added (migration 0003); absent when
+# this runs against the code before it, for a before/after comparison.
+SEAT_COUNTER = "seats_taken" in t.contests.c
 
 
 # ---- the slate and the entries --------------------------------------------------------
@@ -161,6 +164,8 @@ def load_sqlite(path: Path, rows: Sequence[EntryRow]) -> None:
             f"INSERT INTO entries ({names}) VALUES ({marks})",
             ((*row[:7], _sqlite_instant(row[7]), *row[8:]) for row in rows),
         )
+        if SEAT_COUNTER:
+            conn.execute("UPDATE contests SET seats_taken = ?", (len(rows),))
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
 
@@ -172,6 +177,8 @@ def load_postgres(url: str, rows: Sequence[EntryRow]) -> None:
             copy.set_types(list(ENTRY_PG_TYPES))
             for row in rows:
                 copy.write_row(row)
+        if SEAT_COUNTER:
+            conn.execute("UPDATE contests SET seats_taken = %s", (len(rows),))
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE entries")

@@ -567,6 +567,45 @@ def test_seats_taken_counts_only_seat_holding_statuses(backend: Backend) -> None
         assert uow.entries.seats_taken("c3") == 0
 
 
+def test_seats_taken_follows_every_entry_that_takes_or_gives_back_a_seat(
+    backend: Backend,
+) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", "c1", user="ann", status=EntryStatus.RESERVED))
+        uow.entries.add(an_entry("e2", "c1", user="bob", status=EntryStatus.RESERVED))
+        uow.entries.add(an_entry("e3", "c1", user="cat", status=EntryStatus.DECLINED))
+        uow.commit()
+    with backend.uow() as uow:
+        uow.contests.lock("c1")
+        assert uow.entries.seats_taken("c1") == 2
+        paid, declined = uow.entries.get("e1"), uow.entries.get("e2")
+        paid.status, declined.status = EntryStatus.ACTIVE, EntryStatus.DECLINED
+        uow.entries.save(paid)
+        uow.entries.save(declined)
+        assert uow.entries.seats_taken("c1") == 1  # read under this unit of work's lock
+        uow.commit()
+        assert uow.entries.seats_taken("c1") == 1  # and after it, from the store
+    with backend.uow() as uow:
+        withdrawn = uow.entries.get("e1")
+        withdrawn.status = EntryStatus.WITHDRAWN
+        uow.entries.save(withdrawn)
+        uow.entries.save(withdrawn)  # saving it again gives back nothing more
+        assert uow.entries.seats_taken("c1") == 0
+
+
+def test_a_rolled_back_join_gives_its_seat_back(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    with backend.uow() as uow:
+        uow.contests.lock("c1")
+        uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
+        assert uow.entries.seats_taken("c1") == 1
+    with backend.uow() as uow:
+        assert uow.entries.seats_taken("c1") == 0
+
+
 def test_payouts_come_by_entry_and_are_found_by_transfer(backend: Backend) -> None:
     with backend.uow() as uow:
         uow.contests.add(a_contest("c1"))

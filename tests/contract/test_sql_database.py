@@ -154,3 +154,30 @@ def test_a_naive_datetime_is_refused_rather_than_stored_in_the_wrong_zone(
         contest.complete(datetime(2025, 9, 7, 12, 0))  # no time zone
         with pytest.raises(ValueError, match="naive datetime"):
             uow.contests.save(contest)
+
+
+def test_the_seat_counter_migration_counts_the_seats_of_existing_contests(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'seats.db'}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0002")
+        connection.execute(
+            text(
+                "INSERT INTO contests (contest_id, state, terms, version) "
+                "VALUES ('c1', 'SCHEDULED', '{}', 0), ('c2', 'SCHEDULED', '{}', 0)"
+            )
+        )
+        for n, status in enumerate(("reserved", "pending_action", "active", "declined")):
+            connection.execute(
+                text(
+                    "INSERT INTO entries (entry_id, contest_id, user_id, fingerprint, lineup, "
+                    "payment_method, fee_minor, created_at, status) VALUES (:e, 'c1', 'ann', "
+                    ":f, 'QB\x1ep', 'pm', 100, '2025-09-01 00:00:00.000000', :s)"
+                ),
+                {"e": f"e{n}", "f": f"join-{n}", "s": status},
+            )
+        command.upgrade(alembic_config(connection), "head")
+        seats = dict(connection.execute(text("SELECT contest_id, seats_taken FROM contests")).all())
+    assert seats == {"c1": 3, "c2": 0}
+    engine.dispose()

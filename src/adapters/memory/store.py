@@ -48,6 +48,7 @@ class _Tables:
     def __init__(self) -> None:
         self.contests: dict[str, Contest] = {}
         self.entries: dict[str, Entry] = {}
+        self.seats: dict[str, int] = {}  # seat-holding entries by contest, kept by _Entries
         self.fingerprints: dict[str, str] = {}
         self.charges: dict[str, str] = {}
         self.payouts: dict[str, Payout] = {}
@@ -190,6 +191,11 @@ class _Entries(_Repo):
         self.t.fingerprints[entry.fingerprint] = entry.entry_id
 
     def save(self, entry: Entry) -> None:
+        old = self.t.entries.get(entry.entry_id)
+        if old is not None and old.holds_seat:
+            self.t.seats[old.contest_id] -= 1
+        if entry.holds_seat:
+            self.t.seats[entry.contest_id] = self.t.seats.get(entry.contest_id, 0) + 1
         self.t.entries[entry.entry_id] = _copy(entry)
         if entry.charge_id is not None:
             self.t.charges[entry.charge_id] = entry.entry_id
@@ -239,11 +245,7 @@ class _Entries(_Repo):
         return [_copy(e) for _, e in sorted(self.t.entries.items()) if e.status in wanted]
 
     def seats_taken(self, contest_id: str) -> int:
-        return sum(
-            1
-            for e in self.t.entries.values()
-            if e.contest_id == contest_id and e.status in SEAT_HOLDING
-        )
+        return self.t.seats.get(contest_id, 0)
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
         return sum(

@@ -43,18 +43,21 @@ class SqlLedger:
         set_id = self._db.execute(new_set).scalar()
         if set_id is None:
             return False  # recorded before, under this key
+        # One INSERT with a row per posting: executemany would go through the driver's
+        # pipeline mode, which costs more than the statement for two or three rows.
         self._db.execute(
-            t.postings.insert(),
-            [
-                {
-                    "set_id": set_id,
-                    "position": position,
-                    "account": posting.account,
-                    "amount_minor": posting.amount.minor,
-                    "currency": posting.amount.currency,
-                }
-                for position, posting in enumerate(posting_set.postings)
-            ],
+            t.postings.insert().values(
+                [
+                    {
+                        "set_id": set_id,
+                        "position": position,
+                        "account": posting.account,
+                        "amount_minor": posting.amount.minor,
+                        "currency": posting.amount.currency,
+                    }
+                    for position, posting in enumerate(posting_set.postings)
+                ]
+            )
         )
         return True
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import Select, exists, func, select
+from sqlalchemy import BindParameter, Row, Update, bindparam, exists, func, select
+from sqlalchemy.dialects import postgresql
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.records import (
@@ -49,6 +51,16 @@ STREAM_BATCH = 20_000
 _SEATS = sorted(s.value for s in SEAT_HOLDING)
 
 
+# The statements of a join, built once: building and compiling a statement per call
+# cost more of a join's time than running it (see docs/performance.md).
+_GET_CONTEST = select(t.contests).where(t.contests.c.contest_id == bindparam("contest_id"))
+# PostgreSQL: FOR NO KEY UPDATE serialises lockers like FOR UPDATE, but lets other
+# transactions insert rows that reference the contest (their foreign key checks take
+# KEY SHARE). SQLite renders nothing: BEGIN IMMEDIATE already made this unit of work the
+# only writer.
+_LOCK_CONTEST = _GET_CONTEST.with_for_update(key_share=True)
+
+
 class SqlContests:
     """Contests; `save` is a compare-and-set on the row's version."""
 
@@ -79,16 +91,12 @@ class SqlContests:
         self._remember(contest)
 
     def _read(self, contest_id: str, *, for_update: bool) -> Contest:
-        query = select(t.contests).where(t.contests.c.contest_id == contest_id)
-        if for_update:
-            # PostgreSQL: FOR NO KEY UPDATE serialises lockers like FOR UPDATE, but lets
-            # other transactions insert rows that reference the contest (their foreign
-            # key checks take KEY SHARE). SQLite renders nothing: BEGIN IMMEDIATE already
-            # made this unit of work the only writer.
-            query = query.with_for_update(key_share=True)
-        row = self._db.execute(query).first()
+        query = _LOCK_CONTEST if for_update else _GET_CONTEST
+        row = self._db.execute(query, {"contest_id": contest_id}).first()
         if row is None:
             raise UnknownContest(f"no contest {contest_id}")
+        if for_update:
+            self._db.locked_seats[contest_id] = int(row.seats_taken)
         return self._remember(contest_from_row(row, self._db.caches.terms(row.terms)))
 
     def get(self, contest_id: str) -> Contest:
@@ -145,40 +153,152 @@ _ENTRY_COLUMNS = (
 )
 
 
+def _entry_binds(prefix: str) -> dict[str, BindParameter[Any]]:
+    """A bind parameter for every column of `entries`, named prefix + column name."""
+    return {c.name: bindparam(prefix + c.name, type_=c.type) for c in t.entries.columns}
+
+
+def _add_with_seat() -> Update:
+    """PostgreSQL: insert an entry and count its seat on the contest row, in one statement."""
+    added = (
+        postgresql.insert(t.entries)
+        .values(_entry_binds("e_"))
+        .on_conflict_do_nothing()
+        .returning(t.entries.c.contest_id)
+        .cte("added")
+    )
+    seats = t.contests.c.seats_taken
+    return (
+        t.contests.update()
+        .where(t.contests.c.contest_id == added.c.contest_id)
+        .values(seats_taken=seats + 1)
+        .returning(seats)
+        .add_cte(added)
+    )
+
+
+def _replace_returning_before() -> Update:
+    """PostgreSQL: overwrite an entry, returning the (contest id, status) it had.
+
+    The row joins its own earlier self, read FOR UPDATE: that read locks the row first,
+    so the status returned is the one this statement replaced.
+    """
+    c = t.entries.c
+    old = (
+        select(c.entry_id, c.contest_id, c.status)
+        .where(c.entry_id == bindparam("target"))
+        .with_for_update()
+        .subquery("old")
+    )
+    binds = _entry_binds("new_")
+    del binds["entry_id"]
+    return (
+        t.entries.update()
+        .where(c.entry_id == old.c.entry_id)
+        .values(binds)
+        .returning(old.c.contest_id, old.c.status)
+    )
+
+
+_ADD_WITH_SEAT = _add_with_seat()
+_REPLACE_RETURNING_BEFORE = _replace_returning_before()
+_STATUS_BEFORE = select(t.entries.c.contest_id, t.entries.c.status).where(
+    t.entries.c.entry_id == bindparam("target")
+)
+_REPLACE = (
+    t.entries.update()
+    .where(t.entries.c.entry_id == bindparam("target"))
+    .values({k: v for k, v in _entry_binds("new_").items() if k != "entry_id"})
+)
+_ENTRY_BY = {
+    name: select(*_ENTRY_COLUMNS).where(t.entries.c[name] == bindparam("value"))
+    for name in ("entry_id", "fingerprint", "charge_id")
+}
+_SEATS_OF_USER = select(func.count()).where(
+    t.entries.c.contest_id == bindparam("contest_id"),
+    t.entries.c.user_id == bindparam("user_id"),
+    t.entries.c.status.in_(_SEATS),
+)
+_SEATS_TAKEN = select(t.contests.c.seats_taken).where(
+    t.contests.c.contest_id == bindparam("contest_id")
+)
+
+
 class SqlEntries:
     def __init__(self, db: Statements) -> None:
         self._db = db
 
     def add(self, entry: Entry) -> None:
-        result = self._db.execute(
-            self._db.insert_new(t.entries),
-            entry_values(entry),
-            missing_parent=UnknownContest(f"no contest {entry.contest_id}"),
-        )
+        # A join adds its entry under the contest's lock, so that on PostgreSQL the entry
+        # and its seat go in one statement: one round trip less while the lock is held.
+        missing = UnknownContest(f"no contest {entry.contest_id}")
+        values = entry_values(entry)
+        if entry.holds_seat and self._db.dialect == "postgresql":
+            params = {"e_" + k: v for k, v in values.items()}
+            taken = self._db.execute(_ADD_WITH_SEAT, params, missing_parent=missing).scalar()
+            if taken is None:
+                raise DuplicateRecord(f"entry {entry.entry_id} ({entry.fingerprint}) exists")
+            self._db.seats_now(entry.contest_id, int(taken))
+            return
+        result = self._db.execute(self._db.insert_new(t.entries), values, missing_parent=missing)
         if result.rowcount != 1:
             raise DuplicateRecord(f"entry {entry.entry_id} ({entry.fingerprint}) exists")
+        if entry.holds_seat:
+            self._db.add_seats(entry.contest_id, 1)
 
     def save(self, entry: Entry) -> None:
-        self._db.execute(
-            self._db.upsert(t.entries, entry_values(entry)),
-            missing_parent=UnknownContest(f"no contest {entry.contest_id}"),
-        )
+        before = self._replace(entry)
+        if before is None:
+            self._db.execute(
+                self._db.insert_new(t.entries),
+                entry_values(entry),
+                missing_parent=UnknownContest(f"no contest {entry.contest_id}"),
+            )
+        moves = {entry.contest_id: int(entry.holds_seat)}
+        if before is not None and before[1] in _SEATS:
+            moves[before[0]] = moves.get(before[0], 0) - 1
+        for contest_id, delta in moves.items():
+            if delta:
+                self._db.add_seats(contest_id, delta)
 
-    def _one(self, query: Select[tuple[object, ...]]) -> Entry | None:
-        row = self._db.execute(query).first()
+    def _replace(self, entry: Entry) -> tuple[str, str] | None:
+        """Overwrite the stored entry; its (contest id, status) before, or None if it is new.
+
+        The stored row is locked before it is read, so the status it had is the one
+        replaced: the seat counter moves by exactly what changed.
+        """
+        values = entry_values(entry)
+        params = {"target": entry.entry_id, **{"new_" + k: v for k, v in values.items()}}
+        missing = UnknownContest(f"no contest {entry.contest_id}")
+        row: Row[Any] | None
+        if self._db.dialect == "postgresql":
+            row = self._db.execute(
+                _REPLACE_RETURNING_BEFORE, params, missing_parent=missing
+            ).first()
+        else:  # SQLite: this unit of work is the only writer (BEGIN IMMEDIATE)
+            row = self._db.execute(_STATUS_BEFORE, {"target": entry.entry_id}).first()
+            if row is not None:
+                self._db.execute(_REPLACE, params, missing_parent=missing)
+        if row is None:
+            return None
+        contest_id, status = tuple(row)
+        return str(contest_id), str(status)
+
+    def _one(self, column: str, value: str) -> Entry | None:
+        row = self._db.execute(_ENTRY_BY[column], {"value": value}).first()
         return None if row is None else EntryReader().entry(row)
 
     def get(self, entry_id: str) -> Entry:
-        entry = self._one(select(*_ENTRY_COLUMNS).where(t.entries.c.entry_id == entry_id))
+        entry = self._one("entry_id", entry_id)
         if entry is None:
             raise UnknownEntry(f"no entry {entry_id}")
         return entry
 
     def by_fingerprint(self, fingerprint: str) -> Entry | None:
-        return self._one(select(*_ENTRY_COLUMNS).where(t.entries.c.fingerprint == fingerprint))
+        return self._one("fingerprint", fingerprint)
 
     def by_charge(self, charge_id: str) -> Entry | None:
-        return self._one(select(*_ENTRY_COLUMNS).where(t.entries.c.charge_id == charge_id))
+        return self._one("charge_id", charge_id)
 
     def for_contest(
         self, contest_id: str, statuses: Iterable[EntryStatus] | None = None
@@ -203,9 +323,9 @@ class SqlEntries:
         )
         players = EntryReader().player_ids
         with garbage_collection_paused():
+            rows = self._db.stream(query, STREAM_BATCH, at_once=True)
             return [
-                (entry_id, user_id, fee, players(lineup))
-                for entry_id, user_id, fee, lineup in self._db.stream(query, STREAM_BATCH)
+                (entry_id, user_id, fee, players(lineup)) for entry_id, user_id, fee, lineup in rows
             ]
 
     def count(self, contest_id: str, statuses: Iterable[EntryStatus]) -> int:
@@ -228,18 +348,17 @@ class SqlEntries:
             return [reader.entry(row) for row in rows]
 
     def seats_taken(self, contest_id: str) -> int:
-        query = select(func.count()).where(
-            t.entries.c.contest_id == contest_id, t.entries.c.status.in_(_SEATS)
-        )
-        return int(self._db.execute(query).scalar_one())
+        locked = self._db.locked_seats.get(contest_id)
+        if locked is not None:
+            return locked  # read with the lock this transaction holds
+        seats = self._db.execute(_SEATS_TAKEN, {"contest_id": contest_id}).scalar()
+        return 0 if seats is None else int(seats)
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
-        query = select(func.count()).where(
-            t.entries.c.contest_id == contest_id,
-            t.entries.c.user_id == user_id,
-            t.entries.c.status.in_(_SEATS),
+        query = _SEATS_OF_USER
+        return int(
+            self._db.execute(query, {"contest_id": contest_id, "user_id": user_id}).scalar_one()
         )
-        return int(self._db.execute(query).scalar_one())
 
 
 _PAYOUT_COLUMNS = tuple(t.payouts.c[name] for name in PAYOUT_COLUMNS)

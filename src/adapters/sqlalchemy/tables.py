@@ -127,6 +127,9 @@ contests = Table(
     Column("completed_at", UtcDateTime(), nullable=True),
     Column("cancel_reason", Text, nullable=True),
     Column("version", BigInteger, nullable=False),
+    # Entries holding a seat (reserved, pending action, active): kept by the adapter in
+    # the transaction that adds or changes an entry, under the contest's row lock.
+    Column("seats_taken", BigInteger, nullable=False, server_default="0"),
     one_of("state", ContestState, "state"),
     CheckConstraint("version >= 0", name="version"),
     Index(None, "state"),

@@ -61,13 +61,14 @@ class SqlUnitOfWork:
         self._engine = engine
         self._caches = caches
         self._connection: Connection | None = None
+        self._db: Statements | None = None
 
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("a unit of work is not re-entrant: make a new one")
         connection = self._engine.connect()
         self._connection = connection
-        db = Statements(connection, self._caches)
+        db = self._db = Statements(connection, self._caches)
         self.contests = SqlContests(db)
         self.entries = SqlEntries(db)
         self.payouts = SqlPayouts(db)
@@ -87,6 +88,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
+        self._db = None
         if connection is not None:
             # Closing rolls back anything not committed and releases every row lock.
             connection.close()
@@ -94,6 +96,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._connection is None:
             raise RuntimeError("commit outside the unit of work's block")
+        if self._db is not None:
+            self._db.forget_locks()
         try:
             self._connection.commit()
         except DBAPIError as error:

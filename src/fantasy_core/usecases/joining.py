@@ -47,11 +47,14 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
     with p.uow() as uow:
         entry = uow.entries.by_fingerprint(fingerprint)
         if entry is None:
-            entry = _reserve(p, uow, request, fingerprint)
+            contest = uow.contests.lock(request.contest_id)
+            entry = _reserve(p, uow, contest, request, fingerprint)
             uow.commit()
         elif entry.status is not EntryStatus.RESERVED:
             return _result(entry)
-        currency = uow.contests.get(request.contest_id).terms.currency
+        else:
+            contest = uow.contests.get(request.contest_id)
+    currency = contest.terms.currency
     outcome = p.gateway.charge(
         fingerprint,
         Money(entry.fee_minor, currency),
@@ -63,8 +66,10 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
     return result
 
 
-def _reserve(p: Platform, uow: UnitOfWork, request: JoinRequest, fingerprint: str) -> Entry:
-    contest = uow.contests.lock(request.contest_id)
+def _reserve(
+    p: Platform, uow: UnitOfWork, contest: Contest, request: JoinRequest, fingerprint: str
+) -> Entry:
+    """Hold a seat in `contest`, which the caller has locked in this unit of work."""
     terms = contest.terms
     validate_lineup(sport_template(terms.sport_template), terms.pool, request.lineup)
     now = p.clock.now()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
+from itertools import compress
 
 from fantasy_core.collector import garbage_collection_paused
 from fantasy_core.contest import Contest
@@ -93,7 +94,7 @@ def _record_money(
         uow.ledger.record(
             prize_awarded("awarded:" + cid, cid, Money(standings.total_prizes, currency))
         )
-    entry_ids, order = standings.entry_ids, standings.order
+    entry_ids, order, prizes = standings.entry_ids, standings.order, standings.prizes
     uow.payouts.add_all(
         [
             Payout(
@@ -102,10 +103,10 @@ def _record_money(
                 entry_id=entry_ids[i],
                 user_id=users[order[i]],
                 payout_id=PRIZE,
-                amount_minor=prize,
+                amount_minor=prizes[i],
                 currency=currency,
             )
-            for i, prize in enumerate(standings.prizes)
-            if prize > 0
+            # The places with a prize (prizes are never negative), picked in C.
+            for i in compress(range(len(prizes)), prizes)
         ]
     )

@@ -1,0 +1,103 @@
+"""The fast writers of canonical text write exactly what json.dumps would, for any text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from fractions import Fraction
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from fantasy_core.payments import payout_fingerprint
+from fantasy_core.payouts import top_heavy
+from fantasy_core.scoring import format_points
+from fantasy_core.settlement import PrizePool, settle_lineups
+from fantasy_core.snapshot import FeedReference, build_snapshot, canonical_bytes
+
+# Any text at all: quotes, backslashes, control characters, non-ASCII, astral planes.
+texts = st.text(max_size=12)
+players = st.sampled_from(["qb", 'w"r', "r\\b", "té", "\x1f", "\U0001f3c8", "k"])
+POINTS = {"qb": Fraction(2566, 100), 'w"r': Fraction(-3, 10), "té": Fraction(8), "k": Fraction(1)}
+
+
+@given(texts, texts, texts)
+def test_a_payout_fingerprint_hashes_the_json_framing_of_its_parts(
+    contest_id: str, entry_id: str, payout_id: str
+) -> None:
+    framed = json.dumps([contest_id, entry_id, payout_id], separators=(",", ":"))
+    expected = "payout-" + hashlib.sha256(framed.encode()).hexdigest()
+    assert payout_fingerprint(contest_id, entry_id, payout_id) == expected
+
+
+@given(
+    st.lists(
+        st.tuples(texts, texts, st.lists(players, max_size=4)),
+        unique_by=lambda row: row[0],
+        max_size=25,
+    ),
+    texts,
+    st.booleans(),
+)
+def test_a_snapshot_is_byte_for_byte_json_dumps_of_its_document(
+    rows: list[tuple[str, str, list[str]]], contest_id: str, with_feed: bool
+) -> None:
+    entry_ids = [entry_id for entry_id, _, _ in rows]
+    users = [user for _, user, _ in rows]
+    lineups = [tuple(lineup) for _, _, lineup in rows]
+    pool = PrizePool(collected=1_000 * len(rows), rake=100, overlay=0, pool=900 * len(rows))
+    standings = settle_lineups(entry_ids, lineups, POINTS, top_heavy(5), pool.pool, 1_000)
+    feed = FeedReference("slate-é", 3, "sha256:ab") if with_feed else None
+    terms = {"name": 'Sunday "Million"', "entry_fee": 1_000}
+    lines = {"qb": {"passing_yards": Fraction(301)}, 'w"r': {"receptions": Fraction(7, 2)}}
+    snapshot = build_snapshot(contest_id, terms, feed, lines, users, lineups, pool, standings)
+
+    by_id = {entry_id: (user, list(lineup)) for entry_id, user, lineup in rows}
+    expected = canonical_bytes(
+        {
+            "version": 1,
+            "contest_id": contest_id,
+            "terms": terms,
+            "feed": None if feed is None else [feed.slate_id, feed.version, feed.sha256],
+            "stat_lines": {
+                p: {k: format_points(v) for k, v in s.items()} for p, s in lines.items()
+            },
+            "prize_pool": {
+                "collected": pool.collected,
+                "rake": 100,
+                "overlay": 0,
+                "pool": pool.pool,
+            },
+            "entries": [
+                [entry_id, *by_id[entry_id], format_points(standings.score(i)), rank, prize]
+                for i, (entry_id, rank, prize) in enumerate(
+                    zip(standings.entry_ids, standings.ranks, standings.prizes, strict=True)
+                )
+            ],
+        }
+    )
+    assert snapshot == expected
+
+
+def test_ids_that_are_not_strings_are_written_as_json_writes_them() -> None:
+    # Only a tampered snapshot being recomputed has such ids; they must come out as before.
+    standings = settle_lineups(["e1", "e2"], [("qb",), ("k",)], POINTS, top_heavy(1), 90, 50)
+    pool = PrizePool(collected=100, rake=10, overlay=0, pool=90)
+    users: list[object] = [7, None]
+    snapshot = build_snapshot("c1", {}, None, {}, users, [("qb",), ("k",)], pool, standings)  # type: ignore[arg-type]
+    rows = json.loads(snapshot)["entries"]
+    assert [row[1] for row in rows] == [7, None]
+
+
+def test_a_snapshot_written_in_several_chunks_is_one_json_list() -> None:
+    count = 45_000  # more than two of the writer's chunks
+    entry_ids = [f"e{i:06d}" for i in range(count)]
+    lineups = [("qb", "k") if i % 3 else ("té",) for i in range(count)]
+    users = [f"u{i % 977}" for i in range(count)]
+    pool = PrizePool(collected=count * 10, rake=0, overlay=0, pool=count * 10)
+    standings = settle_lineups(entry_ids, lineups, POINTS, top_heavy(100), pool.pool, 10)
+    snapshot = build_snapshot("c1", {}, None, {}, users, lineups, pool, standings)
+    rows = json.loads(snapshot)["entries"]
+    assert len(rows) == count
+    assert [row[0] for row in rows] == list(standings.entry_ids)
+    assert canonical_bytes(json.loads(snapshot)) == snapshot
