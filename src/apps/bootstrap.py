@@ -86,6 +86,7 @@ def start(
             clock=clock,
             alerts=alerts,
             ids=ids or TimeOrderedIds(),
+            payout_senders=settings.payout_senders,
         )
     except BaseException:
         if engine is not None:
@@ -135,7 +136,10 @@ def _gateway(settings: Settings) -> PaymentGateway:
             raise InvalidConfiguration("the sandbox payment gateway is for the test environment")
         return SandboxGateway()
     return StripeGateway.for_environment(
-        settings.stripe_api_key, settings.environment, base_url=settings.stripe_api_base
+        settings.stripe_api_key,
+        settings.environment,
+        base_url=settings.stripe_api_base,
+        requests_per_second=settings.stripe_requests_per_second,
     )
 
 

@@ -12,6 +12,9 @@ Variables (default in brackets):
   FANTASY_DATABASE_AUTO_UPGRADE    migrate at start-up [true in test, false in production]
   FANTASY_STRIPE_API_KEY           a Stripe secret key [none: the sandbox gateway, test only]
   FANTASY_STRIPE_API_BASE          another Stripe server, tests only [Stripe's]
+  FANTASY_PAYOUT_SENDERS           payouts the worker sends side by side [4 in production, 1]
+  FANTASY_STRIPE_REQUESTS_PER_SECOND  pace Stripe writes and reads, each [95 in production:
+                                   Stripe allows 100 a second live; none in test]
   FANTASY_STRIPE_WEBHOOK_SECRET    whsec_... [none: the webhook route refuses everything]
   FANTASY_TOKEN_SECRET             signs login tokens, >= 32 characters [random per test process]
   FANTASY_TOKEN_TTL_MINUTES        [60]
@@ -45,6 +48,12 @@ Environment = Literal["test", "production"]
 FeedKind = Literal["replay", "sportsdataio"]
 
 PREFIX = "FANTASY_"
+# Stripe's live-mode limit is 100 writes and 100 reads a second; 5% below it leaves room
+# for the jitter of the network, so that no second ever holds more than 100.
+STRIPE_LIVE_PACE = 95.0
+# One payout at a time takes two transactions and a gateway call: too slow to use the
+# rate Stripe allows. Four in flight keep the paced gateway busy.
+PRODUCTION_PAYOUT_SENDERS = 4
 DEFAULT_DATABASE_PATH = Path("var") / "fantasy.db"
 MEMORY_DATABASE = "memory:"
 SPORTSDATAIO_BASE_URL = "https://api.sportsdata.io"
@@ -70,6 +79,8 @@ class Settings:
     database_auto_upgrade: bool = True
     stripe_api_key: str | None = field(default=None, repr=False)
     stripe_api_base: str | None = None
+    stripe_requests_per_second: float | None = None
+    payout_senders: int = 1
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     token_secret: str = field(factory=lambda: secrets.token_urlsafe(48), repr=False)
     token_ttl_minutes: int = 60
@@ -163,6 +174,21 @@ class _Reader:
             return default
         return number
 
+    def rate(self, name: str, default: float | None) -> float | None:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = float(value)
+        except ValueError:
+            number = 0.0
+        if not 0 < number <= 10_000:
+            self.problem(
+                name, f"must be a number of requests a second in (0, 10000], got {value!r}"
+            )
+            return default
+        return number
+
     def seconds(self, name: str, default: float) -> float:
         value = self.raw(name)
         if value is None:
@@ -218,6 +244,12 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_auto_upgrade=read.boolean("DATABASE_AUTO_UPGRADE", not production),
         stripe_api_key=_stripe_key(read, environment),
         stripe_api_base=read.raw("STRIPE_API_BASE"),
+        payout_senders=read.positive(
+            "PAYOUT_SENDERS", PRODUCTION_PAYOUT_SENDERS if production else 1
+        ),
+        stripe_requests_per_second=read.rate(
+            "STRIPE_REQUESTS_PER_SECOND", STRIPE_LIVE_PACE if production else None
+        ),
         stripe_webhook_secret=_webhook_secret(read),
         token_secret=_token_secret(read, production),
         token_ttl_minutes=read.positive("TOKEN_TTL_MINUTES", 60),

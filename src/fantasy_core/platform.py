@@ -35,6 +35,8 @@ class Platform:
     alerts: AlertSink
     ids: IdSource
     retry: RetryPolicy = RetryPolicy()
+    # Payouts execute_payouts sends side by side (the gateway paces its requests).
+    payout_senders: int = 1
 
     def audit(
         self,

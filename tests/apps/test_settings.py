@@ -125,3 +125,22 @@ def test_secrets_are_not_shown_by_repr_or_describe() -> None:
     assert TEST_KEY not in repr(settings)
     assert SECRET not in repr(settings)
     assert "hunter2" not in str(settings.describe())
+
+
+def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_side() -> None:
+    production = {
+        "FANTASY_ENV": "production",
+        "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+        "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
+        "FANTASY_TOKEN_SECRET": SECRET,
+        "FANTASY_FEED": "sportsdataio",
+        "FANTASY_SPORTSDATAIO_API_KEY": "key",
+    }
+    assert load_settings(production).stripe_requests_per_second == 95.0
+    assert load_settings(production).payout_senders == 4
+    assert load_settings({}).stripe_requests_per_second is None
+    assert load_settings({}).payout_senders == 1
+    paced = load_settings({"FANTASY_STRIPE_REQUESTS_PER_SECOND": "20"})
+    assert paced.stripe_requests_per_second == 20.0
+    found = problems({"FANTASY_STRIPE_REQUESTS_PER_SECOND": "fast"})
+    assert "FANTASY_STRIPE_REQUESTS_PER_SECOND: must be a number of requests a second" in found

@@ -25,6 +25,7 @@ import stripe
 from attrs import define, field
 
 from adapters.stripe_gateway.calls import (
+    RequestPacer,
     RequestRetry,
     call,
     describe,
@@ -92,6 +93,9 @@ class StripeGateway:
     client: stripe.StripeClient
     retry: RequestRetry = field(factory=RequestRetry)
     sleep: Callable[[float], None] = time.sleep
+    # Spacing of write and read requests (Stripe limits them separately); None: unpaced.
+    writes: RequestPacer | None = None
+    reads: RequestPacer | None = None
 
     @classmethod
     def for_environment(
@@ -103,10 +107,12 @@ class StripeGateway:
         timeout_seconds: float = 30.0,
         retry: RequestRetry | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        requests_per_second: float | None = None,
     ) -> StripeGateway:
         """A gateway for `environment` ("test" or "production"), refusing the other's keys.
 
         `base_url` points the API at another server (an emulator in tests).
+        `requests_per_second` paces writes and reads, each at that rate (see RequestPacer).
         """
         check_api_key(api_key, environment)
         client = stripe.StripeClient(
@@ -115,10 +121,25 @@ class StripeGateway:
             max_network_retries=0,
             http_client=stripe.RequestsClient(timeout=timeout_seconds),
         )
-        return cls(client, retry or RequestRetry(), sleep)
+        pace = requests_per_second
+        return cls(
+            client,
+            retry or RequestRetry(),
+            sleep,
+            writes=None if pace is None else RequestPacer(pace, sleep=sleep),
+            reads=None if pace is None else RequestPacer(pace, sleep=sleep),
+        )
 
     def _call(self, operation: str, key: str, attempt: Callable[[], T], lookup: bool = False) -> T:
-        return call(operation, key, attempt, retry=self.retry, sleep=self.sleep, lookup=lookup)
+        pacer = self.reads if lookup else self.writes
+        paced = attempt
+        if pacer is not None:
+
+            def paced() -> T:
+                pacer.wait()
+                return attempt()
+
+        return call(operation, key, paced, retry=self.retry, sleep=self.sleep, lookup=lookup)
 
     def charge(
         self, key: str, amount: Money, payment_method: str, metadata: Mapping[str, str]

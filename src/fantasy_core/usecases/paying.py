@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
 from fantasy_core.errors import (
     GatewayAuthError,
     GatewayUnavailable,
@@ -27,6 +30,7 @@ def execute_payouts(p: Platform) -> int:
     fingerprint is the idempotency key, so even a resend after a lost reply moves
     no money twice. A refused payout waits with backoff and alerts; an
     authentication failure stops all payouts for this run and alerts once.
+    Up to `p.payout_senders` payouts are in flight at once (one: strictly in turn).
     """
     with p.uow() as uow:
         contests = uow.contests.ids_in_states([ContestState.SETTLED])
@@ -38,16 +42,57 @@ def execute_payouts(p: Platform) -> int:
             if payout.status in (PayoutStatus.PENDING, PayoutStatus.SENDING, PayoutStatus.FAILED)
             and (payout.retry_at is None or payout.retry_at <= now)
         ]
+    if p.payout_senders <= 1 or len(due) <= 1:
+        return _send_in_turn(p, due)
+    return _send_side_by_side(p, due, p.payout_senders)
+
+
+def _send_in_turn(p: Platform, due: list[Payout]) -> int:
     confirmed = 0
     for payout in due:
         try:
             if _pay(p, payout):
                 confirmed += 1
         except GatewayAuthError as error:
-            _fail(p, payout.fingerprint, f"platform payment account refused: {error}")
-            p.alert(GATEWAY_AUTH_ALERT, f"payouts stopped: {error}", critical=True)
+            _stop(p, payout, error, alert=True)
             break
     return confirmed
+
+
+def _send_side_by_side(p: Platform, due: list[Payout], senders: int) -> int:
+    """`senders` payouts in flight at once, each still sent exactly as `_pay` sends it.
+
+    One at a time, a payout's own round trips (two transactions and the gateway call)
+    bound the rate below what the gateway allows; the gateway adapter paces requests
+    to its limit. Payouts are independent (each locks its own row). Once one meets an
+    authentication failure or any unexpected error, no further payout is started; those
+    in flight finish, and the first error is raised as the loop in turn would raise it.
+    """
+    stopped = threading.Event()
+    first_refusal = threading.Lock()
+
+    def send(payout: Payout) -> bool:
+        if stopped.is_set():
+            return False
+        try:
+            return _pay(p, payout)
+        except GatewayAuthError as error:
+            alert = first_refusal.acquire(blocking=False)  # one alert per run
+            stopped.set()
+            _stop(p, payout, error, alert=alert)
+            return False
+        except BaseException:
+            stopped.set()
+            raise
+
+    with ThreadPoolExecutor(max_workers=senders, thread_name_prefix="payout-sender") as pool:
+        return sum(pool.map(send, due))
+
+
+def _stop(p: Platform, payout: Payout, error: GatewayAuthError, *, alert: bool) -> None:
+    _fail(p, payout.fingerprint, f"platform payment account refused: {error}")
+    if alert:
+        p.alert(GATEWAY_AUTH_ALERT, f"payouts stopped: {error}", critical=True)
 
 
 def _pay(p: Platform, payout: Payout) -> bool:
