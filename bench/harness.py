@@ -71,3 +71,10 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
+
+
+def postgres_url_for(scenario: str, given: str | None = None) -> str:
+    """The benchmark database URL with the scenario's name appended to the database's,
+    so that scenarios run one after another never share a database."""
+    url = make_url(libpq_url(postgres_url(given)))
+    return url.set(database=f"{url.database}_{scenario}").render_as_string(hide_password=False)

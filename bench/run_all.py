@@ -1,0 +1,222 @@
+"""Run every benchmark scenario, print a table of the figures against their goals.
+
+Usage: uv run python bench/run_all.py [--quick] [--only NAME,...] [--postgres-url URL]
+           [--out bench/results.jsonl]
+
+Each scenario runs in a process of its own (a clean heap for every figure) and prints
+JSON lines; they are written to --out (one figure a line, with the run's time and mode)
+and summarised in a Markdown table. --quick runs smaller sizes and shorter loads: a
+smoke test of the benchmarks, not figures to quote. PostgreSQL scenarios use
+FANTASY_BENCH_POSTGRES_URL (or --postgres-url; default the local server's
+fantasy_bench* databases, which they empty). wrk is needed for the join scenario.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+BENCH = Path(__file__).resolve().parent
+Record = dict[str, Any]
+
+# name -> (arguments for a full run, arguments for --quick)
+SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
+    "settle": (["--entries", "1000000", "--repeat", "3"], ["--entries", "100000"]),
+    "settle_db": (
+        ["--entries", "10000,100000,1000000", "--repeat", "3"],
+        ["--entries", "10000,100000", "--repeat", "1"],
+    ),
+    "live_scoring": (["--entries", "1000000", "--repeat", "3"], ["--entries", "100000"]),
+    "ingest": ([], ["--entries", "20000"]),
+    "join_http": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
+    "payouts_rate_limited": (["--payouts", "1500"], ["--payouts", "300"]),
+    "memory": (["--entries", "1000000"], ["--entries", "100000"]),
+}
+NEEDS_POSTGRES = {"settle_db", "join_http", "payouts_rate_limited", "memory"}
+
+
+def run_scenario(name: str, quick: bool, pg_url: str | None) -> list[Record]:
+    args = list(SCENARIOS[name][1 if quick else 0])
+    if pg_url is not None and name in NEEDS_POSTGRES:
+        args += ["--postgres-url", pg_url]
+    print(f"-- {name} {' '.join(args)}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
+    done = subprocess.run(
+        [sys.executable, str(BENCH / f"{name}.py"), *args],
+        capture_output=True, text=True, check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )  # fmt: skip
+    records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        print(f"   {name} failed ({done.returncode}):\n{tail}", file=sys.stderr, flush=True)
+        records.append({"scenario": name, "error": tail.splitlines()[-1] if tail else "failed"})
+    print(f"   {len(records)} figures in {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    return records
+
+
+# ---- the table ------------------------------------------------------------------------
+
+
+def _median(records: list[Record], key: str) -> float:
+    return float(statistics.median(float(r[key]) for r in records))
+
+
+def _size(record: Record) -> str:
+    for key, unit in (("entries", "entries"), ("payouts", "payouts"), ("clients", "clients")):
+        if key in record:
+            return f"{record[key]:,} {unit}"
+    return ""
+
+
+Row = tuple[str, str, str, str, str, str, str]
+
+
+def _row(
+    what: str, size: str, figure: str, floor: str, ratio: str, goal: str, met: bool | None
+) -> Row:
+    return (what, size, figure, floor, ratio, goal, "" if met is None else ("yes" if met else "NO"))
+
+
+def _settle(records: list[Record]) -> Row:
+    first = records[0]
+    seconds = _median(records, "seconds")
+    backend = first["scenario"].removeprefix("settle_")
+    what = "settle, core alone" if backend == "core" else f"settle end to end, {backend}"
+    goals = {"core": 1.5, "postgresql": 12.0, "sqlite": 20.0}
+    floor = f"{first['floor_seconds']} s" if "floor_seconds" in first else ""
+    ratio = f"{first['ratio']}x floor" if "ratio" in first else ""
+    if first["entries"] == 1_000_000 and backend in goals:
+        goal, met = f"<= {goals[backend]} s", seconds <= goals[backend]
+    else:
+        goal, met = "", None
+    return _row(what, _size(first), f"{seconds:.2f} s", floor, ratio, goal, met)
+
+
+def _live(records: list[Record]) -> Row:
+    first = records[0]
+    seconds = _median(records, "seconds")
+    met = seconds <= 0.2 if first["entries"] == 1_000_000 else None
+    return _row(
+        f"live scoring, one stat update ({first['rescored']:,} rescored)",
+        _size(first), f"{seconds * 1000:.0f} ms", "", "", "<= 200 ms", met,
+    )  # fmt: skip
+
+
+def _ingest(records: list[Record]) -> Row:
+    first = records[0]
+    return _row(
+        "ingest a real NFL week and rescore", _size(first),
+        f"{_median(records, 'seconds'):.2f} s", "", "", "", None,
+    )  # fmt: skip
+
+
+def _joins(records: list[Record]) -> Row:
+    r = records[0]
+    spread = "one contest" if r["contests"] == 1 else f"spread over {r['contests']} contests"
+    met = r["ratio"] >= 0.6 and r["p99_ms"] <= 100
+    return _row(
+        f"joins over HTTP, PostgreSQL, {spread}",
+        _size(r),
+        f"{r['joins_per_second']:.0f} joins/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms",
+        f"{r['floor_requests_per_second']:.0f} req/s, p50 {r['floor_p50_ms']:.0f} ms",
+        f"{r['ratio']:.2f}",
+        ">= 0.6 of floor, p99 <= 100 ms",
+        met,
+    )
+
+
+def _fill(records: list[Record]) -> Row:
+    r = records[0]
+    return _row(
+        "contest filling up under the same load", f"{r['capacity']:,} seats",
+        f"{r['seats_held']:,} seats held, {r['refused_full']:,} refused full", "", "",
+        "0 oversold", r["oversold"] == 0,
+    )  # fmt: skip
+
+
+def _payouts(records: list[Record]) -> Row:
+    r = records[-1]
+    return _row(
+        f"payouts against a {r['limit_per_second']}/s limit (429 beyond)",
+        _size(r),
+        f"{r['payouts_per_second']:.1f}/s, {r['refused_429']} refused, "
+        f"{r['left_unconfirmed']} left unpaid",
+        f"{r['limit_per_second']}/s", f"{r['ratio']:.2f}", ">= 0.9 of limit, 0 left",
+        r["ratio"] >= 0.9 and r["left_unconfirmed"] == 0,
+    )  # fmt: skip
+
+
+def _memory(records: list[Record]) -> Row:
+    r = records[0]
+    backend = r["scenario"].removeprefix("memory_settle_")
+    met = r["peak_rss_mib"] <= r["goal_mib"] if r["entries"] == 1_000_000 else None
+    return _row(
+        f"peak memory settling, {backend}", _size(r), f"{r['peak_rss_mib']:,.0f} MiB",
+        "", "", "<= 2,048 MiB", met,
+    )  # fmt: skip
+
+
+FORMATS: dict[str, Callable[[list[Record]], Row]] = {
+    "settle_core": _settle,
+    "settle_sqlite": _settle,
+    "settle_postgresql": _settle,
+    "live_scoring_update": _live,
+    "ingest_and_rescore_core": _ingest,
+    "join_http": _joins,
+    "join_http_lobby": _joins,
+    "join_fill": _fill,
+    "payouts_rate_limited": _payouts,
+    "memory_settle_postgresql": _memory,
+    "memory_settle_sqlite": _memory,
+}
+
+
+def table(records: list[Record]) -> str:
+    groups: dict[tuple[str, object], list[Record]] = {}
+    for record in records:
+        key = (str(record["scenario"]), record.get("entries"))
+        groups.setdefault(key, []).append(record)
+    rows: list[Row] = [("scenario", "size", "figure", "floor", "ratio", "goal", "met")]
+    for (scenario, _), group in groups.items():
+        if "error" in group[0]:
+            rows.append(_row(scenario, "", f"failed: {group[0]['error']}", "", "", "", False))
+        elif scenario in FORMATS:
+            rows.append(FORMATS[scenario](group))
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    lines.insert(1, "|" + "---|" * len(rows[0]))
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, shorter loads")
+    parser.add_argument("--only", default=None, help="comma-separated scenario names")
+    parser.add_argument("--postgres-url", default=None)
+    parser.add_argument("--out", type=Path, default=BENCH / "results.jsonl")
+    args = parser.parse_args()
+    names = list(SCENARIOS) if args.only is None else args.only.split(",")
+    unknown = set(names) - set(SCENARIOS)
+    if unknown:
+        raise SystemExit(f"unknown scenarios {sorted(unknown)}; known: {', '.join(SCENARIOS)}")
+    run_at = datetime.now(UTC).isoformat(timespec="seconds")
+    mode = "quick" if args.quick else "full"
+    records: list[Record] = []
+    for name in names:
+        records.extend(run_scenario(name, args.quick, args.postgres_url))
+    with args.out.open("w") as out:
+        for record in records:
+            out.write(json.dumps({**record, "run_at": run_at, "mode": mode}) + "\n")
+    print(table(records))
+
+
+if __name__ == "__main__":
+    main()
