@@ -178,8 +178,10 @@ def _kill_and_restart(
     report: CampaignReport,
 ) -> None:
     cid = contest.contest_id
-    kills = min(config.kills_per_run, config.prizes - 1)
-    targets = sorted(rng.sample(range(1, config.prizes), kills))
+    # Kill points within the first four fifths, so that no kill point is missed because
+    # the worker finished the last payouts between two polls.
+    window = range(1, max(2, config.prizes * 4 // 5))
+    targets = sorted(rng.sample(window, min(config.kills_per_run, len(window))))
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     try:
         for target in targets:

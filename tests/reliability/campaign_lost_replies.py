@@ -209,7 +209,7 @@ def _check(world: SqlWorld, books: StripeBooks, contest: Contest, report: Campai
     per_key = Counter(str(i.metadata.to_dict().get("join_fingerprint")) for i in succeeded)
     refunds = books.refunds_of({i.id for i in succeeded})
     refunded = Counter(r.payment_intent for r in refunds)
-    refunded_amount = Counter()
+    refunded_amount: Counter[str] = Counter()
     for refund in refunds:
         refunded_amount[refund.payment_intent] += int(refund.amount)
     by_fingerprint = {e.fingerprint: e for e in entries}

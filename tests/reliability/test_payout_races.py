@@ -135,8 +135,8 @@ class _Unreachable:
 def _paused(world: SqlWorld, repository: str) -> tuple[Platform, threading.Event, threading.Event]:
     read, go = threading.Event(), threading.Event()
 
-    def unit_of_work() -> UnitOfWork:
-        return PausingUnitOfWork(world.db.unit_of_work(), repository, read, go)  # type: ignore[return-value]
+    def unit_of_work() -> PausingUnitOfWork:
+        return PausingUnitOfWork(world.db.unit_of_work(), repository, read, go)
 
     return attrs.evolve(world.p, uow=unit_of_work), read, go
 

@@ -9,6 +9,7 @@ campaign still says everything it saw.
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ class CampaignReport:
     seconds: float = 0.0
     summary: str = ""
     mode: str = "short"
+    finished: str = ""  # when it was saved (UTC, ISO 8601)
 
     @property
     def ok(self) -> bool:
@@ -49,6 +51,7 @@ class CampaignReport:
 
     def save(self, directory: Path) -> Path:
         directory.mkdir(parents=True, exist_ok=True)
+        self.finished = self.finished or datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         path = directory / f"{self.key}.json"
         path.write_text(json.dumps(asdict(self), indent=2, sort_keys=True) + "\n")
         return path
