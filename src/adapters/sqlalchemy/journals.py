@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from datetime import datetime
+from functools import cache
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, func, select
+from sqlalchemy import ColumnElement, Insert, Row, bindparam, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.records import audit_from_row, audit_values
@@ -23,6 +25,36 @@ from fantasy_core.ledger import Movement, Posting, PostingSet
 from fantasy_core.money import Money
 from fantasy_core.stats import FeedSnapshot
 
+# The ledger's statements, built once (a statement built per call costs more to build
+# and look up in SQLAlchemy's cache than it takes PostgreSQL to run it; see
+# docs/performance.md). A posting set: one row, skipped when its key exists.
+_NEW_SET = {
+    dialect: insert(t.posting_sets)
+    .values(
+        key=bindparam("key"), contest_id=bindparam("contest_id"), movement=bindparam("movement")
+    )
+    .on_conflict_do_nothing()
+    .returning(t.posting_sets.c.id)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+
+
+@cache
+def _postings_insert(count: int) -> Insert:
+    """One INSERT of `count` postings of one set (executemany would go through the
+    driver's pipeline mode, which costs more than the statement for two or three rows)."""
+    rows = [
+        {
+            "set_id": bindparam("set_id"),
+            "position": position,
+            "account": bindparam(f"account_{position}"),
+            "amount_minor": bindparam(f"amount_{position}"),
+            "currency": bindparam(f"currency_{position}"),
+        }
+        for position in range(count)
+    ]
+    return t.postings.insert().values(rows)
+
 
 class SqlLedger:
     """Posting sets, one row each, and their postings, one row each, in recording order."""
@@ -31,34 +63,21 @@ class SqlLedger:
         self._db = db
 
     def record(self, posting_set: PostingSet) -> bool:
-        new_set = (
-            self._db.insert_new(t.posting_sets)
-            .values(
-                key=posting_set.key,
-                contest_id=posting_set.contest_id,
-                movement=posting_set.movement.value,
-            )
-            .returning(t.posting_sets.c.id)
-        )
-        set_id = self._db.execute(new_set).scalar()
+        new_set = _NEW_SET[self._db.dialect]
+        values = {
+            "key": posting_set.key,
+            "contest_id": posting_set.contest_id,
+            "movement": posting_set.movement.value,
+        }
+        set_id = self._db.execute(new_set, values).scalar()
         if set_id is None:
             return False  # recorded before, under this key
-        # One INSERT with a row per posting: executemany would go through the driver's
-        # pipeline mode, which costs more than the statement for two or three rows.
-        self._db.execute(
-            t.postings.insert().values(
-                [
-                    {
-                        "set_id": set_id,
-                        "position": position,
-                        "account": posting.account,
-                        "amount_minor": posting.amount.minor,
-                        "currency": posting.amount.currency,
-                    }
-                    for position, posting in enumerate(posting_set.postings)
-                ]
-            )
-        )
+        params: dict[str, object] = {"set_id": set_id}
+        for position, posting in enumerate(posting_set.postings):
+            params[f"account_{position}"] = posting.account
+            params[f"amount_{position}"] = posting.amount.minor
+            params[f"currency_{position}"] = posting.amount.currency
+        self._db.execute(_postings_insert(len(posting_set.postings)), params)
         return True
 
     def _read(self, where: ColumnElement[bool] | None) -> list[PostingSet]:

@@ -62,7 +62,10 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
         {"contest_id": entry.contest_id, "user_id": entry.user_id, "entry_id": entry.entry_id},
     )
     result = record_charge(p, entry.entry_id, outcome)
-    send_refunds(p, contest_id=request.contest_id)
+    if result.status is EntryStatus.REFUNDED:
+        # Charged too late (the contest locked meanwhile): give the fee back now rather
+        # than at the worker's next pass. Other joins owe nothing, and skip the look-up.
+        send_refunds(p, contest_id=request.contest_id)
     return result
 
 
