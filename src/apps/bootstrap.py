@@ -99,12 +99,18 @@ def start(
     return services
 
 
-def services_for(settings: Settings, platform: Platform) -> Services:
-    """App services around a platform wired elsewhere (tests): its alerts also go to the board."""
+def services_for(
+    settings: Settings, platform: Platform, engine: Engine | None = None
+) -> Services:
+    """App services around a platform wired elsewhere (tests): its alerts also go to the board.
+
+    `engine`: the platform's SQL database, which then keeps the accounts too.
+    """
     alerts = AlertBoard(forward=platform.alerts)
     platform = attrs.evolve(platform, alerts=alerts)
-    accounts = Accounts(MemoryAccountStore(), Passwords(cheap=settings.environment == "test"))
-    services = Services(settings, platform, accounts, alerts)
+    store = MemoryAccountStore() if engine is None else SqlAccountStore(engine)
+    accounts = Accounts(store, Passwords(cheap=settings.environment == "test"))
+    services = Services(settings, platform, accounts, alerts, engine)
     _seed_operator(services)
     return services
 

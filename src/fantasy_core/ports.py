@@ -325,6 +325,14 @@ class PaymentGateway(Protocol):
         Works after the gateway has forgotten the idempotency key (Stripe: 24 hours).
         """
 
+    def check(self) -> None:
+        """Reach the gateway with one request that moves no money (readiness probes).
+
+        Returns when it answered; raises GatewayUnavailable or PaymentOutcomeUnknown when
+        it cannot be reached, GatewayAuthError when it refuses the platform's key. Tried
+        once, never retried: a probe says how things are now.
+        """
+
 
 class Clock(Protocol):
     def now(self) -> datetime:

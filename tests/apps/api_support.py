@@ -40,7 +40,7 @@ def wire(world: World, settings: Settings) -> Litestar:
 
 
 def services_over(world: World, settings: Settings) -> Services:
-    services = services_for(settings, world.p)
+    services = services_for(settings, world.p, getattr(world, "engine", None))
     world.p = services.platform
     return services
 

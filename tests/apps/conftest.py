@@ -1,16 +1,24 @@
-"""Fixtures for the API tests: one app per module over a fresh in-memory World per test."""
+"""Fixtures for the API tests: one app per module, a fresh World per test, on each store.
+
+Every API test runs twice: on the in-memory store and on SQLite (a copy of a database
+migrated once per session), so the status codes are those of the real adapter too.
+"""
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from api_support import Api, api_settings, services_over, wire
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from adapters.sqlalchemy import open_database
 from apps.api.state import SERVICES
 from apps.settings import Settings
+from support.sql_world import SqlWorld
 from support.world import World
 
 
@@ -31,12 +39,32 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
         yield test_client
 
 
-@pytest.fixture
-def world(app: Litestar, settings: Settings) -> World:
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite database at the latest revision, labelled for tests: copied by each test."""
+    path = tmp_path_factory.mktemp("api-sqlite") / "migrated.db"
+    open_database(f"sqlite:///{path}", "test", upgrade=True).dispose()
+    return path
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def world(
+    request: pytest.FixtureRequest,
+    app: Litestar,
+    settings: Settings,
+    migrated_sqlite: Path,
+    tmp_path: Path,
+) -> Iterator[World]:
     """A fresh platform for each test, swapped into the module's app."""
-    world = World()
+    if request.param == "memory":
+        world = World()
+    else:
+        copy = shutil.copy(migrated_sqlite, tmp_path / "api.db")
+        world = SqlWorld(f"sqlite:///{copy}", sequential_ids=True)
     app.state[SERVICES] = services_over(world, settings)
-    return world
+    yield world
+    if isinstance(world, SqlWorld):
+        world.close()
 
 
 @pytest.fixture

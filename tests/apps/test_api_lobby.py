@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from pathlib import Path
 
@@ -10,7 +11,7 @@ from api_support import Api, assert_problem
 from apps.cli import EXIT_OK, main
 from fantasy_core.snapshot import sha256_of, verify
 from fantasy_core.stats import GameStatus
-from support.world import LOCK, snapshot
+from support.world import LOCK, SLATE, snapshot
 
 
 def test_the_lobby_lists_and_filters_contests(api: Api) -> None:
@@ -129,6 +130,51 @@ def test_an_entry_and_its_explanation_are_private_until_lock(api: Api) -> None:
     line = explained["players"][0]["lines"][0]
     assert set(line) == {"stat", "value", "rule", "points"}
     assert_problem(api.client.get("/entries/entry-404", headers=ann), 404, "unknown-entry")
+
+
+def test_an_explanation_shows_an_operator_correction_and_is_final_once_settled(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    ann, bob = api.player("ann"), api.player("bob")
+    entry = api.join(contest, ann).json()["entry_id"]
+    api.join(contest, bob, variant=1)
+    world = api.world
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    assert api.client.get(f"/contests/{contest}").json()["state"] == "COMPLETE"
+    url = f"/entries/{entry}/explanation"
+    qb = api.client.get(url, headers=ann).json()["players"][0]["player_id"]
+    body = {"slate_id": SLATE, "player_id": qb, "stat": "passing_tds", "value": "2"}
+    review = {**body, "reason": "official review"}
+    assert api.client.post("/operator/stats/corrections", json=review, headers=api.operator).json()
+    explained = api.client.get(url, headers=ann).json()
+    (td,) = [x for x in explained["players"][0]["lines"] if x["stat"] == "passing_tds"]
+    assert td == {
+        "stat": "passing_tds",
+        "value": "2",
+        "rule": td["rule"],
+        "points": "8",
+        "source": "corrected by operator: official review",
+    }
+    assert all("source" not in x for p in explained["players"][1:] for x in p["lines"])
+
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert api.client.get(f"/contests/{contest}").json()["state"] == "PAID"
+    late = {**body, "value": "9", "reason": "too late"}
+    response = api.client.post("/operator/stats/corrections", json=late, headers=api.operator)
+    assert response.json() == {"affected_contests": []}
+    assert api.client.get(url, headers=ann).json() == explained
+    settlement = api.client.get(f"/contests/{contest}/settlement").json()
+    rows = json.loads(api.client.get(settlement["snapshot_url"]).content)["entries"]
+    assert [row[3] for row in rows if row[0] == entry] == [explained["total"]]
+
+    schema = api.client.get("/schema/openapi.json").json()["components"]["schemas"]
+    line = schema["ScoreLineOut"]
+    assert "source" in line["properties"]
+    assert "source" not in line["required"]
 
 
 def test_my_entries_lists_every_attempt_of_mine_only(api: Api) -> None:

@@ -138,4 +138,25 @@ def test_health_and_readiness_are_public(api: Api) -> None:
     assert api.client.get("/health").json() == {"status": "ok", "checks": {}}
     ready = api.client.get("/ready")
     assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "feed": "ok", "gateway": "sandbox"}
+    assert ready.json()["checks"] == {
+        "database": "ok",
+        "feed": "ok",
+        "gateway": "ok",
+        "gateway_kind": "sandbox",
+    }
+
+
+def test_readiness_is_503_while_the_payment_gateway_cannot_be_reached(api: Api) -> None:
+    api.world.gateway.unavailable = True
+    ready = api.client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["gateway"] == "failed"
+    api.world.gateway.unavailable = False
+    assert api.client.get("/ready").status_code == 200
+
+
+def test_readiness_is_503_while_the_gateway_refuses_the_platforms_key(api: Api) -> None:
+    api.world.gateway.auth_broken = True
+    ready = api.client.get("/ready")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["gateway"] == "failed"

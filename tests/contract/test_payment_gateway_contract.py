@@ -305,6 +305,17 @@ def test_refused_credentials_are_a_gateway_auth_error(under_test: GatewayUnderTe
         refused.find_transfer(_key("payout"), _key("contest"))
 
 
+def test_check_returns_when_the_gateway_answers(under_test: GatewayUnderTest) -> None:
+    under_test.gateway.check()
+
+
+def test_check_with_refused_credentials_is_a_gateway_auth_error(
+    under_test: GatewayUnderTest,
+) -> None:
+    with pytest.raises(GatewayAuthError):
+        under_test.with_refused_credentials().check()
+
+
 def test_refunding_an_unknown_charge_is_refused(under_test: GatewayUnderTest) -> None:
     # A refusal moves nothing and is a GatewayUnavailable, which every use case handles.
     with pytest.raises(GatewayRequestRefused):

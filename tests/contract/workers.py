@@ -130,6 +130,9 @@ class SharedAccountSandbox:
         found = self.inner.find_transfer(key, group)
         return None if found is None else TransferOutcome(_object_id("tr", key))
 
+    def check(self) -> None:
+        self.inner.check()
+
 
 def platform(
     url: str, gateway: SharedAccountSandbox, clock: ControllableClock

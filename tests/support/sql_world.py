@@ -22,7 +22,14 @@ from support.world import LOCK, SLATE, World, snapshot
 
 
 class SqlWorld(World):
-    def __init__(self, database_url: str, gateway: PaymentGateway | None = None) -> None:
+    def __init__(
+        self,
+        database_url: str,
+        gateway: PaymentGateway | None = None,
+        *,
+        sequential_ids: bool = False,
+    ) -> None:
+        """`sequential_ids`: the fakes' ids (entry-00000001, ...), for a database of its own."""
         super().__init__()
         self.engine = make_engine(database_url)
         self.db = SqlDatabase(self.engine)
@@ -30,7 +37,7 @@ class SqlWorld(World):
             self.p,
             uow=self.db.unit_of_work,
             gateway=gateway or self.gateway,
-            ids=TimeOrderedIds(),
+            ids=self.ids if sequential_ids else TimeOrderedIds(),
         )
 
     def give_account(self, user: str, account_id: str | None = None) -> None:

@@ -198,6 +198,10 @@ class SandboxGateway:
                     return TransferOutcome(transfer.transfer_id)
             return None
 
+    def check(self) -> None:
+        """Answers unless the sandbox was made unreachable or its key refused."""
+        self._enter("check", "")
+
     def forget_transfer_keys(self) -> None:
         """Forget transfer idempotency keys, as Stripe does after about 24 hours.
 

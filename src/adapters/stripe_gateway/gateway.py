@@ -29,6 +29,7 @@ from adapters.stripe_gateway.calls import (
     RequestRetry,
     call,
     describe,
+    map_error,
     message,
     param,
     response_note,
@@ -287,6 +288,15 @@ class StripeGateway:
             return None
 
         return self._call("find_transfer", key, attempt, lookup=True)
+
+    def check(self) -> None:
+        """Retrieve the platform's balance: a read that moves nothing, tried once."""
+        if self.reads is not None:
+            self.reads.wait()
+        try:
+            self.client.v1.balance.retrieve()
+        except stripe.StripeError as error:
+            raise map_error(error, "check") from error
 
 
 def _outcome(intent: stripe.PaymentIntent) -> ChargeOutcome:

@@ -18,7 +18,12 @@ from adapters.stripe_gateway import parse_webhook
 from apps.api.problems import Problem, problem_responses
 from apps.api.wire import HealthOut, WebhookOut
 from apps.bootstrap import Services
-from fantasy_core.errors import FeedUnavailable
+from fantasy_core.errors import (
+    FeedUnavailable,
+    GatewayAuthError,
+    GatewayUnavailable,
+    PaymentOutcomeUnknown,
+)
 from fantasy_core.usecases.payment_events import apply_payment_event
 from fantasy_core.usecases.queries import check_store, feed_slates
 
@@ -56,17 +61,20 @@ class SystemController(Controller):
         },
     )
     def ready(self, services: NamedDependency[Services]) -> Response[HealthOut]:
-        """Readiness: the database and the stats feed answer; which payment gateway is wired.
+        """Readiness: the database, the stats feed and the payment gateway each answer.
 
-        The payment port has no side-effect-free probe, so the gateway is reported, not
-        called. 503 when a dependency fails (details are logged, not shown).
+        The gateway is probed with a request that moves no money (Stripe: the balance).
+        `gateway_kind` says which one is wired. 503 when a dependency fails (details are
+        logged, not shown).
         """
+        platform = services.platform
         checks = {
-            "database": _check(lambda: check_store(services.platform), "database"),
-            "feed": _check(lambda: feed_slates(services.platform), "feed"),
-            "gateway": "sandbox" if services.settings.uses_sandbox_gateway else "stripe",
+            "database": _check(lambda: check_store(platform), "database"),
+            "feed": _check(lambda: feed_slates(platform), "feed"),
+            "gateway": _check(platform.gateway.check, "gateway"),
+            "gateway_kind": "sandbox" if services.settings.uses_sandbox_gateway else "stripe",
         }
-        ok = checks["database"] == "ok" and checks["feed"] == "ok"
+        ok = all(checks[name] == "ok" for name in ("database", "feed", "gateway"))
         return Response(
             HealthOut(status="ok" if ok else "unavailable", checks=checks),
             status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
@@ -106,7 +114,14 @@ class SystemController(Controller):
 def _check(probe: Callable[[], object], name: str) -> str:
     try:
         probe()
-    except (DBAPIError, FeedUnavailable, OSError) as error:
+    except (
+        DBAPIError,
+        FeedUnavailable,
+        GatewayAuthError,
+        GatewayUnavailable,
+        PaymentOutcomeUnknown,
+        OSError,
+    ) as error:
         _log.warning("readiness: %s failed: %s", name, error)
         return "failed"
     return "ok"
