@@ -4,8 +4,11 @@ A hypothesis RuleBasedStateMachine joins (valid, invalid, declined, replayed),
 moves the clock, publishes feed data (good and contradictory), corrects stats,
 cancels, withdraws, runs the worker, duplicates and reorders payment events, and
 injects faults: the gateway acts but its reply is lost, the gateway is down, the
-platform key is refused, the process "crashes" before a commit (the unit of work
-is lost and the action re-run). After every step the invariants below must hold.
+platform key is refused, the process "crashes" at a chosen commit of a use case
+or between a gateway call (charge, transfer, refund) and the commit recording it
+(the unit of work is discarded and the use case re-run at once). After every step
+the invariants below must hold; the money ones are counted on the gateway's side,
+from every charge, transfer and refund the sandbox made.
 
 Examples: FANTASY_STATEFUL_EXAMPLES (default 60) x up to 50 steps each.
 """
@@ -14,7 +17,8 @@ from __future__ import annotations
 
 import os
 from collections import Counter
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from itertools import pairwise
 
@@ -52,12 +56,20 @@ from fantasy_core.ledger import CASH
 from fantasy_core.lifecycle import TRANSITIONS, ContestState
 from fantasy_core.lineups import Lineup
 from fantasy_core.money import Money
-from fantasy_core.payments import ChargeStatus, PaymentEvent, PaymentEventKind, RefundStatus
+from fantasy_core.payments import (
+    ChargeStatus,
+    PaymentEvent,
+    PaymentEventKind,
+    PayoutStatus,
+    RefundStatus,
+)
 from fantasy_core.payouts import double_up, fifty_fifty, top_heavy, winner_take_all
 from fantasy_core.stats import GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.joining import JoinRequest, join, withdraw
+from fantasy_core.usecases.paying import execute_payouts
 from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
+from fantasy_core.usecases.refunds import send_refunds
 from fantasy_core.usecases.reports import verify_ledger
 from fantasy_core.usecases.stats import correct_stat
 from fantasy_core.usecases.worker import run_once
@@ -76,6 +88,8 @@ CARDS = (
 )
 STATE_OF_ACTION = {f"contest.{s.value.lower()}": s for s in ContestState}
 EXPECTED = (PaymentOutcomeUnknown, GatewayUnavailable, GatewayAuthError, SimulatedCrash)
+# What a re-run may still meet: the gateway's own faults, never an injected crash.
+GATEWAY_FAULTS = (PaymentOutcomeUnknown, GatewayUnavailable, GatewayAuthError)
 
 
 class ContestMachine(RuleBasedStateMachine):
@@ -208,6 +222,27 @@ class ContestMachine(RuleBasedStateMachine):
         lines = (*(x for x in good.lines if x.player_id != "KC-WR3"), broken)
         self.world.feed.publish(type(good)(good.slate_id, self.version, good.games, lines))
 
+    @rule(seed=st.integers(0, 3), then_pay_with_a_crash=st.booleans())
+    def the_games_are_played(self, seed: int, then_pay_with_a_crash: bool) -> None:
+        """Lock, live, final, the correction window over: the next worker pass pays prizes.
+
+        That pass is this rule's own, with a crash after its first transfer, or any later one.
+        """
+        clock = self.world.clock
+        if clock.now() < LOCK:
+            clock.set(LOCK)
+        with suppress(*EXPECTED):
+            run_once(self.world.p)
+        for status, wait in ((GameStatus.IN_PROGRESS, 1), (GameStatus.FINAL, 180)):
+            self.version += 1
+            clock.advance(timedelta(minutes=wait))
+            self.world.feed.publish(snapshot(status, self.version, seed))
+            with suppress(*EXPECTED):
+                run_once(self.world.p)
+        clock.advance(timedelta(minutes=61))
+        if then_pay_with_a_crash:
+            self.the_worker_crashes_after_a_gateway_call_and_runs_again("transfer")
+
     @rule(value=st.integers(0, 4))
     def an_operator_corrects_a_stat(self, value: int) -> None:
         correct_stat(
@@ -244,15 +279,159 @@ class ContestMachine(RuleBasedStateMachine):
     def the_platform_key_is_refused_or_fixed(self, broken: bool) -> None:
         self.world.gateway.auth_broken = broken
 
-    @rule(contest=contests, user=st.sampled_from(USERS))
-    def the_process_crashes_before_a_commit(self, contest: str, user: str) -> None:
-        self.world.store.crash_on_commit = 1
-        with suppress(JoinRefused, *EXPECTED):
-            join(self.world.p, JoinRequest(contest, user, "crash", lineup(1), SUCCEED))
-        self.world.store.crash_on_commit = 1
-        with suppress(*EXPECTED):
+    @contextmanager
+    def _crash(self, commit: int = 0, after: str | None = None) -> Iterator[list[str]]:
+        """Crash the `commit`-th commit from now, or the first commit after an `after` call.
+
+        Yields a list that holds the crash, if one happened; the block's own use case
+        raises SimulatedCrash then (kept inside). Disarmed on leaving, crash or not.
+        """
+        store, gateway = self.world.store, self.world.gateway
+        crashed: list[str] = []
+
+        def arm(call: str, key: str) -> None:
+            if call == after:
+                gateway.after_call = None
+                store.crash_at_next_commit()
+
+        store.crash_on_commit = commit
+        if after is not None:
+            gateway.after_call = arm
+        try:
+            yield crashed
+        except SimulatedCrash as crash:
+            crashed.append(str(crash))
+        finally:
+            store.crash_on_commit = 0
+            gateway.after_call = None
+
+    def _rerun(self, what: str, crashed: list[str], action: Callable[[], object]) -> None:
+        """Re-run the use case a crash interrupted, as the restarted process (or client) would."""
+        if not crashed:
+            return
+        event(f"crashed: {what}")
+        with suppress(*GATEWAY_FAULTS):
+            action()
+
+    @rule(
+        contest=contests,
+        user=st.sampled_from(USERS),
+        commit=st.integers(1, 4),
+        in_the_worker=st.booleans(),
+    )
+    def the_process_crashes_at_a_commit(
+        self, contest: str, user: str, commit: int, in_the_worker: bool
+    ) -> None:
+        """The `commit`-th commit of a join or a worker pass fails; it is re-run at once."""
+        if in_the_worker:
+            with self._crash(commit) as crashed, suppress(*GATEWAY_FAULTS):
+                run_once(self.world.p)
+            self._rerun(f"worker, commit {commit}", crashed, lambda: run_once(self.world.p))
+            return
+        request = JoinRequest(contest, user, "crash", lineup(1), SUCCEED)
+        with self._crash(commit) as crashed, suppress(JoinRefused, *GATEWAY_FAULTS):
+            join(self.world.p, request)
+        self._rerun(f"join, commit {commit}", crashed, lambda: join(self.world.p, request))
+
+    @rule(
+        contest=contests,
+        user=st.sampled_from(USERS),
+        key=st.sampled_from(["a", "b", "c"]),
+        card=st.sampled_from([SUCCEED, SUCCEED, DECLINE, REQUIRES_ACTION]),
+    )
+    def a_join_crashes_after_the_charge_and_is_retried(
+        self, contest: str, user: str, key: str, card: str
+    ) -> None:
+        """The gateway charged, the process died before recording it; the client retries."""
+        request = JoinRequest(contest, user, key, lineup(2), card)
+        with self._crash(after="charge") as crashed, suppress(JoinRefused, *GATEWAY_FAULTS):
+            join(self.world.p, request)
+        self._rerun("join, after the charge", crashed, lambda: join(self.world.p, request))
+        if crashed:
+            self._assert_charged_once(join_fingerprint(contest, user, key))
+
+    @rule(
+        contest=contests,
+        user=st.sampled_from(USERS),
+        key=st.sampled_from(["a", "b", "c"]),
+    )
+    def a_join_reply_is_lost_and_the_client_retries(
+        self, contest: str, user: str, key: str
+    ) -> None:
+        """The gateway charged, its reply was lost; the client retries with the same key."""
+        request = JoinRequest(contest, user, key, lineup(3), SUCCEED)
+        self.world.gateway.lose_next_replies = 1
+        with suppress(JoinRefused, *GATEWAY_FAULTS):
+            join(self.world.p, request)
+        self.world.gateway.lose_next_replies = 0
+        with suppress(JoinRefused, *GATEWAY_FAULTS):
+            join(self.world.p, request)
+        self._assert_charged_once(join_fingerprint(contest, user, key))
+
+    def _assert_charged_once(self, fingerprint: str) -> None:
+        """One entry for the fingerprint, charged at most once, and as its status says."""
+        gateway = self.world.gateway
+        with self.world.store.unit_of_work() as uow:
+            entry = uow.entries.by_fingerprint(fingerprint)
+        entry_id = None if entry is None else entry.entry_id
+        mine = [
+            c
+            for c in gateway.charges.values()
+            if c.key == fingerprint or c.metadata.get("entry_id") == entry_id
+        ]
+        assert len(mine) <= 1, mine
+        if entry is None:
+            assert not mine
+        elif mine and mine[0].status is ChargeStatus.SUCCEEDED:
+            assert entry.status in (EntryStatus.ACTIVE, EntryStatus.REFUNDED), entry.status
+
+    @rule(call=st.sampled_from(["transfer", "refund"]))
+    def the_worker_crashes_after_a_gateway_call_and_runs_again(self, call: str) -> None:
+        """A transfer or refund went out, the process died before recording it; restart."""
+        with self._crash(after=call) as crashed, suppress(*GATEWAY_FAULTS):
             run_once(self.world.p)
-        self.world.store.crash_on_commit = 0
+        self._rerun(f"worker, after a {call}", crashed, lambda: run_once(self.world.p))
+
+    @rule()
+    def payouts_crash_after_a_transfer_and_run_again(self) -> None:
+        with self._crash(after="transfer") as crashed, suppress(*GATEWAY_FAULTS):
+            execute_payouts(self.world.p)
+        self._rerun("payouts, after a transfer", crashed, lambda: execute_payouts(self.world.p))
+
+    @rule(
+        contest=contests,
+        user=st.sampled_from(USERS),
+        key=st.sampled_from(["seed", "a", "b"]),
+    )
+    def a_withdrawal_crashes_after_the_refund_and_is_retried(
+        self, contest: str, user: str, key: str
+    ) -> None:
+        """The gateway refunded a withdrawn fee, the process died before recording it."""
+        with self.world.store.unit_of_work() as uow:
+            entry = uow.entries.by_fingerprint(join_fingerprint(contest, user, key))
+        if entry is None:
+            return
+        with (
+            self._crash(after="refund") as crashed,
+            suppress(WithdrawRefused, *GATEWAY_FAULTS),
+        ):
+            withdraw(self.world.p, contest, entry.entry_id, user)
+
+        def again() -> None:
+            # The user's retry returns the withdrawal (it was committed); the refund it
+            # owes is re-sent as the worker's refund step sends it.
+            assert withdraw(self.world.p, contest, entry.entry_id, user).status is (
+                EntryStatus.WITHDRAWN
+            )
+            send_refunds(self.world.p, contest_id=contest)
+
+        self._rerun("withdrawal, after the refund", crashed, again)
+
+    @rule()
+    def refunds_crash_after_the_gateway_refund_and_are_sent_again(self) -> None:
+        with self._crash(after="refund") as crashed, suppress(*GATEWAY_FAULTS):
+            send_refunds(self.world.p)
+        self._rerun("refunds, after a refund", crashed, lambda: send_refunds(self.world.p))
 
     @rule(contest=consumes(contests))
     def everything_settles_down(self, contest: str) -> None:
@@ -284,7 +463,7 @@ class ContestMachine(RuleBasedStateMachine):
             )
         collected = sum(gateway.charged_total(k) for k in gateway.charges)
         refunded = sum(amount.minor for _, _, amount in gateway.refunds.values())
-        transferred = sum(t.amount.minor for t in gateway.transfers.values())
+        transferred = sum(t.amount.minor for t in gateway.all_transfers())
         assert cash == collected - refunded - transferred
 
     # -- invariants ---------------------------------------------------------------------
@@ -313,15 +492,59 @@ class ContestMachine(RuleBasedStateMachine):
                 assert charge.refunded in (0, charge.amount.minor)
 
     @invariant()
-    def no_prize_is_paid_twice(self) -> None:
-        destinations = Counter(
-            t.metadata["payout_fingerprint"] for t in self.world.gateway.transfers.values()
-        )
-        assert all(n == 1 for n in destinations.values())
+    def no_player_is_charged_twice_for_one_fingerprint(self) -> None:
+        """Counted on the gateway: every charge it made, traced back to the join it paid for."""
+        charges = list(self.world.gateway.charges.values())
         with self.world.store.unit_of_work() as uow:
+            fingerprints = []
+            for charge in charges:
+                entry = uow.entries.get(charge.metadata["entry_id"])
+                assert entry.user_id == charge.metadata["user_id"], (entry, charge)
+                assert charge.amount.minor == entry.fee_minor, (entry, charge)
+                fingerprints.append(entry.fingerprint)
+        succeeded = Counter(
+            fp
+            for fp, c in zip(fingerprints, charges, strict=True)
+            if c.status is ChargeStatus.SUCCEEDED
+        )
+        assert all(n == 1 for n in succeeded.values()), succeeded
+        # Stricter still: a join is sent to the gateway under one charge, whatever its outcome.
+        attempted = Counter(fingerprints)
+        assert all(n == 1 for n in attempted.values()), attempted
+
+    @invariant()
+    def no_prize_is_paid_twice(self) -> None:
+        """Counted on the gateway: every transfer it made, by payout and by entry."""
+        transfers = self.world.gateway.all_transfers()
+        by_payout = Counter(t.metadata["payout_fingerprint"] for t in transfers)
+        assert all(n == 1 for n in by_payout.values()), by_payout
+        by_entry = Counter(t.metadata["entry_id"] for t in transfers)
+        assert all(n == 1 for n in by_entry.values()), by_entry
+        with self.world.store.unit_of_work() as uow:
+            for transfer in transfers:
+                payout = uow.payouts.get(transfer.metadata["payout_fingerprint"])
+                assert transfer.amount.minor == payout.amount_minor, (transfer, payout)
+                assert transfer.destination == f"acct_{payout.user_id}", (transfer, payout)
+                if payout.status is PayoutStatus.CONFIRMED:
+                    assert payout.transfer_id == transfer.transfer_id, (transfer, payout)
             for cid in uow.contests.ids_in_states(list(ContestState)):
                 payouts = uow.payouts.for_contest(cid)
                 assert len({x.entry_id for x in payouts}) == len(payouts)
+                for payout in payouts:
+                    if payout.status is PayoutStatus.CONFIRMED:
+                        assert by_payout[payout.fingerprint] == 1, payout
+
+    @invariant()
+    def no_fee_is_refunded_twice(self) -> None:
+        """Counted on the gateway: every refund it made matches one refund we owed."""
+        refunds = self.world.gateway.refunds
+        by_charge = Counter(charge_id for _, charge_id, _ in refunds.values())
+        assert all(n == 1 for n in by_charge.values()), by_charge
+        with self.world.store.unit_of_work() as uow:
+            for key, (_, charge_id, amount) in refunds.items():
+                owed = uow.refunds.get(key)
+                assert owed is not None, f"refunded {key} with no record of owing it"
+                assert (owed.charge_id, owed.amount_minor) == (charge_id, amount.minor), owed
 
     @invariant()
     def no_entry_is_accepted_at_or_after_lock(self) -> None:

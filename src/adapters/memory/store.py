@@ -77,8 +77,14 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._tables = _Tables()
-        self.crash_on_commit = 0  # the next N commits fail with SimulatedCrash
+        # Fault injection for tests: the N-th commit from now (1: the next one) fails with
+        # SimulatedCrash, its unit of work discarded; 0: no commit fails. One crash per arming.
+        self.crash_on_commit = 0
         self.commits = 0
+
+    def crash_at_next_commit(self) -> None:
+        """Make the next commit fail as a crash; handy as a hook (e.g. after a gateway call)."""
+        self.crash_on_commit = 1
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -117,10 +123,12 @@ class MemoryUnitOfWork:
     def commit(self) -> None:
         if self._tables is None:
             raise RuntimeError("commit outside the unit of work's block")
-        if self._store.crash_on_commit > 0:
-            self._store.crash_on_commit -= 1
-            self._tables = None
-            raise SimulatedCrash("the process died before this commit")
+        store = self._store
+        if store.crash_on_commit > 0:
+            store.crash_on_commit -= 1
+            if store.crash_on_commit == 0:
+                self._tables = None
+                raise SimulatedCrash("the process died before this commit")
         self._store._tables = self._tables
         self._store.commits += 1
         # Later writes in the same block start from what was just committed.

@@ -5,13 +5,14 @@ a fixed behaviour (see TEST_CARDS). Connected accounts are any id starting with
 "acct_" unless disabled. Every call is recorded, and money actually moved is
 counted separately from calls, so tests can prove nothing was charged or paid twice.
 Faults can be injected: the next reply lost after the work was done, the gateway
-unreachable, the platform's credentials refused.
+unreachable, the platform's credentials refused; and `after_call` lets a test act
+(say, arm a crash of the caller's next commit) the moment a call answers.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 from attrs import define, field
@@ -64,6 +65,7 @@ class Charge:
     amount: Money
     status: ChargeStatus
     payment_method: str
+    metadata: dict[str, str] = field(factory=dict)
     refunded: int = 0
 
 
@@ -85,6 +87,9 @@ class SandboxGateway:
     lose_next_replies: int = 0  # the next N calls do their work, then the reply is lost
     unavailable: bool = False  # every call fails before doing anything
     auth_broken: bool = False  # the platform's credentials are refused
+    # Called with (call, key) as a charge, refund or transfer answers (its work done,
+    # its reply not lost), under the gateway's lock: a test's hook, e.g. to arm a crash.
+    after_call: Callable[[str, str], None] | None = None
     calls: list[tuple[str, str]] = field(factory=list)
     charges: dict[str, Charge] = field(factory=dict)  # by idempotency key
     refunds: dict[str, tuple[str, str, Money]] = field(factory=dict)  # key -> (id, charge, amt)
@@ -104,10 +109,12 @@ class SandboxGateway:
         if self.auth_broken:
             raise GatewayAuthError("sandbox: the platform's API key was refused")
 
-    def _reply(self, call: str) -> None:
+    def _reply(self, call: str, key: str) -> None:
         if self.lose_next_replies > 0:
             self.lose_next_replies -= 1
             raise PaymentOutcomeUnknown(f"sandbox: the reply to {call} was lost")
+        if self.after_call is not None:
+            self.after_call(call, key)
 
     def charge(
         self, key: str, amount: Money, payment_method: str, metadata: Mapping[str, str]
@@ -116,19 +123,21 @@ class SandboxGateway:
             self._enter("charge", key)
             existing = self.charges.get(key)
             if existing is None:
-                existing = self._new_charge(key, amount, payment_method)
+                existing = self._new_charge(key, amount, payment_method, metadata)
                 if payment_method == TIMEOUT_AFTER_SUCCESS:
                     raise PaymentOutcomeUnknown(
                         "sandbox: the charge went through, the reply didn't"
                     )
-            self._reply("charge")
+            self._reply("charge", key)
             return _outcome(existing)
 
-    def _new_charge(self, key: str, amount: Money, payment_method: str) -> Charge:
+    def _new_charge(
+        self, key: str, amount: Money, payment_method: str, metadata: Mapping[str, str]
+    ) -> Charge:
         if not amount.is_positive:
             raise GatewayRequestRefused(f"sandbox: refusing to charge {amount}")
         status = _CARD_STATUS.get(payment_method, ChargeStatus.DECLINED)
-        charge = Charge(self._next_id("pi"), key, amount, status, payment_method)
+        charge = Charge(self._next_id("pi"), key, amount, status, payment_method, dict(metadata))
         self.charges[key] = charge
         return charge
 
@@ -165,7 +174,7 @@ class SandboxGateway:
                 charge.refunded += amount.minor
                 existing = (self._next_id("re"), charge_id, amount)
                 self.refunds[key] = existing
-            self._reply("refund")
+            self._reply("refund", key)
             return RefundOutcome(existing[0])
 
     def transfer(
@@ -186,7 +195,7 @@ class SandboxGateway:
                     self._next_id("tr"), key, destination, amount, group, dict(metadata)
                 )
                 self.transfers[key] = existing
-            self._reply("transfer")
+            self._reply("transfer", key)
             return TransferOutcome(existing.transfer_id)
 
     def find_transfer(self, key: str, group: str) -> TransferOutcome | None:
