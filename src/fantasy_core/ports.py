@@ -25,7 +25,7 @@ from fantasy_core.payments import (
     RefundOutcome,
     TransferOutcome,
 )
-from fantasy_core.stats import FeedSnapshot, StatsFeed
+from fantasy_core.stats import FeedSnapshot, StatCorrection, StatsFeed
 
 __all__ = [
     "AlertSink",
@@ -211,6 +211,12 @@ class StatsRepository(Protocol):
 
     def corrections(self, slate_id: str) -> list[tuple[str, str, str]]:
         """(player_id, stat, exact value text) of every correction, oldest first."""
+
+    def correction_history(self, slate_id: str) -> list[StatCorrection]:
+        """Every correction of the slate with its reason, actor and time, oldest first.
+
+        The same corrections as `corrections`, in the same order.
+        """
 
 
 class SettlementRepository(Protocol):

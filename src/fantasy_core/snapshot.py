@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from fractions import Fraction
 from itertools import islice
 from json.encoder import encode_basestring_ascii
+from typing import Any
 
 from attrs import frozen
 
@@ -240,6 +241,48 @@ def recompute(snapshot: bytes) -> bytes:
         pool,
         standings,
     )
+
+
+# What follows the entries in a snapshot: keys are sorted, and "feed" comes right after
+# "entries". Outside a string, no row has "]" followed by ',"feed":' (a lineup's "]" is
+# followed by a score, a row's by "[" or the end of the list); inside one, every '"' is
+# escaped. So the first occurrence is where the entries end.
+_AFTER_ENTRIES = b'],"feed":'
+_HEAD = b'{"contest_id":'
+
+
+def _document_without_entries(snapshot: bytes) -> Any:
+    """The snapshot's document but for its entries, which are skipped, not parsed.
+
+    The entries are nearly all of a big snapshot, and reading the rules and stat
+    lines of a million-entry settlement should not parse a million rows.
+    """
+    end = snapshot.find(_AFTER_ENTRIES)
+    if snapshot.startswith(_HEAD) and end != -1:
+        return json.loads(b"{" + snapshot[end + 2 :])
+    return json.loads(snapshot)
+
+
+def scoring_used(snapshot: bytes) -> tuple[ScoringRules, dict[str, dict[str, Fraction]]]:
+    """The rules and the stat lines a settlement scored with, read from its snapshot.
+
+    These are final: what `recompute` scores with, whatever the feed or an operator
+    says after settlement. The rules must hash to the fingerprint recorded in the terms.
+    """
+    try:
+        document = _document_without_entries(snapshot)
+        terms = document["terms"]
+        rules = ScoringRules.from_canonical(terms["rules"])
+        recorded = terms["rules_fingerprint"]
+        lines = {
+            player: {stat: Fraction(value) for stat, value in line.items()}
+            for player, line in document["stat_lines"].items()
+        }
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as error:
+        raise InvalidSnapshot(f"malformed snapshot: {error!r}") from error
+    if rules.fingerprint != recorded:
+        raise InvalidSnapshot(f"the rules hash to {rules.fingerprint}, not the recorded {recorded}")
+    return rules, lines
 
 
 def verify(snapshot: bytes, expected_sha256: str) -> None:

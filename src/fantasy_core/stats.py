@@ -617,6 +617,26 @@ def _check_history(snapshot: FeedSnapshot, previous: FeedSnapshot) -> Iterable[D
             )
 
 
+@frozen
+class StatCorrection:
+    """An operator's correction of one player's stat on a slate: the exact value, and why.
+
+    Corrections apply in the order they were recorded, on top of the feed's latest data;
+    the last one of a stat wins (see usecases.stats.effective_lines).
+    """
+
+    player_id: str
+    stat: str
+    value_text: str
+    reason: str
+    actor: str
+    at: datetime
+
+    @property
+    def value(self) -> Fraction:
+        return parse_stat_value(self.value_text)
+
+
 class StatsFeed(Protocol):
     """The port to a sports-data provider; adapters implement it without inheriting from it.
 

@@ -135,6 +135,8 @@ def test_an_entry_and_its_explanation_are_private_until_lock(api: Api) -> None:
 def test_an_explanation_shows_an_operator_correction_and_is_final_once_settled(api: Api) -> None:
     contest = api.contest("head_to_head")
     ann, bob = api.player("ann"), api.player("bob")
+    for n, h in enumerate((ann, bob)):
+        api.client.put("/me/payout-account", json={"account_id": f"acct_{n}"}, headers=h)
     entry = api.join(contest, ann).json()["entry_id"]
     api.join(contest, bob, variant=1)
     world = api.world

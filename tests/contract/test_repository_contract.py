@@ -718,6 +718,11 @@ def test_rejections_and_corrections_are_kept_per_slate(backend: Backend) -> None
             ("p2", "receptions", "7"),
             ("p1", "passing_yards", "301.5"),
         ]
+        assert uow.stats.correction_history(SLATE) == [
+            StatCorrection("p2", "receptions", "7", "review", "ops", CREATED),
+            StatCorrection("p1", "passing_yards", "301.5", "typo", "ops", CREATED),
+        ]
+        assert uow.stats.correction_history("nope") == []
 
 
 # --- exact round trips ------------------------------------------------------------------

@@ -6,14 +6,21 @@ import hashlib
 import json
 from fractions import Fraction
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from fantasy_core.payments import payout_fingerprint
 from fantasy_core.payouts import top_heavy
-from fantasy_core.scoring import format_points
+from fantasy_core.scoring import format_points, preset
 from fantasy_core.settlement import PrizePool, settle_lineups
-from fantasy_core.snapshot import FeedReference, build_snapshot, canonical_bytes
+from fantasy_core.snapshot import (
+    FeedReference,
+    InvalidSnapshot,
+    build_snapshot,
+    canonical_bytes,
+    scoring_used,
+)
 
 # Any text at all: quotes, backslashes, control characters, non-ASCII, astral planes.
 texts = st.text(max_size=12)
@@ -101,3 +108,44 @@ def test_a_snapshot_written_in_several_chunks_is_one_json_list() -> None:
     assert len(rows) == count
     assert [row[0] for row in rows] == list(standings.entry_ids)
     assert canonical_bytes(json.loads(snapshot)) == snapshot
+
+
+# Text that looks like the end of the entries, and a snapshot's other keys, inside ids.
+tricky = st.one_of(texts, st.sampled_from(['],"feed":', '"],"feed":null}', '],"feed":[', "]"]))
+
+
+@given(
+    st.lists(
+        st.tuples(tricky, tricky, st.lists(players, max_size=4)),
+        unique_by=lambda row: row[0],
+        max_size=10,
+    ),
+    tricky,
+    st.booleans(),
+)
+def test_the_rules_and_lines_a_settlement_used_are_read_as_a_full_parse_reads_them(
+    rows: list[tuple[str, str, list[str]]], contest_id: str, with_feed: bool
+) -> None:
+    rules = preset("draftkings_nfl_classic")
+    terms = {"rules": rules.canonical(), "rules_fingerprint": rules.fingerprint, "x": "],"}
+    lines = {"qb": {"passing_tds": Fraction(2)}, '],"feed":': {"receptions": Fraction(7, 2)}}
+    entry_ids = [entry_id for entry_id, _, _ in rows]
+    lineups = [tuple(lineup) for _, _, lineup in rows]
+    pool = PrizePool(collected=10 * len(rows), rake=0, overlay=0, pool=10 * len(rows))
+    standings = settle_lineups(entry_ids, lineups, POINTS, top_heavy(3), pool.pool, 10)
+    feed = FeedReference('],"feed":', 3, "sha256:ab") if with_feed else None
+    users = [user for _, user, _ in rows]
+    snapshot = build_snapshot(contest_id, terms, feed, lines, users, lineups, pool, standings)
+    assert scoring_used(snapshot) == (rules, lines)
+
+
+def test_the_rules_a_snapshot_names_must_hash_to_its_fingerprint() -> None:
+    rules = preset("draftkings_nfl_classic")
+    terms = {"rules": rules.canonical(), "rules_fingerprint": "sha256:00"}
+    standings = settle_lineups([], [], POINTS, top_heavy(3), 0, 10)
+    pool = PrizePool(collected=0, rake=0, overlay=0, pool=0)
+    snapshot = build_snapshot("c1", terms, None, {}, [], [], pool, standings)
+    with pytest.raises(InvalidSnapshot, match="hash to"):
+        scoring_used(snapshot)
+    with pytest.raises(InvalidSnapshot, match="malformed"):
+        scoring_used(b'{"contest_id":"c1","entries":[],"feed":null}')

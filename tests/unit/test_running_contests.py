@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 from fractions import Fraction
+from typing import Any
 
 import attrs
 import pytest
@@ -17,7 +19,12 @@ from fantasy_core.snapshot import recompute, verify
 from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
-from fantasy_core.usecases.reports import audit_trail, explain_entry, verify_ledger
+from fantasy_core.usecases.reports import (
+    EntryExplanation,
+    audit_trail,
+    explain_entry,
+    verify_ledger,
+)
 from fantasy_core.usecases.stats import correct_stat
 from support.world import LOCK, World, snapshot
 
@@ -154,6 +161,76 @@ def test_a_correction_before_settlement_changes_the_score_and_is_audited() -> No
     assert after - before == Fraction(8)  # 2 passing TDs at +4
     with world.store.unit_of_work() as uow:
         assert [r.action for r in uow.audit.for_actor("op")] == ["stats.corrected"]
+
+
+def settled_row(world: World, contest_id: str, entry_id: str) -> tuple[Fraction, dict[str, Any]]:
+    """The entry's settled score and the snapshot's document, from the stored snapshot."""
+    with world.store.unit_of_work() as uow:
+        stored = uow.settlements.get(contest_id)
+    assert stored is not None
+    document = json.loads(stored[0])
+    (score,) = [Fraction(row[3]) for row in document["entries"] if row[0] == entry_id]
+    return score, document
+
+
+def lines_sum_to_total(explained: EntryExplanation) -> bool:
+    lines = [line.points for _, e in explained.players for line in e.lines]
+    return sum(lines, Fraction(0)) == explained.total
+
+
+@pytest.mark.parametrize("accounts", [False, True], ids=["settled", "paid"])
+def test_a_settled_entry_is_explained_as_settled_even_after_a_late_correction(
+    accounts: bool,
+) -> None:
+    world = World()
+    cid = filled(world, accounts=accounts)
+    world.play_games()
+    assert state(world, cid) is (ContestState.PAID if accounts else ContestState.SETTLED)
+    with world.store.unit_of_work() as uow:
+        entry = uow.entries.for_contest(cid)[0]
+    before = explain_entry(world.p, entry.entry_id)
+    qb = entry.lineup.player_ids[0]
+    assert correct_stat(world.p, "test-slate", qb, "passing_tds", "9", "late", "op") == []
+    after = explain_entry(world.p, entry.entry_id)
+    settled, document = settled_row(world, cid, entry.entry_id)
+    assert after == before
+    assert after.total == settled
+    assert lines_sum_to_total(after)
+    for player, explanation in after.players:
+        used = document["stat_lines"].get(player, {})
+        assert {line.stat: line.value for line in explanation.lines} == {
+            line.stat: Fraction(used[line.stat]) for line in explanation.lines
+        }
+        assert all(after.source(player, line.stat) is None for line in explanation.lines)
+
+
+def test_a_correction_before_settlement_is_explained_and_kept_after_settlement() -> None:
+    world = World()
+    cid = filled(world)
+    to_complete(world)
+    with world.store.unit_of_work() as uow:
+        entry = uow.entries.for_contest(cid)[0]
+    qb, other = entry.lineup.player_ids[0], entry.lineup.player_ids[1]
+    reason = "official review"
+    correct_stat(world.p, "test-slate", qb, "passing_tds", "3", "typo", "op")
+    correct_stat(world.p, "test-slate", qb, "passing_tds", "2", reason, "op")
+    corrected = explain_entry(world.p, entry.entry_id)
+    (td,) = [line for line in dict(corrected.players)[qb].lines if line.stat == "passing_tds"]
+    assert td.value == 2
+    assert corrected.source(qb, "passing_tds") == f"corrected by operator: {reason}"
+    assert corrected.source(qb, "passing_yards") is None
+    other_lines = dict(corrected.players)[other].lines
+    assert all(corrected.source(other, line.stat) is None for line in other_lines)
+    assert lines_sum_to_total(corrected)
+
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+    assert explain_entry(world.p, entry.entry_id) == corrected
+    correct_stat(world.p, "test-slate", qb, "passing_tds", "0", "too late", "op")
+    settled = explain_entry(world.p, entry.entry_id)
+    assert settled == corrected
+    assert settled.total == settled_row(world, cid, entry.entry_id)[0]
 
 
 def test_a_correction_after_settlement_is_recorded_and_alerted_but_changes_nothing() -> None:

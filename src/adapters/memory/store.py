@@ -29,7 +29,7 @@ from fantasy_core.errors import (
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
-from fantasy_core.stats import FeedSnapshot
+from fantasy_core.stats import FeedSnapshot, StatCorrection
 
 T = TypeVar("T")
 
@@ -395,6 +395,9 @@ class _Stats(_Repo):
 
     def corrections(self, slate_id: str) -> list[tuple[str, str, str]]:
         return [(c[0], c[1], c[2]) for c in self.t.corrections.get(slate_id, [])]
+
+    def correction_history(self, slate_id: str) -> list[StatCorrection]:
+        return [StatCorrection(*c) for c in self.t.corrections.get(slate_id, [])]
 
 
 class _Settlements(_Repo):

@@ -23,7 +23,7 @@ from fantasy_core.audit import AuditRecord
 from fantasy_core.errors import DuplicateRecord, UnknownContest
 from fantasy_core.ledger import Movement, Posting, PostingSet
 from fantasy_core.money import Money
-from fantasy_core.stats import FeedSnapshot
+from fantasy_core.stats import FeedSnapshot, StatCorrection
 
 # The ledger's statements, built once (a statement built per call costs more to build
 # and look up in SQLAlchemy's cache than it takes PostgreSQL to run it; see
@@ -210,6 +210,19 @@ class SqlStats:
         query = select(c.player_id, c.stat, c.value_text).where(c.slate_id == slate_id)
         rows: Iterator[Row[Any]] = iter(self._db.execute(query.order_by(c.id)))
         return [(str(r.player_id), str(r.stat), str(r.value_text)) for r in rows]
+
+    def correction_history(self, slate_id: str) -> list[StatCorrection]:
+        c = t.stat_corrections.c
+        query = select(c.player_id, c.stat, c.value_text, c.reason, c.actor, c.at).where(
+            c.slate_id == slate_id
+        )
+        rows: Iterator[Row[Any]] = iter(self._db.execute(query.order_by(c.id)))
+        return [
+            StatCorrection(
+                str(r.player_id), str(r.stat), str(r.value_text), str(r.reason), str(r.actor), r.at
+            )
+            for r in rows
+        ]
 
 
 class SqlSettlements:

@@ -270,11 +270,18 @@ def leaderboard_out(board: Leaderboard, offset: int, limit: int) -> LeaderboardO
     )
 
 
-class ScoreLineOut(Struct, kw_only=True):
+class ScoreLineOut(Struct, kw_only=True, omit_defaults=True):
+    """One rule that fired: the stat's value x the rule = points.
+
+    `source` appears only on a line whose value did not come straight from the feed,
+    saying where it came from ("corrected by operator: <reason>").
+    """
+
     stat: str
     value: str
     rule: str
     points: str
+    source: str | None = None
 
 
 class PlayerScoreOut(Struct, kw_only=True):
@@ -303,6 +310,7 @@ def explanation_out(explained: EntryExplanation) -> ExplanationOut:
                         value=format_points(line.value),
                         rule=line.rule,
                         points=format_points(line.points),
+                        source=explained.source(player, line.stat),
                     )
                     for line in explanation.lines
                 ],

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 
 from attrs import frozen
@@ -11,26 +12,84 @@ from fantasy_core.ledger import Conservation, conservation
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.scoring import Explanation
+from fantasy_core.snapshot import InvalidSnapshot, scoring_used
+from fantasy_core.stats import StatCorrection
 from fantasy_core.usecases.stats import effective_lines
+
+SETTLED_STATES = (ContestState.SETTLED, ContestState.PAID)
+"""States whose scores are final: they are explained from the settlement snapshot."""
 
 
 @frozen
 class EntryExplanation:
+    """An entry's score, player by player; every line sums exactly to `total`.
+
+    `sources` says, for each stat of the entry's players whose value did not come
+    straight from the feed, where it came from: (player id, stat, note), sorted.
+    """
+
     entry_id: str
     players: tuple[tuple[str, Explanation], ...]
     total: Fraction
+    sources: tuple[tuple[str, str, str], ...] = ()
+
+    def source(self, player_id: str, stat: str) -> str | None:
+        """Where the value of `stat` for `player_id` came from; None when from the feed."""
+        return next((note for p, s, note in self.sources if (p, s) == (player_id, stat)), None)
 
 
 def explain_entry(p: Platform, entry_id: str) -> EntryExplanation:
-    """An entry's score, player by player and stat by stat (stat x rule = points)."""
+    """An entry's score, player by player and stat by stat (stat x rule = points).
+
+    Before settlement it follows the latest valid data with corrections applied.
+    Once the contest is SETTLED (or PAID) it is computed from exactly what the
+    settlement used, the rules and stat lines of its snapshot, so it always sums
+    to the settled score: a late correction is recorded, but changes nothing here.
+    """
     with p.uow() as uow:
         entry = uow.entries.get(entry_id)
-        terms = uow.contests.get(entry.contest_id).terms
-        lines = effective_lines(uow, terms.slate_id)
-    players = tuple(
-        (player, terms.rules.explain(lines.get(player, {}))) for player in entry.lineup.player_ids
+        contest = uow.contests.get(entry.contest_id)
+        slate_id = contest.terms.slate_id
+        if contest.state in SETTLED_STATES:
+            stored = uow.settlements.get(contest.contest_id)
+            if stored is None:
+                raise InvalidSnapshot(f"contest {contest.contest_id} is settled without a snapshot")
+            rules, lines = scoring_used(stored[0])
+        else:
+            rules, lines = contest.terms.rules, effective_lines(uow, slate_id)
+        corrections = uow.stats.correction_history(slate_id)
+    lineup = entry.lineup.player_ids
+    players = tuple((player, rules.explain(lines.get(player, {}))) for player in lineup)
+    return EntryExplanation(
+        entry_id,
+        players,
+        sum((e.total for _, e in players), Fraction(0)),
+        _sources(corrections, lines, frozenset(lineup)),
     )
-    return EntryExplanation(entry_id, players, sum((e.total for _, e in players), Fraction(0)))
+
+
+def _sources(
+    corrections: list[StatCorrection],
+    lines: Mapping[str, Mapping[str, Fraction]],
+    players: frozenset[str],
+) -> tuple[tuple[str, str, str], ...]:
+    """The operator correction behind each stat of `players` that one set.
+
+    A stat's value comes from the latest correction of it whose value is the one
+    scored. Before settlement that is simply its latest correction (the scored lines
+    apply them all, oldest first); after it, corrections recorded too late to count
+    change nothing, and so are not the source of any value.
+    """
+    notes: dict[tuple[str, str], str] = {}
+    for correction in corrections:
+        if correction.player_id not in players:
+            continue
+        used = lines.get(correction.player_id, {}).get(correction.stat)
+        if used is not None and used == correction.value:
+            notes[correction.player_id, correction.stat] = (
+                f"corrected by operator: {correction.reason}"
+            )
+    return tuple((player, stat, note) for (player, stat), note in sorted(notes.items()))
 
 
 def audit_trail(p: Platform, contest_id: str) -> list[AuditRecord]:
