@@ -20,6 +20,8 @@ from fantasy_core.errors import DomainError
 from fantasy_core.lineups import PlayerPool
 from fantasy_core.money import Money
 from fantasy_core.payouts import (
+    FixedTable,
+    FixedTier,
     PayoutStructure,
     double_up,
     fifty_fifty,
@@ -83,6 +85,17 @@ def _tournament_payout(capacity: int) -> PayoutStructure:
     return top_heavy(paid_places_for(capacity, 2_000))  # the top 20% are paid
 
 
+# Fixed prizes: 1st $60, 2nd-3rd $20 each, 4th-10th $5 each, $135 in all: what 30 $5
+# entries leave after 10% rake, so a full contest has neither overlay nor surplus.
+_FIXED_PRIZES = FixedTable(
+    (
+        FixedTier(1, 1, Money(6_000, CURRENCY)),
+        FixedTier(2, 3, Money(2_000, CURRENCY)),
+        FixedTier(4, 10, Money(500, CURRENCY)),
+    )
+)
+
+
 TEMPLATES: Mapping[str, ContestTemplate] = MappingProxyType(
     {
         t.key: t
@@ -137,6 +150,18 @@ TEMPLATES: Mapping[str, ContestTemplate] = MappingProxyType(
                 rake_bps=1_000,
                 entry_limit=SingleEntry(),
                 min_entries=6,
+            ),
+            ContestTemplate(
+                key="fixed_prizes",
+                title="$5 Fixed Prizes, $60 to 1st",
+                entry_fee_minor=500,
+                capacity=30,
+                payout=lambda _: _FIXED_PRIZES,
+                rake_bps=1_000,
+                entry_limit=SingleEntry(),
+                min_entries=1,
+                # A fixed table's total is its guarantee (decision 0011).
+                guaranteed_minor=_FIXED_PRIZES.total.minor,
             ),
         )
     }

@@ -16,7 +16,7 @@ from fantasy_core.errors import DomainError, IllegalTransition
 from fantasy_core.lifecycle import TRANSITIONS, ContestState, ContestTransitioned
 from fantasy_core.lineups import PlayerPool, sport_template
 from fantasy_core.money import Money
-from fantasy_core.payouts import PayoutStructure, payout_from_canonical
+from fantasy_core.payouts import FixedTable, PayoutStructure, payout_from_canonical
 from fantasy_core.scoring import ScoringRules
 
 SYSTEM = "system"
@@ -79,9 +79,22 @@ class ContestTerms:
                 raise InvalidContestTerms("the guaranteed pool and the fee differ in currency")
             if not self.guaranteed_pool.is_positive:
                 raise InvalidContestTerms("a guaranteed pool must be positive")
+        if isinstance(self.payout, FixedTable):
+            self._check_fixed_prizes(self.payout)
         if min(self.withdraw_cutoff, self.correction_window, self.postponed_wait) < timedelta(0):
             raise InvalidContestTerms(
                 "the withdraw cut-off and correction window cannot be negative"
+            )
+
+    def _check_fixed_prizes(self, table: FixedTable) -> None:
+        """A fixed table is a promise: its total is the guaranteed pool (decision 0011)."""
+        total = table.total
+        if total.currency != self.entry_fee.currency:
+            raise InvalidContestTerms("the fixed prizes and the fee differ in currency")
+        if self.guaranteed_pool != total:
+            raise InvalidContestTerms(
+                f"a fixed prize table pays {total} in all: the guaranteed pool must be "
+                f"that amount, got {self.guaranteed_pool}"
             )
 
     @property

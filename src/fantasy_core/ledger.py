@@ -9,6 +9,7 @@ Accounts (ARCHITECTURE.md):
   prizes_payable:<c>     prizes awarded at settlement, not yet transferred
   house:rake             the house's rake revenue
   house:overlay          what the house adds to a guaranteed pool (an expense)
+  house:surplus          what a fixed-amount table's fees after rake exceed its prizes by
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from fantasy_core.money import Money
 CASH = "cash:stripe"
 RAKE = "house:rake"
 OVERLAY = "house:overlay"
+SURPLUS = "house:surplus"
 
 
 def pool_account(contest_id: str) -> str:
@@ -40,6 +42,7 @@ class Movement(enum.Enum):
 
     FEE_COLLECTED = "fee_collected"
     FEE_REFUNDED = "fee_refunded"
+    # The house's take: the rake, and a fixed table's surplus (to house:surplus).
     RAKE_TAKEN = "rake_taken"
     OVERLAY_ADDED = "overlay_added"
     PRIZE_AWARDED = "prize_awarded"
@@ -112,6 +115,13 @@ def rake_taken(key: str, contest_id: str, rake: Money) -> PostingSet:
     return transfer(key, contest_id, Movement.RAKE_TAKEN, pool_account(contest_id), RAKE, rake)
 
 
+def surplus_kept(key: str, contest_id: str, surplus: Money) -> PostingSet:
+    """The house keeps a fixed table's surplus; conservation counts it with the rake."""
+    return transfer(
+        key, contest_id, Movement.RAKE_TAKEN, pool_account(contest_id), SURPLUS, surplus
+    )
+
+
 def overlay_added(key: str, contest_id: str, overlay: Money) -> PostingSet:
     return transfer(
         key, contest_id, Movement.OVERLAY_ADDED, OVERLAY, pool_account(contest_id), overlay
@@ -144,7 +154,10 @@ def balances(sets: Iterable[PostingSet]) -> dict[tuple[str, str], int]:
 
 @frozen
 class Conservation:
-    """A closed contest's money, counted by movement: collected + overlay must equal the rest."""
+    """A closed contest's money, counted by movement: collected + overlay must equal the rest.
+
+    `rake` is the house's whole take: the rake and a fixed table's surplus.
+    """
 
     contest_id: str
     collected: int

@@ -8,8 +8,33 @@ from typing import TypeAlias
 
 from attrs import field, frozen
 
-from fantasy_core.errors import InvalidPayoutTable
-from fantasy_core.money import basis_points_of, split_by_weights, split_evenly
+from fantasy_core.errors import InvalidMoney, InvalidPayoutTable
+from fantasy_core.money import Money, basis_points_of, split_by_weights, split_evenly
+
+
+def _check_places(first: int, last: int) -> None:
+    if type(first) is not int or type(last) is not int or first < 1:
+        raise InvalidPayoutTable(f"tier places must be integers from 1, got {first}")
+    if last < first:
+        raise InvalidPayoutTable(f"tier {first}-{last} ends before it starts")
+
+
+def _check_ranges(ranges: Sequence[tuple[int, int, int]], worth_more: str) -> None:
+    """Tiers `(first, last, worth)` cover places 1.. without gaps; no worse place is worth more."""
+    if not ranges:
+        raise InvalidPayoutTable("a prize table needs at least one tier")
+    expected = 1
+    previous: int | None = None
+    for first, last, worth in ranges:
+        if first != expected:
+            raise InvalidPayoutTable(
+                f"tiers must cover places contiguously from 1; expected place {expected}, "
+                f"got a tier starting at {first}"
+            )
+        if previous is not None and worth > previous:
+            raise InvalidPayoutTable(f"tier {first}-{last} {worth_more} than a better place")
+        previous = worth
+        expected = last + 1
 
 
 @frozen
@@ -21,10 +46,7 @@ class PrizeTier:
     weight: int
 
     def __attrs_post_init__(self) -> None:
-        if type(self.first) is not int or type(self.last) is not int or self.first < 1:
-            raise InvalidPayoutTable(f"tier places must be integers from 1, got {self.first}")
-        if self.last < self.first:
-            raise InvalidPayoutTable(f"tier {self.first}-{self.last} ends before it starts")
+        _check_places(self.first, self.last)
         if type(self.weight) is not int or self.weight <= 0:
             raise InvalidPayoutTable(f"tier {self.first}-{self.last} needs a positive weight")
 
@@ -34,22 +56,7 @@ class PrizeTier:
 
 
 def _check_tiers(_: object, __: object, tiers: tuple[PrizeTier, ...]) -> None:
-    if not tiers:
-        raise InvalidPayoutTable("a rank table needs at least one tier")
-    expected = 1
-    previous_weight: int | None = None
-    for tier in tiers:
-        if tier.first != expected:
-            raise InvalidPayoutTable(
-                f"tiers must cover places contiguously from 1; expected place {expected}, "
-                f"got a tier starting at {tier.first}"
-            )
-        if previous_weight is not None and tier.weight > previous_weight:
-            raise InvalidPayoutTable(
-                f"tier {tier.first}-{tier.last} weighs more than a better place"
-            )
-        previous_weight = tier.weight
-        expected = tier.last + 1
+    _check_ranges([(t.first, t.last, t.weight) for t in tiers], "weighs more")
 
 
 @frozen
@@ -136,7 +143,92 @@ class MultipleOfFee:
         return {"kind": "multiple_of_fee", "multiple": self.multiple}
 
 
-PayoutStructure: TypeAlias = RankTable | TopFraction | MultipleOfFee
+@frozen
+class FixedTier:
+    """Places `first`..`last` (1-based, inclusive) each win `amount`."""
+
+    first: int
+    last: int
+    amount: Money
+
+    def __attrs_post_init__(self) -> None:
+        _check_places(self.first, self.last)
+        if not isinstance(self.amount, Money) or not self.amount.is_positive:
+            raise InvalidPayoutTable(
+                f"tier {self.first}-{self.last} needs a positive amount, got {self.amount!r}"
+            )
+
+    @property
+    def places(self) -> int:
+        return self.last - self.first + 1
+
+
+def _check_fixed_tiers(_: object, __: object, tiers: tuple[FixedTier, ...]) -> None:
+    _check_ranges([(t.first, t.last, t.amount.minor) for t in tiers], "pays more")
+    currencies = {t.amount.currency for t in tiers}
+    if len(currencies) > 1:
+        raise InvalidPayoutTable(f"a fixed table pays in one currency, got {sorted(currencies)}")
+
+
+@frozen
+class FixedTable:
+    """Prizes by rank range, as fixed amounts: 1st $500, 2nd-3rd $100 each, 4th-10th $20 each.
+
+    The prizes do not depend on the pool: the table's `total` is the contest's
+    guaranteed prize pool, the house covers any overlay and keeps any surplus
+    (decision 0011). With fewer entries than paid places, the unused places'
+    prizes are not paid: nobody wins them, and nothing is shared out instead.
+    """
+
+    tiers: tuple[FixedTier, ...] = field(validator=_check_fixed_tiers)
+
+    @property
+    def currency(self) -> str:
+        return self.tiers[0].amount.currency
+
+    @property
+    def paid_places(self) -> int:
+        return self.tiers[-1].last
+
+    @property
+    def total(self) -> Money:
+        """What the table pays when every paid place is taken."""
+        return Money(self.awarded(self.paid_places), self.currency)
+
+    def awarded(self, entries: int) -> int:
+        """The minor units `entries` entries win in all: the prizes of the places they take."""
+        return sum(
+            t.amount.minor * (min(t.last, entries) - t.first + 1)
+            for t in self.tiers
+            if t.first <= entries
+        )
+
+    def place_prizes(self, entries: int, pool: int, entry_fee: int) -> list[int]:
+        # The pool does not set the prizes; settlement checks it equals what they add up to.
+        prizes: list[int] = []
+        for tier in self.tiers:
+            if tier.first > entries:
+                break
+            prizes.extend([tier.amount.minor] * (min(tier.last, entries) - tier.first + 1))
+        return prizes
+
+    def canonical(self) -> dict[str, object]:
+        return {
+            "kind": "fixed_table",
+            "currency": self.currency,
+            "tiers": [[t.first, t.last, t.amount.minor] for t in self.tiers],
+        }
+
+
+PayoutStructure: TypeAlias = RankTable | TopFraction | MultipleOfFee | FixedTable
+
+
+def _int_triples(tiers: object) -> list[list[int]] | None:
+    if isinstance(tiers, list) and all(
+        isinstance(t, list) and len(t) == 3 and all(type(v) is int for v in t) for t in tiers
+    ):
+        return tiers
+    return None
 
 
 def payout_from_canonical(data: object) -> PayoutStructure:
@@ -145,12 +237,10 @@ def payout_from_canonical(data: object) -> PayoutStructure:
         raise InvalidPayoutTable(f"a payout structure must be an object, got {data!r}")
     kind = data.get("kind")
     if kind == "rank_table":
-        tiers = data.get("tiers")
-        if not isinstance(tiers, list) or not all(
-            isinstance(t, list) and len(t) == 3 and all(type(v) is int for v in t) for t in tiers
-        ):
+        tiers = _int_triples(data.get("tiers"))
+        if tiers is None:
             raise InvalidPayoutTable(
-                f"rank_table tiers must be [[first, last, weight], ...], got {tiers!r}"
+                f"rank_table tiers must be [[first, last, weight], ...], got {data.get('tiers')!r}"
             )
         return RankTable(tuple(PrizeTier(*t) for t in tiers))
     if kind == "top_fraction":
@@ -167,7 +257,26 @@ def payout_from_canonical(data: object) -> PayoutStructure:
         if type(multiple) is not int:
             raise InvalidPayoutTable(f"multiple_of_fee needs an integer multiple, got {multiple!r}")
         return MultipleOfFee(multiple)
+    if kind == "fixed_table":
+        return _fixed_from_canonical(data)
     raise InvalidPayoutTable(f"unknown payout structure kind {kind!r}")
+
+
+def _fixed_from_canonical(data: dict[object, object]) -> FixedTable:
+    tiers = _int_triples(data.get("tiers"))
+    if tiers is None:
+        raise InvalidPayoutTable(
+            f"fixed_table tiers must be [[first, last, amount], ...], got {data.get('tiers')!r}"
+        )
+    currency = data.get("currency")
+    if not isinstance(currency, str):
+        raise InvalidPayoutTable(f"fixed_table needs a currency, got {currency!r}")
+    try:
+        return FixedTable(
+            tuple(FixedTier(first, last, Money(amount, currency)) for first, last, amount in tiers)
+        )
+    except InvalidMoney as exc:
+        raise InvalidPayoutTable(f"fixed_table: {exc}") from exc
 
 
 def winner_take_all() -> RankTable:

@@ -22,31 +22,50 @@ from attrs import field, frozen
 
 from fantasy_core.errors import InvalidMoney, InvalidPayoutTable
 from fantasy_core.money import basis_points_of, split_evenly
-from fantasy_core.payouts import PayoutStructure
+from fantasy_core.payouts import FixedTable, PayoutStructure
 
 T = TypeVar("T")
 
 
 @frozen
 class PrizePool:
-    """Where the collected fees go: rake to the house, the rest (plus any overlay) to prizes."""
+    """Where the collected fees go: rake to the house, the rest (plus any overlay) to prizes.
+
+    `surplus` is set for a fixed-amount table only (None otherwise): what the fees
+    after rake exceed its prizes by, kept by the house. Always
+    collected + overlay == rake + (surplus or 0) + pool.
+    """
 
     collected: int
     rake: int
     overlay: int
     pool: int
+    surplus: int | None = None
 
 
-def prize_pool(collected: int, rake_bps: int, guaranteed: int | None, entries: int) -> PrizePool:
+def prize_pool(
+    collected: int,
+    rake_bps: int,
+    guaranteed: int | None,
+    entries: int,
+    payout: PayoutStructure | None = None,
+) -> PrizePool:
     """The prize pool of a contest that collected `collected` minor units.
 
     Rake is `rake_bps` of the collected fees, rounded down. A guaranteed contest
     pays at least `guaranteed`; the house covers the difference (the overlay),
     unless it has no entries at all, when there is nobody to pay.
+
+    A fixed-amount table (`payout`) pays the prizes of the places its entries take,
+    whatever was collected: the house covers what the fees after rake fall short of
+    them by and keeps what they exceed them by (decision 0011). Its guarantee must
+    be the table's total. Other structures do not change the pool.
     """
     if collected < 0:
         raise InvalidMoney(f"collected fees cannot be negative, got {collected}")
     rake = basis_points_of(collected, rake_bps)
+    if isinstance(payout, FixedTable):
+        return _fixed_prize_pool(collected, rake, guaranteed, payout.awarded(entries), payout)
     pool = collected - rake
     overlay = 0
     if guaranteed is not None and entries > 0:
@@ -56,6 +75,23 @@ def prize_pool(collected: int, rake_bps: int, guaranteed: int | None, entries: i
             overlay = guaranteed - pool
             pool = guaranteed
     return PrizePool(collected=collected, rake=rake, overlay=overlay, pool=pool)
+
+
+def _fixed_prize_pool(
+    collected: int, rake: int, guaranteed: int | None, awarded: int, table: FixedTable
+) -> PrizePool:
+    if guaranteed != table.total.minor:
+        raise InvalidPayoutTable(
+            f"a fixed table paying {table.total} guarantees that much, not {guaranteed}"
+        )
+    net = collected - rake
+    return PrizePool(
+        collected=collected,
+        rake=rake,
+        overlay=max(awarded - net, 0),
+        pool=awarded,
+        surplus=max(net - awarded, 0),
+    )
 
 
 @frozen
@@ -182,7 +218,8 @@ def settle_entries(
 ) -> Standings:
     """Score every entry's lineup (`entry id -> player ids`), rank, and split `pool`.
 
-    A player with no points (no stat line: did not play) scores 0.
+    A player with no points (no stat line: did not play) scores 0. `pool` is
+    `prize_pool(...).pool` for this structure and these entries.
     """
     return settle_lineups(
         list(lineups), list(lineups.values()), player_points, structure, pool, entry_fee

@@ -141,12 +141,7 @@ def build_snapshot(
             player: {stat: format_points(value) for stat, value in line.items()}
             for player, line in stat_lines.items()
         },
-        "prize_pool": {
-            "collected": pool.collected,
-            "rake": pool.rake,
-            "overlay": pool.overlay,
-            "pool": pool.pool,
-        },
+        "prize_pool": _prize_pool_json(pool),
         "entries": [],
     }
     outline = canonical_bytes(document)
@@ -163,6 +158,19 @@ def build_snapshot(
     if not outline.startswith(head + b"]"):
         raise InvalidSnapshot(f"unexpected outline of a snapshot: {outline[:200]!r}")
     return b"".join((head, rows, outline[len(head) :]))
+
+
+def _prize_pool_json(pool: PrizePool) -> dict[str, int]:
+    """The prize pool; "surplus" only for fixed-amount tables, so older snapshots are unchanged."""
+    counts = {
+        "collected": pool.collected,
+        "rake": pool.rake,
+        "overlay": pool.overlay,
+        "pool": pool.pool,
+    }
+    if pool.surplus is not None:
+        counts["surplus"] = pool.surplus
+    return counts
 
 
 def _ascii(text: str) -> bytes:
@@ -221,7 +229,7 @@ def recompute(snapshot: bytes) -> bytes:
         users = {row[0]: row[1] for row in rows}
         guaranteed = terms["guaranteed_pool"]
         fee = terms["entry_fee"]
-        pool = prize_pool(fee * len(rows), terms["rake_bps"], guaranteed, len(rows))
+        pool = prize_pool(fee * len(rows), terms["rake_bps"], guaranteed, len(rows), structure)
         points = {player: rules.score(line) for player, line in lines.items()}
         entry_ids = list(lineups)
         standings = settle_lineups(

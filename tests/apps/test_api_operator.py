@@ -21,6 +21,24 @@ def test_an_operator_creates_a_contest_from_a_template_locking_at_the_first_kick
     assert body["lock_at"] == LOCK.isoformat().replace("+00:00", "Z")
 
 
+def test_an_operator_creates_a_fixed_prize_contest_whose_guarantee_is_its_prize_table(
+    api: Api,
+) -> None:
+    response = api.client.post(
+        "/operator/contests",
+        json={"template": "fixed_prizes", "slate_id": SLATE},
+        headers=api.operator,
+    )
+    assert response.status_code == 201
+    detail = api.client.get(f"/contests/{response.json()['contest_id']}").json()
+    assert detail["payout"] == {
+        "kind": "fixed_table",
+        "currency": "usd",
+        "tiers": [[1, 1, 6_000], [2, 3, 2_000], [4, 10, 500]],
+    }
+    assert detail["guaranteed_pool_minor"] == 13_500
+
+
 def test_creation_refusals(api: Api) -> None:
     def create(body: dict[str, object]) -> object:
         return api.client.post("/operator/contests", json=body, headers=api.operator)

@@ -41,9 +41,9 @@ from fantasy_core.payments import (
     RefundStatus,
     payout_fingerprint,
 )
-from fantasy_core.payouts import fifty_fifty
+from fantasy_core.payouts import FixedTable, FixedTier, fifty_fifty
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatLine
+from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatCorrection, StatLine
 from support.world import LOCK, SLATE, START, World, lineup, snapshot
 
 CREATED = datetime(2025, 9, 7, 9, 30, 15, 123456, tzinfo=UTC)
@@ -779,6 +779,25 @@ def test_contest_terms_round_trip_exactly(backend: Backend) -> None:
     assert isinstance(back[1].terms, ContestTerms)
     assert back[1].terms.canonical() == unusual.canonical()
     assert back[1].terms.rules.fingerprint == unusual.rules.fingerprint
+
+
+def test_fixed_prize_terms_round_trip_exactly(backend: Backend) -> None:
+    table = FixedTable(
+        (
+            FixedTier(1, 1, Money(50_000, "usd")),
+            FixedTier(2, 3, Money(10_000, "usd")),
+            FixedTier(4, 10, Money(2_000, "usd")),
+        )
+    )
+    fixed = Contest("c1", World().terms(payout=table, guaranteed_pool=table.total))
+    with backend.uow() as uow:
+        uow.contests.add(fixed)
+        uow.commit()
+    with backend.uow() as uow:
+        back = uow.contests.get("c1")
+    assert back == fixed
+    assert back.terms.payout == table
+    assert back.terms.canonical() == fixed.terms.canonical()
 
 
 def test_lineups_round_trip_exactly_whatever_their_names_hold(backend: Backend) -> None:

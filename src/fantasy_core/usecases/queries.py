@@ -158,6 +158,7 @@ def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) 
         terms.rake_bps,
         None if terms.guaranteed_pool is None else terms.guaranteed_pool.minor,
         len(entries),
+        terms.payout,
     )
     lineups = {e.entry_id: e.lineup.player_ids for e in entries}
     standings = settle_entries(lineups, points, terms.payout, pool.pool, terms.entry_fee.minor)

@@ -9,7 +9,7 @@ from itertools import compress
 
 from fantasy_core.collector import garbage_collection_paused
 from fantasy_core.contest import Contest
-from fantasy_core.ledger import overlay_added, prize_awarded, rake_taken
+from fantasy_core.ledger import overlay_added, prize_awarded, rake_taken, surplus_kept
 from fantasy_core.money import Money
 from fantasy_core.payments import Payout, payout_fingerprint
 from fantasy_core.platform import Platform
@@ -48,6 +48,7 @@ def _settle(p: Platform, uow: UnitOfWork, contest: Contest) -> str:
         terms.rake_bps,
         None if terms.guaranteed_pool is None else terms.guaranteed_pool.minor,
         len(rows),
+        terms.payout,
     )
     standings = settle_lineups(
         entry_ids, lineups, points, terms.payout, pool.pool, terms.entry_fee.minor
@@ -85,9 +86,11 @@ def _record_money(
     standings: Standings,
     users: Sequence[str],
 ) -> None:
-    """The ledger's rake, overlay and prizes awarded, and a payout record for every prize."""
+    """The ledger's rake, surplus, overlay and prizes awarded, and a payout record per prize."""
     if pool.rake:
         uow.ledger.record(rake_taken("rake:" + cid, cid, Money(pool.rake, currency)))
+    if pool.surplus:
+        uow.ledger.record(surplus_kept("surplus:" + cid, cid, Money(pool.surplus, currency)))
     if pool.overlay:
         uow.ledger.record(overlay_added("overlay:" + cid, cid, Money(pool.overlay, currency)))
     if standings.total_prizes:
