@@ -99,9 +99,7 @@ def start(
     return services
 
 
-def services_for(
-    settings: Settings, platform: Platform, engine: Engine | None = None
-) -> Services:
+def services_for(settings: Settings, platform: Platform, engine: Engine | None = None) -> Services:
     """App services around a platform wired elsewhere (tests): its alerts also go to the board.
 
     `engine`: the platform's SQL database, which then keeps the accounts too.
