@@ -1,4 +1,4 @@
-"""The small ports' adapters and the retry policy: clocks, ids, alerts, backoff."""
+"""What the small adapters do beyond their ports' contracts (tests/contract), and the backoff."""
 
 from __future__ import annotations
 
@@ -8,8 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.alerts import CollectedAlerts, LoggingAlerts
-from adapters.clock import ControllableClock, SystemClock
-from adapters.ids import SequentialIds, TimeOrderedIds
+from adapters.clock import ControllableClock
 from fantasy_core.audit import Alert, Severity
 from fantasy_core.platform import RetryPolicy
 
@@ -32,20 +31,6 @@ def test_a_controllable_clock_never_goes_backwards() -> None:
         clock.advance(timedelta(seconds=-1))
     with pytest.raises(ValueError, match="time-zone"):
         ControllableClock(START.replace(tzinfo=None))
-
-
-def test_the_system_clock_is_time_zone_aware() -> None:
-    assert SystemClock().now().tzinfo is not None
-
-
-@pytest.mark.parametrize("source", [SequentialIds(), TimeOrderedIds()])
-def test_ids_of_one_kind_are_unique_and_sort_in_creation_order(
-    source: SequentialIds | TimeOrderedIds,
-) -> None:
-    ids = [source.new_id("entry") for _ in range(2_000)]
-    assert len(set(ids)) == len(ids)
-    assert ids == sorted(ids)
-    assert all(i.startswith("entry-") for i in ids)
 
 
 def test_alerts_are_collected_in_order_and_logged_by_severity(
