@@ -12,7 +12,17 @@ import sys
 from datetime import UTC, datetime
 from typing import TextIO
 
-ID_FIELDS = ("contest_id", "entry_id", "payout_id", "user_id", "slate_id")
+# Fields of a record, when given as `extra`: ids to search by, and an audit line's parts.
+ID_FIELDS = (
+    "contest_id",
+    "entry_id",
+    "payout_id",
+    "user_id",
+    "slate_id",
+    "subject",
+    "action",
+    "actor",
+)
 
 
 class JsonFormatter(logging.Formatter):

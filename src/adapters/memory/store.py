@@ -16,7 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
-from fantasy_core.audit import AuditRecord
+from fantasy_core.audit import AuditRecord, log_committed
 from fantasy_core.contest import Contest
 from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
@@ -129,8 +129,10 @@ class MemoryUnitOfWork:
             if store.crash_on_commit == 0:
                 self._tables = None
                 raise SimulatedCrash("the process died before this commit")
+        appended = self._tables.audit[len(store._tables.audit) :]
         self._store._tables = self._tables
         self._store.commits += 1
+        log_committed(appended)
         # Later writes in the same block start from what was just committed.
         self._tables = self._tables.clone()
         self.__enter_tables(self._tables)

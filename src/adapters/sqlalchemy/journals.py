@@ -125,9 +125,11 @@ class SqlAuditLog:
 
     def __init__(self, db: Statements) -> None:
         self._db = db
+        self.uncommitted: list[AuditRecord] = []  # logged by the unit of work once committed
 
     def append(self, record: AuditRecord) -> None:
         self._db.execute(t.audit.insert(), audit_values(record))
+        self.uncommitted.append(record)
 
     def _read(self, where: ColumnElement[bool]) -> list[AuditRecord]:
         query = select(t.audit).where(where).order_by(t.audit.c.id)

@@ -30,6 +30,7 @@ from adapters.sqlalchemy.repositories import (
     SqlRefunds,
 )
 from adapters.sqlalchemy.statements import Caches, Statements, translate
+from fantasy_core.audit import log_committed
 
 
 class SqlDatabase:
@@ -102,3 +103,5 @@ class SqlUnitOfWork:
             self._connection.commit()
         except DBAPIError as error:
             raise translate(error) from error
+        log_committed(self.audit.uncommitted)
+        self.audit.uncommitted.clear()

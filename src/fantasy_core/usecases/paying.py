@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,6 +19,25 @@ from fantasy_core.payments import Payout, PayoutStatus, TransferOutcome
 from fantasy_core.platform import Platform
 
 GATEWAY_AUTH_ALERT = "gateway-auth"
+
+
+_log = logging.getLogger("fantasy.payouts")
+
+
+def _logged(payout: Payout, what: str, *, ok: bool = True) -> None:
+    """One log line for a payout step that has committed, with its ids as fields."""
+    _log.log(
+        logging.INFO if ok else logging.WARNING,
+        "payout %s: %s",
+        payout.fingerprint,
+        what,
+        extra={
+            "contest_id": payout.contest_id,
+            "entry_id": payout.entry_id,
+            "payout_id": payout.fingerprint,
+            "user_id": payout.user_id,
+        },
+    )
 
 
 def execute_payouts(p: Platform) -> int:
@@ -114,6 +134,7 @@ def _pay(p: Platform, payout: Payout) -> bool:
             detail=f"attempt {current.attempts} of {current.amount_minor} ({current.fingerprint})",
         )
         uow.commit()
+    _logged(current, f"sending {current.amount_minor}, attempt {current.attempts}")
     group = current.contest_id
     try:
         found = p.gateway.find_transfer(current.fingerprint, group) if look_first else None
@@ -174,6 +195,7 @@ def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> 
             detail=f"{payout.amount_minor} to {payout.user_id}: {transfer.transfer_id}",
         )
         uow.commit()
+    _logged(payout, f"confirmed, transfer {transfer.transfer_id}")
     return True
 
 
@@ -195,6 +217,7 @@ def _fail(p: Platform, fingerprint: str, reason: str) -> None:
             detail=f"attempt {payout.attempts}: {reason}; retry at {payout.retry_at.isoformat()}",
         )
         uow.commit()
+    _logged(payout, f"failed: {reason}", ok=False)
 
 
 def _unknown(p: Platform, fingerprint: str, reason: str, *, definitely_not_sent: bool) -> None:
@@ -218,6 +241,7 @@ def _unknown(p: Platform, fingerprint: str, reason: str, *, definitely_not_sent:
             detail=f"attempt {payout.attempts}: {reason}",
         )
         uow.commit()
+    _logged(payout, f"not confirmed ({reason})", ok=False)
     if payout.attempts >= p.retry.alert_after_attempts:
         p.alert(
             f"payout-stuck-{fingerprint}",
