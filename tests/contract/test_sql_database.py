@@ -181,3 +181,34 @@ def test_the_seat_counter_migration_counts_the_seats_of_existing_contests(
         seats = dict(connection.execute(text("SELECT contest_id, seats_taken FROM contests")).all())
     assert seats == {"c1": 3, "c2": 0}
     engine.dispose()
+
+
+def test_a_snapshot_is_stored_compressed_and_read_back_byte_for_byte(
+    sql_backend: Backend,
+) -> None:
+    document = b'{"contest_id":"c1","entries":[' + b'["entry-1",["QB"],"1.5",1],' * 5_000 + b"]}"
+    with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
+        uow.contests.add(Contest("c1", World().terms()))
+        uow.settlements.store("c1", document, "sha256:abc")
+        uow.commit()
+    with sql_backend.sql.connect() as connection:
+        stored = connection.execute(text("SELECT document FROM settlements")).scalar_one()
+    assert len(stored) < len(document) // 10
+    with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
+        assert uow.settlements.get("c1") == (document, "sha256:abc")
+
+
+def test_a_snapshot_stored_uncompressed_before_is_still_read_as_it_was(
+    sql_backend: Backend,
+) -> None:
+    document = b'{"contest_id":"c1","entries":[]}'
+    with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
+        uow.contests.add(Contest("c1", World().terms()))
+        uow.commit()
+    with sql_backend.sql.begin() as connection:
+        connection.execute(
+            text("INSERT INTO settlements (contest_id, document, sha256) VALUES ('c1', :d, 's')"),
+            {"d": document},
+        )
+    with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
+        assert uow.settlements.get("c1") == (document, "s")
