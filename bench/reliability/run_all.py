@@ -28,6 +28,7 @@ from pathlib import Path
 from common import RESULTS, ROOT, add_common_options, emulator, workdir  # first: sets the path
 
 # isort: split
+import campaign_crash_joins as crash_joins
 import campaign_crash_payouts as crash
 import campaign_hostile_input as hostile
 import campaign_lost_replies as replies
@@ -51,6 +52,25 @@ def _crash(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> Ca
         else crash.CrashPayoutsConfig(runs=1, kills_per_run=5, prizes=60, seed=seed)
     )
     return crash.run_campaign(config, pg, stripe, work, mode=_mode(full))
+
+
+def _crash_joins(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> CampaignReport:
+    assert pg is not None
+    config = (
+        crash_joins.CrashJoinsConfig(
+            runs=4,
+            players=60,
+            api_kills_per_run=5,
+            entries=20_000,
+            prizes=250,
+            settle_kills_per_run=4,
+            pay_kills_per_run=3,
+            seed=seed,
+        )
+        if full
+        else crash_joins.CrashJoinsConfig(seed=seed)
+    )
+    return crash_joins.run_campaign(config, pg, stripe, work, mode=_mode(full))
 
 
 def _workers(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> CampaignReport:
@@ -98,6 +118,7 @@ def _outages(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> 
 # name -> (needs PostgreSQL, runner), in the order of the document
 CAMPAIGNS: dict[str, tuple[bool, Runner]] = {
     "crash_payouts": (True, _crash),
+    "crash_joins": (True, _crash_joins),
     "workers": (True, _workers),
     "webhooks": (False, _webhooks),
     "hostile_input": (False, _hostile),

@@ -1,0 +1,27 @@
+"""The API killed during a burst of joins, the worker killed while settling: nothing half done."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from campaign_crash_joins import CrashJoinsConfig, run_campaign
+
+
+def test_processes_killed_while_joining_and_settling_leave_no_charge_or_settlement_half_done(
+    postgres_base_url: str, localstripe_url: str, tmp_path: Path
+) -> None:
+    config = CrashJoinsConfig()
+    report = run_campaign(config, postgres_base_url, localstripe_url, tmp_path)
+
+    assert report.ok, report.describe_failure()
+    assert report.faults["SIGKILL of the API during a burst of joins"] == 3
+    assert report.faults["SIGKILL of the worker inside the settlement transaction"] == 2
+    assert report.faults["SIGKILL of the worker just after the settlement committed"] == 1
+    assert report.faults["SIGKILL of the worker during payouts"] == 1
+    assert report.figures["kills checked for a half-written settlement"] == 4
+    assert report.figures["half-written settlements seen"] == 0
+    assert report.figures["double charges"] == 0
+    assert report.figures["charges without an entry or a refund"] == 0
+    assert report.figures["transfers"] == report.figures["prizes"] > 0
+    assert report.figures["duplicate transfers"] == 0
+    assert report.figures["settlements recorded"] == 1
