@@ -30,6 +30,7 @@ from common import RESULTS, ROOT, add_common_options, emulator, workdir  # first
 # isort: split
 import campaign_crash_joins as crash_joins
 import campaign_crash_payouts as crash
+import campaign_crash_settlement as crash_settlement
 import campaign_hostile_input as hostile
 import campaign_lost_replies as replies
 import campaign_outages as outages
@@ -57,10 +58,20 @@ def _crash(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> Ca
 def _crash_joins(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> CampaignReport:
     assert pg is not None
     config = (
-        crash_joins.CrashJoinsConfig(
+        crash_joins.CrashJoinsConfig(runs=4, players=60, api_kills_per_run=5, seed=seed)
+        if full
+        else crash_joins.CrashJoinsConfig(seed=seed)
+    )
+    return crash_joins.run_campaign(config, pg, stripe, work, mode=_mode(full))
+
+
+def _crash_settlement(
+    full: bool, seed: int, pg: str | None, stripe: str, work: Path
+) -> CampaignReport:
+    assert pg is not None
+    config = (
+        crash_settlement.CrashSettlementConfig(
             runs=4,
-            players=60,
-            api_kills_per_run=5,
             entries=20_000,
             prizes=250,
             settle_kills_per_run=4,
@@ -68,9 +79,9 @@ def _crash_joins(full: bool, seed: int, pg: str | None, stripe: str, work: Path)
             seed=seed,
         )
         if full
-        else crash_joins.CrashJoinsConfig(seed=seed)
+        else crash_settlement.CrashSettlementConfig(seed=seed)
     )
-    return crash_joins.run_campaign(config, pg, stripe, work, mode=_mode(full))
+    return crash_settlement.run_campaign(config, pg, stripe, work, mode=_mode(full))
 
 
 def _workers(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> CampaignReport:
@@ -119,6 +130,7 @@ def _outages(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> 
 CAMPAIGNS: dict[str, tuple[bool, Runner]] = {
     "crash_payouts": (True, _crash),
     "crash_joins": (True, _crash_joins),
+    "crash_settlement": (True, _crash_settlement),
     "workers": (True, _workers),
     "webhooks": (False, _webhooks),
     "hostile_input": (False, _hostile),

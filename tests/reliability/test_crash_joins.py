@@ -1,4 +1,4 @@
-"""The API killed during a burst of joins, the worker killed while settling: nothing half done."""
+"""The API killed during a burst of joins: no charge left without an entry or a refund."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 from campaign_crash_joins import CrashJoinsConfig, run_campaign
 
 
-def test_processes_killed_while_joining_and_settling_leave_no_charge_or_settlement_half_done(
+def test_the_api_killed_while_joining_leaves_no_charge_half_done(
     postgres_base_url: str, localstripe_url: str, tmp_path: Path
 ) -> None:
     config = CrashJoinsConfig()
@@ -15,13 +15,5 @@ def test_processes_killed_while_joining_and_settling_leave_no_charge_or_settleme
 
     assert report.ok, report.describe_failure()
     assert report.faults["SIGKILL of the API during a burst of joins"] == 3
-    assert report.faults["SIGKILL of the worker inside the settlement transaction"] == 2
-    assert report.faults["SIGKILL of the worker just after the settlement committed"] == 1
-    assert report.faults["SIGKILL of the worker during payouts"] == 1
-    assert report.figures["kills checked for a half-written settlement"] == 4
-    assert report.figures["half-written settlements seen"] == 0
     assert report.figures["double charges"] == 0
     assert report.figures["charges without an entry or a refund"] == 0
-    assert report.figures["transfers"] == report.figures["prizes"] > 0
-    assert report.figures["duplicate transfers"] == 0
-    assert report.figures["settlements recorded"] == 1
