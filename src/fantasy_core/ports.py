@@ -192,8 +192,14 @@ class StatsRepository(Protocol):
     def latest(self, slate_id: str) -> FeedSnapshot | None:
         """The stored snapshot with the highest version for the slate."""
 
-    def record_rejection(self, slate_id: str, version: int, sha256: str, at: datetime) -> None:
-        """Remember that the feed sent invalid data for the slate at `version`."""
+    def record_rejection(
+        self, slate_id: str, version: int, sha256: str, at: datetime, document: bytes
+    ) -> bool:
+        """Keep the invalid data the feed sent for the slate at `version`, with its hash.
+
+        `document` is the data's canonical form, kept so that anyone can see what was
+        refused. True when this version was not rejected before (repeats are ignored).
+        """
 
     def last_rejected_version(self, slate_id: str) -> int | None:
         """The highest version of the slate that was rejected, if any."""

@@ -363,6 +363,7 @@ RULES: Mapping[str, str] = MappingProxyType(
     {
         "slate_mismatch": "the snapshot is of another slate than the previous one",
         "version_regressed": "the snapshot's version is lower than the previous snapshot's",
+        "version_conflict": "other data under the version of a snapshot already accepted",
         "game_changed_teams": "a game id names other teams than before, or than elsewhere in it",
         "duplicate_game": "a game id appears twice in one snapshot",
         "game_removed": "a game of the previous snapshot is missing",
@@ -460,6 +461,22 @@ def _problem(
     ]
     message = f"{rule}: {detail}" + (f" ({', '.join(where)})" if where else "")
     return DataProblem(rule, message, game_id, player_id, stat)
+
+
+def version_conflict(accepted: FeedSnapshot, snapshot: FeedSnapshot) -> tuple[DataProblem, ...]:
+    """The problem with `snapshot` if it brings other data under `accepted`'s version.
+
+    A provider's version says which data is newest: other content under a version
+    already accepted means one of the two is wrong, and nothing tells which. () when
+    the versions differ or the data is the same.
+    """
+    if snapshot.version != accepted.version:
+        return ()
+    was, now = accepted.sha256(), snapshot.sha256()
+    if was == now:
+        return ()
+    detail = f"version {snapshot.version} was {was} when accepted and is now {now}"
+    return (_problem("version_conflict", detail, stat="version"),)
 
 
 def validate_snapshot(

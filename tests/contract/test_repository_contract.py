@@ -128,7 +128,7 @@ def write_one_of_everything(uow: UnitOfWork) -> None:
     uow.ledger.record(fee_collected("fee:e1", "c1", Money(1_000, "usd")))
     uow.audit.append(an_audit_record())
     uow.stats.store(snapshot(GameStatus.FINAL, 3), "sha256:3", CREATED)
-    uow.stats.record_rejection(SLATE, 4, "sha256:4", CREATED)
+    uow.stats.record_rejection(SLATE, 4, "sha256:4", CREATED, b'{"version":4}')
     uow.stats.add_correction(SLATE, "KC-QB0", "passing_yards", "301", "typo", "ops", CREATED)
     uow.settlements.store("c1", b'{"settled":true}', "sha256:s")
     uow.accounts.save(PayoutAccount("ann", "acct_ann"))
@@ -704,10 +704,11 @@ def test_the_audit_trail_comes_back_in_append_order(backend: Backend) -> None:
 
 def test_rejections_and_corrections_are_kept_per_slate(backend: Backend) -> None:
     with backend.uow() as uow:
-        uow.stats.record_rejection(SLATE, 4, "sha256:4", CREATED)
-        uow.stats.record_rejection(SLATE, 6, "sha256:6", CREATED)
-        uow.stats.record_rejection(SLATE, 5, "sha256:5", CREATED)
-        uow.stats.record_rejection(SLATE, 6, "sha256:6", CREATED)  # the feed said it again
+        rejected = [
+            uow.stats.record_rejection(SLATE, version, f"sha256:{version}", CREATED, b"{}")
+            for version in (4, 6, 5, 6)  # the feed said 6 again
+        ]
+        assert rejected == [True, True, True, False]
         uow.stats.add_correction(SLATE, "p2", "receptions", "7", "review", "ops", CREATED)
         uow.stats.add_correction(SLATE, "p1", "passing_yards", "301.5", "typo", "ops", CREATED)
         uow.stats.add_correction("other", "p9", "receptions", "1", "x", "ops", CREATED)

@@ -454,3 +454,45 @@ def test_a_waiting_contest_holds_for_a_postponed_game_up_to_its_limit() -> None:
     world.clock.advance(timedelta(hours=1))
     world.run()
     assert state(world, cid) is ContestState.COMPLETE
+
+
+def test_other_data_under_an_accepted_version_is_refused_and_holds_the_contest() -> None:
+    world = World()
+    cid = filled(world)
+    to_complete(world)  # version 2, every game final, accepted
+    assert state(world, cid) is ContestState.COMPLETE
+    world.feed.publish(snapshot(GameStatus.FINAL, 2, seed=7))  # version 2 again, other lines
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.COMPLETE  # which version 2 is right? wait
+    conflicts = [k for k in world.alerts.raised_keys() if "version_conflict" in k]
+    assert len(conflicts) == 1
+    world.feed.publish(snapshot(GameStatus.FINAL, 3, seed=7))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+
+
+def test_a_refused_payload_is_kept_and_audited_once_however_often_it_comes() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    good = snapshot(GameStatus.FINAL, 2)
+    broken = StatLine.of("KC-WR3", "KC", "g1", {"receptions": -1})
+    bad = FeedSnapshot(
+        good.slate_id, 2, good.games, (*(x for x in good.lines if x.player_id != "KC-WR3"), broken)
+    )
+    world.feed.publish(bad)
+    for _ in range(3):  # the worker polls the feed, which keeps sending it
+        world.clock.advance(timedelta(minutes=1))
+        world.run()
+    with world.store.unit_of_work() as uow:
+        system = uow.audit.for_actor("system")
+    rejected = [r for r in system if r.action == "stats.rejected"]
+    assert len(rejected) == 1
+    assert "negative_count" in rejected[0].detail
+    assert bad.sha256() in rejected[0].detail
+    with world.store.unit_of_work() as uow:
+        assert uow.stats.last_rejected_version(bad.slate_id) == 2
+    assert world.store._tables.rejections[bad.slate_id][2] == (bad.sha256(), bad.canonical_bytes())
+    assert state(world, cid) is ContestState.LIVE

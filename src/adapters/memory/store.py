@@ -57,7 +57,8 @@ class _Tables:
         self.ledger: dict[str, PostingSet] = {}
         self.audit: list[AuditRecord] = []
         self.snapshots: dict[tuple[str, int], tuple[FeedSnapshot, str, datetime]] = {}
-        self.rejections: dict[str, int] = {}
+        # Rejected feed data by slate, then version: (sha256, canonical document).
+        self.rejections: dict[str, dict[int, tuple[str, bytes]]] = {}
         self.corrections: dict[str, list[tuple[str, str, str, str, str, datetime]]] = {}
         self.settlements: dict[str, tuple[bytes, str]] = {}
         self.accounts: dict[str, PayoutAccount] = {}
@@ -68,6 +69,7 @@ class _Tables:
         for name, value in vars(self).items():
             setattr(twin, name, copy.copy(value))
         twin.corrections = {k: list(v) for k, v in self.corrections.items()}
+        twin.rejections = {k: dict(v) for k, v in self.rejections.items()}
         return twin
 
 
@@ -375,11 +377,17 @@ class _Stats(_Repo):
         versions = [v for (s, v) in self.t.snapshots if s == slate_id]
         return self.t.snapshots[(slate_id, max(versions))][0] if versions else None
 
-    def record_rejection(self, slate_id: str, version: int, sha256: str, at: datetime) -> None:
-        self.t.rejections[slate_id] = max(version, self.t.rejections.get(slate_id, version))
+    def record_rejection(
+        self, slate_id: str, version: int, sha256: str, at: datetime, document: bytes
+    ) -> bool:
+        rejected = self.t.rejections.setdefault(slate_id, {})
+        if version in rejected:
+            return False
+        rejected[version] = (sha256, document)
+        return True
 
     def last_rejected_version(self, slate_id: str) -> int | None:
-        return self.t.rejections.get(slate_id)
+        return max(self.t.rejections.get(slate_id, {}), default=None)
 
     def add_correction(
         self,

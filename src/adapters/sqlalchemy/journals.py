@@ -172,11 +172,20 @@ class SqlStats:
         document = self._db.execute(query).scalar()
         return None if document is None else self._db.caches.snapshot(document)
 
-    def record_rejection(self, slate_id: str, version: int, sha256: str, at: datetime) -> None:
-        self._db.execute(
+    def record_rejection(
+        self, slate_id: str, version: int, sha256: str, at: datetime, document: bytes
+    ) -> bool:
+        result = self._db.execute(
             self._db.insert_new(t.stat_rejections),
-            {"slate_id": slate_id, "version": version, "sha256": sha256, "rejected_at": at},
+            {
+                "slate_id": slate_id,
+                "version": version,
+                "sha256": sha256,
+                "rejected_at": at,
+                "document": document.decode("ascii"),
+            },
         )
+        return result.rowcount == 1
 
     def last_rejected_version(self, slate_id: str) -> int | None:
         query = select(func.max(t.stat_rejections.c.version)).where(

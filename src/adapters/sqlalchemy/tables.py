@@ -258,6 +258,8 @@ stat_rejections = Table(
     Column("version", BigInteger, nullable=False),
     Column("sha256", String(80), nullable=False),
     Column("rejected_at", UtcDateTime(), nullable=False),
+    # The refused data's canonical form (null for rejections recorded before 0004).
+    Column("document", Text, nullable=True),
     PrimaryKeyConstraint("slate_id", "version"),
 )
 

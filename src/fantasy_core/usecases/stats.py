@@ -14,7 +14,7 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.scoring import format_points, parse_stat_value
-from fantasy_core.stats import FeedSnapshot, validate_snapshot
+from fantasy_core.stats import FeedSnapshot, validate_snapshot, version_conflict
 
 WATCHED = (ContestState.LOCKED, ContestState.LIVE, ContestState.COMPLETE)
 
@@ -50,11 +50,20 @@ def ingest(p: Platform, slate_id: str) -> bool:
     sha = snapshot.sha256()
     with p.uow() as uow:
         previous = uow.stats.latest(slate_id)
-        if previous is not None and previous.version >= snapshot.version:
-            return False
-        problems = validate_snapshot(snapshot, previous)
+        if previous is not None and previous.version > snapshot.version:
+            return False  # older data than what we hold: the feed is behind, nothing new
+        if previous is not None and previous.version == snapshot.version:
+            problems = version_conflict(previous, snapshot)
+            if not problems:
+                return False  # the same data again
+        else:
+            problems = validate_snapshot(snapshot, previous)
         if problems:
-            uow.stats.record_rejection(slate_id, snapshot.version, sha, p.clock.now())
+            first_time = uow.stats.record_rejection(
+                slate_id, snapshot.version, sha, p.clock.now(), snapshot.canonical_bytes()
+            )
+            if not first_time:
+                return False  # refused, audited and alerted when it first came
             for problem in problems:
                 p.audit(
                     uow,
