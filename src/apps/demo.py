@@ -309,11 +309,14 @@ class Demo:
         all_closed = True
         self.say("")
         self.say("Summary")
+        closed: list[tuple[Contest, Conservation | None]] = []
         for contest_id in self.contests.values():
             contest = contest_summary(self.p, contest_id).contest
             all_closed = all_closed and is_closed(contest.state)
             self._contest_summary(contest, money.get(contest_id))
+            closed.append((contest, money.get(contest_id)))
         self._ledger_summary(report)
+        self._table(closed)
         ok = all_closed and report.ok
         self.say("")
         self.say("RESULT: " + ("every contest closed, ledger verified" if ok else "FAILED"))
@@ -361,6 +364,30 @@ class Demo:
                 path = self.snapshot_dir / f"{contest.contest_id}.json"
                 path.write_bytes(document)
                 self.say(f"      check it yourself: fantasy recompute {path} --sha256 {digest}")
+
+    def _table(self, contests: list[tuple[Contest, Conservation | None]]) -> None:
+        """One line per contest: its state and its money, and whether it conserved it."""
+        header = ["contest", "state", "fees", "collected", "rake", "overlay", "paid", "refunded"]
+        rows = [[*header, "ledger"]]
+        for contest, cons in contests:
+            row = [contest.contest_id, contest.state.value]
+            if cons is None:
+                row += ["-"] * (len(header) - 2) + ["open"]
+            else:
+                currency = contest.terms.currency
+                amounts = (cons.collected, cons.rake, cons.overlay, cons.paid_out, cons.refunded)
+                row.append(str(cons.collected // contest.terms.entry_fee.minor))
+                row += [str(Money(amount, currency)) for amount in amounts]
+                row.append("conserved" if cons.conserved else "NOT CONSERVED")
+            rows.append(row)
+        widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+        self.say("")
+        for row in rows:
+            cells = [
+                cell.ljust(width) if i < 2 else cell.rjust(width)
+                for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+            ]
+            self.say("  " + "  ".join(cells))
 
     def _ledger_summary(self, report: LedgerReport) -> None:
         gateway = self.gateway

@@ -85,3 +85,19 @@ def test_the_ledger_of_the_demo_verifies_from_the_command_line(
 def test_the_demo_replays_weeks_one_to_eight_only(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["demo", "--week", "9"]) == EXIT_USAGE
     assert "--week" in capsys.readouterr().err
+
+
+def test_the_demo_ends_with_a_table_of_every_contests_money(
+    sqlite_run: tuple[int, str, Path],
+) -> None:
+    lines = sqlite_run[1].splitlines()
+    (at,) = [n for n, line in enumerate(lines) if line.split()[:3] == ["contest", "state", "fees"]]
+    assert lines[at].split() == [
+        *("contest", "state", "fees", "collected", "rake", "overlay", "paid", "refunded"),
+        "ledger",
+    ]
+    rows = [line.split() for line in lines[at + 1 : at + 6]]
+    assert [row[1] for row in rows] == ["PAID"] * 4 + ["CANCELLED"]
+    assert all(row[-1] == "conserved" for row in rows)
+    cancelled = rows[-1]
+    assert cancelled[3:5] == cancelled[11:13]  # everything collected was refunded
