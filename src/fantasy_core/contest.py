@@ -203,17 +203,23 @@ class Contest:
 
     contest_id: str
     terms: ContestTerms
-    state: ContestState = ContestState.SCHEDULED
+    # Read through `state`; set only by _move (or when a stored contest is rebuilt).
+    _state: ContestState = field(default=ContestState.SCHEDULED, alias="state")
     completed_at: datetime | None = None
     cancel_reason: str | None = None
     version: int = 0
     events: list[ContestTransitioned] = field(factory=list, eq=False)
 
+    @property
+    def state(self) -> ContestState:
+        """Where the contest is in its lifecycle; only the methods below move it."""
+        return self._state
+
     def _move(self, target: ContestState, at: datetime, actor: str, reason: str) -> None:
         if target not in TRANSITIONS[self.state]:
             raise IllegalTransition(self.contest_id, self.state.value, target.value)
         event = ContestTransitioned(self.contest_id, self.state, target, at, actor, reason)
-        self.state = target
+        self._state = target
         self.version += 1
         self.events.append(event)
 

@@ -32,6 +32,7 @@ from adapters.sqlalchemy.engine import database_url
 from adapters.sqlalchemy.schema import alembic_config
 from contract.backends import POSTGRES_URL_VARIABLE, Backend
 from fantasy_core.contest import Contest
+from fantasy_core.lifecycle import ContestState
 from support.world import World
 
 
@@ -147,10 +148,9 @@ def test_the_default_database_is_a_sqlite_file_under_var(
 def test_a_naive_datetime_is_refused_rather_than_stored_in_the_wrong_zone(
     sql_backend: Backend,
 ) -> None:
-    contest = Contest("c1", World().terms())
+    contest = Contest("c1", World().terms(), state=ContestState.LIVE)
     with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
         uow.contests.add(contest)
-        contest.state = contest.state.LIVE
         contest.complete(datetime(2025, 9, 7, 12, 0))  # no time zone
         with pytest.raises(ValueError, match="naive datetime"):
             uow.contests.save(contest)

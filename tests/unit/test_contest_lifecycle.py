@@ -32,6 +32,16 @@ def test_an_illegal_transition_names_the_current_and_attempted_states() -> None:
         c.go_live(LOCK)
 
 
+def test_the_state_moves_only_through_the_aggregates_methods() -> None:
+    c = contest()
+    with pytest.raises(AttributeError):
+        c.state = ContestState.PAID  # type: ignore[misc]
+    assert c.state is ContestState.SCHEDULED
+    c.lock(LOCK, entries=5)
+    assert c.state is ContestState.LOCKED
+    assert [e.target for e in c.events] == [ContestState.LOCKED]
+
+
 def test_a_contest_cannot_lock_before_its_lock_time() -> None:
     c = contest()
     with pytest.raises(IllegalTransition, match="lock time"):
