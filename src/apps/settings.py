@@ -175,31 +175,25 @@ class _Reader:
         return number
 
     def rate(self, name: str, default: float | None) -> float | None:
-        value = self.raw(name)
-        if value is None:
-            return default
-        try:
-            number = float(value)
-        except ValueError:
-            number = 0.0
-        if not 0 < number <= 10_000:
-            self.problem(
-                name, f"must be a number of requests a second in (0, 10000], got {value!r}"
-            )
-            return default
-        return number
+        number = self._number(name, 10_000, "a number of requests a second")
+        return default if number is None else number
 
     def seconds(self, name: str, default: float) -> float:
+        number = self._number(name, 3600, "a number of seconds")
+        return default if number is None else number
+
+    def _number(self, name: str, upper: int, what: str) -> float | None:
+        """A number in (0, upper]; None when absent, or not one (then a problem is noted)."""
         value = self.raw(name)
         if value is None:
-            return default
+            return None
         try:
             number = float(value)
         except ValueError:
             number = 0.0
-        if not 0 < number <= 3600:
-            self.problem(name, f"must be a number of seconds in (0, 3600], got {value!r}")
-            return default
+        if not 0 < number <= upper:  # also refuses nan and inf
+            self.problem(name, f"must be {what} in (0, {upper}], got {value!r}")
+            return None
         return number
 
 
