@@ -25,7 +25,7 @@ from fantasy_core.payments import (
     RefundOutcome,
     TransferOutcome,
 )
-from fantasy_core.stats import FeedSnapshot, StatCorrection, StatsFeed
+from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection, StatsFeed
 
 __all__ = [
     "AlertSink",
@@ -223,6 +223,12 @@ class StatsRepository(Protocol):
 
         The same corrections as `corrections`, in the same order.
         """
+
+    def add_provider_change(self, slate_id: str, change: ProviderChange) -> None:
+        """Record a provider's correction of a final game's stat (see ProviderChange)."""
+
+    def provider_changes(self, slate_id: str) -> list[ProviderChange]:
+        """Every provider change of the slate, oldest first; values and versions exact."""
 
 
 class SettlementRepository(Protocol):

@@ -654,6 +654,31 @@ class StatCorrection:
         return parse_stat_value(self.value_text)
 
 
+@frozen
+class ProviderChange:
+    """The provider's correction of one stat of a game already final: old and new values.
+
+    Recorded when a snapshot is stored whose line of a game that was final in the
+    previous snapshot (`from_version`) has another value at `to_version`; an absent
+    stat is 0. Oldest first, the last one of a stat is what the feed now says.
+    """
+
+    player_id: str
+    game_id: str
+    stat: str
+    old: Fraction
+    new: Fraction
+    from_version: int
+    to_version: int
+    at: datetime
+
+    def describe(self) -> str:
+        return (
+            f"{self.player_id} in {self.game_id}: {self.stat} {format_points(self.old)} -> "
+            f"{format_points(self.new)} (versions {self.from_version} -> {self.to_version})"
+        )
+
+
 class StatsFeed(Protocol):
     """The port to a sports-data provider; adapters implement it without inheriting from it.
 

@@ -10,7 +10,7 @@ from api_support import Api, assert_problem
 
 from apps.cli import EXIT_OK, main
 from fantasy_core.snapshot import sha256_of, verify
-from fantasy_core.stats import GameStatus
+from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine
 from support.world import LOCK, SLATE, snapshot
 
 
@@ -177,6 +177,41 @@ def test_an_explanation_shows_an_operator_correction_and_is_final_once_settled(a
     line = schema["ScoreLineOut"]
     assert "source" in line["properties"]
     assert "source" not in line["required"]
+
+
+def test_an_explanation_shows_a_provider_correction_of_a_final_game(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    ann, bob = api.player("ann"), api.player("bob")
+    entry = api.join(contest, ann).json()["entry_id"]
+    api.join(contest, bob, variant=1)
+    world = api.world
+    world.clock.set(LOCK)
+    world.run()
+    final = snapshot(GameStatus.FINAL, 2)
+    world.feed.publish(final)
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    url = f"/entries/{entry}/explanation"
+    qb = api.client.get(url, headers=ann).json()["players"][0]["player_id"]
+    lines = tuple(
+        StatLine.of(x.player_id, x.team, x.game_id, {**x.as_dict(), "passing_tds": 2})
+        if x.player_id == qb
+        else x
+        for x in final.lines
+    )
+    world.feed.publish(FeedSnapshot(SLATE, 3, final.games, lines))
+    world.run()
+    assert api.client.get(f"/contests/{contest}").json()["state"] == "COMPLETE"
+    explained = api.client.get(url, headers=ann).json()
+    (td,) = [x for x in explained["players"][0]["lines"] if x["stat"] == "passing_tds"]
+    assert td == {
+        "stat": "passing_tds",
+        "value": "2",
+        "rule": td["rule"],
+        "points": "8",
+        "source": "corrected by the provider: 0 -> 2 (version 2 -> 3)",
+    }
+    assert all("source" not in x for p in explained["players"][1:] for x in p["lines"])
 
 
 def test_my_entries_lists_every_attempt_of_mine_only(api: Api) -> None:

@@ -43,7 +43,14 @@ from fantasy_core.payments import (
 )
 from fantasy_core.payouts import FixedTable, FixedTier, fifty_fifty
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatCorrection, StatLine
+from fantasy_core.stats import (
+    FeedSnapshot,
+    Game,
+    GameStatus,
+    ProviderChange,
+    StatCorrection,
+    StatLine,
+)
 from support.world import LOCK, SLATE, START, World, lineup, snapshot
 
 CREATED = datetime(2025, 9, 7, 9, 30, 15, 123456, tzinfo=UTC)
@@ -116,6 +123,16 @@ def an_audit_record(action: str = "join.accepted", contest_id: str | None = "c1"
     return AuditRecord(CREATED, "ann", action, contest_id, "e1", Outcome.SUCCESS, "charge ch_1")
 
 
+def a_provider_change(
+    player_id: str = "KC-QB0",
+    stat: str = "passing_tds",
+    old: Fraction = Fraction(2),
+    new: Fraction = Fraction(3),
+    at: datetime = CREATED,
+) -> ProviderChange:
+    return ProviderChange(player_id, "g1", stat, old, new, 4, 5, at)
+
+
 def with_contest_and_entry(uow: UnitOfWork, contest_id: str = "c1", entry_id: str = "e1") -> None:
     uow.contests.add(a_contest(contest_id))
     uow.entries.add(an_entry(entry_id, contest_id))
@@ -130,6 +147,7 @@ def write_one_of_everything(uow: UnitOfWork) -> None:
     uow.stats.store(snapshot(GameStatus.FINAL, 3), "sha256:3", CREATED)
     uow.stats.record_rejection(SLATE, 4, "sha256:4", CREATED, b'{"version":4}')
     uow.stats.add_correction(SLATE, "KC-QB0", "passing_yards", "301", "typo", "ops", CREATED)
+    uow.stats.add_provider_change(SLATE, a_provider_change())
     uow.settlements.store("c1", b'{"settled":true}', "sha256:s")
     uow.accounts.save(PayoutAccount("ann", "acct_ann"))
     assert uow.events.first_time("evt_1")
@@ -154,6 +172,7 @@ def what_is_visible(uow: UnitOfWork) -> dict[str, bool]:
         "stats": found(uow.stats.latest, SLATE),
         "rejections": found(uow.stats.last_rejected_version, SLATE),
         "corrections": bool(uow.stats.corrections(SLATE)),
+        "provider_changes": bool(uow.stats.provider_changes(SLATE)),
         "settlements": found(uow.settlements.get, "c1"),
         "accounts": found(uow.accounts.get, "ann"),
         "events": not uow.events.first_time("evt_1"),
@@ -171,6 +190,7 @@ EVERYTHING = dict.fromkeys(
         "stats",
         "rejections",
         "corrections",
+        "provider_changes",
         "settlements",
         "accounts",
         "events",
@@ -724,6 +744,37 @@ def test_rejections_and_corrections_are_kept_per_slate(backend: Backend) -> None
             StatCorrection("p1", "passing_yards", "301.5", "typo", "ops", CREATED),
         ]
         assert uow.stats.correction_history("nope") == []
+
+
+def test_provider_changes_are_kept_per_slate_exactly_and_oldest_first(backend: Backend) -> None:
+    changes = [
+        a_provider_change("p2", "receptions", Fraction(7), Fraction(0), ELSEWHERE),
+        a_provider_change("p1", "passing_yards", Fraction("301.25"), Fraction(-3)),
+        a_provider_change("p1", "passing_yards", Fraction(-3), Fraction("0.5")),
+    ]
+    with backend.uow() as uow:
+        for change in changes:
+            uow.stats.add_provider_change(SLATE, change)
+        uow.stats.add_provider_change("other", a_provider_change("p9"))
+        uow.commit()
+    with backend.uow() as uow:
+        kept = uow.stats.provider_changes(SLATE)
+        assert kept == changes
+        assert all(c.at.utcoffset() is not None for c in kept)
+        assert uow.stats.provider_changes("other") == [a_provider_change("p9")]
+        assert uow.stats.provider_changes("nope") == []
+
+
+def test_a_provider_change_left_uncommitted_is_discarded(backend: Backend) -> None:
+    first, second = a_provider_change(), a_provider_change(new=Fraction(4))
+    with backend.uow() as uow:
+        uow.stats.add_provider_change(SLATE, first)
+        uow.commit()
+    with backend.uow() as uow:
+        uow.stats.add_provider_change(SLATE, second)  # to a slate that has changes already
+        assert uow.stats.provider_changes(SLATE) == [first, second]
+    with backend.uow() as uow:
+        assert uow.stats.provider_changes(SLATE) == [first]
 
 
 # --- exact round trips ------------------------------------------------------------------

@@ -25,8 +25,8 @@ from fantasy_core.usecases.reports import (
     explain_entry,
     verify_ledger,
 )
-from fantasy_core.usecases.stats import correct_stat
-from support.world import LOCK, World, snapshot
+from fantasy_core.usecases.stats import correct_stat, ingest
+from support.world import LOCK, SLATE, World, snapshot
 
 USERS = ("ann", "bob", "cat", "dan")
 
@@ -419,6 +419,85 @@ def test_a_provider_correction_of_a_final_line_is_audited_with_old_and_new_value
         changes = [r.detail for r in uow.audit.for_actor("system") if r.action == "stats.changed"]
     assert changes == ["KC-QB0 in g1: passing_tds 0 -> 3 (versions 2 -> 3)"]
     assert cid
+
+
+def provider_corrected(version: int, player_id: str, **stats: int) -> FeedSnapshot:
+    """Every game final, with `player_id`'s line changed by the provider at `version`."""
+    final = snapshot(GameStatus.FINAL, version)
+    lines = tuple(
+        StatLine.of(x.player_id, x.team, x.game_id, {**x.as_dict(), **stats})
+        if x.player_id == player_id
+        else x
+        for x in final.lines
+    )
+    return FeedSnapshot(final.slate_id, version, final.games, lines)
+
+
+def test_a_provider_correction_before_settlement_changes_the_score_and_says_why() -> None:
+    world = World()
+    cid = filled(world)
+    to_complete(world)
+    with world.store.unit_of_work() as uow:
+        entry = uow.entries.for_contest(cid)[0]
+    qb = entry.lineup.player_ids[0]
+    before = explain_entry(world.p, entry.entry_id)
+    world.feed.publish(provider_corrected(3, qb, passing_tds=3))
+    world.run()
+    assert state(world, cid) is ContestState.COMPLETE
+    corrected = explain_entry(world.p, entry.entry_id)
+    assert corrected.total - before.total == Fraction(12)  # 3 passing TDs at +4
+    note = "corrected by the provider: 0 -> 3 (version 2 -> 3)"
+    assert corrected.source(qb, "passing_tds") == note
+    assert corrected.source(qb, "passing_yards") is None
+    assert [s for s in corrected.sources if s[0] != qb] == []
+    assert lines_sum_to_total(corrected)
+    with world.store.unit_of_work() as uow:
+        (change,) = uow.stats.provider_changes(SLATE)
+    assert (change.player_id, change.game_id, change.stat) == (qb, "g1", "passing_tds")
+    assert (change.old, change.new, change.from_version, change.to_version) == (0, 3, 2, 3)
+    assert change.at == world.clock.now()
+
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+    assert explain_entry(world.p, entry.entry_id) == corrected
+    # Another contest may still watch the slate: the provider changes it after settlement.
+    world.feed.publish(provider_corrected(4, qb, passing_tds=1))
+    assert ingest(world.p, SLATE)
+    with world.store.unit_of_work() as uow:
+        assert len(uow.stats.provider_changes(SLATE)) == 2
+    settled = explain_entry(world.p, entry.entry_id)
+    assert settled == corrected
+    assert settled.total == settled_row(world, cid, entry.entry_id)[0]
+
+
+@pytest.mark.parametrize("operator_first", [False, True], ids=["after", "before"])
+def test_an_operator_correction_wins_over_a_provider_correction(operator_first: bool) -> None:
+    world = World()
+    cid = filled(world)
+    to_complete(world)
+    with world.store.unit_of_work() as uow:
+        entry = uow.entries.for_contest(cid)[0]
+    qb = entry.lineup.player_ids[0]
+    if operator_first:
+        correct_stat(world.p, SLATE, qb, "passing_tds", "2", "official review", "op")
+    world.feed.publish(provider_corrected(3, qb, passing_tds=3, completions=30))
+    world.run()
+    if not operator_first:
+        correct_stat(world.p, SLATE, qb, "passing_tds", "2", "official review", "op")
+    explained = explain_entry(world.p, entry.entry_id)
+    (td,) = [line for line in dict(explained.players)[qb].lines if line.stat == "passing_tds"]
+    assert td.value == 2  # the operator's value is scored, whenever it was recorded
+    assert explained.source(qb, "passing_tds") == "corrected by operator: official review"
+    was = snapshot(GameStatus.FINAL, 2).lines_by_player()[qb]["completions"]
+    assert explained.source(qb, "completions") == (
+        f"corrected by the provider: {was} -> 30 (version 2 -> 3)"
+    )
+
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+    assert explain_entry(world.p, entry.entry_id) == explained
 
 
 def _postponed_slate(version: int) -> FeedSnapshot:

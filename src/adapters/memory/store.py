@@ -29,7 +29,7 @@ from fantasy_core.errors import (
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
-from fantasy_core.stats import FeedSnapshot, StatCorrection
+from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
 T = TypeVar("T")
 
@@ -60,6 +60,7 @@ class _Tables:
         # Rejected feed data by slate, then version: (sha256, canonical document).
         self.rejections: dict[str, dict[int, tuple[str, bytes]]] = {}
         self.corrections: dict[str, list[tuple[str, str, str, str, str, datetime]]] = {}
+        self.provider_changes: dict[str, list[ProviderChange]] = {}
         self.settlements: dict[str, tuple[bytes, str]] = {}
         self.accounts: dict[str, PayoutAccount] = {}
         self.events: set[str] = set()
@@ -69,6 +70,7 @@ class _Tables:
         for name, value in vars(self).items():
             setattr(twin, name, copy.copy(value))
         twin.corrections = {k: list(v) for k, v in self.corrections.items()}
+        twin.provider_changes = {k: list(v) for k, v in self.provider_changes.items()}
         twin.rejections = {k: dict(v) for k, v in self.rejections.items()}
         return twin
 
@@ -408,6 +410,12 @@ class _Stats(_Repo):
 
     def correction_history(self, slate_id: str) -> list[StatCorrection]:
         return [StatCorrection(*c) for c in self.t.corrections.get(slate_id, [])]
+
+    def add_provider_change(self, slate_id: str, change: ProviderChange) -> None:
+        self.t.provider_changes.setdefault(slate_id, []).append(change)
+
+    def provider_changes(self, slate_id: str) -> list[ProviderChange]:
+        return list(self.t.provider_changes.get(slate_id, []))
 
 
 class _Settlements(_Repo):

@@ -24,7 +24,8 @@ from fantasy_core.audit import AuditRecord
 from fantasy_core.errors import DuplicateRecord, UnknownContest
 from fantasy_core.ledger import Movement, Posting, PostingSet
 from fantasy_core.money import Money
-from fantasy_core.stats import FeedSnapshot, StatCorrection
+from fantasy_core.scoring import format_points, parse_stat_value
+from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
 # The ledger's statements, built once (a statement built per call costs more to build
 # and look up in SQLAlchemy's cache than it takes PostgreSQL to run it; see
@@ -144,7 +145,7 @@ class SqlAuditLog:
 
 
 class SqlStats:
-    """Validated feed snapshots by (slate, version), rejections, and operator corrections."""
+    """Validated feed snapshots by (slate, version), rejections, operator and provider fixes."""
 
     def __init__(self, db: Statements) -> None:
         self._db = db
@@ -232,6 +233,49 @@ class SqlStats:
         return [
             StatCorrection(
                 str(r.player_id), str(r.stat), str(r.value_text), str(r.reason), str(r.actor), r.at
+            )
+            for r in rows
+        ]
+
+    def add_provider_change(self, slate_id: str, change: ProviderChange) -> None:
+        self._db.execute(
+            t.stat_provider_changes.insert(),
+            {
+                "slate_id": slate_id,
+                "player_id": change.player_id,
+                "game_id": change.game_id,
+                "stat": change.stat,
+                "old_text": format_points(change.old),
+                "new_text": format_points(change.new),
+                "from_version": change.from_version,
+                "to_version": change.to_version,
+                "at": change.at,
+            },
+        )
+
+    def provider_changes(self, slate_id: str) -> list[ProviderChange]:
+        c = t.stat_provider_changes.c
+        query = select(
+            c.player_id,
+            c.game_id,
+            c.stat,
+            c.old_text,
+            c.new_text,
+            c.from_version,
+            c.to_version,
+            c.at,
+        ).where(c.slate_id == slate_id)
+        rows: Iterator[Row[Any]] = iter(self._db.execute(query.order_by(c.id)))
+        return [
+            ProviderChange(
+                str(r.player_id),
+                str(r.game_id),
+                str(r.stat),
+                parse_stat_value(str(r.old_text)),
+                parse_stat_value(str(r.new_text)),
+                int(r.from_version),
+                int(r.to_version),
+                r.at,
             )
             for r in rows
         ]

@@ -277,6 +277,23 @@ stat_corrections = Table(
     Index(None, "slate_id"),
 )
 
+# The provider's corrections of final games' stats, as ingestion found them (since 0005).
+stat_provider_changes = Table(
+    "stat_provider_changes",
+    metadata,
+    Column("id", serial_type(), primary_key=True, autoincrement=True),
+    _key("slate_id", nullable=False),
+    _key("player_id", nullable=False),
+    _key("game_id", nullable=False),
+    _key("stat", nullable=False),
+    Column("old_text", Text, nullable=False),  # exact decimals: format_points
+    Column("new_text", Text, nullable=False),
+    Column("from_version", BigInteger, nullable=False),
+    Column("to_version", BigInteger, nullable=False),
+    Column("at", UtcDateTime(), nullable=False),
+    Index(None, "slate_id"),
+)
+
 settlements = Table(
     "settlements",
     metadata,
@@ -319,6 +336,7 @@ DATA_TABLES = (
     processed_events,
     payout_accounts,
     settlements,
+    stat_provider_changes,
     stat_corrections,
     stat_rejections,
     stat_snapshots,

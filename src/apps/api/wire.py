@@ -273,8 +273,9 @@ def leaderboard_out(board: Leaderboard, offset: int, limit: int) -> LeaderboardO
 class ScoreLineOut(Struct, kw_only=True, omit_defaults=True):
     """One rule that fired: the stat's value x the rule = points.
 
-    `source` appears only on a line whose value did not come straight from the feed,
-    saying where it came from ("corrected by operator: <reason>").
+    `source` appears only on a line whose value a correction set, saying which one
+    ("corrected by operator: <reason>", or, for the provider's correction of a game
+    already final, "corrected by the provider: <old> -> <new> (version <from> -> <to>)").
     """
 
     stat: str

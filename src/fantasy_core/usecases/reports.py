@@ -11,9 +11,9 @@ from fantasy_core.audit import AuditRecord
 from fantasy_core.ledger import Conservation, conservation
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
-from fantasy_core.scoring import Explanation
+from fantasy_core.scoring import Explanation, format_points
 from fantasy_core.snapshot import InvalidSnapshot, scoring_used
-from fantasy_core.stats import StatCorrection
+from fantasy_core.stats import ProviderChange, StatCorrection
 from fantasy_core.usecases.stats import effective_lines
 
 SETTLED_STATES = (ContestState.SETTLED, ContestState.PAID)
@@ -24,8 +24,9 @@ SETTLED_STATES = (ContestState.SETTLED, ContestState.PAID)
 class EntryExplanation:
     """An entry's score, player by player; every line sums exactly to `total`.
 
-    `sources` says, for each stat of the entry's players whose value did not come
-    straight from the feed, where it came from: (player id, stat, note), sorted.
+    `sources` says, for each stat of the entry's players whose value a correction set
+    (an operator's, or the provider's of a game already final), which one: (player id,
+    stat, note), sorted.
     """
 
     entry_id: str
@@ -34,14 +35,15 @@ class EntryExplanation:
     sources: tuple[tuple[str, str, str], ...] = ()
 
     def source(self, player_id: str, stat: str) -> str | None:
-        """Where the value of `stat` for `player_id` came from; None when from the feed."""
+        """The correction that set `stat` for `player_id`; None when none did."""
         return next((note for p, s, note in self.sources if (p, s) == (player_id, stat)), None)
 
 
 def explain_entry(p: Platform, entry_id: str) -> EntryExplanation:
     """An entry's score, player by player and stat by stat (stat x rule = points).
 
-    Before settlement it follows the latest valid data with corrections applied.
+    Before settlement it follows the latest valid data with corrections applied;
+    `sources` names the operator's or the provider's correction behind a value.
     Once the contest is SETTLED (or PAID) it is computed from exactly what the
     settlement used, the rules and stat lines of its snapshot, so it always sums
     to the settled score: a late correction is recorded, but changes nothing here.
@@ -58,29 +60,43 @@ def explain_entry(p: Platform, entry_id: str) -> EntryExplanation:
         else:
             rules, lines = contest.terms.rules, effective_lines(uow, slate_id)
         corrections = uow.stats.correction_history(slate_id)
+        changes = uow.stats.provider_changes(slate_id)
     lineup = entry.lineup.player_ids
     players = tuple((player, rules.explain(lines.get(player, {}))) for player in lineup)
     return EntryExplanation(
         entry_id,
         players,
         sum((e.total for _, e in players), Fraction(0)),
-        _sources(corrections, lines, frozenset(lineup)),
+        _sources(corrections, changes, lines, frozenset(lineup)),
     )
 
 
 def _sources(
     corrections: list[StatCorrection],
+    changes: list[ProviderChange],
     lines: Mapping[str, Mapping[str, Fraction]],
     players: frozenset[str],
 ) -> tuple[tuple[str, str, str], ...]:
-    """The operator correction behind each stat of `players` that one set.
+    """The correction behind each stat of `players` that one set: the operator's or provider's.
 
     A stat's value comes from the latest correction of it whose value is the one
     scored. Before settlement that is simply its latest correction (the scored lines
     apply them all, oldest first); after it, corrections recorded too late to count
-    change nothing, and so are not the source of any value.
+    change nothing, and so are not the source of any value. Operator corrections apply
+    over the feed's data whenever they were recorded, so one of them that set the value
+    wins over a provider change.
     """
     notes: dict[tuple[str, str], str] = {}
+    for change in changes:
+        if change.player_id not in players:
+            continue
+        # An absent stat is 0, in the scored lines as in the provider's.
+        if lines.get(change.player_id, {}).get(change.stat, Fraction(0)) == change.new:
+            notes[change.player_id, change.stat] = (
+                f"corrected by the provider: {format_points(change.old)} -> "
+                f"{format_points(change.new)} (version {change.from_version} -> "
+                f"{change.to_version})"
+            )
     for correction in corrections:
         if correction.player_id not in players:
             continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from fractions import Fraction
 
 from fantasy_core.errors import (
@@ -13,8 +14,8 @@ from fantasy_core.errors import (
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.scoring import format_points, parse_stat_value
-from fantasy_core.stats import FeedSnapshot, validate_snapshot, version_conflict
+from fantasy_core.scoring import parse_stat_value
+from fantasy_core.stats import FeedSnapshot, ProviderChange, validate_snapshot, version_conflict
 
 WATCHED = (ContestState.LOCKED, ContestState.LIVE, ContestState.COMPLETE)
 
@@ -83,8 +84,9 @@ def ingest(p: Platform, slate_id: str) -> bool:
                 detail=f"version {snapshot.version}, {len(snapshot.lines)} lines, {sha}",
             )
             if previous is not None:
-                for change in final_line_changes(previous, snapshot):
-                    p.audit(uow, "stats.changed", subject=slate_id, detail=change)
+                for change in final_line_changes(previous, snapshot, p.clock.now()):
+                    uow.stats.add_provider_change(slate_id, change)
+                    p.audit(uow, "stats.changed", subject=slate_id, detail=change.describe())
             uow.commit()
     for problem in problems:
         p.alert(
@@ -94,15 +96,17 @@ def ingest(p: Platform, slate_id: str) -> bool:
     return not problems
 
 
-def final_line_changes(previous: FeedSnapshot, current: FeedSnapshot) -> list[str]:
+def final_line_changes(
+    previous: FeedSnapshot, current: FeedSnapshot, at: datetime
+) -> list[ProviderChange]:
     """Each stat of a game already final before that the provider changed (a correction).
 
     Lines of games still in progress change every minute and are not listed; a
-    final game's line changing is a stat correction: old value, new value, version.
+    final game's line changing is a stat correction: old value, new value, versions.
     """
     finals = {g.game_id for g in previous.games if g.is_final}
     before = {(x.player_id, x.game_id): x.as_dict() for x in previous.lines if x.game_id in finals}
-    changes: list[str] = []
+    changes: list[ProviderChange] = []
     for line in current.lines:
         old = before.get((line.player_id, line.game_id))
         if old is None:
@@ -112,8 +116,16 @@ def final_line_changes(previous: FeedSnapshot, current: FeedSnapshot) -> list[st
             was, now = old.get(stat, Fraction(0)), new.get(stat, Fraction(0))
             if was != now:
                 changes.append(
-                    f"{line.player_id} in {line.game_id}: {stat} {format_points(was)} -> "
-                    f"{format_points(now)} (versions {previous.version} -> {current.version})"
+                    ProviderChange(
+                        line.player_id,
+                        line.game_id,
+                        stat,
+                        was,
+                        now,
+                        previous.version,
+                        current.version,
+                        at,
+                    )
                 )
     return changes
 
