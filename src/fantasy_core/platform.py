@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 
-from attrs import frozen
+from attrs import field, frozen
 
 from fantasy_core.audit import Alert, AuditRecord, Outcome, Severity
 from fantasy_core.ports import AlertSink, Clock, IdSource, PaymentGateway, StatsFeed, UnitOfWork
+from fantasy_core.snapshot import ScoringMemo
 
 
 @frozen
@@ -37,6 +38,8 @@ class Platform:
     retry: RetryPolicy = RetryPolicy()
     # Payouts execute_payouts sends side by side (the gateway paces its requests).
     payout_senders: int = 1
+    # What settled contests scored with, by snapshot digest (explanations read it).
+    settled_scoring: ScoringMemo = field(factory=ScoringMemo, eq=False, repr=False)
 
     def audit(
         self,

@@ -237,6 +237,9 @@ class SettlementRepository(Protocol):
 
     def get(self, contest_id: str) -> tuple[bytes, str] | None: ...
 
+    def digest(self, contest_id: str) -> str | None:
+        """The SHA-256 of the contest's snapshot, without reading the snapshot; None if none."""
+
 
 class PayoutAccountRepository(Protocol):
     def get(self, user_id: str) -> PayoutAccount | None: ...

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from fractions import Fraction
 from itertools import islice
 from json.encoder import encode_basestring_ascii
@@ -291,6 +293,46 @@ def scoring_used(snapshot: bytes) -> tuple[ScoringRules, dict[str, dict[str, Fra
     if rules.fingerprint != recorded:
         raise InvalidSnapshot(f"the rules hash to {rules.fingerprint}, not the recorded {recorded}")
     return rules, lines
+
+
+class ScoringMemo:
+    """What settlements scored with (`scoring_used`), remembered by snapshot digest.
+
+    A settled contest's explanations all need the rules and stat lines of its snapshot,
+    which for a million entries is 170 MB to read and check. A snapshot never changes
+    once stored and its digest names its content, so what was read under a digest holds
+    for every later request; the `size` most recently used are kept.
+    """
+
+    def __init__(self, size: int = 32) -> None:
+        self._size = size
+        self._kept: OrderedDict[str, tuple[ScoringRules, dict[str, dict[str, Fraction]]]] = (
+            OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def get(
+        self, digest: str, load: Callable[[], bytes]
+    ) -> tuple[ScoringRules, dict[str, dict[str, Fraction]]]:
+        """The scoring of the snapshot named `digest`, `load`ed (and checked) the first time.
+
+        Raises InvalidSnapshot when the loaded bytes do not hash to `digest`.
+        """
+        with self._lock:
+            kept = self._kept.get(digest)
+            if kept is not None:
+                self._kept.move_to_end(digest)
+                return kept
+        document = load()
+        actual = sha256_of(document)
+        if actual != digest:
+            raise InvalidSnapshot(f"the stored snapshot hashes to {actual}, not {digest}")
+        scoring = scoring_used(document)
+        with self._lock:
+            self._kept[digest] = scoring
+            while len(self._kept) > self._size:
+                self._kept.popitem(last=False)
+        return scoring
 
 
 def verify(snapshot: bytes, expected_sha256: str) -> None:

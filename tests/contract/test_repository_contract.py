@@ -412,6 +412,8 @@ def test_a_contest_is_settled_once(backend: Backend) -> None:
         uow.commit()
     with backend.uow() as uow:
         assert uow.settlements.get("c1") == (b"first", "sha256:1")
+        assert uow.settlements.digest("c1") == "sha256:1"
+        assert uow.settlements.digest("c2") is None
 
 
 def test_a_refund_key_is_stored_once(backend: Backend) -> None:

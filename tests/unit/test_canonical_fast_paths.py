@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from fractions import Fraction
 
 import pytest
@@ -17,10 +18,13 @@ from fantasy_core.settlement import PrizePool, settle_lineups
 from fantasy_core.snapshot import (
     FeedReference,
     InvalidSnapshot,
+    ScoringMemo,
     build_snapshot,
     canonical_bytes,
     scoring_used,
+    sha256_of,
 )
+from support.world import World
 
 # Any text at all: quotes, backslashes, control characters, non-ASCII, astral planes.
 texts = st.text(max_size=12)
@@ -149,3 +153,46 @@ def test_the_rules_a_snapshot_names_must_hash_to_its_fingerprint() -> None:
         scoring_used(snapshot)
     with pytest.raises(InvalidSnapshot, match="malformed"):
         scoring_used(b'{"contest_id":"c1","entries":[],"feed":null}')
+
+
+def _settled_snapshot(contest_id: str = "c1") -> bytes:
+    rules = preset("ppr")
+    lines = {"qb": {"passing_yards": Fraction(250)}}
+    lineups = [("qb",), ("qb",)]
+    pool = PrizePool(collected=2_000, rake=200, overlay=0, pool=1_800)
+    points = {"qb": rules.score(lines["qb"])}
+    standings = settle_lineups(["e1", "e2"], lineups, points, top_heavy(1), pool.pool, 1_000)
+    terms = World().terms(rules=rules).canonical()
+    return build_snapshot(contest_id, terms, None, lines, ["ann", "bob"], lineups, pool, standings)
+
+
+def _counting(document: bytes, loads: list[bytes]) -> Callable[[], bytes]:
+    def load() -> bytes:
+        loads.append(document)
+        return document
+
+    return load
+
+
+def test_the_scoring_memo_reads_a_snapshot_once_per_digest() -> None:
+    document = _settled_snapshot()
+    loads: list[bytes] = []
+    memo = ScoringMemo()
+    first = memo.get(sha256_of(document), _counting(document, loads))
+    assert memo.get(sha256_of(document), _counting(document, loads)) == first
+    assert first == scoring_used(document)
+    assert len(loads) == 1
+
+
+def test_the_scoring_memo_refuses_bytes_that_are_not_what_the_digest_names() -> None:
+    with pytest.raises(InvalidSnapshot, match="hashes to"):
+        ScoringMemo().get("sha256:" + "0" * 64, _settled_snapshot)
+
+
+def test_the_scoring_memo_keeps_only_the_most_recently_used() -> None:
+    one, two = _settled_snapshot("c1"), _settled_snapshot("c2")
+    loads: list[bytes] = []
+    memo = ScoringMemo(size=1)
+    for document in (one, two, one):
+        memo.get(sha256_of(document), _counting(document, loads))
+    assert loads == [one, two, one]  # two pushed one out

@@ -427,6 +427,10 @@ class _Settlements(_Repo):
     def get(self, contest_id: str) -> tuple[bytes, str] | None:
         return self.t.settlements.get(contest_id)
 
+    def digest(self, contest_id: str) -> str | None:
+        stored = self.t.settlements.get(contest_id)
+        return None if stored is None else stored[1]
+
 
 class _Accounts(_Repo):
     def get(self, user_id: str) -> PayoutAccount | None:

@@ -320,6 +320,11 @@ class SqlSettlements:
         row = self._db.execute(query).first()
         return None if row is None else (unpacked_snapshot(bytes(row.document)), str(row.sha256))
 
+    def digest(self, contest_id: str) -> str | None:
+        query = select(t.settlements.c.sha256).where(t.settlements.c.contest_id == contest_id)
+        digest = self._db.execute(query).scalar()
+        return None if digest is None else str(digest)
+
 
 class SqlProcessedEvents:
     def __init__(self, db: Statements) -> None:

@@ -11,8 +11,9 @@ from fantasy_core.audit import AuditRecord
 from fantasy_core.ledger import Conservation, conservation
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
-from fantasy_core.scoring import Explanation, format_points
-from fantasy_core.snapshot import InvalidSnapshot, scoring_used
+from fantasy_core.ports import UnitOfWork
+from fantasy_core.scoring import Explanation, ScoringRules, format_points
+from fantasy_core.snapshot import InvalidSnapshot
 from fantasy_core.stats import ProviderChange, StatCorrection
 from fantasy_core.usecases.stats import effective_lines
 
@@ -53,10 +54,7 @@ def explain_entry(p: Platform, entry_id: str) -> EntryExplanation:
         contest = uow.contests.get(entry.contest_id)
         slate_id = contest.terms.slate_id
         if contest.state in SETTLED_STATES:
-            stored = uow.settlements.get(contest.contest_id)
-            if stored is None:
-                raise InvalidSnapshot(f"contest {contest.contest_id} is settled without a snapshot")
-            rules, lines = scoring_used(stored[0])
+            rules, lines = _settled_scoring(p, uow, contest.contest_id)
         else:
             rules, lines = contest.terms.rules, effective_lines(uow, slate_id)
         corrections = uow.stats.correction_history(slate_id)
@@ -69,6 +67,23 @@ def explain_entry(p: Platform, entry_id: str) -> EntryExplanation:
         sum((e.total for _, e in players), Fraction(0)),
         _sources(corrections, changes, lines, frozenset(lineup)),
     )
+
+
+def _settled_scoring(
+    p: Platform, uow: UnitOfWork, contest_id: str
+) -> tuple[ScoringRules, dict[str, dict[str, Fraction]]]:
+    """The rules and stat lines the contest's settlement used, read once per snapshot."""
+    digest = uow.settlements.digest(contest_id)
+    if digest is None:
+        raise InvalidSnapshot(f"contest {contest_id} is settled without a snapshot")
+
+    def load() -> bytes:
+        stored = uow.settlements.get(contest_id)
+        if stored is None:
+            raise InvalidSnapshot(f"contest {contest_id} is settled without a snapshot")
+        return stored[0]
+
+    return p.settled_scoring.get(digest, load)
 
 
 def _sources(
