@@ -178,3 +178,20 @@ def test_readiness_is_503_while_the_gateway_refuses_the_platforms_key(api: Api) 
     ready = api.client.get("/ready")
     assert ready.status_code == 503
     assert ready.json()["checks"]["gateway"] == "failed"
+
+
+def test_operators_see_why_a_dependency_failed_and_players_may_not(api: Api) -> None:
+    healthy = api.client.get("/operator/health", headers=api.operator)
+    assert healthy.status_code == 200
+    assert healthy.json() == {
+        "status": "ok",
+        "checks": {"database": "ok", "feed": "ok", "gateway": "ok", "gateway_kind": "sandbox"},
+    }
+    api.world.gateway.unavailable = True
+    report = api.client.get("/operator/health", headers=api.operator).json()
+    assert report["status"] == "unavailable"
+    assert report["checks"]["gateway"].startswith("failed: GatewayUnavailable: sandbox:")
+    assert api.client.get("/ready").json()["checks"]["gateway"] == "failed"  # no reason
+    api.world.gateway.unavailable = False
+    assert api.client.get("/operator/health", headers=api.player("pat")).status_code == 403
+    assert api.client.get("/operator/health").status_code == 401

@@ -317,6 +317,7 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", f"/operator/contests/{cid}/audit", operators),
         Route("GET", f"/operator/players/{app.user_ids['ann']}/audit", operators),
         Route("GET", "/operator/ledger", operators),
+        Route("GET", "/operator/health", operators),
         Route(
             "POST",
             "/operator/stats/corrections",

@@ -21,7 +21,9 @@ from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
 from fantasy_core.usecases.queries import LEADERBOARD_STATES
 
-PUBLIC_PATHS = ["/schema", "/health", "/ready", "/webhooks/"]
+# Paths that need no token. Litestar searches each pattern anywhere in the path, so they
+# are anchored: unanchored, "/health" also let /operator/health through unauthenticated.
+PUBLIC_PATHS = [r"^/schema(/|$)", r"^/health$", r"^/ready$", r"^/webhooks/"]
 # The OpenAPI security requirement of the routes that need a token (see app._security_per_route).
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 

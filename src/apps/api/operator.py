@@ -18,6 +18,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from apps.accounts import Account
 from apps.alert_board import AlertBoard
 from apps.api.auth import BEARER, operators_only
+from apps.api.health import dependency_failures, gateway_kind
 from apps.api.problems import problem_responses
 from apps.api.wire import (
     AlertOut,
@@ -28,6 +29,7 @@ from apps.api.wire import (
     CorrectionIn,
     CorrectionOut,
     CreateContestIn,
+    HealthOut,
     LedgerOut,
     alert_out,
     audit_out,
@@ -35,6 +37,7 @@ from apps.api.wire import (
     contest_detail_out,
     ledger_out,
 )
+from apps.bootstrap import Services
 from apps.templates import template
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.contests import cancel_contest, create_contest
@@ -179,3 +182,20 @@ class OperatorController(Controller):
     def ledger(self, platform: NamedDependency[Platform]) -> LedgerOut:
         """Every posting set balanced, every closed contest's money conserved to the cent."""
         return ledger_out(verify_ledger(platform))
+
+    @get(
+        "/health",
+        operation_id="operatorHealth",
+        sync_to_thread=True,
+        responses=problem_responses(401, 403),
+    )
+    def health(self, services: NamedDependency[Services]) -> HealthOut:
+        """Each dependency (database, stats feed, payment gateway) and, if it failed, why.
+
+        The public /ready says only ok or failed; the reasons are for operators.
+        """
+        failures = dependency_failures(services)
+        checks = {name: "ok" if why is None else f"failed: {why}" for name, why in failures.items()}
+        checks["gateway_kind"] = gateway_kind(services)
+        ok = all(why is None for why in failures.values())
+        return HealthOut(status="ok" if ok else "unavailable", checks=checks)

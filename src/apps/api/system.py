@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -12,23 +10,13 @@ from litestar.di import NamedDependency
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
-from sqlalchemy.exc import DBAPIError
 
 from adapters.stripe_gateway import parse_webhook
+from apps.api.health import dependency_failures, gateway_kind
 from apps.api.problems import Problem, problem_responses
 from apps.api.wire import HealthOut, WebhookOut
 from apps.bootstrap import Services
-from fantasy_core.errors import (
-    FeedUnavailable,
-    GatewayAuthError,
-    GatewayUnavailable,
-    PaymentOutcomeUnknown,
-)
 from fantasy_core.usecases.payment_events import apply_payment_event
-from fantasy_core.usecases.queries import check_store, feed_slates
-
-_log = logging.getLogger("fantasy.api")
-
 
 # Every event Stripe sends is signed; a missing signature is refused like a wrong one
 # (400, and logged), so the parameter is optional to the framework.
@@ -65,16 +53,12 @@ class SystemController(Controller):
 
         The gateway is probed with a request that moves no money (Stripe: the balance).
         `gateway_kind` says which one is wired. 503 when a dependency fails (details are
-        logged, not shown).
+        logged, and shown to operators at /operator/health).
         """
-        platform = services.platform
-        checks = {
-            "database": _check(lambda: check_store(platform), "database"),
-            "feed": _check(lambda: feed_slates(platform), "feed"),
-            "gateway": _check(platform.gateway.check, "gateway"),
-            "gateway_kind": "sandbox" if services.settings.uses_sandbox_gateway else "stripe",
-        }
-        ok = all(checks[name] == "ok" for name in ("database", "feed", "gateway"))
+        failures = dependency_failures(services)
+        checks = {name: "ok" if failure is None else "failed" for name, failure in failures.items()}
+        ok = all(failure is None for failure in failures.values())
+        checks["gateway_kind"] = gateway_kind(services)
         return Response(
             HealthOut(status="ok" if ok else "unavailable", checks=checks),
             status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
@@ -109,19 +93,3 @@ class SystemController(Controller):
             return WebhookOut(event_id=None, applied=False)
         applied = await anyio.to_thread.run_sync(apply_payment_event, services.platform, event)
         return WebhookOut(event_id=event.event_id, applied=applied)
-
-
-def _check(probe: Callable[[], object], name: str) -> str:
-    try:
-        probe()
-    except (
-        DBAPIError,
-        FeedUnavailable,
-        GatewayAuthError,
-        GatewayUnavailable,
-        PaymentOutcomeUnknown,
-        OSError,
-    ) as error:
-        _log.warning("readiness: %s failed: %s", name, error)
-        return "failed"
-    return "ok"
