@@ -198,7 +198,8 @@ class StatsRepository(Protocol):
         """Keep the invalid data the feed sent for the slate at `version`, with its hash.
 
         `document` is the data's canonical form, kept so that anyone can see what was
-        refused. True when this version was not rejected before (repeats are ignored).
+        refused. True when this payload (version and hash) was not rejected before;
+        the same payload again is ignored.
         """
 
     def last_rejected_version(self, slate_id: str) -> int | None:

@@ -727,10 +727,17 @@ def test_the_audit_trail_comes_back_in_append_order(backend: Backend) -> None:
 def test_rejections_and_corrections_are_kept_per_slate(backend: Backend) -> None:
     with backend.uow() as uow:
         rejected = [
-            uow.stats.record_rejection(SLATE, version, f"sha256:{version}", CREATED, b"{}")
-            for version in (4, 6, 5, 6)  # the feed said 6 again
+            uow.stats.record_rejection(SLATE, version, sha, CREATED, b"{}")
+            # the feed said 6 again, then sent other bad data under 6
+            for version, sha in (
+                (4, "sha256:4"),
+                (6, "sha256:6"),
+                (5, "sha256:5"),
+                (6, "sha256:6"),
+                (6, "sha256:6b"),
+            )
         ]
-        assert rejected == [True, True, True, False]
+        assert rejected == [True, True, True, False, True]
         uow.stats.add_correction(SLATE, "p2", "receptions", "7", "review", "ops", CREATED)
         uow.stats.add_correction(SLATE, "p1", "passing_yards", "301.5", "typo", "ops", CREATED)
         uow.stats.add_correction("other", "p9", "receptions", "1", "x", "ops", CREATED)

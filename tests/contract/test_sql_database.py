@@ -212,3 +212,21 @@ def test_a_snapshot_stored_uncompressed_before_is_still_read_as_it_was(
         )
     with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
         assert uow.settlements.get("c1") == (document, "s")
+
+
+def test_rejections_recorded_before_0004_are_kept_with_no_document(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'rejections.db'}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0003")
+        connection.execute(
+            text(
+                "INSERT INTO stat_rejections (slate_id, version, sha256, rejected_at) "
+                "VALUES ('wk1', 4, 'sha256:a', '2025-09-01 00:00:00.000000')"
+            )
+        )
+        command.upgrade(alembic_config(connection), "head")
+        rows = connection.execute(
+            text("SELECT slate_id, version, sha256, document FROM stat_rejections")
+        ).all()
+    assert [tuple(row) for row in rows] == [("wk1", 4, "sha256:a", None)]
+    engine.dispose()

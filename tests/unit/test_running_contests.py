@@ -573,5 +573,7 @@ def test_a_refused_payload_is_kept_and_audited_once_however_often_it_comes() -> 
     assert bad.sha256() in rejected[0].detail
     with world.store.unit_of_work() as uow:
         assert uow.stats.last_rejected_version(bad.slate_id) == 2
-    assert world.store._tables.rejections[bad.slate_id][2] == (bad.sha256(), bad.canonical_bytes())
+    assert world.store._tables.rejections[bad.slate_id] == {
+        (2, bad.sha256()): bad.canonical_bytes()
+    }
     assert state(world, cid) is ContestState.LIVE

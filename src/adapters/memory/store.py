@@ -57,8 +57,8 @@ class _Tables:
         self.ledger: dict[str, PostingSet] = {}
         self.audit: list[AuditRecord] = []
         self.snapshots: dict[tuple[str, int], tuple[FeedSnapshot, str, datetime]] = {}
-        # Rejected feed data by slate, then version: (sha256, canonical document).
-        self.rejections: dict[str, dict[int, tuple[str, bytes]]] = {}
+        # Rejected feed data by slate, then (version, sha256): its canonical document.
+        self.rejections: dict[str, dict[tuple[int, str], bytes]] = {}
         self.corrections: dict[str, list[tuple[str, str, str, str, str, datetime]]] = {}
         self.provider_changes: dict[str, list[ProviderChange]] = {}
         self.settlements: dict[str, tuple[bytes, str]] = {}
@@ -383,13 +383,13 @@ class _Stats(_Repo):
         self, slate_id: str, version: int, sha256: str, at: datetime, document: bytes
     ) -> bool:
         rejected = self.t.rejections.setdefault(slate_id, {})
-        if version in rejected:
+        if (version, sha256) in rejected:
             return False
-        rejected[version] = (sha256, document)
+        rejected[version, sha256] = document
         return True
 
     def last_rejected_version(self, slate_id: str) -> int | None:
-        return max(self.t.rejections.get(slate_id, {}), default=None)
+        return max((version for version, _ in self.t.rejections.get(slate_id, {})), default=None)
 
     def add_correction(
         self,

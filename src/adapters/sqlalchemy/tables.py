@@ -260,7 +260,7 @@ stat_rejections = Table(
     Column("rejected_at", UtcDateTime(), nullable=False),
     # The refused data's canonical form (null for rejections recorded before 0004).
     Column("document", Text, nullable=True),
-    PrimaryKeyConstraint("slate_id", "version"),
+    PrimaryKeyConstraint("slate_id", "version", "sha256"),
 )
 
 stat_corrections = Table(

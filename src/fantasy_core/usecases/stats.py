@@ -64,7 +64,7 @@ def ingest(p: Platform, slate_id: str) -> bool:
                 slate_id, snapshot.version, sha, p.clock.now(), snapshot.canonical_bytes()
             )
             if not first_time:
-                return False  # refused, audited and alerted when it first came
+                return False  # this very payload was refused, audited and alerted before
             for problem in problems:
                 p.audit(
                     uow,
