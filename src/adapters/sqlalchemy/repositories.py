@@ -153,9 +153,11 @@ _ENTRY_COLUMNS = (
 )
 
 
-def _entry_binds(prefix: str) -> dict[str, BindParameter[Any]]:
-    """A bind parameter for every column of `entries`, named prefix + column name."""
-    return {c.name: bindparam(prefix + c.name, type_=c.type) for c in t.entries.columns}
+def _entry_binds(prefix: str, *, but: str | None = None) -> dict[str, BindParameter[Any]]:
+    """A bind parameter for every column of `entries` (`but` one), named prefix + column."""
+    return {
+        c.name: bindparam(prefix + c.name, type_=c.type) for c in t.entries.columns if c.name != but
+    }
 
 
 def _add_with_seat() -> Update:
@@ -190,12 +192,10 @@ def _replace_returning_before() -> Update:
         .with_for_update()
         .subquery("old")
     )
-    binds = _entry_binds("new_")
-    del binds["entry_id"]
     return (
         t.entries.update()
         .where(c.entry_id == old.c.entry_id)
-        .values(binds)
+        .values(_entry_binds("new_", but="entry_id"))
         .returning(old.c.contest_id, old.c.status)
     )
 
@@ -208,7 +208,7 @@ _STATUS_BEFORE = select(t.entries.c.contest_id, t.entries.c.status).where(
 _REPLACE = (
     t.entries.update()
     .where(t.entries.c.entry_id == bindparam("target"))
-    .values({k: v for k, v in _entry_binds("new_").items() if k != "entry_id"})
+    .values(_entry_binds("new_", but="entry_id"))
 )
 _ENTRY_BY = {
     name: select(*_ENTRY_COLUMNS).where(t.entries.c[name] == bindparam("value"))
@@ -355,10 +355,8 @@ class SqlEntries:
         return 0 if seats is None else int(seats)
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
-        query = _SEATS_OF_USER
-        return int(
-            self._db.execute(query, {"contest_id": contest_id, "user_id": user_id}).scalar_one()
-        )
+        params = {"contest_id": contest_id, "user_id": user_id}
+        return int(self._db.execute(_SEATS_OF_USER, params).scalar_one())
 
 
 _PAYOUT_COLUMNS = tuple(t.payouts.c[name] for name in PAYOUT_COLUMNS)

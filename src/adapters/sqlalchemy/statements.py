@@ -16,7 +16,7 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Executable, Select, Table
+from sqlalchemy import Connection, CursorResult, Executable, Select, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
 
@@ -39,6 +39,12 @@ _SQLITE_FOREIGN_KEY = "SQLITE_CONSTRAINT_FOREIGNKEY"
 Insert = postgresql.Insert | sqlite.Insert
 
 _cursor_names = itertools.count(1)
+# Built once: a join on SQLite counts its seat with it, under the contest's lock.
+_ADD_SEATS = (
+    t.contests.update()
+    .where(t.contests.c.contest_id == bindparam("target"))
+    .values(seats_taken=t.contests.c.seats_taken + bindparam("delta"))
+)
 
 
 def _sqlite_instant(value: datetime) -> str:
@@ -135,12 +141,7 @@ class Statements:
 
     def add_seats(self, contest_id: str, delta: int) -> None:
         """Move a contest's seat counter by `delta` (an entry took or gave back a seat)."""
-        table = t.contests
-        self.execute(
-            table.update()
-            .where(table.c.contest_id == contest_id)
-            .values(seats_taken=table.c.seats_taken + delta)
-        )
+        self.execute(_ADD_SEATS, {"target": contest_id, "delta": delta})
         if contest_id in self.locked_seats:
             self.locked_seats[contest_id] += delta
 
