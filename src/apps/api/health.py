@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from sqlalchemy.exc import DBAPIError
 
+from apps.api.wire import HealthOut
 from apps.bootstrap import Services
 from fantasy_core.errors import (
     FeedUnavailable,
@@ -41,8 +42,16 @@ def dependency_failures(services: Services) -> dict[str, str | None]:
     return {name: _failure(name, probe) for name, probe in probes.items()}
 
 
-def gateway_kind(services: Services) -> str:
-    return "sandbox" if services.settings.uses_sandbox_gateway else "stripe"
+def health_report(services: Services, *, reasons: bool) -> HealthOut:
+    """Each dependency "ok" or "failed" (with why, when `reasons`), and the gateway's kind."""
+    failures = dependency_failures(services)
+    checks = {
+        name: "ok" if why is None else f"failed: {why}" if reasons else "failed"
+        for name, why in failures.items()
+    }
+    checks["gateway_kind"] = "sandbox" if services.settings.uses_sandbox_gateway else "stripe"
+    ok = all(why is None for why in failures.values())
+    return HealthOut(status="ok" if ok else "unavailable", checks=checks)
 
 
 def _failure(name: str, probe: Callable[[], object]) -> str | None:

@@ -18,7 +18,7 @@ from litestar.status_codes import HTTP_201_CREATED
 from apps.accounts import Account
 from apps.alert_board import AlertBoard
 from apps.api.auth import BEARER, operators_only
-from apps.api.health import dependency_failures, gateway_kind
+from apps.api.health import health_report
 from apps.api.problems import problem_responses
 from apps.api.wire import (
     AlertOut,
@@ -194,8 +194,4 @@ class OperatorController(Controller):
 
         The public /ready says only ok or failed; the reasons are for operators.
         """
-        failures = dependency_failures(services)
-        checks = {name: "ok" if why is None else f"failed: {why}" for name, why in failures.items()}
-        checks["gateway_kind"] = gateway_kind(services)
-        ok = all(why is None for why in failures.values())
-        return HealthOut(status="ok" if ok else "unavailable", checks=checks)
+        return health_report(services, reasons=True)

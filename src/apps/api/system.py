@@ -12,7 +12,7 @@ from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
 from adapters.stripe_gateway import parse_webhook
-from apps.api.health import dependency_failures, gateway_kind
+from apps.api.health import health_report
 from apps.api.problems import Problem, problem_responses
 from apps.api.wire import HealthOut, WebhookOut
 from apps.bootstrap import Services
@@ -55,14 +55,9 @@ class SystemController(Controller):
         `gateway_kind` says which one is wired. 503 when a dependency fails (details are
         logged, and shown to operators at /operator/health).
         """
-        failures = dependency_failures(services)
-        checks = {name: "ok" if failure is None else "failed" for name, failure in failures.items()}
-        ok = all(failure is None for failure in failures.values())
-        checks["gateway_kind"] = gateway_kind(services)
-        return Response(
-            HealthOut(status="ok" if ok else "unavailable", checks=checks),
-            status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE,
-        )
+        report = health_report(services, reasons=False)
+        ok = report.status == "ok"
+        return Response(report, status_code=HTTP_200_OK if ok else HTTP_503_SERVICE_UNAVAILABLE)
 
     @post(
         "/webhooks/stripe",
