@@ -109,6 +109,28 @@ class EntryRepository(Protocol):
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int: ...
 
+    # The batch forms, for joins that arrive together (usecases/joining_batch.py): each
+    # is one statement or two whatever the count, where the forms above are one each.
+
+    def add_all(self, entries: Sequence[Entry]) -> None:
+        """Store new entries; raises DuplicateRecord if an id or fingerprint exists.
+
+        After DuplicateRecord the unit of work can only be abandoned (a database refuses
+        the rest of its transaction); nothing of it is stored.
+        """
+
+    def save_all(self, entries: Sequence[Entry]) -> None:
+        """`save` each entry (ids distinct), as one change."""
+
+    def get_all(self, entry_ids: Sequence[str]) -> list[Entry]:
+        """The entries (ids distinct) in the order asked; raises UnknownEntry if any is missing."""
+
+    def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
+        """The entries found, by fingerprint (a fingerprint with no entry is left out)."""
+
+    def seats_of_users(self, contest_id: str, user_ids: Iterable[str]) -> dict[str, int]:
+        """`seats_of_user` for each user asked (0 for a user holding none)."""
+
 
 class PayoutRepository(Protocol):
     def add_all(self, payouts: Sequence[Payout]) -> None:
@@ -161,6 +183,9 @@ class LedgerRepository(Protocol):
         Recording twice under one key is how retries stay harmless; the key is
         backed by a unique constraint in a database.
         """
+
+    def record_all(self, posting_sets: Sequence[PostingSet]) -> int:
+        """`record` each set, in order, as one change; how many were new."""
 
     def for_contest(self, contest_id: str) -> list[PostingSet]: ...
 

@@ -628,6 +628,93 @@ def test_a_rolled_back_join_gives_its_seat_back(backend: Backend) -> None:
         assert uow.entries.seats_taken("c1") == 0
 
 
+def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.contests.add(a_contest("c2"))
+        uow.entries.add(an_entry("e0", "c1", user="ann", status=EntryStatus.DECLINED))
+        uow.commit()
+    batch = [
+        an_entry("e3", "c1", user="ann", status=EntryStatus.RESERVED),
+        an_entry("e1", "c1", user="bob", status=EntryStatus.RESERVED),
+        an_entry("e2", "c2", user="ann", status=EntryStatus.RESERVED),
+    ]
+    with backend.uow() as uow:
+        uow.contests.lock("c1")
+        uow.entries.add_all(batch)
+        uow.entries.add_all([])
+        assert uow.entries.seats_taken("c1") == 2  # read under this unit of work's lock
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.entries.get_all(["e2", "e3"]) == [batch[2], batch[0]]
+        assert uow.entries.get_all([]) == []
+        assert uow.entries.by_fingerprints(["join-e1", "join-e0", "join-nope"]) == {
+            "join-e1": batch[1],
+            "join-e0": uow.entries.get("e0"),
+        }
+        assert uow.entries.by_fingerprints([]) == {}
+        assert uow.entries.seats_of_users("c1", ["ann", "bob", "cat"]) == {
+            "ann": 1,  # the declined entry holds no seat
+            "bob": 1,
+            "cat": 0,
+        }
+        assert uow.entries.seats_of_users("c1", []) == {}
+        with pytest.raises(UnknownEntry):
+            uow.entries.get_all(["e1", "nope"])
+        with pytest.raises(ValueError, match="twice"):
+            uow.entries.get_all(["e1", "e1"])
+    with backend.uow() as uow:
+        paid, declined, moved = uow.entries.get_all(["e1", "e2", "e3"])
+        paid.status, paid.charge_id = EntryStatus.ACTIVE, "ch_e1"
+        declined.status = EntryStatus.DECLINED
+        moved.status = EntryStatus.ACTIVE
+        fresh = an_entry("e4", "c2", user="cat", status=EntryStatus.ACTIVE)
+        uow.entries.save_all([paid, declined, moved, fresh])  # save is a put: e4 is new
+        assert uow.entries.seats_taken("c1") == 2
+        assert uow.entries.seats_taken("c2") == 1
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.entries.get_all(["e1", "e2", "e3", "e4"]) == [paid, declined, moved, fresh]
+        assert uow.entries.by_charge("ch_e1") == paid
+        assert (uow.entries.seats_taken("c1"), uow.entries.seats_taken("c2")) == (2, 1)
+        with pytest.raises(ValueError, match="twice"):
+            uow.entries.save_all([paid, paid])
+
+
+def test_a_batch_of_entries_with_a_duplicate_stores_none_of_them(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", "c1"))
+        uow.commit()
+    for clash in (an_entry("e1", "c1"), an_entry("e5", "c1")):
+        clash.fingerprint = "join-e1" if clash.entry_id == "e5" else clash.fingerprint
+        with backend.uow() as uow, pytest.raises(DuplicateRecord):
+            uow.entries.add_all([an_entry("e2", "c1"), clash])
+    with backend.uow() as uow, pytest.raises(DuplicateRecord):
+        uow.entries.add_all([an_entry("e2", "c1"), an_entry("e2", "c1")])
+    with backend.uow() as uow:
+        assert [e.entry_id for e in uow.entries.for_contest("c1")] == ["e1"]
+        assert uow.entries.seats_taken("c1") == 1
+
+
+def test_posting_sets_recorded_together_are_each_recorded_once(backend: Backend) -> None:
+    sets = [
+        fee_collected("fee:b", "c1", Money(1_000, "usd")),
+        fee_collected("fee:a", "c1", Money(2_000, "usd")),
+    ]
+    with backend.uow() as uow:
+        assert uow.ledger.record(sets[1])
+        assert uow.ledger.record_all(sets) == 1  # fee:a was recorded already
+        assert uow.ledger.record_all(sets) == 0
+        assert uow.ledger.record_all([]) == 0
+        with pytest.raises(ValueError, match="twice"):
+            uow.ledger.record_all([sets[0], sets[0]])
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.ledger.all() == [sets[1], sets[0]]
+        assert uow.ledger.unbalanced() == []
+
+
 def test_payouts_come_by_entry_and_are_found_by_transfer(backend: Backend) -> None:
     with backend.uow() as uow:
         uow.contests.add(a_contest("c1"))

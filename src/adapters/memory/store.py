@@ -262,11 +262,42 @@ class _Entries(_Repo):
         return self.t.seats.get(contest_id, 0)
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
-        return sum(
-            1
-            for e in self.t.entries.values()
-            if e.contest_id == contest_id and e.user_id == user_id and e.status in SEAT_HOLDING
-        )
+        return self.seats_of_users(contest_id, [user_id])[user_id]
+
+    def add_all(self, entries: Sequence[Entry]) -> None:
+        ids = [e.entry_id for e in entries]
+        fingerprints = [e.fingerprint for e in entries]
+        if (
+            len(set(ids)) < len(ids)
+            or len(set(fingerprints)) < len(fingerprints)
+            or any(i in self.t.entries for i in ids)
+            or any(f in self.t.fingerprints for f in fingerprints)
+        ):
+            raise DuplicateRecord(f"one of entries {ids} exists (by id or fingerprint)")
+        for entry in entries:
+            self.add(entry)
+
+    def save_all(self, entries: Sequence[Entry]) -> None:
+        if len({e.entry_id for e in entries}) < len(entries):
+            raise ValueError(f"entry ids saved twice: {sorted(e.entry_id for e in entries)}")
+        for entry in entries:
+            self.save(entry)
+
+    def get_all(self, entry_ids: Sequence[str]) -> list[Entry]:
+        if len(set(entry_ids)) < len(entry_ids):
+            raise ValueError(f"entry ids asked twice: {sorted(entry_ids)}")
+        return [self.get(entry_id) for entry_id in entry_ids]
+
+    def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
+        found = ((f, self.by_fingerprint(f)) for f in set(fingerprints))
+        return {f: entry for f, entry in found if entry is not None}
+
+    def seats_of_users(self, contest_id: str, user_ids: Iterable[str]) -> dict[str, int]:
+        seats = dict.fromkeys(user_ids, 0)
+        for e in self.t.entries.values():
+            if e.contest_id == contest_id and e.user_id in seats and e.status in SEAT_HOLDING:
+                seats[e.user_id] += 1
+        return seats
 
 
 class _Payouts(_Repo):
@@ -341,6 +372,12 @@ class _Ledger(_Repo):
             return False
         self.t.ledger[posting_set.key] = posting_set
         return True
+
+    def record_all(self, posting_sets: Sequence[PostingSet]) -> int:
+        keys = [s.key for s in posting_sets]
+        if len(set(keys)) < len(keys):
+            raise ValueError(f"posting sets recorded twice in one call: {sorted(keys)}")
+        return sum(self.record(posting_set) for posting_set in posting_sets)
 
     def for_contest(self, contest_id: str) -> list[PostingSet]:
         return [s for s in self.t.ledger.values() if s.contest_id == contest_id]

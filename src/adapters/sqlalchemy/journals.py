@@ -8,7 +8,7 @@ second write is skipped and reported, never an error.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from itertools import groupby
@@ -39,6 +39,17 @@ _NEW_SET = {
     .returning(t.posting_sets.c.id)
     for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
 }
+
+
+# The batch form: the sets in one statement, returning the keys that were new.
+_NEW_SETS = {
+    dialect: insert(t.posting_sets)
+    .on_conflict_do_nothing()
+    .returning(t.posting_sets.c.id, t.posting_sets.c.key)
+    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+}
+_INSERT_POSTINGS = t.postings.insert()
+_INSERT_AUDIT = t.audit.insert()
 
 
 @cache
@@ -81,6 +92,35 @@ class SqlLedger:
             params[f"currency_{position}"] = posting.amount.currency
         self._db.execute(_postings_insert(len(posting_set.postings)), params)
         return True
+
+    def record_all(self, posting_sets: Sequence[PostingSet]) -> int:
+        keys = [s.key for s in posting_sets]
+        if len(set(keys)) < len(keys):  # the first under a key would win, silently
+            raise ValueError(f"posting sets recorded twice in one call: {sorted(keys)}")
+        if not posting_sets:
+            return 0
+        sets = [
+            {"key": s.key, "contest_id": s.contest_id, "movement": s.movement.value}
+            for s in posting_sets
+        ]
+        new = {
+            str(row.key): int(row.id) for row in self._db.execute(_NEW_SETS[self._db.dialect], sets)
+        }
+        postings = [
+            {
+                "set_id": new[s.key],
+                "position": position,
+                "account": posting.account,
+                "amount_minor": posting.amount.minor,
+                "currency": posting.amount.currency,
+            }
+            for s in posting_sets
+            if s.key in new
+            for position, posting in enumerate(s.postings)
+        ]
+        if postings:
+            self._db.execute(_INSERT_POSTINGS, postings)
+        return len(new)
 
     def _read(self, where: ColumnElement[bool] | None) -> list[PostingSet]:
         s, p = t.posting_sets, t.postings
@@ -128,12 +168,22 @@ class SqlAuditLog:
     def __init__(self, db: Statements) -> None:
         self._db = db
         self.uncommitted: list[AuditRecord] = []  # logged by the unit of work once committed
+        self._unwritten: list[AuditRecord] = []
 
     def append(self, record: AuditRecord) -> None:
-        self._db.execute(t.audit.insert(), audit_values(record))
+        # Written at the next read or before the commit, all in one executemany: a join
+        # batch appends two records per entry, and nothing reads them in between.
+        self._unwritten.append(record)
         self.uncommitted.append(record)
 
+    def flush(self) -> None:
+        """Write the records appended since the last flush (the unit of work's commit calls it)."""
+        if self._unwritten:
+            records, self._unwritten = self._unwritten, []
+            self._db.execute(_INSERT_AUDIT, [audit_values(r) for r in records])
+
     def _read(self, where: ColumnElement[bool]) -> list[AuditRecord]:
+        self.flush()
         query = select(t.audit).where(where).order_by(t.audit.c.id)
         return [audit_from_row(row) for row in self._db.execute(query)]
 

@@ -8,6 +8,7 @@ fresh objects built from rows, so mutating a record changes nothing until it is 
 from __future__ import annotations
 
 import weakref
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -222,6 +223,36 @@ _SEATS_OF_USER = select(func.count()).where(
 _SEATS_TAKEN = select(t.contests.c.seats_taken).where(
     t.contests.c.contest_id == bindparam("contest_id")
 )
+# The batch forms (a join batch): one statement each, whatever the count.
+_ENTRIES_BY = {
+    name: select(*_ENTRY_COLUMNS).where(t.entries.c[name].in_(bindparam("values", expanding=True)))
+    for name in ("entry_id", "fingerprint")
+}
+# SQLite renders no FOR UPDATE: BEGIN IMMEDIATE made this unit of work the only writer.
+_STATUSES_BEFORE = (
+    select(t.entries.c.entry_id, t.entries.c.contest_id, t.entries.c.status)
+    .where(t.entries.c.entry_id.in_(bindparam("ids", expanding=True)))
+    .with_for_update()
+)
+_SEATS_OF_USERS = (
+    select(t.entries.c.user_id, func.count().label("held"))
+    .where(
+        t.entries.c.contest_id == bindparam("contest_id"),
+        t.entries.c.user_id.in_(bindparam("users", expanding=True)),
+        t.entries.c.status.in_(_SEATS),
+    )
+    .group_by(t.entries.c.user_id)
+)
+_INSERT_ENTRY = t.entries.insert()
+
+
+def _distinct(entry_ids: Sequence[str]) -> None:
+    if len(set(entry_ids)) < len(entry_ids):
+        raise ValueError(f"entry ids asked twice: {sorted(entry_ids)}")
+
+
+def _replace_params(entry: Entry) -> dict[str, object]:
+    return {"target": entry.entry_id, **{"new_" + k: v for k, v in entry_values(entry).items()}}
 
 
 class SqlEntries:
@@ -267,8 +298,7 @@ class SqlEntries:
         The stored row is locked before it is read, so the status it had is the one
         replaced: the seat counter moves by exactly what changed.
         """
-        values = entry_values(entry)
-        params = {"target": entry.entry_id, **{"new_" + k: v for k, v in values.items()}}
+        params = _replace_params(entry)
         missing = UnknownContest(f"no contest {entry.contest_id}")
         row: Row[Any] | None
         if self._db.dialect == "postgresql":
@@ -357,6 +387,73 @@ class SqlEntries:
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
         params = {"contest_id": contest_id, "user_id": user_id}
         return int(self._db.execute(_SEATS_OF_USER, params).scalar_one())
+
+    def add_all(self, entries: Sequence[Entry]) -> None:
+        # One executemany (pipelined by psycopg) and one counter update per contest. A
+        # duplicate raises DuplicateRecord from the database, which then refuses the rest
+        # of the transaction: the unit of work can only be abandoned.
+        if not entries:
+            return
+        contests = sorted({e.contest_id for e in entries})
+        self._db.execute(
+            _INSERT_ENTRY,
+            [entry_values(e) for e in entries],
+            missing_parent=UnknownContest(f"no contest among {contests}"),
+        )
+        seats = Counter(e.contest_id for e in entries if e.holds_seat)
+        for contest_id in contests:
+            if seats[contest_id]:
+                self._db.add_seats(contest_id, seats[contest_id])
+
+    def save_all(self, entries: Sequence[Entry]) -> None:
+        if not entries:
+            return
+        _distinct([e.entry_id for e in entries])
+        rows = self._db.execute(_STATUSES_BEFORE, {"ids": [e.entry_id for e in entries]})
+        before = {str(r.entry_id): (str(r.contest_id), str(r.status)) for r in rows}
+        stored = [e for e in entries if e.entry_id in before]
+        new = [e for e in entries if e.entry_id not in before]
+        missing = UnknownContest(f"no contest among {sorted({e.contest_id for e in entries})}")
+        if stored:
+            self._db.execute(_REPLACE, [_replace_params(e) for e in stored], missing_parent=missing)
+        if new:
+            self._db.execute(_INSERT_ENTRY, [entry_values(e) for e in new], missing_parent=missing)
+        moves: Counter[str] = Counter()
+        for entry in entries:
+            moves[entry.contest_id] += int(entry.holds_seat)
+            if entry.entry_id in before and before[entry.entry_id][1] in _SEATS:
+                moves[before[entry.entry_id][0]] -= 1
+        for contest_id in sorted(moves):
+            if moves[contest_id]:
+                self._db.add_seats(contest_id, moves[contest_id])
+
+    def _many(self, column: str, values: Iterable[str]) -> dict[str, Entry]:
+        wanted = sorted(set(values))
+        if not wanted:
+            return {}
+        reader = EntryReader()
+        rows = self._db.execute(_ENTRIES_BY[column], {"values": wanted})
+        entries = (reader.entry(row) for row in rows)
+        return {getattr(e, column): e for e in entries}
+
+    def get_all(self, entry_ids: Sequence[str]) -> list[Entry]:
+        _distinct(entry_ids)
+        found = self._many("entry_id", entry_ids)
+        missing = [i for i in entry_ids if i not in found]
+        if missing:
+            raise UnknownEntry(f"no entries {missing}")
+        return [found[i] for i in entry_ids]
+
+    def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
+        return self._many("fingerprint", fingerprints)
+
+    def seats_of_users(self, contest_id: str, user_ids: Iterable[str]) -> dict[str, int]:
+        seats = dict.fromkeys(user_ids, 0)
+        if seats:
+            params = {"contest_id": contest_id, "users": sorted(seats)}
+            for row in self._db.execute(_SEATS_OF_USERS, params):
+                seats[str(row.user_id)] = int(row.held)
+        return seats
 
 
 _PAYOUT_COLUMNS = tuple(t.payouts.c[name] for name in PAYOUT_COLUMNS)

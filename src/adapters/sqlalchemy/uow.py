@@ -97,6 +97,7 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._connection is None:
             raise RuntimeError("commit outside the unit of work's block")
+        self.audit.flush()
         if self._db is not None:
             self._db.forget_locks()
         try:

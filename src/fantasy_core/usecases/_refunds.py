@@ -4,18 +4,19 @@ from __future__ import annotations
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus
-from fantasy_core.ledger import fee_collected
+from fantasy_core.ledger import PostingSet, fee_collected
 from fantasy_core.money import Money
 from fantasy_core.payments import Refund, refund_key
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 
 
-def collect_fee(uow: UnitOfWork, contest: Contest, entry: Entry, charge_id: str) -> None:
-    """Record that the entry's fee reached us (idempotent by the entry's fingerprint)."""
+def collect_fee(contest: Contest, entry: Entry, charge_id: str) -> PostingSet:
+    """The entry's fee reached us: its charge, and the posting set to record (idempotent by
+    the entry's fingerprint)."""
     entry.charge_id = charge_id
     fee = Money(entry.fee_minor, contest.terms.currency)
-    uow.ledger.record(fee_collected("fee:" + entry.fingerprint, contest.contest_id, fee))
+    return fee_collected("fee:" + entry.fingerprint, contest.contest_id, fee)
 
 
 def owe_refund(

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from attrs import frozen
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
 from fantasy_core.errors import JoinRefused, WithdrawRefused
+from fantasy_core.ledger import PostingSet
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.money import Money
 from fantasy_core.payments import ChargeOutcome, ChargeStatus
@@ -29,7 +32,7 @@ class JoinRequest:
     payment_method: str
 
 
-def _result(entry: Entry, decline_code: str | None = None) -> JoinResult:
+def result_of(entry: Entry, decline_code: str | None = None) -> JoinResult:
     return JoinResult(entry.entry_id, entry.status, entry.reason, decline_code)
 
 
@@ -51,16 +54,10 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
             entry = _reserve(p, uow, contest, request, fingerprint)
             uow.commit()
         elif entry.status is not EntryStatus.RESERVED:
-            return _result(entry)
+            return result_of(entry)
         else:
             contest = uow.contests.get(request.contest_id)
-    currency = contest.terms.currency
-    outcome = p.gateway.charge(
-        fingerprint,
-        Money(entry.fee_minor, currency),
-        entry.payment_method,
-        {"contest_id": entry.contest_id, "user_id": entry.user_id, "entry_id": entry.entry_id},
-    )
+    outcome = charge_entry(p, contest, entry)
     result = record_charge(p, entry.entry_id, outcome)
     if result.status is EntryStatus.REFUNDED:
         # Charged too late (the contest locked meanwhile): give the fee back now rather
@@ -73,38 +70,72 @@ def _reserve(
     p: Platform, uow: UnitOfWork, contest: Contest, request: JoinRequest, fingerprint: str
 ) -> Entry:
     """Hold a seat in `contest`, which the caller has locked in this unit of work."""
+    now = p.clock.now()
+    cid = contest.contest_id
+    seats_taken = uow.entries.seats_taken(cid)
+    check_join(contest, request, now, seats_taken, uow.entries.seats_of_user(cid, request.user_id))
+    entry = new_entry(p, contest, request, fingerprint, now)
+    uow.entries.add(entry)
+    audit_reserved(p, uow, contest, entry)
+    return entry
+
+
+def check_join(
+    contest: Contest,
+    request: JoinRequest,
+    now: datetime,
+    seats_taken: int,
+    seats_of_user: int,
+) -> None:
+    """The rules of a join, in order: the lineup, the contest's state, its capacity (seats
+    taken) and the player's entry limit (the seats this player holds in it)."""
     terms = contest.terms
     validate_lineup(sport_template(terms.sport_template), terms.pool, request.lineup)
-    now = p.clock.now()
     if not contest.accepts_entries(now):
         raise JoinRefused("locked", f"contest {contest.contest_id} is {contest.state.value}")
-    if uow.entries.seats_taken(contest.contest_id) >= terms.capacity:
+    if seats_taken >= terms.capacity:
         raise JoinRefused("full", f"contest {contest.contest_id} is full ({terms.capacity})")
     limit = terms.max_entries_per_player
-    if uow.entries.seats_of_user(contest.contest_id, request.user_id) >= limit:
+    if seats_of_user >= limit:
         raise JoinRefused(
             "entry_limit", f"{request.user_id} already holds {limit} entries, the limit here"
         )
-    entry = Entry(
+
+
+def new_entry(
+    p: Platform, contest: Contest, request: JoinRequest, fingerprint: str, now: datetime
+) -> Entry:
+    return Entry(
         entry_id=p.ids.new_id("entry"),
         contest_id=contest.contest_id,
         user_id=request.user_id,
         fingerprint=fingerprint,
         lineup=request.lineup,
         payment_method=request.payment_method,
-        fee_minor=terms.entry_fee.minor,
+        fee_minor=contest.terms.entry_fee.minor,
         created_at=now,
     )
-    uow.entries.add(entry)
+
+
+def audit_reserved(p: Platform, uow: UnitOfWork, contest: Contest, entry: Entry) -> None:
     p.audit(
         uow,
         "join.reserved",
         contest_id=contest.contest_id,
         subject=entry.entry_id,
-        actor=request.user_id,
-        detail=f"seat reserved, fee {terms.entry_fee}",
+        actor=entry.user_id,
+        detail=f"seat reserved, fee {contest.terms.entry_fee}",
     )
-    return entry
+
+
+def charge_entry(p: Platform, contest: Contest, entry: Entry) -> ChargeOutcome:
+    """Charge a reserved entry's fee, its fingerprint the idempotency key."""
+    return p.gateway.charge(
+        entry.fingerprint,
+        Money(entry.fee_minor, contest.terms.currency),
+        entry.payment_method,
+        {"contest_id": entry.contest_id, "user_id": entry.user_id, "entry_id": entry.entry_id},
+    )
 
 
 def record_charge(p: Platform, entry_id: str, outcome: ChargeOutcome) -> JoinResult:
@@ -117,15 +148,25 @@ def record_charge(p: Platform, entry_id: str, outcome: ChargeOutcome) -> JoinRes
     with p.uow() as uow:
         entry = uow.entries.get(entry_id)
         contest = uow.contests.lock(entry.contest_id)
-        result = _apply_outcome(p, uow, contest, entry, outcome)
+        fees: list[PostingSet] = []
+        result = apply_outcome(p, uow, contest, entry, outcome, fees)
+        for fee in fees:
+            uow.ledger.record(fee)
         uow.entries.save(entry)
         uow.commit()
     return result
 
 
-def _apply_outcome(
-    p: Platform, uow: UnitOfWork, contest: Contest, entry: Entry, outcome: ChargeOutcome
+def apply_outcome(
+    p: Platform,
+    uow: UnitOfWork,
+    contest: Contest,
+    entry: Entry,
+    outcome: ChargeOutcome,
+    fees: list[PostingSet],
 ) -> JoinResult:
+    """Apply the gateway's answer to `entry` (the caller saves it); a fee collected is
+    appended to `fees` for the caller to record in this unit of work."""
     waiting = entry.status in (EntryStatus.RESERVED, EntryStatus.PENDING_ACTION)
     cid, eid = contest.contest_id, entry.entry_id
     if outcome.status is ChargeStatus.DECLINED:
@@ -141,7 +182,7 @@ def _apply_outcome(
                 ok=False,
                 detail=f"{outcome.decline_code}: {entry.reason}",
             )
-        return _result(entry, outcome.decline_code)
+        return result_of(entry, outcome.decline_code)
     if outcome.charge_id is None:
         raise ValueError(f"a {outcome.status.value} charge needs a charge id")
     if outcome.status is ChargeStatus.REQUIRES_ACTION:
@@ -156,10 +197,10 @@ def _apply_outcome(
                 actor=entry.user_id,
                 detail="the payment needs the user's confirmation",
             )
-        return _result(entry)
+        return result_of(entry)
     if entry.status in FEE_COLLECTED:
-        return _result(entry)  # this charge was recorded already
-    collect_fee(uow, contest, entry, outcome.charge_id)
+        return result_of(entry)  # this charge was recorded already
+    fees.append(collect_fee(contest, entry, outcome.charge_id))
     if waiting and contest.accepts_entries(p.clock.now()):
         entry.status = EntryStatus.ACTIVE
         entry.reason = None
@@ -183,7 +224,7 @@ def _apply_outcome(
             ok=False,
             detail=reason,
         )
-    return _result(entry)
+    return result_of(entry)
 
 
 def withdraw(p: Platform, contest_id: str, entry_id: str, user_id: str) -> JoinResult:
@@ -194,7 +235,7 @@ def withdraw(p: Platform, contest_id: str, entry_id: str, user_id: str) -> JoinR
         if entry.contest_id != contest_id or entry.user_id != user_id:
             raise WithdrawRefused(f"entry {entry_id} is not {user_id}'s entry in {contest_id}")
         if entry.status is EntryStatus.WITHDRAWN:
-            return _result(entry)
+            return result_of(entry)
         if entry.status is not EntryStatus.ACTIVE:
             raise WithdrawRefused(f"entry {entry_id} is {entry.status.value}, not active")
         now = p.clock.now()
@@ -205,6 +246,6 @@ def withdraw(p: Platform, contest_id: str, entry_id: str, user_id: str) -> JoinR
         uow.entries.save(entry)
         p.audit(uow, "entry.withdrawn", contest_id=contest_id, subject=entry_id, actor=user_id)
         uow.commit()
-        result = _result(entry)
+        result = result_of(entry)
     send_refunds(p, contest_id=contest_id)
     return result

@@ -1,0 +1,203 @@
+"""Joins that arrive together, run together: one reservation and one record for all of them.
+
+At a contest's lock most joins arrive in the last minutes. Alone, a join's three steps
+(reserve, charge, record: decision 0006) cost about twenty round trips to the database,
+and two waits on the contest's row lock. `join_many` applies the same rules, in the
+same order, to a batch (decision 0013): one transaction takes each contest's lock once
+and reserves every seat; the charges go out one by one, each under its own
+fingerprint; one transaction records every outcome. Each request gets the answer
+`join` would have given it, or the error `join` would have raised, in its place.
+
+If a shared transaction fails (the database refused it, say), its requests are run
+again one at a time through `join` and `record_charge`, so that one bad request
+cannot fail the others: nothing is lost, and a seat reserved is still finished or
+freed as after any failed join.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
+from fantasy_core.errors import InvalidLineup, JoinRefused, UnknownContest
+from fantasy_core.ledger import PostingSet
+from fantasy_core.payments import ChargeOutcome
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.joining import (
+    JoinRequest,
+    apply_outcome,
+    audit_reserved,
+    charge_entry,
+    check_join,
+    join,
+    new_entry,
+    record_charge,
+    result_of,
+)
+from fantasy_core.usecases.refunds import send_refunds
+
+_log = logging.getLogger(__name__)
+
+Joined = tuple[JoinResult, Entry]
+"""A join's outcome and its entry as recorded."""
+
+
+def join_many(p: Platform, requests: Sequence[JoinRequest]) -> list[Joined | Exception]:
+    """Run `requests` as `join` would run each; one answer per request, in order.
+
+    An answer is the outcome and the entry, or the exception `join` raises for that
+    request (InvalidLineup, JoinRefused, UnknownContest before any money moves;
+    GatewayUnavailable or PaymentOutcomeUnknown with the seat still reserved). Two
+    requests with one fingerprint are one join: charged once, the same answer.
+    """
+    fingerprints = [join_fingerprint(r.contest_id, r.user_id, r.client_key) for r in requests]
+    refused: dict[int, Exception] = {}
+    try:
+        planned, contests = _reserve_all(p, requests, fingerprints, refused)
+    except Exception:
+        _log.warning(
+            "a batch of %d joins could not reserve together; running them one by one",
+            len(requests),
+            exc_info=True,
+        )
+        return [_join_alone(p, request) for request in requests]
+
+    distinct = {entry.entry_id: entry for entry in planned.values()}
+    charged: dict[str, ChargeOutcome] = {}
+    failed: dict[str, Exception] = {}
+    for entry in distinct.values():
+        if entry.status is EntryStatus.RESERVED:
+            try:
+                charged[entry.entry_id] = charge_entry(p, contests[entry.contest_id], entry)
+            except Exception as error:  # the seat stays reserved: a retry with the key ends it
+                failed[entry.entry_id] = error
+    recorded = _record_all(p, charged)
+    # Charged too late (the contest locked meanwhile): the fee goes back now, as in `join`.
+    late = {
+        e.contest_id
+        for answer in recorded.values()
+        if not isinstance(answer, Exception)
+        for r, e in [answer]
+        if r.status is EntryStatus.REFUNDED
+    }
+    for contest_id in sorted(late):
+        send_refunds(p, contest_id=contest_id)
+
+    answers: list[Joined | Exception] = []
+    for n in range(len(requests)):
+        if n in refused:
+            answers.append(refused[n])
+            continue
+        entry = planned[n]
+        eid = entry.entry_id
+        answers.append(
+            failed[eid] if eid in failed else recorded.get(eid, (result_of(entry), entry))
+        )
+    return answers
+
+
+def _reserve_all(
+    p: Platform,
+    requests: Sequence[JoinRequest],
+    fingerprints: Sequence[str],
+    refused: dict[int, Exception],
+) -> tuple[dict[int, Entry], dict[str, Contest]]:
+    """Reserve the batch's seats in one transaction; the entry of each request not refused
+    (a new reservation, or the entry its fingerprint already has), and the contests locked.
+
+    Fingerprints are looked up once every contest is locked: a fingerprint names its
+    contest, so no other join can add it meanwhile.
+    """
+    planned: dict[int, Entry] = {}
+    with p.uow() as uow:
+        contests: dict[str, Contest] = {}
+        for contest_id in sorted({r.contest_id for r in requests}):
+            try:
+                contests[contest_id] = uow.contests.lock(contest_id)
+            except UnknownContest as error:
+                refused.update(
+                    {n: error for n, r in enumerate(requests) if r.contest_id == contest_id}
+                )
+        asked = [n for n in range(len(requests)) if n not in refused]
+        found = uow.entries.by_fingerprints(fingerprints[n] for n in asked)
+        fresh = [n for n in asked if fingerprints[n] not in found]
+        held = {
+            cid: uow.entries.seats_of_users(
+                cid, {requests[n].user_id for n in fresh if requests[n].contest_id == cid}
+            )
+            for cid in sorted({requests[n].contest_id for n in fresh})
+        }
+        seats = {cid: uow.entries.seats_taken(cid) for cid in held}
+        now = p.clock.now()
+        made: dict[str, Entry] = {}
+        for n in asked:
+            request, fingerprint = requests[n], fingerprints[n]
+            entry = found.get(fingerprint, made.get(fingerprint))
+            if entry is None:
+                cid, uid = request.contest_id, request.user_id
+                try:
+                    check_join(contests[cid], request, now, seats[cid], held[cid][uid])
+                except (InvalidLineup, JoinRefused) as error:
+                    refused[n] = error
+                    continue
+                entry = made[fingerprint] = new_entry(p, contests[cid], request, fingerprint, now)
+                seats[cid] += 1
+                held[cid][uid] += 1
+            planned[n] = entry
+        uow.entries.add_all(list(made.values()))
+        for entry in made.values():
+            audit_reserved(p, uow, contests[entry.contest_id], entry)
+        uow.commit()
+    return planned, contests
+
+
+def _record_all(p: Platform, charged: dict[str, ChargeOutcome]) -> dict[str, Joined | Exception]:
+    """Record every charge's outcome in one transaction (each alone if that one fails)."""
+    if not charged:
+        return {}
+    try:
+        with p.uow() as uow:
+            wanted = sorted(charged)
+            entries = uow.entries.get_all(wanted)
+            locked = {
+                cid: uow.contests.lock(cid) for cid in sorted({e.contest_id for e in entries})
+            }
+            fees: list[PostingSet] = []
+            recorded: dict[str, Joined | Exception] = {
+                e.entry_id: (
+                    apply_outcome(p, uow, locked[e.contest_id], e, charged[e.entry_id], fees),
+                    e,
+                )
+                for e in entries
+            }
+            uow.entries.save_all(entries)
+            uow.ledger.record_all(fees)
+            uow.commit()
+        return recorded
+    except Exception:
+        _log.warning(
+            "the outcomes of %d charges could not be recorded together; recording them one by one",
+            len(charged),
+            exc_info=True,
+        )
+    return {eid: _record_alone(p, eid, outcome) for eid, outcome in charged.items()}
+
+
+def _join_alone(p: Platform, request: JoinRequest) -> Joined | Exception:
+    try:
+        result = join(p, request)
+        with p.uow() as uow:
+            return result, uow.entries.get(result.entry_id)
+    except Exception as error:
+        return error
+
+
+def _record_alone(p: Platform, entry_id: str, outcome: ChargeOutcome) -> Joined | Exception:
+    try:
+        result = record_charge(p, entry_id, outcome)
+        with p.uow() as uow:
+            return result, uow.entries.get(entry_id)
+    except Exception as error:  # the seat stays reserved: the worker resolves it by its key
+        return error
