@@ -11,6 +11,7 @@ from __future__ import annotations
 import enum
 import re
 import threading
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
@@ -56,6 +57,9 @@ class AccountStore(Protocol):
 
     def get(self, user_id: str) -> Account | None: ...
 
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
+        """The accounts found, by user id (an id with no account is left out)."""
+
 
 class MemoryAccountStore:
     """Accounts in memory, for tests, the demo and a single test-mode process."""
@@ -80,6 +84,10 @@ class MemoryAccountStore:
     def get(self, user_id: str) -> Account | None:
         with self._lock:
             return self._by_id.get(user_id)
+
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
+        with self._lock:
+            return {u: self._by_id[u] for u in set(user_ids) if u in self._by_id}
 
 
 def normalise_email(email: str) -> str:

@@ -26,6 +26,7 @@ Variables (default in brackets):
   FANTASY_WORKER_INTERVAL_SECONDS  pause between worker passes [5]
   FANTASY_LOGIN_RATE_PER_MINUTE    logins per client address [10]
   FANTASY_JOIN_RATE_PER_MINUTE     joins per client address [30]
+  FANTASY_JOIN_BATCH_MAX           joins arriving together run as one batch, at most [64]
   FANTASY_OPERATOR_EMAIL, FANTASY_OPERATOR_PASSWORD  an operator account made at start-up
 """
 
@@ -92,6 +93,7 @@ class Settings:
     worker_interval_seconds: float = 5.0
     login_rate_per_minute: int = 10
     join_rate_per_minute: int = 30
+    join_batch_max: int = 64
     operator_email: str | None = None
     operator_password: str | None = field(default=None, repr=False)
 
@@ -255,6 +257,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         worker_interval_seconds=read.seconds("WORKER_INTERVAL_SECONDS", 5.0),
         login_rate_per_minute=read.positive("LOGIN_RATE_PER_MINUTE", 10),
         join_rate_per_minute=read.positive("JOIN_RATE_PER_MINUTE", 30),
+        join_batch_max=read.positive("JOIN_BATCH_MAX", 64),
         operator_email=read.raw("OPERATOR_EMAIL"),
         operator_password=read.raw("OPERATOR_PASSWORD"),
     )

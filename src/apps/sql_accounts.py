@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import UTC
+from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, select
+from sqlalchemy import ColumnElement, Engine, Row, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from adapters.sqlalchemy.tables import user_accounts
@@ -36,13 +38,32 @@ class SqlAccountStore:
         return self._one(user_accounts.c.email == email)
 
     def get(self, user_id: str) -> Account | None:
-        return self._one(user_accounts.c.user_id == user_id)
+        return self.get_many([user_id]).get(user_id)
+
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        with self._engine.connect() as connection:
+            rows = connection.execute(_BY_IDS, {"ids": wanted})
+            return {row.user_id: _account(row) for row in rows}
 
     def _one(self, condition: ColumnElement[bool]) -> Account | None:
-        c = user_accounts.c
-        query = select(c.user_id, c.email, c.password_hash, c.role, c.created_at).where(condition)
         with self._engine.connect() as connection:
-            row = connection.execute(query).first()
-        if row is None:
-            return None
-        return Account(row.user_id, row.email, row.password_hash, Role(row.role), row.created_at)
+            row = connection.execute(select(*_COLUMNS).where(condition)).first()
+        return None if row is None else _account(row)
+
+
+_COLUMNS = (
+    user_accounts.c.user_id,
+    user_accounts.c.email,
+    user_accounts.c.password_hash,
+    user_accounts.c.role,
+    user_accounts.c.created_at,
+)
+# The token check of every request, batched (apps.api.auth): built once.
+_BY_IDS = select(*_COLUMNS).where(user_accounts.c.user_id.in_(bindparam("ids", expanding=True)))
+
+
+def _account(row: Row[Any, Any, Any, Any, Any]) -> Account:
+    return Account(row.user_id, row.email, row.password_hash, Role(row.role), row.created_at)

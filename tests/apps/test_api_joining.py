@@ -15,7 +15,7 @@ def test_a_new_entry_is_201_and_a_replay_of_its_key_is_the_same_response_charged
     contest = api.contest()
     ann = api.player("ann")
     first = api.join(contest, ann, key="tap-1")
-    assert first.status_code == 201
+    assert first.status_code == 201, first.text
     assert first.json()["status"] == "active"
     again = api.join(contest, ann, key="tap-1")
     assert (again.status_code, again.json()) == (201, first.json())

@@ -17,15 +17,15 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 
-from apps.api.auth import TokenIssuer, jwt_auth
+from apps.api.auth import TokenIssuer, account_lookups, jwt_auth
 from apps.api.dependencies import dependencies
-from apps.api.entries import EntryController
+from apps.api.entries import EntryController, join_batcher
 from apps.api.hygiene import StrictJsonRequest, no_nul_characters
 from apps.api.lobby import LobbyController
 from apps.api.operator import OperatorController
 from apps.api.players import AuthController, MeController
 from apps.api.problems import exception_handlers
-from apps.api.state import SERVICES, TOKENS, services_of
+from apps.api.state import ACCOUNTS, JOINS, SERVICES, TOKENS, services_of
 from apps.api.system import SystemController
 from apps.bootstrap import Services, services_for, start
 from apps.settings import Settings
@@ -53,6 +53,9 @@ def create_app(
         services = start(settings) if platform is None else services_for(settings, platform)
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     auth = jwt_auth(settings.token_secret, ttl)
+    state = State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)})
+    state[JOINS] = join_batcher(state, settings.join_batch_max)
+    state[ACCOUNTS] = account_lookups(state)
     return Litestar(
         route_handlers=[
             AuthController,
@@ -63,7 +66,7 @@ def create_app(
             SystemController,
         ],
         dependencies=dependencies(),
-        state=State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)}),
+        state=state,
         exception_handlers=exception_handlers(),
         request_class=StrictJsonRequest,
         guards=[no_nul_characters],
@@ -131,6 +134,8 @@ def _lifespan(*, owned: bool, run_worker: bool) -> Any:
         try:
             yield
         finally:
+            await app.state[JOINS].close()
+            await app.state[ACCOUNTS].close()
             worker.stop.set()
             if run_worker:
                 thread.join()

@@ -1,22 +1,26 @@
 """Who is calling: bearer tokens (Litestar's JWT backend) and the role guards.
 
 A token names its user (`sub`); the user's role is read from the account store
-on every request, so a changed role takes effect at once, not at token expiry.
+on every request, so a changed role takes effect at once, not at token expiry
+(the reads of requests that arrive together are one query).
 Routes opt out of authentication with `exclude_from_auth=True` (public reads).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
 from litestar.connection import ASGIConnection
+from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
 from apps.accounts import Account, Role
-from apps.api.state import services_of
+from apps.api.batching import Batcher
+from apps.api.state import ACCOUNTS, services_of
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
 from fantasy_core.usecases.queries import LEADERBOARD_STATES
@@ -38,11 +42,27 @@ def jwt_auth(secret: str, ttl: timedelta) -> JWTAuth[Account, Token]:
     )
 
 
-def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Account:
-    account = services_of(connection.app.state).accounts.store.get(token.sub)
+async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Account:
+    # Every request with a token reads its account; the reads that arrive together are one
+    # query (apps.api.batching), still at every request: a changed role counts at once.
+    lookups: AccountLookups = connection.app.state[ACCOUNTS]
+    account = await lookups.submit(token.sub)
     if account is None:
         raise NotAuthorizedException("this token's user no longer exists")
     return account
+
+
+AccountLookups = Batcher[str, Account | None]
+
+
+def account_lookups(state: State) -> AccountLookups:
+    """The batcher of token checks, over the app's account store at the time of each batch."""
+
+    def read(user_ids: Sequence[str]) -> list[Account | Exception | None]:
+        found = services_of(state).accounts.store.get_many(user_ids)
+        return [found.get(user_id) for user_id in user_ids]
+
+    return Batcher(read, name="account look-ups", max_batch=256)
 
 
 class TokenIssuer:

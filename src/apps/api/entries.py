@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from litestar import Controller, Request, Response, get, post
+from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
 from litestar.openapi.datastructures import ResponseSpec
@@ -19,14 +20,30 @@ from litestar.status_codes import (
 
 from apps.accounts import Account
 from apps.api.auth import BEARER, ensure_can_see_entry, players_only
+from apps.api.batching import Batcher
 from apps.api.problems import Problem, payment_declined, problem_responses
+from apps.api.state import JOINS, services_of
 from apps.api.wire import EntryOut, ExplanationOut, JoinIn, entry_out, explanation_out
 from fantasy_core.entries import EntryStatus, JoinResult
 from fantasy_core.lineups import Lineup
 from fantasy_core.platform import Platform
-from fantasy_core.usecases.joining import JoinRequest, join, withdraw
+from fantasy_core.usecases.joining import JoinRequest, withdraw
+from fantasy_core.usecases.joining_batch import Joined, join_many
 from fantasy_core.usecases.queries import get_entry
 from fantasy_core.usecases.reports import explain_entry
+
+JoinBatcher = Batcher[JoinRequest, Joined]
+
+
+def join_batcher(state: State, max_batch: int) -> JoinBatcher:
+    """Joins that arrive together run as one batch (`join_many`): see apps.api.batching.
+    The platform is the app's at the time of the batch (tests swap it)."""
+    return Batcher(
+        lambda requests: join_many(services_of(state).platform, requests),
+        name="joins",
+        max_batch=max_batch,
+    )
+
 
 IdempotencyKey = Annotated[
     str,
@@ -66,15 +83,13 @@ class EntryController(Controller):
             ),
         },
         opt={"rate_limit": "join"},
-        sync_to_thread=True,
     )
-    def join(
+    async def join(
         self,
         contest_id: FromPath[str],
         data: JSONBody[JoinIn],
         idempotency_key: IdempotencyKey,
         request: Request[Account, Token, Any],
-        platform: NamedDependency[Platform],
     ) -> Response[EntryOut]:
         """Join with a lineup and a payment method.
 
@@ -83,13 +98,12 @@ class EntryController(Controller):
         full or over the entry limit; 422 an invalid lineup (which rule, which player).
         """
         lineup = Lineup(tuple((pick.slot, pick.player_id) for pick in data.lineup))
-        result = join(
-            platform,
+        joins: JoinBatcher = request.app.state[JOINS]
+        result, entry = await joins.submit(
             JoinRequest(
                 contest_id, request.user.user_id, idempotency_key, lineup, data.payment_method
-            ),
+            )
         )
-        entry, _ = get_entry(platform, result.entry_id)
         return Response(entry_out(entry), status_code=_status_of(result))
 
     @get(

@@ -8,6 +8,8 @@ from apps.bootstrap import Services
 
 SERVICES = "services"
 TOKENS = "tokens"
+JOINS = "joins"  # the join batcher (apps.api.batching)
+ACCOUNTS = "account_lookups"  # the batcher of token checks (apps.api.auth)
 
 
 def services_of(state: State) -> Services:

@@ -1,0 +1,115 @@
+"""Requests that arrive together, served by one call: the app's micro-batcher (decision 0013).
+
+A route awaits `Batcher.submit(item)`; a few lanes (tasks on the app's event loop) take
+what has queued up, at most `max_batch` items, and run them in one call of `run` in a
+worker thread. There is no waiting window: a lone request runs at once, and under load
+the requests that arrive while a batch runs make the next one, so batches grow with the
+load and a batch costs the database a few statements rather than a few per request.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections import deque
+from collections.abc import Callable, Sequence
+from typing import Generic, TypeVar
+
+import anyio.to_thread
+
+from fantasy_core.errors import GatewayUnavailable
+
+_log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Batcher(Generic[T, R]):
+    """Runs submitted items in batches: `run(items)` answers each item with a result or the
+    exception to raise for it, in order."""
+
+    def __init__(
+        self,
+        run: Callable[[Sequence[T]], Sequence[R | Exception]],
+        *,
+        name: str,
+        max_batch: int = 64,
+        lanes: int = 2,
+    ) -> None:
+        if max_batch < 1 or lanes < 1:
+            raise ValueError(
+                f"a batcher needs max_batch >= 1 and lanes >= 1, not {max_batch}, {lanes}"
+            )
+        self._run = run
+        self.name = name
+        self.max_batch = max_batch
+        self._lanes = lanes
+        self._pending: deque[tuple[T, asyncio.Future[R | Exception]]] = deque()
+        self._ready: asyncio.Event | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._closed = False
+        self.batches = 0  # how many batches ran, and how many items: the mean batch size
+        self.items = 0
+
+    async def submit(self, item: T) -> R:
+        """Run `item` with whatever else is waiting; its result, or raise its exception."""
+        if self._closed:
+            raise GatewayUnavailable(f"the {self.name} batcher is shut down")
+        ready = self._start()
+        future: asyncio.Future[R | Exception] = asyncio.get_running_loop().create_future()
+        self._pending.append((item, future))
+        ready.set()
+        answer = await future
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    def _start(self) -> asyncio.Event:
+        # Started on first use, on the loop that serves requests (a test client has its own).
+        if self._ready is None:
+            self._ready = asyncio.Event()
+            self._tasks = [
+                asyncio.create_task(self._lane(self._ready), name=f"{self.name}-lane-{n}")
+                for n in range(self._lanes)
+            ]
+        return self._ready
+
+    async def _lane(self, ready: asyncio.Event) -> None:
+        while True:
+            await ready.wait()
+            if not self._pending:
+                ready.clear()
+                continue
+            batch = [
+                self._pending.popleft() for _ in range(min(self.max_batch, len(self._pending)))
+            ]
+            if not self._pending:
+                ready.clear()
+            items = [item for item, _ in batch]
+            self.batches += 1
+            self.items += len(items)
+            try:
+                answers = list(await anyio.to_thread.run_sync(self._run, items))
+                if len(answers) != len(items):
+                    raise RuntimeError(f"{len(answers)} answers for a batch of {len(items)}")
+            except Exception as error:  # the batch itself failed: each of its items says so
+                _log.exception("a batch of %d %s failed", len(items), self.name)
+                answers = [error] * len(items)
+            for (_, future), answer in zip(batch, answers, strict=True):
+                if not future.done():  # its request may have been cancelled (client gone)
+                    future.set_result(answer)
+
+    async def close(self) -> None:
+        """Stop the lanes; anything still waiting is answered 'unavailable'."""
+        self._closed = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        while self._pending:
+            _, future = self._pending.popleft()
+            if not future.done():
+                future.set_result(GatewayUnavailable(f"the {self.name} batcher shut down"))
