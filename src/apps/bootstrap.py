@@ -87,6 +87,7 @@ def start(
             alerts=alerts,
             ids=ids or TimeOrderedIds(),
             payout_senders=settings.payout_senders,
+            charge_senders=settings.charge_senders,
         )
     except BaseException:
         if engine is not None:

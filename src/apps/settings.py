@@ -13,6 +13,7 @@ Variables (default in brackets):
   FANTASY_STRIPE_API_KEY           a Stripe secret key [none: the sandbox gateway, test only]
   FANTASY_STRIPE_API_BASE          another Stripe server, tests only [Stripe's]
   FANTASY_PAYOUT_SENDERS           payouts the worker sends side by side [4 in production, 1]
+  FANTASY_CHARGE_SENDERS           charges of one join batch sent side by side [8 in production, 1]
   FANTASY_STRIPE_REQUESTS_PER_SECOND  pace Stripe writes and reads, each [95 in production:
                                    Stripe allows 100 a second live; none in test]
   FANTASY_STRIPE_WEBHOOK_SECRET    whsec_... [none: the webhook route refuses everything]
@@ -55,6 +56,7 @@ STRIPE_LIVE_PACE = 95.0
 # One payout at a time takes two transactions and a gateway call: too slow to use the
 # rate Stripe allows. Four in flight keep the paced gateway busy.
 PRODUCTION_PAYOUT_SENDERS = 4
+PRODUCTION_CHARGE_SENDERS = 8  # a batch of joins waits on its slowest charge, not their sum
 DEFAULT_DATABASE_PATH = Path("var") / "fantasy.db"
 MEMORY_DATABASE = "memory:"
 SPORTSDATAIO_BASE_URL = "https://api.sportsdata.io"
@@ -82,6 +84,7 @@ class Settings:
     stripe_api_base: str | None = None
     stripe_requests_per_second: float | None = None
     payout_senders: int = 1
+    charge_senders: int = 1
     stripe_webhook_secret: str | None = field(default=None, repr=False)
     token_secret: str = field(factory=lambda: secrets.token_urlsafe(48), repr=False)
     token_ttl_minutes: int = 60
@@ -242,6 +245,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         stripe_api_base=read.raw("STRIPE_API_BASE"),
         payout_senders=read.positive(
             "PAYOUT_SENDERS", PRODUCTION_PAYOUT_SENDERS if production else 1
+        ),
+        charge_senders=read.positive(
+            "CHARGE_SENDERS", PRODUCTION_CHARGE_SENDERS if production else 1
         ),
         stripe_requests_per_second=read.rate(
             "STRIPE_REQUESTS_PER_SECOND", STRIPE_LIVE_PACE if production else None

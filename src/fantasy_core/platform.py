@@ -38,6 +38,8 @@ class Platform:
     retry: RetryPolicy = RetryPolicy()
     # Payouts execute_payouts sends side by side (the gateway paces its requests).
     payout_senders: int = 1
+    # Charges of one join batch join_many sends side by side (the gateway paces them).
+    charge_senders: int = 1
     # What settled contests scored with, by snapshot digest (explanations read it).
     settled_scoring: ScoringMemo = field(factory=ScoringMemo, eq=False, repr=False)
 

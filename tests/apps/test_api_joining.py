@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from api_support import Api, assert_problem
 
+from apps.api.state import JOINS
 from support.world import LOCK
 
 
@@ -157,3 +159,22 @@ def test_withdrawing_after_the_cut_off_is_409(api: Api) -> None:
     assert_problem(
         api.client.post(f"/entries/{entry}/withdraw", headers=ann), 409, "withdraw-refused"
     )
+
+
+def test_joins_racing_for_the_last_seats_are_batched_and_never_oversell(api: Api) -> None:
+    contest = api.contest("fifty_fifty")  # 10 seats
+    players = [api.player(f"racer{n}") for n in range(16)]
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        responses = list(
+            pool.map(lambda n: api.join(contest, players[n], key=f"race-{n}"), range(16))
+        )
+    statuses = sorted(r.status_code for r in responses)
+    assert statuses == [201] * 10 + [409] * 6
+    for refused in (r for r in responses if r.status_code == 409):
+        assert assert_problem(refused, 409, "join-refused")["reason"] == "full"
+    joins = api.client.app.state[JOINS]
+    assert joins.items >= 16
+    with api.world.p.uow() as uow:
+        assert uow.entries.seats_taken(contest) == 10
+    charged = [k for k in api.world.gateway.charges if api.world.gateway.charged_total(k)]
+    assert len(charged) == 10

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import attrs
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -177,3 +178,20 @@ def test_when_the_shared_reservation_fails_each_join_runs_alone_and_none_is_lost
     assert [e[1:] for e in entries] == [e[1:] for e in entries_alone]
     assert (seats, ledger, charged) == (seats_alone, ledger_alone, charged_alone)
     assert "running them one by one" in caplog.text
+
+
+def test_charges_sent_side_by_side_end_as_the_same_answers_and_books() -> None:
+    specs = [
+        (n % 2, f"user{n}", "k1", n % 3, [SUCCEED, DECLINE, REQUIRES_ACTION][n % 3])
+        for n in range(12)
+    ]
+    in_turn, side_by_side = World(), World()
+    side_by_side.p = attrs.evolve(side_by_side.p, charge_senders=4)
+    first = [answer_of(a) for a in join_many(in_turn.p, build(in_turn, specs))]
+    second = [answer_of(a) for a in join_many(side_by_side.p, build(side_by_side, specs))]
+    assert second == first
+    # The same books but the sandbox's charge ids, numbered in the order the charges came.
+    entries, *rest = stored(side_by_side)
+    entries_in_turn, *rest_in_turn = stored(in_turn)
+    assert [e[:4] + e[5:] for e in entries] == [e[:4] + e[5:] for e in entries_in_turn]
+    assert rest == rest_in_turn

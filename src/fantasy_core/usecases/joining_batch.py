@@ -4,9 +4,9 @@ At a contest's lock most joins arrive in the last minutes. Alone, a join's three
 (reserve, charge, record: decision 0006) cost about twenty round trips to the database,
 and two waits on the contest's row lock. `join_many` applies the same rules, in the
 same order, to a batch (decision 0013): one transaction takes each contest's lock once
-and reserves every seat; the charges go out one by one, each under its own
-fingerprint; one transaction records every outcome. Each request gets the answer
-`join` would have given it, or the error `join` would have raised, in its place.
+and reserves every seat; the charges go out each under its own fingerprint (up to
+`p.charge_senders` side by side); one transaction records every outcome. Each request
+gets the answer `join` would have given it, or the error `join` would have raised.
 
 If a shared transaction fails (the database refused it, say), its requests are run
 again one at a time through `join` and `record_charge`, so that one bad request
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
@@ -65,14 +66,9 @@ def join_many(p: Platform, requests: Sequence[JoinRequest]) -> list[Joined | Exc
         return [_join_alone(p, request) for request in requests]
 
     distinct = {entry.entry_id: entry for entry in planned.values()}
-    charged: dict[str, ChargeOutcome] = {}
-    failed: dict[str, Exception] = {}
-    for entry in distinct.values():
-        if entry.status is EntryStatus.RESERVED:
-            try:
-                charged[entry.entry_id] = charge_entry(p, contests[entry.contest_id], entry)
-            except Exception as error:  # the seat stays reserved: a retry with the key ends it
-                failed[entry.entry_id] = error
+    charged, failed = _charge_all(
+        p, [e for e in distinct.values() if e.status is EntryStatus.RESERVED], contests
+    )
     recorded = _record_all(p, charged)
     # Charged too late (the contest locked meanwhile): the fee goes back now, as in `join`.
     late = {
@@ -151,6 +147,34 @@ def _reserve_all(
             audit_reserved(p, uow, contests[entry.contest_id], entry)
         uow.commit()
     return planned, contests
+
+
+def _charge_all(
+    p: Platform, reserved: list[Entry], contests: dict[str, Contest]
+) -> tuple[dict[str, ChargeOutcome], dict[str, Exception]]:
+    """Charge each reserved entry: up to `p.charge_senders` at once. The outcomes, and the
+    errors (the seat stays reserved: a retry with the key, or the worker, ends it)."""
+
+    def charge(entry: Entry) -> ChargeOutcome | Exception:
+        try:
+            return charge_entry(p, contests[entry.contest_id], entry)
+        except Exception as error:
+            return error
+
+    senders = min(p.charge_senders, len(reserved))
+    if senders <= 1:
+        answers = [charge(entry) for entry in reserved]
+    else:
+        with ThreadPoolExecutor(senders, thread_name_prefix="fantasy-charge") as pool:
+            answers = list(pool.map(charge, reserved))
+    charged: dict[str, ChargeOutcome] = {}
+    failed: dict[str, Exception] = {}
+    for entry, answer in zip(reserved, answers, strict=True):
+        if isinstance(answer, Exception):
+            failed[entry.entry_id] = answer
+        else:
+            charged[entry.entry_id] = answer
+    return charged, failed
 
 
 def _record_all(p: Platform, charged: dict[str, ChargeOutcome]) -> dict[str, Joined | Exception]:

@@ -1,0 +1,100 @@
+"""The micro-batcher: what arrives together runs together, and every item gets its own answer."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Sequence
+
+import pytest
+
+from apps.api.batching import Batcher
+from fantasy_core.errors import GatewayUnavailable
+
+
+def test_items_submitted_while_a_batch_runs_make_the_next_batch() -> None:
+    release = threading.Event()
+    seen: list[list[int]] = []
+
+    def run(items: Sequence[int]) -> list[int | Exception]:
+        seen.append(list(items))
+        if len(seen) == 1:
+            release.wait(5)  # the first batch holds its lane while the others queue up
+        return [n * 10 for n in items]
+
+    async def scenario() -> list[int]:
+        batcher = Batcher(run, name="test", lanes=1, max_batch=3)
+        first = asyncio.create_task(batcher.submit(0))
+        await asyncio.sleep(0.05)  # the lone first item runs at once, no waiting window
+        rest = [asyncio.create_task(batcher.submit(n)) for n in range(1, 6)]
+        await asyncio.sleep(0.05)
+        release.set()
+        answers = await asyncio.gather(first, *rest)
+        assert (batcher.batches, batcher.items) == (3, 6)
+        await batcher.close()
+        return answers
+
+    assert asyncio.run(scenario()) == [0, 10, 20, 30, 40, 50]
+    assert seen == [[0], [1, 2, 3], [4, 5]]  # at most max_batch, in arrival order
+
+
+def test_each_item_gets_its_own_answer_or_its_own_exception() -> None:
+    def run(items: Sequence[int]) -> list[int | Exception]:
+        return [ValueError(f"odd {n}") if n % 2 else n for n in items]
+
+    async def scenario() -> list[int | BaseException]:
+        batcher = Batcher(run, name="test")
+        answers = await asyncio.gather(
+            *(batcher.submit(n) for n in range(4)), return_exceptions=True
+        )
+        await batcher.close()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers[0::2] == [0, 2]
+    assert [str(a) for a in answers[1::2]] == ["odd 1", "odd 3"]
+
+
+def test_a_batch_that_fails_as_a_whole_fails_each_of_its_items_and_the_next_batch_runs() -> None:
+    calls: list[int] = []
+
+    def run(items: Sequence[int]) -> list[int | Exception]:
+        calls.append(len(items))
+        if len(calls) == 1:
+            raise RuntimeError("the database went away")
+        return list(items)
+
+    async def scenario() -> None:
+        batcher = Batcher(run, name="test", lanes=1)
+        with pytest.raises(RuntimeError, match="went away"):
+            await batcher.submit(1)
+        assert await batcher.submit(2) == 2
+        await batcher.close()
+
+    asyncio.run(scenario())
+
+
+def test_a_batch_answering_the_wrong_number_of_items_is_an_error_for_each() -> None:
+    async def scenario() -> None:
+        batcher = Batcher(lambda items: [], name="test")
+        with pytest.raises(RuntimeError, match="0 answers for a batch of 1"):
+            await batcher.submit(1)
+        await batcher.close()
+
+    asyncio.run(scenario())
+
+
+def test_after_close_a_submission_is_refused_as_unavailable() -> None:
+    async def scenario() -> None:
+        batcher = Batcher(list, name="test")
+        assert await batcher.submit(1) == 1
+        await batcher.close()
+        with pytest.raises(GatewayUnavailable, match="shut down"):
+            await batcher.submit(2)
+
+    asyncio.run(scenario())
+
+
+def test_sizes_below_one_are_refused() -> None:
+    with pytest.raises(ValueError, match="max_batch >= 1 and lanes >= 1"):
+        Batcher(list, name="test", max_batch=0)
