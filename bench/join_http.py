@@ -12,8 +12,9 @@ Figures, each the median of R runs of S seconds after a short warm-up:
 - floor: the same stack answering POST /bench/floor, which does one INSERT (a route of the
   benchmark's wiring only);
 - joins: POST /contests/{id}/entries on one contest of a million seats (every join waits
-  for that contest's row lock): joins per second (201 responses), p50 and p99 latency, and
-  the ratio to the floor's requests per second;
+  for that contest's row lock): joins per second (201 responses), p50 and p99 latency, the
+  ratio to the floor's requests per second, and the mean size of the batches the app ran
+  them in (decision 0013);
 - lobby: the same, the joins spread over 8 such contests (a lobby at lock time);
 - filling up: the same load on a contest of 500 seats until it is full; the database is
   then checked: seats held must not exceed the capacity (oversold = 0), and the accepted
@@ -201,6 +202,7 @@ def joins_record(
         "floor_p99_ms": round(median(s["p99_us"] for s in floors) / 1000, 2),
         "ratio": round(joins_ps / floor_rps, 3),
         "not_201": sum(s["requests"] - s["statuses"].get(201, 0) for s in joins),
+        "mean_batch": round(median(s["mean_batch"] for s in joins), 1),
         "runs_joins_per_second": [round(rate(s, 201), 1) for s in joins],
         "runs_floor_requests_per_second": [round(rate(s), 1) for s in floors],
     }
@@ -218,9 +220,17 @@ def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dic
         lobby = [f"/contests/{cid}/entries" for cid in info["lobby"]]
         floor = ["/bench/floor"]
 
+        def batched() -> dict[str, int]:
+            counts: dict[str, int] = httpx.get(f"http://127.0.0.1:{port}/bench/batches").json()
+            return counts
+
         def load(name: str, paths: list[str], duration: int) -> dict[str, Any]:
+            before = batched()
             summary = wrk(port, lua_script(directory, name, paths, info), clients, duration)
+            after = batched()
             summary["clients"] = clients
+            batches = after["batches"] - before["batches"]
+            summary["mean_batch"] = (after["joins"] - before["joins"]) / batches if batches else 0
             return summary
 
         try:

@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
-from litestar import post
+from litestar import get, post
 from sqlalchemy import BigInteger, Column, Identity, MetaData, Table, Text, insert
 
 from apps.accounts import Account, Role
 from apps.api import create_app
-from apps.api.state import TOKENS
+from apps.api.state import JOINS, TOKENS
 from apps.bootstrap import Services, start
 from apps.settings import load_settings
 from fantasy_core.contest import ContestTerms
@@ -181,6 +181,14 @@ def main() -> None:
             return {"id": int(row)}
 
         app.register(floor)
+
+        @get("/bench/batches", sync_to_thread=False, exclude_from_auth=True)
+        def batches() -> dict[str, int]:
+            """How many join batches ran and how many joins they held (the mean batch size)."""
+            joins = app.state[JOINS]
+            return {"batches": joins.batches, "joins": joins.items}
+
+        app.register(batches)
         tokens = app.state[TOKENS]
         accounts: list[Account] = info.pop("accounts")
         info["tokens"] = [tokens.issue(account) for account in accounts]

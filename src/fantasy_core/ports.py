@@ -63,6 +63,11 @@ class ContestRepository(Protocol):
         joins against each other and against lifecycle steps.
         """
 
+    def lock_all(self, contest_ids: Iterable[str]) -> dict[str, Contest]:
+        """`lock` each contest found, in ascending id order (as every locker of several
+        must, so that two of them cannot deadlock), in one statement; the contests by id
+        (an id with no contest is left out)."""
+
     def save(self, contest: Contest) -> None:
         """Write back a contest's state. It must have been locked in this unit of work.
 
@@ -128,8 +133,8 @@ class EntryRepository(Protocol):
     def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
         """The entries found, by fingerprint (a fingerprint with no entry is left out)."""
 
-    def seats_of_users(self, contest_id: str, user_ids: Iterable[str]) -> dict[str, int]:
-        """`seats_of_user` for each user asked (0 for a user holding none)."""
+    def seats_of_users(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """`seats_of_user` for each (contest id, user id) asked (0 for none held)."""
 
 
 class PayoutRepository(Protocol):

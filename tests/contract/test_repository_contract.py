@@ -640,10 +640,14 @@ def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Back
         an_entry("e2", "c2", user="ann", status=EntryStatus.RESERVED),
     ]
     with backend.uow() as uow:
-        uow.contests.lock("c1")
+        locked = uow.contests.lock_all(["c2", "nope", "c1", "c2"])
+        assert list(locked) == ["c1", "c2"]  # ascending, an unknown id left out
+        assert locked["c1"] == uow.contests.get("c1")
+        assert uow.contests.lock_all([]) == {}
         uow.entries.add_all(batch)
         uow.entries.add_all([])
         assert uow.entries.seats_taken("c1") == 2  # read under this unit of work's lock
+        assert uow.entries.seats_taken("c2") == 1
         uow.commit()
     with backend.uow() as uow:
         assert uow.entries.get_all(["e2", "e3"]) == [batch[2], batch[0]]
@@ -653,12 +657,15 @@ def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Back
             "join-e0": uow.entries.get("e0"),
         }
         assert uow.entries.by_fingerprints([]) == {}
-        assert uow.entries.seats_of_users("c1", ["ann", "bob", "cat"]) == {
-            "ann": 1,  # the declined entry holds no seat
-            "bob": 1,
-            "cat": 0,
+        asked = [("c1", "ann"), ("c1", "bob"), ("c1", "cat"), ("c2", "ann"), ("c2", "bob")]
+        assert uow.entries.seats_of_users(asked) == {
+            ("c1", "ann"): 1,  # the declined entry holds no seat
+            ("c1", "bob"): 1,
+            ("c1", "cat"): 0,
+            ("c2", "ann"): 1,
+            ("c2", "bob"): 0,
         }
-        assert uow.entries.seats_of_users("c1", []) == {}
+        assert uow.entries.seats_of_users([]) == {}
         with pytest.raises(UnknownEntry):
             uow.entries.get_all(["e1", "nope"])
         with pytest.raises(ValueError, match="twice"):

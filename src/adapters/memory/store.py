@@ -177,6 +177,9 @@ class _Contests(_Repo):
     def lock(self, contest_id: str) -> Contest:
         return self.get(contest_id)  # the store's lock already serialises units of work
 
+    def lock_all(self, contest_ids: Iterable[str]) -> dict[str, Contest]:
+        return {c: self.get(c) for c in sorted(set(contest_ids)) if c in self.t.contests}
+
     def save(self, contest: Contest) -> None:
         stored = self.t.contests.get(contest.contest_id)
         if stored is None:
@@ -262,7 +265,7 @@ class _Entries(_Repo):
         return self.t.seats.get(contest_id, 0)
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
-        return self.seats_of_users(contest_id, [user_id])[user_id]
+        return self.seats_of_users([(contest_id, user_id)])[contest_id, user_id]
 
     def add_all(self, entries: Sequence[Entry]) -> None:
         ids = [e.entry_id for e in entries]
@@ -292,11 +295,11 @@ class _Entries(_Repo):
         found = ((f, self.by_fingerprint(f)) for f in set(fingerprints))
         return {f: entry for f, entry in found if entry is not None}
 
-    def seats_of_users(self, contest_id: str, user_ids: Iterable[str]) -> dict[str, int]:
-        seats = dict.fromkeys(user_ids, 0)
+    def seats_of_users(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        seats = dict.fromkeys(pairs, 0)
         for e in self.t.entries.values():
-            if e.contest_id == contest_id and e.user_id in seats and e.status in SEAT_HOLDING:
-                seats[e.user_id] += 1
+            if (e.contest_id, e.user_id) in seats and e.status in SEAT_HOLDING:
+                seats[e.contest_id, e.user_id] += 1
         return seats
 
 

@@ -60,6 +60,14 @@ _GET_CONTEST = select(t.contests).where(t.contests.c.contest_id == bindparam("co
 # KEY SHARE). SQLite renders nothing: BEGIN IMMEDIATE already made this unit of work the
 # only writer.
 _LOCK_CONTEST = _GET_CONTEST.with_for_update(key_share=True)
+# Several at once, in ascending id order: rows are locked as they are read, so two
+# lockers of overlapping sets both take them in one order and cannot deadlock.
+_LOCK_CONTESTS = (
+    select(t.contests)
+    .where(t.contests.c.contest_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.contests.c.contest_id)
+    .with_for_update(key_share=True)
+)
 
 
 class SqlContests:
@@ -105,6 +113,17 @@ class SqlContests:
 
     def lock(self, contest_id: str) -> Contest:
         return self._read(contest_id, for_update=True)
+
+    def lock_all(self, contest_ids: Iterable[str]) -> dict[str, Contest]:
+        wanted = sorted(set(contest_ids))
+        if not wanted:
+            return {}
+        locked: dict[str, Contest] = {}
+        for row in self._db.execute(_LOCK_CONTESTS, {"ids": wanted}):
+            self._db.locked_seats[row.contest_id] = int(row.seats_taken)
+            contest = contest_from_row(row, self._db.caches.terms(row.terms))
+            locked[contest.contest_id] = self._remember(contest)
+        return locked
 
     def save(self, contest: Contest) -> None:
         table = t.contests
@@ -234,14 +253,16 @@ _STATUSES_BEFORE = (
     .where(t.entries.c.entry_id.in_(bindparam("ids", expanding=True)))
     .with_for_update()
 )
+# The contests asked for times the users asked for: a superset of the pairs, which the
+# caller keeps; one statement, on the (contest, user) index.
 _SEATS_OF_USERS = (
-    select(t.entries.c.user_id, func.count().label("held"))
+    select(t.entries.c.contest_id, t.entries.c.user_id, func.count().label("held"))
     .where(
-        t.entries.c.contest_id == bindparam("contest_id"),
+        t.entries.c.contest_id.in_(bindparam("contests", expanding=True)),
         t.entries.c.user_id.in_(bindparam("users", expanding=True)),
         t.entries.c.status.in_(_SEATS),
     )
-    .group_by(t.entries.c.user_id)
+    .group_by(t.entries.c.contest_id, t.entries.c.user_id)
 )
 _INSERT_ENTRY = t.entries.insert()
 
@@ -400,10 +421,7 @@ class SqlEntries:
             [entry_values(e) for e in entries],
             missing_parent=UnknownContest(f"no contest among {contests}"),
         )
-        seats = Counter(e.contest_id for e in entries if e.holds_seat)
-        for contest_id in contests:
-            if seats[contest_id]:
-                self._db.add_seats(contest_id, seats[contest_id])
+        self._db.move_seats(Counter(e.contest_id for e in entries if e.holds_seat))
 
     def save_all(self, entries: Sequence[Entry]) -> None:
         if not entries:
@@ -423,9 +441,7 @@ class SqlEntries:
             moves[entry.contest_id] += int(entry.holds_seat)
             if entry.entry_id in before and before[entry.entry_id][1] in _SEATS:
                 moves[before[entry.entry_id][0]] -= 1
-        for contest_id in sorted(moves):
-            if moves[contest_id]:
-                self._db.add_seats(contest_id, moves[contest_id])
+        self._db.move_seats(moves)
 
     def _many(self, column: str, values: Iterable[str]) -> dict[str, Entry]:
         wanted = sorted(set(values))
@@ -447,12 +463,17 @@ class SqlEntries:
     def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
         return self._many("fingerprint", fingerprints)
 
-    def seats_of_users(self, contest_id: str, user_ids: Iterable[str]) -> dict[str, int]:
-        seats = dict.fromkeys(user_ids, 0)
+    def seats_of_users(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        seats = dict.fromkeys(pairs, 0)
         if seats:
-            params = {"contest_id": contest_id, "users": sorted(seats)}
+            params = {
+                "contests": sorted({c for c, _ in seats}),
+                "users": sorted({u for _, u in seats}),
+            }
             for row in self._db.execute(_SEATS_OF_USERS, params):
-                seats[str(row.user_id)] = int(row.held)
+                pair = (str(row.contest_id), str(row.user_id))
+                if pair in seats:
+                    seats[pair] = int(row.held)
         return seats
 
 

@@ -80,12 +80,16 @@ class TokenIssuer:
         )
 
 
-def operators_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+# Guards are coroutines: Litestar runs a plain function guard in a worker thread, two
+# thread hops per request for a check that reads one attribute.
+async def operators_only(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     if _account(connection).role is not Role.OPERATOR:
         raise PermissionDeniedException("operators only")
 
 
-def players_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def players_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     if _account(connection).role is not Role.PLAYER:
         raise PermissionDeniedException("only players enter contests")
 

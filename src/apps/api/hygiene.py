@@ -70,7 +70,9 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
-def no_nul_characters(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+async def no_nul_characters(
+    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
+) -> None:
     """App-wide guard: a NUL in the path or the query is a 400."""
     query = connection.query_params
     if NUL in connection.scope["path"] or any(
