@@ -93,7 +93,9 @@ def _security_per_route(app_config: AppConfig) -> AppConfig:
 def _rate_limit(kind: str, per_minute: int) -> DefineMiddleware:
     """A limit per client address on the routes marked `opt={"rate_limit": kind}`."""
 
-    def applies(request: Request[Any, Any, Any]) -> bool:
+    # A coroutine: Litestar runs a plain function here in a worker thread, for every
+    # request, once per limit.
+    async def applies(request: Request[Any, Any, Any]) -> bool:
         return bool(request.route_handler.opt.get("rate_limit") == kind)
 
     return RateLimitConfig(
