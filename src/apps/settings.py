@@ -28,6 +28,7 @@ Variables (default in brackets):
   FANTASY_LOGIN_RATE_PER_MINUTE    logins per client address [10]
   FANTASY_JOIN_RATE_PER_MINUTE     joins per client address [30]
   FANTASY_JOIN_BATCH_MAX           joins arriving together run as one batch, at most [64]
+  FANTASY_JOIN_BATCH_LANES         join batches run at once [4 in production, 1]
   FANTASY_OPERATOR_EMAIL, FANTASY_OPERATOR_PASSWORD  an operator account made at start-up
 """
 
@@ -57,6 +58,10 @@ STRIPE_LIVE_PACE = 95.0
 # rate Stripe allows. Four in flight keep the paced gateway busy.
 PRODUCTION_PAYOUT_SENDERS = 4
 PRODUCTION_CHARGE_SENDERS = 8  # a batch of joins waits on its slowest charge, not their sum
+# One lane makes the biggest batches and no two of them wait on each other's contest
+# locks (the fastest with the sandbox: docs/performance.md); against Stripe, whose
+# charges take a few hundred ms, more lanes overlap one batch's charges with the next.
+PRODUCTION_JOIN_BATCH_LANES = 4
 DEFAULT_DATABASE_PATH = Path("var") / "fantasy.db"
 MEMORY_DATABASE = "memory:"
 SPORTSDATAIO_BASE_URL = "https://api.sportsdata.io"
@@ -97,6 +102,7 @@ class Settings:
     login_rate_per_minute: int = 10
     join_rate_per_minute: int = 30
     join_batch_max: int = 64
+    join_batch_lanes: int = 1
     operator_email: str | None = None
     operator_password: str | None = field(default=None, repr=False)
 
@@ -264,6 +270,9 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         login_rate_per_minute=read.positive("LOGIN_RATE_PER_MINUTE", 10),
         join_rate_per_minute=read.positive("JOIN_RATE_PER_MINUTE", 30),
         join_batch_max=read.positive("JOIN_BATCH_MAX", 64),
+        join_batch_lanes=read.positive(
+            "JOIN_BATCH_LANES", PRODUCTION_JOIN_BATCH_LANES if production else 1
+        ),
         operator_email=read.raw("OPERATOR_EMAIL"),
         operator_password=read.raw("OPERATOR_PASSWORD"),
     )

@@ -140,6 +140,14 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
     assert load_settings(production).payout_senders == 4
     assert load_settings({}).stripe_requests_per_second is None
     assert load_settings({}).payout_senders == 1
+    # Join batches: charges side by side and lanes overlapping them against real Stripe.
+    live = load_settings(production)
+    assert (live.charge_senders, live.join_batch_lanes, live.join_batch_max) == (8, 4, 64)
+    local = load_settings({})
+    assert (local.charge_senders, local.join_batch_lanes, local.join_batch_max) == (1, 1, 64)
+    assert load_settings({"FANTASY_JOIN_BATCH_MAX": "1"}).join_batch_max == 1  # no batching
+    for name in ("FANTASY_JOIN_BATCH_MAX", "FANTASY_JOIN_BATCH_LANES", "FANTASY_CHARGE_SENDERS"):
+        assert problems({name: "0"}).startswith(name), name
     paced = load_settings({"FANTASY_STRIPE_REQUESTS_PER_SECOND": "20"})
     assert paced.stripe_requests_per_second == 20.0
     found = problems({"FANTASY_STRIPE_REQUESTS_PER_SECOND": "fast"})

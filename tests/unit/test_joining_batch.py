@@ -121,9 +121,7 @@ def test_any_batch_never_oversells_charges_once_and_replays_to_the_same_answers(
     assert all(again[n][1] is EntryStatus.ACTIVE for n in lost)
     charges_after = dict(world.gateway.charges)
     made_again = [n for n, a in enumerate(again) if a[0].startswith("entry-")]
-    assert [alone(world, requests[n])[:3] for n in made_again] == [
-        again[n][:3] for n in made_again
-    ]
+    assert [alone(world, requests[n])[:3] for n in made_again] == [again[n][:3] for n in made_again]
     assert world.gateway.charges == charges_after
 
 

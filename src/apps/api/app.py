@@ -54,7 +54,7 @@ def create_app(
     ttl = timedelta(minutes=settings.token_ttl_minutes)
     auth = jwt_auth(settings.token_secret, ttl)
     state = State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)})
-    state[JOINS] = join_batcher(state, settings.join_batch_max)
+    state[JOINS] = join_batcher(state, settings)
     state[ACCOUNTS] = account_lookups(state)
     return Litestar(
         route_handlers=[

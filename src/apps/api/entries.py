@@ -24,6 +24,7 @@ from apps.api.batching import Batcher
 from apps.api.problems import Problem, payment_declined, problem_responses
 from apps.api.state import JOINS, services_of
 from apps.api.wire import EntryOut, ExplanationOut, JoinIn, entry_out, explanation_out
+from apps.settings import Settings
 from fantasy_core.entries import EntryStatus, JoinResult
 from fantasy_core.lineups import Lineup
 from fantasy_core.platform import Platform
@@ -35,13 +36,14 @@ from fantasy_core.usecases.reports import explain_entry
 JoinBatcher = Batcher[JoinRequest, Joined]
 
 
-def join_batcher(state: State, max_batch: int) -> JoinBatcher:
+def join_batcher(state: State, settings: Settings) -> JoinBatcher:
     """Joins that arrive together run as one batch (`join_many`): see apps.api.batching.
     The platform is the app's at the time of the batch (tests swap it)."""
     return Batcher(
         lambda requests: join_many(services_of(state).platform, requests),
         name="joins",
-        max_batch=max_batch,
+        max_batch=settings.join_batch_max,
+        lanes=settings.join_batch_lanes,
     )
 
 
