@@ -67,6 +67,7 @@ from fantasy_core.payouts import double_up, fifty_fifty, top_heavy, winner_take_
 from fantasy_core.stats import GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.joining import JoinRequest, join, withdraw
+from fantasy_core.usecases.joining_batch import join_many
 from fantasy_core.usecases.paying import execute_payouts
 from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
 from fantasy_core.usecases.refunds import send_refunds
@@ -143,6 +144,37 @@ class ContestMachine(RuleBasedStateMachine):
         request = JoinRequest(contest, user, key, lineup(variant), card)
         with suppress(JoinRefused, *EXPECTED):
             join(self.world.p, request)
+
+    @rule(
+        joins=st.lists(
+            st.tuples(
+                contests,
+                st.sampled_from(USERS),
+                st.sampled_from(["a", "b", "c"]),
+                st.sampled_from(CARDS),
+                st.integers(0, 7),
+            ),
+            min_size=1,
+            max_size=6,
+        ),
+        commit=st.integers(0, 4),
+    )
+    def a_batch_of_joins_arrives_together(
+        self, joins: list[tuple[str, str, str, str, int]], commit: int
+    ) -> None:
+        """Joins served as one batch (the API's way); with `commit`, that commit from now fails
+        (the batch's shared transaction, or one of the joins it then runs alone), and the
+        clients retry every join."""
+        requests = [JoinRequest(c, u, k, lineup(v), card) for c, u, k, card, v in joins]
+        with self._crash(commit):
+            answers = join_many(self.world.p, requests)
+        for answer in answers:
+            if isinstance(answer, Exception):
+                assert isinstance(answer, (JoinRefused, *EXPECTED)), repr(answer)
+        if commit:
+            event("join batch: a commit failed, the clients retry")
+            for answer in join_many(self.world.p, requests):
+                assert not isinstance(answer, SimulatedCrash)
 
     @rule(contest=contests, user=st.sampled_from(USERS))
     def join_with_an_invalid_lineup(self, contest: str, user: str) -> None:
