@@ -410,7 +410,7 @@ class SqlEntries:
         return int(self._db.execute(_SEATS_OF_USER, params).scalar_one())
 
     def add_all(self, entries: Sequence[Entry]) -> None:
-        # One executemany (pipelined by psycopg) and one counter update per contest. A
+        # One executemany (pipelined by psycopg) and one for the contests' seat counters. A
         # duplicate raises DuplicateRecord from the database, which then refuses the rest
         # of the transaction: the unit of work can only be abandoned.
         if not entries:

@@ -72,14 +72,15 @@ def join_many(p: Platform, requests: Sequence[JoinRequest]) -> list[Joined | Exc
     recorded = _record_all(p, charged, {e.entry_id: e.contest_id for e in distinct.values()})
     # Charged too late (the contest locked meanwhile): the fee goes back now, as in `join`.
     late = {
-        e.contest_id
+        answer[1].contest_id
         for answer in recorded.values()
-        if not isinstance(answer, Exception)
-        for r, e in [answer]
-        if r.status is EntryStatus.REFUNDED
+        if not isinstance(answer, Exception) and answer[0].status is EntryStatus.REFUNDED
     }
     for contest_id in sorted(late):
-        send_refunds(p, contest_id=contest_id)
+        try:
+            send_refunds(p, contest_id=contest_id)
+        except Exception:  # the refunds stay pending: the worker's next pass sends them
+            _log.exception("refunds of %s owed by late charges not sent yet", contest_id)
 
     answers: list[Joined | Exception] = []
     for n in range(len(requests)):
