@@ -2,12 +2,13 @@
 
 Usage (by join_http.py): python bench/join_server.py --database-url URL --port P --info FILE
 
-Wires the app as `fantasy serve --no-worker` does (settings, bootstrap, create_app,
-uvicorn, one process), on PostgreSQL with the sandbox gateway. Before serving it creates
-the benchmark's contests on the replay feed's week-1 slate and the players with their
-tokens, and writes them to FILE as JSON. The floor route, POST /bench/floor, exists only
-in this wiring: it goes through the same stack (uvicorn, Litestar, the JWT middleware, a
-worker thread, the engine's pool) and does one INSERT in its own transaction.
+Wires the app as `fantasy serve --no-worker` does (settings, bootstrap, create_app, the
+start-up heap frozen, uvicorn, one process), on PostgreSQL with the sandbox gateway.
+Before serving it creates the benchmark's contests on the replay feed's week-1 slate and
+the players with their tokens, and writes them to FILE as JSON. The floor route, POST
+/bench/floor, exists only in this wiring: it goes through the same stack (uvicorn,
+Litestar, the JWT middleware, a worker thread, the engine's pool) and does one INSERT in
+its own transaction.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from litestar import get, post
 from sqlalchemy import BigInteger, Column, Identity, MetaData, Table, Text, insert
 
 from apps.accounts import Account, Role
-from apps.api import create_app
+from apps.api import create_app, freeze_startup_heap
 from apps.api.state import JOINS, TOKENS
 from apps.bootstrap import Services, start
 from apps.settings import load_settings
@@ -194,6 +195,7 @@ def main() -> None:
         info["tokens"] = [tokens.issue(account) for account in accounts]
         info["port"] = args.port
         args.info.write_text(json.dumps(info))
+        freeze_startup_heap()  # as `fantasy serve` does
         uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, access_log=False)
 
 

@@ -319,13 +319,14 @@ def _add_serve(commands: argparse._SubParsersAction[_Parser]) -> None:
 def _run_serve(args: argparse.Namespace) -> None:
     import uvicorn  # noqa: PLC0415
 
-    from apps.api import create_app  # noqa: PLC0415
+    from apps.api import create_app, freeze_startup_heap  # noqa: PLC0415
     from apps.logs import configure_logging  # noqa: PLC0415
 
     configure_logging()
     settings = _settings(args)
     with _start(settings) as services:
         app = create_app(settings, services=services, run_worker=not args.no_worker)
+        freeze_startup_heap()
         uvicorn.run(app, host=args.host, port=args.port, log_config=None)
 
 

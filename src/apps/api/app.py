@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -88,6 +89,18 @@ def _security_per_route(app_config: AppConfig) -> AppConfig:
     if app_config.openapi_config is not None:
         app_config.openapi_config.security = None
     return app_config
+
+
+def freeze_startup_heap() -> None:
+    """Call once the app is built, just before serving: what start-up made (settings,
+    services, caches, the OpenAPI models, tens of thousands of objects) is kept out of
+    every later garbage collection, which then walks only what requests allocate.
+
+    Collections that walked the whole heap were the slowest requests' pauses: at 32
+    clients the join p99 fell from 137-223 ms to 88-104 ms with it (docs/performance.md).
+    """
+    gc.collect()
+    gc.freeze()
 
 
 def _rate_limit(kind: str, per_minute: int) -> DefineMiddleware:
