@@ -108,3 +108,10 @@ def test_join_is_rate_limited_per_address(
     ann = api.player("ann")
     statuses = [api.join(contest, ann, key=f"k{n}", variant=n).status_code for n in range(3)]
     assert statuses == [201, 201, 429]
+
+
+def test_a_limit_set_off_refuses_nothing(world: World) -> None:
+    app = wire(world, api_settings(login_rate_per_minute=None, join_rate_per_minute=None))
+    with TestClient(app) as client:
+        body = {"email": "who@example.com", "password": "wrong"}
+        assert {client.post("/auth/login", json=body).status_code for _ in range(12)} == {401}

@@ -234,10 +234,15 @@ _ENTRY_BY = {
     name: select(*_ENTRY_COLUMNS).where(t.entries.c[name] == bindparam("value"))
     for name in ("entry_id", "fingerprint", "charge_id")
 }
-_SEATS_OF_USER = select(func.count()).where(
+# The statuses are counted, not searched for: with them in the WHERE clause PostgreSQL
+# may read the contest's whole (contest, status) index, every seat of the contest, when
+# its statistics are older than the contest's rush of joins (a contest fills from empty
+# in minutes): a join batch slowed from 439 to 295 joins/s as 18,000 entries came in.
+# Counted, only the (contest, user) index serves the WHERE clause.
+_HOLDS_SEAT = t.entries.c.status.in_(_SEATS)
+_SEATS_OF_USER = select(func.count().filter(_HOLDS_SEAT)).where(
     t.entries.c.contest_id == bindparam("contest_id"),
     t.entries.c.user_id == bindparam("user_id"),
-    t.entries.c.status.in_(_SEATS),
 )
 _SEATS_TAKEN = select(t.contests.c.seats_taken).where(
     t.contests.c.contest_id == bindparam("contest_id")
@@ -254,13 +259,16 @@ _STATUSES_BEFORE = (
     .with_for_update()
 )
 # The contests asked for times the users asked for: a superset of the pairs, which the
-# caller keeps; one statement, on the (contest, user) index.
+# caller keeps; one statement, on the (contest, user) index (statuses counted, as above).
 _SEATS_OF_USERS = (
-    select(t.entries.c.contest_id, t.entries.c.user_id, func.count().label("held"))
+    select(
+        t.entries.c.contest_id,
+        t.entries.c.user_id,
+        func.count().filter(_HOLDS_SEAT).label("held"),
+    )
     .where(
         t.entries.c.contest_id.in_(bindparam("contests", expanding=True)),
         t.entries.c.user_id.in_(bindparam("users", expanding=True)),
-        t.entries.c.status.in_(_SEATS),
     )
     .group_by(t.entries.c.contest_id, t.entries.c.user_id)
 )

@@ -72,8 +72,12 @@ def create_app(
         request_class=StrictJsonRequest,
         guards=[no_nul_characters],
         middleware=[
-            _rate_limit("login", settings.login_rate_per_minute),
-            _rate_limit("join", settings.join_rate_per_minute),
+            _rate_limit(kind, per_minute)
+            for kind, per_minute in (
+                ("login", settings.login_rate_per_minute),
+                ("join", settings.join_rate_per_minute),
+            )
+            if per_minute is not None
         ],
         on_app_init=[auth.on_app_init, _security_per_route],
         openapi_config=_openapi(),
