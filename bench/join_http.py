@@ -6,7 +6,7 @@ Usage: uv run python bench/join_http.py [--seconds S] [--clients C] [--repeat R]
 The app runs as `fantasy serve` runs it (bench/join_server.py: uvicorn, one process, on a
 free 127.0.0.1 port, a fresh database); the load comes from wrk (Debian's package) in
 another process, C connections (default 32) each sending requests back to back, every one
-a new join (its own Idempotency-Key) of one of 512 players with one of 64 valid lineups.
+a new join (its own Idempotency-Key) of one of 2,048 players with one of 64 valid lineups.
 
 Figures, each the median of R runs of S seconds after a short warm-up:
 - floor: the same stack answering POST /bench/floor, which does one INSERT (a route of the

@@ -145,7 +145,8 @@ def main() -> None:
     parser.add_argument("--database-url", required=True)
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--info", type=Path, required=True)
-    parser.add_argument("--players", type=int, default=256)
+    # Enough that none reaches the entry limit (150) in the big contest during a full run.
+    parser.add_argument("--players", type=int, default=2048)
     parser.add_argument("--fill-capacity", type=int, default=500)
     parser.add_argument("--lobby", type=int, default=7, help="more contests of a million seats")
     args = parser.parse_args()
