@@ -7,9 +7,12 @@ import threading
 from collections.abc import Sequence
 
 import pytest
+from api_support import Api, api_settings, wire
+from litestar.testing import TestClient
 
 from apps.api.batching import Batcher
 from fantasy_core.errors import GatewayUnavailable
+from support.world import World
 
 
 def test_items_submitted_while_a_batch_runs_make_the_next_batch() -> None:
@@ -84,17 +87,36 @@ def test_a_batch_answering_the_wrong_number_of_items_is_an_error_for_each() -> N
     asyncio.run(scenario())
 
 
-def test_after_close_a_submission_is_refused_as_unavailable() -> None:
-    async def scenario() -> None:
+def test_after_close_a_submission_is_refused_as_unavailable_until_opened_again() -> None:
+    async def scenario() -> Batcher[int, int]:
         batcher = Batcher(list, name="test")
         assert await batcher.submit(1) == 1
         await batcher.close()
         with pytest.raises(GatewayUnavailable, match="shut down"):
             await batcher.submit(2)
+        return batcher
 
-    asyncio.run(scenario())
+    batcher = asyncio.run(scenario())
+
+    async def served_again() -> None:  # on another loop, as by a second test client
+        batcher.open()
+        assert await batcher.submit(3) == 3
+        await batcher.close()
+
+    asyncio.run(served_again())
 
 
 def test_sizes_below_one_are_refused() -> None:
     with pytest.raises(ValueError, match="max_batch >= 1 and lanes >= 1"):
         Batcher(list, name="test", max_batch=0)
+
+
+def test_an_app_served_twice_joins_both_times() -> None:
+    world = World()
+    app = wire(world, api_settings())
+    for n in range(2):
+        with TestClient(app) as client:
+            api = Api(client, world)
+            contest = api.contest()
+            response = api.join(contest, api.player(f"twice{n}"))
+            assert response.status_code == 201, response.text

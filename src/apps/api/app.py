@@ -146,6 +146,8 @@ def _lifespan(*, owned: bool, run_worker: bool) -> Any:
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         services = services_of(app.state)
+        app.state[JOINS].open()
+        app.state[ACCOUNTS].open()
         worker = Worker(services.platform, services.settings.worker_interval_seconds)
         thread = threading.Thread(target=worker.run, name="fantasy-worker", daemon=True)
         if run_worker:

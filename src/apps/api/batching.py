@@ -101,6 +101,13 @@ class Batcher(Generic[T, R]):
                 if not future.done():  # its request may have been cancelled (client gone)
                     future.set_result(answer)
 
+    def open(self) -> None:
+        """Accept items again after `close` (an app served a second time, as by a second
+        test client): the lanes start on the loop of the next submission."""
+        self._closed = False
+        self._ready = None
+        self._tasks = []
+
     async def close(self) -> None:
         """Stop the lanes; anything still waiting is answered 'unavailable'."""
         self._closed = True
