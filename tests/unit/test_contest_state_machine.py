@@ -414,8 +414,13 @@ class ContestMachine(RuleBasedStateMachine):
         assert len(mine) <= 1, mine
         if entry is None:
             assert not mine
-        elif mine and mine[0].status is ChargeStatus.SUCCEEDED:
+        elif mine and mine[0].status is ChargeStatus.SUCCEEDED and self._gateway_answers():
+            # (A gateway that refuses the platform's key, or is down, cannot say the charge
+            # succeeded: the entry stays reserved until the worker resolves it.)
             assert entry.status in (EntryStatus.ACTIVE, EntryStatus.REFUNDED), entry.status
+
+    def _gateway_answers(self) -> bool:
+        return not (self.world.gateway.auth_broken or self.world.gateway.unavailable)
 
     @rule(call=st.sampled_from(["transfer", "refund"]))
     def the_worker_crashes_after_a_gateway_call_and_runs_again(self, call: str) -> None:
