@@ -16,10 +16,11 @@ from fantasy_core.entries import SEAT_HOLDING, EntryStatus
 from fantasy_core.errors import DuplicateRecord, PaymentOutcomeUnknown
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup
+from fantasy_core.usecases import joining_batch
 from fantasy_core.usecases.joining import JoinRequest, join
 from fantasy_core.usecases.joining_batch import Joined, join_many
 from fantasy_core.usecases.recovery import resolve_reservations
-from support.world import World, lineup
+from support.world import LOCK, World, lineup
 
 BAD_LINEUP = Lineup((("QB", "KC-QB0"),))
 
@@ -196,3 +197,25 @@ def test_charges_sent_side_by_side_end_as_the_same_answers_and_books() -> None:
     entries_in_turn, *rest_in_turn = stored(in_turn)
     assert [e[:4] + e[5:] for e in entries] == [e[:4] + e[5:] for e in entries_in_turn]
     assert rest == rest_in_turn
+
+
+def test_charged_after_the_lock_a_batch_refunds_and_a_failed_send_leaves_the_refunds_pending(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    world = World()
+    contest = world.create()
+    requests = [
+        JoinRequest(contest.contest_id, user, "k1", lineup(n), SUCCEED)
+        for n, user in enumerate(["ann", "bob"])
+    ]
+    world.gateway.after_call = lambda call, key: world.clock.set(LOCK)  # locks meanwhile
+
+    def refunds_unsent(*_: Any, **__: Any) -> int:
+        raise RuntimeError("the database went away while sending")
+
+    monkeypatch.setattr(joining_batch, "send_refunds", refunds_unsent)
+    answers = [answer_of(a) for a in join_many(world.p, requests)]
+    assert [a[1] for a in answers] == [EntryStatus.REFUNDED, EntryStatus.REFUNDED]
+    with world.store.unit_of_work() as uow:
+        assert len(uow.refunds.pending()) == 2  # written before sending: the worker sends them
+    assert "not sent yet" in caplog.text

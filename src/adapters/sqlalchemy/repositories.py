@@ -277,7 +277,18 @@ _INSERT_ENTRY = t.entries.insert()
 
 def _distinct(entry_ids: Sequence[str]) -> None:
     if len(set(entry_ids)) < len(entry_ids):
-        raise ValueError(f"entry ids asked twice: {sorted(entry_ids)}")
+        raise ValueError(f"entry ids given twice: {sorted(entry_ids)}")
+
+
+def _seat_moves(entries: Sequence[Entry], before: dict[str, tuple[str, str]]) -> Counter[str]:
+    """How saving `entries` moves each contest's seat counter, given the (contest id,
+    status) each stored one had before (absent: the entry is new)."""
+    moves: Counter[str] = Counter()
+    for entry in entries:
+        moves[entry.contest_id] += int(entry.holds_seat)
+        if entry.entry_id in before and before[entry.entry_id][1] in _SEATS:
+            moves[before[entry.entry_id][0]] -= 1
+    return moves
 
 
 def _replace_params(entry: Entry) -> dict[str, object]:
@@ -304,7 +315,7 @@ class SqlEntries:
         if result.rowcount != 1:
             raise DuplicateRecord(f"entry {entry.entry_id} ({entry.fingerprint}) exists")
         if entry.holds_seat:
-            self._db.add_seats(entry.contest_id, 1)
+            self._db.move_seats({entry.contest_id: 1})
 
     def save(self, entry: Entry) -> None:
         before = self._replace(entry)
@@ -314,12 +325,9 @@ class SqlEntries:
                 entry_values(entry),
                 missing_parent=UnknownContest(f"no contest {entry.contest_id}"),
             )
-        moves = {entry.contest_id: int(entry.holds_seat)}
-        if before is not None and before[1] in _SEATS:
-            moves[before[0]] = moves.get(before[0], 0) - 1
-        for contest_id, delta in moves.items():
-            if delta:
-                self._db.add_seats(contest_id, delta)
+        self._db.move_seats(
+            _seat_moves([entry], {} if before is None else {entry.entry_id: before})
+        )
 
     def _replace(self, entry: Entry) -> tuple[str, str] | None:
         """Overwrite the stored entry; its (contest id, status) before, or None if it is new.
@@ -444,12 +452,7 @@ class SqlEntries:
             self._db.execute(_REPLACE, [_replace_params(e) for e in stored], missing_parent=missing)
         if new:
             self._db.execute(_INSERT_ENTRY, [entry_values(e) for e in new], missing_parent=missing)
-        moves: Counter[str] = Counter()
-        for entry in entries:
-            moves[entry.contest_id] += int(entry.holds_seat)
-            if entry.entry_id in before and before[entry.entry_id][1] in _SEATS:
-                moves[before[entry.entry_id][0]] -= 1
-        self._db.move_seats(moves)
+        self._db.move_seats(_seat_moves(entries, before))
 
     def _many(self, column: str, values: Iterable[str]) -> dict[str, Entry]:
         wanted = sorted(set(values))

@@ -139,17 +139,15 @@ class Statements:
         """The transaction ended: what was known under its locks may change now."""
         self.locked_seats.clear()
 
-    def add_seats(self, contest_id: str, delta: int) -> None:
-        """Move a contest's seat counter by `delta` (an entry took or gave back a seat)."""
-        self.execute(_ADD_SEATS, {"target": contest_id, "delta": delta})
-        if contest_id in self.locked_seats:
-            self.locked_seats[contest_id] += delta
-
     def move_seats(self, deltas: Mapping[str, int]) -> None:
-        """`add_seats` for several contests at once (one executemany, in contest id order)."""
+        """Move each contest's seat counter by its delta (entries took or gave back seats):
+        one statement, an executemany for several contests, in contest id order."""
         moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
-        if moved:
-            self.execute(_ADD_SEATS, [{"target": c, "delta": d} for c, d in moved.items()])
+        params = [{"target": c, "delta": d} for c, d in moved.items()]
+        if len(params) == 1:
+            self.execute(_ADD_SEATS, params[0])
+        elif params:
+            self.execute(_ADD_SEATS, params)
         for contest_id, delta in moved.items():
             if contest_id in self.locked_seats:
                 self.locked_seats[contest_id] += delta
