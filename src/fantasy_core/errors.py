@@ -139,6 +139,15 @@ class OperatorActionRefused(DomainError):
     """An operator action the contest's state does not allow (e.g. cancel after settlement)."""
 
 
+class InvalidCorrection(DomainError):
+    """An operator's stat correction that cannot be accepted; `rule` names why (a feed
+    validation rule such as `negative_count`, or `unknown_player`, `unknown_stat`, ...)."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule = rule
+        super().__init__(message)
+
+
 class InvalidFeedData(DomainError):
     """Game data that cannot be read at all (malformed snapshot or game); the message says where."""
 

@@ -374,6 +374,7 @@ RULES: Mapping[str, str] = MappingProxyType(
         "unknown_game": "a line's game is not on the slate, or its team does not play in it",
         "negative_count": "a count (touchdowns, receptions, sacks, ...) is negative",
         "non_integer_count": "a count is not a whole number (sacks: not a multiple of 1/2)",
+        "value_out_of_range": "a stat lies outside -1,000 to 1,000 (the record is 554 yards)",
         "tds_exceed_receptions": "more receiving touchdowns than receptions",
         "tds_exceed_completions": "more passing touchdowns than completions",
     }
@@ -423,6 +424,11 @@ COUNT_STATS: Mapping[str, Fraction] = MappingProxyType(
 )
 """Stats that count events, with the step they come in: never negative, always a multiple of
 the step. Every other stat (yards above all) may be negative or fractional."""
+
+STAT_BOUND = Fraction(1000)
+"""No stat of one player in one game reaches this in magnitude: the single-game records are
+554 passing yards, 296 rushing yards, 336 receiving yards and 45 completions. A value beyond it
+is a provider's (or an operator's) error, and would decide a contest by itself."""
 
 _AT_MOST: tuple[tuple[str, str, str], ...] = (
     # (rule, stat, the stat it cannot exceed): each touchdown of that kind ends a catch/completion.
@@ -574,6 +580,14 @@ def _check_lines(snapshot: FeedSnapshot) -> Iterable[DataProblem]:
 def _check_values(line: StatLine) -> Iterable[DataProblem]:
     where = (line.game_id, line.player_id)
     for key, value in line.stats:
+        if abs(value) > STAT_BOUND:
+            yield _problem(
+                "value_out_of_range",
+                f"{key} is {format_points(value)}, beyond {format_points(STAT_BOUND)} in size",
+                *where,
+                key,
+            )
+            continue  # its other faults (a fraction of a count) are beside the point
         step = COUNT_STATS.get(key)
         if step is None:
             continue
@@ -599,6 +613,16 @@ def _check_values(line: StatLine) -> Iterable[DataProblem]:
                 *where,
                 stat,
             )
+
+
+def validate_line(line: StatLine) -> tuple[DataProblem, ...]:
+    """The rules one line's values break on their own (counts, bounds, touchdowns within
+    catches), in RULES order; the same checks validate_snapshot makes of every line."""
+    return tuple(sorted(_check_values(line), key=lambda p: (_RULE_ORDER[p.rule], p.field or "")))
+
+
+RELATED_STATS: frozenset[str] = frozenset(limit for _, _, limit in _AT_MOST)
+"""Stats no rule set may score but validation reads (receptions bound receiving touchdowns)."""
 
 
 def _check_history(snapshot: FeedSnapshot, previous: FeedSnapshot) -> Iterable[DataProblem]:

@@ -165,7 +165,7 @@ def test_an_explanation_shows_an_operator_correction_and_is_final_once_settled(a
     world.clock.advance(timedelta(hours=2))
     world.run()
     assert api.client.get(f"/contests/{contest}").json()["state"] == "PAID"
-    late = {**body, "value": "9", "reason": "too late"}
+    late = {**body, "stat": "passing_yards", "value": "999", "reason": "too late"}
     response = api.client.post("/operator/stats/corrections", json=late, headers=api.operator)
     assert response.json() == {"affected_contests": []}
     assert api.client.get(url, headers=ann).json() == explained

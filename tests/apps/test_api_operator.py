@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from api_support import Api, assert_problem
 
 from support.world import LOCK, SLATE
@@ -136,7 +137,39 @@ def test_a_stat_correction_names_the_affected_contests(api: Api) -> None:
     bad = api.client.post(
         "/operator/stats/corrections", json={**body, "value": "lots"}, headers=api.operator
     )
-    assert_problem(bad, 409, "action-refused")
+    assert_problem(bad, 422, "invalid-correction")
+    assert bad.json()["rule"] == "not_a_number"
+
+
+@pytest.mark.parametrize(
+    ("change", "rule"),
+    [
+        ({"stat": "bogus_stat"}, "unknown_stat"),
+        ({"value": "1e308"}, "value_out_of_range"),
+        ({"value": "abc"}, "not_a_number"),
+        ({"stat": "passing_tds", "value": "-1"}, "negative_count"),
+        ({"stat": "passing_tds", "value": "1.5"}, "non_integer_count"),
+        ({"player_id": "NOBODY"}, "unknown_player"),
+        ({"slate_id": "no-such-slate"}, "unknown_slate"),
+    ],
+)
+def test_a_stat_correction_provider_data_could_not_carry_is_a_422_naming_the_rule(
+    api: Api, change: dict[str, str], rule: str
+) -> None:
+    contest = api.contest("double_up")
+    body = {
+        "slate_id": SLATE,
+        "player_id": "KC-QB0",
+        "stat": "passing_yards",
+        "value": "301",
+        "reason": "official scorer change",
+        **change,
+    }
+    response = api.client.post("/operator/stats/corrections", json=body, headers=api.operator)
+    assert_problem(response, 422, "invalid-correction")
+    assert response.json()["rule"] == rule
+    trail = api.client.get(f"/operator/contests/{contest}/audit", headers=api.operator).json()
+    assert not [r for r in trail if r["action"] == "stats.corrected"]
 
 
 def test_the_ledger_verifies(api: Api) -> None:

@@ -493,7 +493,7 @@ def limit_probes(app: Seeded) -> list[Probe]:
                 "/operator/stats/corrections",
                 "operator",
                 body,
-                allowed=(400, 409, 422),
+                allowed=(400, 422),
             )
         )
     picks = json.dumps(_picks(3))

@@ -46,6 +46,7 @@ from fantasy_core.entries import EntryStatus, join_fingerprint
 from fantasy_core.errors import (
     GatewayAuthError,
     GatewayUnavailable,
+    InvalidCorrection,
     InvalidLineup,
     JoinRefused,
     OperatorActionRefused,
@@ -66,13 +67,13 @@ from fantasy_core.payments import (
 from fantasy_core.payouts import double_up, fifty_fifty, top_heavy, winner_take_all
 from fantasy_core.stats import GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
+from fantasy_core.usecases.corrections import correct_stat
 from fantasy_core.usecases.joining import JoinRequest, join, withdraw
 from fantasy_core.usecases.joining_batch import join_many
 from fantasy_core.usecases.paying import execute_payouts
 from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
 from fantasy_core.usecases.refunds import send_refunds
 from fantasy_core.usecases.reports import verify_ledger
-from fantasy_core.usecases.stats import correct_stat
 from fantasy_core.usecases.worker import run_once
 from support.world import LOCK, World, lineup, snapshot
 
@@ -277,15 +278,17 @@ class ContestMachine(RuleBasedStateMachine):
 
     @rule(value=st.integers(0, 4))
     def an_operator_corrects_a_stat(self, value: int) -> None:
-        correct_stat(
-            self.world.p,
-            "test-slate",
-            "KC-QB0",
-            "passing_tds",
-            str(value),
-            "official scoring change",
-            "operator",
-        )
+        # Refused when no contest is left on the slate or the line would break a feed rule.
+        with suppress(InvalidCorrection):
+            correct_stat(
+                self.world.p,
+                "test-slate",
+                "KC-QB0",
+                "passing_tds",
+                str(value),
+                "official scoring change",
+                "operator",
+            )
 
     @rule(contest=contests)
     def an_operator_cancels(self, contest: str) -> None:

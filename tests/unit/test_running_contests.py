@@ -18,6 +18,7 @@ from fantasy_core.payments import PaymentEvent, PaymentEventKind, PayoutStatus
 from fantasy_core.snapshot import recompute, verify
 from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
+from fantasy_core.usecases.corrections import correct_stat
 from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
 from fantasy_core.usecases.reports import (
     EntryExplanation,
@@ -25,7 +26,7 @@ from fantasy_core.usecases.reports import (
     explain_entry,
     verify_ledger,
 )
-from fantasy_core.usecases.stats import correct_stat, ingest
+from fantasy_core.usecases.stats import ingest
 from support.world import LOCK, SLATE, World, snapshot
 
 USERS = ("ann", "bob", "cat", "dan")
@@ -190,7 +191,7 @@ def test_a_settled_entry_is_explained_as_settled_even_after_a_late_correction(
         entry = uow.entries.for_contest(cid)[0]
     before = explain_entry(world.p, entry.entry_id)
     qb = entry.lineup.player_ids[0]
-    assert correct_stat(world.p, "test-slate", qb, "passing_tds", "9", "late", "op") == []
+    assert correct_stat(world.p, "test-slate", qb, "passing_yards", "999", "late", "op") == []
     after = explain_entry(world.p, entry.entry_id)
     settled, document = settled_row(world, cid, entry.entry_id)
     assert after == before
@@ -239,7 +240,7 @@ def test_a_correction_after_settlement_is_recorded_and_alerted_but_changes_nothi
     world.play_games()
     with world.store.unit_of_work() as uow:
         before = uow.settlements.get(cid)
-    assert correct_stat(world.p, "test-slate", "KC-QB0", "passing_tds", "9", "late", "op") == []
+    assert correct_stat(world.p, "test-slate", "KC-QB0", "passing_yards", "999", "late", "op") == []
     with world.store.unit_of_work() as uow:
         assert uow.settlements.get(cid) == before
     assert any(key.startswith("late-correction") for key in world.alerts.raised_keys())

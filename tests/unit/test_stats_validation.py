@@ -135,6 +135,19 @@ def test_a_negative_count_is_rejected(count: str) -> None:
     assert problems_of(line("00-1", "BAL", BAL_BUF, **{count: -1})) == ["negative_count"]
 
 
+@pytest.mark.parametrize("value", [F(1000), F(-1000), F(999), F(-7)])
+def test_a_value_within_the_bound_is_accepted(value: Fraction) -> None:
+    assert problems_of(line("00-1", "BAL", BAL_BUF, passing_yards=value)) == []
+
+
+@pytest.mark.parametrize(
+    ("stat", "value"),
+    [("passing_yards", F(100001, 100)), ("rushing_yards", F(-1001)), ("receptions", F(10**308))],
+)
+def test_a_value_beyond_the_bound_is_rejected_once(stat: str, value: Fraction) -> None:
+    assert problems_of(line("00-1", "BAL", BAL_BUF, **{stat: value})) == ["value_out_of_range"]
+
+
 def test_more_receiving_touchdowns_than_receptions_is_rejected() -> None:
     bad = line("00-1", "BAL", BAL_BUF, receptions=1, receiving_tds=2)
     assert problems_of(bad) == ["tds_exceed_receptions"]
@@ -239,6 +252,7 @@ def _case(rule: str) -> tuple[FeedSnapshot, FeedSnapshot | None]:
         "unknown_game": (snapshot(*VALID_LINES, line("00-1", "PHI", BAL_BUF)), None),
         "negative_count": (snapshot(*VALID_LINES, line("00-1", "BAL", receptions=-1)), None),
         "non_integer_count": (snapshot(*VALID_LINES, line("00-1", "BAL", carries=F(1, 2))), None),
+        "value_out_of_range": (snapshot(*VALID_LINES, line("00-1", rushing_yards=-1001)), None),
         "tds_exceed_receptions": (snapshot(*VALID_LINES, line("00-1", receiving_tds=1)), None),
         "tds_exceed_completions": (snapshot(*VALID_LINES, line("00-1", passing_tds=1)), None),
     }

@@ -41,9 +41,9 @@ from apps.bootstrap import Services
 from apps.templates import template
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.contests import cancel_contest, create_contest
+from fantasy_core.usecases.corrections import correct_stat
 from fantasy_core.usecases.queries import contest_summary, player_audit, slate_for_contests
 from fantasy_core.usecases.reports import audit_trail, verify_ledger
-from fantasy_core.usecases.stats import correct_stat
 
 
 class OperatorController(Controller):

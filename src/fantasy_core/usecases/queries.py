@@ -16,15 +16,15 @@ from attrs import frozen
 
 from fantasy_core.audit import AuditRecord
 from fantasy_core.contest import Contest
-from fantasy_core.entries import Entry, EntryStatus
+from fantasy_core.entries import Entry
 from fantasy_core.errors import UnknownSlate
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import PlayerPool
 from fantasy_core.payments import Payout, PayoutAccount, Refund
 from fantasy_core.platform import Platform
-from fantasy_core.settlement import Standings, prize_pool, settle_entries
+from fantasy_core.settlement import Standings
 from fantasy_core.snapshot import InvalidSnapshot
-from fantasy_core.usecases.stats import effective_lines
+from fantasy_core.usecases.standings import live_standings
 
 # Before lock, who picked whom is private: the leaderboard opens when the contest locks.
 LEADERBOARD_STATES = frozenset(
@@ -149,20 +149,10 @@ def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) 
             rows = _standings_from_snapshot(stored[0])
             page = tuple(rows[offset : offset + limit])
             return Leaderboard(contest_id, contest.state, True, len(rows), page)
-        entries = uow.entries.for_contest(contest_id, [EntryStatus.ACTIVE])
-        lines = effective_lines(uow, contest.terms.slate_id)
-    terms = contest.terms
-    points = {player: terms.rules.score(line) for player, line in lines.items()}
-    pool = prize_pool(
-        sum(e.fee_minor for e in entries),
-        terms.rake_bps,
-        None if terms.guaranteed_pool is None else terms.guaranteed_pool.minor,
-        len(entries),
-        terms.payout,
-    )
-    lineups = {e.entry_id: e.lineup.player_ids for e in entries}
-    standings = settle_entries(lineups, points, terms.payout, pool.pool, terms.entry_fee.minor)
-    users = {e.entry_id: e.user_id for e in entries}
+        live = live_standings(uow, contest)
+    standings = live.standings
+    users = {e.entry_id: e.user_id for e in live.entries}
+    lineups = {e.entry_id: e.lineup.player_ids for e in live.entries}
     page = _page(standings, users, lineups, offset, limit)
     return Leaderboard(contest_id, contest.state, False, len(standings), page)
 

@@ -1,4 +1,4 @@
-"""Ingesting provider data (untrusted), operator stat corrections, and the lines scoring uses."""
+"""Ingesting provider data (untrusted) and the lines scoring uses."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ from fantasy_core.errors import (
     FeedUnavailable,
     InvalidFeedData,
     InvalidStatLine,
-    OperatorActionRefused,
 )
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
@@ -144,48 +143,3 @@ def effective_lines(uow: UnitOfWork, slate_id: str) -> dict[str, dict[str, Fract
     for player_id, stat, value_text in uow.stats.corrections(slate_id):
         lines.setdefault(player_id, {})[stat] = parse_stat_value(value_text)
     return lines
-
-
-def correct_stat(
-    p: Platform, slate_id: str, player_id: str, stat: str, value_text: str, reason: str, actor: str
-) -> list[str]:
-    """Record an operator's correction of one stat, with a reason; returns the affected contests.
-
-    Contests already settled keep their result: the correction is recorded and
-    alerted for them, but changes nothing.
-    """
-    if not reason.strip():
-        raise OperatorActionRefused("a stat correction needs a reason")
-    try:
-        parse_stat_value(value_text)
-    except InvalidStatLine as error:
-        raise OperatorActionRefused(f"{stat} = {value_text!r}: {error}") from error
-    settled: list[str] = []
-    affected: list[str] = []
-    with p.uow() as uow:
-        for cid in uow.contests.ids_in_states(list(ContestState)):
-            contest = uow.contests.get(cid)
-            if contest.terms.slate_id != slate_id:
-                continue
-            if contest.state in (ContestState.SETTLED, ContestState.PAID):
-                settled.append(cid)
-            elif contest.state is not ContestState.CANCELLED:
-                affected.append(cid)
-        uow.stats.add_correction(
-            slate_id, player_id, stat, value_text, reason, actor, p.clock.now()
-        )
-        p.audit(
-            uow,
-            "stats.corrected",
-            subject=f"{slate_id}/{player_id}/{stat}",
-            actor=actor,
-            detail=f"{stat} = {value_text}: {reason}; affects {affected or 'no contest'}",
-        )
-        uow.commit()
-    if settled:
-        p.alert(
-            f"late-correction-{slate_id}-{player_id}-{stat}",
-            f"correction of {player_id} {stat} arrived after settlement of {settled}; "
-            "their results are unchanged",
-        )
-    return affected
