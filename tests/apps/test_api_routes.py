@@ -109,3 +109,27 @@ def test_the_openapi_schema_and_interactive_docs_are_served(api: Api) -> None:
 def test_unknown_routes_and_methods_are_problems(api: Api) -> None:
     assert_problem(api.client.get("/nowhere"), 404, "not-found")
     assert_problem(api.client.delete("/contests"), 405, "method-not-allowed")
+
+
+def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
+    contest = api.contest("double_up")
+    document = api.client.get("/schema/openapi.json").json()
+    json_routes = [
+        (method.upper(), path.replace("{contest_id}", contest))
+        for path, operations in document["paths"].items()
+        for method, operation in operations.items()
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+    assert len(json_routes) == 7
+    bodies = (b'{"password": "\xff\xfeabcdefghij"}', b'{"email": "\xc3("}', b"\xff\xfe{\x00}\x00")
+    ann = api.player("ann")
+    for method, path in json_routes:
+        headers = {
+            **(api.operator if path.startswith("/operator") else ann),
+            "Content-Type": "application/json",
+            "Idempotency-Key": "not-utf8",
+        }
+        for body in bodies:
+            response = api.client.request(method, path, content=body, headers=headers)
+            problem = assert_problem(response, 400, "malformed")
+            assert problem["detail"].startswith("the body is not UTF-8: byte "), (path, problem)

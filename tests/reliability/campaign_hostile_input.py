@@ -420,10 +420,36 @@ class Probe:
     allowed: tuple[int, ...] = (400, 404)
 
 
+NOT_UTF8 = {
+    "a lone continuation byte": b'{"password": "\xff\xfeabcdefghij"}',
+    "a truncated sequence": b'{"reason": "\xc3("}',
+    "a UTF-16 byte-order mark": b'\xff\xfe{\x00"\x00}\x00',
+    "an encoded surrogate": b'{"email": "\xed\xa0\x80@example.com"}',
+}
+
+
+def _json_body_operations(app: Seeded) -> list[tuple[str, str]]:
+    """(method, path) of every documented operation taking a JSON body, with ids filled in."""
+    document = app.client.get("/schema/openapi.json").json()
+    ids = {"contest_id": app.contest_id, "entry_id": app.entry_id}
+    return [
+        (method.upper(), re.sub(r"\{([^}]+)\}", lambda m: ids.get(m.group(1), "x"), path))
+        for path, operations in sorted(document["paths"].items())
+        for method, operation in sorted(operations.items())
+        if "application/json" in operation.get("requestBody", {}).get("content", {})
+    ]
+
+
 def limit_probes(app: Seeded) -> list[Probe]:
     cid, eid = app.contest_id, app.entry_id
     join_body = json.dumps({"lineup": _picks(2), "payment_method": "pm_card_visa"}).encode()
     probes: list[Probe] = []
+    for method, path in _json_body_operations(app):
+        caller = "operator" if path.startswith("/operator") else "bob"
+        probes += [
+            Probe(f"{method} {path}: not UTF-8, {name}", method, path, caller, body, allowed=(400,))
+            for name, body in NOT_UTF8.items()
+        ]
     for name, hostile in HOSTILE_IDS.items():
         probes += [
             Probe(f"contest id {name}", "GET", f"/contests/{hostile}"),

@@ -6,7 +6,9 @@ is a 400 wherever it appears (path, query, JSON strings and keys). A JSON object
 that repeats a key means different things to different parsers (the first wins,
 or the last): a proxy could check one payment method while we charge the other.
 It is a 400 too, as is JSON nested so deep that decoding it would exhaust the stack
-(which ended in a 500). All are refused before anything is read or written.
+(which ended in a 500), and a body that is not UTF-8 (RFC 8259 allows no other
+encoding; the decoder's UnicodeDecodeError was a 500). All are refused before
+anything is read or written.
 """
 
 from __future__ import annotations
@@ -38,9 +40,17 @@ class StrictJsonRequest(Request[Any, Any, Any]):
 
 
 def refuse_ambiguous_json(body: bytes) -> None:
-    """ValidationException (400) for a repeated key or a NUL; not JSON: left to the decoder."""
+    """ValidationException (400) for bytes that are not UTF-8, a repeated key or a NUL;
+    not JSON: left to the decoder."""
     try:
-        json.loads(body, object_pairs_hook=_checked_object)
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ValidationException(
+            f"the body is not UTF-8: byte {error.start} (0x{body[error.start]:02x}) "
+            f"cannot be decoded ({error.reason})"
+        ) from None
+    try:
+        json.loads(text, object_pairs_hook=_checked_object)
     except _Refused as refused:
         raise ValidationException(str(refused)) from None
     except RecursionError:
