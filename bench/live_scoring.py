@@ -32,7 +32,7 @@ def build(entries: int, held_by_bps: int, seed: int) -> Leaderboard:
         if rng.randrange(10_000) < held_by_bps:
             picks[-1] = STAR
         lineups[f"e{i:07d}"] = tuple(picks)
-    return Leaderboard(lineups, points)
+    return Leaderboard(lineups, points, dict.fromkeys(lineups, "bench-user"))
 
 
 def main() -> None:

@@ -1,10 +1,14 @@
-"""The live leaderboard of a contest: one stat update rescores only the entries holding the player.
+"""The leaderboard of a contest: live (one stat update rescores only the entries holding the
+player) and the page of standings every reader sees, live or read back from a settlement.
 
 Scores are integers over a common denominator (as in settlement). Entries sit in
 buckets by score. An update moves the holders of one player by the same amount,
 so it is a few set operations per score bucket (done in C), not a re-sort of the
 field. Reading a page walks the distinct scores from the top; entries tied on a
-score are listed by entry id and share the competition rank (1, 2, 2, 4).
+score are listed by entry id and share the competition rank (1, 2, 2, 4) and the
+sum of the prizes of the places they occupy, split as settlement splits it
+(`split_evenly`: leftover cents to the earliest entry ids), so a live page shows
+exactly what settlement would pay on the same points.
 """
 
 from __future__ import annotations
@@ -17,23 +21,52 @@ from fractions import Fraction
 
 from attrs import frozen
 
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.money import split_evenly
 from fantasy_core.settlement import common_scale, scale_points
 
 
 @frozen
 class Standing:
+    """One entry's place: rank (shared by ties), owner, score, prize (projected until
+    settled) and lineup."""
+
     rank: int
     entry_id: str
+    user_id: str
     score: Fraction
+    prize_minor: int
+    player_ids: tuple[str, ...]
+
+
+@frozen
+class LeaderboardPage:
+    """One page of a contest's standings, best first. `final` once settled (read from the
+    settlement snapshot); before, scored live with projected prizes. `total` entries in all."""
+
+    contest_id: str
+    state: ContestState
+    final: bool
+    total: int
+    rows: tuple[Standing, ...]
 
 
 class Leaderboard:
     """Standings of one contest's entries, kept current as players' points change."""
 
     def __init__(
-        self, lineups: Mapping[str, Sequence[str]], points: Mapping[str, Fraction]
+        self,
+        lineups: Mapping[str, Sequence[str]],
+        points: Mapping[str, Fraction],
+        owners: Mapping[str, str],
+        place_prizes: Sequence[int] = (),
     ) -> None:
+        """`lineups` and `owners` (user ids) by entry id; `points` by player (absent: 0);
+        `place_prizes` what each place pays, 1st first (PayoutStructure.place_prizes)."""
         self._ids = sorted(lineups)
+        self._lineups = lineups
+        self._place_prizes = tuple(place_prizes)
+        self._owners = owners
         self._scale = common_scale(points.values())
         self._points = scale_points(points, self._scale)
         # Entry indices by player, as compact arrays (9 million ints would not be).
@@ -116,10 +149,23 @@ class Leaderboard:
             members = self._buckets[score]
             if seen + len(members) > offset:
                 value = Fraction(score, self._scale)
+                shared = sum(self._place_prizes[seen : seen + len(members)])
+                prizes = split_evenly(shared, len(members))
                 for position, index in enumerate(sorted(members), start=seen):
                     if offset <= position < end:
-                        rows.append(Standing(seen + 1, self._ids[index], value))
+                        rows.append(self._standing(seen + 1, index, value, prizes[position - seen]))
             seen += len(members)
             if seen >= end:
                 break
         return rows
+
+    def _standing(self, rank: int, index: int, score: Fraction, prize: int) -> Standing:
+        entry_id = self._ids[index]
+        return Standing(
+            rank=rank,
+            entry_id=entry_id,
+            score=score,
+            prize_minor=prize,
+            user_id=self._owners[entry_id],
+            player_ids=tuple(self._lineups[entry_id]),
+        )

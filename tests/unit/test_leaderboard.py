@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from fractions import Fraction
 
 import pytest
@@ -9,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fantasy_core.leaderboard import Leaderboard
-from fantasy_core.payouts import winner_take_all
+from fantasy_core.payouts import top_heavy
 from fantasy_core.settlement import settle_entries
 
 PLAYERS = [f"p{i}" for i in range(8)]
@@ -18,10 +19,16 @@ points_values = st.fractions(min_value=-10, max_value=60, max_denominator=100).f
 )
 
 
+def owners(lineups: Mapping[str, object]) -> dict[str, str]:
+    return {entry: f"user-of-{entry}" for entry in lineups}
+
+
 def test_an_update_rescores_only_the_holders_and_reorders() -> None:
+    lineups = {"a": ("p0", "p1"), "b": ("p1", "p2"), "c": ("p2", "p3")}
     board = Leaderboard(
-        {"a": ("p0", "p1"), "b": ("p1", "p2"), "c": ("p2", "p3")},
+        lineups,
         {"p0": Fraction(1), "p1": Fraction(2), "p2": Fraction(3), "p3": Fraction(4)},
+        owners(lineups),
     )
     assert [(s.rank, s.entry_id) for s in board.page(0, 3)] == [(1, "c"), (2, "b"), (3, "a")]
     assert board.update("p0", Fraction("10.5")) == 1
@@ -34,14 +41,15 @@ def test_an_update_rescores_only_the_holders_and_reorders() -> None:
 
 
 def test_tied_entries_share_a_rank_and_list_by_entry_id() -> None:
-    board = Leaderboard({"z": ("p0",), "m": ("p0",), "a": ("p1",)}, {"p0": Fraction(5)})
+    lineups = {"z": ("p0",), "m": ("p0",), "a": ("p1",)}
+    board = Leaderboard(lineups, {"p0": Fraction(5)}, owners(lineups))
     assert [(s.rank, s.entry_id) for s in board.page(0, 5)] == [(1, "m"), (1, "z"), (3, "a")]
     assert [s.entry_id for s in board.page(1, 1)] == ["z"]
 
 
 def test_a_negative_page_is_refused() -> None:
     with pytest.raises(ValueError, match="non-negative"):
-        Leaderboard({}, {}).page(-1, 5)
+        Leaderboard({}, {}, {}).page(-1, 5)
 
 
 @given(
@@ -57,12 +65,18 @@ def test_after_any_updates_the_board_matches_a_full_recomputation(
 ) -> None:
     entries = {f"e{i:03d}": tuple(lineup) for i, lineup in enumerate(lineups)}
     points: dict[str, Fraction] = {p: Fraction(0) for p in PLAYERS}
-    board = Leaderboard(entries, points)
+    structure = top_heavy(5)
+    pool = 10 * len(entries) * 100
+    prizes = structure.place_prizes(len(entries), pool, 100)
+    board = Leaderboard(entries, points, owners(entries), prizes)
     for player, value in updates:
         board.update(player, value)
         points[player] = value
-    expected = settle_entries(entries, points, winner_take_all(), 0, 100)
+    expected = settle_entries(entries, points, structure, pool, 100)
     got = board.page(0, len(entries))
     assert [s.entry_id for s in got] == list(expected.entry_ids)
     assert [s.rank for s in got] == list(expected.ranks)
     assert [s.score for s in got] == [expected.score(i) for i in range(len(expected))]
+    assert [s.prize_minor for s in got] == list(expected.prizes)
+    assert [s.user_id for s in got] == [f"user-of-{e}" for e in expected.entry_ids]
+    assert [s.player_ids for s in got] == [entries[e] for e in expected.entry_ids]

@@ -19,10 +19,11 @@ from apps.templates import SPORT_OF_TEMPLATE
 from fantasy_core.audit import AuditRecord
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
+from fantasy_core.leaderboard import LeaderboardPage
 from fantasy_core.ledger import Conservation
 from fantasy_core.payments import Payout, PayoutAccount, Refund
 from fantasy_core.scoring import format_points
-from fantasy_core.usecases.queries import ContestSummary, Leaderboard, PaymentsOf
+from fantasy_core.usecases.queries import ContestSummary, PaymentsOf
 from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
 
 Email = Annotated[str, Meta(min_length=3, max_length=254)]
@@ -247,7 +248,7 @@ class LeaderboardOut(Struct, kw_only=True):
     rows: list[StandingOut]
 
 
-def leaderboard_out(board: Leaderboard, offset: int, limit: int) -> LeaderboardOut:
+def leaderboard_out(board: LeaderboardPage, offset: int, limit: int) -> LeaderboardOut:
     following = offset + limit
     return LeaderboardOut(
         contest_id=board.contest_id,

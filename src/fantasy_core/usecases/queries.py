@@ -16,15 +16,16 @@ from attrs import frozen
 
 from fantasy_core.audit import AuditRecord
 from fantasy_core.contest import Contest
-from fantasy_core.entries import Entry
+from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.errors import UnknownSlate
+from fantasy_core.leaderboard import LeaderboardPage, Standing
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import PlayerPool
 from fantasy_core.payments import Payout, PayoutAccount, Refund
 from fantasy_core.platform import Platform
-from fantasy_core.settlement import Standings
 from fantasy_core.snapshot import InvalidSnapshot
-from fantasy_core.usecases.standings import live_standings
+from fantasy_core.usecases.standings import live_leaderboard
+from fantasy_core.usecases.stats import effective_lines
 
 # Before lock, who picked whom is private: the leaderboard opens when the contest locks.
 LEADERBOARD_STATES = frozenset(
@@ -112,28 +113,7 @@ def settlement_snapshot(p: Platform, contest_id: str) -> tuple[bytes, str] | Non
         return uow.settlements.get(contest_id)
 
 
-@frozen
-class Standing:
-    rank: int
-    entry_id: str
-    user_id: str
-    score: Fraction
-    prize_minor: int
-    player_ids: tuple[str, ...]
-
-
-@frozen
-class Leaderboard:
-    """One page of standings, best first. `final` once settled; before, prizes are projected."""
-
-    contest_id: str
-    state: ContestState
-    final: bool
-    total: int
-    rows: tuple[Standing, ...]
-
-
-def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) -> Leaderboard:
+def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) -> LeaderboardPage:
     """A page of the standings: from the snapshot once settled, else scored live.
 
     Before lock (and for a cancelled contest) the leaderboard is empty.
@@ -143,39 +123,17 @@ def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) 
     with p.uow() as uow:
         contest = uow.contests.get(contest_id)
         if contest.state not in LEADERBOARD_STATES:
-            return Leaderboard(contest_id, contest.state, False, 0, ())
+            return LeaderboardPage(contest_id, contest.state, False, 0, ())
         stored = uow.settlements.get(contest_id)
         if stored is not None:
-            rows = _standings_from_snapshot(stored[0])
-            page = tuple(rows[offset : offset + limit])
-            return Leaderboard(contest_id, contest.state, True, len(rows), page)
-        live = live_standings(uow, contest)
-    standings = live.standings
-    users = {e.entry_id: e.user_id for e in live.entries}
-    lineups = {e.entry_id: e.lineup.player_ids for e in live.entries}
-    page = _page(standings, users, lineups, offset, limit)
-    return Leaderboard(contest_id, contest.state, False, len(standings), page)
-
-
-def _page(
-    standings: Standings,
-    users: dict[str, str],
-    lineups: dict[str, tuple[str, ...]],
-    offset: int,
-    limit: int,
-) -> tuple[Standing, ...]:
-    end = min(offset + limit, len(standings))
-    return tuple(
-        Standing(
-            rank=standings.ranks[i],
-            entry_id=standings.entry_ids[i],
-            user_id=users[standings.entry_ids[i]],
-            score=standings.score(i),
-            prize_minor=standings.prizes[i],
-            player_ids=lineups[standings.entry_ids[i]],
-        )
-        for i in range(offset, end)
-    )
+            settled = _standings_from_snapshot(stored[0])
+            page = tuple(settled[offset : offset + limit])
+            return LeaderboardPage(contest_id, contest.state, True, len(settled), page)
+        entries = uow.entries.for_contest(contest_id, [EntryStatus.ACTIVE])
+        lines = effective_lines(uow, contest.terms.slate_id)
+    board = live_leaderboard(contest, entries, lines)
+    rows = tuple(board.page(offset, limit))
+    return LeaderboardPage(contest_id, contest.state, False, len(board), rows)
 
 
 def _standings_from_snapshot(snapshot: bytes) -> list[Standing]:
