@@ -269,6 +269,23 @@ class Contest:
             )
         self._move(ContestState.PAID, now, SYSTEM, "every payout confirmed")
 
+    def cancel_by_operator(
+        self, now: datetime, reason: str, actor: str, *, live_data_accepted: bool
+    ) -> None:
+        """A person cancels: only while nobody can see how the slate is going.
+
+        Once valid live data (a stat line) of the contest's slate has been accepted, the
+        outcome can be seen, and cancelling then could favour some players over others:
+        from that moment the contest runs to PAID.
+        """
+        if live_data_accepted:
+            raise self._refuse(
+                ContestState.CANCELLED,
+                f"live data of slate {self.terms.slate_id} has been accepted; "
+                "a contest whose results can be seen runs to PAID",
+            )
+        self.cancel(now, reason, actor)
+
     def cancel(self, now: datetime, reason: str, actor: str) -> None:
         if not reason.strip():
             raise self._refuse(ContestState.CANCELLED, "a cancellation needs a reason")

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from api_support import Api, assert_problem
 
-from support.world import LOCK, SLATE
+from fantasy_core.stats import GameStatus
+from support.world import LOCK, SLATE, snapshot
 
 
 def test_an_operator_creates_a_contest_from_a_template_locking_at_the_first_kickoff(
@@ -80,6 +83,25 @@ def test_cancelling_refunds_every_paid_entry_and_is_refused_after_settlement(api
         404,
         "unknown-contest",
     )
+
+
+def test_a_contest_whose_results_can_be_seen_cannot_be_cancelled(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    for n in range(2):
+        assert api.join(contest, api.player(f"p{n}"), variant=n).status_code == 201
+    world = api.world
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL, 2))
+    world.clock.advance(timedelta(hours=4))
+    world.run()
+    assert api.client.get(f"/contests/{contest}").json()["state"] == "COMPLETE"
+    refused = api.client.post(
+        f"/operator/contests/{contest}/cancel", json={"reason": "glitch"}, headers=api.operator
+    )
+    problem = assert_problem(refused, 409, "action-refused")
+    assert "runs to PAID" in problem["detail"]
+    assert len(world.gateway.refunds) == 0
 
 
 def test_alerts_are_listed_and_acknowledged(api: Api) -> None:

@@ -136,3 +136,36 @@ def test_stored_terms_whose_rules_do_not_match_their_fingerprint_are_refused() -
     data["rules_fingerprint"] = "sha256:" + "0" * 64
     with pytest.raises(InvalidContestTerms, match="hash to"):
         ContestTerms.from_canonical(data)
+
+
+def _in(state: ContestState) -> Contest:
+    """A contest moved through the lifecycle up to `state` (SCHEDULED..COMPLETE)."""
+    c = contest()
+    steps = {
+        S.LOCKED: lambda: c.lock(LOCK, entries=5),
+        S.LIVE: lambda: c.go_live(LOCK),
+        S.COMPLETE: lambda: c.complete(LOCK),
+    }
+    for target in (S.LOCKED, S.LIVE, S.COMPLETE):
+        if c.state is state:
+            break
+        steps[target]()
+    assert c.state is state
+    return c
+
+
+@pytest.mark.parametrize("state", [S.SCHEDULED, S.LOCKED, S.LIVE, S.COMPLETE])
+def test_an_operator_may_cancel_until_live_data_is_accepted(state: ContestState) -> None:
+    c = _in(state)
+    c.cancel_by_operator(LOCK, "feed glitch", "operator", live_data_accepted=False)
+    assert c.state is S.CANCELLED
+    assert c.cancel_reason == "feed glitch"
+
+
+@pytest.mark.parametrize("state", [S.SCHEDULED, S.LOCKED, S.LIVE, S.COMPLETE])
+def test_once_live_data_is_accepted_no_operator_may_cancel(state: ContestState) -> None:
+    c = _in(state)
+    with pytest.raises(IllegalTransition, match="live data of slate test-slate"):
+        c.cancel_by_operator(LOCK, "favouritism", "operator", live_data_accepted=True)
+    assert c.state is state
+    assert c.cancel_reason is None

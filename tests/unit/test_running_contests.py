@@ -96,6 +96,44 @@ def test_an_operator_cancellation_refunds_every_paid_entry_once() -> None:
     assert [c.refunded for c in report.closed_contests] == [4_000]
 
 
+def test_a_contest_may_be_cancelled_after_kickoff_while_no_stat_line_has_arrived() -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.IN_PROGRESS, 2))  # started, no stat line yet
+    published = world.feed.snapshot(SLATE)
+    world.feed.publish(attrs.evolve(published, lines=()))
+    world.clock.advance(timedelta(minutes=5))
+    world.run()
+    assert state(world, cid) is ContestState.LIVE
+    assert cancel_contest(world.p, cid, "feed glitch before any data", "operator") == 4
+    assert state(world, cid) is ContestState.CANCELLED
+
+
+@pytest.mark.parametrize("complete", [False, True], ids=["live", "complete"])
+def test_once_live_stats_are_accepted_a_contest_runs_to_paid(complete: bool) -> None:
+    world = World()
+    cid = filled(world)
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.FINAL if complete else GameStatus.IN_PROGRESS, 2))
+    world.clock.advance(timedelta(hours=4 if complete else 0, minutes=5))
+    world.run()
+    assert state(world, cid) is (ContestState.COMPLETE if complete else ContestState.LIVE)
+    with pytest.raises(OperatorActionRefused, match="runs to PAID"):
+        cancel_contest(world.p, cid, "the favourite lost", "operator")
+    assert len(world.gateway.refunds) == 0
+    assert not [r for r in audit_trail(world.p, cid) if r.action == "contest.cancelled"]
+    if not complete:
+        world.feed.publish(snapshot(GameStatus.FINAL, 3))
+        world.clock.advance(timedelta(hours=4))
+        world.run()
+    world.clock.advance(timedelta(hours=2))
+    world.run()
+    assert state(world, cid) is ContestState.PAID
+
+
 def test_a_settled_contest_cannot_be_cancelled() -> None:
     world = World()
     cid = filled(world, accounts=False)

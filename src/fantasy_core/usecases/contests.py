@@ -41,7 +41,8 @@ def refund_active_entries(p: Platform, uow: UnitOfWork, contest: Contest, reason
 
 
 def cancel_contest(p: Platform, contest_id: str, reason: str, actor: str) -> int:
-    """Cancel a contest before settlement and refund every paid entry; idempotent.
+    """Cancel a contest before any live data of its slate is accepted, and refund every
+    paid entry; idempotent.
 
     Returns the number of refunds owed by this call (0 on a repeat). Entries whose
     payment was still in flight are refunded by the reservation recovery.
@@ -50,8 +51,14 @@ def cancel_contest(p: Platform, contest_id: str, reason: str, actor: str) -> int
         contest = uow.contests.lock(contest_id)
         if contest.cancel_reason is not None:
             return 0
+        latest = uow.stats.latest(contest.terms.slate_id)
         try:
-            contest.cancel(p.clock.now(), reason, actor)
+            contest.cancel_by_operator(
+                p.clock.now(),
+                reason,
+                actor,
+                live_data_accepted=latest is not None and bool(latest.lines),
+            )
         except IllegalTransition as error:
             raise OperatorActionRefused(str(error)) from error
         for event in contest.take_events():
