@@ -99,6 +99,15 @@ class JoinRefused(DomainError):
         super().__init__(message)
 
 
+class IdempotencyKeyReused(DomainError):
+    """A client's idempotency key sent again with another request (another lineup or payment
+    method): the first outcome belongs to the first request, so this one is refused."""
+
+    def __init__(self, key: str, message: str) -> None:
+        self.key = key
+        super().__init__(message)
+
+
 class WithdrawRefused(DomainError):
     """A withdrawal that the contest's rules do not allow (past the cut-off, not the owner)."""
 

@@ -24,6 +24,27 @@ def test_a_new_entry_is_201_and_a_replay_of_its_key_is_the_same_response_charged
     assert len(api.world.gateway.charges) == 1
 
 
+def test_a_key_reused_with_another_lineup_or_card_is_a_422_naming_the_key(api: Api) -> None:
+    contest = api.contest()
+    ann = api.player("ann")
+    first = api.join(contest, ann, key="tap-1")
+    assert first.status_code == 201, first.text
+    for other in (api.join(contest, ann, key="tap-1", variant=1),
+                  api.join(contest, ann, key="tap-1", card="pm_card_mastercard")):  # fmt: skip
+        problem = assert_problem(other, 422, "idempotency-key-reused")
+        assert problem["idempotency_key"] == "tap-1"
+        assert first.json()["entry_id"] in problem["detail"]
+    both = assert_problem(
+        api.join(contest, ann, key="tap-1", variant=1, card="pm_card_mastercard"),
+        422,
+        "idempotency-key-reused",
+    )
+    assert "another lineup and payment method" in both["detail"]
+    again = api.join(contest, ann, key="tap-1")
+    assert (again.status_code, again.json()) == (201, first.json())
+    assert len(api.world.gateway.charges) == 1
+
+
 def test_the_same_key_from_two_players_is_two_entries(api: Api) -> None:
     contest = api.contest()
     assert api.join(contest, api.player("ann"), key="k").status_code == 201

@@ -46,6 +46,7 @@ from fantasy_core.entries import EntryStatus, join_fingerprint
 from fantasy_core.errors import (
     GatewayAuthError,
     GatewayUnavailable,
+    IdempotencyKeyReused,
     InvalidCorrection,
     InvalidLineup,
     JoinRefused,
@@ -92,6 +93,8 @@ STATE_OF_ACTION = {f"contest.{s.value.lower()}": s for s in ContestState}
 EXPECTED = (PaymentOutcomeUnknown, GatewayUnavailable, GatewayAuthError, SimulatedCrash)
 # What a re-run may still meet: the gateway's own faults, never an injected crash.
 GATEWAY_FAULTS = (PaymentOutcomeUnknown, GatewayUnavailable, GatewayAuthError)
+# A join refused by a rule: the contest's state, or its key reused with another request.
+REFUSED = (JoinRefused, IdempotencyKeyReused)
 
 
 class ContestMachine(RuleBasedStateMachine):
@@ -143,7 +146,7 @@ class ContestMachine(RuleBasedStateMachine):
     )
     def join(self, contest: str, user: str, key: str, card: str, variant: int) -> None:
         request = JoinRequest(contest, user, key, lineup(variant), card)
-        with suppress(JoinRefused, *EXPECTED):
+        with suppress(*REFUSED, *EXPECTED):
             join(self.world.p, request)
 
     @rule(
@@ -171,7 +174,7 @@ class ContestMachine(RuleBasedStateMachine):
             answers = join_many(self.world.p, requests)
         for answer in answers:
             if isinstance(answer, Exception):
-                assert isinstance(answer, (JoinRefused, *EXPECTED)), repr(answer)
+                assert isinstance(answer, (*REFUSED, *EXPECTED)), repr(answer)
         if commit:
             event("join batch: a commit failed, the clients retry")
             for answer in join_many(self.world.p, requests):
@@ -364,7 +367,10 @@ class ContestMachine(RuleBasedStateMachine):
             self._rerun(f"worker, commit {commit}", crashed, lambda: run_once(self.world.p))
             return
         request = JoinRequest(contest, user, "crash", lineup(1), SUCCEED)
-        with self._crash(commit) as crashed, suppress(JoinRefused, *GATEWAY_FAULTS):
+        with (
+            self._crash(commit) as crashed,
+            suppress(*REFUSED, *GATEWAY_FAULTS),
+        ):
             join(self.world.p, request)
         self._rerun(f"join, commit {commit}", crashed, lambda: join(self.world.p, request))
 
@@ -379,7 +385,10 @@ class ContestMachine(RuleBasedStateMachine):
     ) -> None:
         """The gateway charged, the process died before recording it; the client retries."""
         request = JoinRequest(contest, user, key, lineup(2), card)
-        with self._crash(after="charge") as crashed, suppress(JoinRefused, *GATEWAY_FAULTS):
+        with (
+            self._crash(after="charge") as crashed,
+            suppress(*REFUSED, *GATEWAY_FAULTS),
+        ):
             join(self.world.p, request)
         self._rerun("join, after the charge", crashed, lambda: join(self.world.p, request))
         if crashed:
@@ -396,10 +405,10 @@ class ContestMachine(RuleBasedStateMachine):
         """The gateway charged, its reply was lost; the client retries with the same key."""
         request = JoinRequest(contest, user, key, lineup(3), SUCCEED)
         self.world.gateway.lose_next_replies = 1
-        with suppress(JoinRefused, *GATEWAY_FAULTS):
+        with suppress(*REFUSED, *GATEWAY_FAULTS):
             join(self.world.p, request)
         self.world.gateway.lose_next_replies = 0
-        with suppress(JoinRefused, *GATEWAY_FAULTS):
+        with suppress(*REFUSED, *GATEWAY_FAULTS):
             join(self.world.p, request)
         self._assert_charged_once(join_fingerprint(contest, user, key))
 

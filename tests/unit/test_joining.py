@@ -15,6 +15,7 @@ from adapters.sandbox.gateway import (
 from fantasy_core.entries import EntryStatus, join_fingerprint
 from fantasy_core.errors import (
     GatewayUnavailable,
+    IdempotencyKeyReused,
     InvalidLineup,
     JoinRefused,
     PaymentOutcomeUnknown,
@@ -54,6 +55,23 @@ def test_a_replayed_join_returns_the_first_outcome_and_charges_nothing() -> None
 
 
 @pytest.mark.parametrize(
+    ("variant", "card", "changed"),
+    [(1, "pm_card_visa", "lineup"), (0, "pm_card_mastercard", "payment method"),
+     (1, "pm_card_mastercard", "lineup and payment method")],
+)  # fmt: skip
+def test_a_key_reused_with_another_request_is_refused_naming_the_key(
+    variant: int, card: str, changed: str
+) -> None:
+    world = World()
+    contest = world.create()
+    first = world.join(contest, "ann", key="tap")
+    with pytest.raises(IdempotencyKeyReused, match=f"'tap' was first used .* another {changed};"):
+        world.join(contest, "ann", key="tap", variant=variant, card=card)
+    assert world.join(contest, "ann", key="tap") == first
+    assert charges(world) == 1
+
+
+@pytest.mark.parametrize(
     ("card", "code"), [(DECLINE, "generic_decline"), (INSUFFICIENT_FUNDS, "insufficient_funds")]
 )
 def test_a_declined_join_leaves_no_entry_and_owes_nothing(card: str, code: str) -> None:
@@ -66,7 +84,7 @@ def test_a_declined_join_leaves_no_entry_and_owes_nothing(card: str, code: str) 
     with world.store.unit_of_work() as uow:
         assert uow.entries.seats_taken(contest.contest_id) == 0
         assert uow.ledger.all() == []
-    assert world.join(contest, "ann", key="k1").status is EntryStatus.DECLINED  # replay
+    assert world.join(contest, "ann", key="k1", card=card).status is EntryStatus.DECLINED  # replay
     assert world.join(contest, "ann", key="k2").accepted  # a new attempt is a new join
 
 
@@ -168,7 +186,7 @@ def test_a_charge_needing_action_completes_by_the_payment_event() -> None:
     event = world.gateway.complete_action(key, succeeded=True, event_id="evt_1")
     assert apply_payment_event(world.p, event)
     assert not apply_payment_event(world.p, event)  # the same event again changes nothing
-    assert world.join(contest, "ann").status is EntryStatus.ACTIVE
+    assert world.join(contest, "ann", card=REQUIRES_ACTION).status is EntryStatus.ACTIVE
     assert charges(world) == 1
 
 
@@ -178,7 +196,7 @@ def test_a_failed_action_declines_the_entry() -> None:
     world.join(contest, "ann", card=REQUIRES_ACTION)
     key = join_fingerprint(contest.contest_id, "ann", "k1")
     apply_payment_event(world.p, world.gateway.complete_action(key, False, "evt_1"))
-    assert world.join(contest, "ann").status is EntryStatus.DECLINED
+    assert world.join(contest, "ann", card=REQUIRES_ACTION).status is EntryStatus.DECLINED
 
 
 def test_a_payment_completed_after_lock_is_refunded() -> None:
@@ -189,10 +207,10 @@ def test_a_payment_completed_after_lock_is_refunded() -> None:
     world.join(contest, "cat", variant=2)
     world.clock.set(LOCK)
     world.run()
-    assert world.join(contest, "ann").status is EntryStatus.ABANDONED
+    assert world.join(contest, "ann", card=REQUIRES_ACTION).status is EntryStatus.ABANDONED
     key = join_fingerprint(contest.contest_id, "ann", "k1")
     apply_payment_event(world.p, world.gateway.complete_action(key, True, "evt_late"))
-    assert world.join(contest, "ann").status is EntryStatus.REFUNDED
+    assert world.join(contest, "ann", card=REQUIRES_ACTION).status is EntryStatus.REFUNDED
     assert len(world.gateway.refunds) == 1
 
 

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from adapters.memory import store as memory_store
 from adapters.sandbox.gateway import DECLINE, REQUIRES_ACTION, SUCCEED, TIMEOUT_AFTER_SUCCESS
 from fantasy_core.entries import SEAT_HOLDING, EntryStatus
-from fantasy_core.errors import DuplicateRecord, PaymentOutcomeUnknown
+from fantasy_core.errors import DuplicateRecord, IdempotencyKeyReused, PaymentOutcomeUnknown
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup
 from fantasy_core.usecases import joining_batch
@@ -133,6 +133,25 @@ def test_two_requests_with_one_key_in_a_batch_are_one_join_charged_once() -> Non
     first, second = join_many(world.p, [request, request])
     assert answer_of(first) == answer_of(second)
     assert [c for c, _ in world.gateway.calls] == ["charge"]
+
+
+def test_a_key_reused_with_another_request_in_a_batch_is_refused_and_the_first_charged_once() -> (
+    None
+):
+    world = World()
+    contest = world.create()
+    request = JoinRequest(contest.contest_id, "ann", "k1", lineup(0), SUCCEED)
+    other_lineup = attrs.evolve(request, lineup=lineup(1))
+    other_card = attrs.evolve(request, payment_method="pm_card_mastercard")
+    first, second, third, replay = join_many(world.p, [request, other_lineup, other_card, request])
+    assert answer_of(first) == answer_of(replay)
+    for refused, what in ((second, "lineup"), (third, "payment method")):
+        assert isinstance(refused, IdempotencyKeyReused)
+        assert refused.key == "k1"
+        assert f"with another {what};" in str(refused)
+    assert [c for c, _ in world.gateway.calls] == ["charge"]
+    (again,) = join_many(world.p, [other_lineup])
+    assert isinstance(again, IdempotencyKeyReused)
 
 
 def test_a_lost_charge_reply_fails_only_its_request_and_the_worker_finishes_it() -> None:

@@ -80,6 +80,11 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.JoinRefused: (HTTP_409_CONFLICT, "join-refused", "Join refused"),
     errors.WithdrawRefused: (HTTP_409_CONFLICT, "withdraw-refused", "Withdrawal refused"),
     errors.OperatorActionRefused: (HTTP_409_CONFLICT, "action-refused", "Action refused"),
+    errors.IdempotencyKeyReused: (
+        HTTP_422_UNPROCESSABLE_ENTITY,
+        "idempotency-key-reused",
+        "Idempotency key reused",
+    ),
     errors.InvalidCorrection: (
         HTTP_422_UNPROCESSABLE_ENTITY,
         "invalid-correction",
@@ -136,6 +141,8 @@ def _extra(error: errors.DomainError) -> dict[str, object]:
         return {"rule": error.rule, "player_id": error.player_id}
     if isinstance(error, errors.JoinRefused):
         return {"reason": error.reason}
+    if isinstance(error, errors.IdempotencyKeyReused):
+        return {"idempotency_key": error.key}
     if isinstance(error, errors.InvalidCorrection):
         return {"rule": error.rule}
     for cls, hint in _RETRY_HINT.items():

@@ -8,7 +8,7 @@ from attrs import frozen
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
-from fantasy_core.errors import JoinRefused, WithdrawRefused
+from fantasy_core.errors import IdempotencyKeyReused, JoinRefused, WithdrawRefused
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.money import Money
@@ -41,7 +41,8 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
 
     Raises InvalidLineup (which rule, which player) or JoinRefused (locked, full,
     entry_limit) before any money moves. A replay of the same fingerprint returns
-    the first outcome and charges nothing; a replay of a join interrupted after
+    the first outcome and charges nothing (IdempotencyKeyReused if the key comes back
+    with another lineup or payment method); a replay of a join interrupted after
     its reservation finishes it with the same idempotency key. GatewayUnavailable
     and PaymentOutcomeUnknown propagate with the seat still reserved: the client
     retries with the same key.
@@ -53,7 +54,7 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
             contest = uow.contests.lock(request.contest_id)
             entry = _reserve(p, uow, contest, request, fingerprint)
             uow.commit()
-        elif entry.status is not EntryStatus.RESERVED:
+        elif check_replay(entry, request) and entry.status is not EntryStatus.RESERVED:
             return result_of(entry)
         else:
             contest = uow.contests.get(request.contest_id)
@@ -64,6 +65,27 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
         # than at the worker's next pass. Other joins owe nothing, and skip the look-up.
         send_refunds(p, contest_id=request.contest_id)
     return result
+
+
+def check_replay(entry: Entry, request: JoinRequest) -> bool:
+    """True when `request` is the one that made `entry` (its key's first request) again;
+    IdempotencyKeyReused when the key comes back with another lineup or payment method."""
+    changed = [
+        what
+        for what, same in (
+            ("lineup", entry.lineup == request.lineup),
+            ("payment method", entry.payment_method == request.payment_method),
+        )
+        if not same
+    ]
+    if changed:
+        raise IdempotencyKeyReused(
+            request.client_key,
+            f"idempotency key {request.client_key!r} was first used for entry "
+            f"{entry.entry_id} with another {' and '.join(changed)}; "
+            "send a new key for a new request",
+        )
+    return True
 
 
 def _reserve(

@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
-from fantasy_core.errors import InvalidLineup, JoinRefused, UnknownContest
+from fantasy_core.errors import IdempotencyKeyReused, InvalidLineup, JoinRefused, UnknownContest
 from fantasy_core.ledger import PostingSet
 from fantasy_core.payments import ChargeOutcome
 from fantasy_core.platform import Platform
@@ -32,6 +32,7 @@ from fantasy_core.usecases.joining import (
     audit_reserved,
     charge_entry,
     check_join,
+    check_replay,
     join,
     new_entry,
     record_charge,
@@ -126,7 +127,13 @@ def _reserve_all(
         for n in asked:
             request, fingerprint = requests[n], fingerprints[n]
             entry = found.get(fingerprint, made.get(fingerprint))
-            if entry is None:
+            if entry is not None:
+                try:
+                    check_replay(entry, request)
+                except IdempotencyKeyReused as error:
+                    refused[n] = error
+                    continue
+            else:
                 cid, uid = request.contest_id, request.user_id
                 try:
                     check_join(contests[cid], request, now, seats[cid], held[cid, uid])
