@@ -26,7 +26,8 @@ Variables (default in brackets):
   FANTASY_SPORTSDATAIO_SEASONS     season codes slates() lists, e.g. 2025REG,2025POST [current]
   FANTASY_WORKER_INTERVAL_SECONDS  pause between worker passes [5]
   FANTASY_LOGIN_RATE_PER_MINUTE    logins per client address, or off [10]
-  FANTASY_JOIN_RATE_PER_MINUTE     joins per client address, or off [30]
+  FANTASY_JOIN_RATE_PER_MINUTE     lineups a player may submit a minute (single and bulk
+                                   joins alike), or off [300]
   FANTASY_JOIN_BATCH_MAX           joins arriving together run as one batch, at most [64]
   FANTASY_JOIN_BATCH_LANES         join batches run at once [4 in production, 1]
   FANTASY_OPERATOR_EMAIL, FANTASY_OPERATOR_PASSWORD  an operator account made at start-up
@@ -101,7 +102,7 @@ class Settings:
     worker_interval_seconds: float = 5.0
     # None: no limit per address (a proxy in front limits, or one address load-tests).
     login_rate_per_minute: int | None = 10
-    join_rate_per_minute: int | None = 30
+    join_rate_per_minute: int | None = 300
     join_batch_max: int = 64
     join_batch_lanes: int = 1
     operator_email: str | None = None
@@ -275,7 +276,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sportsdataio_seasons=_seasons(read.raw("SPORTSDATAIO_SEASONS")),
         worker_interval_seconds=read.seconds("WORKER_INTERVAL_SECONDS", 5.0),
         login_rate_per_minute=read.positive_or_off("LOGIN_RATE_PER_MINUTE", 10),
-        join_rate_per_minute=read.positive_or_off("JOIN_RATE_PER_MINUTE", 30),
+        join_rate_per_minute=read.positive_or_off("JOIN_RATE_PER_MINUTE", 300),
         join_batch_max=read.positive("JOIN_BATCH_MAX", 64),
         join_batch_lanes=read.positive(
             "JOIN_BATCH_LANES", PRODUCTION_JOIN_BATCH_LANES if production else 1

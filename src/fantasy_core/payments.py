@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 from json.encoder import encode_basestring_ascii
 
-from attrs import define, frozen
+from attrs import define, field, frozen
 
 
 class ChargeStatus(enum.Enum):
@@ -18,12 +18,18 @@ class ChargeStatus(enum.Enum):
 
 @frozen
 class ChargeOutcome:
-    """The gateway's answer to a charge: a charge id unless it was declined outright."""
+    """The gateway's answer to a charge: a charge id unless it was declined outright.
+
+    A charge that REQUIRES_ACTION carries the `client_secret` the player's client needs
+    to finish it (Stripe.js `confirmCardPayment`, or the sandbox's confirm route); it
+    authorises that one payment only, and is never logged or stored.
+    """
 
     status: ChargeStatus
     charge_id: str | None
     decline_code: str | None = None
     reason: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
 
 
 @frozen

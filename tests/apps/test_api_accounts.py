@@ -9,7 +9,7 @@ from api_support import PASSWORD, Api, api_settings, assert_problem, wire
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from support.world import World
+from support.world import World, lineup
 
 
 def test_register_then_log_in_gives_a_bearer_token_for_the_profile(api: Api) -> None:
@@ -96,18 +96,34 @@ def test_login_is_rate_limited_per_address(strict_client: TestClient[Litestar]) 
     assert statuses == [401, 401, 429]
     limited = strict_client.post("/auth/login", json=body)
     assert_problem(limited, 429, "rate-limited")
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
     # Other routes are not counted against the limit.
     assert strict_client.get("/contests").status_code == 200
 
 
-def test_join_is_rate_limited_per_address(
-    strict_client: TestClient[Litestar], world: World
-) -> None:
-    api = Api(strict_client, world)
+def test_lineups_are_limited_per_player_with_a_retry_after(world: World) -> None:
+    app = wire(world, api_settings(login_rate_per_minute=None, join_rate_per_minute=2))
+    with TestClient(app) as client:
+        _lineups_are_limited(client, Api(client, world))
+
+
+def _lineups_are_limited(strict_client: TestClient[Litestar], api: Api) -> None:
     contest = api.contest("tournament")
-    ann = api.player("ann")
+    ann, bob = api.player("ann"), api.player("bob")
     statuses = [api.join(contest, ann, key=f"k{n}", variant=n).status_code for n in range(3)]
     assert statuses == [201, 201, 429]
+    limited = api.join(contest, ann, key="k9", variant=3)
+    problem = assert_problem(limited, 429, "rate-limited")
+    assert "2 lineups a minute" in problem["detail"]
+    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert api.join(contest, bob, key="k1", variant=4).status_code == 201  # his own minute
+    picks = [{"slot": s, "player_id": p} for s, p in lineup(5).picks]
+    bulk = strict_client.post(
+        f"/contests/{contest}/entries/bulk",
+        json={"entries": [{"lineup": picks, "payment_method": "pm_card_visa"}] * 2},
+        headers={**bob, "Idempotency-Key": "bulk"},
+    )
+    assert_problem(bulk, 429, "rate-limited")  # two lineups, one left this minute
 
 
 def test_a_limit_set_off_refuses_nothing(world: World) -> None:

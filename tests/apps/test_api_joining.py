@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
+from typing import Any
 
 from api_support import Api, assert_problem
 
 from apps.api.state import JOINS
-from support.world import LOCK
+from support.world import LOCK, lineup
 
 
 def test_a_new_entry_is_201_and_a_replay_of_its_key_is_the_same_response_charged_once(
@@ -68,11 +69,56 @@ def test_a_declined_card_is_402_with_the_decline_code_and_stays_402_on_replay(ap
     assert api.join(contest, ann, key="key-2").status_code == 201
 
 
-def test_a_payment_needing_3d_secure_is_202_pending(api: Api) -> None:
+def test_a_payment_needing_3d_secure_is_202_with_what_the_client_needs_to_finish_it(
+    api: Api,
+) -> None:
     contest = api.contest()
-    response = api.join(contest, api.player("ann"), card="pm_card_authenticationRequired")
+    ann = api.player("ann")
+    response = api.join(contest, ann, key="3ds", card="pm_card_authenticationRequired")
     assert response.status_code == 202
-    assert response.json()["status"] == "pending_action"
+    body = response.json()
+    assert body["status"] == "pending_action"
+    payment = body["payment"]
+    intent = payment["payment_intent"]
+    assert payment["status"] == "requires_action"
+    assert payment["client_secret"].startswith(f"{intent}_secret_")
+    assert payment["confirm_url"] == f"/sandbox/payments/{intent}/confirm"
+    replay = api.join(contest, ann, key="3ds", card="pm_card_authenticationRequired")
+    assert (replay.status_code, replay.json()) == (202, body)
+
+    url = payment["confirm_url"]
+    forged = {"client_secret": f"{intent}_secret_forged", "outcome": "succeeded"}
+    assert_problem(api.client.post(url, json=forged), 404, "not-found")
+    assert_problem(
+        api.client.post(
+            "/sandbox/payments/pi_nope/confirm",
+            json={"client_secret": payment["client_secret"], "outcome": "succeeded"},
+        ),
+        404,
+        "not-found",
+    )
+    confirm = {"client_secret": payment["client_secret"], "outcome": "succeeded"}
+    done = api.client.post(url, json=confirm)
+    assert done.status_code == 200, done.text
+    assert (done.json()["entry_id"], done.json()["status"]) == (body["entry_id"], "active")
+    assert done.json()["payment"] is None
+    assert_problem(api.client.post(url, json=confirm), 409, "nothing-to-confirm")
+    final = api.join(contest, ann, key="3ds", card="pm_card_authenticationRequired")
+    assert (final.status_code, final.json()["status"]) == (201, "active")
+    assert len(api.world.gateway.charges) == 1
+
+
+def test_a_failed_3d_secure_challenge_declines_the_entry_and_frees_the_seat(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    ann = api.player("ann")
+    payment = api.join(contest, ann, card="pm_card_authenticationRequired").json()["payment"]
+    assert api.join(contest, api.player("bob"), variant=1).status_code == 201
+    failed = api.client.post(
+        payment["confirm_url"],
+        json={"client_secret": payment["client_secret"], "outcome": "failed"},
+    )
+    assert (failed.status_code, failed.json()["status"]) == (200, "declined")
+    assert api.join(contest, api.player("cy"), variant=2).status_code == 201
 
 
 def test_a_full_contest_is_409_full(api: Api) -> None:
@@ -199,3 +245,73 @@ def test_joins_racing_for_the_last_seats_are_batched_and_never_oversell(api: Api
         assert uow.entries.seats_taken(contest) == 10
     charged = [k for k in api.world.gateway.charges if api.world.gateway.charged_total(k)]
     assert len(charged) == 10
+
+
+VISA, DECLINED = "pm_card_visa", "pm_card_chargeDeclinedInsufficientFunds"
+
+
+def _bulk(api: Api, contest: str, headers: dict[str, str], key: str, *items: Any) -> Any:
+    """A bulk join of (lineup variant, payment method) items."""
+    entries = [
+        {"lineup": [{"slot": s, "player_id": p} for s, p in lineup(variant).picks],
+         "payment_method": card}
+        for variant, card in items
+    ]  # fmt: skip
+    return api.client.post(
+        f"/contests/{contest}/entries/bulk",
+        json={"entries": entries},
+        headers={**headers, "Idempotency-Key": key},
+    )
+
+
+def test_a_bulk_join_answers_each_lineup_as_a_single_join_would_and_charges_each_once(
+    api: Api,
+) -> None:
+    contest = api.contest("tournament")  # three entries per player
+    ann = api.player("ann")
+    items = ((0, VISA), (1, DECLINED), (2, VISA))
+    response = _bulk(api, contest, ann, "upload-1", *items)
+    assert response.status_code == 200, response.text
+    results = response.json()["results"]
+    assert [(r["index"], r["idempotency_key"], r["status"]) for r in results] == [
+        (0, "upload-1/0", 201),
+        (1, "upload-1/1", 402),
+        (2, "upload-1/2", 201),
+    ]
+    assert results[0]["entry"]["status"] == "active"
+    assert results[0]["problem"] is None
+    assert results[1]["entry"] is None
+    assert results[1]["problem"]["decline_code"] == "insufficient_funds"
+    assert results[1]["problem"]["type"].endswith("/payment-declined")
+    assert len(api.world.gateway.charges) == 3
+    again = _bulk(api, contest, ann, "upload-1", *items).json()
+    # As for a single join, a replayed decline says 402 and which entry, not the code again.
+    assert again["results"][1]["problem"].pop("decline_code") is None
+    first = response.json()
+    del first["results"][1]["problem"]["decline_code"]
+    assert again == first
+    assert len(api.world.gateway.charges) == 3
+    # A single join of the same key and lineup is the same entry: one key space.
+    single = api.join(contest, ann, key="upload-1/0", variant=0)
+    assert single.json()["entry_id"] == results[0]["entry"]["entry_id"]
+
+
+def test_a_bulk_join_refuses_per_lineup_what_a_single_join_refuses(api: Api) -> None:
+    contest = api.contest("tournament")
+    ann = api.player("ann")
+    assert api.join(contest, ann, key="before", variant=7).status_code == 201
+    response = _bulk(api, contest, ann, "upload", (0, VISA), (1, VISA), (0, VISA))
+    results = response.json()["results"]
+    statuses = [(r["status"], (r["problem"] or {}).get("reason")) for r in results]
+    assert statuses == [(201, None), (201, None), (409, "entry_limit")]
+
+
+def test_a_bulk_join_of_more_lineups_than_the_entry_limit_enters_nothing(api: Api) -> None:
+    contest = api.contest("tournament")
+    ann = api.player("ann")
+    response = _bulk(api, contest, ann, "upload", *[(n, VISA) for n in range(4)])
+    problem = assert_problem(response, 422, "too-many-lineups")
+    assert "at most 3 entries per player, 4 lineups were sent" in problem["detail"]
+    assert len(api.world.gateway.charges) == 0
+    unknown = _bulk(api, "contest-404", ann, "upload", (0, VISA))
+    assert_problem(unknown, 404, "unknown-contest")

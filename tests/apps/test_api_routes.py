@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from api_support import Api, assert_problem
+from api_support import Api, api_settings, assert_problem, wire
 from litestar import Litestar
 
 import apps.api
+from support.world import World
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 # Every route that changes anything, reviewed: none creates, edits, approves or re-routes
@@ -18,12 +19,16 @@ REVIEWED_MUTATIONS = {
     ("POST", "/auth/login"),
     ("PUT", "/me/payout-account"),  # the player's own account for future prizes
     ("POST", "/contests/{contest_id:str}/entries"),
+    ("POST", "/contests/{contest_id:str}/entries/bulk"),
     ("POST", "/entries/{entry_id:str}/withdraw"),
     ("POST", "/operator/contests"),
     ("POST", "/operator/contests/{contest_id:str}/cancel"),
     ("POST", "/operator/alerts/{key:str}/acknowledge"),
     ("POST", "/operator/stats/corrections"),
     ("POST", "/webhooks/stripe"),
+    # Test environments on the sandbox only: the bank's 3-D Secure page, played; it ends
+    # a payment the way Stripe's signed event would, and its client secret authorises it.
+    ("POST", "/sandbox/payments/{payment_intent:str}/confirm"),
 }
 PUBLIC = {
     ("POST", "/auth/register"),
@@ -36,6 +41,7 @@ PUBLIC = {
     ("GET", "/health"),
     ("GET", "/ready"),
     ("POST", "/webhooks/stripe"),
+    ("POST", "/sandbox/payments/{payment_intent:str}/confirm"),
 }
 # Payout records are written by settlement and changed by the payment use cases only.
 PAYOUT_WRITES = re.compile(
@@ -120,7 +126,7 @@ def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
         for method, operation in operations.items()
         if "application/json" in operation.get("requestBody", {}).get("content", {})
     ]
-    assert len(json_routes) == 7
+    assert len(json_routes) == 9
     bodies = (b'{"password": "\xff\xfeabcdefghij"}', b'{"email": "\xc3("}', b"\xff\xfe{\x00}\x00")
     ann = api.player("ann")
     for method, path in json_routes:
@@ -133,3 +139,12 @@ def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
             response = api.client.request(method, path, content=body, headers=headers)
             problem = assert_problem(response, 400, "malformed")
             assert problem["detail"].startswith("the body is not UTF-8: byte "), (path, problem)
+
+
+def test_the_sandbox_confirm_route_exists_only_in_a_test_environment() -> None:
+    production = api_settings(environment="production", token_secret="t" * 48)
+    paths = {route.path for route in wire(World(), production).routes}
+    assert "/sandbox/payments/{payment_intent:str}/confirm" not in paths
+    assert "/sandbox/payments/{payment_intent:str}/confirm" in {
+        route.path for route in wire(World(), api_settings()).routes
+    }

@@ -147,7 +147,7 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
     assert (local.charge_senders, local.join_batch_lanes, local.join_batch_max) == (1, 1, 64)
     assert load_settings({"FANTASY_JOIN_BATCH_MAX": "1"}).join_batch_max == 1  # no batching
     # A limit per client address, or none (a proxy in front limits, or a load test).
-    assert load_settings({}).join_rate_per_minute == 30
+    assert load_settings({}).join_rate_per_minute == 300
     assert load_settings({"FANTASY_JOIN_RATE_PER_MINUTE": "off"}).join_rate_per_minute is None
     assert load_settings({"FANTASY_LOGIN_RATE_PER_MINUTE": "off"}).login_rate_per_minute is None
     for name in (

@@ -156,7 +156,7 @@ def _seed(base: str, client: httpx.Client, engine: Engine, world: World) -> Seed
             "/me/payout-account", json={"account_id": f"acct_{name}"}, headers=seeded.headers[name]
         ).raise_for_status()
     seeded.headers["player"] = seeded.headers["ann"]
-    joined = _join(client, seeded.contest_id, seeded.headers["ann"], "seed")
+    joined = _join(client, seeded.contest_id, seeded.headers["ann"], "seed", variant=1)
     assert joined.status_code == 201, joined.text
     seeded.entry_id = joined.json()["entry_id"]
     return seeded
@@ -293,16 +293,30 @@ def matrix_routes(app: Seeded) -> list[Route]:
             dict.fromkeys(CALLERS, 400),
             {"id": "evt_1", "object": "event"},
         ),
+        Route(
+            "POST",
+            "/sandbox/payments/pi_matrix/confirm",
+            dict.fromkeys(CALLERS, 404),
+            {"client_secret": "pi_matrix_secret_guess", "outcome": "succeeded"},
+        ),
         Route("GET", "/me", signed_in),
         Route("GET", "/me/entries", signed_in),
         Route("GET", "/me/payments", signed_in),
         Route("PUT", "/me/payout-account", signed_in, {"account_id": "acct_matrix"}),
-        # Joining is for players only: bob joins (201); ann's replay of her key is 201 too.
+        # Joining is for players only: bob joins (201); ann's replay of her seed join (the
+        # same key and request) is 201 too.
         Route(
             "POST",
             f"/contests/{cid}/entries",
             {"anonymous": 401, "ann": 201, "bob": 201, "operator": 403},
             {"lineup": _picks(1), "payment_method": "pm_card_visa"},
+        ),
+        # Bulk joins: players only; one answer per lineup (ann's may be a 409 item).
+        Route(
+            "POST",
+            f"/contests/{cid}/entries/bulk",
+            {"anonymous": 401, "ann": 200, "bob": 200, "operator": 403},
+            {"entries": [{"lineup": _picks(2), "payment_method": "pm_card_visa"}]},
         ),
         Route("GET", f"/entries/{eid}", owner),
         Route("GET", f"/entries/{eid}/explanation", owner),
@@ -355,6 +369,8 @@ def authorization_matrix(app: Seeded, report: CampaignReport) -> None:
             headers = dict(app.headers[caller])
             if route.path.endswith("/entries") and route.method == "POST":
                 headers["Idempotency-Key"] = "seed" if caller == "ann" else f"matrix-{caller}"
+            if route.path.endswith("/entries/bulk"):
+                headers["Idempotency-Key"] = f"matrix-bulk-{caller}"
             response = app.client.request(
                 route.method, route.path, json=route.body, headers=headers
             )

@@ -24,7 +24,7 @@ from fantasy_core.errors import (
 from fantasy_core.lineups import Lineup
 from fantasy_core.usecases.joining import JoinRequest, join, withdraw
 from fantasy_core.usecases.payment_events import apply_payment_event
-from fantasy_core.usecases.recovery import resolve_reservations
+from fantasy_core.usecases.recovery import ACTION_WINDOW, resolve_reservations
 from support.world import LOCK, World
 
 
@@ -212,6 +212,30 @@ def test_a_payment_completed_after_lock_is_refunded() -> None:
     apply_payment_event(world.p, world.gateway.complete_action(key, True, "evt_late"))
     assert world.join(contest, "ann", card=REQUIRES_ACTION).status is EntryStatus.REFUNDED
     assert len(world.gateway.refunds) == 1
+
+
+def test_a_payment_left_unconfirmed_gives_its_seat_back_after_the_action_window() -> None:
+    world = World()
+    contest = world.create(capacity=2)
+    world.join(contest, "ann", card=REQUIRES_ACTION)
+    assert world.join(contest, "bob", variant=1).accepted
+    world.clock.advance(ACTION_WINDOW - timedelta(seconds=1))
+    world.run()
+    pending = world.join(contest, "ann", card=REQUIRES_ACTION)
+    assert pending.status is EntryStatus.PENDING_ACTION  # the player may still confirm
+    with pytest.raises(JoinRefused, match="full"):
+        world.join(contest, "cat", variant=2)  # ann's payment still holds her seat
+    world.clock.advance(timedelta(seconds=1))
+    world.run()
+    abandoned = world.join(contest, "ann", card=REQUIRES_ACTION)
+    assert abandoned.status is EntryStatus.ABANDONED
+    assert abandoned.reason == "the payment was not confirmed within 15 minutes"
+    assert world.join(contest, "dan", variant=3).accepted  # the seat is free again
+    key = join_fingerprint(contest.contest_id, "ann", "k1")
+    apply_payment_event(world.p, world.gateway.complete_action(key, True, "evt_late"))
+    assert world.join(contest, "ann", card=REQUIRES_ACTION).status is EntryStatus.REFUNDED
+    assert len(world.gateway.refunds) == 1
+    assert world.gateway.charged_total(key) == world.gateway.charges[key].refunded
 
 
 def test_withdrawing_before_the_cut_off_refunds_once() -> None:

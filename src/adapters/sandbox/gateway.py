@@ -11,6 +11,8 @@ unreachable, the platform's credentials refused; and `after_call` lets a test ac
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -44,7 +46,8 @@ TEST_CARDS: Mapping[str, str] = {
     SUCCEED: "charges succeed",
     DECLINE: "declined: generic_decline",
     INSUFFICIENT_FUNDS: "declined: insufficient_funds",
-    REQUIRES_ACTION: "needs the user's confirmation (3-D Secure); complete with complete_action",
+    REQUIRES_ACTION: "needs the player's confirmation (3-D Secure): the join answers 202 with "
+    "the payment's client secret; confirm or fail it with the sandbox's confirm route",
     TIMEOUT_AFTER_SUCCESS: "the charge succeeds but the reply is lost (PaymentOutcomeUnknown)",
 }
 
@@ -150,14 +153,32 @@ class SandboxGateway:
     def complete_action(self, key: str, succeeded: bool, event_id: str) -> PaymentEvent:
         """The user finished (or failed) 3-D Secure: the webhook event the provider would send."""
         with self._lock:
-            charge = self.charges[key]
-            if charge.status is not ChargeStatus.REQUIRES_ACTION:
-                raise ValueError(f"charge {charge.charge_id} needs no action")
-            charge.status = ChargeStatus.SUCCEEDED if succeeded else ChargeStatus.DECLINED
-            kind = (
-                PaymentEventKind.CHARGE_SUCCEEDED if succeeded else PaymentEventKind.CHARGE_FAILED
+            return self._complete(self.charges[key], succeeded, event_id)
+
+    def confirm(self, charge_id: str, client_secret: str, succeeded: bool) -> PaymentEvent:
+        """What the player's browser does with the client secret: pass (or fail) 3-D Secure.
+
+        The event is the one Stripe would sign and send (`payment_intent.succeeded` or
+        `.payment_failed`), its id fixed by the charge and the outcome. Raises
+        InvalidClientSecret for a secret that is not this charge's, and NoActionPending for
+        a charge that needs no action (already confirmed or failed).
+        """
+        with self._lock:
+            charge = next((c for c in self.charges.values() if c.charge_id == charge_id), None)
+            if charge is None or not hmac.compare_digest(client_secret, _secret_of(charge)):
+                raise InvalidClientSecret(f"no payment {charge_id} with this client secret")
+            outcome = "succeeded" if succeeded else "failed"
+            return self._complete(charge, succeeded, f"evt_sandbox_{charge_id}_{outcome}")
+
+    def _complete(self, charge: Charge, succeeded: bool, event_id: str) -> PaymentEvent:
+        """Under the lock: end a charge's action and give the event that says how."""
+        if charge.status is not ChargeStatus.REQUIRES_ACTION:
+            raise NoActionPending(
+                f"payment {charge.charge_id} waits on no confirmation: it is {charge.status.value}"
             )
-            return PaymentEvent(event_id, kind, charge.charge_id, datetime.now(UTC))
+        charge.status = ChargeStatus.SUCCEEDED if succeeded else ChargeStatus.DECLINED
+        kind = PaymentEventKind.CHARGE_SUCCEEDED if succeeded else PaymentEventKind.CHARGE_FAILED
+        return PaymentEvent(event_id, kind, charge.charge_id, datetime.now(UTC))
 
     def refund(self, key: str, charge_id: str, amount: Money) -> RefundOutcome:
         with self._lock:
@@ -242,4 +263,20 @@ def _outcome(charge: Charge) -> ChargeOutcome:
         return ChargeOutcome(
             ChargeStatus.DECLINED, charge.charge_id, code, "your card was declined"
         )
+    if charge.status is ChargeStatus.REQUIRES_ACTION:
+        return ChargeOutcome(charge.status, charge.charge_id, client_secret=_secret_of(charge))
     return ChargeOutcome(charge.status, charge.charge_id)
+
+
+def _secret_of(charge: Charge) -> str:
+    """The charge's client secret, as Stripe spells one: "<intent id>_secret_<random>"."""
+    digest = hashlib.sha256(f"sandbox client secret {charge.key}".encode()).hexdigest()
+    return f"{charge.charge_id}_secret_{digest[:24]}"
+
+
+class NoActionPending(ValueError):
+    """A confirmation of a payment that waits on none (confirmed or failed already)."""
+
+
+class InvalidClientSecret(Exception):
+    """A confirmation whose client secret is not the payment's (the sandbox's 404)."""

@@ -306,7 +306,12 @@ def _outcome(intent: stripe.PaymentIntent) -> ChargeOutcome:
     if status in ("requires_action", "processing"):
         # Both end later, by a payment_intent.succeeded or .payment_failed webhook.
         reason = "waiting for the payment to complete" if status == "processing" else None
-        return ChargeOutcome(ChargeStatus.REQUIRES_ACTION, intent.id, reason=reason)
+        return ChargeOutcome(
+            ChargeStatus.REQUIRES_ACTION,
+            intent.id,
+            reason=reason,
+            client_secret=_text(intent, "client_secret"),
+        )
     if status in ("requires_payment_method", "canceled"):
         error = _child(intent, "last_payment_error")
         code = _text(error, "decline_code") or _text(error, "code") or status

@@ -18,6 +18,7 @@ from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 
+from adapters.sandbox import SandboxGateway
 from apps.api.auth import TokenIssuer, account_lookups, jwt_auth
 from apps.api.dependencies import dependencies
 from apps.api.entries import EntryController, join_batcher
@@ -26,7 +27,9 @@ from apps.api.lobby import LobbyController
 from apps.api.operator import OperatorController
 from apps.api.players import AuthController, MeController
 from apps.api.problems import exception_handlers
-from apps.api.state import ACCOUNTS, JOINS, SERVICES, TOKENS, services_of
+from apps.api.quota import LineupQuota
+from apps.api.sandbox import SandboxController
+from apps.api.state import ACCOUNTS, JOINS, QUOTA, SERVICES, TOKENS, services_of
 from apps.api.system import SystemController
 from apps.bootstrap import Services, services_for, start
 from apps.settings import Settings
@@ -57,6 +60,21 @@ def create_app(
     state = State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)})
     state[JOINS] = join_batcher(state, settings)
     state[ACCOUNTS] = account_lookups(state)
+    per_minute = settings.join_rate_per_minute
+    state[QUOTA] = None if per_minute is None else LineupQuota(per_minute)
+    # Logins are limited per address (guessing passwords); joins per player, by lineup
+    # (apps.api.quota), in the join routes.
+    login_limit = (
+        []
+        if settings.login_rate_per_minute is None
+        else [_rate_limit("login", settings.login_rate_per_minute)]
+    )
+    # The sandbox's 3-D Secure page exists only where the sandbox takes the payments.
+    sandbox = (
+        [SandboxController]
+        if settings.environment == "test" and isinstance(services.platform.gateway, SandboxGateway)
+        else []
+    )
     return Litestar(
         route_handlers=[
             AuthController,
@@ -65,20 +83,14 @@ def create_app(
             EntryController,
             OperatorController,
             SystemController,
+            *sandbox,
         ],
         dependencies=dependencies(),
         state=state,
         exception_handlers=exception_handlers(),
         request_class=StrictJsonRequest,
         guards=[no_nul_characters],
-        middleware=[
-            _rate_limit(kind, per_minute)
-            for kind, per_minute in (
-                ("login", settings.login_rate_per_minute),
-                ("join", settings.join_rate_per_minute),
-            )
-            if per_minute is not None
-        ],
+        middleware=login_limit,
         on_app_init=[auth.on_app_init, _security_per_route],
         openapi_config=_openapi(),
         # Logging is the entry point's to configure (apps.logs), not the app factory's.

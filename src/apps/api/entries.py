@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated, Any
 
+import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.datastructures import State
 from litestar.di import NamedDependency
@@ -16,21 +18,36 @@ from litestar.status_codes import (
     HTTP_201_CREATED,
     HTTP_202_ACCEPTED,
     HTTP_409_CONFLICT,
+    HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
 )
 
 from apps.accounts import Account
 from apps.api.auth import BEARER, ensure_can_see_entry, players_only
 from apps.api.batching import Batcher
-from apps.api.problems import Problem, payment_declined, problem_responses
-from apps.api.state import JOINS, services_of
-from apps.api.wire import EntryOut, ExplanationOut, JoinIn, entry_out, explanation_out
+from apps.api.problems import Problem, payment_declined, problem_of, problem_responses
+from apps.api.quota import LineupQuota
+from apps.api.sandbox import sandbox_confirm_url
+from apps.api.state import JOINS, QUOTA, services_of
+from apps.api.wire import (
+    BulkItemOut,
+    BulkJoinIn,
+    BulkJoinOut,
+    EntryOut,
+    ExplanationOut,
+    JoinIn,
+    entry_out,
+    explanation_out,
+    payment_action_out,
+)
 from apps.settings import Settings
-from fantasy_core.entries import EntryStatus, JoinResult
+from fantasy_core.entries import Entry, EntryStatus, JoinResult
+from fantasy_core.errors import DomainError
 from fantasy_core.lineups import Lineup
 from fantasy_core.platform import Platform
-from fantasy_core.usecases.joining import JoinRequest, withdraw
+from fantasy_core.usecases.joining import JoinRequest, pending_payment, withdraw
 from fantasy_core.usecases.joining_batch import Joined, join_many
-from fantasy_core.usecases.queries import get_entry
+from fantasy_core.usecases.queries import contest_summary, get_entry
 from fantasy_core.usecases.reports import explain_entry
 
 JoinBatcher = Batcher[JoinRequest, Joined]
@@ -84,7 +101,6 @@ class EntryController(Controller):
                 "says how it ended",
             ),
         },
-        opt={"rate_limit": "join"},
     )
     async def join(
         self,
@@ -99,14 +115,60 @@ class EntryController(Controller):
         player to confirm (3-D Secure); 402 declined, with the decline code; 409 locked,
         full or over the entry limit; 422 an invalid lineup (which rule, which player).
         """
-        lineup = Lineup(tuple((pick.slot, pick.player_id) for pick in data.lineup))
+        _spend_quota(request, 1)
         joins: JoinBatcher = request.app.state[JOINS]
         result, entry = await joins.submit(
-            JoinRequest(
-                contest_id, request.user.user_id, idempotency_key, lineup, data.payment_method
-            )
+            _join_request(contest_id, request.user.user_id, idempotency_key, data)
         )
-        return Response(entry_out(entry), status_code=_status_of(result))
+        status = _status_of(result)
+        return Response(await _entry_answer(request, result, entry), status_code=status)
+
+    @post(
+        "/contests/{contest_id:str}/entries/bulk",
+        guards=[players_only],
+        status_code=200,
+        operation_id="joinContestBulk",
+        responses=problem_responses(400, 401, 403, 404, 422, 429, 503),
+    )
+    async def join_bulk(
+        self,
+        contest_id: FromPath[str],
+        data: JSONBody[BulkJoinIn],
+        idempotency_key: IdempotencyKey,
+        request: Request[Account, Token, Any],
+    ) -> BulkJoinOut:
+        """Enter several lineups at once, up to the contest's entry limit per player.
+
+        Each lineup joins exactly as a single join would, under the idempotency key
+        `<Idempotency-Key>/<index>`, and is charged once: one answer per lineup, in order,
+        with the status a single join would have answered (201, 202, 402, 409, 422, 503).
+        The same request again gives the same answers and charges nothing more; retry it
+        as it is after a 503 in any answer. 422 (nothing entered) for more lineups than the
+        contest takes from one player; the lineups count against the per-minute quota.
+        """
+        platform = services_of(request.app.state).platform
+        summary = await anyio.to_thread.run_sync(contest_summary, platform, contest_id)
+        limit = summary.contest.terms.max_entries_per_player
+        if len(data.entries) > limit:
+            raise Problem(
+                HTTP_422_UNPROCESSABLE_ENTITY,
+                "too-many-lineups",
+                "Too many lineups",
+                f"contest {contest_id} takes at most {limit} entries per player, "
+                f"{len(data.entries)} lineups were sent; nothing was entered",
+            )
+        _spend_quota(request, len(data.entries))
+        joins: JoinBatcher = request.app.state[JOINS]
+        keys = [f"{idempotency_key}/{n}" for n in range(len(data.entries))]
+        requests = [
+            _join_request(contest_id, request.user.user_id, key, item)
+            for key, item in zip(keys, data.entries, strict=True)
+        ]
+        answers = await asyncio.gather(*(joins.submit(r) for r in requests), return_exceptions=True)
+        results = []
+        for n, (key, answer) in enumerate(zip(keys, answers, strict=True)):
+            results.append(await _bulk_item(request, n, key, answer))
+        return BulkJoinOut(contest_id=contest_id, results=results)
 
     @get(
         "/entries/{entry_id:str}",
@@ -163,6 +225,73 @@ class EntryController(Controller):
         withdraw(platform, entry.contest_id, entry_id, request.user.user_id)
         entry, _ = get_entry(platform, entry_id)
         return entry_out(entry)
+
+
+def _join_request(contest_id: str, user_id: str, key: str, data: JoinIn) -> JoinRequest:
+    lineup = Lineup(tuple((pick.slot, pick.player_id) for pick in data.lineup))
+    return JoinRequest(contest_id, user_id, key, lineup, data.payment_method)
+
+
+def _spend_quota(request: Request[Account, Token, Any], lineups: int) -> None:
+    """Count `lineups` against the player's minute, or refuse with 429 and Retry-After."""
+    quota: LineupQuota | None = request.app.state[QUOTA]
+    if quota is None:
+        return
+    wait = quota.take(request.user.user_id, lineups)
+    if wait is not None:
+        raise Problem(
+            HTTP_429_TOO_MANY_REQUESTS,
+            "rate-limited",
+            "Too many lineups",
+            f"a player may submit {quota.per_minute} lineups a minute; "
+            f"{lineups} more fit in {wait} s",
+            headers={"Retry-After": str(wait)},
+        )
+
+
+async def _entry_answer(
+    request: Request[Account, Token, Any], result: JoinResult, entry: Entry
+) -> EntryOut:
+    """The entry as answered; one waiting for 3-D Secure with what the client needs."""
+    payment = None
+    if result.status is EntryStatus.PENDING_ACTION:
+        platform = services_of(request.app.state).platform
+        outcome = await anyio.to_thread.run_sync(pending_payment, platform, entry)
+        if outcome is not None:
+            payment = payment_action_out(outcome, sandbox_confirm_url(platform, outcome))
+    return entry_out(entry, payment)
+
+
+async def _bulk_item(
+    request: Request[Account, Token, Any], index: int, key: str, answer: Joined | BaseException
+) -> BulkItemOut:
+    instance = f"{request.url.path}#{index}"
+    if isinstance(answer, BaseException):
+        if not isinstance(answer, DomainError | Problem):
+            raise answer  # not an answer about this lineup: the request fails as a whole
+        problem = problem_of(answer, instance)
+        status = _int(problem["status"])
+        return BulkItemOut(
+            index=index, idempotency_key=key, status=status, entry=None, problem=problem
+        )
+    result, entry = answer
+    try:
+        status = _status_of(result)
+    except Problem as refused:
+        problem = problem_of(refused, instance)
+        return BulkItemOut(
+            index=index, idempotency_key=key, status=refused.status, entry=None, problem=problem
+        )
+    entry_answer = await _entry_answer(request, result, entry)
+    return BulkItemOut(
+        index=index, idempotency_key=key, status=status, entry=entry_answer, problem=None
+    )
+
+
+def _int(value: object) -> int:
+    if not isinstance(value, int):
+        raise TypeError(f"a problem's status is an int, got {value!r}")
+    return value
 
 
 def _status_of(result: JoinResult) -> int:

@@ -22,6 +22,7 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
+    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -45,13 +46,42 @@ class Problem(Exception):
     """An app-level problem with its status and stable code, for outcomes that are not errors
     of the core (a declined card is an outcome of joining, answered with a 402)."""
 
-    def __init__(self, status: int, code: str, title: str, detail: str, **extra: object) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        detail: str,
+        headers: Mapping[str, str] | None = None,
+        **extra: object,
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.code = code
         self.title = title
         self.detail = detail
+        self.headers = dict(headers or {})
         self.extra = extra
+
+
+def problem_body(
+    instance: str,
+    status: int,
+    code: str,
+    title: str,
+    detail: str,
+    extra: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """An RFC 9457 problem document."""
+    body: dict[str, object] = {
+        "type": TYPE_BASE + code,
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "instance": instance,
+    }
+    body.update(extra or {})
+    return body
 
 
 def problem_response(
@@ -63,15 +93,18 @@ def problem_response(
     extra: Mapping[str, object] | None = None,
     headers: Mapping[str, str] | None = None,
 ) -> Response[dict[str, object]]:
-    body: dict[str, object] = {
-        "type": TYPE_BASE + code,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    body.update(extra or {})
+    body = problem_body(request.url.path, status, code, title, detail, extra)
     return Response(body, status_code=status, media_type=MEDIA_TYPE, headers=dict(headers or {}))
+
+
+def problem_of(error: errors.DomainError | Problem, instance: str) -> dict[str, object]:
+    """The problem document a route would answer for `error` (one item of a bulk answer)."""
+    if isinstance(error, Problem):
+        return problem_body(
+            instance, error.status, error.code, error.title, error.detail, error.extra
+        )
+    status, code, title = _lookup(error)
+    return problem_body(instance, status, code, title, str(error), _extra(error))
 
 
 # (status, code, title) by the core's error class; the most specific class wins.
@@ -163,7 +196,7 @@ def domain_problem(
 
 def app_problem(request: Request[Any, Any, Any], error: Problem) -> Response[dict[str, object]]:
     return problem_response(
-        request, error.status, error.code, error.title, error.detail, error.extra
+        request, error.status, error.code, error.title, error.detail, error.extra, error.headers
     )
 
 
@@ -200,6 +233,9 @@ def http_problem(
     else:
         title = _TITLES.get(status, "HTTP error")
     headers = dict(error.headers or {})
+    if status == HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in headers:
+        # The limiter says when its window resets; a client needs it as Retry-After.
+        headers["Retry-After"] = str(max(1, int(headers.get("RateLimit-Reset", "1") or "1")))
     return problem_response(
         request,
         status,

@@ -10,6 +10,7 @@ SERVICES = "services"
 TOKENS = "tokens"
 JOINS = "joins"  # the join batcher (apps.api.batching)
 ACCOUNTS = "account_lookups"  # the batcher of token checks (apps.api.auth)
+QUOTA = "lineup_quota"  # lineups per player a minute (apps.api.quota), or None when off
 
 
 def services_of(state: State) -> Services:

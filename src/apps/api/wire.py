@@ -8,7 +8,7 @@ Request types forbid unknown fields, so a misspelt field is a 400, not ignored.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta, Struct
@@ -21,7 +21,7 @@ from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
 from fantasy_core.leaderboard import LeaderboardPage
 from fantasy_core.ledger import Conservation
-from fantasy_core.payments import Payout, PayoutAccount, Refund
+from fantasy_core.payments import ChargeOutcome, Payout, PayoutAccount, Refund
 from fantasy_core.scoring import format_points
 from fantasy_core.usecases.queries import ContestSummary, PaymentsOf
 from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
@@ -200,9 +200,47 @@ class JoinIn(Request):
     payment_method: Text
 
 
+class BulkJoinIn(Request):
+    """Several lineups for one contest at once (DraftKings' bulk upload), each with its
+    payment method; at most the contest's entry limit per player."""
+
+    entries: Annotated[list[JoinIn], Meta(min_length=1, max_length=150)]
+
+
+class BulkItemOut(Struct, kw_only=True):
+    """One lineup's answer: the status a single join would have answered, and the entry
+    (201, 202) or the problem (402, 409, 422, 503...)."""
+
+    index: int
+    idempotency_key: str
+    status: int
+    entry: EntryOut | None
+    problem: dict[str, object] | None
+
+
+class BulkJoinOut(Struct, kw_only=True):
+    contest_id: str
+    results: list[BulkItemOut]
+
+
 class PickOut(Struct, kw_only=True):
     slot: str
     player_id: str
+
+
+class PaymentActionOut(Struct, kw_only=True):
+    """What a client needs to finish a payment the bank wants confirmed (3-D Secure).
+
+    With Stripe, pass `client_secret` to Stripe.js (`stripe.confirmCardPayment`) with the
+    publishable key; in test environments on the sandbox gateway, POST it to `confirm_url`.
+    The outcome arrives as a payment event; the entry's status says how it ended. A
+    payment not confirmed within 15 minutes (or before lock) gives its seat back.
+    """
+
+    payment_intent: str
+    status: str
+    client_secret: str
+    confirm_url: str | None
 
 
 class EntryOut(Struct, kw_only=True):
@@ -214,10 +252,30 @@ class EntryOut(Struct, kw_only=True):
     fee_minor: int
     created_at: datetime
     lineup: list[PickOut]
+    payment: PaymentActionOut | None = None
 
 
-def entry_out(entry: Entry) -> EntryOut:
+def payment_action_out(outcome: ChargeOutcome, confirm_url: str | None) -> PaymentActionOut:
+    if outcome.charge_id is None or outcome.client_secret is None:
+        raise ValueError("a payment waiting for the player has an id and a client secret")
+    return PaymentActionOut(
+        payment_intent=outcome.charge_id,
+        status="requires_action",
+        client_secret=outcome.client_secret,
+        confirm_url=confirm_url,
+    )
+
+
+class SandboxConfirmIn(Request):
+    """The player's answer to the bank's challenge, as the sandbox plays it."""
+
+    client_secret: Annotated[str, Meta(min_length=1, max_length=200)]
+    outcome: Literal["succeeded", "failed"]
+
+
+def entry_out(entry: Entry, payment: PaymentActionOut | None = None) -> EntryOut:
     return EntryOut(
+        payment=payment,
         entry_id=entry.entry_id,
         contest_id=entry.contest_id,
         user_id=entry.user_id,

@@ -88,6 +88,17 @@ def check_replay(entry: Entry, request: JoinRequest) -> bool:
     return True
 
 
+def pending_payment(p: Platform, entry: Entry) -> ChargeOutcome | None:
+    """What the player's client needs to finish an entry's payment (3-D Secure): the
+    gateway's answer for it (with the client secret) while it waits; None otherwise."""
+    if entry.status is not EntryStatus.PENDING_ACTION:
+        return None
+    outcome = p.gateway.find_charge(entry.fingerprint)
+    if outcome is None or outcome.status is not ChargeStatus.REQUIRES_ACTION:
+        return None
+    return outcome
+
+
 def _reserve(
     p: Platform, uow: UnitOfWork, contest: Contest, request: JoinRequest, fingerprint: str
 ) -> Entry:

@@ -67,6 +67,12 @@ def get_entry(p: Platform, entry_id: str) -> tuple[Entry, Contest]:
         return entry, uow.contests.get(entry.contest_id)
 
 
+def entry_charged_by(p: Platform, charge_id: str) -> Entry | None:
+    """The entry whose fee the gateway's charge `charge_id` pays, if any."""
+    with p.uow() as uow:
+        return uow.entries.by_charge(charge_id)
+
+
 def entries_of(p: Platform, user_id: str) -> list[Entry]:
     """Every join attempt of a user, by ascending entry id."""
     with p.uow() as uow:

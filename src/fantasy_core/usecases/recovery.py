@@ -12,15 +12,22 @@ from fantasy_core.usecases.joining import record_charge
 from fantasy_core.usecases.refunds import send_refunds
 
 GRACE = timedelta(minutes=5)
+ACTION_WINDOW = timedelta(minutes=15)
+"""How long a payment waiting for the player (3-D Secure) holds its seat. A player who
+confirms later is charged and refunded at once (record_charge), never entered."""
 
 
-def resolve_reservations(p: Platform, grace: timedelta = GRACE) -> int:
+def resolve_reservations(
+    p: Platform, grace: timedelta = GRACE, action_window: timedelta = ACTION_WINDOW
+) -> int:
     """Settle every seat reservation left waiting: by asking the gateway what happened.
 
     A reservation is resolved once its contest stopped taking entries, or it is
     older than `grace` (its client gave up). A charge found is recorded (and
     refunded if the contest no longer takes entries); none found abandons the
-    reservation and frees the seat. Returns how many were resolved.
+    reservation and frees the seat. A payment still waiting for the player's
+    confirmation is abandoned, and its seat freed, once it is older than
+    `action_window` or the contest locked. Returns how many were resolved.
     """
     now = p.clock.now()
     with p.uow() as uow:
@@ -44,22 +51,30 @@ def resolve_reservations(p: Platform, grace: timedelta = GRACE) -> int:
             record_charge(p, entry.entry_id, outcome)
             resolved += 1
             continue
-        if _abandon(p, entry.entry_id):
+        if _abandon(p, entry.entry_id, action_window):
             resolved += 1
     send_refunds(p)
     return resolved
 
 
-def _abandon(p: Platform, entry_id: str) -> bool:
+def _abandon(p: Platform, entry_id: str, action_window: timedelta) -> bool:
+    now = p.clock.now()
     with p.uow() as uow:
         entry = uow.entries.get(entry_id)
         contest = uow.contests.lock(entry.contest_id)
-        if entry.status is EntryStatus.PENDING_ACTION and contest.accepts_entries(p.clock.now()):
-            return False  # the user may still confirm before lock
+        open_ = contest.accepts_entries(now)
+        expired = now - entry.created_at >= action_window
+        if entry.status is EntryStatus.PENDING_ACTION and open_ and not expired:
+            return False  # the player may still confirm
         if entry.status not in (EntryStatus.RESERVED, EntryStatus.PENDING_ACTION):
             return False
+        if entry.status is EntryStatus.PENDING_ACTION and open_:
+            minutes = int(action_window.total_seconds() // 60)
+            reason = f"the payment was not confirmed within {minutes} minutes"
+        else:
+            reason = "the payment was not completed before the contest locked"
         entry.status = EntryStatus.ABANDONED
-        entry.reason = "the payment was not completed before the contest locked"
+        entry.reason = reason
         uow.entries.save(entry)
         p.audit(
             uow,
