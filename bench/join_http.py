@@ -9,13 +9,17 @@ another process, C connections (default 32) each sending requests back to back, 
 a new join (its own Idempotency-Key) of one of 2,048 players with one of 64 valid lineups.
 
 Figures, each the median of R runs of S seconds after a short warm-up:
-- floor: the same stack answering POST /bench/floor, which does one INSERT (a route of the
-  benchmark's wiring only);
+- floor (lean): bench/lean_floor_server.py, another process answering POST /floor with one
+  autocommit INSERT ... RETURNING over async psycopg (Litestar + uvicorn, no auth, nothing
+  of ours): the least a request that records a row costs on this machine;
+- floor through our stack (`stack_floor_*`, the floor used until now): the product's
+  server answering POST /bench/floor, one INSERT through its engine (pool_pre_ping), a
+  worker-thread hop and its request class: a route of the benchmark's wiring only;
 - joins: POST /contests/{id}/entries on one contest of a million seats (every join waits
   for that contest's row lock): joins per second (201 responses), p50 and p99 latency, the
-  ratio to the floor's requests per second (the median of each run's ratio to the floor
-  run just before it), and the mean size of the batches the app ran them in (decision
-  0013);
+  ratio to the lean floor's requests per second (the median of each run's ratio to the
+  lean floor run just before it; `ratio_stack_floor` the same against our stack's floor),
+  and the mean size of the batches the app ran them in (decision 0013);
 - lobby: the same, the joins spread over 8 such contests (a lobby at lock time);
 - filling up: the same load on a contest of 500 seats until it is full; the database is
   then checked: seats held must not exceed the capacity (oversold = 0), and the accepted
@@ -164,6 +168,26 @@ def start_server(url: str, port: int, directory: Path) -> tuple[Server, dict[str
     raise SystemExit("the server did not come up in 120 s")
 
 
+def start_lean_floor(url: str, port: int, directory: Path) -> Server:
+    log = (directory / "lean.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, str(BENCH / "lean_floor_server.py"), str(port), url],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the lean floor exited: {(directory / 'lean.log').read_text()}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=2).status_code == 200:
+                return server
+        except httpx.TransportError:
+            pass
+        time.sleep(0.2)
+    server.terminate()
+    raise SystemExit("the lean floor did not come up in 60 s")
+
+
 def seats(url: str, contest_id: str) -> dict[str, int]:
     with psycopg.connect(url) as conn:
         rows = conn.execute(
@@ -187,7 +211,11 @@ def fill_up(port: int, directory: Path, info: dict[str, Any], clients: int) -> d
 
 
 def joins_record(
-    scenario: str, contests: int, joins: list[dict[str, Any]], floors: list[dict[str, Any]]
+    scenario: str,
+    contests: int,
+    joins: list[dict[str, Any]],
+    floors: list[dict[str, Any]],
+    stack_floors: list[dict[str, Any]],
 ) -> dict[str, object]:
     floor_rps = median(rate(s) for s in floors)
     joins_ps = median(rate(s, 201) for s in joins)
@@ -206,10 +234,15 @@ def joins_record(
         "ratio": round(
             median(rate(j, 201) / rate(f) for j, f in zip(joins, floors, strict=True)), 3
         ),
+        "stack_floor_requests_per_second": round(median(rate(s) for s in stack_floors), 1),
+        "ratio_stack_floor": round(
+            median(rate(j, 201) / rate(f) for j, f in zip(joins, stack_floors, strict=True)), 3
+        ),
         "not_201": sum(s["requests"] - s["statuses"].get(201, 0) for s in joins),
         "mean_batch": round(median(s["mean_batch"] for s in joins), 1),
         "runs_joins_per_second": [round(rate(s, 201), 1) for s in joins],
         "runs_floor_requests_per_second": [round(rate(s), 1) for s in floors],
+        "runs_stack_floor_requests_per_second": [round(rate(s), 1) for s in stack_floors],
     }
 
 
@@ -217,10 +250,11 @@ def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dic
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
     url = fresh_postgres(postgres_url_for("join", pg_url))
-    port = free_port()
+    port, lean_port = free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="join-bench-") as scratch:
         directory = Path(scratch)
         server, info = start_server(url, port, directory)
+        lean = start_lean_floor(url, lean_port, directory)
         hot = [f"/contests/{info['big']}/entries"]
         lobby = [f"/contests/{cid}/entries" for cid in info["lobby"]]
         floor = ["/bench/floor"]
@@ -238,24 +272,33 @@ def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dic
             summary["mean_batch"] = (after["joins"] - before["joins"]) / batches if batches else 0
             return summary
 
+        def lean_load(name: str) -> dict[str, Any]:
+            script = lua_script(directory, name, ["/floor"], info)
+            return wrk(lean_port, script, clients, seconds)
+
         try:
             load("warm-floor", floor, 3)
+            wrk(lean_port, lua_script(directory, "warm-lean", ["/floor"], info), clients, 3)
             load("warm-joins", lobby, 3)
-            floors, joins, spread = [], [], []
+            leans, floors, joins, spread = [], [], [], []
             for n in range(repeat):
+                leans.append(lean_load(f"lean{n}"))
                 floors.append(load(f"floor{n}", floor, seconds))
                 joins.append(load(f"join{n}", hot, seconds))
+                leans.append(lean_load(f"lean{n}b"))
                 spread.append(load(f"lobby{n}", lobby, seconds))
             statuses = fill_up(port, directory, info, clients)
         finally:
-            server.terminate()
-            server.wait(30)
+            for process in (server, lean):
+                process.terminate()
+                process.wait(30)
     held = seats(url, info["small"])
     seats_held = sum(held.get(s, 0) for s in SEAT_HOLDING)
     capacity = int(info["small_capacity"])
     return [
-        joins_record("join_http", 1, joins, floors),
-        joins_record("join_http_lobby", len(lobby), spread, floors),
+        # Each figure against the lean floor run just before it.
+        joins_record("join_http", 1, joins, leans[0::2], floors),
+        joins_record("join_http_lobby", len(lobby), spread, leans[1::2], floors),
         {
             "scenario": "join_fill",
             "clients": clients,
