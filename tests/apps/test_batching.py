@@ -7,10 +7,11 @@ import threading
 from collections.abc import Sequence
 
 import pytest
-from api_support import Api, api_settings, wire
+from api_support import Api, api_settings, assert_problem, wire
 from litestar.testing import TestClient
 
-from apps.api.batching import Batcher
+from apps.api.batching import Batcher, Overloaded
+from apps.api.state import JOINS
 from fantasy_core.errors import GatewayUnavailable
 from support.world import World
 
@@ -39,6 +40,52 @@ def test_items_submitted_while_a_batch_runs_make_the_next_batch() -> None:
 
     assert asyncio.run(scenario()) == [0, 10, 20, 30, 40, 50]
     assert seen == [[0], [1, 2, 3], [4, 5]]  # at most max_batch, in arrival order
+
+
+def test_beyond_its_bound_a_batcher_sheds_at_once_and_loses_nothing_it_accepted() -> None:
+    release = threading.Event()
+
+    def run(items: Sequence[int]) -> list[int | Exception]:
+        release.wait(5)
+        return [n * 10 for n in items]
+
+    async def scenario() -> tuple[list[int | BaseException], int]:
+        batcher = Batcher(run, name="joins", lanes=1, max_batch=2, max_waiting=4)
+        running = asyncio.create_task(batcher.submit(0))
+        await asyncio.sleep(0.05)  # the first batch holds the lane; four may wait
+        waiting = [asyncio.create_task(batcher.submit(n)) for n in range(1, 5)]
+        await asyncio.sleep(0)
+        with pytest.raises(Overloaded, match="4 joins are waiting") as shed:
+            await batcher.submit(99)
+        assert shed.value.retry_after == 1
+        release.set()
+        answers = await asyncio.gather(running, *waiting, return_exceptions=True)
+        after = await batcher.submit(5)  # room again once the queue drains
+        await batcher.close()
+        return [*answers, after], batcher.shed
+
+    answers, shed_count = asyncio.run(scenario())
+    assert answers == [0, 10, 20, 30, 40, 50]
+    assert shed_count == 1
+
+
+def test_a_bound_below_one_batch_is_refused() -> None:
+    with pytest.raises(ValueError, match="below one batch"):
+        Batcher(list, name="test", max_batch=8, max_waiting=7)
+
+
+def test_a_shed_join_is_a_503_problem_with_retry_after(api: Api) -> None:
+    contest = api.contest()
+    ann = api.player("ann")
+    batcher = api.client.app.state[JOINS]
+    batcher.max_waiting = 0  # every join finds the queue full
+    response = api.join(contest, ann)
+    problem = assert_problem(response, 503, "overloaded")
+    assert response.headers["Retry-After"] == "1"
+    assert "nothing was done" in problem["detail"]
+    assert len(api.world.gateway.charges) == 0
+    batcher.max_waiting = 256
+    assert api.join(contest, ann).status_code == 201
 
 
 def test_each_item_gets_its_own_answer_or_its_own_exception() -> None:

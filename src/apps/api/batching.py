@@ -26,6 +26,17 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+class Overloaded(Exception):
+    """More items wait than the batcher accepts: the item is refused at once (shed), so the
+    ones accepted keep their latency; the client retries after `retry_after` seconds."""
+
+    def __init__(self, name: str, waiting: int, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(
+            f"{waiting} {name} are waiting, the most this server queues; retry in {retry_after} s"
+        )
+
+
 class Batcher(Generic[T, R]):
     """Runs submitted items in batches: `run(items)` answers each item with a result or the
     exception to raise for it, in order."""
@@ -37,11 +48,17 @@ class Batcher(Generic[T, R]):
         name: str,
         max_batch: int = 64,
         lanes: int = 2,
+        max_waiting: int | None = None,
     ) -> None:
+        """`max_waiting` bounds the items waiting for a lane (default: four full batches a
+        lane); beyond it `submit` raises Overloaded at once instead of queueing."""
         if max_batch < 1 or lanes < 1:
             raise ValueError(
                 f"a batcher needs max_batch >= 1 and lanes >= 1, not {max_batch}, {lanes}"
             )
+        if max_waiting is not None and max_waiting < max_batch:
+            raise ValueError(f"max_waiting {max_waiting} is below one batch ({max_batch})")
+        self.max_waiting = 4 * max_batch * lanes if max_waiting is None else max_waiting
         self._run = run
         self.name = name
         self.max_batch = max_batch
@@ -52,11 +69,15 @@ class Batcher(Generic[T, R]):
         self._closed = False
         self.batches = 0  # how many batches ran, and how many items: the mean batch size
         self.items = 0
+        self.shed = 0  # items refused because too many were waiting
 
     async def submit(self, item: T) -> R:
         """Run `item` with whatever else is waiting; its result, or raise its exception."""
         if self._closed:
             raise GatewayUnavailable(f"the {self.name} batcher is shut down")
+        if len(self._pending) >= self.max_waiting:
+            self.shed += 1
+            raise Overloaded(self.name, len(self._pending))
         ready = self._start()
         future: asyncio.Future[R | Exception] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))

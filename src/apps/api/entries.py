@@ -24,8 +24,8 @@ from litestar.status_codes import (
 
 from apps.accounts import Account
 from apps.api.auth import BEARER, ensure_can_see_entry, players_only
-from apps.api.batching import Batcher
-from apps.api.problems import Problem, payment_declined, problem_of, problem_responses
+from apps.api.batching import Batcher, Overloaded
+from apps.api.problems import Problem, payment_declined, problem_of, problem_responses, shed
 from apps.api.quota import LineupQuota
 from apps.api.sandbox import sandbox_confirm_url
 from apps.api.state import JOINS, QUOTA, services_of
@@ -266,6 +266,8 @@ async def _bulk_item(
     request: Request[Account, Token, Any], index: int, key: str, answer: Joined | BaseException
 ) -> BulkItemOut:
     instance = f"{request.url.path}#{index}"
+    if isinstance(answer, Overloaded):
+        answer = shed(answer)  # this lineup was not queued: retrying the bulk request enters it
     if isinstance(answer, BaseException):
         if not isinstance(answer, DomainError | Problem):
             raise answer  # not an answer about this lineup: the request fails as a whole

@@ -30,6 +30,7 @@ from litestar.types import ExceptionHandlersMap
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from apps.accounts import AccountError, LoginFailed
+from apps.api.batching import Overloaded
 from apps.api.wire import ProblemOut
 from apps.templates import UnknownTemplate
 from fantasy_core import errors
@@ -310,11 +311,30 @@ _CODES = {
 }
 
 
+def shed(error: Overloaded) -> Problem:
+    """The problem for a request shed under overload: 503 with Retry-After, nothing done."""
+    return Problem(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "overloaded",
+        "Too busy",
+        f"{error}; nothing was done for this request",
+        headers={"Retry-After": str(error.retry_after)},
+        hint="retry the same request (with the same Idempotency-Key) after Retry-After",
+    )
+
+
+def overloaded_problem(
+    request: Request[Any, Any, Any], error: Overloaded
+) -> Response[dict[str, object]]:
+    return app_problem(request, shed(error))
+
+
 def exception_handlers() -> ExceptionHandlersMap:
     """Every handler the app registers, in one mapping (Litestar picks the closest class)."""
     return {
         errors.DomainError: domain_problem,
         Problem: app_problem,
+        Overloaded: overloaded_problem,
         AccountError: account_problem,
         LoginFailed: login_problem,
         HTTPException: http_problem,
