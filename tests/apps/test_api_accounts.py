@@ -96,7 +96,7 @@ def test_login_is_rate_limited_per_address(strict_client: TestClient[Litestar]) 
     assert statuses == [401, 401, 429]
     limited = strict_client.post("/auth/login", json=body)
     assert_problem(limited, 429, "rate-limited")
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert 1 <= int(limited.headers["Retry-After"]) <= 120  # the earlier minute fades
     # Other routes are not counted against the limit.
     assert strict_client.get("/contests").status_code == 200
 
@@ -115,7 +115,7 @@ def _lineups_are_limited(strict_client: TestClient[Litestar], api: Api) -> None:
     limited = api.join(contest, ann, key="k9", variant=3)
     problem = assert_problem(limited, 429, "rate-limited")
     assert "2 lineups a minute" in problem["detail"]
-    assert 1 <= int(limited.headers["Retry-After"]) <= 60
+    assert 1 <= int(limited.headers["Retry-After"]) <= 120  # the earlier minute fades
     assert api.join(contest, bob, key="k1", variant=4).status_code == 201  # his own minute
     picks = [{"slot": s, "player_id": p} for s, p in lineup(5).picks]
     bulk = strict_client.post(

@@ -9,11 +9,9 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from litestar import Litestar, Request
+from litestar import Litestar
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
-from litestar.middleware import DefineMiddleware
-from litestar.middleware.rate_limit import RateLimitConfig
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
@@ -27,9 +25,9 @@ from apps.api.lobby import LobbyController
 from apps.api.operator import OperatorController
 from apps.api.players import AuthController, MeController
 from apps.api.problems import exception_handlers
-from apps.api.quota import LineupQuota
+from apps.api.quota import Quota
 from apps.api.sandbox import SandboxController
-from apps.api.state import ACCOUNTS, JOINS, QUOTA, SERVICES, TOKENS, services_of
+from apps.api.state import ACCOUNTS, JOINS, LINEUPS, LOGINS, SERVICES, TOKENS, services_of
 from apps.api.system import SystemController
 from apps.bootstrap import Services, services_for, start
 from apps.settings import Settings
@@ -60,15 +58,10 @@ def create_app(
     state = State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)})
     state[JOINS] = join_batcher(state, settings)
     state[ACCOUNTS] = account_lookups(state)
-    per_minute = settings.join_rate_per_minute
-    state[QUOTA] = None if per_minute is None else LineupQuota(per_minute)
-    # Logins are limited per address (guessing passwords); joins per player, by lineup
-    # (apps.api.quota), in the join routes.
-    login_limit = (
-        []
-        if settings.login_rate_per_minute is None
-        else [_rate_limit("login", settings.login_rate_per_minute)]
-    )
+    # Logins per client address (password guessing), lineups per player (apps.api.quota).
+    logins, lineups = settings.login_rate_per_minute, settings.join_rate_per_minute
+    state[LOGINS] = None if logins is None else Quota(logins)
+    state[LINEUPS] = None if lineups is None else Quota(lineups)
     # The sandbox's 3-D Secure page exists only where the sandbox takes the payments.
     sandbox = (
         [SandboxController]
@@ -90,7 +83,6 @@ def create_app(
         exception_handlers=exception_handlers(),
         request_class=StrictJsonRequest,
         guards=[no_nul_characters],
-        middleware=login_limit,
         on_app_init=[auth.on_app_init, _security_per_route],
         openapi_config=_openapi(),
         # Logging is the entry point's to configure (apps.logs), not the app factory's.
@@ -117,21 +109,6 @@ def freeze_startup_heap() -> None:
     """
     gc.collect()
     gc.freeze()
-
-
-def _rate_limit(kind: str, per_minute: int) -> DefineMiddleware:
-    """A limit per client address on the routes marked `opt={"rate_limit": kind}`."""
-
-    # A coroutine: Litestar runs a plain function here in a worker thread, for every
-    # request, once per limit.
-    async def applies(request: Request[Any, Any, Any]) -> bool:
-        return bool(request.route_handler.opt.get("rate_limit") == kind)
-
-    return RateLimitConfig(
-        rate_limit=("minute", per_minute),
-        check_throttle_handler=applies,
-        store=f"rate_limit_{kind}",
-    ).middleware
 
 
 def _openapi() -> OpenAPIConfig:

@@ -19,16 +19,15 @@ from litestar.status_codes import (
     HTTP_202_ACCEPTED,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
-    HTTP_429_TOO_MANY_REQUESTS,
 )
 
 from apps.accounts import Account
 from apps.api.auth import BEARER, ensure_can_see_entry, players_only
 from apps.api.batching import Batcher, Overloaded
 from apps.api.problems import Problem, payment_declined, problem_of, problem_responses, shed
-from apps.api.quota import LineupQuota
+from apps.api.quota import spend
 from apps.api.sandbox import sandbox_confirm_url
-from apps.api.state import JOINS, QUOTA, services_of
+from apps.api.state import JOINS, LINEUPS, services_of
 from apps.api.wire import (
     BulkItemOut,
     BulkJoinIn,
@@ -234,19 +233,7 @@ def _join_request(contest_id: str, user_id: str, key: str, data: JoinIn) -> Join
 
 def _spend_quota(request: Request[Account, Token, Any], lineups: int) -> None:
     """Count `lineups` against the player's minute, or refuse with 429 and Retry-After."""
-    quota: LineupQuota | None = request.app.state[QUOTA]
-    if quota is None:
-        return
-    wait = quota.take(request.user.user_id, lineups)
-    if wait is not None:
-        raise Problem(
-            HTTP_429_TOO_MANY_REQUESTS,
-            "rate-limited",
-            "Too many lineups",
-            f"a player may submit {quota.per_minute} lineups a minute; "
-            f"{lineups} more fit in {wait} s",
-            headers={"Retry-After": str(wait)},
-        )
+    spend(request.app.state[LINEUPS], request.user.user_id, lineups, "lineups")
 
 
 async def _entry_answer(

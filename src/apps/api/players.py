@@ -13,6 +13,8 @@ from litestar.status_codes import HTTP_201_CREATED
 from apps.accounts import Account, Accounts, Role
 from apps.api.auth import BEARER, TokenIssuer
 from apps.api.problems import problem_responses
+from apps.api.quota import spend
+from apps.api.state import LOGINS
 from apps.api.wire import (
     Credentials,
     EntryOut,
@@ -63,7 +65,6 @@ class AuthController(Controller):
         status_code=200,
         operation_id="login",
         responses=problem_responses(400, 401, 429, 503),
-        opt={"rate_limit": "login"},
         sync_to_thread=True,
     )
     def login(
@@ -71,8 +72,12 @@ class AuthController(Controller):
         data: JSONBody[Credentials],
         accounts: NamedDependency[Accounts],
         tokens: NamedDependency[TokenIssuer],
+        request: Request[Any, Any, Any],
     ) -> TokenOut:
-        """A bearer token for `Authorization: Bearer <token>`. Rate limited per address."""
+        """A bearer token for `Authorization: Bearer <token>`. Rate limited per address
+        (the connection's; behind a proxy, see the README on forwarded addresses)."""
+        address = request.client.host if request.client is not None else "unknown"
+        spend(request.app.state[LOGINS], address, 1, "logins")
         account = accounts.login(data.email, data.password)
         return TokenOut(
             access_token=tokens.issue(account),

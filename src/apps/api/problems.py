@@ -22,7 +22,6 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
-    HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
     HTTP_503_SERVICE_UNAVAILABLE,
 )
@@ -234,9 +233,6 @@ def http_problem(
     else:
         title = _TITLES.get(status, "HTTP error")
     headers = dict(error.headers or {})
-    if status == HTTP_429_TOO_MANY_REQUESTS and "Retry-After" not in headers:
-        # The limiter says when its window resets; a client needs it as Retry-After.
-        headers["Retry-After"] = str(max(1, int(headers.get("RateLimit-Reset", "1") or "1")))
     return problem_response(
         request,
         status,

@@ -10,7 +10,8 @@ SERVICES = "services"
 TOKENS = "tokens"
 JOINS = "joins"  # the join batcher (apps.api.batching)
 ACCOUNTS = "account_lookups"  # the batcher of token checks (apps.api.auth)
-QUOTA = "lineup_quota"  # lineups per player a minute (apps.api.quota), or None when off
+LINEUPS = "lineup_quota"  # lineups per player a minute (apps.api.quota), or None when off
+LOGINS = "login_quota"  # logins per client address a minute, or None when off
 
 
 def services_of(state: State) -> Services:
