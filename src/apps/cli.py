@@ -23,7 +23,7 @@ import sys
 from collections.abc import Callable, Iterable, Sequence
 from fractions import Fraction
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import attrs
 
@@ -52,7 +52,23 @@ class CommandError(Exception):
         self.exit_code = exit_code
 
 
+class _HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows each option's default as `(default: ...)`, unless its help already says it or
+    there is nothing to show (a flag, or an option whose absence its help explains)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        if "default" in text or action.default in (None, False, argparse.SUPPRESS):
+            return text
+        return super()._get_help_string(action)
+
+
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # Subcommands' parsers are built by argparse with this class: each shows defaults.
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        super().__init__(*args, **kwargs)
+
     # argparse prints usage and exits on a bad command line; we want one line and a
     # return value, so the error travels up to main like any other.
     def error(self, message: str) -> NoReturn:
@@ -64,7 +80,13 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="fantasy",
         description="Fantasy contests from the command line.",
-        epilog="Exit status: 0 done, 1 bad or unreadable input, 2 bad command line.",
+        epilog=(
+            "Each command's --help shows its options and their defaults. Commands that use "
+            "the platform are configured by FANTASY_* environment variables (the README "
+            "lists them; unset, a test platform on sqlite:///var/fantasy.db with the sandbox "
+            "gateway and the replay feed). "
+            "Exit status: 0 done, 1 bad or unreadable input, 2 bad command line."
+        ),
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _add_score(commands)
@@ -241,14 +263,14 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
         default=1,
         choices=range(1, 9),
         metavar="1-8",
-        help="the 2025 regular-season week to replay (default 1)",
+        help="the 2025 regular-season week to replay",
     )
-    demo.add_argument("--seed", type=int, default=2025, help="the lineups' seed (default 2025)")
+    demo.add_argument("--seed", type=int, default=2025, help="the lineups' seed")
     demo.add_argument(
         "--replay-csv",
         type=Path,
         metavar="FILE.csv",
-        help="the nflverse player_stats recording (default: the repository's)",
+        help="the nflverse player_stats recording (default: the one beside the repository)",
     )
     _database_option(demo)
     demo.set_defaults(run=_run_demo)
@@ -284,9 +306,11 @@ def _add_worker(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--interval",
         type=float,
         metavar="SECONDS",
-        help="pause between passes (default FANTASY_WORKER_INTERVAL_SECONDS)",
+        help="pause between passes (default: FANTASY_WORKER_INTERVAL_SECONDS, else 5)",
     )
-    worker.add_argument("--passes", type=int, metavar="N", help="stop after N passes")
+    worker.add_argument(
+        "--passes", type=int, metavar="N", help="stop after N passes (default: run until stopped)"
+    )
     _database_option(worker)
     worker.set_defaults(run=_run_worker)
 
@@ -307,27 +331,35 @@ def _add_serve(commands: argparse._SubParsersAction[_Parser]) -> None:
     serve = commands.add_parser(
         "serve",
         help="serve the HTTP API (and, unless --no-worker, run the worker beside it)",
-        description="The player and operator API with its OpenAPI docs at /schema.",
+        description=(
+            "The player and operator API with its OpenAPI docs at /schema. Prints the "
+            "address it listens on once it does."
+        ),
     )
-    serve.add_argument("--host", default="127.0.0.1")
-    serve.add_argument("--port", type=int, default=8000)
-    serve.add_argument("--no-worker", action="store_true", help="serve the API only")
+    serve.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    serve.add_argument(
+        "--port", type=int, default=8000, help="the port to listen on; 0 for any free one"
+    )
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="serve the API only (default: the lifecycle worker runs beside it)",
+    )
     _database_option(serve)
     serve.set_defaults(run=_run_serve)
 
 
 def _run_serve(args: argparse.Namespace) -> None:
-    import uvicorn  # noqa: PLC0415
-
     from apps.api import create_app, freeze_startup_heap  # noqa: PLC0415
     from apps.logs import configure_logging  # noqa: PLC0415
+    from apps.serving import serve  # noqa: PLC0415
 
     configure_logging()
     settings = _settings(args)
     with _start(settings) as services:
         app = create_app(settings, services=services, run_worker=not args.no_worker)
         freeze_startup_heap()
-        uvicorn.run(app, host=args.host, port=args.port, log_config=None)
+        serve(app, args.host, args.port, sys.stdout)
 
 
 def _add_db(commands: argparse._SubParsersAction[_Parser]) -> None:
@@ -377,7 +409,9 @@ def _add_recompute(commands: argparse._SubParsersAction[_Parser]) -> None:
         ),
     )
     recompute.add_argument("file", type=Path, metavar="SNAPSHOT_FILE")
-    recompute.add_argument("--sha256", metavar="HASH", help="the published hash (sha256:...)")
+    recompute.add_argument(
+        "--sha256", metavar="HASH", help="the published hash (sha256:...) (default: recompute only)"
+    )
     recompute.set_defaults(run=_run_recompute)
 
 

@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
+import re
 import signal
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from sqlalchemy.exc import OperationalError
 
-from apps.cli import EXIT_DATA_ERROR, EXIT_OK, main
+from apps.cli import EXIT_DATA_ERROR, EXIT_OK, build_parser, main
 from apps.worker import Worker
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.worker import PassReport
+from support.processes import BIN
 from support.world import World
 
 EMPTY = PassReport((), 0, 0, 0, 0)
@@ -135,3 +140,50 @@ def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
     for command in ("demo", "worker", "serve", "db", "recompute", "verify-ledger", "audit"):
         assert main([command, "--help"]) == EXIT_OK
         assert "usage: fantasy" in capsys.readouterr().out
+
+
+def _options(parser: argparse.ArgumentParser) -> Iterator[tuple[str, argparse.Action]]:
+    """Every option of `parser` and of its subcommands, nested, by command path."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for sub in action.choices.values():
+                yield from _options(sub)
+        elif action.option_strings and not (
+            action.required or isinstance(action, argparse._HelpAction)
+        ):
+            yield parser.prog, action
+
+
+def test_every_option_of_every_command_shows_its_default() -> None:
+    options = list(_options(build_parser()))
+    assert len(options) > 10
+    for prog, action in options:
+        formatter = build_parser().formatter_class(prog)
+        shown = formatter._get_help_string(action) or ""
+        assert "default" in shown, (prog, action.option_strings, shown)
+
+
+def test_serve_help_shows_the_default_address(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["serve", "--help"]) == EXIT_OK
+    shown = " ".join(capsys.readouterr().out.split())
+    assert "(default: 127.0.0.1)" in shown
+    assert "(default: 8000)" in shown
+
+
+def test_serve_prints_the_address_it_listens_on(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANTASY_")}
+    env["FANTASY_DATABASE_URL"] = "memory:"
+    command = [str(BIN / "fantasy"), "serve", "--no-worker", "--port", "0"]
+    with subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            line = server.stdout.readline()
+            found = re.search(r"serving the API on (http://127\.0\.0\.1:(\d+)) ", line)
+            assert found is not None, line
+            assert int(found.group(2)) > 0  # the port the system chose, not 0
+            assert httpx.get(found.group(1) + "/health", timeout=5).json()["status"] == "ok"
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=20)
