@@ -9,6 +9,7 @@ from api_support import PASSWORD, Api, api_settings, assert_problem, wire
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from apps.accounts import MIN_PASSWORD_LENGTH
 from support.world import World, lineup
 
 
@@ -37,11 +38,15 @@ def test_registration_refusals(api: Api) -> None:
         "email-taken",
     )
     assert body["reason"] == "email_taken"
-    assert_problem(
-        api.client.post("/auth/register", json={"email": "bob@example.com", "password": "short"}),
-        422,
-        "weak-password",
+    short = assert_problem(
+        api.client.post(
+            "/auth/register", json={"email": "bob@example.com", "password": "9 chars.."}
+        ),
+        400,
+        "malformed",
     )
+    assert short["errors"][0]["key"] == "password"
+    assert "length >= 10" in short["errors"][0]["message"]
     assert_problem(
         api.client.post("/auth/register", json={"email": "not an email", "password": PASSWORD}),
         422,
@@ -131,3 +136,14 @@ def test_a_limit_set_off_refuses_nothing(world: World) -> None:
     with TestClient(app) as client:
         body = {"email": "who@example.com", "password": "wrong"}
         assert {client.post("/auth/login", json=body).status_code for _ in range(12)} == {401}
+
+
+def test_the_schema_states_the_password_rule_the_accounts_enforce(api: Api) -> None:
+    schema = api.client.get("/schema/openapi.json").json()
+    body = schema["paths"]["/auth/register"]["post"]["requestBody"]["content"]
+    name = body["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    password = schema["components"]["schemas"][name]["properties"]["password"]
+    assert password["minLength"] == MIN_PASSWORD_LENGTH == 10
+    assert "at least 10 characters" in password["description"]
+    ten = api.client.post("/auth/register", json={"email": "ten@example.com", "password": "x" * 10})
+    assert ten.status_code == 201

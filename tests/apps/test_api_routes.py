@@ -9,6 +9,7 @@ from api_support import Api, api_settings, assert_problem, wire
 from litestar import Litestar
 
 import apps.api
+from apps.api.hygiene import MAX_BODY_BYTES
 from support.world import World
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -117,15 +118,18 @@ def test_unknown_routes_and_methods_are_problems(api: Api) -> None:
     assert_problem(api.client.delete("/contests"), 405, "method-not-allowed")
 
 
-def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
-    contest = api.contest("double_up")
+def _json_routes(api: Api, contest: str) -> list[tuple[str, str]]:
     document = api.client.get("/schema/openapi.json").json()
-    json_routes = [
+    return [
         (method.upper(), path.replace("{contest_id}", contest))
         for path, operations in document["paths"].items()
         for method, operation in operations.items()
         if "application/json" in operation.get("requestBody", {}).get("content", {})
     ]
+
+
+def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
+    json_routes = _json_routes(api, api.contest("double_up"))
     assert len(json_routes) == 9
     bodies = (b'{"password": "\xff\xfeabcdefghij"}', b'{"email": "\xc3("}', b"\xff\xfe{\x00}\x00")
     ann = api.player("ann")
@@ -148,3 +152,29 @@ def test_the_sandbox_confirm_route_exists_only_in_a_test_environment() -> None:
     assert "/sandbox/payments/{payment_intent:str}/confirm" in {
         route.path for route in wire(World(), api_settings()).routes
     }
+
+
+def test_a_missing_body_is_a_400_that_says_the_body_is_missing(api: Api) -> None:
+    json_routes = _json_routes(api, api.contest("double_up"))
+    ann = api.player("ann")
+    for method, path in json_routes:
+        headers = {
+            **(api.operator if path.startswith("/operator") else ann),
+            "Idempotency-Key": "no-body",
+        }
+        for body, content_type in ((b"", None), (b"  \n", "application/json")):
+            sent = headers if content_type is None else {**headers, "Content-Type": content_type}
+            response = api.client.request(method, path, content=body, headers=sent)
+            problem = assert_problem(response, 400, "malformed")
+            assert problem["detail"].startswith("the request body is missing"), (path, problem)
+
+
+def test_a_body_too_large_is_a_413_a_person_understands(api: Api) -> None:
+    response = api.client.post(
+        "/auth/login",
+        content=b" " * (MAX_BODY_BYTES + 1),
+        headers={"Content-Type": "application/json"},
+    )
+    problem = assert_problem(response, 413, "body-too-large")
+    assert problem["title"] == "Request body too large"
+    assert f"{MAX_BODY_BYTES:,} bytes" in problem["detail"]

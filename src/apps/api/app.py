@@ -20,7 +20,12 @@ from adapters.sandbox import SandboxGateway
 from apps.api.auth import TokenIssuer, account_lookups, jwt_auth
 from apps.api.dependencies import dependencies
 from apps.api.entries import EntryController, join_batcher
-from apps.api.hygiene import StrictJsonRequest, no_nul_characters
+from apps.api.hygiene import (
+    MAX_BODY_BYTES,
+    StrictJsonRequest,
+    body_present,
+    no_nul_characters,
+)
 from apps.api.lobby import LobbyController
 from apps.api.operator import OperatorController
 from apps.api.players import AuthController, MeController
@@ -82,7 +87,8 @@ def create_app(
         state=state,
         exception_handlers=exception_handlers(),
         request_class=StrictJsonRequest,
-        guards=[no_nul_characters],
+        request_max_body_size=MAX_BODY_BYTES,
+        guards=[no_nul_characters, body_present],
         on_app_init=[auth.on_app_init, _security_per_route],
         openapi_config=_openapi(),
         # Logging is the entry point's to configure (apps.logs), not the app factory's.

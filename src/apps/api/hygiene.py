@@ -1,4 +1,4 @@
-"""Input refused before any handler runs: NUL characters, repeated JSON keys, deep nesting.
+"""Input refused before any handler runs: no body, NUL characters, repeated JSON keys, deep nesting.
 
 PostgreSQL cannot store a NUL in text: a NUL in an id or a reason made the
 statement fail, a 500. No id, email, lineup or reason of ours contains one, so it
@@ -23,6 +23,8 @@ from litestar.exceptions import ValidationException
 from litestar.handlers.base import BaseRouteHandler
 
 NUL = "\x00"
+# The largest request body read (Litestar's default, stated here so a 413 can say it).
+MAX_BODY_BYTES = 10_000_000
 
 
 class _Refused(Exception):
@@ -78,6 +80,23 @@ def _holds_nul(value: Any) -> bool:
     if isinstance(value, list):
         return any(_holds_nul(item) for item in value)
     return False
+
+
+async def body_present(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """App-wide guard: a route that reads a JSON body (`data`) and got none is a 400 saying so.
+
+    Without it, an empty body was decoded as nothing at all and refused as "'data'",
+    the name of a Python parameter, which says nothing to a client.
+    """
+    if "data" not in handler.parsed_fn_signature.parameters:
+        return
+    if isinstance(connection, Request) and not (await connection.body()).strip():
+        raise ValidationException(
+            "the request body is missing: this route expects a JSON object "
+            "(Content-Type: application/json)"
+        )
 
 
 async def no_nul_characters(

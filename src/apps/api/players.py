@@ -21,6 +21,7 @@ from apps.api.wire import (
     PaymentsOut,
     PayoutAccountIn,
     ProfileOut,
+    RegisterIn,
     TokenOut,
     entry_out,
     payments_out,
@@ -45,11 +46,12 @@ class AuthController(Controller):
     )
     def register(
         self,
-        data: JSONBody[Credentials],
+        data: JSONBody[RegisterIn],
         accounts: NamedDependency[Accounts],
         platform: NamedDependency[Platform],
     ) -> ProfileOut:
-        """Open a player account (argon2id-hashed password, at least 10 characters)."""
+        """Open a player account. The password needs at least 10 characters (400 naming
+        `password` otherwise); 409 if the email is registered, 422 if it is not an address."""
         account = accounts.register(
             platform.ids.new_id("user"),
             data.email,

@@ -30,6 +30,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from apps.accounts import AccountError, LoginFailed
 from apps.api.batching import Overloaded
+from apps.api.hygiene import MAX_BODY_BYTES
 from apps.api.wire import ProblemOut
 from apps.templates import UnknownTemplate
 from fantasy_core import errors
@@ -238,7 +239,7 @@ def http_problem(
         status,
         _CODES.get(status, f"http-{status}"),
         title,
-        error.detail,
+        _DETAILS.get(status, error.detail),
         extra,
         headers,
     )
@@ -295,6 +296,7 @@ _TITLES = {
     403: "Forbidden",
     404: "Not found",
     405: "Method not allowed",
+    413: "Request body too large",
     429: "Too many requests",
 }
 _CODES = {
@@ -303,7 +305,12 @@ _CODES = {
     403: "forbidden",
     404: "not-found",
     405: "method-not-allowed",
+    413: "body-too-large",
     429: "rate-limited",
+}
+# The framework's own words, where they say less than we can ("Request Entity Too Large").
+_DETAILS = {
+    413: f"the request body is larger than the {MAX_BODY_BYTES:,} bytes this API accepts",
 }
 
 
@@ -359,7 +366,7 @@ _DESCRIPTIONS = {
     403: "Forbidden for this caller's role, or another player's record",
     404: "No such resource",
     409: "Refused in the current state: locked, full, over the limit, already taken",
-    422: "Refused by a rule: the lineup's roster rule, a weak password, a bad email",
+    422: "Refused by a rule: the lineup's roster rule, a bad email, a reused idempotency key",
     429: "Rate limited: retry after Retry-After",
     503: "A dependency (database, payments, stats feed) is unavailable: retry after Retry-After",
 }

@@ -13,7 +13,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from apps.accounts import Account
+from apps.accounts import MIN_PASSWORD_LENGTH, Account
 from apps.alert_board import BoardEntry
 from apps.templates import SPORT_OF_TEMPLATE
 from fantasy_core.audit import AuditRecord
@@ -28,6 +28,16 @@ from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
 
 Email = Annotated[str, Meta(min_length=3, max_length=254)]
 Password = Annotated[str, Meta(min_length=1, max_length=1024)]
+# The rule apps.accounts enforces, stated where clients read it: the schema's minLength.
+NewPassword = Annotated[
+    str,
+    Meta(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description=f"at least {MIN_PASSWORD_LENGTH} characters (any characters; a "
+        "passphrase is fine); stored as an argon2id hash",
+    ),
+]
 Text = Annotated[str, Meta(min_length=1, max_length=200)]
 Reason = Annotated[str, Meta(min_length=3, max_length=500, pattern=r"\S")]
 
@@ -63,6 +73,11 @@ class ProblemOut(Struct, kw_only=True):
 class Credentials(Request):
     email: Email
     password: Password
+
+
+class RegisterIn(Request):
+    email: Email
+    password: NewPassword
 
 
 class TokenOut(Struct, kw_only=True):
