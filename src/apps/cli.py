@@ -416,7 +416,8 @@ def _add_recompute(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _run_recompute(args: argparse.Namespace) -> None:
-    from fantasy_core.snapshot import InvalidSnapshot, recompute, sha256_of, verify  # noqa: PLC0415
+    from fantasy_core.codec import sha256_of  # noqa: PLC0415
+    from fantasy_core.snapshot import InvalidSnapshot, recompute, verify  # noqa: PLC0415
 
     path: Path = args.file
     try:

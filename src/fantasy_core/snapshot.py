@@ -9,7 +9,6 @@ exact decimals written as strings.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import threading
 from collections import OrderedDict
@@ -21,6 +20,7 @@ from typing import Any
 
 from attrs import frozen
 
+from fantasy_core.codec import Reader, canonical_bytes, sha256_of
 from fantasy_core.errors import DomainError
 from fantasy_core.payouts import payout_from_canonical
 from fantasy_core.scoring import ScoringRules, format_points
@@ -42,14 +42,78 @@ class FeedReference:
     sha256: str
 
 
-def canonical_bytes(document: object) -> bytes:
-    return json.dumps(
-        document, sort_keys=True, separators=(",", ":"), ensure_ascii=True, allow_nan=False
-    ).encode("ascii")
+_READ = Reader(InvalidSnapshot)
 
 
-def sha256_of(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
+@frozen
+class EntryRow:
+    """One standing as a snapshot's "entries" lists it: the one statement of a row's layout.
+
+    In the document a row is [entry id, user id, [player ids], score, rank, prize]: the
+    score an exact decimal string (format_points), the prize in minor units. `written` and
+    `read` are its writer and reader; `_entries_json` writes the same layout as text, for
+    speed, and tests/unit/test_canonical_fast_paths.py proves the two write the same bytes.
+    """
+
+    entry_id: str
+    user_id: str
+    player_ids: tuple[str, ...]
+    score: str
+    rank: int
+    prize: int
+
+    @property
+    def points(self) -> Fraction:
+        return Fraction(self.score)
+
+    def written(self) -> list[object]:
+        """The row as the document holds it."""
+        return _row(self.entry_id, self.user_id, self.player_ids, self.score, self.rank, self.prize)
+
+    @classmethod
+    def read(cls, row: object, where: str) -> EntryRow:
+        """The row at `where` (e.g. "entries[3]"); InvalidSnapshot saying what is malformed."""
+        items = _READ.items(row, where)
+        if len(items) != _ROW_LENGTH:
+            raise InvalidSnapshot(f"{where}: expected {_ROW_LENGTH} items, got {row!r}")
+        entry_id, user_id, player_ids, score, rank, prize = items
+        return cls(
+            entry_id=_READ.text(entry_id, f"{where}.entry_id"),
+            user_id=_READ.text(user_id, f"{where}.user_id"),
+            player_ids=tuple(
+                _READ.text(player, f"{where}.player_ids[{i}]")
+                for i, player in enumerate(_READ.items(player_ids, f"{where}.player_ids"))
+            ),
+            score=_READ.text(score, f"{where}.score"),
+            rank=_READ.integer(rank, f"{where}.rank"),
+            prize=_READ.integer(prize, f"{where}.prize"),
+        )
+
+
+_ROW_LENGTH = 6
+
+
+def _row(
+    entry_id: object,
+    user_id: object,
+    player_ids: Sequence[object],
+    score: str,
+    rank: int,
+    prize: int,
+) -> list[object]:
+    return [entry_id, user_id, list(player_ids), score, rank, prize]
+
+
+def entry_rows(snapshot: bytes) -> list[EntryRow]:
+    """Every row of a snapshot's "entries", in its order (best first); InvalidSnapshot if any
+    is malformed."""
+    try:
+        rows = json.loads(snapshot)["entries"]
+    except (KeyError, TypeError, ValueError) as error:
+        raise InvalidSnapshot(f"malformed snapshot: {error!r}") from error
+    return [
+        EntryRow.read(row, f"entries[{i}]") for i, row in enumerate(_READ.items(rows, "entries"))
+    ]
 
 
 class _JsonStrings(dict[str, str]):
@@ -84,7 +148,7 @@ def _entries_json(
 ) -> bytes:
     """The rows of "entries", comma-separated, exactly as canonical_bytes writes them.
 
-    A row is [entry id, user id, [player ids], score, rank, prize]. json.dumps writes a
+    A row is laid out as EntryRow says (its `written` form). json.dumps writes a
     list as "[" + items joined by "," + "]" (separators=(",", ":")), a string with
     encode_basestring_ascii (its own escaping when ensure_ascii=True) and an int with
     int.__repr__ (ranks and prizes are ints; an f-string formats an int the same way). The
@@ -153,8 +217,8 @@ def build_snapshot(
         head = b'{"contest_id":' + _ascii(encode_basestring_ascii(contest_id)) + b',"entries":['
         rows = _entries_json(standings, users, lineups)
     except TypeError:
-        # An id that is not a string (only a malformed snapshot being recomputed has
-        # one): json.dumps writes whatever it is, as it always did.
+        # An id that is not a string (no settlement has one, and recompute refuses a
+        # snapshot with one): json.dumps writes whatever it is, as it always did.
         document["entries"] = _entry_rows(standings, users, lineups)
         return canonical_bytes(document)
     if not outline.startswith(head + b"]"):
@@ -184,14 +248,7 @@ def _entry_rows(
 ) -> list[list[object]]:
     """The rows of "entries" as lists, for json.dumps (what _entries_json writes directly)."""
     return [
-        [
-            entry_id,
-            user,
-            list(lineup),
-            format_points(Fraction(scaled, standings.scale)),
-            rank,
-            prize,
-        ]
+        _row(entry_id, user, lineup, format_points(Fraction(scaled, standings.scale)), rank, prize)
         for entry_id, user, lineup, scaled, rank, prize in zip(
             standings.entry_ids,
             standings.arrange(users),
@@ -225,10 +282,13 @@ def recompute(snapshot: bytes) -> bytes:
             player: {stat: Fraction(value) for stat, value in line.items()}
             for player, line in document["stat_lines"].items()
         }
-        rows = document["entries"]
+        rows = [
+            EntryRow.read(row, f"entries[{i}]")
+            for i, row in enumerate(_READ.items(document["entries"], "entries"))
+        ]
         # Keyed by entry id: a snapshot listing an entry twice recomputes to one row for it.
-        lineups = {row[0]: tuple(row[2]) for row in rows}
-        users = {row[0]: row[1] for row in rows}
+        lineups = {row.entry_id: row.player_ids for row in rows}
+        users = {row.entry_id: row.user_id for row in rows}
         guaranteed = terms["guaranteed_pool"]
         fee = terms["entry_fee"]
         pool = prize_pool(fee * len(rows), terms["rake_bps"], guaranteed, len(rows), structure)

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import enum
-import hashlib
 import itertools
-import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
@@ -16,6 +14,7 @@ from typing import Protocol
 
 from attrs import Attribute, field, frozen
 
+from fantasy_core.codec import Reader, canonical_bytes, sha256_of
 from fantasy_core.errors import InvalidFeedData, InvalidStatLine
 from fantasy_core.lineups import PlayerPool
 from fantasy_core.scoring.exact import format_points, is_terminating, parse_stat_value
@@ -34,6 +33,7 @@ class GameStatus(enum.Enum):
 _OFF = frozenset({GameStatus.POSTPONED, GameStatus.CANCELLED})
 _DONE = frozenset({GameStatus.FINAL}) | _OFF
 _STAT_KEY = re.compile(r"[a-z][a-z0-9_]*")
+_READ = Reader(InvalidFeedData)
 
 
 def _text(error: type[Exception]) -> Callable[[object, Attribute[str], str], None]:
@@ -245,30 +245,27 @@ class FeedSnapshot:
         }
 
     def canonical_bytes(self) -> bytes:
-        """canonical() as JSON with sorted keys, no whitespace and ASCII only: byte-reproducible."""
-        text = json.dumps(
-            self.canonical(), sort_keys=True, separators=(",", ":"), ensure_ascii=True
-        )
-        return text.encode("ascii")
+        """canonical() as canonical JSON (sorted keys, no whitespace, ASCII): byte-reproducible."""
+        return canonical_bytes(self.canonical())
 
     def sha256(self) -> str:
         """The fingerprint "sha256:<hex>" of canonical_bytes(): exactly what the feed said."""
-        return "sha256:" + hashlib.sha256(self.canonical_bytes()).hexdigest()
+        return sha256_of(self.canonical_bytes())
 
     @classmethod
     def from_canonical(cls, data: object) -> FeedSnapshot:
         """The snapshot a canonical() form describes; InvalidFeedData or InvalidStatLine saying
         where it is malformed (e.g. "lines[3].stats.receptions")."""
-        fields = _fields(data, "snapshot", {"format", "slate_id", "version", "games", "lines"})
+        fields = _READ.fields(data, "snapshot", {"format", "slate_id", "version", "games", "lines"})
         if type(fields["format"]) is not int or fields["format"] != CANONICAL_FORMAT:
             raise InvalidFeedData(
                 f"snapshot.format: expected {CANONICAL_FORMAT}, got {fields['format']!r}"
             )
         return cls(
-            slate_id=_str(fields["slate_id"], "snapshot.slate_id"),
-            version=_int(fields["version"], "snapshot.version"),
-            games=[_game_from(g, f"games[{i}]") for i, g in enumerate(_list(fields, "games"))],
-            lines=[_line_from(x, f"lines[{i}]") for i, x in enumerate(_list(fields, "lines"))],
+            slate_id=_READ.text(fields["slate_id"], "snapshot.slate_id"),
+            version=_READ.integer(fields["version"], "snapshot.version"),
+            games=[_game_from(g, f"games[{i}]") for i, g in enumerate(_items(fields, "games"))],
+            lines=[_line_from(x, f"lines[{i}]") for i, x in enumerate(_items(fields, "lines"))],
         )
 
 
@@ -276,39 +273,13 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _fields(data: object, where: str, expected: set[str]) -> Mapping[str, object]:
-    if not isinstance(data, Mapping) or not all(isinstance(k, str) for k in data):
-        raise InvalidFeedData(f"{where}: expected an object, got {data!r}")
-    missing, unexpected = expected - set(data), set(data) - expected
-    if missing or unexpected:
-        raise InvalidFeedData(
-            f"{where}: missing keys {sorted(missing)}, unexpected keys {sorted(unexpected)}"
-        )
-    return data
-
-
-def _str(value: object, where: str) -> str:
-    if not isinstance(value, str):
-        raise InvalidFeedData(f"{where}: expected a string, got {value!r}")
-    return value
-
-
-def _int(value: object, where: str) -> int:
-    if type(value) is not int:
-        raise InvalidFeedData(f"{where}: expected an integer, got {value!r}")
-    return value
-
-
-def _list(fields: Mapping[str, object], key: str) -> list[object]:
-    value = fields[key]
-    if not isinstance(value, list):
-        raise InvalidFeedData(f"snapshot.{key}: expected a list, got {value!r}")
-    return value
+def _items(fields: Mapping[str, object], key: str) -> list[object]:
+    return _READ.items(fields[key], f"snapshot.{key}")
 
 
 def _game_from(data: object, where: str) -> Game:
-    fields = _fields(data, where, {"game_id", "home", "away", "kickoff", "status"})
-    kickoff = _str(fields["kickoff"], f"{where}.kickoff")
+    fields = _READ.fields(data, where, {"game_id", "home", "away", "kickoff", "status"})
+    kickoff = _READ.text(fields["kickoff"], f"{where}.kickoff")
     try:
         moment = datetime.fromisoformat(kickoff)
         status = GameStatus(fields["status"])
@@ -320,9 +291,9 @@ def _game_from(data: object, where: str) -> Game:
         )
     try:
         return Game(
-            game_id=_str(fields["game_id"], f"{where}.game_id"),
-            home=_str(fields["home"], f"{where}.home"),
-            away=_str(fields["away"], f"{where}.away"),
+            game_id=_READ.text(fields["game_id"], f"{where}.game_id"),
+            home=_READ.text(fields["home"], f"{where}.home"),
+            away=_READ.text(fields["away"], f"{where}.away"),
             kickoff=moment,
             status=status,
         )
@@ -331,7 +302,7 @@ def _game_from(data: object, where: str) -> Game:
 
 
 def _line_from(data: object, where: str) -> StatLine:
-    fields = _fields(data, where, {"player_id", "team", "game_id", "stats"})
+    fields = _READ.fields(data, where, {"player_id", "team", "game_id", "stats"})
     stats = fields["stats"]
     if not isinstance(stats, Mapping):
         raise InvalidFeedData(f"{where}.stats: expected an object, got {stats!r}")
@@ -350,9 +321,9 @@ def _line_from(data: object, where: str) -> StatLine:
         values[key] = value
     try:
         return StatLine.of(
-            _str(fields["player_id"], f"{where}.player_id"),
-            _str(fields["team"], f"{where}.team"),
-            _str(fields["game_id"], f"{where}.game_id"),
+            _READ.text(fields["player_id"], f"{where}.player_id"),
+            _READ.text(fields["team"], f"{where}.team"),
+            _READ.text(fields["game_id"], f"{where}.game_id"),
             values,
         )
     except InvalidStatLine as error:

@@ -9,7 +9,8 @@ from pathlib import Path
 from api_support import Api, assert_problem
 
 from apps.cli import EXIT_OK, main
-from fantasy_core.snapshot import sha256_of, verify
+from fantasy_core.codec import sha256_of
+from fantasy_core.snapshot import verify
 from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine
 from support.world import LOCK, SLATE, snapshot
 

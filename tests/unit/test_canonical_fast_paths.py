@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from fantasy_core.codec import canonical_bytes, sha256_of
 from fantasy_core.payments import payout_fingerprint
 from fantasy_core.payouts import top_heavy
 from fantasy_core.scoring import format_points, preset
@@ -20,9 +21,7 @@ from fantasy_core.snapshot import (
     InvalidSnapshot,
     ScoringMemo,
     build_snapshot,
-    canonical_bytes,
     scoring_used,
-    sha256_of,
 )
 from support.world import World
 

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Row
 
 from fantasy_core.audit import AuditRecord, Outcome
+from fantasy_core.codec import canonical_bytes
 from fantasy_core.contest import Contest, ContestTerms
 from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.lifecycle import ContestState
@@ -26,7 +27,8 @@ Values = dict[str, object]
 
 
 def terms_to_text(terms: ContestTerms) -> str:
-    return json.dumps(terms.canonical(), separators=(",", ":"), sort_keys=True)
+    """The terms as stored: their canonical JSON, as the core encodes every document."""
+    return canonical_bytes(terms.canonical()).decode("ascii")
 
 
 def terms_from_text(text: str) -> ContestTerms:

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Mapping
 from fractions import Fraction
 
 from attrs import field, frozen
 
+from fantasy_core.codec import fingerprint
 from fantasy_core.errors import InvalidScoringRules
-from fantasy_core.scoring.canonical import CANONICAL_VERSION, fields_of, rule_from, text_of
+from fantasy_core.scoring.canonical import CANONICAL_VERSION, READ, rule_from
 from fantasy_core.scoring.rules import (
     PerUnit,
     Rule,
@@ -107,27 +106,24 @@ class ScoringRules:
 
     @property
     def fingerprint(self) -> str:
-        """The "sha256:<hex>" of the canonical JSON (sorted keys, no whitespace, ASCII).
+        """The "sha256:<hex>" of the canonical JSON (codec.fingerprint).
 
         It covers the name and every rule in order, so it changes iff the rule set
         does; two identical rule sets under different names differ, because a
         contest promises its players the rules by name too.
         """
-        text = json.dumps(self.canonical(), sort_keys=True, separators=(",", ":"))
-        return "sha256:" + hashlib.sha256(text.encode("ascii")).hexdigest()
+        return fingerprint(self.canonical())
 
     @classmethod
     def from_canonical(cls, data: object) -> ScoringRules:
         """The rule set a canonical() form describes; InvalidScoringRules saying what is wrong."""
-        fields = fields_of(data, "rule set", {"version", "name", "rules"})
+        fields = READ.fields(data, "rule set", {"version", "name", "rules"})
         if fields["version"] != CANONICAL_VERSION or type(fields["version"]) is not int:
             raise InvalidScoringRules(
                 f"rule set.version: expected {CANONICAL_VERSION}, got {fields['version']!r}"
             )
-        rules = fields["rules"]
-        if not isinstance(rules, list):
-            raise InvalidScoringRules(f"rule set.rules: expected a list, got {rules!r}")
+        rules = READ.items(fields["rules"], "rule set.rules")
         return cls(
-            name=text_of(fields["name"], "rule set.name"),
+            name=READ.text(fields["name"], "rule set.name"),
             rules=tuple(rule_from(rule, f"rules[{i}]") for i, rule in enumerate(rules)),
         )

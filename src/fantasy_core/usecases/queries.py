@@ -7,10 +7,8 @@ leaderboard is read back from its published snapshot.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from datetime import datetime
-from fractions import Fraction
 
 from attrs import frozen
 
@@ -23,7 +21,7 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import PlayerPool
 from fantasy_core.payments import Payout, PayoutAccount, Refund
 from fantasy_core.platform import Platform
-from fantasy_core.snapshot import InvalidSnapshot
+from fantasy_core.snapshot import entry_rows
 from fantasy_core.usecases.standings import live_leaderboard
 from fantasy_core.usecases.stats import effective_lines
 
@@ -143,22 +141,18 @@ def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) 
 
 
 def _standings_from_snapshot(snapshot: bytes) -> list[Standing]:
-    """A snapshot's "entries" rows: [entry, user, lineup, score, rank, prize] (see snapshot.py)."""
-    try:
-        rows = json.loads(snapshot)["entries"]
-        return [
-            Standing(
-                rank=int(row[4]),
-                entry_id=str(row[0]),
-                user_id=str(row[1]),
-                score=Fraction(str(row[3])),
-                prize_minor=int(row[5]),
-                player_ids=tuple(str(x) for x in row[2]),
-            )
-            for row in rows
-        ]
-    except (KeyError, IndexError, TypeError, ValueError) as error:
-        raise InvalidSnapshot(f"malformed snapshot: {error!r}") from error
+    """A settled contest's standings, read from its snapshot's rows (snapshot.EntryRow)."""
+    return [
+        Standing(
+            rank=row.rank,
+            entry_id=row.entry_id,
+            user_id=row.user_id,
+            score=row.points,
+            prize_minor=row.prize,
+            player_ids=row.player_ids,
+        )
+        for row in entry_rows(snapshot)
+    ]
 
 
 def payout_account(p: Platform, user_id: str) -> PayoutAccount | None:

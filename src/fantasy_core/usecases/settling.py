@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from itertools import compress
 
+from fantasy_core.codec import sha256_of
 from fantasy_core.collector import garbage_collection_paused
 from fantasy_core.contest import Contest
 from fantasy_core.ledger import overlay_added, prize_awarded, rake_taken, surplus_kept
@@ -15,7 +16,7 @@ from fantasy_core.payments import Payout, payout_fingerprint
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.settlement import PrizePool, Standings, prize_pool, settle_lineups
-from fantasy_core.snapshot import FeedReference, build_snapshot, sha256_of
+from fantasy_core.snapshot import FeedReference, build_snapshot
 from fantasy_core.usecases.stats import effective_lines
 
 PRIZE = "prize"
