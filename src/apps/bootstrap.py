@@ -14,7 +14,6 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import Self
 
-import attrs
 from attrs import define
 from sqlalchemy import Engine
 
@@ -28,7 +27,6 @@ from adapters.sandbox import SandboxGateway
 from adapters.sqlalchemy import SqlDatabase, open_database
 from adapters.stripe_gateway import StripeGateway
 from apps.accounts import Accounts, MemoryAccountStore, Passwords, Role
-from apps.alert_board import AlertBoard
 from apps.settings import Settings
 from apps.sql_accounts import SqlAccountStore
 from fantasy_core.errors import InvalidConfiguration
@@ -45,7 +43,6 @@ class Services:
     settings: Settings
     platform: Platform
     accounts: Accounts
-    alerts: AlertBoard
     engine: Engine | None = None
 
     def close(self) -> None:
@@ -77,14 +74,13 @@ def start(
     """Wire every adapter the settings choose (unless passed in) into a Platform and services."""
     clock = clock or SystemClock()
     uow, engine = _store(settings)
-    alerts = AlertBoard(forward=LoggingAlerts())
     try:
         platform = Platform(
             uow=uow,
             gateway=gateway or _gateway(settings),
             feed=feed or _feed(settings, clock),
             clock=clock,
-            alerts=alerts,
+            alerts=LoggingAlerts(),
             ids=ids or TimeOrderedIds(),
             payout_senders=settings.payout_senders,
             charge_senders=settings.charge_senders,
@@ -95,21 +91,19 @@ def start(
         raise
     store = MemoryAccountStore() if engine is None else SqlAccountStore(engine)
     accounts = Accounts(store, Passwords(cheap=settings.environment == "test"))
-    services = Services(settings, platform, accounts, alerts, engine)
+    services = Services(settings, platform, accounts, engine)
     _seed_operator(services)
     return services
 
 
 def services_for(settings: Settings, platform: Platform, engine: Engine | None = None) -> Services:
-    """App services around a platform wired elsewhere (tests): its alerts also go to the board.
+    """App services around a platform wired elsewhere (tests).
 
     `engine`: the platform's SQL database, which then keeps the accounts too.
     """
-    alerts = AlertBoard(forward=platform.alerts)
-    platform = attrs.evolve(platform, alerts=alerts)
     store = MemoryAccountStore() if engine is None else SqlAccountStore(engine)
     accounts = Accounts(store, Passwords(cheap=settings.environment == "test"))
-    services = Services(settings, platform, accounts, alerts, engine)
+    services = Services(settings, platform, accounts, engine)
     _seed_operator(services)
     return services
 

@@ -20,9 +20,12 @@ from types import FrameType
 from sqlalchemy.exc import DBAPIError
 
 from fantasy_core.platform import Platform
+from fantasy_core.usecases.alerts import clear_now
 from fantasy_core.usecases.worker import PassReport, run_once
 
 _log = logging.getLogger("fantasy.worker")
+
+PASS_FAILED_ALERT = "worker-pass-failed"
 
 # The SQL adapter lets SQLAlchemy's connection errors through (a lost server, a
 # locked file); they mean "try again later", not "this pass is wrong".
@@ -70,11 +73,12 @@ class Worker:
             backoff = min(max(delay, self.interval) * 2, self.max_backoff)
             _log.exception("worker pass failed; next try in %g s", backoff)
             self.platform.alert(
-                "worker-pass-failed", f"a worker pass failed: {error!r}", critical=True
+                PASS_FAILED_ALERT, f"a worker pass failed: {error!r}", critical=True
             )
             return backoff
         self.passes += 1
         log_report(report)
+        clear_now(self.platform, [PASS_FAILED_ALERT])
         return self.interval
 
     def install_signal_handlers(self) -> None:

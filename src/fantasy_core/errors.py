@@ -167,3 +167,7 @@ class FeedUnavailable(DomainError):
 
 class UnknownSlate(DomainError):
     """The stats feed has no slate with this id."""
+
+
+class UnknownAlert(DomainError):
+    """No alert has this key."""

@@ -10,6 +10,7 @@ from attrs import field, frozen
 from fantasy_core.audit import Alert, AuditRecord, Outcome, Severity
 from fantasy_core.ports import AlertSink, Clock, IdSource, PaymentGateway, StatsFeed, UnitOfWork
 from fantasy_core.snapshot import ScoringMemo
+from fantasy_core.usecases.alerts import raise_alert
 
 
 @frozen
@@ -69,12 +70,15 @@ class Platform:
     def alert(
         self, key: str, message: str, *, contest_id: str | None = None, critical: bool = False
     ) -> None:
-        self.alerts.raise_alert(
-            Alert(
-                key=key,
-                severity=Severity.CRITICAL if critical else Severity.WARNING,
-                at=self.clock.now(),
-                contest_id=contest_id,
-                message=message,
-            )
+        """Raise an alert: stored (shared by every process, counted, announced once per
+        change of state) in a unit of work of its own, and passed to the `alerts` sink."""
+        alert = Alert(
+            key=key,
+            severity=Severity.CRITICAL if critical else Severity.WARNING,
+            at=self.clock.now(),
+            contest_id=contest_id,
+            message=message,
         )
+        # The sink first: a log line says it even when the store cannot be reached.
+        self.alerts.raise_alert(alert)
+        raise_alert(self, alert)

@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from fantasy_core.alerting import AlertState, StoredAlert
 from fantasy_core.audit import Alert, AuditRecord
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, SettlementRow
@@ -28,6 +29,7 @@ from fantasy_core.payments import (
 from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection, StatsFeed
 
 __all__ = [
+    "AlertRepository",
     "AlertSink",
     "AuditLog",
     "Clock",
@@ -285,6 +287,40 @@ class ProcessedEvents(Protocol):
         """Mark a payment event as applied; True only the first time (a unique key)."""
 
 
+class AlertRepository(Protocol):
+    """The current incident of every alert key, shared by every process of the platform."""
+
+    def lock(self, key: str) -> StoredAlert | None:
+        """The key's alert, locked until the unit of work ends; None if it was never raised.
+
+        Every change to an alert is made under this lock, so that two processes raising,
+        acknowledging or resolving it at once apply their changes one after the other.
+        """
+
+    def add(self, alert: StoredAlert) -> None:
+        """Store the first incident of a key; raises DuplicateRecord if the key exists
+        (another process raised it first: lock it and apply the change again)."""
+
+    def save(self, alert: StoredAlert) -> None:
+        """Write back an alert locked in this unit of work (a new incident replaces the old)."""
+
+    def get(self, key: str) -> StoredAlert | None:
+        """The key's alert, read without a lock."""
+
+    def listed(self, states: Iterable[AlertState] | None = None) -> list[StoredAlert]:
+        """Every alert (only those in `states` when given), by first sighting, then key."""
+
+    def lock_unresolved(self, keys: Iterable[str]) -> list[StoredAlert]:
+        """The unresolved alerts among `keys`, locked as by `lock`, by ascending key.
+
+        One statement whatever the count: every confirmed payout asks it for its
+        own failure alerts, and almost always finds none.
+        """
+
+    def unresolved_keys(self, prefix: str) -> list[str]:
+        """Keys starting with `prefix` whose alert is not resolved, ascending."""
+
+
 class UnitOfWork(Protocol):
     """One transaction around one use case.
 
@@ -314,6 +350,8 @@ class UnitOfWork(Protocol):
     def accounts(self) -> PayoutAccountRepository: ...
     @property
     def events(self) -> ProcessedEvents: ...
+    @property
+    def alerts(self) -> AlertRepository: ...
 
     def __enter__(self) -> Self: ...
 

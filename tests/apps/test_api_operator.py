@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import attrs
 import pytest
 from api_support import Api, assert_problem
 
+from adapters.alerts import CollectedAlerts
+from adapters.sqlalchemy import SqlDatabase, make_engine
 from fantasy_core.stats import GameStatus
+from fantasy_core.usecases.payment_events import set_payout_account
+from support.sql_world import SqlWorld
 from support.world import LOCK, SLATE, snapshot
 
 
@@ -125,6 +130,56 @@ def test_alerts_are_listed_and_acknowledged(api: Api) -> None:
         "not-found",
     )
     assert key in api.world.alerts.raised_keys()  # still forwarded to the platform's own sink
+
+
+def test_a_paid_prize_resolves_its_alert_and_an_operator_resolves_by_hand(api: Api) -> None:
+    contest = api.contest("head_to_head")
+    players = [api.player(f"p{n}") for n in range(2)]
+    for n, headers in enumerate(players):
+        api.join(contest, headers, variant=n)
+    api.world.play_games()  # no payout account: the winner's payout is refused and alerted
+    [alert] = api.client.get("/operator/alerts", headers=api.operator).json()
+    assert alert["state"] == "open"
+    for headers in players:
+        set_payout_account(api.world.p, api.user_id(headers), "acct_" + api.user_id(headers))
+    api.world.clock.advance(timedelta(hours=2))  # past the payout's retry time
+    api.world.run()
+    [alert] = api.client.get("/operator/alerts", headers=api.operator).json()
+    assert (alert["state"], alert["resolved_by"]) == ("resolved", "system")
+    assert (
+        api.client.get("/operator/alerts", params={"open_only": True}, headers=api.operator).json()
+        == []
+    )
+
+    api.world.p.alert("by-hand", "look at this")
+    resolved = api.client.post("/operator/alerts/by-hand/resolve", headers=api.operator)
+    assert resolved.status_code == 200
+    assert resolved.json()["state"] == "resolved"
+    assert resolved.json()["resolved_by"] == api.user_id(api.operator)
+    assert_problem(
+        api.client.post("/operator/alerts/by-hand/acknowledge", headers=api.operator),
+        409,
+        "action-refused",
+    )
+    api.world.p.alert("by-hand", "again")
+    listed = api.client.get(
+        "/operator/alerts", params={"status": "open"}, headers=api.operator
+    ).json()
+    assert [(a["key"], a["incident"]) for a in listed] == [("by-hand", 2)]
+
+
+def test_an_alert_raised_by_another_process_is_on_the_board(api: Api) -> None:
+    """The worker is another process: it shares the database, nothing in memory."""
+    if not isinstance(api.world, SqlWorld):
+        pytest.skip("processes share alerts through a database")
+    other = SqlDatabase(make_engine(api.world.engine.url))
+    try:
+        worker = attrs.evolve(api.world.p, uow=other.unit_of_work, alerts=CollectedAlerts())
+        worker.alert("feed-down-x", "the feed refused", critical=True)
+    finally:
+        other.engine.dispose()
+    [alert] = api.client.get("/operator/alerts", headers=api.operator).json()
+    assert (alert["key"], alert["severity"], alert["count"]) == ("feed-down-x", "critical", 1)
 
 
 def test_audit_trails_of_a_contest_and_of_a_player(api: Api) -> None:

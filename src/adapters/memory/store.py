@@ -16,6 +16,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self, TypeVar
 
+from fantasy_core.alerting import AlertState, StoredAlert
 from fantasy_core.audit import AuditRecord, log_committed
 from fantasy_core.contest import Contest
 from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus, SettlementRow
@@ -64,6 +65,7 @@ class _Tables:
         self.settlements: dict[str, tuple[bytes, str]] = {}
         self.accounts: dict[str, PayoutAccount] = {}
         self.events: set[str] = set()
+        self.alerts: dict[str, StoredAlert] = {}
 
     def clone(self) -> _Tables:
         twin = _Tables.__new__(_Tables)
@@ -113,6 +115,7 @@ class MemoryUnitOfWork:
         self.settlements = _Settlements(tables)
         self.accounts = _Accounts(tables)
         self.events = _Events(tables)
+        self.alerts = _Alerts(tables)
         return self
 
     def __exit__(
@@ -153,6 +156,7 @@ class MemoryUnitOfWork:
             self.settlements,
             self.accounts,
             self.events,
+            self.alerts,
         ):
             repo.t = tables
 
@@ -493,3 +497,32 @@ class _Events(_Repo):
             return False
         self.t.events.add(event_id)
         return True
+
+
+class _Alerts(_Repo):
+    def lock(self, key: str) -> StoredAlert | None:
+        return self.get(key)
+
+    def add(self, alert: StoredAlert) -> None:
+        if alert.key in self.t.alerts:
+            raise DuplicateRecord(f"alert {alert.key} exists")
+        self.t.alerts[alert.key] = _copy(alert)
+
+    def save(self, alert: StoredAlert) -> None:
+        self.t.alerts[alert.key] = _copy(alert)
+
+    def get(self, key: str) -> StoredAlert | None:
+        found = self.t.alerts.get(key)
+        return None if found is None else _copy(found)
+
+    def listed(self, states: Iterable[AlertState] | None = None) -> list[StoredAlert]:
+        wanted = None if states is None else set(states)
+        found = [_copy(a) for a in self.t.alerts.values() if wanted is None or a.state in wanted]
+        return sorted(found, key=lambda a: (a.first_at, a.key))
+
+    def lock_unresolved(self, keys: Iterable[str]) -> list[StoredAlert]:
+        found = (self.t.alerts.get(k) for k in sorted(set(keys)))
+        return [_copy(a) for a in found if a is not None and a.unresolved]
+
+    def unresolved_keys(self, prefix: str) -> list[str]:
+        return sorted(k for k, a in self.t.alerts.items() if k.startswith(prefix) and a.unresolved)

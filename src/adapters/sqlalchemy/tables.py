@@ -40,7 +40,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
 
 from adapters.sqlalchemy.records import aware
-from fantasy_core.audit import Outcome
+from fantasy_core.alerting import AlertState
+from fantasy_core.audit import Outcome, Severity
 from fantasy_core.entries import EntryStatus
 from fantasy_core.ledger import Movement
 from fantasy_core.lifecycle import ContestState
@@ -330,8 +331,33 @@ user_accounts = Table(
     one_of("role", ("player", "operator"), "role"),
 )
 
+# The current incident of every alert key (since 0006); earlier ones are in the audit trail.
+alerts = Table(
+    "alerts",
+    metadata,
+    _key("key", primary_key=True),
+    Column("incident", Integer, nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("message", Text, nullable=False),
+    _key("contest_id", nullable=True),
+    Column("sightings", BigInteger, nullable=False),
+    Column("first_at", UtcDateTime(), nullable=False),
+    Column("last_at", UtcDateTime(), nullable=False),
+    Column("state", String(16), nullable=False),
+    _key("acknowledged_by", nullable=True),
+    Column("acknowledged_at", UtcDateTime(), nullable=True),
+    _key("resolved_by", nullable=True),
+    Column("resolved_at", UtcDateTime(), nullable=True),
+    one_of("severity", Severity, "severity"),
+    one_of("state", AlertState, "state"),
+    CheckConstraint("incident >= 1", name="incident"),
+    CheckConstraint("sightings >= 1", name="sightings"),
+    Index(None, "state"),
+)
+
 # Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
 DATA_TABLES = (
+    alerts,
     user_accounts,
     processed_events,
     payout_accounts,

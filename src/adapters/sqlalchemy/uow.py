@@ -15,6 +15,7 @@ from typing import Self
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from adapters.sqlalchemy.alerts import SqlAlerts
 from adapters.sqlalchemy.journals import (
     SqlAuditLog,
     SqlLedger,
@@ -57,6 +58,7 @@ class SqlUnitOfWork:
     settlements: SqlSettlements
     accounts: SqlPayoutAccounts
     events: SqlProcessedEvents
+    alerts: SqlAlerts
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         self._engine = engine
@@ -80,6 +82,7 @@ class SqlUnitOfWork:
         self.settlements = SqlSettlements(db)
         self.accounts = SqlPayoutAccounts(db)
         self.events = SqlProcessedEvents(db)
+        self.alerts = SqlAlerts(db)
         return self
 
     def __exit__(

@@ -10,7 +10,6 @@ from litestar.datastructures import State
 from litestar.di import Provide
 
 from apps.accounts import Accounts
-from apps.alert_board import AlertBoard
 from apps.api.auth import TokenIssuer
 from apps.api.state import TOKENS, services_of
 from apps.bootstrap import Services
@@ -29,10 +28,6 @@ def _accounts(state: State) -> Accounts:
     return services_of(state).accounts
 
 
-def _alerts(state: State) -> AlertBoard:
-    return services_of(state).alerts
-
-
 def _tokens(state: State) -> TokenIssuer:
     tokens: TokenIssuer = state[TOKENS]
     return tokens
@@ -42,7 +37,6 @@ def dependencies() -> dict[str, Provide]:
     return {
         "platform": Provide(_platform, sync_to_thread=False),
         "accounts": Provide(_accounts, sync_to_thread=False),
-        "alerts": Provide(_alerts, sync_to_thread=False),
         "services": Provide(_services, sync_to_thread=False),
         "tokens": Provide(_tokens, sync_to_thread=False),
     }

@@ -10,13 +10,11 @@ from typing import Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_201_CREATED
 
 from apps.accounts import Account
-from apps.alert_board import AlertBoard
 from apps.api.auth import BEARER, operators_only
 from apps.api.health import health_report
 from apps.api.problems import problem_responses
@@ -39,7 +37,9 @@ from apps.api.wire import (
 )
 from apps.bootstrap import Services
 from apps.templates import template
+from fantasy_core.alerting import AlertState
 from fantasy_core.platform import Platform
+from fantasy_core.usecases.alerts import acknowledge_alert, list_alerts, resolve_alert
 from fantasy_core.usecases.contests import cancel_contest, create_contest
 from fantasy_core.usecases.corrections import correct_stat
 from fantasy_core.usecases.queries import contest_summary, player_audit, slate_for_contests
@@ -120,33 +120,53 @@ class OperatorController(Controller):
     @get(
         "/alerts",
         operation_id="alerts",
-        sync_to_thread=False,
-        responses=problem_responses(400, 401, 403),
+        sync_to_thread=True,
+        responses=problem_responses(400, 401, 403, 503),
     )
     def alerts(
-        self, alerts: NamedDependency[AlertBoard], open_only: FromQuery[bool] = False
+        self,
+        platform: NamedDependency[Platform],
+        open_only: FromQuery[bool] = False,
+        status: FromQuery[AlertState | None] = None,
     ) -> list[AlertOut]:
-        """Alerts raised since start-up, folded by key, oldest first."""
-        return [alert_out(e) for e in alerts.entries(open_only=open_only)]
+        """Stored alerts (raised by any process), oldest first; `open_only`: neither
+        acknowledged nor resolved; `status`: only alerts in that state."""
+        wanted = {AlertState.OPEN} if open_only else set(AlertState)
+        if status is not None:
+            wanted &= {status}
+        return [alert_out(a) for a in list_alerts(platform, wanted)]
 
     @post(
         "/alerts/{key:str}/acknowledge",
         status_code=200,
         operation_id="acknowledgeAlert",
-        responses=problem_responses(401, 403, 404),
-        sync_to_thread=False,
+        responses=problem_responses(401, 403, 404, 409, 503),
+        sync_to_thread=True,
     )
     def acknowledge(
         self,
         key: FromPath[str],
-        alerts: NamedDependency[AlertBoard],
         request: Request[Account, Token, Any],
         platform: NamedDependency[Platform],
     ) -> AlertOut:
-        """Mark an alert seen; it re-opens if raised again."""
-        if not alerts.acknowledge(key, request.user.user_id, platform.clock.now()):
-            raise NotFoundException(f"no alert {key!r}")
-        return next(alert_out(e) for e in alerts.entries() if e.alert.key == key)
+        """Take an alert: it stays acknowledged while repeats are counted, until resolved."""
+        return alert_out(acknowledge_alert(platform, key, request.user.user_id))
+
+    @post(
+        "/alerts/{key:str}/resolve",
+        status_code=200,
+        operation_id="resolveAlert",
+        responses=problem_responses(401, 403, 404, 503),
+        sync_to_thread=True,
+    )
+    def resolve(
+        self,
+        key: FromPath[str],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> AlertOut:
+        """Close an alert by hand; raised again, it opens a new incident."""
+        return alert_out(resolve_alert(platform, key, request.user.user_id))
 
     @post(
         "/stats/corrections",

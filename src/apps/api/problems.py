@@ -130,6 +130,7 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.UnknownContest: (HTTP_404_NOT_FOUND, "unknown-contest", "No such contest"),
     errors.UnknownEntry: (HTTP_404_NOT_FOUND, "unknown-entry", "No such entry"),
     errors.UnknownPayout: (HTTP_404_NOT_FOUND, "unknown-payout", "No such payout"),
+    errors.UnknownAlert: (HTTP_404_NOT_FOUND, "not-found", "Not found"),
     errors.UnknownSlate: (HTTP_404_NOT_FOUND, "unknown-slate", "No such slate"),
     UnknownTemplate: (HTTP_404_NOT_FOUND, "unknown-template", "No such contest template"),
     errors.InvalidWebhook: (HTTP_400_BAD_REQUEST, "invalid-webhook", "Webhook refused"),

@@ -14,8 +14,8 @@ import msgspec
 from msgspec import Meta, Struct
 
 from apps.accounts import MIN_PASSWORD_LENGTH, Account
-from apps.alert_board import BoardEntry
 from apps.templates import SPORT_OF_TEMPLATE
+from fantasy_core.alerting import StoredAlert
 from fantasy_core.audit import AuditRecord
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
@@ -509,6 +509,8 @@ class CorrectionOut(Struct, kw_only=True):
 
 class AlertOut(Struct, kw_only=True):
     key: str
+    incident: int
+    state: str
     severity: str
     message: str
     contest_id: str | None
@@ -517,19 +519,25 @@ class AlertOut(Struct, kw_only=True):
     count: int
     acknowledged_by: str | None
     acknowledged_at: datetime | None
+    resolved_by: str | None
+    resolved_at: datetime | None
 
 
-def alert_out(entry: BoardEntry) -> AlertOut:
+def alert_out(alert: StoredAlert) -> AlertOut:
     return AlertOut(
-        key=entry.alert.key,
-        severity=entry.alert.severity.value,
-        message=entry.alert.message,
-        contest_id=entry.alert.contest_id,
-        first_at=entry.first_at,
-        last_at=entry.alert.at,
-        count=entry.count,
-        acknowledged_by=entry.acknowledged_by,
-        acknowledged_at=entry.acknowledged_at,
+        key=alert.key,
+        incident=alert.incident,
+        state=alert.state.value,
+        severity=alert.severity.value,
+        message=alert.message,
+        contest_id=alert.contest_id,
+        first_at=alert.first_at,
+        last_at=alert.last_at,
+        count=alert.count,
+        acknowledged_by=alert.acknowledged_by,
+        acknowledged_at=alert.acknowledged_at,
+        resolved_by=alert.resolved_by,
+        resolved_at=alert.resolved_at,
     )
 
 

@@ -17,6 +17,7 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
 from fantasy_core.payments import Payout, PayoutStatus, TransferOutcome
 from fantasy_core.platform import Platform
+from fantasy_core.usecases.alerts import clear
 
 GATEWAY_AUTH_ALERT = "gateway-auth"
 
@@ -155,7 +156,7 @@ def _pay(p: Platform, payout: Payout) -> bool:
     except PayoutRejected as error:
         _fail(p, current.fingerprint, str(error))
         p.alert(
-            f"payout-rejected-{current.fingerprint}",
+            payout_rejected_alert(current.fingerprint),
             f"payout of {current.amount_minor} to {current.user_id} in "
             f"{current.contest_id} refused: {error}",
             contest_id=current.contest_id,
@@ -169,8 +170,20 @@ def _pay(p: Platform, payout: Payout) -> bool:
     return confirm_payout(p, current.fingerprint, found)
 
 
+def payout_rejected_alert(fingerprint: str) -> str:
+    return f"payout-rejected-{fingerprint}"
+
+
+def payout_stuck_alert(fingerprint: str) -> str:
+    return f"payout-stuck-{fingerprint}"
+
+
 def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> bool:
-    """Record a payout as paid and post it to the ledger; False if it was already."""
+    """Record a payout as paid and post it to the ledger; False if it was already.
+
+    The payout's own failure alerts resolve with it, and so does the gateway's
+    authentication alert (a transfer went through: the platform's key works).
+    """
     with p.uow() as uow:
         payout = uow.payouts.lock(fingerprint)
         if payout.status is PayoutStatus.CONFIRMED:
@@ -193,6 +206,15 @@ def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> 
             contest_id=payout.contest_id,
             subject=payout.entry_id,
             detail=f"{payout.amount_minor} to {payout.user_id}: {transfer.transfer_id}",
+        )
+        clear(
+            p,
+            uow,
+            (
+                payout_rejected_alert(fingerprint),
+                payout_stuck_alert(fingerprint),
+                GATEWAY_AUTH_ALERT,
+            ),
         )
         uow.commit()
     _logged(payout, f"confirmed, transfer {transfer.transfer_id}")
@@ -244,7 +266,7 @@ def _unknown(p: Platform, fingerprint: str, reason: str, *, definitely_not_sent:
     _logged(payout, f"not confirmed ({reason})", ok=False)
     if payout.attempts >= p.retry.alert_after_attempts:
         p.alert(
-            f"payout-stuck-{fingerprint}",
+            payout_stuck_alert(fingerprint),
             f"payout {fingerprint} not confirmed after {payout.attempts} attempts: {reason}",
             contest_id=payout.contest_id,
         )

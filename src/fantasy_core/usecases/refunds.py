@@ -8,6 +8,7 @@ from fantasy_core.money import Money
 from fantasy_core.payments import Refund, RefundStatus
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
+from fantasy_core.usecases.alerts import clear
 
 
 def send_refunds(p: Platform, contest_id: str | None = None) -> int:
@@ -59,6 +60,8 @@ def confirm_refund(p: Platform, key: str, refund_id: str | None) -> bool:
             subject=refund.entry_id,
             detail=f"{refund.amount_minor} refunded ({refund_id})",
         )
+        # Its failure alert resolves with it; a refund went through, so the gateway's key works.
+        clear(p, uow, (f"refund-{refund.key}", "gateway-auth"))
         uow.commit()
     return True
 

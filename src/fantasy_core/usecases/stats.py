@@ -15,8 +15,21 @@ from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.scoring import parse_stat_value
 from fantasy_core.stats import FeedSnapshot, ProviderChange, validate_snapshot, version_conflict
+from fantasy_core.usecases.alerts import clear, clear_now
 
 WATCHED = (ContestState.LOCKED, ContestState.LIVE, ContestState.COMPLETE)
+
+
+def feed_down_alert(slate_id: str) -> str:
+    return f"feed-down-{slate_id}"
+
+
+def feed_unreadable_alert(slate_id: str) -> str:
+    return f"feed-unreadable-{slate_id}"
+
+
+def feed_invalid_prefix(slate_id: str) -> str:
+    return f"feed-invalid-{slate_id}-"
 
 
 def slates_to_watch(p: Platform) -> list[str]:
@@ -31,22 +44,25 @@ def ingest(p: Platform, slate_id: str) -> bool:
 
     Invalid data is not stored: each problem is alerted (naming game, player,
     field and rule) and audited, and contests wait on the last valid data.
+    The feed answering resolves its "down" and "unreadable" alerts; valid data
+    stored resolves the alerts about the slate's invalid data.
     """
     try:
         snapshot = p.feed.snapshot(slate_id)
     except (InvalidFeedData, InvalidStatLine) as error:
         # The provider answered with data that cannot even be read: alert and wait.
-        p.alert(f"feed-unreadable-{slate_id}", f"unreadable data for {slate_id}: {error}")
+        p.alert(feed_unreadable_alert(slate_id), f"unreadable data for {slate_id}: {error}")
         with p.uow() as uow:
             p.audit(uow, "stats.unreadable", subject=slate_id, ok=False, detail=str(error))
             uow.commit()
         return False
     except FeedUnavailable as error:
-        p.alert(f"feed-down-{slate_id}", f"stats feed unavailable for {slate_id}: {error}")
+        p.alert(feed_down_alert(slate_id), f"stats feed unavailable for {slate_id}: {error}")
         with p.uow() as uow:
             p.audit(uow, "stats.unavailable", subject=slate_id, ok=False, detail=str(error))
             uow.commit()
         return False
+    clear_now(p, [feed_down_alert(slate_id), feed_unreadable_alert(slate_id)])
     sha = snapshot.sha256()
     with p.uow() as uow:
         previous = uow.stats.latest(slate_id)
@@ -86,10 +102,11 @@ def ingest(p: Platform, slate_id: str) -> bool:
                 for change in final_line_changes(previous, snapshot, p.clock.now()):
                     uow.stats.add_provider_change(slate_id, change)
                     p.audit(uow, "stats.changed", subject=slate_id, detail=change.describe())
+            clear(p, uow, uow.alerts.unresolved_keys(feed_invalid_prefix(slate_id)))
             uow.commit()
     for problem in problems:
         p.alert(
-            f"feed-invalid-{slate_id}-{problem.rule}-{problem.game_id}-{problem.player_id}",
+            f"{feed_invalid_prefix(slate_id)}{problem.rule}-{problem.game_id}-{problem.player_id}",
             f"rejected data for {slate_id}: {problem.message}",
         )
     return not problems
