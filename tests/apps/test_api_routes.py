@@ -25,6 +25,7 @@ REVIEWED_MUTATIONS = {
     ("POST", "/operator/contests"),
     ("POST", "/operator/contests/{contest_id:str}/cancel"),
     ("POST", "/operator/alerts/{key:str}/acknowledge"),
+    ("POST", "/operator/alerts/{key:str}/resolve"),
     ("POST", "/operator/stats/corrections"),
     ("POST", "/webhooks/stripe"),
     # Test environments on the sandbox only: the bank's 3-D Secure page, played; it ends
@@ -84,7 +85,7 @@ def test_every_route_but_the_public_ones_needs_a_token(api: Api, app: Litestar) 
 def test_players_get_403_on_every_operator_route(api: Api, app: Litestar) -> None:
     ann = api.player("ann")
     operator_routes = sorted((m, p) for m, p in routes(app) if p.startswith("/operator"))
-    assert len(operator_routes) == 9
+    assert len(operator_routes) == 10
     for method, path in operator_routes:
         response = api.client.request(method, _concrete(path), json={}, headers=ann)
         assert_problem(response, 403, "forbidden")
