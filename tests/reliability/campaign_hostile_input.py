@@ -328,6 +328,7 @@ def matrix_routes(app: Seeded) -> list[Route]:
         ),
         Route("GET", "/operator/alerts", operators),
         Route("POST", "/operator/alerts/no-such-alert/acknowledge", {**operators, "operator": 404}),
+        Route("POST", "/operator/alerts/no-such-alert/resolve", {**operators, "operator": 404}),
         Route("GET", f"/operator/contests/{cid}/audit", operators),
         Route("GET", f"/operator/players/{app.user_ids['ann']}/audit", operators),
         Route("GET", "/operator/ledger", operators),
