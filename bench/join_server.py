@@ -24,11 +24,11 @@ import uvicorn
 from litestar import get, post
 from sqlalchemy import BigInteger, Column, Identity, MetaData, Table, Text, insert
 
-from apps.accounts import Account, Role
 from apps.api import create_app, freeze_startup_heap
 from apps.api.state import JOINS, TOKENS
 from apps.bootstrap import Services, start
 from apps.settings import load_settings
+from fantasy_core.accounts import Account, Role
 from fantasy_core.contest import ContestTerms
 from fantasy_core.entry_limits import MaxEntries
 from fantasy_core.errors import InvalidLineup

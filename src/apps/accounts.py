@@ -1,31 +1,25 @@
-"""Player and operator accounts: who may log in, with which role. An app concern, not the core's.
+"""Registering and logging in: passwords (argon2id), email rules, and the refusals they give.
 
-The core knows users only by id (entries, payouts, the audit trail). Logging in
-is the apps' business, so accounts live here behind a small `AccountStore`
-Protocol: in memory (tests, the memory store) or in the platform's database
-(`apps.sql_accounts`, table `user_accounts` from migration 0002).
+The accounts themselves are stored through the core's AccountStore port
+(fantasy_core.accounts holds the record): in memory (adapters.memory) or in the
+platform's database (adapters.sqlalchemy, table `user_accounts` from migration 0002).
+The rules of logging in are the apps' business: the core knows users only by id.
 """
 
 from __future__ import annotations
 
-import enum
 import re
-import threading
-from collections.abc import Iterable
 from datetime import datetime
-from typing import Protocol
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from attrs import frozen
+
+from fantasy_core.accounts import Account, Role
+from fantasy_core.errors import DuplicateRecord
+from fantasy_core.ports import AccountStore
 
 MIN_PASSWORD_LENGTH = 10
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-class Role(enum.Enum):
-    PLAYER = "player"
-    OPERATOR = "operator"
 
 
 class AccountError(Exception):
@@ -38,56 +32,6 @@ class AccountError(Exception):
 
 class LoginFailed(Exception):
     """Unknown email or wrong password; deliberately does not say which."""
-
-
-@frozen
-class Account:
-    user_id: str
-    email: str
-    password_hash: str
-    role: Role
-    created_at: datetime
-
-
-class AccountStore(Protocol):
-    def add(self, account: Account) -> None:
-        """Store a new account; AccountError('email_taken') if its email is registered."""
-
-    def by_email(self, email: str) -> Account | None: ...
-
-    def get(self, user_id: str) -> Account | None: ...
-
-    def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
-        """The accounts found, by user id (an id with no account is left out)."""
-
-
-class MemoryAccountStore:
-    """Accounts in memory, for tests, the demo and a single test-mode process."""
-
-    def __init__(self) -> None:
-        self._by_id: dict[str, Account] = {}
-        self._by_email: dict[str, str] = {}
-        self._lock = threading.Lock()
-
-    def add(self, account: Account) -> None:
-        with self._lock:
-            if account.email in self._by_email:
-                raise AccountError("email_taken", f"{account.email} is already registered")
-            self._by_id[account.user_id] = account
-            self._by_email[account.email] = account.user_id
-
-    def by_email(self, email: str) -> Account | None:
-        with self._lock:
-            user_id = self._by_email.get(email)
-            return None if user_id is None else self._by_id[user_id]
-
-    def get(self, user_id: str) -> Account | None:
-        with self._lock:
-            return self._by_id.get(user_id)
-
-    def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
-        with self._lock:
-            return {u: self._by_id[u] for u in set(user_ids) if u in self._by_id}
 
 
 def normalise_email(email: str) -> str:
@@ -140,7 +84,10 @@ class Accounts:
                 "weak_password", f"a password needs at least {MIN_PASSWORD_LENGTH} characters"
             )
         account = Account(user_id, address, self._passwords.hash(password), role, now)
-        self.store.add(account)
+        try:
+            self.store.add(account)
+        except DuplicateRecord as error:
+            raise AccountError("email_taken", f"{address} is already registered") from error
         return account
 
     def login(self, email: str, password: str) -> Account:

@@ -22,27 +22,40 @@ from adapters.clock import SystemClock
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
 from adapters.ids import TimeOrderedIds
-from adapters.memory import MemoryStore
+from adapters.memory import MemoryAccountStore, MemoryStore
 from adapters.sandbox import SandboxGateway
-from adapters.sqlalchemy import SqlDatabase, open_database
-from adapters.stripe_gateway import StripeGateway
-from apps.accounts import Accounts, MemoryAccountStore, Passwords, Role
+from adapters.sqlalchemy import SqlAccountStore, SqlDatabase, open_database
+from adapters.stripe_gateway import StripeGateway, StripeWebhooks
+from apps.accounts import Accounts, Passwords
 from apps.settings import Settings
-from apps.sql_accounts import SqlAccountStore
+from fantasy_core.accounts import Role
 from fantasy_core.errors import InvalidConfiguration
 from fantasy_core.platform import Platform
-from fantasy_core.ports import Clock, IdSource, PaymentGateway, StatsFeed, UnitOfWork
+from fantasy_core.ports import (
+    AccountStore,
+    Clock,
+    IdSource,
+    PaymentGateway,
+    StatsFeed,
+    UnitOfWork,
+    WebhookVerifier,
+)
 
 _log = logging.getLogger("fantasy.bootstrap")
 
 
 @define
 class Services:
-    """A wired platform and the app-level services around it; close it when done."""
+    """A wired platform and the app-level services around it; close it when done.
+
+    `webhooks` reads the payment provider's events (None: no webhook secret is set, and
+    the webhook route refuses everything); `engine` is the SQL database, if one is used.
+    """
 
     settings: Settings
     platform: Platform
     accounts: Accounts
+    webhooks: WebhookVerifier | None = None
     engine: Engine | None = None
 
     def close(self) -> None:
@@ -89,9 +102,9 @@ def start(
         if engine is not None:
             engine.dispose()
         raise
-    store = MemoryAccountStore() if engine is None else SqlAccountStore(engine)
-    accounts = Accounts(store, Passwords(cheap=settings.environment == "test"))
-    services = Services(settings, platform, accounts, engine)
+    services = Services(
+        settings, platform, _accounts(settings, engine), _webhooks(settings), engine
+    )
     _seed_operator(services)
     return services
 
@@ -101,9 +114,9 @@ def services_for(settings: Settings, platform: Platform, engine: Engine | None =
 
     `engine`: the platform's SQL database, which then keeps the accounts too.
     """
-    store = MemoryAccountStore() if engine is None else SqlAccountStore(engine)
-    accounts = Accounts(store, Passwords(cheap=settings.environment == "test"))
-    services = Services(settings, platform, accounts, engine)
+    services = Services(
+        settings, platform, _accounts(settings, engine), _webhooks(settings), engine
+    )
     _seed_operator(services)
     return services
 
@@ -127,6 +140,17 @@ def _store(settings: Settings) -> tuple[Callable[[], UnitOfWork], Engine | None]
         settings.database_url, settings.environment, upgrade=settings.database_auto_upgrade
     )
     return SqlDatabase(engine).unit_of_work, engine
+
+
+def _accounts(settings: Settings, engine: Engine | None) -> Accounts:
+    store: AccountStore = MemoryAccountStore() if engine is None else SqlAccountStore(engine)
+    return Accounts(store, Passwords(cheap=settings.environment == "test"))
+
+
+def _webhooks(settings: Settings) -> WebhookVerifier | None:
+    # Stripe's signature whatever the gateway: the sandbox's tests post Stripe-shaped events.
+    secret = settings.stripe_webhook_secret
+    return None if secret is None else StripeWebhooks(secret)
 
 
 def _gateway(settings: Settings) -> PaymentGateway:

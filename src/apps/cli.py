@@ -381,10 +381,10 @@ def _run_db_upgrade(args: argparse.Namespace) -> None:
     from adapters.sqlalchemy import (  # noqa: PLC0415
         DatabaseError,
         UnsupportedDatabase,
+        describe,
         head_revision,
         upgrade,
     )
-    from adapters.sqlalchemy.engine import describe  # noqa: PLC0415
 
     settings = _settings(args)
     if settings.uses_memory_store:

@@ -45,7 +45,7 @@ from typing import Literal
 from attrs import field, frozen
 
 from adapters.feeds.replay import default_csv_path
-from adapters.stripe_gateway import check_api_key
+from adapters.stripe_gateway.keys import check_api_key
 from fantasy_core.errors import InvalidConfiguration
 
 Environment = Literal["test", "production"]

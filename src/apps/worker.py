@@ -17,8 +17,7 @@ import threading
 from collections.abc import Callable
 from types import FrameType
 
-from sqlalchemy.exc import DBAPIError
-
+from fantasy_core.errors import StoreUnavailable
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import clear_now
 from fantasy_core.usecases.worker import PassReport, run_once
@@ -26,10 +25,6 @@ from fantasy_core.usecases.worker import PassReport, run_once
 _log = logging.getLogger("fantasy.worker")
 
 PASS_FAILED_ALERT = "worker-pass-failed"
-
-# The SQL adapter lets SQLAlchemy's connection errors through (a lost server, a
-# locked file); they mean "try again later", not "this pass is wrong".
-UNREACHABLE: tuple[type[BaseException], ...] = (DBAPIError,)
 
 
 class Worker:
@@ -63,7 +58,7 @@ class Worker:
     def _one_pass(self, delay: float) -> float:
         try:
             report = self._run_pass(self.platform)
-        except UNREACHABLE as error:
+        except StoreUnavailable as error:  # "try again later", not "this pass is wrong"
             self.failures += 1
             backoff = min(max(delay, self.interval) * 2, self.max_backoff)
             _log.warning("database unreachable (%s); next try in %g s", _first_line(error), backoff)

@@ -91,6 +91,15 @@ class ConcurrentUpdate(DomainError):
     """Another transaction changed this record first; the use case may be retried."""
 
 
+class StoreUnavailable(DomainError):
+    """The store cannot be reached right now (the server is gone, the connection was lost, the
+    database stayed locked): the unit of work did not commit, so the use case may be retried.
+
+    Only a lost connection during `commit()` itself leaves the outcome unknown; the use cases
+    are idempotent (fingerprints, compare-and-set on states), so a retry is safe either way.
+    """
+
+
 class JoinRefused(DomainError):
     """A join that cannot go ahead: `reason` is a stable code (locked, full, entry_limit, ...)."""
 

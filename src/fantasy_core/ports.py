@@ -11,6 +11,7 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+from fantasy_core.accounts import Account
 from fantasy_core.alerting import AlertState, StoredAlert
 from fantasy_core.audit import Alert, AuditRecord
 from fantasy_core.contest import Contest
@@ -20,6 +21,7 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
 from fantasy_core.payments import (
     ChargeOutcome,
+    PaymentEvent,
     Payout,
     PayoutAccount,
     Refund,
@@ -29,6 +31,7 @@ from fantasy_core.payments import (
 from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection, StatsFeed
 
 __all__ = [
+    "AccountStore",
     "AlertRepository",
     "AlertSink",
     "AuditLog",
@@ -46,6 +49,7 @@ __all__ = [
     "StatsFeed",
     "StatsRepository",
     "UnitOfWork",
+    "WebhookVerifier",
 ]
 
 
@@ -327,6 +331,16 @@ class UnitOfWork(Protocol):
     Leaving the `with` block without `commit()` rolls back: nothing written in the
     block is visible to anyone, ever. `commit()` makes all of it visible at once.
     Rows locked with `contests.lock` stay locked until commit or rollback.
+
+    Errors entering the block, any repository call and `commit()` may raise:
+      StoreUnavailable   the store cannot be reached (server down, connection lost,
+                         a lock held past the store's timeout): nothing was committed,
+                         retry the use case later. The only error of a store's own
+                         trouble that crosses this port: an adapter translates its
+                         library's connection errors into it, and lets every other
+                         library error through as the bug it is.
+      ConcurrentUpdate   another transaction won a race the store detected; retry.
+      DuplicateRecord    a unique key was already taken (see each repository).
     """
 
     # Read-only properties, so that an adapter may offer them as attributes or properties.
@@ -421,6 +435,38 @@ class PaymentGateway(Protocol):
         Returns when it answered; raises GatewayUnavailable or PaymentOutcomeUnknown when
         it cannot be reached, GatewayAuthError when it refuses the platform's key. Tried
         once, never retried: a probe says how things are now.
+        """
+
+
+class AccountStore(Protocol):
+    """The accounts people log in with, by user id and by (normalised) email.
+
+    Its own store, not part of a unit of work: each call is one transaction. Raises
+    StoreUnavailable as a unit of work does when the store cannot be reached.
+    """
+
+    def add(self, account: Account) -> None:
+        """Store a new account; DuplicateRecord if its email (or id) is registered."""
+
+    def by_email(self, email: str) -> Account | None: ...
+
+    def get(self, user_id: str) -> Account | None: ...
+
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
+        """The accounts found, by user id (an id with no account is left out)."""
+
+
+class WebhookVerifier(Protocol):
+    """Reads what the payment provider posts to the platform's webhook endpoint, trusting
+    only what it signed. Exactly-once is not decided here: `apply_payment_event` applies
+    each event id once however often it arrives."""
+
+    def verify(self, payload: bytes, signature: str) -> PaymentEvent | None:
+        """The PaymentEvent a signed delivery carries, or None for one that needs no action.
+
+        Raises InvalidWebhook, naming the reason, when the signature does not match
+        (forged, tampered, missing, another secret), when it is stale (a replay), or when
+        the signed body is not an event.
         """
 
 

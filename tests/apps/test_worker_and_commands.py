@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy.exc import OperationalError
 
 from apps.cli import EXIT_DATA_ERROR, EXIT_OK, build_parser, main
 from apps.worker import Worker
+from fantasy_core.errors import StoreUnavailable
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.worker import PassReport
 from support.processes import BIN
@@ -42,8 +42,8 @@ def test_the_worker_backs_off_while_the_database_is_unreachable_then_carries_on(
     world: World, caplog: pytest.LogCaptureFixture
 ) -> None:
     outcomes: list[BaseException | None] = [
-        OperationalError("SELECT 1", {}, Exception("connection refused")),
-        OperationalError("SELECT 1", {}, Exception("connection refused")),
+        StoreUnavailable("the database cannot be reached: connection refused"),
+        StoreUnavailable("the database cannot be reached: connection refused"),
         None,
     ]
 

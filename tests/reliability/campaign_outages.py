@@ -35,7 +35,6 @@ from typing import Any
 import attrs
 import httpx
 from attrs import frozen
-from sqlalchemy.exc import DBAPIError
 
 from adapters.stripe_gateway import RequestRetry, StripeGateway
 from apps.api import create_app
@@ -43,6 +42,7 @@ from apps.bootstrap import start
 from apps.demo_players import LineupPicker
 from apps.settings import Settings
 from fantasy_core.entries import EntryStatus
+from fantasy_core.errors import StoreUnavailable
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
 from fantasy_core.payments import ChargeOutcome, PayoutStatus
@@ -378,7 +378,7 @@ def _state(platform: Platform, cid: str) -> ContestState | None:
     try:
         with platform.uow() as uow:
             return uow.contests.get(cid).state
-    except DBAPIError:
+    except StoreUnavailable:
         return None  # the campaign cut the database: ask again later
 
 

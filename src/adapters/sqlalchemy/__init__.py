@@ -1,11 +1,19 @@
-"""The repository / unit-of-work port on SQLAlchemy Core: SQLite (embedded default) and PostgreSQL.
+"""The unit of work and the account store on SQLAlchemy Core: SQLite (default) and PostgreSQL.
+
+A database that cannot be reached raises the core's StoreUnavailable, nothing of SQLAlchemy.
 
 engine = open_database(url, "test", upgrade=True)
 database = SqlDatabase(engine)
 platform = Platform(uow=database.unit_of_work, ...)
 """
 
-from adapters.sqlalchemy.engine import UnsupportedDatabase, default_sqlite_url, make_engine
+from adapters.sqlalchemy.accounts import SqlAccountStore
+from adapters.sqlalchemy.engine import (
+    UnsupportedDatabase,
+    default_sqlite_url,
+    describe,
+    make_engine,
+)
 from adapters.sqlalchemy.schema import (
     DatabaseEnvironmentMismatch,
     DatabaseError,
@@ -24,10 +32,12 @@ __all__ = [
     "DatabaseError",
     "DatabaseNotReady",
     "Environment",
+    "SqlAccountStore",
     "SqlDatabase",
     "SqlUnitOfWork",
     "UnsupportedDatabase",
     "default_sqlite_url",
+    "describe",
     "head_revision",
     "make_engine",
     "metadata",

@@ -1,40 +1,31 @@
 """How a unit of work talks to the database: dialect-specific INSERTs, bulk paths, errors.
 
-Database errors become the core's errors here, in one place: a unique key violated is
-DuplicateRecord, a serialization failure or deadlock is ConcurrentUpdate (the use case
-may be retried), a missing parent row is the caller's Unknown* error. Expected
-conflicts use INSERT ... ON CONFLICT DO NOTHING (both dialects), which leaves the
-transaction usable; after any other database error, as PostgreSQL aborts the
-transaction, the unit of work must be abandoned.
+Every statement's database error goes through adapters.sqlalchemy.errors, which makes
+it the core's (DuplicateRecord, ConcurrentUpdate, StoreUnavailable, the caller's
+Unknown*). Expected conflicts use INSERT ... ON CONFLICT DO NOTHING (both dialects),
+which leaves the transaction usable; after any other database error, as PostgreSQL
+aborts the transaction, the unit of work must be abandoned.
 """
 
 from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Connection, CursorResult, Executable, Select, Table, bindparam
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import DBAPIError, IntegrityError, StatementError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from adapters.sqlalchemy import tables as t
+from adapters.sqlalchemy.errors import translate, translate_driver
 from adapters.sqlalchemy.records import aware, snapshot_from_text, terms_from_text
 from fantasy_core.contest import ContestTerms
-from fantasy_core.errors import ConcurrentUpdate, DomainError, DuplicateRecord
+from fantasy_core.errors import DomainError, StoreUnavailable
 from fantasy_core.stats import FeedSnapshot
-
-UNIQUE = "unique"
-FOREIGN_KEY = "foreign_key"
-OTHER = "other"
-
-# SQLSTATEs (PostgreSQL) and extended result names (SQLite) of the violations we translate.
-_PG_UNIQUE, _PG_FOREIGN_KEY = "23505", "23503"
-_PG_RETRYABLE = {"40001", "40P01"}  # serialization_failure, deadlock_detected
-_SQLITE_UNIQUE = {"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"}
-_SQLITE_FOREIGN_KEY = "SQLITE_CONSTRAINT_FOREIGNKEY"
 
 Insert = postgresql.Insert | sqlite.Insert
 
@@ -73,40 +64,6 @@ def _with_instants(
             if isinstance(value, datetime):
                 values[i] = convert(value)
         yield values
-
-
-def violation(error: IntegrityError) -> str:
-    """Which kind of constraint an IntegrityError broke: UNIQUE, FOREIGN_KEY or OTHER."""
-    sqlstate = getattr(error.orig, "sqlstate", None)
-    name = getattr(error.orig, "sqlite_errorname", None)
-    if sqlstate == _PG_UNIQUE or name in _SQLITE_UNIQUE:
-        return UNIQUE
-    if sqlstate == _PG_FOREIGN_KEY or name == _SQLITE_FOREIGN_KEY:
-        return FOREIGN_KEY
-    return OTHER
-
-
-def translate(error: DBAPIError, missing_parent: DomainError | None = None) -> Exception:
-    """The core's error for a database error, or the error itself when none applies."""
-    if isinstance(error, IntegrityError):
-        kind = violation(error)
-        if kind == UNIQUE:
-            return DuplicateRecord(f"a record with this key exists already: {error.orig}")
-        if kind == FOREIGN_KEY and missing_parent is not None:
-            return missing_parent
-    if getattr(error.orig, "sqlstate", None) in _PG_RETRYABLE:
-        return ConcurrentUpdate(f"the database refused a concurrent change: {error.orig}")
-    return error
-
-
-def translate_driver(error: Exception) -> Exception:
-    """The same translation for an error raised by the driver itself (the bulk paths)."""
-    sqlstate = getattr(error, "sqlstate", None)
-    if sqlstate == _PG_UNIQUE or getattr(error, "sqlite_errorname", None) in _SQLITE_UNIQUE:
-        return DuplicateRecord(f"a record with this key exists already: {error}")
-    if sqlstate in _PG_RETRYABLE:
-        return ConcurrentUpdate(f"the database refused a concurrent change: {error}")
-    return error
 
 
 class Caches:
@@ -214,23 +171,24 @@ class Statements:
         compiled = query.compile(
             dialect=self.connection.dialect, compile_kwargs={"render_postcompile": True}
         )
-        driver = self._driver_connection()
-        if self.dialect == "postgresql" and at_once:
-            cursor = driver.cursor(binary=True)
-            cursor.execute(str(compiled), compiled.params)
-        elif self.dialect == "postgresql":
-            cursor = driver.cursor(name=f"stream_{next(_cursor_names)}", binary=True)
-            cursor.itersize = batch
-            cursor.execute(str(compiled), compiled.params)
-        else:
-            cursor = driver.cursor()
-            positions = compiled.positiontup or []
-            cursor.execute(str(compiled), [compiled.params[name] for name in positions])
-        try:
-            while rows := cursor.fetchmany(batch):
-                yield from rows
-        finally:
-            cursor.close()
+        with self._translating():
+            driver = self._driver_connection()
+            if self.dialect == "postgresql" and at_once:
+                cursor = driver.cursor(binary=True)
+                cursor.execute(str(compiled), compiled.params)
+            elif self.dialect == "postgresql":
+                cursor = driver.cursor(name=f"stream_{next(_cursor_names)}", binary=True)
+                cursor.itersize = batch
+                cursor.execute(str(compiled), compiled.params)
+            else:
+                cursor = driver.cursor()
+                positions = compiled.positiontup or []
+                cursor.execute(str(compiled), [compiled.params[name] for name in positions])
+            try:
+                while rows := cursor.fetchmany(batch):
+                    yield from rows
+            finally:
+                cursor.close()
 
     def insert_many(
         self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]
@@ -240,16 +198,17 @@ class Statements:
         Runs in a savepoint, so that a violated key leaves none of the rows behind and
         the unit of work usable; a duplicate key raises DuplicateRecord.
         """
-        savepoint = self.connection.begin_nested()
-        try:
-            if self.dialect == "postgresql":
-                self._copy(table, columns, rows)
-            else:
-                self._executemany(table, columns, rows)
-        except BaseException:
-            savepoint.rollback()
-            raise
-        savepoint.commit()
+        with self._translating():
+            savepoint = self.connection.begin_nested()
+            try:
+                if self.dialect == "postgresql":
+                    self._copy(table, columns, rows)
+                else:
+                    self._executemany(table, columns, rows)
+            except BaseException:
+                savepoint.rollback()
+                raise
+            savepoint.commit()
 
     def _executemany(
         self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]
@@ -258,24 +217,39 @@ class Statements:
         names = ", ".join(quote(name) for name in columns)
         marks = ", ".join("?" for _ in columns)
         driver = self._driver_connection()
-        try:
-            driver.executemany(
-                f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",
-                _with_instants(table, columns, rows, _sqlite_instant),
-            )
-        except Exception as error:
-            raise translate_driver(error) from error
+        driver.executemany(
+            f"INSERT INTO {quote(table.name)} ({names}) VALUES ({marks})",
+            _with_instants(table, columns, rows, _sqlite_instant),
+        )
 
     def _copy(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         quote = self.connection.dialect.identifier_preparer.quote
         names = ", ".join(quote(name) for name in columns)
         driver = self._driver_connection()
+        with (
+            driver.cursor() as cursor,
+            cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
+        ):
+            for row in _with_instants(table, columns, rows, aware):
+                copy.write_row(row)
+
+    @contextmanager
+    def _translating(self) -> Iterator[None]:
+        """The core's errors for SQLAlchemy's, and for the driver's own (the paths that run on
+        the driver's cursor, which SQLAlchemy does not wrap)."""
         try:
-            with (
-                driver.cursor() as cursor,
-                cursor.copy(f"COPY {quote(table.name)} ({names}) FROM STDIN") as copy,
-            ):
-                for row in _with_instants(table, columns, rows, aware):
-                    copy.write_row(row)
+            yield
+        except DBAPIError as error:
+            translated = translate(error)
+            if translated is error:
+                raise
+            raise translated from error
         except Exception as error:
-            raise translate_driver(error) from error
+            translated = translate_driver(error, self.connection.dialect.loaded_dbapi)
+            if isinstance(translated, StoreUnavailable):
+                # SQLAlchemy did not see this error, so it would try to roll back on a lost
+                # connection when the unit of work ends: tell it the connection is gone.
+                self.connection.invalidate(error)
+            if translated is error:
+                raise
+            raise translated from error

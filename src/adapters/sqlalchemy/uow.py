@@ -5,6 +5,10 @@
 transaction (BEGIN IMMEDIATE on SQLite: a single writer at a time); `commit()` ends
 it, and a later statement in the same block begins the next one. Leaving the block
 rolls back whatever was not committed and returns the connection to the pool.
+
+A database that cannot be reached raises the core's StoreUnavailable, from entering the
+block, any repository call or `commit()` (adapters.sqlalchemy.errors says which errors
+mean that); every other database error is either the core's or a bug.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from adapters.sqlalchemy.alerts import SqlAlerts
+from adapters.sqlalchemy.errors import store_unavailable, translate, unreachable
 from adapters.sqlalchemy.journals import (
     SqlAuditLog,
     SqlLedger,
@@ -30,7 +35,7 @@ from adapters.sqlalchemy.repositories import (
     SqlPayouts,
     SqlRefunds,
 )
-from adapters.sqlalchemy.statements import Caches, Statements, translate
+from adapters.sqlalchemy.statements import Caches, Statements
 from fantasy_core.audit import log_committed
 
 
@@ -69,7 +74,10 @@ class SqlUnitOfWork:
     def __enter__(self) -> Self:
         if self._connection is not None:
             raise RuntimeError("a unit of work is not re-entrant: make a new one")
-        connection = self._engine.connect()
+        try:
+            connection = self._engine.connect()
+        except DBAPIError as error:
+            raise translate(error) from error
         self._connection = connection
         db = self._db = Statements(connection, self._caches)
         self.contests = SqlContests(db)
@@ -95,7 +103,16 @@ class SqlUnitOfWork:
         self._db = None
         if connection is not None:
             # Closing rolls back anything not committed and releases every row lock.
-            connection.close()
+            try:
+                connection.close()
+            except DBAPIError as error:
+                if not unreachable(error):
+                    raise
+                raise store_unavailable(error.orig or error) from error
+        if isinstance(exc, DBAPIError) and unreachable(exc):
+            # A statement that did not go through Statements (a result read lazily): the
+            # same boundary holds, nothing of SQLAlchemy leaves the unit of work.
+            raise store_unavailable(exc.orig or exc) from exc
 
     def commit(self) -> None:
         if self._connection is None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 
 import stripe
+from attrs import field, frozen
 
 from adapters.stripe_gateway.calls import message
 from fantasy_core.errors import InvalidWebhook
@@ -23,6 +24,17 @@ DEFAULT_TOLERANCE_SECONDS = 300
 
 _Object = Mapping[str, object]
 _Mapper = Callable[[str, datetime, _Object, _Object], PaymentEvent | None]
+
+
+@frozen
+class StripeWebhooks:
+    """The WebhookVerifier port for a Stripe endpoint: its secret signs every delivery."""
+
+    secret: str = field(repr=False)
+    tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+
+    def verify(self, payload: bytes, signature: str) -> PaymentEvent | None:
+        return parse_webhook(payload, signature, self.secret, self.tolerance_seconds)
 
 
 def parse_webhook(

@@ -18,9 +18,9 @@ from litestar.exceptions import NotAuthorizedException, PermissionDeniedExceptio
 from litestar.handlers.base import BaseRouteHandler
 from litestar.security.jwt import JWTAuth, Token
 
-from apps.accounts import Account, Role
 from apps.api.batching import Batcher
 from apps.api.state import ACCOUNTS, services_of
+from fantasy_core.accounts import Account, Role
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
 from fantasy_core.usecases.queries import LEADERBOARD_STATES

@@ -21,7 +21,6 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
-from apps.accounts import Account
 from apps.api.auth import BEARER, ensure_can_see_entry, players_only
 from apps.api.batching import Batcher, Overloaded
 from apps.api.problems import Problem, payment_declined, problem_of, problem_responses, shed
@@ -40,6 +39,7 @@ from apps.api.wire import (
     payment_action_out,
 )
 from apps.settings import Settings
+from fantasy_core.accounts import Account
 from fantasy_core.entries import Entry, EntryStatus, JoinResult
 from fantasy_core.errors import DomainError
 from fantasy_core.lineups import Lineup

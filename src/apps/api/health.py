@@ -6,8 +6,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from sqlalchemy.exc import DBAPIError
-
 from apps.api.wire import HealthOut
 from apps.bootstrap import Services
 from fantasy_core.errors import (
@@ -15,6 +13,7 @@ from fantasy_core.errors import (
     GatewayAuthError,
     GatewayUnavailable,
     PaymentOutcomeUnknown,
+    StoreUnavailable,
 )
 from fantasy_core.usecases.queries import check_store, feed_slates
 
@@ -22,7 +21,7 @@ _log = logging.getLogger("fantasy.api")
 
 # What a dependency that cannot answer raises; anything else is a bug and stays loud.
 _UNAVAILABLE = (
-    DBAPIError,
+    StoreUnavailable,
     FeedUnavailable,
     GatewayAuthError,
     GatewayUnavailable,

@@ -14,7 +14,6 @@ from litestar.params import FromPath, FromQuery, JSONBody
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_201_CREATED
 
-from apps.accounts import Account
 from apps.api.auth import BEARER, operators_only
 from apps.api.health import health_report
 from apps.api.problems import problem_responses
@@ -37,6 +36,7 @@ from apps.api.wire import (
 )
 from apps.bootstrap import Services
 from apps.templates import template
+from fantasy_core.accounts import Account
 from fantasy_core.alerting import AlertState
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import acknowledge_alert, list_alerts, resolve_alert

@@ -10,7 +10,7 @@ from litestar.params import JSONBody
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_201_CREATED
 
-from apps.accounts import Account, Accounts, Role
+from apps.accounts import Accounts
 from apps.api.auth import BEARER, TokenIssuer
 from apps.api.problems import problem_responses
 from apps.api.quota import spend
@@ -27,6 +27,7 @@ from apps.api.wire import (
     payments_out,
     profile_out,
 )
+from fantasy_core.accounts import Account, Role
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.payment_events import set_payout_account
 from fantasy_core.usecases.queries import entries_of, payments_of, payout_account

@@ -26,7 +26,6 @@ from litestar.status_codes import (
     HTTP_503_SERVICE_UNAVAILABLE,
 )
 from litestar.types import ExceptionHandlersMap
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 
 from apps.accounts import AccountError, LoginFailed
 from apps.api.batching import Overloaded
@@ -246,23 +245,16 @@ def http_problem(
     )
 
 
-def database_problem(
-    request: Request[Any, Any, Any], error: DBAPIError
+def store_problem(
+    request: Request[Any, Any, Any], error: errors.StoreUnavailable
 ) -> Response[dict[str, object]]:
     """The database cannot be reached (or went away mid-request): 503, nothing half-written.
 
     A unit of work that did not commit rolled back with its connection, so the
     client may retry the same request (a join with the same Idempotency-Key).
-    Any other database error is a bug: the catch-all's 500.
+    Any other database error is a bug: the store lets it through to the catch-all's 500.
     """
-    if not _unreachable(error):
-        return internal_problem(request, error)
-    _log.warning(
-        "%s %s: database unavailable: %s",
-        request.method,
-        request.url.path,
-        str(error.orig or error).strip().splitlines()[0] if str(error).strip() else "",
-    )
+    _log.warning("%s %s: %s", request.method, request.url.path, error)
     return problem_response(
         request,
         HTTP_503_SERVICE_UNAVAILABLE,
@@ -272,10 +264,6 @@ def database_problem(
         {"hint": "retry the same request (with the same Idempotency-Key) after Retry-After"},
         {"Retry-After": RETRY_AFTER_SECONDS},
     )
-
-
-def _unreachable(error: DBAPIError) -> bool:
-    return error.connection_invalidated or isinstance(error, OperationalError | InterfaceError)
 
 
 def internal_problem(
@@ -342,7 +330,7 @@ def exception_handlers() -> ExceptionHandlersMap:
         AccountError: account_problem,
         LoginFailed: login_problem,
         HTTPException: http_problem,
-        DBAPIError: database_problem,
+        errors.StoreUnavailable: store_problem,
         Exception: internal_problem,
     }
 

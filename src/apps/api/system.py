@@ -11,7 +11,6 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
 
-from adapters.stripe_gateway import parse_webhook
 from apps.api.health import health_report
 from apps.api.problems import Problem, problem_responses
 from apps.api.wire import HealthOut, WebhookOut
@@ -74,8 +73,8 @@ class SystemController(Controller):
     ) -> WebhookOut:
         """Stripe's events, signature-checked; each event id is applied once however often
         it arrives. 400 for a forged, stale or malformed event."""
-        secret = services.settings.stripe_webhook_secret
-        if secret is None:
+        webhooks = services.webhooks
+        if webhooks is None:
             raise Problem(
                 HTTP_503_SERVICE_UNAVAILABLE,
                 "webhooks-off",
@@ -83,7 +82,7 @@ class SystemController(Controller):
                 "FANTASY_STRIPE_WEBHOOK_SECRET is not set",
             )
         payload = await request.body()
-        event = parse_webhook(payload, stripe_signature or "", secret)
+        event = webhooks.verify(payload, stripe_signature or "")
         if event is None:
             return WebhookOut(event_id=None, applied=False)
         applied = await anyio.to_thread.run_sync(apply_payment_event, services.platform, event)

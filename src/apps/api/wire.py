@@ -13,8 +13,9 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
-from apps.accounts import MIN_PASSWORD_LENGTH, Account
+from apps.accounts import MIN_PASSWORD_LENGTH
 from apps.templates import SPORT_OF_TEMPLATE
+from fantasy_core.accounts import Account
 from fantasy_core.alerting import StoredAlert
 from fantasy_core.audit import AuditRecord
 from fantasy_core.contest import Contest

@@ -1,16 +1,19 @@
-"""Accounts in the platform's database (SQLite or PostgreSQL), shared by every API process."""
+"""The AccountStore port in the platform's database (SQLite or PostgreSQL), shared by processes."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from typing import Any
 
 from sqlalchemy import ColumnElement, Engine, Row, bindparam, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from adapters.sqlalchemy.errors import store_unavailable, unreachable
 from adapters.sqlalchemy.tables import user_accounts
-from apps.accounts import Account, AccountError, Role
+from fantasy_core.accounts import Account, Role
+from fantasy_core.errors import DuplicateRecord
 
 
 class SqlAccountStore:
@@ -21,7 +24,7 @@ class SqlAccountStore:
 
     def add(self, account: Account) -> None:
         try:
-            with self._engine.begin() as connection:
+            with _translating(), self._engine.begin() as connection:
                 connection.execute(
                     user_accounts.insert().values(
                         user_id=account.user_id,
@@ -32,7 +35,7 @@ class SqlAccountStore:
                     )
                 )
         except IntegrityError as error:
-            raise AccountError("email_taken", f"{account.email} is already registered") from error
+            raise DuplicateRecord(f"{account.email} is already registered") from error
 
     def by_email(self, email: str) -> Account | None:
         return self._one(user_accounts.c.email == email)
@@ -44,14 +47,26 @@ class SqlAccountStore:
         wanted = sorted(set(user_ids))
         if not wanted:
             return {}
-        with self._engine.connect() as connection:
+        with _translating(), self._engine.connect() as connection:
             rows = connection.execute(_BY_IDS, {"ids": wanted})
             return {row.user_id: _account(row) for row in rows}
 
     def _one(self, condition: ColumnElement[bool]) -> Account | None:
-        with self._engine.connect() as connection:
+        with _translating(), self._engine.connect() as connection:
             row = connection.execute(select(*_COLUMNS).where(condition)).first()
         return None if row is None else _account(row)
+
+
+@contextmanager
+def _translating() -> Iterator[None]:
+    """A database that cannot be reached is StoreUnavailable, as in a unit of work; any
+    other database error is left as it is (`add` says what its IntegrityError means)."""
+    try:
+        yield
+    except DBAPIError as error:
+        if not unreachable(error):
+            raise
+        raise store_unavailable(error.orig or error) from error
 
 
 _COLUMNS = (

@@ -1,0 +1,38 @@
+"""The AccountStore port in memory: tests, the demo and a single test-mode process."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from fantasy_core.accounts import Account
+from fantasy_core.errors import DuplicateRecord
+
+
+class MemoryAccountStore:
+    """Accounts in a dict, by id and by email, behind one lock."""
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, Account] = {}
+        self._by_email: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def add(self, account: Account) -> None:
+        with self._lock:
+            if account.email in self._by_email:
+                raise DuplicateRecord(f"{account.email} is already registered")
+            self._by_id[account.user_id] = account
+            self._by_email[account.email] = account.user_id
+
+    def by_email(self, email: str) -> Account | None:
+        with self._lock:
+            user_id = self._by_email.get(email)
+            return None if user_id is None else self._by_id[user_id]
+
+    def get(self, user_id: str) -> Account | None:
+        with self._lock:
+            return self._by_id.get(user_id)
+
+    def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
+        with self._lock:
+            return {u: self._by_id[u] for u in set(user_ids) if u in self._by_id}
