@@ -18,6 +18,7 @@ from fantasy_core.lineups import PlayerPool, sport_template
 from fantasy_core.money import Money
 from fantasy_core.payouts import FixedTable, PayoutStructure, payout_from_canonical
 from fantasy_core.scoring import ScoringRules
+from fantasy_core.transitions import check_move
 
 SYSTEM = "system"
 
@@ -216,15 +217,14 @@ class Contest:
         return self._state
 
     def _move(self, target: ContestState, at: datetime, actor: str, reason: str) -> None:
-        if target not in TRANSITIONS[self.state]:
-            raise IllegalTransition(self.contest_id, self.state.value, target.value)
+        check_move(TRANSITIONS, "contest", self.contest_id, self.state, target)
         event = ContestTransitioned(self.contest_id, self.state, target, at, actor, reason)
         self._state = target
         self.version += 1
         self.events.append(event)
 
     def _refuse(self, target: ContestState, why: str) -> IllegalTransition:
-        return IllegalTransition(self.contest_id, self.state.value, target.value, why)
+        return IllegalTransition("contest", self.contest_id, self.state.value, target.value, why)
 
     def accepts_entries(self, now: datetime) -> bool:
         return self.state is ContestState.SCHEDULED and now < self.terms.lock_at

@@ -7,9 +7,10 @@ import hashlib
 import json
 from datetime import datetime
 
-from attrs import define, frozen
+from attrs import define, field, frozen
 
 from fantasy_core.lineups import Lineup
+from fantasy_core.transitions import check_move
 
 
 class EntryStatus(enum.Enum):
@@ -27,6 +28,21 @@ class EntryStatus(enum.Enum):
     REFUNDED = "refunded"  # charged, but the contest locked, filled or was cancelled: refunded
     ABANDONED = "abandoned"  # never charged (the gateway could not be reached before lock)
 
+
+E = EntryStatus
+
+# Every legal move of an entry's status. A charge may succeed after its entry was
+# declined or abandoned (a late webhook, a reply found by recovery): the fee is then
+# collected and refunded at once, so DECLINED and ABANDONED may still become REFUNDED.
+ENTRY_MOVES: dict[EntryStatus, frozenset[EntryStatus]] = {
+    E.RESERVED: frozenset({E.PENDING_ACTION, E.ACTIVE, E.DECLINED, E.ABANDONED, E.REFUNDED}),
+    E.PENDING_ACTION: frozenset({E.ACTIVE, E.DECLINED, E.ABANDONED, E.REFUNDED}),
+    E.ACTIVE: frozenset({E.WITHDRAWN, E.REFUNDED}),
+    E.DECLINED: frozenset({E.REFUNDED}),
+    E.ABANDONED: frozenset({E.REFUNDED}),
+    E.WITHDRAWN: frozenset(),
+    E.REFUNDED: frozenset(),
+}
 
 SEAT_HOLDING = frozenset({EntryStatus.RESERVED, EntryStatus.PENDING_ACTION, EntryStatus.ACTIVE})
 
@@ -47,7 +63,12 @@ def join_fingerprint(contest_id: str, user_id: str, client_key: str) -> str:
 
 @define
 class Entry:
-    """One join attempt and, when paid, the entry it became."""
+    """One join attempt and, when paid, the entry it became.
+
+    Its status, charge and reason change only through the methods below, each one
+    move of ENTRY_MOVES; an illegal move raises IllegalTransition and changes nothing.
+    A stored entry is rebuilt with whatever status it was saved with.
+    """
 
     entry_id: str
     contest_id: str
@@ -57,13 +78,68 @@ class Entry:
     payment_method: str
     fee_minor: int
     created_at: datetime
-    status: EntryStatus = EntryStatus.RESERVED
-    charge_id: str | None = None
-    reason: str | None = None
+    _status: EntryStatus = field(default=EntryStatus.RESERVED, alias="status")
+    _charge_id: str | None = field(default=None, alias="charge_id")
+    _reason: str | None = field(default=None, alias="reason")
+
+    @property
+    def status(self) -> EntryStatus:
+        return self._status
+
+    @property
+    def charge_id(self) -> str | None:
+        """The gateway's charge for this entry's fee, once one is known."""
+        return self._charge_id
+
+    @property
+    def reason(self) -> str | None:
+        """Why the entry is not (or no longer) active; None while it plays or waits."""
+        return self._reason
 
     @property
     def holds_seat(self) -> bool:
-        return self.status in SEAT_HOLDING
+        return self._status in SEAT_HOLDING
+
+    def _move(self, target: EntryStatus) -> None:
+        check_move(ENTRY_MOVES, "entry", self.entry_id, self._status, target)
+        self._status = target
+
+    def await_action(self, charge_id: str) -> None:
+        """The charge needs the user (3-D Secure): the seat stays held until a webhook ends it."""
+        self._move(EntryStatus.PENDING_ACTION)
+        self._charge_id = charge_id
+
+    def accept(self, charge_id: str) -> None:
+        """The fee was collected by `charge_id` while the contest took entries: the entry plays."""
+        self._move(EntryStatus.ACTIVE)
+        self._charge_id = charge_id
+        self._reason = None
+
+    def decline(self, reason: str) -> None:
+        """The charge failed: no entry, no seat, nothing owed."""
+        self._move(EntryStatus.DECLINED)
+        self._reason = reason
+
+    def abandon(self, reason: str) -> None:
+        """Never charged before the contest locked (or the client gave up): the seat is freed."""
+        self._move(EntryStatus.ABANDONED)
+        self._reason = reason
+
+    def withdraw(self, reason: str) -> None:
+        """The user withdrew an active entry before the cut-off; its fee is owed back."""
+        self._move(EntryStatus.WITHDRAWN)
+        self._reason = reason
+
+    def refund(self, reason: str, charge_id: str | None = None) -> None:
+        """The fee is owed back (the contest was cancelled, or the charge came too late).
+
+        `charge_id` records a charge that succeeded only now, for an entry that was not
+        waiting for it any more or whose contest stopped taking entries meanwhile.
+        """
+        self._move(EntryStatus.REFUNDED)
+        if charge_id is not None:
+            self._charge_id = charge_id
+        self._reason = reason
 
 
 @frozen

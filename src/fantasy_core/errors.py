@@ -41,14 +41,22 @@ class InvalidPayoutTable(DomainError):
 
 
 class IllegalTransition(DomainError):
-    """A lifecycle transition that the contest's current state does not allow."""
+    """A status change that the record's current status does not allow.
 
-    def __init__(self, contest_id: str, current: str, attempted: str, why: str = "") -> None:
-        self.contest_id = contest_id
+    `record` says what kind of record (contest, entry, payout, refund): each kind states
+    its legal moves once, in a table (`lifecycle.TRANSITIONS`, `entries.ENTRY_MOVES`,
+    `payments.PAYOUT_MOVES`, `payments.REFUND_MOVES`).
+    """
+
+    def __init__(
+        self, record: str, record_id: str, current: str, attempted: str, why: str = ""
+    ) -> None:
+        self.record = record
+        self.record_id = record_id
         self.current = current
         self.attempted = attempted
         detail = f": {why}" if why else ""
-        super().__init__(f"contest {contest_id} cannot go from {current} to {attempted}{detail}")
+        super().__init__(f"{record} {record_id} cannot go from {current} to {attempted}{detail}")
 
 
 class UnbalancedPostings(DomainError):

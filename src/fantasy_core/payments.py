@@ -9,6 +9,8 @@ from json.encoder import encode_basestring_ascii
 
 from attrs import define, field, frozen
 
+from fantasy_core.transitions import check_move
+
 
 class ChargeStatus(enum.Enum):
     SUCCEEDED = "succeeded"
@@ -47,9 +49,20 @@ class RefundStatus(enum.Enum):
     CONFIRMED = "confirmed"
 
 
+# A failed attempt leaves a refund PENDING (the move to itself); once confirmed, it is done.
+REFUND_MOVES: dict[RefundStatus, frozenset[RefundStatus]] = {
+    RefundStatus.PENDING: frozenset({RefundStatus.PENDING, RefundStatus.CONFIRMED}),
+    RefundStatus.CONFIRMED: frozenset(),
+}
+
+
 @define
 class Refund:
-    """A fee to give back, written before the gateway is called; its key is the idempotency key."""
+    """A fee to give back, written before the gateway is called; its key is the idempotency key.
+
+    Its status and attempts change only through `confirm` and `attempt_failed`, each a
+    move of REFUND_MOVES; a stored refund is rebuilt with whatever it was saved with.
+    """
 
     key: str
     contest_id: str
@@ -58,10 +71,43 @@ class Refund:
     amount_minor: int
     reason: str
     created_at: datetime
-    status: RefundStatus = RefundStatus.PENDING
-    refund_id: str | None = None
-    attempts: int = 0
-    last_error: str | None = None
+    _status: RefundStatus = field(default=RefundStatus.PENDING, alias="status")
+    _refund_id: str | None = field(default=None, alias="refund_id")
+    _attempts: int = field(default=0, alias="attempts")
+    _last_error: str | None = field(default=None, alias="last_error")
+
+    @property
+    def status(self) -> RefundStatus:
+        return self._status
+
+    @property
+    def refund_id(self) -> str | None:
+        """The gateway's refund, once confirmed (None when a webhook confirmed it)."""
+        return self._refund_id
+
+    @property
+    def attempts(self) -> int:
+        """Failed sends so far."""
+        return self._attempts
+
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
+
+    def _move(self, target: RefundStatus) -> None:
+        check_move(REFUND_MOVES, "refund", self.key, self._status, target)
+        self._status = target
+
+    def confirm(self, refund_id: str | None) -> None:
+        """The gateway refunded the fee."""
+        self._move(RefundStatus.CONFIRMED)
+        self._refund_id = refund_id
+
+    def attempt_failed(self, error: str) -> None:
+        """A send failed or its outcome is unknown: still pending, retried with the same key."""
+        self._move(RefundStatus.PENDING)
+        self._attempts += 1
+        self._last_error = error
 
 
 def refund_key(entry_fingerprint: str) -> str:
@@ -75,6 +121,23 @@ class PayoutStatus(enum.Enum):
     CONFIRMED = "confirmed"  # the gateway made the transfer
     FAILED = "failed"  # the gateway refused; retried after `retry_at`
     REVERSED = "reversed"  # confirmed, then reversed by the gateway (alerted)
+
+
+P = PayoutStatus
+
+# Every legal move of a payout's status. Until the gateway confirms a transfer, any
+# attempt's report may land on any unconfirmed status: several senders may work on one
+# payout, each reporting its own attempt (sent again, refused, certainly not sent,
+# unknown: a move to the same status), and the gateway's confirmation is a fact that
+# holds whatever was reported before. A confirmed payout is never sent again; only the
+# gateway can reverse it, and a reversed one waits for a person.
+PAYOUT_MOVES: dict[PayoutStatus, frozenset[PayoutStatus]] = {
+    P.PENDING: frozenset({P.PENDING, P.SENDING, P.FAILED, P.CONFIRMED}),
+    P.SENDING: frozenset({P.PENDING, P.SENDING, P.FAILED, P.CONFIRMED}),
+    P.FAILED: frozenset({P.PENDING, P.SENDING, P.FAILED, P.CONFIRMED}),
+    P.CONFIRMED: frozenset({P.REVERSED}),
+    P.REVERSED: frozenset(),
+}
 
 
 def payout_fingerprint(contest_id: str, entry_id: str, payout_id: str) -> str:
@@ -93,7 +156,11 @@ def payout_fingerprint(contest_id: str, entry_id: str, payout_id: str) -> str:
 
 @define
 class Payout:
-    """One prize to transfer to a winner; nothing creates these but settlement."""
+    """One prize to transfer to a winner; nothing creates these but settlement.
+
+    Its status and the record of its attempts change only through the methods below,
+    each a move of PAYOUT_MOVES; a stored payout is rebuilt with whatever it was saved with.
+    """
 
     fingerprint: str
     contest_id: str
@@ -102,15 +169,86 @@ class Payout:
     payout_id: str
     amount_minor: int
     currency: str
-    status: PayoutStatus = PayoutStatus.PENDING
-    transfer_id: str | None = None
-    attempts: int = 0
-    last_error: str | None = None
-    retry_at: datetime | None = None
+    _status: PayoutStatus = field(default=PayoutStatus.PENDING, alias="status")
+    _transfer_id: str | None = field(default=None, alias="transfer_id")
+    _attempts: int = field(default=0, alias="attempts")
+    _last_error: str | None = field(default=None, alias="last_error")
+    _retry_at: datetime | None = field(default=None, alias="retry_at")
+
+    @property
+    def status(self) -> PayoutStatus:
+        return self._status
+
+    @property
+    def transfer_id(self) -> str | None:
+        return self._transfer_id
+
+    @property
+    def attempts(self) -> int:
+        """Sends started so far (each may have reached the gateway)."""
+        return self._attempts
+
+    @property
+    def last_error(self) -> str | None:
+        return self._last_error
+
+    @property
+    def retry_at(self) -> datetime | None:
+        """Not sent again before this instant; None: due now."""
+        return self._retry_at
 
     @property
     def settled(self) -> bool:
-        return self.status is PayoutStatus.CONFIRMED
+        return self._status is PayoutStatus.CONFIRMED
+
+    @property
+    def transferred(self) -> bool:
+        """The gateway made the transfer (reversed since, or not): never send it again."""
+        return self._status in (PayoutStatus.CONFIRMED, PayoutStatus.REVERSED)
+
+    def _move(self, target: PayoutStatus) -> None:
+        check_move(PAYOUT_MOVES, "payout", self.fingerprint, self._status, target)
+        self._status = target
+
+    def start_attempt(self) -> None:
+        """About to call the gateway: from now on the outcome is unknown until reported."""
+        self._move(PayoutStatus.SENDING)
+        self._attempts += 1
+
+    def confirm(self, transfer_id: str) -> None:
+        """The gateway made the transfer `transfer_id`."""
+        self._move(PayoutStatus.CONFIRMED)
+        self._transfer_id = transfer_id
+        self._last_error = None
+        self._retry_at = None
+
+    def fail(self, reason: str, retry_at: datetime) -> None:
+        """The gateway refused the transfer (or it could not be sent): retried from `retry_at`."""
+        self._move(PayoutStatus.FAILED)
+        self._last_error = reason
+        self._retry_at = retry_at
+
+    def not_sent(self, reason: str, retry_at: datetime) -> None:
+        """The attempt certainly never reached the gateway: pending again from `retry_at`."""
+        self._move(PayoutStatus.PENDING)
+        self._last_error = reason
+        self._retry_at = retry_at
+
+    def outcome_unknown(self, reason: str, retry_at: datetime) -> None:
+        """The attempt may have reached the gateway: the status stays, so the next attempt
+        (from `retry_at`) looks the transfer up before sending again."""
+        self._move(self._status)
+        self._last_error = reason
+        self._retry_at = retry_at
+
+    def reverse(self, reason: str) -> None:
+        """The gateway reversed the confirmed transfer."""
+        self._move(PayoutStatus.REVERSED)
+        self._last_error = reason
+
+    def retry_now(self) -> None:
+        """Due at once, whatever backoff it waited for (its winner's account was just enabled)."""
+        self._retry_at = None
 
 
 @define

@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
 from typing import Any
 
+import attrs
 import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
@@ -253,12 +254,12 @@ def test_records_read_are_copies_so_changes_without_save_change_nothing(
         contest = uow.contests.get("c1")
         contest.cancel(CREATED, "changed my mind", "ops")
         entry = uow.entries.get("e1")
-        entry.status = EntryStatus.WITHDRAWN
+        entry.withdraw("changed my mind")
         payout = uow.payouts.get(a_payout().fingerprint)
-        payout.status = PayoutStatus.CONFIRMED
+        payout.confirm("tr_1")
         refund = uow.refunds.get("refund-e1")
         assert refund is not None
-        refund.status = RefundStatus.CONFIRMED
+        refund.confirm("re_1")
         account = uow.accounts.get("ann")
         assert account is not None
         account.payouts_enabled = False
@@ -279,15 +280,22 @@ def test_saved_changes_are_written_back(backend: Backend) -> None:
         uow.commit()
     with backend.uow() as uow:
         entry = uow.entries.get("e1")
-        entry.status, entry.charge_id, entry.reason = EntryStatus.REFUNDED, "ch_9", "cancelled"
+        entry.refund("cancelled", charge_id="ch_9")
         uow.entries.save(entry)
-        payout = uow.payouts.get(a_payout().fingerprint)
-        payout.status, payout.transfer_id, payout.attempts = PayoutStatus.CONFIRMED, "tr_9", 2
-        payout.retry_at = ELSEWHERE
+        # Every column changed at once, as no single move does: storage keeps what it is given.
+        payout = attrs.evolve(
+            uow.payouts.get(a_payout().fingerprint),
+            status=PayoutStatus.CONFIRMED,
+            transfer_id="tr_9",
+            attempts=2,
+            retry_at=ELSEWHERE,
+        )
         uow.payouts.save(payout)
-        refund = uow.refunds.get("refund-e1")
-        assert refund is not None
-        refund.status, refund.refund_id, refund.last_error = RefundStatus.CONFIRMED, "re_9", "x"
+        stored = uow.refunds.get("refund-e1")
+        assert stored is not None
+        refund = attrs.evolve(
+            stored, status=RefundStatus.CONFIRMED, refund_id="re_9", last_error="x"
+        )
         uow.refunds.save(refund)
         uow.accounts.save(PayoutAccount("ann", "acct_ann2", payouts_enabled=False))
         uow.commit()
@@ -602,7 +610,8 @@ def test_seats_taken_follows_every_entry_that_takes_or_gives_back_a_seat(
         uow.contests.lock("c1")
         assert uow.entries.seats_taken("c1") == 2
         paid, declined = uow.entries.get("e1"), uow.entries.get("e2")
-        paid.status, declined.status = EntryStatus.ACTIVE, EntryStatus.DECLINED
+        paid.accept("ch_e1")
+        declined.decline("card declined")
         uow.entries.save(paid)
         uow.entries.save(declined)
         assert uow.entries.seats_taken("c1") == 1  # read under this unit of work's lock
@@ -610,7 +619,7 @@ def test_seats_taken_follows_every_entry_that_takes_or_gives_back_a_seat(
         assert uow.entries.seats_taken("c1") == 1  # and after it, from the store
     with backend.uow() as uow:
         withdrawn = uow.entries.get("e1")
-        withdrawn.status = EntryStatus.WITHDRAWN
+        withdrawn.withdraw("withdrawn by the user")
         uow.entries.save(withdrawn)
         uow.entries.save(withdrawn)  # saving it again gives back nothing more
         assert uow.entries.seats_taken("c1") == 0
@@ -672,9 +681,9 @@ def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Back
             uow.entries.get_all(["e1", "e1"])
     with backend.uow() as uow:
         paid, declined, moved = uow.entries.get_all(["e1", "e2", "e3"])
-        paid.status, paid.charge_id = EntryStatus.ACTIVE, "ch_e1"
-        declined.status = EntryStatus.DECLINED
-        moved.status = EntryStatus.ACTIVE
+        paid.accept("ch_e1")
+        declined.decline("card declined")
+        moved.accept("ch_e3")
         fresh = an_entry("e4", "c2", user="cat", status=EntryStatus.ACTIVE)
         uow.entries.save_all([paid, declined, moved, fresh])  # save is a put: e4 is new
         assert uow.entries.seats_taken("c1") == 2
@@ -747,11 +756,12 @@ def test_a_contest_has_unconfirmed_payouts_until_every_one_is_confirmed(backend:
         assert uow.payouts.any_unconfirmed("c1")
         assert not uow.payouts.any_unconfirmed("c2")  # a contest without payouts
         first, second = uow.payouts.for_contest("c1")
-        first.status, second.status = PayoutStatus.FAILED, PayoutStatus.CONFIRMED
+        first.fail("refused", ELSEWHERE)
+        second.confirm("tr_2")
         uow.payouts.save(first)
         uow.payouts.save(second)
         assert uow.payouts.any_unconfirmed("c1")  # a failed payout is not paid
-        first.status = PayoutStatus.CONFIRMED
+        first.confirm("tr_1")
         uow.payouts.save(first)
         assert not uow.payouts.any_unconfirmed("c1")
         uow.commit()
@@ -767,7 +777,7 @@ def test_pending_refunds_come_oldest_first(backend: Backend) -> None:
         uow.refunds.add(a_refund("refund-b", "e0", CREATED + timedelta(seconds=2)))
         uow.refunds.add(a_refund("refund-a", "e1", CREATED + timedelta(seconds=1)))
         done = a_refund("refund-c", "e2", CREATED)
-        done.status = RefundStatus.CONFIRMED
+        done.confirm("re_c")
         uow.refunds.add(done)
         uow.commit()
     with backend.uow() as uow:
@@ -976,8 +986,7 @@ def test_lineups_round_trip_exactly_whatever_their_names_hold(backend: Backend) 
 
 def test_timestamps_come_back_time_zone_aware_and_equal(backend: Backend) -> None:
     entry = an_entry(created_at=ELSEWHERE)
-    payout = a_payout()
-    payout.retry_at = ELSEWHERE
+    payout = attrs.evolve(a_payout(), retry_at=ELSEWHERE)
     refund = a_refund(created_at=ELSEWHERE)
     record = AuditRecord(ELSEWHERE, "ann", "x", "c1", None, Outcome.SUCCESS, "")
     with backend.uow() as uow:

@@ -14,11 +14,12 @@ from fantasy_core.contest import PostponedPolicy
 from fantasy_core.errors import InvalidFeedData, OperatorActionRefused
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
-from fantasy_core.payments import PaymentEvent, PaymentEventKind, PayoutStatus
+from fantasy_core.payments import PaymentEvent, PaymentEventKind, PayoutStatus, TransferOutcome
 from fantasy_core.snapshot import recompute, verify
 from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.corrections import correct_stat
+from fantasy_core.usecases.paying import confirm_payout
 from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
 from fantasy_core.usecases.reports import (
     EntryExplanation,
@@ -364,6 +365,27 @@ def test_a_reversed_transfer_is_alerted_and_shows_in_the_ledger() -> None:
     report = verify_ledger(world.p)
     assert not report.ok  # the winner is owed the prize again
     assert any(key.startswith("payout-reversed") for key in world.alerts.raised_keys())
+
+
+def test_a_late_report_of_a_reversed_transfer_leaves_it_reversed() -> None:
+    # A second sender's confirmation arriving after the reversal is stale: the payout stays
+    # REVERSED (waiting for a person), and its prize is not posted as paid a second time.
+    world = World()
+    cid = filled(world)
+    world.play_games()
+    transfer = next(iter(world.gateway.transfers.values()))
+    reversal = PaymentEvent(
+        "evt_rev", PaymentEventKind.TRANSFER_REVERSED, transfer.transfer_id, world.clock.now()
+    )
+    assert apply_payment_event(world.p, reversal)
+    fingerprint = transfer.metadata["payout_fingerprint"]
+    with world.store.unit_of_work() as uow:
+        ledger_before = uow.ledger.all()
+    assert not confirm_payout(world.p, fingerprint, TransferOutcome(transfer.transfer_id))
+    with world.store.unit_of_work() as uow:
+        assert uow.payouts.get(fingerprint).status is PayoutStatus.REVERSED
+        assert uow.ledger.all() == ledger_before
+    assert PayoutStatus.REVERSED in payouts(world, cid)
 
 
 def test_a_guaranteed_contest_pays_its_guarantee_and_the_house_covers_the_overlay() -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fantasy_core.contest import Contest
-from fantasy_core.entries import Entry, EntryStatus
+from fantasy_core.entries import Entry
 from fantasy_core.ledger import PostingSet, fee_collected
 from fantasy_core.money import Money
 from fantasy_core.payments import Refund, refund_key
@@ -11,24 +11,21 @@ from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 
 
-def collect_fee(contest: Contest, entry: Entry, charge_id: str) -> PostingSet:
-    """The entry's fee reached us: its charge, and the posting set to record (idempotent by
-    the entry's fingerprint)."""
-    entry.charge_id = charge_id
+def collect_fee(contest: Contest, entry: Entry) -> PostingSet:
+    """The entry's fee reached us: the posting set to record (idempotent by the entry's
+    fingerprint). The caller records the charge on the entry as it accepts or refunds it."""
     fee = Money(entry.fee_minor, contest.terms.currency)
     return fee_collected("fee:" + entry.fingerprint, contest.contest_id, fee)
 
 
-def owe_refund(
-    p: Platform, uow: UnitOfWork, entry: Entry, status: EntryStatus, reason: str
-) -> Refund | None:
-    """Mark a charged entry refunded and write the refund to send; idempotent per entry.
+def owe_refund(p: Platform, uow: UnitOfWork, entry: Entry) -> Refund | None:
+    """Write the refund a just withdrawn or refunded entry is owed; idempotent per entry.
 
     The refund is written here, before the gateway is called (by `send_refunds`),
-    so a crash in between leaves a pending refund, never a forgotten one.
+    so a crash in between leaves a pending refund, never a forgotten one. An entry
+    never charged is owed nothing.
     """
-    entry.status = status
-    entry.reason = reason
+    reason = entry.reason or entry.status.value
     if entry.charge_id is None:
         return None
     refund = Refund(

@@ -34,7 +34,8 @@ def refund_active_entries(p: Platform, uow: UnitOfWork, contest: Contest, reason
     """Owe a refund to every active entry of a contest being cancelled; returns how many."""
     count = 0
     for entry in uow.entries.for_contest(contest.contest_id, [EntryStatus.ACTIVE]):
-        owe_refund(p, uow, entry, EntryStatus.REFUNDED, f"contest cancelled: {reason}")
+        entry.refund(f"contest cancelled: {reason}")
+        owe_refund(p, uow, entry)
         uow.entries.save(entry)
         count += 1
     return count

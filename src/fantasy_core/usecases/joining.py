@@ -204,8 +204,7 @@ def apply_outcome(
     cid, eid = contest.contest_id, entry.entry_id
     if outcome.status is ChargeStatus.DECLINED:
         if waiting:
-            entry.status = EntryStatus.DECLINED
-            entry.reason = outcome.reason or "the payment was declined"
+            entry.decline(outcome.reason or "the payment was declined")
             p.audit(
                 uow,
                 "join.declined",
@@ -220,8 +219,7 @@ def apply_outcome(
         raise ValueError(f"a {outcome.status.value} charge needs a charge id")
     if outcome.status is ChargeStatus.REQUIRES_ACTION:
         if entry.status is EntryStatus.RESERVED:
-            entry.status = EntryStatus.PENDING_ACTION
-            entry.charge_id = outcome.charge_id
+            entry.await_action(outcome.charge_id)
             p.audit(
                 uow,
                 "join.pending_action",
@@ -233,10 +231,9 @@ def apply_outcome(
         return result_of(entry)
     if entry.status in FEE_COLLECTED:
         return result_of(entry)  # this charge was recorded already
-    fees.append(collect_fee(contest, entry, outcome.charge_id))
+    fees.append(collect_fee(contest, entry))
     if waiting and contest.accepts_entries(p.clock.now()):
-        entry.status = EntryStatus.ACTIVE
-        entry.reason = None
+        entry.accept(outcome.charge_id)
         p.audit(
             uow,
             "join.accepted",
@@ -247,7 +244,8 @@ def apply_outcome(
         )
     else:
         reason = LOCKED_WHILE_PAYING if waiting else f"the entry was already {entry.status.value}"
-        owe_refund(p, uow, entry, EntryStatus.REFUNDED, reason)
+        entry.refund(reason, charge_id=outcome.charge_id)
+        owe_refund(p, uow, entry)
         p.audit(
             uow,
             "join.refunded",
@@ -275,7 +273,8 @@ def withdraw(p: Platform, contest_id: str, entry_id: str, user_id: str) -> JoinR
         deadline = contest.terms.withdraw_deadline()
         if not contest.accepts_entries(now) or now >= deadline:
             raise WithdrawRefused(f"withdrawals for {contest_id} closed at {deadline}")
-        owe_refund(p, uow, entry, EntryStatus.WITHDRAWN, "withdrawn by the user")
+        entry.withdraw("withdrawn by the user")
+        owe_refund(p, uow, entry)
         uow.entries.save(entry)
         p.audit(uow, "entry.withdrawn", contest_id=contest_id, subject=entry_id, actor=user_id)
         uow.commit()

@@ -119,13 +119,12 @@ def _stop(p: Platform, payout: Payout, error: GatewayAuthError, *, alert: bool) 
 def _pay(p: Platform, payout: Payout) -> bool:
     with p.uow() as uow:
         current = uow.payouts.lock(payout.fingerprint)
-        if current.status in (PayoutStatus.CONFIRMED, PayoutStatus.REVERSED):
+        if current.transferred:
             return False
         # Any earlier attempt may have reached the gateway: look before sending again.
         look_first = current.attempts > 0
         account = uow.accounts.get(current.user_id)
-        current.status = PayoutStatus.SENDING
-        current.attempts += 1
+        current.start_attempt()
         uow.payouts.save(current)
         p.audit(
             uow,
@@ -186,12 +185,9 @@ def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> 
     """
     with p.uow() as uow:
         payout = uow.payouts.lock(fingerprint)
-        if payout.status is PayoutStatus.CONFIRMED:
-            return False
-        payout.status = PayoutStatus.CONFIRMED
-        payout.transfer_id = transfer.transfer_id
-        payout.last_error = None
-        payout.retry_at = None
+        if payout.transferred:
+            return False  # confirmed already (and perhaps reversed since): a stale report
+        payout.confirm(transfer.transfer_id)
         uow.payouts.save(payout)
         uow.ledger.record(
             prize_paid(
@@ -224,11 +220,10 @@ def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> 
 def _fail(p: Platform, fingerprint: str, reason: str) -> None:
     with p.uow() as uow:
         payout = uow.payouts.lock(fingerprint)
-        if payout.status is PayoutStatus.CONFIRMED:
-            return
-        payout.status = PayoutStatus.FAILED
-        payout.last_error = reason
-        payout.retry_at = p.clock.now() + p.retry.delay(payout.attempts)
+        if payout.transferred:
+            return  # another sender's transfer went through: this report is stale
+        retry_at = p.clock.now() + p.retry.delay(payout.attempts)
+        payout.fail(reason, retry_at)
         uow.payouts.save(payout)
         p.audit(
             uow,
@@ -236,7 +231,7 @@ def _fail(p: Platform, fingerprint: str, reason: str) -> None:
             contest_id=payout.contest_id,
             subject=payout.entry_id,
             ok=False,
-            detail=f"attempt {payout.attempts}: {reason}; retry at {payout.retry_at.isoformat()}",
+            detail=f"attempt {payout.attempts}: {reason}; retry at {retry_at.isoformat()}",
         )
         uow.commit()
     _logged(payout, f"failed: {reason}", ok=False)
@@ -245,14 +240,15 @@ def _fail(p: Platform, fingerprint: str, reason: str) -> None:
 def _unknown(p: Platform, fingerprint: str, reason: str, *, definitely_not_sent: bool) -> None:
     with p.uow() as uow:
         payout = uow.payouts.lock(fingerprint)
-        if payout.status is PayoutStatus.CONFIRMED:
-            return
+        if payout.transferred:
+            return  # another sender's transfer went through: this report is stale
         # Not sent for certain: back to PENDING. Unknown: stay SENDING, so the next
         # run looks the transfer up before sending again.
+        retry_at = p.clock.now() + p.retry.delay(payout.attempts)
         if definitely_not_sent:
-            payout.status = PayoutStatus.PENDING
-        payout.last_error = reason
-        payout.retry_at = p.clock.now() + p.retry.delay(payout.attempts)
+            payout.not_sent(reason, retry_at)
+        else:
+            payout.outcome_unknown(reason, retry_at)
         uow.payouts.save(payout)
         p.audit(
             uow,

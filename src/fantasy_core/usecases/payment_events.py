@@ -114,8 +114,8 @@ def _reversed(p: Platform, event: PaymentEvent) -> bool:
         if payout is None or payout.status is not PayoutStatus.CONFIRMED:
             uow.commit()  # received, and concerns no paid prize of ours
             return False
-        payout.status = PayoutStatus.REVERSED
-        payout.last_error = event.reason or "transfer reversed"
+        why = event.reason or "transfer reversed"
+        payout.reverse(why)
         uow.payouts.save(payout)
         uow.ledger.record(
             _reversal(
@@ -128,13 +128,13 @@ def _reversed(p: Platform, event: PaymentEvent) -> bool:
             contest_id=payout.contest_id,
             subject=payout.entry_id,
             ok=False,
-            detail=payout.last_error,
+            detail=why,
         )
         uow.commit()
     p.alert(
         f"payout-reversed-{payout.fingerprint}",
         f"the transfer {event.reference} of {payout.amount_minor} to {payout.user_id} "
-        f"was reversed: {payout.last_error}",
+        f"was reversed: {why}",
         contest_id=payout.contest_id,
         critical=True,
     )
@@ -193,6 +193,6 @@ def _retry_now(p: Platform, user_id: str) -> None:
         for cid in uow.contests.ids_in_states([ContestState.SETTLED]):
             for payout in uow.payouts.for_contest(cid):
                 if payout.user_id == user_id and payout.status is PayoutStatus.FAILED:
-                    payout.retry_at = None
+                    payout.retry_now()
                     uow.payouts.save(payout)
         uow.commit()

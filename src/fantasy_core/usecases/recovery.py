@@ -73,8 +73,7 @@ def _abandon(p: Platform, entry_id: str, action_window: timedelta) -> bool:
             reason = f"the payment was not confirmed within {minutes} minutes"
         else:
             reason = "the payment was not completed before the contest locked"
-        entry.status = EntryStatus.ABANDONED
-        entry.reason = reason
+        entry.abandon(reason)
         uow.entries.save(entry)
         p.audit(
             uow,
@@ -83,7 +82,7 @@ def _abandon(p: Platform, entry_id: str, action_window: timedelta) -> bool:
             subject=entry_id,
             actor=entry.user_id,
             ok=False,
-            detail=entry.reason,
+            detail=reason,
         )
         uow.commit()
     return True

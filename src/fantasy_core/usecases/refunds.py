@@ -44,8 +44,7 @@ def confirm_refund(p: Platform, key: str, refund_id: str | None) -> bool:
         refund = _locked(uow, key)
         if refund is None or refund.status is RefundStatus.CONFIRMED:
             return False
-        refund.status = RefundStatus.CONFIRMED
-        refund.refund_id = refund_id
+        refund.confirm(refund_id)
         currency = uow.contests.get(refund.contest_id).terms.currency
         uow.refunds.save(refund)
         uow.ledger.record(
@@ -71,8 +70,7 @@ def _record_failure(p: Platform, refund: Refund, error: str) -> None:
         stored = _locked(uow, refund.key)
         if stored is None or stored.status is RefundStatus.CONFIRMED:
             return
-        stored.attempts += 1
-        stored.last_error = error
+        stored.attempt_failed(error)
         uow.refunds.save(stored)
         p.audit(
             uow,
