@@ -367,6 +367,30 @@ def test_a_reversed_transfer_is_alerted_and_shows_in_the_ledger() -> None:
     assert any(key.startswith("payout-reversed") for key in world.alerts.raised_keys())
 
 
+@pytest.mark.parametrize(
+    ("fee", "rake_bps", "rake"),
+    [
+        (333, 750, 99),  # 4 x $3.33 = $13.32 at 7.5%: 99.9 cents
+        (333, 1_250, 166),  # at 12.5%: 166.5 cents
+        (1_001, 999, 399),  # 4 x $10.01 = $40.04 at 9.99%: 399.9996 cents
+    ],
+)
+def test_odd_fees_and_rakes_round_the_rake_down_through_settlement(
+    fee: int, rake_bps: int, rake: int
+) -> None:
+    world = World()
+    cid = filled(world, entry_fee=Money(fee, "usd"), rake_bps=rake_bps)
+    world.play_games()
+    assert state(world, cid) is ContestState.PAID
+    report = verify_ledger(world.p)
+    assert report.ok, report
+    (contest,) = report.closed_contests
+    assert contest.collected == 4 * fee
+    assert contest.rake == rake
+    assert contest.paid_out == 4 * fee - rake
+    assert sum(t.amount.minor for t in world.gateway.all_transfers()) == 4 * fee - rake
+
+
 def test_a_late_report_of_a_reversed_transfer_leaves_it_reversed() -> None:
     # A second sender's confirmation arriving after the reversal is stale: the payout stays
     # REVERSED (waiting for a person), and its prize is not posted as paid a second time.

@@ -121,3 +121,23 @@ def test_fewer_entries_than_paid_places_still_pay_the_whole_pool(entries: int) -
     prizes = top_heavy(20).place_prizes(entries, 10_000, 100)
     standings = rank_and_pay([f"e{i}" for i in range(entries)], list(range(entries)), 1, prizes)
     assert standings.total_prizes == 10_000
+
+
+@given(
+    collected=st.integers(min_value=0, max_value=10**10),
+    rake_bps=st.integers(min_value=0, max_value=9_999),
+    guaranteed=st.none() | st.integers(min_value=0, max_value=10**10),
+    entries=st.integers(min_value=0, max_value=10**6),
+)
+def test_the_rake_is_the_fees_basis_points_rounded_down(
+    collected: int, rake_bps: int, guaranteed: int | None, entries: int
+) -> None:
+    pool = prize_pool(collected, rake_bps, guaranteed, entries)
+    assert pool.rake == collected * rake_bps // 10_000
+    assert pool.collected + pool.overlay == pool.pool + pool.rake
+
+
+def test_a_rake_that_does_not_divide_the_fees_is_rounded_down_in_the_players_favour() -> None:
+    # $9.99 at 7.5% is 74.925 cents: the house takes 74, the pool keeps the rest.
+    pool = prize_pool(collected=999, rake_bps=750, guaranteed=None, entries=3)
+    assert (pool.rake, pool.pool) == (74, 925)
