@@ -392,7 +392,7 @@ class ContestMachine(RuleBasedStateMachine):
             join(self.world.p, request)
         self._rerun("join, after the charge", crashed, lambda: join(self.world.p, request))
         if crashed:
-            self._assert_charged_once(join_fingerprint(contest, user, key))
+            self._assert_charged_once(request)
 
     @rule(
         contest=contests,
@@ -410,10 +410,13 @@ class ContestMachine(RuleBasedStateMachine):
         self.world.gateway.lose_next_replies = 0
         with suppress(*REFUSED, *GATEWAY_FAULTS):
             join(self.world.p, request)
-        self._assert_charged_once(join_fingerprint(contest, user, key))
+        self._assert_charged_once(request)
 
-    def _assert_charged_once(self, fingerprint: str) -> None:
-        """One entry for the fingerprint, charged at most once, and as its status says."""
+    def _assert_charged_once(self, request: JoinRequest) -> None:
+        """One entry for the request's fingerprint, charged at most once, and as its status
+        says once this request was retried (a key an earlier request used with another
+        lineup or card is refused: that entry waits for its own retry or for recovery)."""
+        fingerprint = join_fingerprint(request.contest_id, request.user_id, request.client_key)
         gateway = self.world.gateway
         with self.world.store.unit_of_work() as uow:
             entry = uow.entries.by_fingerprint(fingerprint)
@@ -426,7 +429,12 @@ class ContestMachine(RuleBasedStateMachine):
         assert len(mine) <= 1, mine
         if entry is None:
             assert not mine
-        elif mine and mine[0].status is ChargeStatus.SUCCEEDED and self._gateway_answers():
+        elif (
+            mine
+            and mine[0].status is ChargeStatus.SUCCEEDED
+            and self._gateway_answers()
+            and (entry.lineup, entry.payment_method) == (request.lineup, request.payment_method)
+        ):
             # (A gateway that refuses the platform's key, or is down, cannot say the charge
             # succeeded: the entry stays reserved until the worker resolves it.)
             assert entry.status in (EntryStatus.ACTIVE, EntryStatus.REFUNDED), entry.status
