@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
+from itertools import pairwise, product
 
 import pytest
 
@@ -19,11 +21,64 @@ def contest(**changes: object) -> Contest:
     return Contest("c1", World().terms(**changes))
 
 
-def test_transitions_never_skip_and_cancel_only_before_settlement() -> None:
-    assert TRANSITIONS[S.SCHEDULED] == {S.LOCKED, S.CANCELLED}
-    assert TRANSITIONS[S.SETTLED] == {S.PAID}
-    assert TRANSITIONS[S.PAID] == set()
-    assert TRANSITIONS[S.CANCELLED] == set()
+# The lifecycle as ARCHITECTURE.md states it, written out here on its own (never read
+# from the code): one step at a time along the seed's path, and CANCELLED from any
+# state before SETTLED.
+SEED_PATH = (S.SCHEDULED, S.LOCKED, S.LIVE, S.COMPLETE, S.SETTLED, S.PAID)
+LEGAL = {
+    (S.SCHEDULED, S.LOCKED),
+    (S.LOCKED, S.LIVE),
+    (S.LIVE, S.COMPLETE),
+    (S.COMPLETE, S.SETTLED),
+    (S.SETTLED, S.PAID),
+    (S.SCHEDULED, S.CANCELLED),
+    (S.LOCKED, S.CANCELLED),
+    (S.LIVE, S.CANCELLED),
+    (S.COMPLETE, S.CANCELLED),
+}
+LATER = LOCK + timedelta(days=3)  # past lock, kickoff, the games and the correction window
+
+
+def test_the_code_s_table_is_the_lifecycle_and_nothing_more() -> None:
+    assert set(TRANSITIONS) == set(ContestState)
+    table = {(source, target) for source, targets in TRANSITIONS.items() for target in targets}
+    assert table == LEGAL
+
+
+def test_the_seed_path_is_one_step_at_a_time() -> None:
+    assert set(pairwise(SEED_PATH)) == LEGAL - {(s, S.CANCELLED) for s in ContestState}
+
+
+# Every aggregate method that moves a contest, by the state it moves to.
+MOVES: dict[ContestState, Callable[[Contest], None]] = {
+    S.LOCKED: lambda c: c.lock(LATER, entries=10),
+    S.LIVE: lambda c: c.go_live(LATER),
+    S.COMPLETE: lambda c: c.complete(LATER),
+    S.SETTLED: lambda c: c.settle(LATER),
+    S.PAID: lambda c: c.mark_paid(LATER, unconfirmed_payouts=0),
+    S.CANCELLED: lambda c: c.cancel(LATER, "operator decision", "operator"),
+}
+
+
+def test_nothing_moves_a_contest_back_to_scheduled() -> None:
+    assert S.SCHEDULED not in MOVES
+    assert all((source, S.SCHEDULED) not in LEGAL for source in ContestState)
+
+
+@pytest.mark.parametrize(("source", "target"), list(product(ContestState, MOVES)))
+def test_the_aggregate_makes_every_legal_step_and_refuses_every_other(
+    source: ContestState, target: ContestState
+) -> None:
+    c = Contest("c1", World().terms(), state=source, completed_at=LOCK, version=7)
+    if (source, target) in LEGAL:
+        MOVES[target](c)
+        assert c.state is target
+        assert [(e.source, e.target) for e in c.take_events()] == [(source, target)]
+        assert c.version == 8
+        return
+    with pytest.raises(IllegalTransition, match=f"c1 cannot go from {source.value} to"):
+        MOVES[target](c)
+    assert (c.state, c.version, c.events) == (source, 7, [])
 
 
 def test_an_illegal_transition_names_the_current_and_attempted_states() -> None:
