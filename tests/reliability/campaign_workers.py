@@ -136,6 +136,10 @@ def run_campaign(
             for worker in workers:
                 worker.start()
             try:
+                # The clock reaches the week's end in seconds and then stands still: a worker
+                # still starting by then would lock, finish and never settle its contests.
+                for worker in workers:
+                    worker.wait_for("worker started", timeout=60.0)
                 _run_the_week(config, p, clock, contests, report)
             finally:
                 codes = [worker.stop() for worker in workers]
