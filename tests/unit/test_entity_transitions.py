@@ -1,6 +1,6 @@
 """Entries, payouts and refunds change status only by their legal moves, stated here on their own.
 
-Each table below is written out from the rules (docs/decisions/0015), not read from the
+Each table below is written out from the rules (docs/decisions/0017), not read from the
 code: the code's table must equal it, and every method is driven from every status, so
 each legal move is made and each illegal one refused with IllegalTransition, changing
 nothing.
