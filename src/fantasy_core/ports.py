@@ -18,6 +18,7 @@ from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, SettlementRow
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
+from fantasy_core.lineups import PlayerPool
 from fantasy_core.money import Money
 from fantasy_core.payments import (
     ChargeOutcome,
@@ -28,7 +29,7 @@ from fantasy_core.payments import (
     RefundOutcome,
     TransferOutcome,
 )
-from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection, StatsFeed
+from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
 __all__ = [
     "AccountStore",
@@ -468,6 +469,32 @@ class WebhookVerifier(Protocol):
         (forged, tampered, missing, another secret), when it is stale (a replay), or when
         the signed body is not an event.
         """
+
+
+class StatsFeed(Protocol):
+    """The port to a sports-data provider; adapters implement it without inheriting from it.
+
+    Contract (tests/contract/test_stats_feed_contract.py runs it against every adapter):
+    - slates() lists the slate ids the feed can describe, sorted.
+    - snapshot(slate_id) is the provider's current view of a slate. For an unchanged
+      provider state it is the same snapshot, byte for byte (canonical_bytes), so ingesting
+      it twice changes nothing. Its version never decreases as time passes, a game once
+      FINAL stays FINAL (until a stat correction, which keeps it FINAL with new lines and a
+      higher version), and a well-behaved provider's snapshots pass validate_snapshot. The
+      caller still validates: a provider is untrusted.
+    - player_pool(slate_id) is the slate's players with positions, teams, games and salaries;
+      every player's team plays on the slate.
+    - Every method raises FeedUnavailable when the provider cannot be reached or read (the
+      caller retries later), and snapshot/player_pool raise UnknownSlate for a slate id the
+      feed does not have. No other domain error escapes an adapter, and no library error
+      at all (adapters translate them).
+    """
+
+    def snapshot(self, slate_id: str) -> FeedSnapshot: ...
+
+    def player_pool(self, slate_id: str) -> PlayerPool: ...
+
+    def slates(self) -> tuple[str, ...]: ...
 
 
 class Clock(Protocol):

@@ -16,12 +16,12 @@ from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
 from fantasy_core.errors import UnknownSlate
 from fantasy_core.lineups import PlayerPool, Position, SlatePlayer
+from fantasy_core.ports import StatsFeed
 from fantasy_core.stats import (
     FeedSnapshot,
     Game,
     GameStatus,
     StatLine,
-    StatsFeed,
     validate_snapshot,
 )
 from support.sportsdataio_server import serving

@@ -1,1 +1,1 @@
-"""Stats-feed adapters: implementations of fantasy_core.stats.StatsFeed."""
+"""Stats-feed adapters: implementations of fantasy_core.ports.StatsFeed."""
