@@ -16,11 +16,10 @@ from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Executable, Select, Table, bindparam
+from sqlalchemy import Connection, CursorResult, Executable, Select, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 
-from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.errors import translate, translate_driver
 from adapters.sqlalchemy.records import aware, snapshot_from_text, terms_from_text
 from fantasy_core.contest import ContestTerms
@@ -30,12 +29,10 @@ from fantasy_core.stats import FeedSnapshot
 Insert = postgresql.Insert | sqlite.Insert
 
 _cursor_names = itertools.count(1)
-# Built once: a join on SQLite counts its seat with it, under the contest's lock.
-_ADD_SEATS = (
-    t.contests.update()
-    .where(t.contests.c.contest_id == bindparam("target"))
-    .values(seats_taken=t.contests.c.seats_taken + bindparam("delta"))
-)
+
+STREAM_BATCH = 20_000
+"""Rows fetched at a time when `stream`ing a big read (a server-side cursor on PostgreSQL):
+big enough to amortise round trips, small enough to bound memory."""
 
 
 def _sqlite_instant(value: datetime) -> str:
@@ -88,31 +85,6 @@ class Statements:
         self.connection = connection
         self.caches = caches
         self.dialect = connection.dialect.name
-        # contests.seats_taken of the contests this transaction holds locked, by id: no
-        # one else can change it until the transaction ends (see forget_locks).
-        self.locked_seats: dict[str, int] = {}
-
-    def forget_locks(self) -> None:
-        """The transaction ended: what was known under its locks may change now."""
-        self.locked_seats.clear()
-
-    def move_seats(self, deltas: Mapping[str, int]) -> None:
-        """Move each contest's seat counter by its delta (entries took or gave back seats):
-        one statement, an executemany for several contests, in contest id order."""
-        moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
-        params = [{"target": c, "delta": d} for c, d in moved.items()]
-        if len(params) == 1:
-            self.execute(_ADD_SEATS, params[0])
-        elif params:
-            self.execute(_ADD_SEATS, params)
-        for contest_id, delta in moved.items():
-            if contest_id in self.locked_seats:
-                self.locked_seats[contest_id] += delta
-
-    def seats_now(self, contest_id: str, seats: int) -> None:
-        """The seat counter of a contest, as a statement of this transaction just set it."""
-        if contest_id in self.locked_seats:
-            self.locked_seats[contest_id] = seats
 
     def insert(self, table: Table) -> Insert:
         """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same)."""

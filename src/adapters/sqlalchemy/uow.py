@@ -20,6 +20,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from adapters.sqlalchemy.alerts import SqlAlerts
+from adapters.sqlalchemy.contests import SqlContests
+from adapters.sqlalchemy.entries import SqlEntries
 from adapters.sqlalchemy.errors import store_unavailable, translate, unreachable
 from adapters.sqlalchemy.journals import (
     SqlAuditLog,
@@ -28,13 +30,10 @@ from adapters.sqlalchemy.journals import (
     SqlSettlements,
     SqlStats,
 )
-from adapters.sqlalchemy.repositories import (
-    SqlContests,
-    SqlEntries,
-    SqlPayoutAccounts,
-    SqlPayouts,
-    SqlRefunds,
-)
+from adapters.sqlalchemy.payout_accounts import SqlPayoutAccounts
+from adapters.sqlalchemy.payouts import SqlPayouts
+from adapters.sqlalchemy.refunds import SqlRefunds
+from adapters.sqlalchemy.seats import SeatCounters
 from adapters.sqlalchemy.statements import Caches, Statements
 from fantasy_core.audit import log_committed
 
@@ -69,7 +68,7 @@ class SqlUnitOfWork:
         self._engine = engine
         self._caches = caches
         self._connection: Connection | None = None
-        self._db: Statements | None = None
+        self._seats: SeatCounters | None = None
 
     def __enter__(self) -> Self:
         if self._connection is not None:
@@ -79,9 +78,10 @@ class SqlUnitOfWork:
         except DBAPIError as error:
             raise translate(error) from error
         self._connection = connection
-        db = self._db = Statements(connection, self._caches)
-        self.contests = SqlContests(db)
-        self.entries = SqlEntries(db)
+        db = Statements(connection, self._caches)
+        seats = self._seats = SeatCounters(db)
+        self.contests = SqlContests(db, seats)
+        self.entries = SqlEntries(db, seats)
         self.payouts = SqlPayouts(db)
         self.refunds = SqlRefunds(db)
         self.ledger = SqlLedger(db)
@@ -100,7 +100,7 @@ class SqlUnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         connection, self._connection = self._connection, None
-        self._db = None
+        self._seats = None
         if connection is not None:
             # Closing rolls back anything not committed and releases every row lock.
             try:
@@ -118,8 +118,8 @@ class SqlUnitOfWork:
         if self._connection is None:
             raise RuntimeError("commit outside the unit of work's block")
         self.audit.flush()
-        if self._db is not None:
-            self._db.forget_locks()
+        if self._seats is not None:
+            self._seats.forget()
         try:
             self._connection.commit()
         except DBAPIError as error:

@@ -1,0 +1,130 @@
+"""Contests in SQL: read, locked for update, and saved by compare-and-set on their version."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Iterable
+
+from sqlalchemy import bindparam, select
+
+from adapters.sqlalchemy import tables as t
+from adapters.sqlalchemy.records import (
+    contest_from_row,
+    contest_values,
+    terms_to_text,
+)
+from adapters.sqlalchemy.seats import SeatCounters
+from adapters.sqlalchemy.statements import Statements
+from fantasy_core.contest import Contest
+from fantasy_core.errors import (
+    ConcurrentUpdate,
+    DuplicateRecord,
+    UnknownContest,
+)
+from fantasy_core.lifecycle import ContestState
+
+# The statements of a join, built once: building and compiling a statement per call
+# cost more of a join's time than running it (see docs/performance.md).
+_GET_CONTEST = select(t.contests).where(t.contests.c.contest_id == bindparam("contest_id"))
+# PostgreSQL: FOR NO KEY UPDATE serialises lockers like FOR UPDATE, but lets other
+# transactions insert rows that reference the contest (their foreign key checks take
+# KEY SHARE). SQLite renders nothing: BEGIN IMMEDIATE already made this unit of work the
+# only writer.
+_LOCK_CONTEST = _GET_CONTEST.with_for_update(key_share=True)
+# Several at once, in ascending id order: rows are locked as they are read, so two
+# lockers of overlapping sets both take them in one order and cannot deadlock.
+_LOCK_CONTESTS = (
+    select(t.contests)
+    .where(t.contests.c.contest_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.contests.c.contest_id)
+    .with_for_update(key_share=True)
+)
+
+
+class SqlContests:
+    """Contests; `save` is a compare-and-set on the row's version."""
+
+    def __init__(self, db: Statements, seats: SeatCounters) -> None:
+        self._db = db
+        self._seats = seats
+        # The version each contest object had when this unit of work read it, by object:
+        # two reads of one contest give two objects, each saved against its own version.
+        self._loaded: dict[int, tuple[weakref.ref[Contest], int]] = {}
+
+    def _remember(self, contest: Contest) -> Contest:
+        self._loaded[id(contest)] = (weakref.ref(contest), contest.version)
+        return contest
+
+    def _loaded_version(self, contest: Contest) -> int | None:
+        known = self._loaded.get(id(contest))
+        if known is None or known[0]() is not contest:
+            return None
+        return known[1]
+
+    def add(self, contest: Contest) -> None:
+        values = {
+            "contest_id": contest.contest_id,
+            "terms": terms_to_text(contest.terms),
+            **contest_values(contest),
+        }
+        if self._db.execute(self._db.insert_new(t.contests), values).rowcount != 1:
+            raise DuplicateRecord(f"contest {contest.contest_id} exists")
+        self._remember(contest)
+
+    def _read(self, contest_id: str, *, for_update: bool) -> Contest:
+        query = _LOCK_CONTEST if for_update else _GET_CONTEST
+        row = self._db.execute(query, {"contest_id": contest_id}).first()
+        if row is None:
+            raise UnknownContest(f"no contest {contest_id}")
+        if for_update:
+            self._seats.read_with_lock(contest_id, int(row.seats_taken))
+        return self._remember(contest_from_row(row, self._db.caches.terms(row.terms)))
+
+    def get(self, contest_id: str) -> Contest:
+        return self._read(contest_id, for_update=False)
+
+    def lock(self, contest_id: str) -> Contest:
+        return self._read(contest_id, for_update=True)
+
+    def lock_all(self, contest_ids: Iterable[str]) -> dict[str, Contest]:
+        wanted = sorted(set(contest_ids))
+        if not wanted:
+            return {}
+        locked: dict[str, Contest] = {}
+        for row in self._db.execute(_LOCK_CONTESTS, {"ids": wanted}):
+            self._seats.read_with_lock(row.contest_id, int(row.seats_taken))
+            contest = contest_from_row(row, self._db.caches.terms(row.terms))
+            locked[contest.contest_id] = self._remember(contest)
+        return locked
+
+    def save(self, contest: Contest) -> None:
+        table = t.contests
+        loaded = self._loaded_version(contest)
+        # A contest read in this unit of work must still have the version it was read
+        # at; one that was not (the memory store's rule) must not be behind the row.
+        expected = (
+            table.c.version == loaded if loaded is not None else table.c.version <= contest.version
+        )
+        update = (
+            table.update()
+            .where(table.c.contest_id == contest.contest_id, expected)
+            .values(contest_values(contest))
+        )
+        if self._db.execute(update).rowcount == 1:
+            self._remember(contest)
+            return
+        exists = select(table.c.version).where(table.c.contest_id == contest.contest_id)
+        if self._db.execute(exists).first() is None:
+            raise UnknownContest(f"no contest {contest.contest_id}")
+        raise ConcurrentUpdate(f"contest {contest.contest_id} changed meanwhile")
+
+    def ids_in_states(self, states: Iterable[ContestState]) -> list[str]:
+        wanted = [s.value for s in states]
+        if not wanted:
+            return []
+        query = (
+            select(t.contests.c.contest_id)
+            .where(t.contests.c.state.in_(wanted))
+            .order_by(t.contests.c.contest_id)
+        )
+        return [str(cid) for cid in self._db.execute(query).scalars()]

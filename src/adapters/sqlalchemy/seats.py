@@ -1,0 +1,90 @@
+"""Seat bookkeeping: each contest's `seats_taken` counter, moved as its entries take seats.
+
+`contests.seats_taken` counts the contest's entries that hold a seat (reserved, pending
+action or active): a join compares it with the capacity instead of counting entries.
+Every change of an entry's seat moves it here, and nowhere else, in the same transaction
+as the change of the entry.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+
+from sqlalchemy import bindparam, select
+
+from adapters.sqlalchemy import tables as t
+from adapters.sqlalchemy.statements import Statements
+from fantasy_core.entries import SEAT_HOLDING, Entry
+
+SEAT_STATUSES = sorted(s.value for s in SEAT_HOLDING)
+"""The stored statuses of an entry that holds a seat."""
+
+# Built once: a join counts its seat with it, under the contest's lock.
+_ADD_SEATS = (
+    t.contests.update()
+    .where(t.contests.c.contest_id == bindparam("target"))
+    .values(seats_taken=t.contests.c.seats_taken + bindparam("delta"))
+)
+_SEATS_TAKEN = select(t.contests.c.seats_taken).where(
+    t.contests.c.contest_id == bindparam("contest_id")
+)
+
+
+def seat_moves(entries: Sequence[Entry], before: Mapping[str, tuple[str, str]]) -> Counter[str]:
+    """How saving `entries` moves each contest's seat counter, given the (contest id,
+    status) each stored one had before (absent: the entry is new)."""
+    moves: Counter[str] = Counter()
+    for entry in entries:
+        moves[entry.contest_id] += int(entry.holds_seat)
+        if entry.entry_id in before and before[entry.entry_id][1] in SEAT_STATUSES:
+            moves[before[entry.entry_id][0]] -= 1
+    return moves
+
+
+class SeatCounters:
+    """The seat counters one unit of work reads and moves.
+
+    No one else can change the counter of a contest this transaction holds locked until
+    the transaction ends: the value read with the lock, plus what this transaction moved
+    it by, is known without asking the database again (a join's seat check costs no
+    query). `forget` when the transaction ends.
+    """
+
+    def __init__(self, db: Statements) -> None:
+        self._db = db
+        self._locked: dict[str, int] = {}
+
+    def read_with_lock(self, contest_id: str, seats: int) -> None:
+        """The counter of a contest as this transaction read it, locking the contest."""
+        self._locked[contest_id] = seats
+
+    def set_by_statement(self, contest_id: str, seats: int) -> None:
+        """The counter as a statement of this transaction just set it (and returned it)."""
+        if contest_id in self._locked:
+            self._locked[contest_id] = seats
+
+    def taken(self, contest_id: str) -> int:
+        """How many seats of the contest are held (0 for no such contest)."""
+        locked = self._locked.get(contest_id)
+        if locked is not None:
+            return locked  # read with the lock this transaction holds
+        seats = self._db.execute(_SEATS_TAKEN, {"contest_id": contest_id}).scalar()
+        return 0 if seats is None else int(seats)
+
+    def move(self, deltas: Mapping[str, int]) -> None:
+        """Move each contest's counter by its delta (entries took or gave back seats):
+        one statement, an executemany for several contests, in contest id order."""
+        moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
+        params = [{"target": c, "delta": d} for c, d in moved.items()]
+        if len(params) == 1:
+            self._db.execute(_ADD_SEATS, params[0])
+        elif params:
+            self._db.execute(_ADD_SEATS, params)
+        for contest_id, delta in moved.items():
+            if contest_id in self._locked:
+                self._locked[contest_id] += delta
+
+    def forget(self) -> None:
+        """The transaction ended: what was known under its locks may change now."""
+        self._locked.clear()
