@@ -6,8 +6,8 @@ engine = open_database(url, "test", upgrade=True)
 database = SqlDatabase(engine)
 platform = Platform(uow=database.unit_of_work, ...)
 
-One module per repository (contests, entries, payouts, refunds, payout_accounts; the
-append-only journals in journals.py), each running on its unit of work's connection
+One module per repository (contests, entries, payouts, refunds, payout_accounts, alerts;
+the append-only journals in journals.py), each running on its unit of work's connection
 (statements.Statements) and handing out fresh objects built from rows, so mutating a
 record changes nothing until it is saved; `save` writes the whole record and inserts it
 if it is new, as the memory store does. Seat counters move in one place: seats.py.
