@@ -1,1 +1,1 @@
-"""Composition roots: the `fantasy` command line (and, later, the API and the lifecycle worker)."""
+"""Composition roots: the `fantasy` command line, the Litestar API and the lifecycle worker."""

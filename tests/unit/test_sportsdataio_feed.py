@@ -16,7 +16,7 @@ import pytest
 
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
-from adapters.feeds.sportsdataio_wire import RetryPolicy
+from adapters.feeds.sportsdataio_wire import FetchRetry
 from fantasy_core.errors import (
     FeedUnavailable,
     InvalidConfiguration,
@@ -516,8 +516,8 @@ def test_the_key_goes_in_the_subscription_header_of_a_shared_client(
 
 
 def test_the_backoff_doubles_up_to_its_bound() -> None:
-    policy = RetryPolicy(retries=6, backoff=0.5, max_delay=4.0)
-    assert [policy.delay(attempt) for attempt in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
+    retry = FetchRetry(retries=6, backoff=0.5, max_delay=4.0)
+    assert [retry.delay(attempt) for attempt in range(6)] == [0.5, 1.0, 2.0, 4.0, 4.0, 4.0]
 
 
 # --- Slates, versions, configuration ----------------------------------------------------------

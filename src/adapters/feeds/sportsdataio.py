@@ -77,9 +77,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from adapters.feeds.sportsdataio_wire import (
+    FetchRetry,
     MalformedPayload,
     PlayerGameRecord,
-    RetryPolicy,
     ScoreRecord,
     SportsDataIOApi,
     TeamDefenseRecord,
@@ -242,7 +242,7 @@ class SportsDataIOFeed:
             api_key,
             client=client,
             timeout=timeout,
-            policy=RetryPolicy(retries, backoff, max_delay),
+            retry=FetchRetry(retries, backoff, max_delay),
             sleep=sleep,
             clock=clock,
         )

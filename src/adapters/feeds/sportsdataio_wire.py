@@ -76,10 +76,13 @@ class Week:
 
 
 @frozen
-class RetryPolicy:
-    """`retries` further attempts after the first; waits `backoff` seconds, doubling each
-    time, never more than `max_delay`. A Retry-After within `max_delay` replaces the backoff;
-    one beyond it ends the attempts at once (retrying sooner than asked would be refused)."""
+class FetchRetry:
+    """How a GET to the provider is retried: `retries` further attempts after the first.
+
+    Waits `backoff` seconds, doubling each time, never more than `max_delay`. A Retry-After
+    within `max_delay` replaces the backoff; one beyond it ends the attempts at once
+    (retrying sooner than asked would be refused).
+    """
 
     retries: int = 3
     backoff: float = 0.5
@@ -111,7 +114,7 @@ class SportsDataIOApi:
         *,
         client: httpx.Client | None,
         timeout: float,
-        policy: RetryPolicy,
+        retry: FetchRetry,
         sleep: Callable[[float], None],
         clock: Callable[[], datetime],
     ) -> None:
@@ -120,7 +123,7 @@ class SportsDataIOApi:
         self._owns_client = client is None
         self._client = httpx.Client() if client is None else client
         self._timeout = httpx.Timeout(timeout)
-        self._policy = policy
+        self._retry = retry
         self._sleep = sleep
         self._clock = clock
 
@@ -131,7 +134,7 @@ class SportsDataIOApi:
 
     def get(self, path: str) -> object:
         """The decoded JSON at `path` (e.g. "/v3/nfl/scores/json/ScoresByWeek/2025REG/1")."""
-        attempts = self._policy.retries + 1
+        attempts = self._retry.retries + 1
         reason = ""
         for attempt in range(attempts):
             outcome = self._attempt(path)
@@ -140,11 +143,11 @@ class SportsDataIOApi:
             reason = outcome.reason
             if attempt + 1 == attempts:
                 break
-            wait = outcome.wait if outcome.wait is not None else self._policy.delay(attempt)
-            if wait > self._policy.max_delay:
+            wait = outcome.wait if outcome.wait is not None else self._retry.delay(attempt)
+            if wait > self._retry.max_delay:
                 raise FeedUnavailable(
                     f"SportsDataIO {path}: {outcome.reason}, asked to wait {wait:g}s, more than "
-                    f"the {self._policy.max_delay:g}s this adapter waits; ask again later"
+                    f"the {self._retry.max_delay:g}s this adapter waits; ask again later"
                 )
             self._sleep(wait)
         raise FeedUnavailable(
