@@ -28,6 +28,14 @@ class Position(StrEnum):
 
 
 _POSITION_VALUES = frozenset(p.value for p in Position)
+
+
+def dst_player_id(team: str) -> str:
+    """The player id of a team's defence and special teams: one per team on every slate, from
+    every feed (its stat line carries the dst_* keys, decision 0008)."""
+    return f"DST-{team}"
+
+
 _KNOWN_POSITIONS = ", ".join(Position)
 
 

@@ -42,7 +42,7 @@ from pathlib import Path
 from attrs import frozen
 
 from fantasy_core.errors import DomainError, FeedUnavailable, UnknownSlate
-from fantasy_core.lineups import PlayerPool, Position, SlatePlayer
+from fantasy_core.lineups import PlayerPool, Position, SlatePlayer, dst_player_id
 from fantasy_core.scoring import STAT_KEYS, parse_stat_value, preset
 from fantasy_core.scoring.presets import (
     DST_BLOCKED_KICKS,
@@ -265,7 +265,7 @@ class ReplayFeed:
         ]
         for game in week.games:
             for team in (game.away, game.home):
-                dst = _dst_id(team)
+                dst = dst_player_id(team)
                 salary = _salary(Position.DST, history.get(dst, []))
                 players.append(
                     SlatePlayer(dst, f"{team} DST", Position.DST, team, game.game_id, salary)
@@ -278,7 +278,7 @@ class ReplayFeed:
         if week.slate_id not in self._points:
             ppr, dst = preset("ppr"), preset("draftkings_nfl_classic")
             self._points[week.slate_id] = {
-                line.player_id: (dst if line.player_id.startswith("DST-") else ppr).score(
+                line.player_id: (dst if line.player_id == dst_player_id(line.team) else ppr).score(
                     line.as_dict()
                 )
                 for game in week.games
@@ -296,10 +296,6 @@ def _salary(position: Position, history: list[Fraction]) -> int:
     average = sum(history, _ZERO) / len(history)
     raw = _MIN_SALARY + int(average * _DOLLARS_PER_POINT) // _SALARY_STEP * _SALARY_STEP
     return max(_MIN_SALARY, min(_MAX_SALARY, raw))
-
-
-def _dst_id(team: str) -> str:
-    return f"DST-{team}"
 
 
 def _read_rows(path: Path) -> list[_Row]:
@@ -391,7 +387,7 @@ def _build_week(slate_id: str, rows: list[_Row], week1_sunday: date) -> _Week:
         ]
         for team, opponent in ((away, home), (home, away)):
             stats = _dst_stats(totals.get(team, {}), totals.get(opponent, {}))
-            lines.append(StatLine.of(_dst_id(team), team, game_id, stats))
+            lines.append(StatLine.of(dst_player_id(team), team, game_id, stats))
         games.append(_ReplayGame(game_id, home, away, kickoff, tuple(lines)))
     return _Week(slate_id, season, week, tuple(games), tuple(rows))
 

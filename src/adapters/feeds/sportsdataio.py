@@ -99,7 +99,7 @@ from fantasy_core.errors import (
     InvalidStatLine,
     UnknownSlate,
 )
-from fantasy_core.lineups import PlayerPool, Position, SlatePlayer
+from fantasy_core.lineups import PlayerPool, Position, SlatePlayer, dst_player_id
 from fantasy_core.scoring.presets import (
     DST_BLOCKED_KICKS,
     DST_DEFENSIVE_TDS,
@@ -324,7 +324,7 @@ class SportsDataIOFeed:
             game_id = _game_of(dst.origin, dst.team, dst.score_id, teams)
             with _refusing(dst.origin):
                 yield SlatePlayer(
-                    _dst_id(dst.team),
+                    dst_player_id(dst.team),
                     f"{dst.team} DST",
                     Position.DST,
                     dst.team,
@@ -425,11 +425,7 @@ def _player_line(record: PlayerGameRecord) -> StatLine:
 def _defense_line(record: TeamDefenseRecord) -> StatLine:
     stats = _canonical(record.stats, TEAM_DEFENSE_STATS, keep=DST_POINTS_ALLOWED)
     with _refusing(record.origin):
-        return StatLine.of(_dst_id(record.team), record.team, str(record.score_id), stats)
-
-
-def _dst_id(team: str) -> str:
-    return f"DST-{team}"
+        return StatLine.of(dst_player_id(record.team), record.team, str(record.score_id), stats)
 
 
 def _game_of(origin: str, team: str, score_id: int, teams: _Teams) -> str:
