@@ -7,8 +7,7 @@ from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import IllegalTransition, OperatorActionRefused
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.usecases._refunds import owe_refund
-from fantasy_core.usecases.refunds import send_refunds
+from fantasy_core.usecases.refunds import owe_refund, send_refunds
 
 
 def create_contest(p: Platform, terms: ContestTerms, actor: str) -> Contest:

@@ -9,14 +9,13 @@ from attrs import frozen
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
 from fantasy_core.errors import IdempotencyKeyReused, JoinRefused, WithdrawRefused
-from fantasy_core.ledger import PostingSet
+from fantasy_core.ledger import PostingSet, fee_collected
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.money import Money
 from fantasy_core.payments import ChargeOutcome, ChargeStatus
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.usecases._refunds import collect_fee, owe_refund
-from fantasy_core.usecases.refunds import send_refunds
+from fantasy_core.usecases.refunds import owe_refund, send_refunds
 
 LOCKED_WHILE_PAYING = "the contest locked while the payment was being processed"
 # Statuses an entry reaches only once its fee was collected (and possibly refunded).
@@ -281,3 +280,10 @@ def withdraw(p: Platform, contest_id: str, entry_id: str, user_id: str) -> JoinR
         result = result_of(entry)
     send_refunds(p, contest_id=contest_id)
     return result
+
+
+def collect_fee(contest: Contest, entry: Entry) -> PostingSet:
+    """The entry's fee reached us: the posting set to record (idempotent by the entry's
+    fingerprint). The caller records the charge on the entry as it accepts or refunds it."""
+    fee = Money(entry.fee_minor, contest.terms.currency)
+    return fee_collected("fee:" + entry.fingerprint, contest.contest_id, fee)

@@ -1,14 +1,46 @@
-"""Sending owed refunds through the gateway, each exactly once, retried until confirmed."""
+"""Refunds: owed in the unit of work that decides them, then sent once each until confirmed."""
 
 from __future__ import annotations
 
+from fantasy_core.entries import Entry
 from fantasy_core.errors import GatewayAuthError, GatewayUnavailable, PaymentOutcomeUnknown
 from fantasy_core.ledger import fee_refunded
 from fantasy_core.money import Money
-from fantasy_core.payments import Refund, RefundStatus
+from fantasy_core.payments import Refund, RefundStatus, refund_key
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.usecases.alerts import clear
+
+
+def owe_refund(p: Platform, uow: UnitOfWork, entry: Entry) -> Refund | None:
+    """Write the refund a just withdrawn or refunded entry is owed; idempotent per entry.
+
+    The refund is written here, before the gateway is called (by `send_refunds`),
+    so a crash in between leaves a pending refund, never a forgotten one. An entry
+    never charged is owed nothing.
+    """
+    reason = entry.reason or entry.status.value
+    if entry.charge_id is None:
+        return None
+    refund = Refund(
+        key=refund_key(entry.fingerprint),
+        contest_id=entry.contest_id,
+        entry_id=entry.entry_id,
+        charge_id=entry.charge_id,
+        amount_minor=entry.fee_minor,
+        reason=reason,
+        created_at=p.clock.now(),
+    )
+    if not uow.refunds.add(refund):
+        return None
+    p.audit(
+        uow,
+        "refund.owed",
+        contest_id=entry.contest_id,
+        subject=entry.entry_id,
+        detail=f"{entry.fee_minor} owed back: {reason}",
+    )
+    return refund
 
 
 def send_refunds(p: Platform, contest_id: str | None = None) -> int:
