@@ -18,9 +18,11 @@ from fantasy_core.lineups import PlayerPool, sport_template
 from fantasy_core.money import Money
 from fantasy_core.payouts import FixedTable, PayoutStructure, payout_from_canonical
 from fantasy_core.scoring import ScoringRules
+from fantasy_core.text import display_text
 from fantasy_core.transitions import check_move
 
 SYSTEM = "system"
+MAX_NAME_LENGTH = 200
 
 
 class InvalidContestTerms(DomainError):
@@ -64,6 +66,7 @@ class ContestTerms:
     def __attrs_post_init__(self) -> None:
         if not self.name.strip():
             raise InvalidContestTerms("a contest needs a name")
+        display_text("name", self.name, MAX_NAME_LENGTH)  # raises InvalidText
         sport_template(self.sport_template)  # raises UnknownSportTemplate
         if not self.entry_fee.is_positive:
             raise InvalidContestTerms(f"the entry fee must be positive, got {self.entry_fee}")

@@ -165,6 +165,16 @@ class OperatorActionRefused(DomainError):
     """An operator action the contest's state does not allow (e.g. cancel after settlement)."""
 
 
+class InvalidText(DomainError):
+    """Display text that cannot be shown as it is (fantasy_core.text): `field` names the
+    input, `rule` why (empty, too_long, control_character, bidi_control, ...)."""
+
+    def __init__(self, field: str, rule: str, message: str) -> None:
+        self.field = field
+        self.rule = rule
+        super().__init__(message)
+
+
 class InvalidCorrection(DomainError):
     """An operator's stat correction that cannot be accepted; `rule` names why (a feed
     validation rule such as `negative_count`, or `unknown_player`, `unknown_stat`, ...)."""

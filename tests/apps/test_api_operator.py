@@ -60,6 +60,28 @@ def test_creation_refusals(api: Api) -> None:
     assert_problem(create(naive), 400, "malformed")
 
 
+@pytest.mark.parametrize(
+    ("name", "rule"),
+    [
+        ("Sunday \u202edouble", "bidi_control"),
+        ("Sunday\ndouble", "control_character"),
+        ("Sunday\u200bdouble", "invisible_character"),
+    ],
+)
+def test_a_contest_name_a_reader_cannot_see_as_it_is_is_a_422_naming_the_field(
+    api: Api, name: str, rule: str
+) -> None:
+    response = api.client.post(
+        "/operator/contests",
+        json={"template": "double_up", "slate_id": SLATE, "name": name},
+        headers=api.operator,
+    )
+    problem = assert_problem(response, 422, "invalid-text")
+    assert (problem["field"], problem["rule"]) == ("name", rule)
+    assert problem["detail"].startswith("name holds U+")
+    assert api.client.get("/contests").json() == []
+
+
 def test_cancelling_refunds_every_paid_entry_and_is_refused_after_settlement(api: Api) -> None:
     contest = api.contest("double_up")
     for n in range(3):

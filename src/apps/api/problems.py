@@ -118,6 +118,7 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
         "idempotency-key-reused",
         "Idempotency key reused",
     ),
+    errors.InvalidText: (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-text", "Text refused"),
     errors.InvalidCorrection: (
         HTTP_422_UNPROCESSABLE_ENTITY,
         "invalid-correction",
@@ -179,6 +180,8 @@ def _extra(error: errors.DomainError) -> dict[str, object]:
         return {"idempotency_key": error.key}
     if isinstance(error, errors.InvalidCorrection):
         return {"rule": error.rule}
+    if isinstance(error, errors.InvalidText):
+        return {"field": error.field, "rule": error.rule}
     for cls, hint in _RETRY_HINT.items():
         if isinstance(error, cls):
             return {"hint": hint}

@@ -61,7 +61,8 @@ class ProblemOut(Struct, kw_only=True):
     instance: str
     errors: list[dict[str, object]] | None = None  # 400: which fields were refused
     reason: str | None = None  # 409 join-refused, registration refused
-    rule: str | None = None  # 422 invalid-lineup: the roster rule
+    field: str | None = None  # 422 invalid-text, registration refused: the input at fault
+    rule: str | None = None  # 422 invalid-lineup: the roster rule; invalid-text: why
     player_id: str | None = None  # 422 invalid-lineup: the player, if any
     hint: str | None = None  # 503: what to do
     entry_id: str | None = None  # 402 payment-declined, 409 join-refused
