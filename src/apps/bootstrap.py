@@ -26,7 +26,7 @@ from adapters.memory import MemoryAccountStore, MemoryStore
 from adapters.sandbox import SandboxGateway
 from adapters.sqlalchemy import SqlAccountStore, SqlDatabase, open_database
 from adapters.stripe_gateway import StripeGateway, StripeWebhooks
-from apps.accounts import Accounts, Passwords
+from apps.accounts import Accounts, Passwords, normalise_email
 from apps.settings import Settings
 from fantasy_core.accounts import Role
 from fantasy_core.errors import InvalidConfiguration
@@ -183,7 +183,7 @@ def _seed_operator(services: Services) -> None:
     settings = services.settings
     if settings.operator_email is None or settings.operator_password is None:
         return
-    if services.accounts.store.by_email(settings.operator_email.lower()) is not None:
+    if services.accounts.store.by_email(normalise_email(settings.operator_email)) is not None:
         return
     account = services.accounts.register(
         services.platform.ids.new_id("user"),

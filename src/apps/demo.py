@@ -55,7 +55,7 @@ DECLINED_CARD = "pm_card_chargeDeclined"
 THREE_D_SECURE_CARD = "pm_card_authenticationRequired"
 NFLVERSE = "nflverse (https://github.com/nflverse), player_stats"
 OPERATOR = "operator"
-OPERATOR_EMAIL = "operator@demo.invalid"
+OPERATOR_EMAIL = "operator@demo.example"
 OPERATOR_PASSWORD = "demo operator password"
 # Not a secret: the demo signs its own webhook, in process, in the test environment.
 WEBHOOK_SECRET = "whsec_demo_in_process"

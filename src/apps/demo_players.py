@@ -81,7 +81,7 @@ class DemoApi:
         self.names[body["user_id"]] = name
 
     def register(self, name: str) -> None:
-        email = f"{name}@demo.invalid"
+        email = f"{name}@demo.example"
         body = {"email": email, "password": PASSWORD}
         self._checked(self.client.post("/auth/register", json=body), 201)
         self.log_in(name, email, PASSWORD)

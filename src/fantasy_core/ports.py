@@ -456,6 +456,23 @@ class AccountStore(Protocol):
     def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
         """The accounts found, by user id (an id with no account is left out)."""
 
+    def replace_password(self, user_id: str, password_hash: str) -> Account | None:
+        """Store a new password hash and move the token generation on by one, at once, so
+        that every token issued before is refused after. The account changed, or None if
+        there is none. Two changes racing each move the generation on: neither is lost."""
+
+    def next_token_generation(self, user_id: str) -> Account | None:
+        """Move the token generation on by one (log out everywhere); None: no such account."""
+
+    def revoke_token(
+        self, token_id: str, user_id: str, expires_at: datetime, now: datetime
+    ) -> None:
+        """Refuse the token `token_id` (which expires at `expires_at`) from now on; again:
+        nothing changes. Revocations of tokens expired by `now` may be forgotten."""
+
+    def revoked(self, token_ids: Iterable[str]) -> set[str]:
+        """Which of `token_ids` were revoked (and have not expired since)."""
+
 
 class WebhookVerifier(Protocol):
     """Reads what the payment provider posts to the platform's webhook endpoint, trusting

@@ -58,9 +58,12 @@ class Api:
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
-    def player(self, name: str) -> Headers:
+    def player(self, name: str, display_name: str | None = None) -> Headers:
         email = f"{name}@example.com"
-        response = self.client.post("/auth/register", json={"email": email, "password": PASSWORD})
+        body = {"email": email, "password": PASSWORD}
+        if display_name is not None:
+            body["display_name"] = display_name
+        response = self.client.post("/auth/register", json=body)
         assert response.status_code == 201, response.text
         return self.login(email)
 

@@ -224,3 +224,44 @@ def test_my_entries_lists_every_attempt_of_mine_only(api: Api) -> None:
     mine = api.client.get("/me/entries", headers=ann).json()
     assert [e["status"] for e in mine] == ["declined", "active"]
     assert {e["user_id"] for e in mine} == {api.user_id(ann)}
+
+
+def test_leaderboards_and_entries_show_display_names_points_and_ranks(api: Api) -> None:
+    contest = api.contest("tournament")
+    names = ["Ann", "Bob", "Cy"]
+    headers = [api.player(f"p{n}", display_name) for n, display_name in enumerate(names)]
+    entries = [api.join(contest, h, variant=n).json()["entry_id"] for n, h in enumerate(headers)]
+    before = api.client.get(f"/entries/{entries[0]}", headers=headers[0]).json()
+    assert (before["display_name"], before["points"], before["rank"]) == ("Ann", None, None)
+    world = api.world
+    world.clock.set(LOCK)
+    world.run()
+    world.feed.publish(snapshot(GameStatus.IN_PROGRESS, 2))
+    world.clock.advance(timedelta(minutes=1))
+    world.run()
+    live = api.client.get(f"/contests/{contest}/leaderboard").json()["rows"]
+    assert sorted(row["display_name"] for row in live) == names
+    assert "@" not in json.dumps(live)  # no email, ever
+    by_entry = {row["entry_id"]: row for row in live}
+    for n, entry_id in enumerate(entries):
+        shown = api.client.get(f"/entries/{entry_id}", headers=headers[(n + 1) % 3]).json()
+        row = by_entry[entry_id]
+        assert (shown["display_name"], shown["points"], shown["rank"], shown["final"]) == (
+            names[n],
+            row["score"],
+            row["rank"],
+            False,
+        )
+    world.clock.advance(timedelta(hours=3))
+    world.feed.publish(snapshot(GameStatus.FINAL, 3))
+    world.run()
+    world.clock.advance(timedelta(hours=1, minutes=1))
+    world.run()
+    final = {
+        row["entry_id"]: row
+        for row in api.client.get(f"/contests/{contest}/leaderboard").json()["rows"]
+    }
+    mine = api.client.get("/me/entries", headers=headers[1]).json()
+    assert [(e["display_name"], e["points"], e["rank"], e["final"]) for e in mine] == [
+        ("Bob", final[entries[1]]["score"], final[entries[1]]["rank"], True)
+    ]

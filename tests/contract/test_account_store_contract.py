@@ -3,9 +3,10 @@ PostgreSQL), and the accounts service over it: an email registers once, logins s
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import attrs
 import pytest
 
 from adapters.memory import MemoryAccountStore
@@ -28,7 +29,7 @@ def store(backend: Backend) -> AccountStore:
 
 
 def an_account(user_id: str = "user-1", email: str = "ann@example.com") -> Account:
-    return Account(user_id, email, "argon2-hash", Role.PLAYER, NOW)
+    return Account(user_id, email, "argon2-hash", Role.PLAYER, NOW, "Ann")
 
 
 def test_an_account_is_found_by_id_and_by_email_as_it_was_stored(store: AccountStore) -> None:
@@ -75,3 +76,50 @@ def test_an_account_registered_by_one_process_logs_in_through_another(tmp_path: 
     logged_in = second.login("ann@example.com", "correct horse battery")
     assert logged_in == made
     assert logged_in.created_at == NOW
+
+
+def test_a_password_change_moves_the_token_generation_on_at_once(store: AccountStore) -> None:
+    store.add(an_account())
+    changed = store.replace_password("user-1", "new-hash")
+    assert changed is not None
+    assert (changed.password_hash, changed.token_generation) == ("new-hash", 1)
+    assert store.get("user-1") == changed
+    again = store.next_token_generation("user-1")
+    assert again is not None
+    assert (again.password_hash, again.token_generation) == ("new-hash", 2)
+    assert store.replace_password("user-9", "x") is None
+    assert store.next_token_generation("user-9") is None
+
+
+def test_a_revoked_token_stays_revoked_until_it_has_expired(store: AccountStore) -> None:
+    store.add(an_account())
+    now = datetime.now(UTC)
+    expires = now + timedelta(hours=1)
+    store.revoke_token("token-a", "user-1", expires, now)
+    store.revoke_token("token-a", "user-1", expires, now)  # again: nothing changes
+    assert store.revoked(["token-a", "token-b"]) == {"token-a"}
+    assert store.revoked([]) == set()
+    # Once token-a has expired, its revocation may go at the next one (it is refused anyway).
+    store.revoke_token("token-b", "user-1", expires + timedelta(hours=1), expires)
+    assert "token-b" in store.revoked(["token-a", "token-b"])
+
+
+def test_a_token_revoked_through_one_process_is_revoked_for_another(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'accounts.db'}"
+    first = SqlAccountStore(open_database(url, "test", upgrade=True))
+    first.add(an_account())
+    second = SqlAccountStore(open_database(url, "test"))
+    now = datetime.now(UTC)
+    first.revoke_token("token-a", "user-1", now + timedelta(hours=1), now)
+    assert second.revoked(["token-a"]) == {"token-a"}
+    first.replace_password("user-1", "new-hash")
+    account = second.get("user-1")
+    assert account is not None
+    assert account.token_generation == 1
+
+
+def test_a_display_name_is_kept_as_chosen(store: AccountStore) -> None:
+    store.add(attrs.evolve(an_account(), display_name="José 👍"))
+    found = store.get("user-1")
+    assert found is not None
+    assert found.display_name == "José 👍"

@@ -18,6 +18,7 @@ from sqlalchemy.engine import make_url
 from adapters.sqlalchemy import (
     DatabaseEnvironmentMismatch,
     DatabaseNotReady,
+    SqlAccountStore,
     SqlDatabase,
     UnsupportedDatabase,
     default_sqlite_url,
@@ -31,6 +32,7 @@ from adapters.sqlalchemy import (
 from adapters.sqlalchemy.engine import database_url
 from adapters.sqlalchemy.schema import alembic_config
 from contract.backends import POSTGRES_URL_VARIABLE, Backend
+from fantasy_core.accounts import default_display_name
 from fantasy_core.contest import Contest
 from fantasy_core.lifecycle import ContestState
 from support.world import World
@@ -229,4 +231,24 @@ def test_rejections_recorded_before_0004_are_kept_with_no_document(tmp_path: Pat
             text("SELECT slate_id, version, sha256, document FROM stat_rejections")
         ).all()
     assert [tuple(row) for row in rows] == [("wk1", 4, "sha256:a", None)]
+    engine.dispose()
+
+
+def test_accounts_registered_before_display_names_get_a_derived_one(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0006")
+        connection.execute(
+            text(
+                "INSERT INTO user_accounts (user_id, email, password_hash, role, created_at) "
+                "VALUES ('user-1', 'ann@example.com', 'x', 'player', '2025-09-01 00:00:00')"
+            )
+        )
+        command.upgrade(alembic_config(connection), "head")
+    account = SqlAccountStore(engine).get("user-1")
+    assert account is not None
+    assert (account.display_name, account.token_generation) == (
+        default_display_name("user-1"),
+        0,
+    )
     engine.dispose()

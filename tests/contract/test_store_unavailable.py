@@ -97,7 +97,7 @@ def test_a_unit_of_work_on_a_sqlite_file_that_cannot_be_opened_raises_store_unav
 def test_the_account_store_on_a_server_that_refuses_connections_raises_store_unavailable() -> None:
     engine = make_engine(NOBODY_LISTENING)
     store = SqlAccountStore(engine)
-    account = Account("user-1", "ann@example.com", "hash", Role.PLAYER, NOW)
+    account = Account("user-1", "ann@example.com", "hash", Role.PLAYER, NOW, "Ann")
     try:
         with pytest.raises(StoreUnavailable):
             store.by_email("ann@example.com")

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, bindparam, select
+from sqlalchemy import ColumnElement, Engine, Row, bindparam, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.sqlalchemy.errors import store_unavailable, unreachable
-from adapters.sqlalchemy.tables import user_accounts
-from fantasy_core.accounts import Account, Role
+from adapters.sqlalchemy.tables import revoked_tokens, user_accounts
+from fantasy_core.accounts import Account, Role, default_display_name
 from fantasy_core.errors import DuplicateRecord
 
 
 class SqlAccountStore:
-    """The AccountStore on the `user_accounts` table (migration 0002)."""
+    """The AccountStore on the `user_accounts` (migrations 0002, 0007) and `revoked_tokens`
+    (0008) tables."""
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
@@ -32,6 +33,8 @@ class SqlAccountStore:
                         password_hash=account.password_hash,
                         role=account.role.value,
                         created_at=account.created_at.astimezone(UTC),
+                        display_name=account.display_name,
+                        token_generation=account.token_generation,
                     )
                 )
         except IntegrityError as error:
@@ -50,6 +53,47 @@ class SqlAccountStore:
         with _translating(), self._engine.connect() as connection:
             rows = connection.execute(_BY_IDS, {"ids": wanted})
             return {row.user_id: _account(row) for row in rows}
+
+    def replace_password(self, user_id: str, password_hash: str) -> Account | None:
+        return self._next_generation(user_id, password_hash=password_hash)
+
+    def next_token_generation(self, user_id: str) -> Account | None:
+        return self._next_generation(user_id)
+
+    def _next_generation(self, user_id: str, **changes: str) -> Account | None:
+        # One statement: two changes racing each move the generation on, neither is lost.
+        statement = (
+            update(user_accounts)
+            .where(user_accounts.c.user_id == user_id)
+            .values(token_generation=user_accounts.c.token_generation + 1, **changes)
+            .returning(*_COLUMNS)
+        )
+        with _translating(), self._engine.begin() as connection:
+            row = connection.execute(statement).first()
+        return None if row is None else _account(row)
+
+    def revoke_token(
+        self, token_id: str, user_id: str, expires_at: datetime, now: datetime
+    ) -> None:
+        with _translating(), self._engine.begin() as connection:
+            # Tokens expired by now are refused anyway: their revocations need no keeping.
+            connection.execute(delete(revoked_tokens).where(revoked_tokens.c.expires_at < now))
+            known = connection.execute(
+                select(revoked_tokens.c.token_id).where(revoked_tokens.c.token_id == token_id)
+            ).first()
+            if known is None:
+                connection.execute(
+                    revoked_tokens.insert().values(
+                        token_id=token_id, user_id=user_id, expires_at=expires_at
+                    )
+                )
+
+    def revoked(self, token_ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(token_ids))
+        if not wanted:
+            return set()
+        with _translating(), self._engine.connect() as connection:
+            return {row.token_id for row in connection.execute(_REVOKED, {"ids": wanted})}
 
     def _one(self, condition: ColumnElement[bool]) -> Account | None:
         with _translating(), self._engine.connect() as connection:
@@ -75,10 +119,24 @@ _COLUMNS = (
     user_accounts.c.password_hash,
     user_accounts.c.role,
     user_accounts.c.created_at,
+    user_accounts.c.display_name,
+    user_accounts.c.token_generation,
 )
 # The token check of every request, batched (apps.api.auth): built once.
 _BY_IDS = select(*_COLUMNS).where(user_accounts.c.user_id.in_(bindparam("ids", expanding=True)))
+_REVOKED = select(revoked_tokens.c.token_id).where(
+    revoked_tokens.c.token_id.in_(bindparam("ids", expanding=True))
+)
 
 
-def _account(row: Row[Any, Any, Any, Any, Any]) -> Account:
-    return Account(row.user_id, row.email, row.password_hash, Role(row.role), row.created_at)
+def _account(row: Row[Any, Any, Any, Any, Any, Any, Any]) -> Account:
+    return Account(
+        user_id=row.user_id,
+        email=row.email,
+        password_hash=row.password_hash,
+        role=Role(row.role),
+        created_at=row.created_at,
+        # NULL: registered before display names (migration 0007); the name is derived.
+        display_name=row.display_name or default_display_name(row.user_id),
+        token_generation=row.token_generation,
+    )

@@ -327,8 +327,24 @@ user_accounts = Table(
     Column("password_hash", Text, nullable=False),
     Column("role", String(16), nullable=False),
     Column("created_at", UtcDateTime(), nullable=False),
+    # Since 0007: what other players see (NULL: registered before, a name is derived),
+    # and the generation of the account's valid tokens (a password change moves it on).
+    Column("display_name", String(100), nullable=True),
+    Column("token_generation", BigInteger, nullable=False, server_default="0"),
     UniqueConstraint("email"),
     one_of("role", ("player", "operator"), "role"),
+    CheckConstraint("token_generation >= 0", name="token_generation"),
+)
+
+# Tokens logged out before they expired (since 0008): refused until `expires_at`, then
+# forgotten (a token past its expiry is refused anyway).
+revoked_tokens = Table(
+    "revoked_tokens",
+    metadata,
+    _key("token_id", primary_key=True),
+    _key("user_id", nullable=False),
+    Column("expires_at", UtcDateTime(), nullable=False),
+    Index(None, "expires_at"),
 )
 
 # The current incident of every alert key (since 0006); earlier ones are in the audit trail.
@@ -357,6 +373,7 @@ alerts = Table(
 
 # Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
 DATA_TABLES = (
+    revoked_tokens,
     alerts,
     user_accounts,
     processed_events,

@@ -2,16 +2,21 @@
 
 A token names its user (`sub`); the user's role is read from the account store
 on every request, so a changed role takes effect at once, not at token expiry
-(the reads of requests that arrive together are one query).
+(the reads of requests that arrive together are one query). The same read says
+whether the token was revoked: logged out (its id, `jti`, is stored as revoked),
+or issued before the account's last password change (its generation, `gen`, is
+behind the account's). Both are stored, so every API process refuses them.
 Routes opt out of authentication with `exclude_from_auth=True` (public reads).
 """
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
+from attrs import frozen
 from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
@@ -46,21 +51,47 @@ async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any,
     # Every request with a token reads its account; the reads that arrive together are one
     # query (apps.api.batching), still at every request: a changed role counts at once.
     lookups: AccountLookups = connection.app.state[ACCOUNTS]
-    account = await lookups.submit(token.sub)
-    if account is None:
+    found = await lookups.submit(TokenCheck(token.sub, token_id(token)))
+    if found is None:
         raise NotAuthorizedException("this token's user no longer exists")
-    return account
+    if not isinstance(found, Account):  # REVOKED
+        raise NotAuthorizedException("this token was revoked (logged out): log in again")
+    if token.extras.get(GENERATION, 0) != found.token_generation:
+        raise NotAuthorizedException(
+            "this token was revoked by a password change or a log-out everywhere: log in again"
+        )
+    return found
 
 
-AccountLookups = Batcher[str, Account | None]
+GENERATION = "gen"  # the claim holding the account's token generation at issue
+
+
+def token_id(token: Token) -> str | None:
+    return token.jti if isinstance(token.jti, str) else None
+
+
+@frozen
+class TokenCheck:
+    user_id: str
+    token_id: str | None
+
+
+class _Revoked:
+    """What a look-up answers for a revoked token."""
+
+
+REVOKED = _Revoked()
+AccountLookups = Batcher[TokenCheck, Account | _Revoked | None]
 
 
 def account_lookups(state: State) -> AccountLookups:
     """The batcher of token checks, over the app's account store at the time of each batch."""
 
-    def read(user_ids: Sequence[str]) -> list[Account | Exception | None]:
-        found = services_of(state).accounts.store.get_many(user_ids)
-        return [found.get(user_id) for user_id in user_ids]
+    def read(checks: Sequence[TokenCheck]) -> list[Account | _Revoked | Exception | None]:
+        store = services_of(state).accounts.store
+        found = store.get_many({c.user_id for c in checks})
+        revoked = store.revoked({c.token_id for c in checks if c.token_id is not None})
+        return [REVOKED if c.token_id in revoked else found.get(c.user_id) for c in checks]
 
     return Batcher(read, name="account look-ups", max_batch=256)
 
@@ -73,10 +104,12 @@ class TokenIssuer:
         self.ttl = ttl
 
     def issue(self, account: Account) -> str:
+        """A token of the account's current generation, with an id of its own to revoke."""
         return self._auth.create_token(
             identifier=account.user_id,
             token_expiration=self.ttl,
-            token_extras={"role": account.role.value},
+            token_unique_jwt_id=secrets.token_urlsafe(18),
+            token_extras={"role": account.role.value, GENERATION: account.token_generation},
         )
 
 

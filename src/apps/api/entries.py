@@ -21,6 +21,7 @@ from litestar.status_codes import (
     HTTP_422_UNPROCESSABLE_ENTITY,
 )
 
+from apps.accounts import Accounts, display_names
 from apps.api.auth import BEARER, ensure_can_see_entry, players_only
 from apps.api.batching import Batcher, Overloaded
 from apps.api.problems import Problem, payment_declined, problem_of, problem_responses, shed
@@ -46,7 +47,7 @@ from fantasy_core.lineups import Lineup
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.joining import JoinRequest, pending_payment, withdraw
 from fantasy_core.usecases.joining_batch import Joined, join_many
-from fantasy_core.usecases.queries import contest_summary, get_entry
+from fantasy_core.usecases.queries import contest_summary, get_entry, placings
 from fantasy_core.usecases.reports import explain_entry
 
 JoinBatcher = Batcher[JoinRequest, Joined]
@@ -180,11 +181,17 @@ class EntryController(Controller):
         entry_id: FromPath[str],
         request: Request[Account, Token, Any],
         platform: NamedDependency[Platform],
+        accounts: NamedDependency[Accounts],
     ) -> EntryOut:
-        """An entry: its owner's (and operators') until lock, anyone's after."""
+        """An entry: its owner's (and operators') until lock, anyone's after; with its
+        player's display name, and from lock its points and rank."""
         entry, contest = get_entry(platform, entry_id)
         ensure_can_see_entry(request.user, entry, contest)
-        return entry_out(entry)
+        return entry_out(
+            entry,
+            display_name=display_names(accounts, [entry]).get(entry.user_id),
+            placing=placings(platform, [entry]).get(entry.entry_id),
+        )
 
     @get(
         "/entries/{entry_id:str}/explanation",
@@ -223,7 +230,7 @@ class EntryController(Controller):
             raise PermissionDeniedException("only the entry's owner can withdraw it")
         withdraw(platform, entry.contest_id, entry_id, request.user.user_id)
         entry, _ = get_entry(platform, entry_id)
-        return entry_out(entry)
+        return entry_out(entry, display_name=request.user.display_name)
 
 
 def _join_request(contest_id: str, user_id: str, key: str, data: JoinIn) -> JoinRequest:
@@ -246,7 +253,7 @@ async def _entry_answer(
         outcome = await anyio.to_thread.run_sync(pending_payment, platform, entry)
         if outcome is not None:
             payment = payment_action_out(outcome, sandbox_confirm_url(platform, outcome))
-    return entry_out(entry, payment)
+    return entry_out(entry, payment, display_name=request.user.display_name)
 
 
 async def _bulk_item(

@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
+from apps.accounts import Accounts, display_names
 from apps.api.problems import problem_responses
 from apps.api.wire import (
     ContestDetailOut,
@@ -85,11 +86,14 @@ class LobbyController(Controller):
         self,
         contest_id: FromPath[str],
         platform: NamedDependency[Platform],
+        accounts: NamedDependency[Accounts],
         offset: Annotated[int, QueryParameter(ge=0)] = 0,
         limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = 50,
     ) -> LeaderboardOut:
-        """Standings, best first: live (projected prizes) until settled, final after."""
-        return leaderboard_out(leaderboard(platform, contest_id, offset, limit), offset, limit)
+        """Standings, best first, with each player's display name, points and rank (ties
+        share it): live (projected prizes) until settled, final after."""
+        board = leaderboard(platform, contest_id, offset, limit)
+        return leaderboard_out(board, offset, limit, display_names(accounts, board.rows))
 
     @get(
         "/{contest_id:str}/settlement",

@@ -19,6 +19,7 @@ from litestar.status_codes import (
     HTTP_400_BAD_REQUEST,
     HTTP_401_UNAUTHORIZED,
     HTTP_402_PAYMENT_REQUIRED,
+    HTTP_403_FORBIDDEN,
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_422_UNPROCESSABLE_ENTITY,
@@ -204,17 +205,28 @@ def app_problem(request: Request[Any, Any, Any], error: Problem) -> Response[dic
     )
 
 
+# (status, title, the field at fault) by AccountError reason; others: 422.
+_ACCOUNT_REFUSALS: dict[str, tuple[int, str, str | None]] = {
+    "email_taken": (HTTP_409_CONFLICT, "Registration refused", "email"),
+    "bad_email": (HTTP_422_UNPROCESSABLE_ENTITY, "Registration refused", "email"),
+    "bad_display_name": (HTTP_422_UNPROCESSABLE_ENTITY, "Registration refused", "display_name"),
+    "weak_password": (HTTP_422_UNPROCESSABLE_ENTITY, "Password refused", "password"),
+    "wrong_password": (HTTP_403_FORBIDDEN, "Password change refused", "current_password"),
+    "unknown_user": (HTTP_404_NOT_FOUND, "No such account", None),
+}
+
+
 def account_problem(
     request: Request[Any, Any, Any], error: AccountError
 ) -> Response[dict[str, object]]:
-    status = HTTP_409_CONFLICT if error.reason == "email_taken" else HTTP_422_UNPROCESSABLE_ENTITY
+    status, title, field = _ACCOUNT_REFUSALS.get(
+        error.reason, (HTTP_422_UNPROCESSABLE_ENTITY, "Refused", None)
+    )
+    extra: dict[str, object] = {"reason": error.reason}
+    if field is not None:
+        extra["field"] = field
     return problem_response(
-        request,
-        status,
-        error.reason.replace("_", "-"),
-        "Registration refused",
-        str(error),
-        {"reason": error.reason},
+        request, status, error.reason.replace("_", "-"), title, str(error), extra
     )
 
 

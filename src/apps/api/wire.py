@@ -7,13 +7,14 @@ Request types forbid unknown fields, so a misspelt field is a 400, not ignored.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Literal
 
 import msgspec
 from msgspec import Meta, Struct
 
-from apps.accounts import MIN_PASSWORD_LENGTH
+from apps.accounts import MAX_DISPLAY_NAME_LENGTH, MIN_PASSWORD_LENGTH
 from apps.templates import SPORT_OF_TEMPLATE
 from fantasy_core.accounts import Account
 from fantasy_core.alerting import StoredAlert
@@ -24,7 +25,7 @@ from fantasy_core.leaderboard import LeaderboardPage
 from fantasy_core.ledger import Conservation
 from fantasy_core.payments import ChargeOutcome, Payout, PayoutAccount, Refund
 from fantasy_core.scoring import format_points
-from fantasy_core.usecases.queries import ContestSummary, PaymentsOf
+from fantasy_core.usecases.queries import ContestSummary, PaymentsOf, Placing
 from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
 
 Email = Annotated[str, Meta(min_length=3, max_length=254)]
@@ -77,9 +78,28 @@ class Credentials(Request):
     password: Password
 
 
+DisplayName = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=MAX_DISPLAY_NAME_LENGTH,
+        description="what other players see on leaderboards; visible characters only (no "
+        "control, bidirectional or invisible ones). Default: 'Player ' and six characters "
+        "derived from the user id, never the email",
+        examples=["Gridiron Ann"],
+    ),
+]
+
+
 class RegisterIn(Request):
     email: Email
     password: NewPassword
+    display_name: DisplayName | None = None
+
+
+class PasswordChangeIn(Request):
+    current_password: Password
+    new_password: NewPassword
 
 
 class TokenOut(Struct, kw_only=True):
@@ -97,6 +117,7 @@ class PayoutAccountIn(Request):
 class ProfileOut(Struct, kw_only=True):
     user_id: str
     email: str
+    display_name: str
     role: str
     payout_account_id: str | None
     payouts_enabled: bool
@@ -106,6 +127,7 @@ def profile_out(account: Account, payout: PayoutAccount | None) -> ProfileOut:
     return ProfileOut(
         user_id=account.user_id,
         email=account.email,
+        display_name=account.display_name,
         role=account.role.value,
         payout_account_id=None if payout is None else payout.account_id,
         payouts_enabled=payout is not None and payout.payouts_enabled,
@@ -261,14 +283,21 @@ class PaymentActionOut(Struct, kw_only=True):
 
 
 class EntryOut(Struct, kw_only=True):
+    """An entry. `display_name` is its player's; `points` and `rank` appear once the
+    contest locked (live until settled, `final` after) for an active entry."""
+
     entry_id: str
     contest_id: str
     user_id: str
+    display_name: str | None = None
     status: str
     reason: str | None
     fee_minor: int
     created_at: datetime
     lineup: list[PickOut]
+    points: str | None = None
+    rank: int | None = None
+    final: bool = False
     payment: PaymentActionOut | None = None
 
 
@@ -290,12 +319,22 @@ class SandboxConfirmIn(Request):
     outcome: Literal["succeeded", "failed"]
 
 
-def entry_out(entry: Entry, payment: PaymentActionOut | None = None) -> EntryOut:
+def entry_out(
+    entry: Entry,
+    payment: PaymentActionOut | None = None,
+    *,
+    display_name: str | None = None,
+    placing: Placing | None = None,
+) -> EntryOut:
     return EntryOut(
         payment=payment,
         entry_id=entry.entry_id,
         contest_id=entry.contest_id,
         user_id=entry.user_id,
+        display_name=display_name,
+        points=None if placing is None else format_points(placing.score),
+        rank=None if placing is None else placing.rank,
+        final=placing is not None and placing.final,
         status=entry.status.value,
         reason=entry.reason,
         fee_minor=entry.fee_minor,
@@ -308,6 +347,7 @@ class StandingOut(Struct, kw_only=True):
     rank: int
     entry_id: str
     user_id: str
+    display_name: str
     score: str
     prize_minor: int
 
@@ -323,7 +363,10 @@ class LeaderboardOut(Struct, kw_only=True):
     rows: list[StandingOut]
 
 
-def leaderboard_out(board: LeaderboardPage, offset: int, limit: int) -> LeaderboardOut:
+def leaderboard_out(
+    board: LeaderboardPage, offset: int, limit: int, names: Mapping[str, str]
+) -> LeaderboardOut:
+    """`names`: display names by user id (an unknown user shows as its id)."""
     following = offset + limit
     return LeaderboardOut(
         contest_id=board.contest_id,
@@ -338,6 +381,7 @@ def leaderboard_out(board: LeaderboardPage, offset: int, limit: int) -> Leaderbo
                 rank=row.rank,
                 entry_id=row.entry_id,
                 user_id=row.user_id,
+                display_name=names.get(row.user_id, row.user_id),
                 score=format_points(row.score),
                 prize_minor=row.prize_minor,
             )

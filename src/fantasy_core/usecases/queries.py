@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import datetime
+from fractions import Fraction
 
 from attrs import frozen
 
@@ -138,6 +139,54 @@ def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) 
     board = live_leaderboard(contest, entries, lines)
     rows = tuple(board.page(offset, limit))
     return LeaderboardPage(contest_id, contest.state, False, len(board), rows)
+
+
+@frozen
+class Placing:
+    """Where an entry stands: its rank (shared by ties) and its points; final once settled."""
+
+    rank: int
+    score: Fraction
+    final: bool
+
+
+def placings(p: Platform, entries: Iterable[Entry]) -> dict[str, Placing]:
+    """The placing of each of `entries` that has one, by entry id: active entries of
+    contests whose leaderboard is open (from the settlement snapshot once settled, else
+    scored live as the leaderboard scores them). One board per contest, however many of
+    its entries are asked about."""
+    by_contest: dict[str, list[str]] = {}
+    for entry in entries:
+        if entry.status is EntryStatus.ACTIVE:
+            by_contest.setdefault(entry.contest_id, []).append(entry.entry_id)
+    found: dict[str, Placing] = {}
+    for contest_id, entry_ids in sorted(by_contest.items()):
+        found.update(_placings_in(p, contest_id, entry_ids))
+    return found
+
+
+def _placings_in(p: Platform, contest_id: str, entry_ids: list[str]) -> dict[str, Placing]:
+    with p.uow() as uow:
+        contest = uow.contests.get(contest_id)
+        if contest.state not in LEADERBOARD_STATES:
+            return {}
+        stored = uow.settlements.get(contest_id)
+        if stored is not None:
+            wanted = set(entry_ids)
+            return {
+                row.entry_id: Placing(row.rank, row.score, final=True)
+                for row in _standings_from_snapshot(stored[0])
+                if row.entry_id in wanted
+            }
+        active = uow.entries.for_contest(contest_id, [EntryStatus.ACTIVE])
+        lines = effective_lines(uow, contest.terms.slate_id)
+    board = live_leaderboard(contest, active, lines)
+    held = {e.entry_id for e in active}
+    return {
+        entry_id: Placing(board.rank_of(entry_id), board.score_of(entry_id), final=False)
+        for entry_id in entry_ids
+        if entry_id in held
+    }
 
 
 def _standings_from_snapshot(snapshot: bytes) -> list[Standing]:
