@@ -242,25 +242,12 @@ class StatsRepository(Protocol):
     def last_rejected_version(self, slate_id: str) -> int | None:
         """The highest version of the slate that was rejected, if any."""
 
-    def add_correction(
-        self,
-        slate_id: str,
-        player_id: str,
-        stat: str,
-        value_text: str,
-        reason: str,
-        actor: str,
-        at: datetime,
-    ) -> None: ...
+    def add_correction(self, slate_id: str, correction: StatCorrection) -> None:
+        """Record an operator's correction of a stat on the slate (see StatCorrection)."""
 
-    def corrections(self, slate_id: str) -> list[tuple[str, str, str]]:
-        """(player_id, stat, exact value text) of every correction, oldest first."""
-
-    def correction_history(self, slate_id: str) -> list[StatCorrection]:
-        """Every correction of the slate with its reason, actor and time, oldest first.
-
-        The same corrections as `corrections`, in the same order.
-        """
+    def corrections(self, slate_id: str) -> list[StatCorrection]:
+        """Every correction of the slate, oldest first: value text, reason, actor and time
+        exactly as recorded."""
 
     def add_provider_change(self, slate_id: str, change: ProviderChange) -> None:
         """Record a provider's correction of a final game's stat (see ProviderChange)."""

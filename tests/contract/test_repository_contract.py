@@ -147,7 +147,9 @@ def write_one_of_everything(uow: UnitOfWork) -> None:
     uow.audit.append(an_audit_record())
     uow.stats.store(snapshot(GameStatus.FINAL, 3), "sha256:3", CREATED)
     uow.stats.record_rejection(SLATE, 4, "sha256:4", CREATED, b'{"version":4}')
-    uow.stats.add_correction(SLATE, "KC-QB0", "passing_yards", "301", "typo", "ops", CREATED)
+    uow.stats.add_correction(
+        SLATE, StatCorrection("KC-QB0", "passing_yards", "301", "typo", "ops", CREATED)
+    )
     uow.stats.add_provider_change(SLATE, a_provider_change())
     uow.settlements.store("c1", b'{"settled":true}', "sha256:s")
     uow.accounts.save(PayoutAccount("ann", "acct_ann"))
@@ -842,21 +844,21 @@ def test_rejections_and_corrections_are_kept_per_slate(backend: Backend) -> None
             )
         ]
         assert rejected == [True, True, True, False, True]
-        uow.stats.add_correction(SLATE, "p2", "receptions", "7", "review", "ops", CREATED)
-        uow.stats.add_correction(SLATE, "p1", "passing_yards", "301.5", "typo", "ops", CREATED)
-        uow.stats.add_correction("other", "p9", "receptions", "1", "x", "ops", CREATED)
+        corrections = [
+            StatCorrection("p2", "receptions", "7", "review", "ops", CREATED),
+            StatCorrection("p1", "passing_yards", "301.5", "typo", "ops", ELSEWHERE),
+        ]
+        for correction in corrections:
+            uow.stats.add_correction(SLATE, correction)
+        uow.stats.add_correction(
+            "other", StatCorrection("p9", "receptions", "1", "x", "ops", CREATED)
+        )
         uow.commit()
     with backend.uow() as uow:
         assert uow.stats.last_rejected_version(SLATE) == 6
-        assert uow.stats.corrections(SLATE) == [
-            ("p2", "receptions", "7"),
-            ("p1", "passing_yards", "301.5"),
-        ]
-        assert uow.stats.correction_history(SLATE) == [
-            StatCorrection("p2", "receptions", "7", "review", "ops", CREATED),
-            StatCorrection("p1", "passing_yards", "301.5", "typo", "ops", CREATED),
-        ]
-        assert uow.stats.correction_history("nope") == []
+        assert uow.stats.corrections(SLATE) == corrections
+        assert [c.value for c in uow.stats.corrections(SLATE)] == [Fraction(7), Fraction(603, 2)]
+        assert uow.stats.corrections("nope") == []
 
 
 def test_provider_changes_are_kept_per_slate_exactly_and_oldest_first(backend: Backend) -> None:

@@ -95,7 +95,7 @@ def test_a_correction_provider_data_could_not_carry_is_refused_naming_the_rule(
     assert error.rule == rule
     assert says in str(error)
     with world.store.unit_of_work() as uow:
-        assert uow.stats.correction_history(SLATE) == []
+        assert uow.stats.corrections(SLATE) == []
     assert not [r for r in audit_trail(world.p, cid) if r.action == "stats.corrected"]
     assert world.alerts.raised_keys() == []
 

@@ -60,7 +60,7 @@ class _Tables:
         self.snapshots: dict[tuple[str, int], tuple[FeedSnapshot, str, datetime]] = {}
         # Rejected feed data by slate, then (version, sha256): its canonical document.
         self.rejections: dict[str, dict[tuple[int, str], bytes]] = {}
-        self.corrections: dict[str, list[tuple[str, str, str, str, str, datetime]]] = {}
+        self.corrections: dict[str, list[StatCorrection]] = {}
         self.provider_changes: dict[str, list[ProviderChange]] = {}
         self.settlements: dict[str, tuple[bytes, str]] = {}
         self.accounts: dict[str, PayoutAccount] = {}
@@ -435,25 +435,11 @@ class _Stats(_Repo):
     def last_rejected_version(self, slate_id: str) -> int | None:
         return max((version for version, _ in self.t.rejections.get(slate_id, {})), default=None)
 
-    def add_correction(
-        self,
-        slate_id: str,
-        player_id: str,
-        stat: str,
-        value_text: str,
-        reason: str,
-        actor: str,
-        at: datetime,
-    ) -> None:
-        self.t.corrections.setdefault(slate_id, []).append(
-            (player_id, stat, value_text, reason, actor, at)
-        )
+    def add_correction(self, slate_id: str, correction: StatCorrection) -> None:
+        self.t.corrections.setdefault(slate_id, []).append(correction)
 
-    def corrections(self, slate_id: str) -> list[tuple[str, str, str]]:
-        return [(c[0], c[1], c[2]) for c in self.t.corrections.get(slate_id, [])]
-
-    def correction_history(self, slate_id: str) -> list[StatCorrection]:
-        return [StatCorrection(*c) for c in self.t.corrections.get(slate_id, [])]
+    def corrections(self, slate_id: str) -> list[StatCorrection]:
+        return list(self.t.corrections.get(slate_id, []))
 
     def add_provider_change(self, slate_id: str, change: ProviderChange) -> None:
         self.t.provider_changes.setdefault(slate_id, []).append(change)

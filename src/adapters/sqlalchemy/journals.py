@@ -245,36 +245,21 @@ class SqlStats:
         version = self._db.execute(query).scalar()
         return None if version is None else int(version)
 
-    def add_correction(
-        self,
-        slate_id: str,
-        player_id: str,
-        stat: str,
-        value_text: str,
-        reason: str,
-        actor: str,
-        at: datetime,
-    ) -> None:
+    def add_correction(self, slate_id: str, correction: StatCorrection) -> None:
         self._db.execute(
             t.stat_corrections.insert(),
             {
                 "slate_id": slate_id,
-                "player_id": player_id,
-                "stat": stat,
-                "value_text": value_text,
-                "reason": reason,
-                "actor": actor,
-                "at": at,
+                "player_id": correction.player_id,
+                "stat": correction.stat,
+                "value_text": correction.value_text,
+                "reason": correction.reason,
+                "actor": correction.actor,
+                "at": correction.at,
             },
         )
 
-    def corrections(self, slate_id: str) -> list[tuple[str, str, str]]:
-        c = t.stat_corrections.c
-        query = select(c.player_id, c.stat, c.value_text).where(c.slate_id == slate_id)
-        rows: Iterator[Row[Any]] = iter(self._db.execute(query.order_by(c.id)))
-        return [(str(r.player_id), str(r.stat), str(r.value_text)) for r in rows]
-
-    def correction_history(self, slate_id: str) -> list[StatCorrection]:
+    def corrections(self, slate_id: str) -> list[StatCorrection]:
         c = t.stat_corrections.c
         query = select(c.player_id, c.stat, c.value_text, c.reason, c.actor, c.at).where(
             c.slate_id == slate_id

@@ -10,7 +10,7 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.scoring import parse_stat_value
-from fantasy_core.stats import RELATED_STATS, StatLine, validate_line
+from fantasy_core.stats import RELATED_STATS, StatCorrection, StatLine, validate_line
 from fantasy_core.usecases.standings import live_standings
 from fantasy_core.usecases.stats import effective_lines
 
@@ -37,7 +37,7 @@ def correct_stat(
         affected = [c for c in contests if c.state not in _SETTLED]
         before = {c.contest_id: live_standings(uow, c).ranks() for c in affected}
         uow.stats.add_correction(
-            slate_id, player_id, stat, value_text, reason, actor, p.clock.now()
+            slate_id, StatCorrection(player_id, stat, value_text, reason, actor, p.clock.now())
         )
         reranked = [
             c.contest_id for c in affected if live_standings(uow, c).ranks() != before[c.contest_id]

@@ -57,7 +57,7 @@ def explain_entry(p: Platform, entry_id: str) -> EntryExplanation:
             rules, lines = _settled_scoring(p, uow, contest.contest_id)
         else:
             rules, lines = contest.terms.rules, effective_lines(uow, slate_id)
-        corrections = uow.stats.correction_history(slate_id)
+        corrections = uow.stats.corrections(slate_id)
         changes = uow.stats.provider_changes(slate_id)
     lineup = entry.lineup.player_ids
     players = tuple((player, rules.explain(lines.get(player, {}))) for player in lineup)

@@ -13,7 +13,6 @@ from fantasy_core.errors import (
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.scoring import parse_stat_value
 from fantasy_core.stats import FeedSnapshot, ProviderChange, validate_snapshot, version_conflict
 from fantasy_core.usecases.alerts import clear, clear_now
 
@@ -157,6 +156,6 @@ def effective_lines(uow: UnitOfWork, slate_id: str) -> dict[str, dict[str, Fract
     """The stat lines scoring uses: the latest valid feed data with corrections applied."""
     snapshot = uow.stats.latest(slate_id)
     lines = {} if snapshot is None else snapshot.lines_by_player()
-    for player_id, stat, value_text in uow.stats.corrections(slate_id):
-        lines.setdefault(player_id, {})[stat] = parse_stat_value(value_text)
+    for correction in uow.stats.corrections(slate_id):
+        lines.setdefault(correction.player_id, {})[correction.stat] = correction.value
     return lines
