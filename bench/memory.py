@@ -45,7 +45,11 @@ def child(url: str, now: str) -> None:
     from adapters.feeds.programmable import ProgrammableFeed  # noqa: PLC0415
     from adapters.ids import TimeOrderedIds  # noqa: PLC0415
     from adapters.sandbox import SandboxGateway  # noqa: PLC0415
-    from adapters.sqlalchemy import SqlDatabase, open_database  # noqa: PLC0415
+    from adapters.sqlalchemy import (  # noqa: PLC0415
+        SqlDatabase,
+        garbage_collection_paused,
+        open_database,
+    )
     from fantasy_core.platform import Platform  # noqa: PLC0415
     from fantasy_core.usecases.lifecycle import tick  # noqa: PLC0415
 
@@ -58,6 +62,7 @@ def child(url: str, now: str) -> None:
         clock=clock,
         alerts=CollectedAlerts(),
         ids=TimeOrderedIds(),
+        bulk=garbage_collection_paused,  # as bootstrap wires the worker's platform
     )
     before = resident_kib("VmRSS")
     started = time.perf_counter()

@@ -56,7 +56,7 @@ from adapters.feeds.programmable import ProgrammableFeed
 from adapters.feeds.replay import ReplayFeed
 from adapters.ids import TimeOrderedIds
 from adapters.sandbox import SandboxGateway
-from adapters.sqlalchemy import SqlDatabase, open_database
+from adapters.sqlalchemy import SqlDatabase, garbage_collection_paused, open_database
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.records import lineup_to_text
 from fantasy_core.contest import ContestTerms
@@ -364,6 +364,7 @@ def prepare(backend: str, entries: int, directory: Path, pg_url: str, seed: int 
         clock=clock,
         alerts=CollectedAlerts(),
         ids=TimeOrderedIds(),
+        bulk=garbage_collection_paused,  # as bootstrap wires the worker's platform
     )
     terms = ContestTerms(
         name=f"Benchmark Million ({entries} entries)",

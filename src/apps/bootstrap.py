@@ -24,7 +24,12 @@ from adapters.feeds.sportsdataio import SportsDataIOFeed
 from adapters.ids import TimeOrderedIds
 from adapters.memory import MemoryAccountStore, MemoryStore
 from adapters.sandbox import SandboxGateway
-from adapters.sqlalchemy import SqlAccountStore, SqlDatabase, open_database
+from adapters.sqlalchemy import (
+    SqlAccountStore,
+    SqlDatabase,
+    garbage_collection_paused,
+    open_database,
+)
 from adapters.stripe_gateway import StripeGateway, StripeWebhooks
 from apps.accounts import Accounts, Passwords, normalise_email
 from apps.settings import Settings
@@ -97,6 +102,7 @@ def start(
             ids=ids or TimeOrderedIds(),
             payout_senders=settings.payout_senders,
             charge_senders=settings.charge_senders,
+            bulk=garbage_collection_paused,
         )
     except BaseException:
         if engine is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from datetime import timedelta
 
 from attrs import field, frozen
@@ -41,6 +42,9 @@ class Platform:
     payout_senders: int = 1
     # Charges of one join batch join_many sends side by side (the gateway paces them).
     charge_senders: int = 1
+    # How a step that builds a great many objects at once runs (settling a million entries):
+    # bootstrap pauses Python's cyclic garbage collector for it; by default it runs as is.
+    bulk: Callable[[], AbstractContextManager[None]] = nullcontext
     # What settled contests scored with, by snapshot digest (explanations read it).
     settled_scoring: ScoringMemo = field(factory=ScoringMemo, eq=False, repr=False)
 

@@ -14,6 +14,7 @@ if it is new, as the memory store does. Seat counters move in one place: seats.p
 """
 
 from adapters.sqlalchemy.accounts import SqlAccountStore
+from adapters.sqlalchemy.collector import garbage_collection_paused
 from adapters.sqlalchemy.engine import (
     UnsupportedDatabase,
     default_sqlite_url,
@@ -44,6 +45,7 @@ __all__ = [
     "UnsupportedDatabase",
     "default_sqlite_url",
     "describe",
+    "garbage_collection_paused",
     "head_revision",
     "make_engine",
     "metadata",

@@ -10,13 +10,13 @@ from sqlalchemy import BindParameter, Row, Update, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
 from adapters.sqlalchemy import tables as t
+from adapters.sqlalchemy.collector import garbage_collection_paused
 from adapters.sqlalchemy.records import (
     EntryReader,
     entry_values,
 )
 from adapters.sqlalchemy.seats import SEAT_STATUSES, SeatCounters, seat_moves
 from adapters.sqlalchemy.statements import STREAM_BATCH, Statements
-from fantasy_core.collector import garbage_collection_paused
 from fantasy_core.entries import Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
     DuplicateRecord,

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from sqlalchemy import exists, select
 
 from adapters.sqlalchemy import tables as t
+from adapters.sqlalchemy.collector import garbage_collection_paused
 from adapters.sqlalchemy.records import (
     PAYOUT_COLUMNS,
     payout_from_row,
@@ -14,7 +15,6 @@ from adapters.sqlalchemy.records import (
     payout_values,
 )
 from adapters.sqlalchemy.statements import STREAM_BATCH, Statements
-from fantasy_core.collector import garbage_collection_paused
 from fantasy_core.errors import (
     UnknownPayout,
 )

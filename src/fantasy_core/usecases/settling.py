@@ -8,7 +8,6 @@ from datetime import datetime
 from itertools import compress
 
 from fantasy_core.codec import sha256_of
-from fantasy_core.collector import garbage_collection_paused
 from fantasy_core.contest import Contest
 from fantasy_core.ledger import overlay_added, prize_awarded, rake_taken, surplus_kept
 from fantasy_core.money import Money
@@ -29,8 +28,9 @@ def settle(p: Platform, uow: UnitOfWork, contest: Contest, now: datetime) -> str
     sent; the caller commits this together with the state change, or nothing.
     """
     contest.settle(now)
-    # Returning from _settle frees its million-row locals before the collector resumes.
-    with garbage_collection_paused():
+    # Returning from _settle frees its million-row locals before the bulk step ends (and,
+    # wired by bootstrap, the garbage collector resumes).
+    with p.bulk():
         return _settle(p, uow, contest)
 
 

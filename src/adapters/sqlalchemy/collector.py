@@ -1,4 +1,8 @@
-"""Pausing Python's cyclic garbage collector while a great many objects are built at once."""
+"""Pausing Python's cyclic garbage collector while a great many objects are built at once.
+
+A runtime concern, not a rule: the SQL adapter pauses it around its big reads, and
+bootstrap hands it to the platform as `Platform.bulk`, which settlement runs under.
+"""
 
 from __future__ import annotations
 
