@@ -42,7 +42,7 @@ def child(url: str, now: str) -> None:
     """Settle the database's COMPLETE contest at `now`; print the memory figures as JSON."""
     from adapters.alerts import CollectedAlerts  # noqa: PLC0415 (only in the child)
     from adapters.clock import ControllableClock  # noqa: PLC0415
-    from adapters.feeds.programmable import ProgrammableFeed  # noqa: PLC0415
+    from adapters.feeds.replay import ReplayFeed  # noqa: PLC0415
     from adapters.ids import TimeOrderedIds  # noqa: PLC0415
     from adapters.sandbox import SandboxGateway  # noqa: PLC0415
     from adapters.sqlalchemy import (  # noqa: PLC0415
@@ -58,7 +58,7 @@ def child(url: str, now: str) -> None:
     platform = Platform(
         uow=SqlDatabase(engine).unit_of_work,
         gateway=SandboxGateway(),
-        feed=ProgrammableFeed(),
+        feed=ReplayFeed.recorded(clock.now),  # read lazily: settling never reads the feed
         clock=clock,
         alerts=CollectedAlerts(),
         ids=TimeOrderedIds(),

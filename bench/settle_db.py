@@ -52,7 +52,6 @@ from sqlalchemy import Engine, func, select
 
 from adapters.alerts import CollectedAlerts
 from adapters.clock import ControllableClock
-from adapters.feeds.programmable import ProgrammableFeed
 from adapters.feeds.replay import ReplayFeed
 from adapters.ids import TimeOrderedIds
 from adapters.sandbox import SandboxGateway
@@ -355,8 +354,9 @@ def prepare(backend: str, entries: int, directory: Path, pg_url: str, seed: int 
     engine = open_database(url, "test", upgrade=True)
     pool, final, first_kickoff = week_one()
     clock = ControllableClock(first_kickoff - timedelta(days=3))
-    feed = ProgrammableFeed(clock.now)
-    feed.set_pool(pool)
+    # The week replayed on the bench's clock: at ingestion, six hours after the last kickoff,
+    # its snapshot is `final`, every game over.
+    feed = ReplayFeed.recorded(clock.now)
     platform = Platform(
         uow=SqlDatabase(engine).unit_of_work,
         gateway=SandboxGateway(),
@@ -386,7 +386,8 @@ def prepare(backend: str, entries: int, directory: Path, pg_url: str, seed: int 
     else:
         load_postgres(url, rows)
     clock.set(max(g.kickoff for g in final.games) + timedelta(hours=6))
-    feed.publish(final)
+    if feed.snapshot(SLATE) != final:
+        raise SystemExit("the replayed week-1 snapshot is not final six hours after kickoff")
     if not ingest(platform, SLATE):
         raise SystemExit("the final week-1 snapshot was not ingested")
     tick(platform)  # LOCKED, LIVE, COMPLETE

@@ -11,7 +11,6 @@ import pytest
 
 from adapters.alerts import CollectedAlerts
 from adapters.clock import ControllableClock
-from adapters.feeds.programmable import ProgrammableFeed
 from adapters.ids import SequentialIds
 from adapters.sandbox import SandboxGateway
 from contract.backends import Backend
@@ -26,6 +25,7 @@ from fantasy_core.usecases.alerts import (
     list_alerts,
     resolve_alert,
 )
+from support.programmable_feed import ProgrammableFeed
 
 START = datetime(2025, 9, 7, 12, tzinfo=UTC)
 

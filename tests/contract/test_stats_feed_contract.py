@@ -11,7 +11,6 @@ from pathlib import Path
 import attrs
 import pytest
 
-from adapters.feeds.programmable import ProgrammableFeed
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
 from fantasy_core.errors import UnknownSlate
@@ -24,6 +23,7 @@ from fantasy_core.stats import (
     StatLine,
     validate_snapshot,
 )
+from support.programmable_feed import ProgrammableFeed
 from support.sportsdataio_server import serving
 
 MINUTE = timedelta(minutes=1)

@@ -24,7 +24,6 @@ from sqlalchemy import Engine
 
 from adapters.alerts import CollectedAlerts
 from adapters.clock import ControllableClock
-from adapters.feeds.programmable import ProgrammableFeed
 from adapters.ids import TimeOrderedIds
 from adapters.sandbox import SandboxGateway
 from adapters.sqlalchemy import SqlDatabase, make_engine
@@ -35,6 +34,7 @@ from fantasy_core.platform import Platform
 from fantasy_core.stats import GameStatus
 from fantasy_core.usecases.joining import JoinRequest, join
 from fantasy_core.usecases.worker import run_once
+from support.programmable_feed import ProgrammableFeed
 from support.world import POOL, START, lineup, snapshot
 
 # (clock instant, status of every game, feed version): what the world looks like in a phase.

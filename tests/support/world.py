@@ -7,7 +7,6 @@ from typing import Any
 
 from adapters.alerts import CollectedAlerts
 from adapters.clock import ControllableClock
-from adapters.feeds.programmable import ProgrammableFeed
 from adapters.ids import SequentialIds
 from adapters.memory import MemoryStore
 from adapters.sandbox import SandboxGateway
@@ -23,6 +22,7 @@ from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatLine
 from fantasy_core.usecases.contests import create_contest
 from fantasy_core.usecases.joining import JoinRequest, join
 from fantasy_core.usecases.worker import PassReport, run_once
+from support.programmable_feed import ProgrammableFeed
 
 SLATE = "test-slate"
 START = datetime(2025, 9, 7, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""A stats feed that tests and demos program: they publish snapshots and pools, or take it down."""
+"""The test double of the stats feed: tests publish snapshots and pools, or take it down."""
 
 from __future__ import annotations
 
