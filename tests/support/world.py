@@ -8,7 +8,6 @@ from typing import Any
 from adapters.alerts import CollectedAlerts
 from adapters.clock import ControllableClock
 from adapters.ids import SequentialIds
-from adapters.memory import MemoryStore
 from adapters.sandbox import SandboxGateway
 from fantasy_core.contest import Contest, ContestTerms
 from fantasy_core.entry_limits import MaxEntries
@@ -22,6 +21,7 @@ from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatLine
 from fantasy_core.usecases.contests import create_contest
 from fantasy_core.usecases.joining import JoinRequest, join
 from fantasy_core.usecases.worker import PassReport, run_once
+from support.crashing_store import CrashingStore
 from support.programmable_feed import ProgrammableFeed
 
 SLATE = "test-slate"
@@ -96,7 +96,7 @@ class World:
 
     def __init__(self) -> None:
         self.clock = ControllableClock(START)
-        self.store = MemoryStore()
+        self.store = CrashingStore()  # a MemoryStore whose commits a test may crash
         self.gateway = SandboxGateway()
         self.feed = ProgrammableFeed(self.clock.now)
         self.feed.set_pool(POOL)

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from adapters.memory import SimulatedCrash
 from apps.logs import JsonFormatter
+from support.crashing_store import SimulatedCrash
 from support.world import World
 
 

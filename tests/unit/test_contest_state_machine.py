@@ -33,7 +33,6 @@ from hypothesis.stateful import (
     rule,
 )
 
-from adapters.memory import SimulatedCrash
 from adapters.sandbox.gateway import (
     DECLINE,
     INSUFFICIENT_FUNDS,
@@ -75,6 +74,7 @@ from fantasy_core.usecases.payment_events import apply_payment_event, set_payout
 from fantasy_core.usecases.refunds import send_refunds
 from fantasy_core.usecases.reports import verify_ledger
 from fantasy_core.usecases.worker import run_once
+from support.crashing_store import SimulatedCrash
 from support.world import LOCK, World, lineup, snapshot
 
 EXAMPLES = int(os.environ.get("FANTASY_STATEFUL_EXAMPLES", "60"))

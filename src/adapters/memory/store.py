@@ -35,10 +35,6 @@ from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 T = TypeVar("T")
 
 
-class SimulatedCrash(Exception):
-    """Raised by a commit the test asked to fail: the unit of work is lost, as in a crash."""
-
-
 def _copy(record: T) -> T:
     return copy.copy(record)
 
@@ -83,14 +79,6 @@ class MemoryStore:
     def __init__(self) -> None:
         self._lock = threading.RLock()
         self._tables = _Tables()
-        # Fault injection for tests: the N-th commit from now (1: the next one) fails with
-        # SimulatedCrash, its unit of work discarded; 0: no commit fails. One crash per arming.
-        self.crash_on_commit = 0
-        self.commits = 0
-
-    def crash_at_next_commit(self) -> None:
-        """Make the next commit fail as a crash; handy as a hook (e.g. after a gateway call)."""
-        self.crash_on_commit = 1
 
     def unit_of_work(self) -> MemoryUnitOfWork:
         return MemoryUnitOfWork(self)
@@ -131,14 +119,8 @@ class MemoryUnitOfWork:
         if self._tables is None:
             raise RuntimeError("commit outside the unit of work's block")
         store = self._store
-        if store.crash_on_commit > 0:
-            store.crash_on_commit -= 1
-            if store.crash_on_commit == 0:
-                self._tables = None
-                raise SimulatedCrash("the process died before this commit")
         appended = self._tables.audit[len(store._tables.audit) :]
-        self._store._tables = self._tables
-        self._store.commits += 1
+        store._tables = self._tables
         log_committed(appended)
         # Later writes in the same block start from what was just committed.
         self._tables = self._tables.clone()
