@@ -26,7 +26,6 @@ from litestar.status_codes import (
     HTTP_402_PAYMENT_REQUIRED,
     HTTP_409_CONFLICT,
 )
-from litestar.testing import TestClient
 
 from adapters.clock import ControllableClock
 from adapters.feeds.replay import default_csv_path
@@ -34,7 +33,7 @@ from adapters.ids import SequentialIds
 from adapters.sandbox import SandboxGateway
 from apps.api import create_app
 from apps.bootstrap import Services, start
-from apps.demo_players import DemoApi, LineupPicker
+from apps.demo_players import DemoApi, InProcessClient, LineupPicker
 from apps.settings import Settings
 from fantasy_core.contest import Contest
 from fantasy_core.entries import join_fingerprint
@@ -473,7 +472,7 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
         clock.set(kickoff - timedelta(days=2))
         _header(settings, options, out)
         app = create_app(settings, services=services)
-        with TestClient(app) as client:
+        with InProcessClient(app) as client:
             api = DemoApi(client, WEBHOOK_SECRET)
             api.log_in(OPERATOR, OPERATOR_EMAIL, OPERATOR_PASSWORD)
             snapshots = _snapshot_dir(database_url)

@@ -1,8 +1,8 @@
 """The demo's simulated operator and players: seeded lineups, sent through the HTTP API.
 
-Requests are served by the real app (routing, auth, validation, problem details)
-through Litestar's in-process client, so the demo needs no free port and stays
-deterministic. Webhooks are signed as Stripe signs them.
+Requests are served by the real app (routing, auth, validation, problem details) in
+this process, through httpx's ASGI transport (InProcessClient), so the demo needs no
+free port and stays deterministic. Webhooks are signed as Stripe signs them.
 """
 
 from __future__ import annotations
@@ -12,11 +12,14 @@ import hmac
 import json
 import random
 import time
-from typing import Any
+from contextlib import ExitStack
+from functools import partial
+from types import TracebackType
+from typing import Any, Self
 
 import httpx
+from anyio.from_thread import BlockingPortal, start_blocking_portal
 from litestar import Litestar
-from litestar.testing import TestClient
 
 from fantasy_core.errors import InvalidLineup
 from fantasy_core.lineups import Lineup, PlayerPool, SlatePlayer, sport_template, validate_lineup
@@ -54,10 +57,85 @@ class LineupPicker:
         raise RuntimeError("no valid lineup found in 500 draws: is the slate's pool complete?")
 
 
+class InProcessClient:
+    """Blocking HTTP calls to an app served in this process, as a server would serve it.
+
+    The app runs on an event loop of its own thread (anyio's blocking portal) with its
+    lifespan entered, as under uvicorn; requests reach it through httpx's ASGI transport,
+    with no socket. Use it as a context manager: leaving closes the client, ends the
+    app's lifespan and stops the loop.
+    """
+
+    def __init__(self, app: Litestar, base_url: str = "http://demo.invalid") -> None:
+        self._app = app
+        self._base_url = base_url
+        self._stack = ExitStack()
+        self._portal: BlockingPortal | None = None
+        self._client: httpx.AsyncClient | None = None
+
+    def __enter__(self) -> Self:
+        with ExitStack() as stack:
+            portal = stack.enter_context(start_blocking_portal())
+            stack.enter_context(portal.wrap_async_context_manager(self._app.lifespan()))
+            # One ASGI protocol, typed twice: Litestar's own scope and event types, httpx's
+            # plain mappings.
+            asgi_app: Any = self._app
+            client = httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=asgi_app), base_url=self._base_url
+            )
+            stack.callback(portal.call, client.aclose)
+            self._stack = stack.pop_all()
+        self._portal, self._client = portal, client
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._portal = self._client = None
+        self._stack.close()
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        json: object = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        if self._portal is None or self._client is None:
+            raise RuntimeError("an InProcessClient is used inside its `with` block")
+        send = partial(
+            self._client.request, method, url, json=json, content=content, headers=headers
+        )
+        return self._portal.call(send)
+
+    def get(self, url: str, *, headers: dict[str, str] | None = None) -> httpx.Response:
+        return self.request("GET", url, headers=headers)
+
+    def post(
+        self,
+        url: str,
+        *,
+        json: object = None,
+        content: bytes | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> httpx.Response:
+        return self.request("POST", url, json=json, content=content, headers=headers)
+
+    def put(
+        self, url: str, *, json: object = None, headers: dict[str, str] | None = None
+    ) -> httpx.Response:
+        return self.request("PUT", url, json=json, headers=headers)
+
+
 class DemoApi:
     """Accounts, tokens and the calls the demo makes, by player name."""
 
-    def __init__(self, client: TestClient[Litestar], webhook_secret: str) -> None:
+    def __init__(self, client: InProcessClient, webhook_secret: str) -> None:
         self.client = client
         self._webhook_secret = webhook_secret
         self._headers: dict[str, dict[str, str]] = {}
