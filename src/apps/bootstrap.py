@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
@@ -18,6 +19,8 @@ from attrs import define
 from sqlalchemy import Engine
 
 from adapters.alerts import LoggingAlerts
+from adapters.alerts.email_channel import EmailChannel
+from adapters.alerts.http_channels import PagerDutyChannel, WebhookChannel
 from adapters.clock import SystemClock
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
@@ -35,9 +38,11 @@ from apps.accounts import Accounts, Passwords, normalise_email
 from apps.settings import Settings
 from fantasy_core.accounts import Role
 from fantasy_core.errors import InvalidConfiguration
+from fantasy_core.outbox import DeliveryPolicy
 from fantasy_core.platform import Platform
 from fantasy_core.ports import (
     AccountStore,
+    AlertChannel,
     Clock,
     IdSource,
     PaymentGateway,
@@ -68,6 +73,9 @@ class Services:
             self.engine.dispose()
         if isinstance(self.platform.feed, SportsDataIOFeed):
             self.platform.feed.close()
+        for channel in self.platform.channels:
+            if isinstance(channel, WebhookChannel | PagerDutyChannel):
+                channel.close()
 
     def __enter__(self) -> Self:
         return self
@@ -103,6 +111,10 @@ def start(
             payout_senders=settings.payout_senders,
             charge_senders=settings.charge_senders,
             bulk=garbage_collection_paused,
+            channels=alert_channels(settings),
+            delivery=DeliveryPolicy(
+                channel_down_after=timedelta(seconds=settings.alert_channel_down_seconds)
+            ),
         )
     except BaseException:
         if engine is not None:
@@ -137,6 +149,28 @@ def bootstrap(
 ) -> Platform:
     """The platform alone, for a command that lives no longer than its process."""
     return start(settings, clock=clock, feed=feed, gateway=gateway, ids=ids).platform
+
+
+def alert_channels(settings: Settings) -> tuple[AlertChannel, ...]:
+    """The alert channels the settings configure (validated there), in a fixed order."""
+    channels: list[AlertChannel] = []
+    if settings.alert_webhook_url is not None:
+        channels.append(WebhookChannel(settings.alert_webhook_url))
+    if settings.pagerduty_routing_key is not None:
+        channels.append(
+            PagerDutyChannel(
+                settings.pagerduty_routing_key,
+                url=settings.pagerduty_url,
+                source=f"fantasy-{settings.environment}",
+            )
+        )
+    if settings.smtp_url is not None:
+        channels.append(
+            EmailChannel(
+                settings.smtp_url, settings.alert_email_to, sender=settings.alert_email_from
+            )
+        )
+    return tuple(channels)
 
 
 def _store(settings: Settings) -> tuple[Callable[[], UnitOfWork], Engine | None]:

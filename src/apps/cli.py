@@ -97,6 +97,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_recompute(commands)
     _add_verify_ledger(commands)
     _add_audit(commands)
+    _add_alerts(commands)
     return parser
 
 
@@ -500,3 +501,67 @@ def _run_audit(args: argparse.Namespace) -> None:
             f"{record.at.isoformat()} {outcome} {record.action:<22} {record.actor:<14} "
             f"{record.subject or '-'}: {record.detail}"
         )
+
+
+# ---- fantasy alerts ---------------------------------------------------------------------
+
+
+def _add_alerts(commands: argparse._SubParsersAction[_Parser]) -> None:
+    alerts = commands.add_parser(
+        "alerts", help="the alert channels and the stored alerts", description="Alerts."
+    )
+    actions = alerts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    trial = actions.add_parser(
+        "test",
+        help="send one test alert through every configured channel",
+        description=(
+            "Send one test alert straight through every configured channel (webhook, "
+            "PagerDuty, e-mail) and say which succeeded; exit 1 naming any that failed."
+        ),
+    )
+    trial.set_defaults(run=_run_alerts_test)
+    listing = actions.add_parser(
+        "list",
+        help="print the stored alerts",
+        description="Every stored alert (the current incident of each key), oldest first.",
+    )
+    listing.add_argument(
+        "--open",
+        action="store_true",
+        help="only alerts neither acknowledged nor resolved (default: every alert)",
+    )
+    _database_option(listing)
+    listing.set_defaults(run=_run_alerts_list)
+
+
+def _run_alerts_test(args: argparse.Namespace) -> None:
+    from adapters.clock import SystemClock  # noqa: PLC0415
+    from apps.alert_commands import channel_report  # noqa: PLC0415
+    from apps.bootstrap import alert_channels  # noqa: PLC0415
+
+    settings = _settings(args)
+    channels = alert_channels(settings)
+    if not channels:
+        raise CommandError(
+            "no alert channel is configured: set FANTASY_ALERT_WEBHOOK_URL, "
+            "FANTASY_PAGERDUTY_ROUTING_KEY or FANTASY_SMTP_URL",
+            EXIT_DATA_ERROR,
+        )
+    lines, failed = channel_report(channels, SystemClock())
+    for line in lines:
+        print(line)
+    if failed:
+        raise CommandError(f"alert channel failed: {', '.join(failed)}", EXIT_DATA_ERROR)
+
+
+def _run_alerts_list(args: argparse.Namespace) -> None:
+    from apps.alert_commands import alert_lines  # noqa: PLC0415
+    from fantasy_core.alerting import AlertState  # noqa: PLC0415
+    from fantasy_core.usecases.alerts import list_alerts  # noqa: PLC0415
+
+    with _start(_settings(args, auto_upgrade=False)) as services:
+        alerts = list_alerts(services.platform, [AlertState.OPEN] if args.open else None)
+    for line in alert_lines(alerts):
+        print(line)
+    if not alerts:
+        print("no alerts")

@@ -31,6 +31,14 @@ Variables (default in brackets):
   FANTASY_JOIN_BATCH_MAX           joins arriving together run as one batch, at most [64]
   FANTASY_JOIN_BATCH_LANES         join batches run at once [4 in production, 1]
   FANTASY_OPERATOR_EMAIL, FANTASY_OPERATOR_PASSWORD  an operator account made at start-up
+  FANTASY_ALERT_WEBHOOK_URL        a JSON webhook (Slack-compatible `text`) alerts go to [none]
+  FANTASY_PAGERDUTY_ROUTING_KEY    a PagerDuty Events API v2 integration key [none]
+  FANTASY_PAGERDUTY_URL            [https://events.pagerduty.com/v2/enqueue]
+  FANTASY_SMTP_URL                 smtp://[user:password@]host[:port] or smtps://... [none]
+  FANTASY_ALERT_EMAIL_TO           comma-separated addresses; required with FANTASY_SMTP_URL
+  FANTASY_ALERT_EMAIL_FROM         [fantasy-alerts@localhost]
+  FANTASY_ALERT_CHANNEL_DOWN_SECONDS  a channel failing this long is alerted on the others
+                                   and shown on /ready [300]
 """
 
 from __future__ import annotations
@@ -41,9 +49,11 @@ import tomllib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Literal
+from urllib.parse import urlsplit
 
 from attrs import field, frozen
 
+from adapters.alerts.http_channels import PAGERDUTY_EVENTS_URL
 from adapters.feeds.replay import default_csv_path
 from adapters.stripe_gateway.keys import check_api_key
 from fantasy_core.errors import InvalidConfiguration
@@ -107,6 +117,13 @@ class Settings:
     join_batch_lanes: int = 1
     operator_email: str | None = None
     operator_password: str | None = field(default=None, repr=False)
+    alert_webhook_url: str | None = field(default=None, repr=False)  # Slack's holds a secret
+    pagerduty_routing_key: str | None = field(default=None, repr=False)
+    pagerduty_url: str = PAGERDUTY_EVENTS_URL
+    smtp_url: str | None = field(default=None, repr=False)
+    alert_email_to: tuple[str, ...] = ()
+    alert_email_from: str = "fantasy-alerts@localhost"
+    alert_channel_down_seconds: float = 300.0
 
     @property
     def uses_sandbox_gateway(self) -> bool:
@@ -124,7 +141,18 @@ class Settings:
             "gateway": "sandbox" if self.stripe_api_key is None else "stripe",
             "webhooks": "on" if self.stripe_webhook_secret else "off",
             "feed": self.feed,
+            "alert_channels": ", ".join(self.alert_channel_names) or "none",
         }
+
+    @property
+    def alert_channel_names(self) -> tuple[str, ...]:
+        """The alert channels configured, by name."""
+        names = (
+            ("webhook", self.alert_webhook_url),
+            ("pagerduty", self.pagerduty_routing_key),
+            ("email", self.smtp_url),
+        )
+        return tuple(name for name, setting in names if setting is not None)
 
 
 def _hide_password(url: str) -> str:
@@ -283,6 +311,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         ),
         operator_email=read.raw("OPERATOR_EMAIL"),
         operator_password=read.raw("OPERATOR_PASSWORD"),
+        alert_webhook_url=_http_url(read, "ALERT_WEBHOOK_URL"),
+        pagerduty_routing_key=read.raw("PAGERDUTY_ROUTING_KEY"),
+        pagerduty_url=_http_url(read, "PAGERDUTY_URL") or PAGERDUTY_EVENTS_URL,
+        smtp_url=_smtp_url(read),
+        alert_email_to=_addresses(read, "ALERT_EMAIL_TO"),
+        alert_email_from=read.raw("ALERT_EMAIL_FROM") or "fantasy-alerts@localhost",
+        alert_channel_down_seconds=read.seconds("ALERT_CHANNEL_DOWN_SECONDS", 300.0),
     )
     _check_together(read, settings)
     if read.problems:
@@ -351,6 +386,49 @@ def _seasons(text: str | None) -> tuple[str, ...] | None:
     return tuple(code.strip() for code in text.split(",") if code.strip())
 
 
+def _http_url(read: _Reader, name: str) -> str | None:
+    value = read.raw(name)
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        read.problem(name, f"must be an http:// or https:// URL with a host, got {value!r}")
+        return None
+    return value
+
+
+def _smtp_url(read: _Reader) -> str | None:
+    value = read.raw("SMTP_URL")
+    if value is None:
+        return None
+    parts = urlsplit(value)
+    try:
+        parts.port  # noqa: B018 - parsing it is the check
+    except ValueError:
+        read.problem("SMTP_URL", "has a port that is not a number from 0 to 65535")
+        return None
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        read.problem(
+            "SMTP_URL",
+            f"must be smtp://[user:password@]host[:port] or smtps://..., got scheme "
+            f"{parts.scheme!r}",
+        )
+        return None
+    return value
+
+
+def _addresses(read: _Reader, name: str) -> tuple[str, ...]:
+    value = read.raw(name)
+    if value is None:
+        return ()
+    addresses = tuple(a.strip() for a in value.split(",") if a.strip())
+    wrong = [a for a in addresses if "@" not in a]
+    if wrong or not addresses:
+        read.problem(name, f"must list e-mail addresses separated by commas, got {value!r}")
+        return ()
+    return addresses
+
+
 def _check_together(read: _Reader, settings: Settings) -> None:
     if settings.environment == "production":
         if settings.uses_memory_store:
@@ -363,6 +441,10 @@ def _check_together(read: _Reader, settings: Settings) -> None:
             )
         if settings.stripe_api_base is not None:
             read.problem("STRIPE_API_BASE", "only tests may point Stripe at another server")
+    if settings.smtp_url is not None and not settings.alert_email_to:
+        read.problem("ALERT_EMAIL_TO", "required with FANTASY_SMTP_URL: who gets the alerts")
+    if settings.alert_email_to and settings.smtp_url is None:
+        read.problem("SMTP_URL", "required with FANTASY_ALERT_EMAIL_TO: the server to send through")
     if (settings.operator_email is None) != (settings.operator_password is None):
         read.problem(
             "OPERATOR_EMAIL" if settings.operator_email is None else "OPERATOR_PASSWORD",

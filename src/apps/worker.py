@@ -102,13 +102,16 @@ def log_report(report: PassReport) -> None:
         or report.reservations_resolved
         or report.payouts_confirmed
         or report.refunds_confirmed
+        or report.notices_delivered
     ):
         _log.info(
-            "pass: %d snapshots stored, %d reservations resolved, %d payouts, %d refunds",
+            "pass: %d snapshots stored, %d reservations resolved, %d payouts, %d refunds, "
+            "%d alert notices",
             report.slates_ingested,
             report.reservations_resolved,
             report.payouts_confirmed,
             report.refunds_confirmed,
+            report.notices_delivered,
         )
 
 

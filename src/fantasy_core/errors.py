@@ -198,3 +198,7 @@ class UnknownSlate(DomainError):
 
 class UnknownAlert(DomainError):
     """No alert has this key."""
+
+
+class AlertDeliveryFailed(DomainError):
+    """An alert channel did not accept a notice (unreachable, refused); the message says why."""

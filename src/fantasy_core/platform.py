@@ -9,7 +9,16 @@ from datetime import timedelta
 from attrs import field, frozen
 
 from fantasy_core.audit import Alert, AuditRecord, Outcome, Severity
-from fantasy_core.ports import AlertSink, Clock, IdSource, PaymentGateway, StatsFeed, UnitOfWork
+from fantasy_core.outbox import DeliveryPolicy
+from fantasy_core.ports import (
+    AlertChannel,
+    AlertSink,
+    Clock,
+    IdSource,
+    PaymentGateway,
+    StatsFeed,
+    UnitOfWork,
+)
 from fantasy_core.snapshot import ScoringMemo
 from fantasy_core.usecases.alerts import raise_alert
 
@@ -45,6 +54,9 @@ class Platform:
     # How a step that builds a great many objects at once runs (settling a million entries):
     # bootstrap pauses Python's cyclic garbage collector for it; by default it runs as is.
     bulk: Callable[[], AbstractContextManager[None]] = nullcontext
+    # Where alerts are announced: each change of an alert is queued once for each.
+    channels: tuple[AlertChannel, ...] = ()
+    delivery: DeliveryPolicy = field(factory=DeliveryPolicy)
     # What settled contests scored with, by snapshot digest (explanations read it).
     settled_scoring: ScoringMemo = field(factory=ScoringMemo, eq=False, repr=False)
 

@@ -20,6 +20,7 @@ from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import PlayerPool
 from fantasy_core.money import Money
+from fantasy_core.outbox import AlertNotice
 from fantasy_core.payments import (
     ChargeOutcome,
     PaymentEvent,
@@ -33,6 +34,8 @@ from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
 __all__ = [
     "AccountStore",
+    "AlertChannel",
+    "AlertOutbox",
     "AlertRepository",
     "AlertSink",
     "AuditLog",
@@ -313,6 +316,34 @@ class AlertRepository(Protocol):
         """Keys starting with `prefix` whose alert is not resolved, ascending."""
 
 
+class AlertOutbox(Protocol):
+    """Notices of alert changes waiting to be announced, one per channel (see outbox.py)."""
+
+    def add(self, notice: AlertNotice) -> bool:
+        """Queue a notice unless its id exists (that change is queued for that channel
+        already); True when it was new."""
+
+    def lock(self, notice_id: str) -> AlertNotice | None:
+        """The notice, locked until the unit of work ends; None if there is none."""
+
+    def save(self, notice: AlertNotice) -> None:
+        """Write back a notice locked in this unit of work."""
+
+    def due(self, now: datetime, limit: int, channels: Sequence[str]) -> list[AlertNotice]:
+        """Undelivered notices of `channels` whose next attempt is at or before `now`,
+        soonest first (then by id), at most `limit`."""
+
+    def for_key(self, key: str) -> list[AlertNotice]:
+        """Every notice of an alert key, oldest first (then by id)."""
+
+    def failing_since(self) -> dict[str, datetime]:
+        """By channel: the earliest first failure among its undelivered notices
+        (a channel whose undelivered notices never failed is left out)."""
+
+    def backlog(self) -> dict[str, int]:
+        """By channel: how many notices are undelivered (channels with none left out)."""
+
+
 class UnitOfWork(Protocol):
     """One transaction around one use case.
 
@@ -354,6 +385,8 @@ class UnitOfWork(Protocol):
     def events(self) -> ProcessedEvents: ...
     @property
     def alerts(self) -> AlertRepository: ...
+    @property
+    def outbox(self) -> AlertOutbox: ...
 
     def __enter__(self) -> Self: ...
 
@@ -509,6 +542,19 @@ class Clock(Protocol):
 class AlertSink(Protocol):
     def raise_alert(self, alert: Alert) -> None:
         """Deliver an alert nobody may miss; repeats of one `key` may be folded together."""
+
+
+class AlertChannel(Protocol):
+    """A way to reach a person (a webhook, PagerDuty, e-mail); `name` is its stable name."""
+
+    @property
+    def name(self) -> str: ...
+
+    def deliver(self, notice: AlertNotice) -> None:
+        """Announce one notice; returns once the receiver accepted it.
+
+        Raises AlertDeliveryFailed (saying why) otherwise. Never retries: the outbox does.
+        """
 
 
 class IdSource(Protocol):

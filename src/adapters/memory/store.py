@@ -29,6 +29,7 @@ from fantasy_core.errors import (
 )
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
+from fantasy_core.outbox import AlertNotice
 from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
 from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
@@ -62,6 +63,7 @@ class _Tables:
         self.accounts: dict[str, PayoutAccount] = {}
         self.events: set[str] = set()
         self.alerts: dict[str, StoredAlert] = {}
+        self.notices: dict[str, AlertNotice] = {}
 
     def clone(self) -> _Tables:
         twin = _Tables.__new__(_Tables)
@@ -104,6 +106,7 @@ class MemoryUnitOfWork:
         self.accounts = _Accounts(tables)
         self.events = _Events(tables)
         self.alerts = _Alerts(tables)
+        self.outbox = _Outbox(tables)
         return self
 
     def __exit__(
@@ -139,6 +142,7 @@ class MemoryUnitOfWork:
             self.accounts,
             self.events,
             self.alerts,
+            self.outbox,
         ):
             repo.t = tables
 
@@ -494,3 +498,52 @@ class _Alerts(_Repo):
 
     def unresolved_keys(self, prefix: str) -> list[str]:
         return sorted(k for k, a in self.t.alerts.items() if k.startswith(prefix) and a.unresolved)
+
+
+class _Outbox(_Repo):
+    def add(self, notice: AlertNotice) -> bool:
+        if notice.notice_id in self.t.notices:
+            return False
+        self.t.notices[notice.notice_id] = _copy(notice)
+        return True
+
+    def lock(self, notice_id: str) -> AlertNotice | None:
+        found = self.t.notices.get(notice_id)
+        return None if found is None else _copy(found)
+
+    def save(self, notice: AlertNotice) -> None:
+        self.t.notices[notice.notice_id] = _copy(notice)
+
+    def due(self, now: datetime, limit: int, channels: Sequence[str]) -> list[AlertNotice]:
+        wanted = set(channels)
+        found = [
+            n
+            for n in self.t.notices.values()
+            if n.delivered_at is None and n.next_attempt_at <= now and n.channel in wanted
+        ]
+        found.sort(key=lambda n: (n.next_attempt_at, n.notice_id))
+        return [_copy(n) for n in found[:limit]]
+
+    def for_key(self, key: str) -> list[AlertNotice]:
+        found = sorted(
+            (n for n in self.t.notices.values() if n.key == key),
+            key=lambda n: (n.created_at, n.notice_id),
+        )
+        return [_copy(n) for n in found]
+
+    def failing_since(self) -> dict[str, datetime]:
+        since: dict[str, datetime] = {}
+        for n in self.t.notices.values():
+            if n.delivered_at is None and n.first_failure_at is not None:
+                known = since.get(n.channel)
+                since[n.channel] = (
+                    n.first_failure_at if known is None else min(known, n.first_failure_at)
+                )
+        return since
+
+    def backlog(self) -> dict[str, int]:
+        counts: dict[str, int] = {}
+        for n in self.t.notices.values():
+            if n.delivered_at is None:
+                counts[n.channel] = counts.get(n.channel, 0) + 1
+        return counts

@@ -40,7 +40,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
 
 from adapters.sqlalchemy.records import aware
-from fantasy_core.alerting import AlertState
+from fantasy_core.alerting import AlertChange, AlertState
 from fantasy_core.audit import Outcome, Severity
 from fantasy_core.entries import EntryStatus
 from fantasy_core.ledger import Movement
@@ -371,8 +371,34 @@ alerts = Table(
     Index(None, "state"),
 )
 
+# The alert outbox: each change of an alert, to announce once per channel (since 0009).
+alert_notices = Table(
+    "alert_notices",
+    metadata,
+    _key("notice_id", primary_key=True),  # key#incident/change/channel
+    _key("channel", nullable=False),
+    _key("key", nullable=False),
+    Column("incident", Integer, nullable=False),
+    Column("change", String(16), nullable=False),
+    Column("severity", String(16), nullable=False),
+    Column("summary", Text, nullable=False),
+    _key("contest_id", nullable=True),
+    Column("created_at", UtcDateTime(), nullable=False),
+    Column("next_attempt_at", UtcDateTime(), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_failure_at", UtcDateTime(), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("delivered_at", UtcDateTime(), nullable=True),
+    one_of("change", AlertChange, "change"),
+    one_of("severity", Severity, "severity"),
+    CheckConstraint("attempts >= 0", name="attempts"),
+    Index(None, "delivered_at", "next_attempt_at"),
+    Index(None, "key"),
+)
+
 # Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
 DATA_TABLES = (
+    alert_notices,
     revoked_tokens,
     alerts,
     user_accounts,

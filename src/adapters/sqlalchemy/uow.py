@@ -30,6 +30,7 @@ from adapters.sqlalchemy.journals import (
     SqlSettlements,
     SqlStats,
 )
+from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payout_accounts import SqlPayoutAccounts
 from adapters.sqlalchemy.payouts import SqlPayouts
 from adapters.sqlalchemy.refunds import SqlRefunds
@@ -63,6 +64,7 @@ class SqlUnitOfWork:
     accounts: SqlPayoutAccounts
     events: SqlProcessedEvents
     alerts: SqlAlerts
+    outbox: SqlOutbox
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         self._engine = engine
@@ -91,6 +93,7 @@ class SqlUnitOfWork:
         self.accounts = SqlPayoutAccounts(db)
         self.events = SqlProcessedEvents(db)
         self.alerts = SqlAlerts(db)
+        self.outbox = SqlOutbox(db)
         return self
 
     def __exit__(

@@ -15,6 +15,7 @@ from fantasy_core.errors import (
     PaymentOutcomeUnknown,
     StoreUnavailable,
 )
+from fantasy_core.usecases.delivery import channel_health
 from fantasy_core.usecases.queries import check_store, feed_slates
 
 _log = logging.getLogger("fantasy.api")
@@ -50,7 +51,29 @@ def health_report(services: Services, *, reasons: bool) -> HealthOut:
     }
     checks["gateway_kind"] = "sandbox" if services.settings.uses_sandbox_gateway else "stripe"
     ok = all(why is None for why in failures.values())
+    if ok:
+        checks.update(_channel_checks(services, reasons=reasons))
     return HealthOut(status="ok" if ok else "unavailable", checks=checks)
+
+
+def _channel_checks(services: Services, *, reasons: bool) -> dict[str, str]:
+    """Each alert channel "ok" or "down" (since when, with `reasons`): shown, not counted.
+
+    A channel that cannot deliver does not make the API unready (it serves players as
+    well as before), but whoever watches /ready sees it, and the other channels carry
+    its "down" alert.
+    """
+    checks = {}
+    for health in channel_health(services.platform):
+        name = f"alert_channel_{health.name}"
+        if not health.down or health.failing_since is None:
+            checks[name] = "ok"
+        elif reasons:
+            since = health.failing_since.isoformat()
+            checks[name] = f"down since {since}, {health.backlog} notices waiting"
+        else:
+            checks[name] = "down"
+    return checks
 
 
 def _failure(name: str, probe: Callable[[], object]) -> str | None:

@@ -14,12 +14,17 @@ from typing import TYPE_CHECKING
 from fantasy_core.alerting import AlertChange, AlertState, StoredAlert, raised
 from fantasy_core.audit import Alert
 from fantasy_core.errors import DuplicateRecord, UnknownAlert
+from fantasy_core.outbox import AlertNotice
 from fantasy_core.ports import UnitOfWork
 
 if TYPE_CHECKING:  # the Platform's own methods call in here
     from fantasy_core.platform import Platform
 
 SYSTEM = "system"
+
+
+def channel_down_alert(channel: str) -> str:
+    return f"alert-channel-down-{channel}"
 
 
 def raise_alert(p: Platform, alert: Alert) -> StoredAlert:
@@ -114,13 +119,18 @@ def _locked(uow: UnitOfWork, key: str) -> StoredAlert:
 def _changed(
     p: Platform, uow: UnitOfWork, stored: StoredAlert, change: AlertChange, actor: str
 ) -> None:
-    """Record a change of state: audited (the delivery outbox hooks in here)."""
+    """Record a change of state: audited, and queued once for each channel in the outbox
+    (except, for a channel's own "down" alert, that channel)."""
     detail = {
         AlertChange.OPENED: f"{stored.severity.value}: {stored.message}",
         AlertChange.ACKNOWLEDGED: f"acknowledged by {actor}",
         AlertChange.RESOLVED: f"resolved by {actor} after {stored.count} sightings",
     }[change]
     _audit(p, uow, stored, f"alert.{change.value}", actor, detail)
+    now = p.clock.now()
+    for channel in p.channels:
+        if stored.key != channel_down_alert(channel.name):
+            uow.outbox.add(AlertNotice.of(stored, change, channel.name, now))
 
 
 def _audit(

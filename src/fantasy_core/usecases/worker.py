@@ -6,6 +6,7 @@ from attrs import frozen
 
 from fantasy_core.lifecycle import ContestTransitioned
 from fantasy_core.platform import Platform
+from fantasy_core.usecases.delivery import deliver_notices
 from fantasy_core.usecases.lifecycle import tick
 from fantasy_core.usecases.paying import execute_payouts
 from fantasy_core.usecases.recovery import resolve_reservations
@@ -20,10 +21,12 @@ class PassReport:
     reservations_resolved: int
     payouts_confirmed: int
     refunds_confirmed: int
+    notices_delivered: int = 0
 
 
 def run_once(p: Platform) -> PassReport:
-    """Ingest, recover, advance, pay, advance again; each step in its own transactions.
+    """Ingest, recover, advance, pay, advance again, announce alerts; each step in its own
+    transactions.
 
     Every step is idempotent, so a pass interrupted anywhere is finished by the next.
     """
@@ -36,4 +39,5 @@ def run_once(p: Platform) -> PassReport:
     paid = execute_payouts(p)
     moved += tick(p)
     refunded = send_refunds(p)
-    return PassReport(tuple(moved), ingested, resolved, paid, refunded)
+    announced = deliver_notices(p).delivered
+    return PassReport(tuple(moved), ingested, resolved, paid, refunded, announced)
