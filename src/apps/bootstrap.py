@@ -50,6 +50,7 @@ from fantasy_core.ports import (
     UnitOfWork,
     WebhookVerifier,
 )
+from fantasy_core.usecases.watchdogs import WatchdogThresholds
 
 _log = logging.getLogger("fantasy.bootstrap")
 
@@ -149,6 +150,13 @@ def bootstrap(
 ) -> Platform:
     """The platform alone, for a command that lives no longer than its process."""
     return start(settings, clock=clock, feed=feed, gateway=gateway, ids=ids).platform
+
+
+def watchdog_thresholds(settings: Settings) -> WatchdogThresholds:
+    return WatchdogThresholds(
+        lock_overdue=timedelta(seconds=settings.watchdog_lock_overdue_seconds),
+        worker_silent=timedelta(seconds=settings.watchdog_worker_silent_seconds),
+    )
 
 
 def alert_channels(settings: Settings) -> tuple[AlertChannel, ...]:

@@ -317,13 +317,18 @@ def _add_worker(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _run_worker(args: argparse.Namespace) -> None:
+    from apps.bootstrap import watchdog_thresholds  # noqa: PLC0415
     from apps.logs import configure_logging  # noqa: PLC0415
     from apps.worker import Worker  # noqa: PLC0415
 
     configure_logging()
     settings = _settings(args)
     with _start(settings) as services:
-        worker = Worker(services.platform, args.interval or settings.worker_interval_seconds)
+        worker = Worker(
+            services.platform,
+            args.interval or settings.worker_interval_seconds,
+            watchdogs=watchdog_thresholds(settings),
+        )
         worker.install_signal_handlers()
         worker.run(max_passes=args.passes)
 

@@ -39,6 +39,10 @@ Variables (default in brackets):
   FANTASY_ALERT_EMAIL_FROM         [fantasy-alerts@localhost]
   FANTASY_ALERT_CHANNEL_DOWN_SECONDS  a channel failing this long is alerted on the others
                                    and shown on /ready [300]
+  FANTASY_WATCHDOG_LOCK_OVERDUE_SECONDS  a contest still SCHEDULED this long after its lock
+                                   time is alerted [120]
+  FANTASY_WATCHDOG_WORKER_SILENT_SECONDS  a worker with no completed pass for this long is
+                                   alerted by the others and shown on /ready [300]
 """
 
 from __future__ import annotations
@@ -124,6 +128,8 @@ class Settings:
     alert_email_to: tuple[str, ...] = ()
     alert_email_from: str = "fantasy-alerts@localhost"
     alert_channel_down_seconds: float = 300.0
+    watchdog_lock_overdue_seconds: float = 120.0
+    watchdog_worker_silent_seconds: float = 300.0
 
     @property
     def uses_sandbox_gateway(self) -> bool:
@@ -318,6 +324,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alert_email_to=_addresses(read, "ALERT_EMAIL_TO"),
         alert_email_from=read.raw("ALERT_EMAIL_FROM") or "fantasy-alerts@localhost",
         alert_channel_down_seconds=read.seconds("ALERT_CHANNEL_DOWN_SECONDS", 300.0),
+        watchdog_lock_overdue_seconds=read.seconds("WATCHDOG_LOCK_OVERDUE_SECONDS", 120.0),
+        watchdog_worker_silent_seconds=read.seconds("WATCHDOG_WORKER_SILENT_SECONDS", 300.0),
     )
     _check_together(read, settings)
     if read.problems:

@@ -12,7 +12,10 @@ every step of a pass is safe to race (see fantasy_core.usecases.lifecycle).
 from __future__ import annotations
 
 import logging
+import os
+import secrets
 import signal
+import socket
 import threading
 from collections.abc import Callable
 from types import FrameType
@@ -20,6 +23,12 @@ from types import FrameType
 from fantasy_core.errors import StoreUnavailable
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import clear_now
+from fantasy_core.usecases.watchdogs import (
+    WatchdogThresholds,
+    forget_worker,
+    record_pass,
+    watch,
+)
 from fantasy_core.usecases.worker import PassReport, run_once
 
 _log = logging.getLogger("fantasy.worker")
@@ -35,6 +44,7 @@ class Worker:
         *,
         max_backoff: float = 60.0,
         run_pass: Callable[[Platform], PassReport] = run_once,
+        watchdogs: WatchdogThresholds | None = None,
     ) -> None:
         self.platform = platform
         self.interval = interval
@@ -43,6 +53,9 @@ class Worker:
         self._run_pass = run_pass
         self.passes = 0
         self.failures = 0
+        self.watchdogs = watchdogs or WatchdogThresholds()
+        # Unique per process, readable in an alert: which machine, which process.
+        self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
     def run(self, max_passes: int | None = None) -> None:
         """Run passes until `stop` is set (or `max_passes` were attempted)."""
@@ -53,11 +66,13 @@ class Worker:
             if max_passes is not None and self.passes + self.failures >= max_passes:
                 break
             self.stop.wait(delay)
+        self._forget()
         _log.info("worker stopped after %d passes (%d failed)", self.passes, self.failures)
 
     def _one_pass(self, delay: float) -> float:
         try:
             report = self._run_pass(self.platform)
+            self._keep_watch()
         except StoreUnavailable as error:  # "try again later", not "this pass is wrong"
             self.failures += 1
             backoff = min(max(delay, self.interval) * 2, self.max_backoff)
@@ -67,14 +82,31 @@ class Worker:
             self.failures += 1
             backoff = min(max(delay, self.interval) * 2, self.max_backoff)
             _log.exception("worker pass failed; next try in %g s", backoff)
-            self.platform.alert(
-                PASS_FAILED_ALERT, f"a worker pass failed: {error!r}", critical=True
-            )
+            try:
+                self.platform.alert(
+                    PASS_FAILED_ALERT, f"a worker pass failed: {error!r}", critical=True
+                )
+            except StoreUnavailable as unstored:
+                # The log has the alert (the platform's sink comes first); the store does not.
+                _log.warning("the alert could not be stored: %s", _first_line(unstored))
             return backoff
         self.passes += 1
         log_report(report)
-        clear_now(self.platform, [PASS_FAILED_ALERT])
         return self.interval
+
+    def _keep_watch(self) -> None:
+        """After a good pass: its failure alert resolves, the heartbeat, then the watchdogs
+        (a worker never alerts about itself)."""
+        clear_now(self.platform, [PASS_FAILED_ALERT])
+        record_pass(self.platform, self.worker_id)
+        watch(self.platform, self.watchdogs, self.worker_id)
+
+    def _forget(self) -> None:
+        try:
+            forget_worker(self.platform, self.worker_id)
+        except StoreUnavailable as error:
+            # Stopping with the database away: the others will see this worker silent.
+            _log.warning("could not record this worker's stop: %s", _first_line(error))
 
     def install_signal_handlers(self) -> None:
         """SIGTERM and SIGINT ask for a stop after the current pass (main thread only)."""

@@ -54,6 +54,7 @@ __all__ = [
     "StatsRepository",
     "UnitOfWork",
     "WebhookVerifier",
+    "WorkerPasses",
 ]
 
 
@@ -344,6 +345,19 @@ class AlertOutbox(Protocol):
         """By channel: how many notices are undelivered (channels with none left out)."""
 
 
+class WorkerPasses(Protocol):
+    """Each running worker's heartbeat: when it last completed a pass."""
+
+    def completed(self, worker_id: str, at: datetime) -> None:
+        """Record that the worker completed a pass at `at` (its previous record replaced)."""
+
+    def forget(self, worker_id: str) -> None:
+        """The worker stopped cleanly: it is no longer expected to pass."""
+
+    def last_passes(self) -> dict[str, datetime]:
+        """By worker id: when each known worker last completed a pass."""
+
+
 class UnitOfWork(Protocol):
     """One transaction around one use case.
 
@@ -387,6 +401,8 @@ class UnitOfWork(Protocol):
     def alerts(self) -> AlertRepository: ...
     @property
     def outbox(self) -> AlertOutbox: ...
+    @property
+    def workers(self) -> WorkerPasses: ...
 
     def __enter__(self) -> Self: ...
 

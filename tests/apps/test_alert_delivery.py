@@ -19,9 +19,13 @@ from adapters.alerts.http_channels import PagerDutyChannel, WebhookChannel
 from apps.api.state import SERVICES
 from apps.cli import EXIT_DATA_ERROR, EXIT_OK, EXIT_USAGE, main
 from apps.settings import SettingsError, load_settings
+from apps.worker import Worker
 from fantasy_core.outbox import DeliveryPolicy
+from fantasy_core.platform import Platform
 from fantasy_core.usecases.delivery import deliver_notices
 from fantasy_core.usecases.payment_events import set_payout_account
+from fantasy_core.usecases.watchdogs import record_pass
+from fantasy_core.usecases.worker import PassReport, run_once
 from support.channels import RecordingChannel
 from support.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
 from support.world import World
@@ -232,3 +236,31 @@ def test_an_acknowledgement_through_the_api_is_announced_by_the_worker(
     assert ack.status_code == 200
     api.world.run()
     assert pager.ids() == ["k#1/opened/pagerduty", "k#1/acknowledged/pagerduty"]
+
+
+def test_ready_shows_when_a_worker_last_completed_a_pass(api: Api, app: Litestar) -> None:
+    platform = app.state[SERVICES].platform
+    assert "workers" not in api.client.get("/ready").json()["checks"]  # none has run yet
+    record_pass(platform, "w1")
+    assert api.client.get("/ready").json()["checks"]["workers"] == "ok"
+    api.world.clock.advance(timedelta(minutes=6))
+    ready = api.client.get("/ready")
+    assert ready.status_code == 200
+    assert ready.json()["checks"]["workers"].startswith("no pass since ")
+
+
+def test_a_worker_beats_after_each_pass_and_leaves_when_it_stops() -> None:
+    world = World()
+    beats: list[dict[str, object]] = []
+
+    def pass_and_look(p: Platform) -> PassReport:
+        with p.uow() as uow:
+            beats.append(dict(uow.workers.last_passes()))
+        return run_once(p)
+
+    worker = Worker(world.p, 0.01, run_pass=pass_and_look)
+    worker.run(max_passes=2)
+    assert beats[0] == {}
+    assert list(beats[1]) == [worker.worker_id]
+    with world.p.uow() as uow:
+        assert uow.workers.last_passes() == {}  # a clean stop: nobody waits for it

@@ -64,6 +64,7 @@ class _Tables:
         self.events: set[str] = set()
         self.alerts: dict[str, StoredAlert] = {}
         self.notices: dict[str, AlertNotice] = {}
+        self.worker_passes: dict[str, datetime] = {}
 
     def clone(self) -> _Tables:
         twin = _Tables.__new__(_Tables)
@@ -107,6 +108,7 @@ class MemoryUnitOfWork:
         self.events = _Events(tables)
         self.alerts = _Alerts(tables)
         self.outbox = _Outbox(tables)
+        self.workers = _WorkerPasses(tables)
         return self
 
     def __exit__(
@@ -143,6 +145,7 @@ class MemoryUnitOfWork:
             self.events,
             self.alerts,
             self.outbox,
+            self.workers,
         ):
             repo.t = tables
 
@@ -547,3 +550,14 @@ class _Outbox(_Repo):
             if n.delivered_at is None:
                 counts[n.channel] = counts.get(n.channel, 0) + 1
         return counts
+
+
+class _WorkerPasses(_Repo):
+    def completed(self, worker_id: str, at: datetime) -> None:
+        self.t.worker_passes[worker_id] = at
+
+    def forget(self, worker_id: str) -> None:
+        self.t.worker_passes.pop(worker_id, None)
+
+    def last_passes(self) -> dict[str, datetime]:
+        return dict(sorted(self.t.worker_passes.items()))

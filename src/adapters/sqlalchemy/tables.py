@@ -396,8 +396,17 @@ alert_notices = Table(
     Index(None, "key"),
 )
 
+# Each running worker's last completed pass, its heartbeat (since 0010).
+worker_passes = Table(
+    "worker_passes",
+    metadata,
+    _key("worker_id", primary_key=True),
+    Column("completed_at", UtcDateTime(), nullable=False),
+)
+
 # Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
 DATA_TABLES = (
+    worker_passes,
     alert_notices,
     revoked_tokens,
     alerts,

@@ -36,6 +36,7 @@ from adapters.sqlalchemy.payouts import SqlPayouts
 from adapters.sqlalchemy.refunds import SqlRefunds
 from adapters.sqlalchemy.seats import SeatCounters
 from adapters.sqlalchemy.statements import Caches, Statements
+from adapters.sqlalchemy.workers import SqlWorkerPasses
 from fantasy_core.audit import log_committed
 
 
@@ -65,6 +66,7 @@ class SqlUnitOfWork:
     events: SqlProcessedEvents
     alerts: SqlAlerts
     outbox: SqlOutbox
+    workers: SqlWorkerPasses
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         self._engine = engine
@@ -94,6 +96,7 @@ class SqlUnitOfWork:
         self.events = SqlProcessedEvents(db)
         self.alerts = SqlAlerts(db)
         self.outbox = SqlOutbox(db)
+        self.workers = SqlWorkerPasses(db)
         return self
 
     def __exit__(

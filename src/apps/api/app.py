@@ -34,7 +34,7 @@ from apps.api.quota import Quota
 from apps.api.sandbox import SandboxController
 from apps.api.state import ACCOUNTS, JOINS, LINEUPS, LOGINS, SERVICES, TOKENS, services_of
 from apps.api.system import SystemController
-from apps.bootstrap import Services, services_for, start
+from apps.bootstrap import Services, services_for, start, watchdog_thresholds
 from apps.settings import Settings
 from apps.worker import Worker
 from fantasy_core.platform import Platform
@@ -143,7 +143,11 @@ def _lifespan(*, owned: bool, run_worker: bool) -> Any:
         services = services_of(app.state)
         app.state[JOINS].open()
         app.state[ACCOUNTS].open()
-        worker = Worker(services.platform, services.settings.worker_interval_seconds)
+        worker = Worker(
+            services.platform,
+            services.settings.worker_interval_seconds,
+            watchdogs=watchdog_thresholds(services.settings),
+        )
         thread = threading.Thread(target=worker.run, name="fantasy-worker", daemon=True)
         if run_worker:
             thread.start()

@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 
 from apps.api.wire import HealthOut
-from apps.bootstrap import Services
+from apps.bootstrap import Services, watchdog_thresholds
 from fantasy_core.errors import (
     FeedUnavailable,
     GatewayAuthError,
@@ -17,6 +17,7 @@ from fantasy_core.errors import (
 )
 from fantasy_core.usecases.delivery import channel_health
 from fantasy_core.usecases.queries import check_store, feed_slates
+from fantasy_core.usecases.watchdogs import worker_silence
 
 _log = logging.getLogger("fantasy.api")
 
@@ -53,6 +54,7 @@ def health_report(services: Services, *, reasons: bool) -> HealthOut:
     ok = all(why is None for why in failures.values())
     if ok:
         checks.update(_channel_checks(services, reasons=reasons))
+        checks.update(_worker_check(services))
     return HealthOut(status="ok" if ok else "unavailable", checks=checks)
 
 
@@ -74,6 +76,18 @@ def _channel_checks(services: Services, *, reasons: bool) -> dict[str, str]:
         else:
             checks[name] = "down"
     return checks
+
+
+def _worker_check(services: Services) -> dict[str, str]:
+    """ "ok" while some worker completed a pass recently, else since when none has; shown
+    once any worker has run against this database (a worker stopping cleanly leaves)."""
+    silence = worker_silence(services.platform, watchdog_thresholds(services.settings))
+    if silence.last_pass is None:
+        return {}
+    quiet = services.platform.clock.now() - silence.last_pass
+    if quiet < watchdog_thresholds(services.settings).worker_silent:
+        return {"workers": "ok"}
+    return {"workers": f"no pass since {silence.last_pass.isoformat()}"}
 
 
 def _failure(name: str, probe: Callable[[], object]) -> str | None:
