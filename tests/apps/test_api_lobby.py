@@ -39,6 +39,23 @@ def test_a_contest_shows_its_rules_fingerprint_payout_table_and_slate(api: Api) 
     assert detail["payout"]["kind"] == "rank_table"
     assert detail["guaranteed_pool_minor"] == 25_000
     assert detail["lock_at"].startswith("2025-09-07T17:00")
+    assert detail["roster"] == {
+        "template": "draftkings_nfl_classic",
+        "slots": [
+            {"name": "QB", "positions": ["QB"]},
+            {"name": "RB", "positions": ["RB"]},
+            {"name": "RB", "positions": ["RB"]},
+            {"name": "WR", "positions": ["WR"]},
+            {"name": "WR", "positions": ["WR"]},
+            {"name": "WR", "positions": ["WR"]},
+            {"name": "TE", "positions": ["TE"]},
+            {"name": "FLEX", "positions": ["RB", "TE", "WR"]},
+            {"name": "DST", "positions": ["DST"]},
+        ],
+        "salary_cap": 50_000,
+        "min_teams": 2,
+        "min_games": 2,
+    }
     player = detail["players"][0]
     assert set(player) == {"player_id", "name", "position", "team", "game_id", "salary"}
     assert_problem(api.client.get("/contests/contest-404"), 404, "unknown-contest")
@@ -265,3 +282,15 @@ def test_leaderboards_and_entries_show_display_names_points_and_ranks(api: Api) 
     assert [(e["display_name"], e["points"], e["rank"], e["final"]) for e in mine] == [
         ("Bob", final[entries[1]]["score"], final[entries[1]]["rank"], True)
     ]
+
+
+def test_the_slates_are_public_with_their_games_and_kickoffs(api: Api) -> None:
+    slates = api.client.get("/slates").json()
+    assert [s["slate_id"] for s in slates] == [SLATE]
+    slate = slates[0]
+    assert slate["first_kickoff"].startswith("2025-09-07T17:00")
+    assert {(g["game_id"], g["away"], g["home"], g["status"]) for g in slate["games"]} == {
+        ("g1", "BAL", "KC", "scheduled"),
+        ("g2", "DAL", "PHI", "scheduled"),
+    }
+    assert all(g["kickoff"] >= slate["first_kickoff"] for g in slate["games"])

@@ -10,6 +10,7 @@ from api_support import Api, assert_problem
 
 from adapters.alerts import CollectedAlerts
 from adapters.sqlalchemy import SqlDatabase, make_engine
+from apps.templates import TEMPLATES
 from fantasy_core.stats import GameStatus
 from fantasy_core.usecases.payment_events import set_payout_account
 from support.sql_world import SqlWorld
@@ -46,6 +47,23 @@ def test_an_operator_creates_a_fixed_prize_contest_whose_guarantee_is_its_prize_
         "tiers": [[1, 1, 6_000], [2, 3, 2_000], [4, 10, 500]],
     }
     assert detail["guaranteed_pool_minor"] == 13_500
+
+
+def test_operators_see_the_template_catalogue_players_do_not(api: Api) -> None:
+    listed = api.client.get("/operator/templates", headers=api.operator).json()
+    assert [t["key"] for t in listed] == sorted(TEMPLATES)
+    tournament = next(t for t in listed if t["key"] == "tournament")
+    assert (tournament["entry_fee_minor"], tournament["capacity"]) == (300, 100)
+    assert (tournament["max_entries_per_player"], tournament["guaranteed_pool_minor"]) == (
+        3,
+        25_000,
+    )
+    assert tournament["payout"]["kind"] == "rank_table"
+    assert tournament["correction_window_seconds"] == 3600
+    assert tournament["roster"]["salary_cap"] == 50_000
+    assert tournament["scoring_fingerprint"].startswith("sha256:")
+    ann = api.player("ann")
+    assert_problem(api.client.get("/operator/templates", headers=ann), 403, "forbidden")
 
 
 def test_creation_refusals(api: Api) -> None:

@@ -275,6 +275,7 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", "/health", public),
         Route("GET", "/ready", public),
         Route("GET", "/contests", public),
+        Route("GET", "/slates", public),
         Route("GET", f"/contests/{cid}", public),
         Route("GET", f"/contests/{cid}/leaderboard", public),
         Route("GET", f"/contests/{cid}/settlement", dict.fromkeys(CALLERS, 404)),
@@ -343,6 +344,7 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", f"/operator/contests/{cid}/audit", operators),
         Route("GET", f"/operator/players/{app.user_ids['ann']}/audit", operators),
         Route("GET", "/operator/ledger", operators),
+        Route("GET", "/operator/templates", operators),
         Route("GET", "/operator/health", operators),
         Route(
             "POST",

@@ -18,6 +18,7 @@ from litestar.openapi.spec import Tag
 
 from adapters.sandbox import SandboxGateway
 from apps.api.auth import TokenIssuer, account_lookups, jwt_auth
+from apps.api.catalogue import SlateController
 from apps.api.dependencies import dependencies
 from apps.api.entries import EntryController, join_batcher
 from apps.api.hygiene import (
@@ -78,6 +79,7 @@ def create_app(
             AuthController,
             MeController,
             LobbyController,
+            SlateController,
             EntryController,
             OperatorController,
             SystemController,

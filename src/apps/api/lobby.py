@@ -72,7 +72,8 @@ class LobbyController(Controller):
     def detail(
         self, contest_id: FromPath[str], platform: NamedDependency[Platform]
     ) -> ContestDetailOut:
-        """Rules and their fingerprint, payout table, seats, lock time, the slate's players."""
+        """What a lineup must be (roster slots, salary cap, teams and games), the scoring
+        rules and their fingerprint, payout table, seats, lock time, the slate's players."""
         return contest_detail_out(contest_summary(platform, contest_id))
 
     @get(

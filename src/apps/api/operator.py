@@ -15,6 +15,7 @@ from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_201_CREATED
 
 from apps.api.auth import BEARER, operators_only
+from apps.api.catalogue import TemplateOut, template_out
 from apps.api.health import health_report
 from apps.api.problems import problem_responses
 from apps.api.wire import (
@@ -35,7 +36,7 @@ from apps.api.wire import (
     ledger_out,
 )
 from apps.bootstrap import Services
-from apps.templates import template
+from apps.templates import CURRENCY, TEMPLATES, template
 from fantasy_core.accounts import Account
 from fantasy_core.alerting import AlertState
 from fantasy_core.platform import Platform
@@ -73,6 +74,17 @@ class OperatorController(Controller):
         )
         contest = create_contest(platform, terms, actor=request.user.user_id)
         return contest_detail_out(contest_summary(platform, contest.contest_id))
+
+    @get(
+        "/templates",
+        operation_id="contestTemplates",
+        sync_to_thread=False,
+        responses=problem_responses(401, 403),
+    )
+    def templates(self) -> list[TemplateOut]:
+        """The contest templates, by key: fee, field size, entry limit, payout table, rake,
+        guarantee, withdrawal cut-off, correction window, roster and scoring rules."""
+        return [template_out(TEMPLATES[key], CURRENCY) for key in sorted(TEMPLATES)]
 
     @post(
         "/contests/{contest_id:str}/cancel",

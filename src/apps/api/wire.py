@@ -23,6 +23,7 @@ from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
 from fantasy_core.leaderboard import LeaderboardPage
 from fantasy_core.ledger import Conservation
+from fantasy_core.lineups import SportTemplate, sport_template
 from fantasy_core.payments import ChargeOutcome, Payout, PayoutAccount, Refund
 from fantasy_core.scoring import format_points
 from fantasy_core.usecases.queries import ContestSummary, PaymentsOf, Placing
@@ -167,7 +168,38 @@ class RulesOut(Struct, kw_only=True):
     fingerprint: str
 
 
+class RosterSlotOut(Struct, kw_only=True):
+    name: str
+    positions: list[str]
+
+
+class RosterOut(Struct, kw_only=True):
+    """What a lineup must be: one player per slot in this order, salaries (whole dollars)
+    adding up to at most the cap, players from at least `min_teams` real teams and
+    `min_games` games."""
+
+    template: str
+    slots: list[RosterSlotOut]
+    salary_cap: int
+    min_teams: int
+    min_games: int
+
+
+def roster_out(template: SportTemplate) -> RosterOut:
+    return RosterOut(
+        template=template.name,
+        slots=[
+            RosterSlotOut(name=slot.name, positions=sorted(p.value for p in slot.eligible))
+            for slot in template.slots
+        ],
+        salary_cap=template.salary_cap,
+        min_teams=template.min_teams,
+        min_games=template.min_games,
+    )
+
+
 class ContestDetailOut(ContestOut, kw_only=True):
+    roster: RosterOut
     rules: RulesOut
     payout: dict[str, object]
     rake_bps: int
@@ -205,6 +237,7 @@ def contest_detail_out(summary: ContestSummary) -> ContestDetailOut:
     terms = contest.terms
     return ContestDetailOut(
         **msgspec.structs.asdict(contest_out(summary)),
+        roster=roster_out(sport_template(terms.sport_template)),
         rules=RulesOut(name=terms.rules.name, fingerprint=terms.rules.fingerprint),
         payout=terms.payout.canonical(),
         rake_bps=terms.rake_bps,

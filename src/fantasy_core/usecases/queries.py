@@ -23,6 +23,7 @@ from fantasy_core.lineups import PlayerPool
 from fantasy_core.payments import Payout, PayoutAccount, Refund
 from fantasy_core.platform import Platform
 from fantasy_core.snapshot import entry_rows
+from fantasy_core.stats import Game
 from fantasy_core.usecases.standings import live_leaderboard
 from fantasy_core.usecases.stats import effective_lines
 
@@ -230,6 +231,29 @@ def check_store(p: Platform) -> None:
     """A trivial read: raises whatever the store raises when it cannot be reached."""
     with p.uow() as uow:
         uow.contests.ids_in_states([])
+
+
+@frozen
+class SlateSchedule:
+    """A slate the feed offers and its games (teams, kickoff, status), by kickoff."""
+
+    slate_id: str
+    games: tuple[Game, ...]
+
+    @property
+    def first_kickoff(self) -> datetime | None:
+        return self.games[0].kickoff if self.games else None
+
+
+def slate_schedules(p: Platform) -> list[SlateSchedule]:
+    """Every slate the feed offers with its games, by slate id; raises FeedUnavailable."""
+    return [
+        SlateSchedule(
+            slate_id,
+            tuple(sorted(p.feed.snapshot(slate_id).games, key=lambda g: (g.kickoff, g.game_id))),
+        )
+        for slate_id in sorted(p.feed.slates())
+    ]
 
 
 def feed_slates(p: Platform) -> tuple[str, ...]:
