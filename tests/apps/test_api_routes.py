@@ -9,6 +9,7 @@ from api_support import Api, api_settings, assert_problem, wire
 from litestar import Litestar
 
 import apps.api
+from adapters.sandbox import TEST_CARDS
 from apps.api.hygiene import MAX_BODY_BYTES
 from support.world import World
 
@@ -182,3 +183,15 @@ def test_a_body_too_large_is_a_413_a_person_understands(api: Api) -> None:
     problem = assert_problem(response, 413, "body-too-large")
     assert problem["title"] == "Request body too large"
     assert f"{MAX_BODY_BYTES:,} bytes" in problem["detail"]
+
+
+def test_the_sandbox_test_cards_are_examples_of_the_join_body_and_in_the_readme(api: Api) -> None:
+    schema = api.client.get("/schema/openapi.json").json()
+    body = schema["paths"]["/contests/{contest_id}/entries"]["post"]["requestBody"]
+    name = body["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[-1]
+    method = schema["components"]["schemas"][name]["properties"]["payment_method"]
+    assert method["examples"] == list(TEST_CARDS)
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    for card, behaviour in TEST_CARDS.items():
+        assert f"`{card}`: {behaviour}" in method["description"]
+        assert f"| `{card}` | {behaviour} |" in readme

@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 import msgspec
 from msgspec import Meta, Struct
 
+from adapters.sandbox import TEST_CARDS
 from apps.accounts import MAX_DISPLAY_NAME_LENGTH, MIN_PASSWORD_LENGTH
 from apps.templates import SPORT_OF_TEMPLATE
 from fantasy_core.accounts import Account
@@ -267,9 +268,29 @@ class PickIn(Request):
     player_id: Text
 
 
+def _payment_method_description() -> str:
+    cards = "; ".join(f"`{card}`: {behaviour}" for card, behaviour in TEST_CARDS.items())
+    return (
+        "A Stripe PaymentMethod id (pm_...). In a test environment without a Stripe key "
+        f"the sandbox gateway takes the payments, and these test methods do as Stripe's "
+        f"test cards do: {cards}. Any other id is declined by the sandbox."
+    )
+
+
+PaymentMethod = Annotated[
+    str,
+    Meta(
+        min_length=1,
+        max_length=200,
+        description=_payment_method_description(),
+        examples=list(TEST_CARDS),
+    ),
+]
+
+
 class JoinIn(Request):
     lineup: Annotated[list[PickIn], Meta(min_length=1, max_length=30)]
-    payment_method: Text
+    payment_method: PaymentMethod
 
 
 class BulkJoinIn(Request):
