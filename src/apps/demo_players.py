@@ -28,7 +28,10 @@ PASSWORD = "demo password, not a secret"
 
 
 class LineupPicker:
-    """Valid lineups drawn from the slate's pool by a seeded generator."""
+    """Valid lineups drawn from the slate's pool by a seeded generator, under the salary cap
+    by construction: each slot draws among the players that leave enough of the cap for the
+    cheapest players to fill the slots after it. The teams and games rules are checked
+    after the draw (a draw that breaks them is drawn again)."""
 
     def __init__(self, pool: PlayerPool, template_name: str, rng: random.Random) -> None:
         self._pool = pool
@@ -38,23 +41,34 @@ class LineupPicker:
         self._choices = [
             [p for p in players if slot.accepts(p.position)] for slot in self._template.slots
         ]
+        # What the slots from i on cost at the least: the cap must leave that much.
+        cheapest = [min(p.salary for p in choices) for choices in self._choices]
+        self._reserve = [sum(cheapest[i + 1 :]) for i in range(len(cheapest))]
 
     def lineup(self) -> Lineup:
         for _ in range(500):
-            picks: list[tuple[str, str]] = []
-            for slot, choices in zip(self._template.slots, self._choices, strict=True):
-                taken = {player for _, player in picks}
-                player: SlatePlayer = self._rng.choice(
-                    [p for p in choices if p.player_id not in taken]
-                )
-                picks.append((slot.name, player.player_id))
-            lineup = Lineup(tuple(picks))
+            lineup = self._draw()
             try:
                 validate_lineup(self._template, self._pool, lineup)
             except InvalidLineup:
                 continue
             return lineup
         raise RuntimeError("no valid lineup found in 500 draws: is the slate's pool complete?")
+
+    def _draw(self) -> Lineup:
+        picks: list[tuple[str, str]] = []
+        budget = self._template.salary_cap
+        for slot, choices, reserve in zip(
+            self._template.slots, self._choices, self._reserve, strict=True
+        ):
+            taken = {player for _, player in picks}
+            affordable = [
+                p for p in choices if p.player_id not in taken and p.salary <= budget - reserve
+            ]
+            player: SlatePlayer = self._rng.choice(affordable)
+            picks.append((slot.name, player.player_id))
+            budget -= player.salary
+        return Lineup(tuple(picks))
 
 
 class InProcessClient:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import random
 import re
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 from apps.cli import EXIT_OK, EXIT_USAGE, main
 from apps.demo import DemoOptions, run_demo
+from apps.demo_players import LineupPicker
+from fantasy_core.lineups import PlayerPool, SlatePlayer, sport_template, validate_lineup
 
 # Lines that name a file or a database, or time the run: the rest must not vary.
 _VARIES = re.compile(r"sqlite:///|memory:|finished in|check it yourself")
@@ -101,3 +104,27 @@ def test_the_demo_ends_with_a_table_of_every_contests_money(
     assert all(row[-1] == "conserved" for row in rows)
     cancelled = rows[-1]
     assert cancelled[3:5] == cancelled[11:13]  # everything collected was refunded
+
+
+def test_the_demo_draws_lineups_under_the_salary_cap_even_when_most_players_are_dear() -> None:
+    # Most players cost $9,000: drawn blindly, nine of them cost far over the $50,000 cap.
+    players = [
+        SlatePlayer(
+            f"{team}-{position}-{n}",
+            f"{team} {position} {n}",
+            position,
+            team,
+            game,
+            3_000 if n < 2 else 9_000,
+        )
+        for team, game in (("KC", "g1"), ("BAL", "g1"), ("PHI", "g2"), ("DAL", "g2"))
+        for position in ("QB", "RB", "WR", "TE", "DST")
+        for n in range(12 if position != "DST" else 1)
+    ]
+    pool = PlayerPool.of("dear", players)
+    template = sport_template("draftkings_nfl_classic")
+    picker = LineupPicker(pool, template.name, random.Random(7))
+    for _ in range(50):
+        lineup = picker.lineup()
+        validate_lineup(template, pool, lineup)
+        assert sum(pool.players[p].salary for p in lineup.player_ids) <= template.salary_cap

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from adapters.feeds.replay import ReplayFeed, default_csv_path
-from fantasy_core.errors import FeedUnavailable, UnknownSlate
-from fantasy_core.lineups import Position
+from fantasy_core.errors import FeedUnavailable, InvalidLineup, UnknownSlate
+from fantasy_core.lineups import Lineup, Position, sport_template, validate_lineup
 from fantasy_core.scoring import DST_STAT_KEYS, preset
 from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine, validate_snapshot
 
@@ -241,15 +241,37 @@ def test_the_pool_has_the_skill_players_and_two_dsts_per_game(
     assert pool.players["00-0034857"].name == "Josh Allen"
 
 
-def test_week_1_salaries_are_position_defaults(feed: ReplayFeed) -> None:
-    salaries = {p.position: p.salary for p in feed.player_pool(WEEK1).players.values()}
-    assert salaries == {
-        Position.QB: 5_500,
-        Position.RB: 4_500,
-        Position.WR: 4_500,
-        Position.TE: 3_500,
-        Position.DST: 3_000,
-    }
+def _ppr_points_by_week(feed: ReplayFeed, clock: Clock, player_id: str) -> list[Fraction]:
+    points = []
+    for slate in feed.slates():
+        lines = at(feed, clock, LONG_AFTER, slate).lines
+        points += [preset("ppr").score(ln.as_dict()) for ln in lines if ln.player_id == player_id]
+    return points
+
+
+def test_week_1_salaries_follow_the_players_season_average(feed: ReplayFeed, clock: Clock) -> None:
+    pool = feed.player_pool(WEEK1)
+    assert len({p.salary for p in pool.players.values()}) > 30  # not one flat price a position
+    weeks = _ppr_points_by_week(feed, clock, "00-0034857")  # Josh Allen, every recorded week
+    average = sum(weeks, Fraction(0)) / len(weeks)
+    expected = min(9_000, 3_000 + int(average * 200) // 100 * 100)
+    assert pool.players["00-0034857"].salary == expected > 7_000
+
+
+def test_the_salary_cap_binds_in_week_1(feed: ReplayFeed) -> None:
+    pool = feed.player_pool(WEEK1)
+    template = sport_template("draftkings_nfl_classic")
+    by_price = sorted(pool.players.values(), key=lambda p: (-p.salary, p.player_id))
+    picks: list[tuple[str, str]] = []
+    for slot in template.slots:  # the dearest player each slot takes, each once
+        taken = {player for _, player in picks}
+        best = next(p for p in by_price if slot.accepts(p.position) and p.player_id not in taken)
+        picks.append((slot.name, best.player_id))
+    lineup = Lineup(tuple(picks))
+    assert len({pool.players[p].game_id for p in lineup.player_ids}) >= template.min_games
+    with pytest.raises(InvalidLineup) as refused:
+        validate_lineup(template, pool, lineup)
+    assert refused.value.rule == "salary_cap"
 
 
 def test_later_salaries_follow_the_average_of_earlier_weeks_only(

@@ -81,13 +81,6 @@ _DST_INPUTS = frozenset(
     }
 )
 _POOL_POSITIONS = frozenset({Position.QB, Position.RB, Position.WR, Position.TE})
-_DEFAULT_SALARY = {
-    Position.QB: 5_500,
-    Position.RB: 4_500,
-    Position.WR: 4_500,
-    Position.TE: 3_500,
-    Position.DST: 3_000,
-}
 _MIN_SALARY, _MAX_SALARY, _SALARY_STEP = 3_000, 9_000, 100
 _DOLLARS_PER_POINT = 200
 _ZERO = Fraction(0)
@@ -244,13 +237,18 @@ class ReplayFeed:
         return self._weeks
 
     def _build_pool(self, week: _Week) -> PlayerPool:
-        earlier = [
-            w for w in self._loaded().values() if w.season == week.season and w.week < week.week
-        ]
-        history: dict[str, list[Fraction]] = defaultdict(list)
-        for other in earlier:
+        season = [w for w in self._loaded().values() if w.season == week.season]
+        earlier: dict[str, list[Fraction]] = defaultdict(list)
+        whole: dict[str, list[Fraction]] = defaultdict(list)
+        for other in season:
             for player_id, points in self._points_of(other).items():
-                history[player_id].append(points)
+                whole[player_id].append(points)
+                if other.week < week.week:
+                    earlier[player_id].append(points)
+
+        def salary(player_id: str) -> int:
+            return _salary(earlier.get(player_id) or whole[player_id])
+
         players = [
             SlatePlayer(
                 row.player_id,
@@ -258,7 +256,7 @@ class ReplayFeed:
                 Position(row.position),
                 row.team,
                 week.game_of(row.team),
-                _salary(Position(row.position), history.get(row.player_id, [])),
+                salary(row.player_id),
             )
             for row in week.rows
             if row.player_id and row.position in _POOL_POSITIONS
@@ -266,9 +264,8 @@ class ReplayFeed:
         for game in week.games:
             for team in (game.away, game.home):
                 dst = dst_player_id(team)
-                salary = _salary(Position.DST, history.get(dst, []))
                 players.append(
-                    SlatePlayer(dst, f"{team} DST", Position.DST, team, game.game_id, salary)
+                    SlatePlayer(dst, f"{team} DST", Position.DST, team, game.game_id, salary(dst))
                 )
         return PlayerPool.of(week.slate_id, players)
 
@@ -287,13 +284,18 @@ class ReplayFeed:
         return self._points[week.slate_id]
 
 
-def _salary(position: Position, history: list[Fraction]) -> int:
-    """$200 per point of the player's average over the weeks before this one in which they
-    played (PPR; DraftKings scoring for a DST), from $3,000, in $100 steps rounded down, capped
-    at $9,000. A player with no earlier week (everyone in week 1) gets the position default."""
-    if not history:
-        return _DEFAULT_SALARY[position]
-    average = sum(history, _ZERO) / len(history)
+def _salary(points: list[Fraction]) -> int:
+    """$200 per point of the player's average fantasy points (PPR; DraftKings scoring for a
+    DST), from $3,000, in $100 steps rounded down, capped at $9,000.
+
+    The average is over the weeks before this one in which the player played; for a player
+    with none (everyone in the recording's first week, and a player's first game later) it
+    is over every week of the season in the recording, this one included: a stand-in for
+    last season's output, which the recording lacks. Real salaries vary with what a player
+    is expected to score, so the salary cap binds: a lineup of the most expensive players
+    at each position costs far more than the cap (tests/unit/test_replay_feed.py).
+    """
+    average = sum(points, _ZERO) / len(points)
     raw = _MIN_SALARY + int(average * _DOLLARS_PER_POINT) // _SALARY_STEP * _SALARY_STEP
     return max(_MIN_SALARY, min(_MAX_SALARY, raw))
 
