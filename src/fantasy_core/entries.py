@@ -81,6 +81,9 @@ class Entry:
     _status: EntryStatus = field(default=EntryStatus.RESERVED, alias="status")
     _charge_id: str | None = field(default=None, alias="charge_id")
     _reason: str | None = field(default=None, alias="reason")
+    # The lineup the entry was joined with, kept once the lineup has been edited (None
+    # while it never was): a replay of the join is compared with it, not with the edit.
+    joined_lineup: Lineup | None = None
 
     @property
     def status(self) -> EntryStatus:
@@ -140,6 +143,17 @@ class Entry:
         if charge_id is not None:
             self._charge_id = charge_id
         self._reason = reason
+
+    @property
+    def lineup_joined_with(self) -> Lineup:
+        """The lineup of the join request that made this entry, whatever edits followed."""
+        return self.lineup if self.joined_lineup is None else self.joined_lineup
+
+    def replace_lineup(self, lineup: Lineup) -> None:
+        """Play `lineup` from now on (the caller checked the rules), keeping the joined one."""
+        if self.joined_lineup is None:
+            self.joined_lineup = self.lineup
+        self.lineup = lineup
 
 
 @frozen

@@ -129,6 +129,16 @@ class WithdrawRefused(DomainError):
     """A withdrawal that the contest's rules do not allow (past the cut-off, not the owner)."""
 
 
+class LineupChangeRefused(DomainError):
+    """An edit or swap of an entry's lineup the contest's rules do not allow: `reason` is a
+    stable code (not_owner, not_active, locked, player_started)."""
+
+    def __init__(self, reason: str, message: str, player_id: str | None = None) -> None:
+        self.reason = reason
+        self.player_id = player_id
+        super().__init__(message)
+
+
 class GatewayUnavailable(DomainError):
     """The payment gateway certainly did not act on the request; it may be retried."""
 

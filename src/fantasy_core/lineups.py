@@ -8,6 +8,7 @@ from types import MappingProxyType
 
 from attrs import Attribute, field, frozen
 
+from fantasy_core import codec
 from fantasy_core.errors import (
     InvalidLineup,
     InvalidPlayerPool,
@@ -301,6 +302,16 @@ class Lineup:
     @property
     def player_ids(self) -> tuple[str, ...]:
         return tuple(player_id for _, player_id in self.picks)
+
+    def canonical(self) -> list[list[str]]:
+        """The JSON-able form: [slot, player id] pairs in slot order."""
+        return [[slot, player_id] for slot, player_id in self.picks]
+
+    @property
+    def fingerprint(self) -> str:
+        """ "sha256:<hex>" of the canonical form (codec): equal lineups, and only they, have
+        the same fingerprint (what the audit of a lineup change names)."""
+        return codec.fingerprint(self.canonical())
 
 
 def _where(index: int, slot_name: str) -> str:

@@ -986,6 +986,34 @@ def test_lineups_round_trip_exactly_whatever_their_names_hold(backend: Backend) 
         assert [e.lineup for e in uow.entries.with_status([EntryStatus.ACTIVE])] == odd
 
 
+def test_an_edited_lineup_keeps_the_lineup_it_was_joined_with(backend: Backend) -> None:
+    joined = Lineup((("QB", "KC-QB0"), ("RB", "KC-RB1")))
+    edited = Lineup((("QB", "BAL-QB0"), ("RB", "a\x1fb")))
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        entry = an_entry("e1")
+        entry.lineup = joined
+        uow.entries.add(entry)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.entries.get("e1").joined_lineup is None
+        entry = uow.entries.get("e1")
+        entry.replace_lineup(edited)
+        uow.entries.save(entry)
+        uow.commit()
+    with backend.uow() as uow:
+        for found in (
+            uow.entries.get("e1"),
+            uow.entries.by_fingerprint(entry.fingerprint),
+            *uow.entries.for_contest("c1"),
+            *uow.entries.get_all(["e1"]),
+        ):
+            assert found is not None
+            assert (found.lineup, found.joined_lineup) == (edited, joined)
+            assert found.lineup_joined_with == joined
+        assert uow.entries.for_settlement("c1")[0][3] == edited.player_ids
+
+
 def test_timestamps_come_back_time_zone_aware_and_equal(backend: Backend) -> None:
     entry = an_entry(created_at=ELSEWHERE)
     payout = attrs.evolve(a_payout(), retry_at=ELSEWHERE)

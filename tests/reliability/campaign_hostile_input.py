@@ -332,6 +332,13 @@ def matrix_routes(app: Seeded) -> list[Route]:
         ),
         Route("GET", f"/entries/{eid}", owner),
         Route("GET", f"/entries/{eid}/explanation", owner),
+        # Changing the lineup: the owner only (before withdrawing, which ends the entry).
+        Route(
+            "PUT",
+            f"/entries/{eid}/lineup",
+            {"anonymous": 401, "bob": 403, "operator": 403, "ann": 200},
+            {"lineup": _picks(3)},
+        ),
         # Withdrawing: the owner only (checked last for ann: it changes the entry).
         Route(
             "POST",

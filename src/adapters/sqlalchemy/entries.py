@@ -36,6 +36,7 @@ _ENTRY_COLUMNS = (
     t.entries.c.status,
     t.entries.c.charge_id,
     t.entries.c.reason,
+    t.entries.c.joined_lineup,
 )
 
 

@@ -114,6 +114,9 @@ def entry_values(entry: Entry) -> Values:
         "status": entry.status.value,
         "charge_id": entry.charge_id,
         "reason": entry.reason,
+        "joined_lineup": None
+        if entry.joined_lineup is None
+        else lineup_to_text(entry.joined_lineup),
     }
 
 
@@ -151,7 +154,8 @@ class EntryReader:
     """Builds entries from rows, cheaply enough for a million of them.
 
     Rows are (entry_id, contest_id, user_id, fingerprint, lineup, payment_method,
-    fee_minor, created_at, status, charge_id, reason) as the driver returns them;
+    fee_minor, created_at, status, charge_id, reason, joined_lineup) as the driver
+    returns them;
     `of_contest` reads rows without the contest_id, for entries of one contest.
     Lineups share their (slot, player) pairs and repeated strings share one object,
     so a big contest takes a fraction of the memory a naive read would.
@@ -179,7 +183,7 @@ class EntryReader:
 
     def of_contest(self, contest_id: str, row: Sequence[Any]) -> Entry:
         (entry_id, user_id, fingerprint, lineup, payment_method, fee, created_at, status,
-         charge_id, reason) = row  # fmt: skip
+         charge_id, reason, joined) = row  # fmt: skip
         return Entry(
             entry_id,
             contest_id,
@@ -192,6 +196,7 @@ class EntryReader:
             _ENTRY_STATUS[status],
             charge_id,
             reason,
+            None if joined is None else self.lineup(joined),
         )
 
 

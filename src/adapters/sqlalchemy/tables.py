@@ -150,6 +150,9 @@ entries = Table(
     Column("status", String(16), nullable=False),
     _key("charge_id", nullable=True),
     Column("reason", Text, nullable=True),
+    # The lineup the entry was joined with, once edited (NULL while never edited): a
+    # replay of the join is compared with it. records.lineup_to_text.
+    Column("joined_lineup", Text, nullable=True),
     UniqueConstraint("fingerprint"),
     UniqueConstraint("charge_id"),
     one_of("status", EntryStatus, "status"),

@@ -6,7 +6,7 @@ import asyncio
 from typing import Annotated, Any
 
 import anyio.to_thread
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
 from litestar.exceptions import PermissionDeniedException
@@ -35,6 +35,8 @@ from apps.api.wire import (
     EntryOut,
     ExplanationOut,
     JoinIn,
+    LineupIn,
+    PickIn,
     entry_out,
     explanation_out,
     payment_action_out,
@@ -47,6 +49,7 @@ from fantasy_core.lineups import Lineup
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.joining import JoinRequest, pending_payment, withdraw
 from fantasy_core.usecases.joining_batch import Joined, join_many
+from fantasy_core.usecases.lineups import edit_lineup
 from fantasy_core.usecases.queries import contest_summary, get_entry, placings
 from fantasy_core.usecases.reports import explain_entry
 
@@ -232,10 +235,40 @@ class EntryController(Controller):
         entry, _ = get_entry(platform, entry_id)
         return entry_out(entry, display_name=request.user.display_name)
 
+    @put(
+        "/entries/{entry_id:str}/lineup",
+        guards=[players_only],
+        status_code=200,
+        operation_id="changeLineup",
+        responses=problem_responses(400, 401, 403, 404, 409, 422, 503),
+        sync_to_thread=True,
+    )
+    def change_lineup(
+        self,
+        entry_id: FromPath[str],
+        data: JSONBody[LineupIn],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> EntryOut:
+        """Replace the entry's lineup until the contest locks; no money moves.
+
+        The same lineup again changes nothing. 403 not the owner's entry; 409 the lineup
+        is locked (or the entry is not active), with the reason; 422 an invalid lineup
+        (which rule, which player), under exactly the rules of a join.
+        """
+        entry, _ = get_entry(platform, entry_id)
+        if entry.user_id != request.user.user_id:
+            raise PermissionDeniedException("only the entry's owner can change its lineup")
+        edited = edit_lineup(platform, entry_id, request.user.user_id, _lineup(data.lineup))
+        return entry_out(edited, display_name=request.user.display_name)
+
+
+def _lineup(picks: list[PickIn]) -> Lineup:
+    return Lineup(tuple((pick.slot, pick.player_id) for pick in picks))
+
 
 def _join_request(contest_id: str, user_id: str, key: str, data: JoinIn) -> JoinRequest:
-    lineup = Lineup(tuple((pick.slot, pick.player_id) for pick in data.lineup))
-    return JoinRequest(contest_id, user_id, key, lineup, data.payment_method)
+    return JoinRequest(contest_id, user_id, key, _lineup(data.lineup), data.payment_method)
 
 
 def _spend_quota(request: Request[Account, Token, Any], lineups: int) -> None:

@@ -113,6 +113,7 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.InvalidLineup: (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-lineup", "Invalid lineup"),
     errors.JoinRefused: (HTTP_409_CONFLICT, "join-refused", "Join refused"),
     errors.WithdrawRefused: (HTTP_409_CONFLICT, "withdraw-refused", "Withdrawal refused"),
+    errors.LineupChangeRefused: (HTTP_409_CONFLICT, "lineup-change-refused", "Lineup locked"),
     errors.OperatorActionRefused: (HTTP_409_CONFLICT, "action-refused", "Action refused"),
     errors.IdempotencyKeyReused: (
         HTTP_422_UNPROCESSABLE_ENTITY,
@@ -177,6 +178,8 @@ def _extra(error: errors.DomainError) -> dict[str, object]:
         return {"rule": error.rule, "player_id": error.player_id}
     if isinstance(error, errors.JoinRefused):
         return {"reason": error.reason}
+    if isinstance(error, errors.LineupChangeRefused):
+        return {"reason": error.reason, "player_id": error.player_id}
     if isinstance(error, errors.IdempotencyKeyReused):
         return {"idempotency_key": error.key}
     if isinstance(error, errors.InvalidCorrection):

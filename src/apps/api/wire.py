@@ -293,6 +293,12 @@ class JoinIn(Request):
     payment_method: PaymentMethod
 
 
+class LineupIn(Request):
+    """An entry's new lineup (an edit before lock, or a late swap)."""
+
+    lineup: Annotated[list[PickIn], Meta(min_length=1, max_length=30)]
+
+
 class BulkJoinIn(Request):
     """Several lineups for one contest at once (DraftKings' bulk upload), each with its
     payment method; at most the contest's entry limit per player."""

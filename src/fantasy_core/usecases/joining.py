@@ -68,11 +68,14 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
 
 def check_replay(entry: Entry, request: JoinRequest) -> bool:
     """True when `request` is the one that made `entry` (its key's first request) again;
-    IdempotencyKeyReused when the key comes back with another lineup or payment method."""
+    IdempotencyKeyReused when the key comes back with another lineup or payment method.
+
+    The lineup compared is the one the entry was joined with: an edit made since is the
+    player's later request, and does not make the first one a different request."""
     changed = [
         what
         for what, same in (
-            ("lineup", entry.lineup == request.lineup),
+            ("lineup", entry.lineup_joined_with == request.lineup),
             ("payment method", entry.payment_method == request.payment_method),
         )
         if not same
