@@ -4,9 +4,13 @@ Each run settles a contest whose every entry wins (a few hundred prizes) on
 PostgreSQL, with the fees charged through the Stripe adapter on the emulator, and
 without sending a payout. Then the real `fantasy worker` program pays it and is
 killed (SIGKILL: no handler, no flush, no commit) at random points of its payment
-loop, and restarted, `kills_per_run` times, and left to finish. Before some restarts
-the emulator forgets every idempotency key (Stripe does after 24 hours), so
-recovery must find earlier transfers by their metadata alone.
+loop, and restarted, `kills_per_run` times, and left to finish. Every other kill
+(the first included) lands after a transfer and before its record, for certain: the
+emulator makes the transfer and holds its reply until the worker is dead. Before
+restarts (every one, in the test) the emulator forgets every idempotency key (Stripe
+does after 24 hours), so recovery must find earlier transfers by their metadata
+alone: a worker that sent a payout of unknown outcome again without looking it up
+would transfer it twice, every run.
 
 Counted on the emulator's side: every winner has exactly one transfer, of the
 recorded amount, to the winner's account; nothing else was transferred. On ours:
@@ -52,6 +56,9 @@ class CrashPayoutsConfig:
     seed: int = 2025
     # Before every n-th restart the emulator forgets its idempotency keys (0: never).
     forget_keys_every: int = 2
+    # Every n-th kill (the first included) waits for a transfer made and its reply
+    # held by the emulator: a kill after a transfer, before its record (0: never).
+    kill_after_a_transfer_every: int = 2
     # After reaching its kill point, wait up to this long before the SIGKILL.
     jitter_seconds: float = 0.03
 
@@ -184,7 +191,7 @@ def _kill_and_restart(
     targets = sorted(rng.sample(window, min(config.kills_per_run, len(window))))
     deadline = time.monotonic() + RUN_TIMEOUT_SECONDS
     try:
-        for target in targets:
+        for n, target in enumerate(targets):
             worker.start()
             before = progress(world.engine, cid).attempts
             # Kill only once this process is paying (it marked a payout SENDING itself)
@@ -198,8 +205,14 @@ def _kill_and_restart(
                 time.sleep(POLL_SECONDS)
             if now.state == ContestState.PAID.value or time.monotonic() >= deadline:
                 break
-            time.sleep(rng.uniform(0, config.jitter_seconds))
+            every = config.kill_after_a_transfer_every
+            if every and n % every == 0:
+                if not _hold_the_next_transfer(world, books, cid, deadline):
+                    break
+            else:
+                time.sleep(rng.uniform(0, config.jitter_seconds))
             worker.kill()
+            books.set_faults(hold_transfers=0)
             report.fault("SIGKILL during payouts")
             _classify_kill(world, books, cid, report)
             if config.forget_keys_every and worker.kills % config.forget_keys_every == 0:
@@ -218,6 +231,22 @@ def _kill_and_restart(
     finally:
         worker.stop()
         report.count("restarts", max(worker.starts - 1, 0))
+
+
+def _hold_the_next_transfer(world: SqlWorld, books: StripeBooks, cid: str, deadline: float) -> bool:
+    """Have the emulator hold the reply of the worker's next transfer, and wait until it
+    does: the transfer is made, the worker has not heard of it. False if the contest was
+    paid first (no transfer left to hold) or time ran out."""
+    held = books.faults()["held"]
+    books.set_faults(hold_transfers=1)
+    while time.monotonic() < deadline:
+        if books.faults()["held"] > held:
+            return True
+        if progress(world.engine, cid).state == ContestState.PAID.value:
+            break
+        time.sleep(POLL_SECONDS)
+    books.set_faults(hold_transfers=0)
+    return False
 
 
 def _classify_kill(world: SqlWorld, books: StripeBooks, cid: str, report: CampaignReport) -> None:

@@ -109,3 +109,9 @@ class StripeBooks:
 
     def set_faults(self, **faults: int) -> None:
         httpx.post(f"{self.url}/_config/faults", json=faults, timeout=5).raise_for_status()
+
+    def faults(self) -> dict[str, int]:
+        """The emulator's fault counters (what is armed, and `held`: replies held so far)."""
+        response = httpx.get(f"{self.url}/_config/faults", timeout=5)
+        response.raise_for_status()
+        return {str(k): int(v) for k, v in response.json().items()}

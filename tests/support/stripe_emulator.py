@@ -31,6 +31,10 @@ Stripe's documented behaviour:
   POST /_config/faults {"lose_replies": n, "rate_limit": n, "retry_after": s}:
     the next n API requests are processed and then the connection is closed
     without a reply; or the next n are refused with 429 and Retry-After.
+  POST /_config/faults {"hold_transfers": n}: the next n transfers are made and
+    their replies held for two minutes (`held` counts them), so a campaign can kill
+    the client after a transfer and before it records it. GET /_config/faults
+    reads the counters.
   DELETE /_config/idempotency_keys: forget every key (Stripe prunes after 24 h).
 - localstripe's store is never loaded from or saved to /tmp/localstripe.pickle,
   so concurrent test runs share nothing.
@@ -39,6 +43,7 @@ Stripe's documented behaviour:
 from __future__ import annotations
 
 import argparse
+import asyncio
 import re
 import secrets
 import socket
@@ -186,7 +191,9 @@ async def search_payment_intents(request: web.Request) -> web.Response:
     return server.json_response(body)
 
 
-FAULTS = {"lose_replies": 0, "rate_limit": 0, "retry_after": 0}
+FAULTS = {"lose_replies": 0, "rate_limit": 0, "retry_after": 0, "hold_transfers": 0, "held": 0}
+# How long a held reply waits: far longer than any campaign needs to kill its client.
+HOLD_SECONDS = 120.0
 # (authorization, idempotency key) -> (method, path, body, status, response body)
 REPLAYS: dict[tuple[str, str], tuple[str, str, bytes, int, bytes]] = {}
 IN_FLIGHT: set[tuple[str, str]] = set()
@@ -224,6 +231,13 @@ async def faults(request: web.Request, handler: Any) -> web.StreamResponse:
             headers={"Retry-After": str(FAULTS["retry_after"]), "Stripe-Should-Retry": "true"},
         )
     response: web.StreamResponse = await handler(request)
+    transfer = request.method == "POST" and request.path == "/v1/transfers"
+    if transfer and FAULTS["hold_transfers"] > 0:
+        FAULTS["hold_transfers"] -= 1
+        FAULTS["held"] += 1
+        # The transfer is made (and its idempotent result kept); its reply waits, so the
+        # client can be killed between the transfer and its record, at will.
+        await asyncio.sleep(HOLD_SECONDS)
     if FAULTS["lose_replies"] > 0:
         FAULTS["lose_replies"] -= 1
         # The work is done (and its idempotent result kept); the reply never arrives.
@@ -284,6 +298,10 @@ async def idempotency(request: web.Request, handler: Any) -> web.StreamResponse:
     return response
 
 
+async def get_faults(_: web.Request) -> web.Response:
+    return web.json_response(FAULTS)
+
+
 async def set_faults(request: web.Request) -> web.Response:
     wanted = await request.json()
     for name in FAULTS:
@@ -305,6 +323,7 @@ def extend(app: web.Application) -> None:
         app.router.add_route("GET", plural, server.api_list_all(cls, plural))
     # A plain path is matched before localstripe's /v1/payment_intents/{id}.
     app.router.add_get("/v1/payment_intents/search", search_payment_intents)
+    app.router.add_get("/_config/faults", get_faults)
     app.router.add_post("/_config/faults", set_faults)
     app.router.add_delete("/_config/idempotency_keys", forget_idempotency_keys)
     # Innermost last: ids on every reply, faults around the idempotent result.
