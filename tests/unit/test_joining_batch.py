@@ -13,7 +13,13 @@ from hypothesis import strategies as st
 from adapters.memory import store as memory_store
 from adapters.sandbox.gateway import DECLINE, REQUIRES_ACTION, SUCCEED, TIMEOUT_AFTER_SUCCESS
 from fantasy_core.entries import SEAT_HOLDING, EntryStatus
-from fantasy_core.errors import DuplicateRecord, IdempotencyKeyReused, PaymentOutcomeUnknown
+from fantasy_core.entry_limits import MaxEntries
+from fantasy_core.errors import (
+    DuplicateRecord,
+    IdempotencyKeyReused,
+    JoinRefused,
+    PaymentOutcomeUnknown,
+)
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup
 from fantasy_core.usecases import joining_batch
@@ -124,6 +130,21 @@ def test_any_batch_never_oversells_charges_once_and_replays_to_the_same_answers(
     made_again = [n for n, a in enumerate(again) if a[0].startswith("entry-")]
     assert [alone(world, requests[n])[:3] for n in made_again] == [again[n][:3] for n in made_again]
     assert world.gateway.charges == charges_after
+
+
+def test_a_batch_holds_a_player_to_the_entry_limit_as_joins_one_by_one_do() -> None:
+    world = World()
+    contest = world.create(entry_limit=MaxEntries(2))
+    requests = [
+        JoinRequest(contest.contest_id, "ann", f"k{n}", lineup(n), SUCCEED) for n in range(3)
+    ]
+    first, second, third = join_many(world.p, requests)
+    assert not isinstance(first, Exception)
+    assert not isinstance(second, Exception)
+    assert (first[0].status, second[0].status) == (EntryStatus.ACTIVE, EntryStatus.ACTIVE)
+    assert isinstance(third, JoinRefused)
+    assert third.reason == "entry_limit"
+    assert len(world.gateway.charges) == 2
 
 
 def test_two_requests_with_one_key_in_a_batch_are_one_join_charged_once() -> None:
