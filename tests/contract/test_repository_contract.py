@@ -7,6 +7,7 @@ audit trigger) run on the SQL adapters (`sql_backend`).
 
 from __future__ import annotations
 
+import sqlite3
 import threading
 import time
 from datetime import UTC, datetime, timedelta, timezone
@@ -15,7 +16,7 @@ from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import text
+from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from contract.backends import Backend
@@ -509,33 +510,75 @@ def test_two_open_units_of_work_cannot_both_save_a_contest_they_read(
 
 
 def test_a_locked_contest_waits_for_the_locker_and_then_sees_its_change(
-    sql_backend: Backend,
+    fresh_postgres: Backend,
 ) -> None:
-    with sql_backend.uow() as uow:
+    backend = fresh_postgres
+    with backend.uow() as uow:
         uow.contests.add(a_contest("c1"))
         uow.commit()
-    seen: list[tuple[ContestState, float]] = []
+    seen: list[ContestState] = []
     locked = threading.Event()
 
     def second_worker() -> None:
         locked.wait()
-        started = time.monotonic()
-        with sql_backend.uow() as uow:
-            seen.append((uow.contests.lock("c1").state, time.monotonic() - started))
+        with backend.uow() as uow:
+            seen.append(uow.contests.lock("c1").state)
 
     worker = threading.Thread(target=second_worker)
     worker.start()
-    with sql_backend.uow() as uow:
+    try:
+        with backend.uow() as uow:
+            contest = uow.contests.lock("c1")
+            locked.set()
+            # Change the contest only once the second worker is seen blocked on our lock.
+            wait_until_a_transaction_waits_on_a_lock(backend.sql)
+            contest.cancel(CREATED, "cancelled while locked", "ops")
+            uow.contests.save(contest)
+            uow.commit()
+    finally:
+        worker.join(timeout=10)
+    assert seen == [ContestState.CANCELLED]
+
+
+def wait_until_a_transaction_waits_on_a_lock(engine: Engine, timeout: float = 10.0) -> None:
+    """Poll PostgreSQL until a session of this database is blocked by another's lock."""
+    blocked = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND cardinality(pg_blocking_pids(pid)) > 0"
+    )
+    deadline = time.monotonic() + timeout
+    with engine.connect() as connection:
+        while connection.execute(blocked).scalar_one() == 0:
+            connection.rollback()  # each poll sees the sessions as they are now
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no transaction waited on a lock within {timeout} s")
+            time.sleep(0.005)
+
+
+def test_a_locked_contest_shuts_other_writers_out_until_committed_on_sqlite(
+    fresh_sqlite: Backend,
+) -> None:
+    # SQLite has one writer at a time: a unit of work that locked a contest holds the
+    # database's write lock, so another writer cannot even begin until it commits.
+    backend = fresh_sqlite
+    assert backend.url is not None
+    path = backend.url.removeprefix("sqlite:///")
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    with backend.uow() as uow:
         contest = uow.contests.lock("c1")
-        locked.set()
-        time.sleep(0.3)
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        try:
+            with pytest.raises(sqlite3.OperationalError, match="locked"):
+                other.execute("BEGIN IMMEDIATE")
+        finally:
+            other.close()
         contest.cancel(CREATED, "cancelled while locked", "ops")
         uow.contests.save(contest)
         uow.commit()
-    worker.join(timeout=10)
-    [(state, waited)] = seen
-    assert state is ContestState.CANCELLED
-    assert waited >= 0.2
+    with backend.uow() as uow:
+        assert uow.contests.lock("c1").state is ContestState.CANCELLED
 
 
 # --- queries and their order ---------------------------------------------------------------

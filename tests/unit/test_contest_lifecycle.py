@@ -9,7 +9,7 @@ from itertools import pairwise, product
 import pytest
 
 from fantasy_core.contest import Contest, ContestTerms, InvalidContestTerms
-from fantasy_core.errors import IllegalTransition
+from fantasy_core.errors import IllegalTransition, UnknownSportTemplate
 from fantasy_core.lifecycle import TRANSITIONS, ContestState
 from fantasy_core.money import Money
 from support.world import LOCK, World
@@ -163,21 +163,21 @@ def test_a_cancellation_needs_a_reason() -> None:
 
 
 @pytest.mark.parametrize(
-    ("change", "message"),
+    ("change", "error", "message"),
     [
-        ({"entry_fee": Money(0, "usd")}, "fee must be positive"),
-        ({"capacity": 1}, "capacity"),
-        ({"rake_bps": 10_000}, "rake"),
-        ({"min_entries": 11}, "minimum entries"),
-        ({"guaranteed_pool": Money(100, "eur")}, "currency"),
-        ({"sport_template": "curling"}, "curling"),
-        ({"lock_at": LOCK.replace(tzinfo=None)}, "time zone"),
+        ({"entry_fee": Money(0, "usd")}, InvalidContestTerms, "fee must be positive"),
+        ({"capacity": 1}, InvalidContestTerms, "capacity"),
+        ({"rake_bps": 10_000}, InvalidContestTerms, "rake"),
+        ({"min_entries": 11}, InvalidContestTerms, "minimum entries"),
+        ({"guaranteed_pool": Money(100, "eur")}, InvalidContestTerms, "currency"),
+        ({"sport_template": "curling"}, UnknownSportTemplate, "curling"),
+        ({"lock_at": LOCK.replace(tzinfo=None)}, InvalidContestTerms, "time zone"),
     ],
 )
 def test_contest_terms_refuse_what_no_contest_can_run_by(
-    change: dict[str, object], message: str
+    change: dict[str, object], error: type[Exception], message: str
 ) -> None:
-    with pytest.raises(Exception, match=message):
+    with pytest.raises(error, match=message):
         World().terms(**change)
 
 

@@ -15,7 +15,7 @@ from fantasy_core.errors import InvalidFeedData, OperatorActionRefused
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
 from fantasy_core.payments import PaymentEvent, PaymentEventKind, PayoutStatus, TransferOutcome
-from fantasy_core.snapshot import recompute, verify
+from fantasy_core.snapshot import InvalidSnapshot, recompute, verify
 from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.corrections import correct_stat
@@ -296,7 +296,7 @@ def test_the_settlement_snapshot_recomputes_byte_for_byte() -> None:
     assert recompute(document) == document
     verify(document, digest)
     tampered = document.replace(b'"ann"', b'"eve"', 1)
-    with pytest.raises(Exception, match="hashes to"):
+    with pytest.raises(InvalidSnapshot, match="hashes to"):
         verify(tampered, digest)
 
 
@@ -419,9 +419,10 @@ def test_a_guaranteed_contest_pays_its_guarantee_and_the_house_covers_the_overla
     report = verify_ledger(world.p)
     assert report.ok
     (conservation,) = report.closed_contests
+    assert conservation.contest_id == cid
+    assert state(world, cid) is ContestState.PAID
     assert conservation.overlay == 10_000 - 3_600
     assert conservation.paid_out == 10_000
-    assert cid
 
 
 def test_an_entry_score_is_explained_stat_by_stat() -> None:
@@ -503,7 +504,7 @@ def test_a_provider_correction_of_a_final_line_is_audited_with_old_and_new_value
     with world.store.unit_of_work() as uow:
         changes = [r.detail for r in uow.audit.for_actor("system") if r.action == "stats.changed"]
     assert changes == ["KC-QB0 in g1: passing_tds 0 -> 3 (versions 2 -> 3)"]
-    assert cid
+    assert state(world, cid) is ContestState.COMPLETE  # a provider's correction moves no state
 
 
 def provider_corrected(version: int, player_id: str, **stats: int) -> FeedSnapshot:
