@@ -349,8 +349,10 @@ def _run_the_week(
             clock.advance(timedelta(hours=2))
         if state in (ContestState.COMPLETE, ContestState.SETTLED) and not cut_during_payouts:
             # The worker pays a handful of winners in less than a poll of the state takes:
-            # watch the emulator instead, and cut at its first transfer.
-            if _first_transfer(books, cid, within=1.0):
+            # watch the emulator instead, and cut at its first transfer. Watch long enough
+            # for a loaded machine's next worker pass: a second-long watch that missed it
+            # next saw the contest PAID, and the campaign never cut during payouts.
+            if _first_transfer(books, cid, within=15.0):
                 proxy.cut()
                 with_cut = books.transfer_tally(cid).count
                 report.figures["transfers made when the database was cut"] = with_cut
