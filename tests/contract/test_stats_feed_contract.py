@@ -24,19 +24,10 @@ from fantasy_core.stats import (
     validate_snapshot,
 )
 from support.programmable_feed import ProgrammableFeed
+from support.settable_clock import SettableClock
 from support.sportsdataio_server import serving
 
 MINUTE = timedelta(minutes=1)
-
-
-class Clock:
-    """A clock the test sets, forwards or back."""
-
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 @attrs.frozen
@@ -46,14 +37,14 @@ class Harness:
     same data, to compare answers across instances."""
 
     feed: StatsFeed
-    clock: Clock
+    clock: SettableClock
     slate_id: str
     times: tuple[datetime, ...]
-    fresh: Callable[[Clock], StatsFeed]
+    fresh: Callable[[SettableClock], StatsFeed]
 
 
 def replay_harness(csv_path: Path) -> Harness:
-    clock = Clock(datetime(2025, 9, 1, tzinfo=UTC))
+    clock = SettableClock(datetime(2025, 9, 1, tzinfo=UTC))
     feed = ReplayFeed(csv_path, clock)
     slate_id = feed.slates()[0]
     kickoffs = sorted({game.kickoff for game in feed.snapshot(slate_id).games})
@@ -71,10 +62,10 @@ def sportsdataio_harness(csv_path: Path) -> Iterator[Harness]:
     """The SportsDataIO adapter against a local server serving the replay in the provider's
     shape (tests/support/sportsdataio_server.py); fewer times than the replay's, since every
     snapshot is three HTTP requests."""
-    clock = Clock(datetime(2025, 9, 1, tzinfo=UTC))
+    clock = SettableClock(datetime(2025, 9, 1, tzinfo=UTC))
     with serving(ReplayFeed(csv_path, clock), SPORTSDATAIO_KEY) as server:
 
-        def feed(feed_clock: Clock) -> SportsDataIOFeed:
+        def feed(feed_clock: SettableClock) -> SportsDataIOFeed:
             return SportsDataIOFeed(server.url, SPORTSDATAIO_KEY, clock=feed_clock)
 
         with feed(clock) as first:
@@ -116,7 +107,7 @@ def _programmed_snapshots() -> list[tuple[datetime | None, FeedSnapshot]]:
     ]
 
 
-def programmable_feed(clock: Clock) -> ProgrammableFeed:
+def programmable_feed(clock: SettableClock) -> ProgrammableFeed:
     feed = ProgrammableFeed(clock)
     for visible_from, snapshot in _programmed_snapshots():
         feed.publish(snapshot, visible_from or T0 - timedelta(days=1))
@@ -131,7 +122,7 @@ def programmable_feed(clock: Clock) -> ProgrammableFeed:
 
 
 def programmable_harness() -> Harness:
-    clock = Clock(T0)
+    clock = SettableClock(T0)
     times = sorted({t for t, _ in _programmed_snapshots() if t} | {T0, KICKOFF + 400 * MINUTE})
     times += [t + MINUTE for t in times]
     return Harness(
@@ -206,7 +197,7 @@ def test_the_slate_goes_from_not_started_to_started(harness: Harness) -> None:
 
 
 def test_the_same_clock_time_gives_the_same_answers_from_any_instance(harness: Harness) -> None:
-    other_clock = Clock(harness.times[0])
+    other_clock = SettableClock(harness.times[0])
     other = harness.fresh(other_clock)
     for moment in harness.times[:: max(1, len(harness.times) // 8)]:
         harness.clock.now = other_clock.now = moment

@@ -293,7 +293,7 @@ def _salary(points: list[Fraction]) -> int:
     is over every week of the season in the recording, this one included: a stand-in for
     last season's output, which the recording lacks. Real salaries vary with what a player
     is expected to score, so the salary cap binds: a lineup of the most expensive players
-    at each position costs far more than the cap (tests/unit/test_replay_feed.py).
+    at each position costs far more than the cap (tests/adapters/test_replay_feed.py).
     """
     average = sum(points, _ZERO) / len(points)
     raw = _MIN_SALARY + int(average * _DOLLARS_PER_POINT) // _SALARY_STEP * _SALARY_STEP

@@ -15,6 +15,7 @@ from fantasy_core.errors import FeedUnavailable, InvalidLineup, UnknownSlate
 from fantasy_core.lineups import Lineup, Position, sport_template, validate_lineup
 from fantasy_core.scoring import DST_STAT_KEYS, preset
 from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine, validate_snapshot
+from support.settable_clock import SettableClock
 
 WEEK1 = "nfl-2025-reg-wk01"
 WEEK2 = "nfl-2025-reg-wk02"
@@ -29,14 +30,6 @@ MINUTE = timedelta(minutes=1)
 SKILL = {"QB", "RB", "WR", "TE"}
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture(scope="module")
 def rows(nflverse_player_stats_csv: Path) -> list[dict[str, str]]:
     with nflverse_player_stats_csv.open(newline="", encoding="utf-8") as file:
@@ -44,17 +37,19 @@ def rows(nflverse_player_stats_csv: Path) -> list[dict[str, str]]:
 
 
 @pytest.fixture(scope="module")
-def clock() -> Clock:
-    return Clock(BEFORE)
+def clock() -> SettableClock:
+    return SettableClock(BEFORE)
 
 
 @pytest.fixture(scope="module")
-def feed(nflverse_player_stats_csv: Path, clock: Clock) -> ReplayFeed:
+def feed(nflverse_player_stats_csv: Path, clock: SettableClock) -> ReplayFeed:
     # One feed for the module (it reads the file once); every test sets the clock it needs.
     return ReplayFeed(nflverse_player_stats_csv, clock)
 
 
-def at(feed: ReplayFeed, clock: Clock, moment: datetime, slate: str = WEEK1) -> FeedSnapshot:
+def at(
+    feed: ReplayFeed, clock: SettableClock, moment: datetime, slate: str = WEEK1
+) -> FeedSnapshot:
     clock.now = moment
     return feed.snapshot(slate)
 
@@ -68,7 +63,7 @@ def test_each_week_of_the_recording_is_a_slate(feed: ReplayFeed) -> None:
 
 
 def test_week_1_has_one_game_per_pair_of_opponents(
-    feed: ReplayFeed, clock: Clock, rows: list[dict[str, str]]
+    feed: ReplayFeed, clock: SettableClock, rows: list[dict[str, str]]
 ) -> None:
     pairs = {frozenset((r["team"], r["opponent_team"])) for r in rows if r["week"] == "1"}
     games = at(feed, clock, LONG_AFTER).games
@@ -77,7 +72,7 @@ def test_week_1_has_one_game_per_pair_of_opponents(
 
 
 def test_the_away_team_is_the_alphabetically_first_and_names_the_game(
-    feed: ReplayFeed, clock: Clock
+    feed: ReplayFeed, clock: SettableClock
 ) -> None:
     for game in at(feed, clock, BEFORE).games:
         assert game.away < game.home
@@ -85,7 +80,7 @@ def test_the_away_team_is_the_alphabetically_first_and_names_the_game(
 
 
 def test_kickoffs_are_thursday_night_sunday_and_monday_night(
-    feed: ReplayFeed, clock: Clock
+    feed: ReplayFeed, clock: SettableClock
 ) -> None:
     kickoffs = [game.kickoff for game in at(feed, clock, BEFORE).games]
     # 16 games in game-id order: 1 on Thursday, 7 early and 7 late on Sunday, 1 on Monday.
@@ -99,7 +94,9 @@ def test_kickoffs_are_thursday_night_sunday_and_monday_night(
     assert min(game.kickoff for game in week2) == THURSDAY_NIGHT + timedelta(days=7)
 
 
-def test_before_kickoff_games_are_scheduled_without_lines(feed: ReplayFeed, clock: Clock) -> None:
+def test_before_kickoff_games_are_scheduled_without_lines(
+    feed: ReplayFeed, clock: SettableClock
+) -> None:
     snapshot = at(feed, clock, THURSDAY_NIGHT - MINUTE)
     assert snapshot.version == 0
     assert snapshot.lines == ()
@@ -108,7 +105,7 @@ def test_before_kickoff_games_are_scheduled_without_lines(feed: ReplayFeed, cloc
 
 
 def test_games_go_in_progress_at_kickoff_and_final_three_hours_later(
-    feed: ReplayFeed, clock: Clock
+    feed: ReplayFeed, clock: SettableClock
 ) -> None:
     def statuses(moment: datetime) -> dict[datetime, set[GameStatus]]:
         found: dict[datetime, set[GameStatus]] = defaultdict(set)
@@ -127,7 +124,7 @@ def test_games_go_in_progress_at_kickoff_and_final_three_hours_later(
 
 
 def test_the_version_counts_minutes_from_the_first_kickoff_up_to_the_last_final(
-    feed: ReplayFeed, clock: Clock
+    feed: ReplayFeed, clock: SettableClock
 ) -> None:
     assert at(feed, clock, THURSDAY_NIGHT).version == 1
     assert at(feed, clock, THURSDAY_NIGHT + 59 * MINUTE + timedelta(seconds=59)).version == 60
@@ -136,14 +133,14 @@ def test_the_version_counts_minutes_from_the_first_kickoff_up_to_the_last_final(
     assert at(feed, clock, LONG_AFTER).version == last
 
 
-def test_within_one_minute_the_snapshot_is_the_same(feed: ReplayFeed, clock: Clock) -> None:
+def test_within_one_minute_the_snapshot_is_the_same(feed: ReplayFeed, clock: SettableClock) -> None:
     first = at(feed, clock, SUNDAY_EARLY + 75 * MINUTE).canonical_bytes()
     later = at(feed, clock, SUNDAY_EARLY + 75 * MINUTE + timedelta(seconds=59)).canonical_bytes()
     assert first == later
 
 
 def test_a_final_week_scores_the_recorded_ppr_points(
-    feed: ReplayFeed, clock: Clock, rows: list[dict[str, str]]
+    feed: ReplayFeed, clock: SettableClock, rows: list[dict[str, str]]
 ) -> None:
     ppr = preset("ppr")
     for week in range(1, 9):
@@ -155,7 +152,9 @@ def test_a_final_week_scores_the_recorded_ppr_points(
         assert len(snapshot.lines) == len(recorded) + 2 * len(snapshot.games)
 
 
-def test_an_in_progress_line_is_the_final_line_scaled_down(feed: ReplayFeed, clock: Clock) -> None:
+def test_an_in_progress_line_is_the_final_line_scaled_down(
+    feed: ReplayFeed, clock: SettableClock
+) -> None:
     final = by_key(at(feed, clock, LONG_AFTER))
     partial = at(feed, clock, SUNDAY_EARLY + 100 * MINUTE)
     in_progress = {g.game_id for g in partial.games if g.status is GameStatus.IN_PROGRESS}
@@ -174,7 +173,7 @@ def test_an_in_progress_line_is_the_final_line_scaled_down(feed: ReplayFeed, clo
             assert value == (end * 100 / 180).__floor__()
 
 
-def test_every_team_has_a_dst_line_every_week(feed: ReplayFeed, clock: Clock) -> None:
+def test_every_team_has_a_dst_line_every_week(feed: ReplayFeed, clock: SettableClock) -> None:
     for slate in feed.slates():
         snapshot = at(feed, clock, LONG_AFTER, slate)
         teams = {team for game in snapshot.games for team in game.teams}
@@ -186,7 +185,9 @@ def test_every_team_has_a_dst_line_every_week(feed: ReplayFeed, clock: Clock) ->
             assert "dst_points_allowed" in line.as_dict()
 
 
-def test_points_allowed_reproduce_the_real_week_1_scores(feed: ReplayFeed, clock: Clock) -> None:
+def test_points_allowed_reproduce_the_real_week_1_scores(
+    feed: ReplayFeed, clock: SettableClock
+) -> None:
     lines = by_key(at(feed, clock, LONG_AFTER))
 
     def allowed(game_id: str, team: str) -> Fraction:
@@ -200,7 +201,7 @@ def test_points_allowed_reproduce_the_real_week_1_scores(feed: ReplayFeed, clock
 
 
 def test_player_lines_carry_scoring_keys_and_validation_counts_only(
-    feed: ReplayFeed, clock: Clock
+    feed: ReplayFeed, clock: SettableClock
 ) -> None:
     allen = by_key(at(feed, clock, LONG_AFTER))["2025-wk01-BAL@BUF", "00-0034857"]
     assert allen.as_dict() == {
@@ -214,7 +215,7 @@ def test_player_lines_carry_scoring_keys_and_validation_counts_only(
     }
 
 
-def test_every_snapshot_through_week_1_is_valid(feed: ReplayFeed, clock: Clock) -> None:
+def test_every_snapshot_through_week_1_is_valid(feed: ReplayFeed, clock: SettableClock) -> None:
     moments = [BEFORE, THURSDAY_NIGHT, THURSDAY_NIGHT + 2 * HOURS_3]
     moments += [SUNDAY_EARLY + k * 25 * MINUTE for k in range(18)]
     moments += [MONDAY_NIGHT + k * 37 * MINUTE for k in range(6)] + [LONG_AFTER]
@@ -225,7 +226,7 @@ def test_every_snapshot_through_week_1_is_valid(feed: ReplayFeed, clock: Clock) 
         previous = snapshot
 
 
-def test_every_final_week_is_valid(feed: ReplayFeed, clock: Clock) -> None:
+def test_every_final_week_is_valid(feed: ReplayFeed, clock: SettableClock) -> None:
     for slate in feed.slates():
         assert validate_snapshot(at(feed, clock, LONG_AFTER, slate)) == (), slate
 
@@ -241,7 +242,7 @@ def test_the_pool_has_the_skill_players_and_two_dsts_per_game(
     assert pool.players["00-0034857"].name == "Josh Allen"
 
 
-def _ppr_points_by_week(feed: ReplayFeed, clock: Clock, player_id: str) -> list[Fraction]:
+def _ppr_points_by_week(feed: ReplayFeed, clock: SettableClock, player_id: str) -> list[Fraction]:
     points = []
     for slate in feed.slates():
         lines = at(feed, clock, LONG_AFTER, slate).lines
@@ -249,7 +250,9 @@ def _ppr_points_by_week(feed: ReplayFeed, clock: Clock, player_id: str) -> list[
     return points
 
 
-def test_week_1_salaries_follow_the_players_season_average(feed: ReplayFeed, clock: Clock) -> None:
+def test_week_1_salaries_follow_the_players_season_average(
+    feed: ReplayFeed, clock: SettableClock
+) -> None:
     pool = feed.player_pool(WEEK1)
     assert len({p.salary for p in pool.players.values()}) > 30  # not one flat price a position
     weeks = _ppr_points_by_week(feed, clock, "00-0034857")  # Josh Allen, every recorded week
@@ -275,7 +278,7 @@ def test_the_salary_cap_binds_in_week_1(feed: ReplayFeed) -> None:
 
 
 def test_later_salaries_follow_the_average_of_earlier_weeks_only(
-    feed: ReplayFeed, clock: Clock
+    feed: ReplayFeed, clock: SettableClock
 ) -> None:
     week1 = by_key(at(feed, clock, LONG_AFTER))
     allen_week1 = preset("ppr").score(week1["2025-wk01-BAL@BUF", "00-0034857"].as_dict())

@@ -26,6 +26,7 @@ from fantasy_core.errors import (
 from fantasy_core.lineups import Position
 from fantasy_core.scoring import PRESETS
 from fantasy_core.stats import FeedSnapshot, GameStatus, StatLine, validate_snapshot
+from support.settable_clock import SettableClock
 from support.sportsdataio_server import (
     Payload,
     SportsDataIOServer,
@@ -47,21 +48,13 @@ WEEK1_DONE = datetime(2025, 9, 10, tzinfo=UTC)
 FUMBLES_LOST = ("sack_fumbles_lost", "rushing_fumbles_lost", "receiving_fumbles_lost")
 
 
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture(scope="module")
+def clock() -> SettableClock:
+    return SettableClock(THURSDAY_DONE)
 
 
 @pytest.fixture(scope="module")
-def clock() -> Clock:
-    return Clock(THURSDAY_DONE)
-
-
-@pytest.fixture(scope="module")
-def replay(nflverse_player_stats_csv: Path, clock: Clock) -> ReplayFeed:
+def replay(nflverse_player_stats_csv: Path, clock: SettableClock) -> ReplayFeed:
     return ReplayFeed(nflverse_player_stats_csv, clock)
 
 
@@ -72,7 +65,7 @@ def server(replay: ReplayFeed) -> Iterator[SportsDataIOServer]:
 
 
 @pytest.fixture(autouse=True)
-def clean(server: SportsDataIOServer, clock: Clock) -> Iterator[None]:
+def clean(server: SportsDataIOServer, clock: SettableClock) -> Iterator[None]:
     server.reset()
     clock.now = THURSDAY_DONE
     yield
@@ -93,7 +86,7 @@ def http() -> Iterator[httpx.Client]:
 
 @pytest.fixture
 def feed(
-    server: SportsDataIOServer, clock: Clock, sleeps: list[float], http: httpx.Client
+    server: SportsDataIOServer, clock: SettableClock, sleeps: list[float], http: httpx.Client
 ) -> Iterator[SportsDataIOFeed]:
     opened = SportsDataIOFeed(server.url, API_KEY, client=http, sleep=sleeps.append, clock=clock)
     with opened:
@@ -429,7 +422,7 @@ def test_rate_limiting_is_honoured_in_seconds(
 
 
 def test_rate_limiting_is_honoured_as_an_http_date(
-    feed: SportsDataIOFeed, server: SportsDataIOServer, sleeps: list[float], clock: Clock
+    feed: SportsDataIOFeed, server: SportsDataIOServer, sleeps: list[float], clock: SettableClock
 ) -> None:
     server.fail(1, 429, retry_after=format_datetime(clock.now + timedelta(seconds=12), usegmt=True))
     assert feed.slates()
@@ -447,7 +440,7 @@ def test_a_wait_longer_than_the_bound_gives_up_at_once(
 
 
 def test_a_provider_hanging_past_the_timeout_is_retried_then_unavailable(
-    server: SportsDataIOServer, sleeps: list[float], clock: Clock
+    server: SportsDataIOServer, sleeps: list[float], clock: SettableClock
 ) -> None:
     server.hang(2, seconds=2.0)
     slow = SportsDataIOFeed(
@@ -459,7 +452,7 @@ def test_a_provider_hanging_past_the_timeout_is_retried_then_unavailable(
 
 
 def test_a_provider_that_cannot_be_reached_is_unavailable(
-    sleeps: list[float], clock: Clock
+    sleeps: list[float], clock: SettableClock
 ) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
@@ -473,7 +466,7 @@ def test_a_provider_that_cannot_be_reached_is_unavailable(
 
 
 def test_a_refused_api_key_is_unavailable_without_retrying_or_echoing_the_key(
-    server: SportsDataIOServer, sleeps: list[float], clock: Clock
+    server: SportsDataIOServer, sleeps: list[float], clock: SettableClock
 ) -> None:
     wrong = SportsDataIOFeed(server.url, "wrong-key-1234", sleep=sleeps.append, clock=clock)
     with wrong, pytest.raises(FeedUnavailable, match="API key refused") as refused:
@@ -493,7 +486,7 @@ def test_a_forbidden_answer_is_a_refused_key_too(
 
 
 def test_a_client_error_is_not_retried(
-    server: SportsDataIOServer, sleeps: list[float], clock: Clock
+    server: SportsDataIOServer, sleeps: list[float], clock: SettableClock
 ) -> None:
     lost = SportsDataIOFeed(f"{server.url}/wrong-prefix", API_KEY, sleep=sleeps.append, clock=clock)
     with lost, pytest.raises(FeedUnavailable, match="HTTP 404, not retried"):
@@ -502,7 +495,7 @@ def test_a_client_error_is_not_retried(
 
 
 def test_the_key_goes_in_the_subscription_header_of_a_shared_client(
-    server: SportsDataIOServer, clock: Clock
+    server: SportsDataIOServer, clock: SettableClock
 ) -> None:
     with httpx.Client() as client:
         SportsDataIOFeed(server.url, API_KEY, client=client, clock=clock).close()
@@ -529,7 +522,7 @@ def test_the_slates_are_the_weeks_of_the_current_regular_season(
     assert feed.slates() == replay.slates()
 
 
-def test_the_slates_of_configured_seasons(server: SportsDataIOServer, clock: Clock) -> None:
+def test_the_slates_of_configured_seasons(server: SportsDataIOServer, clock: SettableClock) -> None:
     with SportsDataIOFeed(server.url, API_KEY, seasons=["2025REG", "2024REG"], clock=clock) as f:
         assert f.slates()[0] == WEEK1
         assert len(f.slates()) == 8
@@ -564,7 +557,9 @@ def test_the_version_is_the_newest_provider_timestamp_in_utc_seconds(
     assert feed.snapshot(WEEK1).version == int(newest.timestamp())
 
 
-def test_the_version_grows_as_the_week_is_played(feed: SportsDataIOFeed, clock: Clock) -> None:
+def test_the_version_grows_as_the_week_is_played(
+    feed: SportsDataIOFeed, clock: SettableClock
+) -> None:
     versions = []
     for moment in (datetime(2025, 9, 1, tzinfo=UTC), THURSDAY_DONE, WEEK1_DONE):
         clock.now = moment
@@ -611,7 +606,7 @@ def our_id(replay_player_id: str) -> str:
 
 @pytest.fixture(scope="module")
 def week1_both(
-    server: SportsDataIOServer, replay: ReplayFeed, clock: Clock, http: httpx.Client
+    server: SportsDataIOServer, replay: ReplayFeed, clock: SettableClock, http: httpx.Client
 ) -> tuple[FeedSnapshot, FeedSnapshot]:
     """Week 1 once every game is final, from both feeds (the values are immutable)."""
     clock.now = WEEK1_DONE
