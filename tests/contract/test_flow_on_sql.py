@@ -2,29 +2,18 @@
 
 from __future__ import annotations
 
-import attrs
 from sqlalchemy import text
 
-from adapters.sqlalchemy import SqlDatabase
 from contract.backends import Backend
 from fantasy_core.snapshot import verify
 from fantasy_core.usecases.reports import verify_ledger
-from support.world import World
-
-
-class SqlWorld(World):
-    """The same platform on fakes, but its data in a SQL database."""
-
-    def __init__(self, database: SqlDatabase) -> None:
-        super().__init__()
-        self.store = database  # type: ignore[assignment]  # give_account/state use it
-        self.p = attrs.evolve(self.p, uow=database.unit_of_work)
+from support.sql_world import SqlWorld
 
 
 def test_a_contest_runs_from_scheduled_to_paid_with_no_operator_on_sql(
     sql_backend: Backend,
 ) -> None:
-    world = SqlWorld(SqlDatabase(sql_backend.sql))
+    world = SqlWorld(sql_backend.sql, sequential_ids=True)
     contest = world.create()
     for n, user in enumerate(["ann", "bob", "cat", "dan", "eve"]):
         world.give_account(user)
@@ -51,7 +40,7 @@ def test_a_contest_runs_from_scheduled_to_paid_with_no_operator_on_sql(
 def test_a_ledger_row_edited_in_the_database_is_reported_not_trusted(
     sql_backend: Backend,
 ) -> None:
-    world = SqlWorld(SqlDatabase(sql_backend.sql))
+    world = SqlWorld(sql_backend.sql, sequential_ids=True)
     contest = world.create()
     world.join(contest, "ann")
     assert verify_ledger(world.p).ok

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import attrs
+from sqlalchemy import Engine
 
 from adapters.ids import TimeOrderedIds
 from adapters.sqlalchemy import SqlDatabase, make_engine
@@ -22,16 +23,21 @@ from support.world import LOCK, SLATE, World, snapshot
 
 
 class SqlWorld(World):
+    """The World's platform with its data in a SQL database (the other adapters the fakes)."""
+
     def __init__(
         self,
-        database_url: str,
+        database: str | Engine,
         gateway: PaymentGateway | None = None,
         *,
         sequential_ids: bool = False,
     ) -> None:
-        """`sequential_ids`: the fakes' ids (entry-00000001, ...), for a database of its own."""
+        """`database`: a URL (the world makes its engine, and disposes of it on `close`) or
+        an engine a fixture owns. `sequential_ids`: the fakes' ids (entry-00000001, ...),
+        for a database of its own."""
         super().__init__()
-        self.engine = make_engine(database_url)
+        self._owns_engine = isinstance(database, str)
+        self.engine = make_engine(database) if isinstance(database, str) else database
         self.db = SqlDatabase(self.engine)
         self.p = attrs.evolve(
             self.p,
@@ -65,4 +71,5 @@ class SqlWorld(World):
         tick(self.p)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
