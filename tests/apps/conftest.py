@@ -1,24 +1,21 @@
 """Fixtures for the API tests: one app per module, a fresh World per test, on each store.
 
 Every API test runs twice: on the in-memory store and on SQLite (a copy of a database
-migrated once per session), so the status codes are those of the real adapter too.
+migrated once per session), so the status codes are those of the real adapter too. The
+world is tests/conftest.py's; `api` puts it into the module's app.
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from api_support import Api, api_settings, services_over, wire
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from adapters.sqlalchemy import open_database
 from apps.api.state import SERVICES
 from apps.settings import Settings
-from support.sql_world import SqlWorld
 from support.world import World
 
 
@@ -39,34 +36,16 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
         yield test_client
 
 
-@pytest.fixture(scope="session")
-def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite database at the latest revision, labelled for tests: copied by each test."""
-    path = tmp_path_factory.mktemp("api-sqlite") / "migrated.db"
-    open_database(f"sqlite:///{path}", "test", upgrade=True).dispose()
-    return path
-
-
-@pytest.fixture(params=["memory", "sqlite"])
-def world(
-    request: pytest.FixtureRequest,
-    app: Litestar,
-    settings: Settings,
-    migrated_sqlite: Path,
-    tmp_path: Path,
-) -> Iterator[World]:
-    """A fresh platform for each test, swapped into the module's app."""
-    if request.param == "memory":
-        world = World()
-    else:
-        copy = shutil.copy(migrated_sqlite, tmp_path / "api.db")
-        world = SqlWorld(f"sqlite:///{copy}", sequential_ids=True)
-    app.state[SERVICES] = services_over(world, settings)
-    yield world
-    if isinstance(world, SqlWorld):
-        world.close()
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    """Every test that takes a world (the `api` does) runs on each of the module's
+    WORLD_STORES: the in-memory store and SQLite unless the module says otherwise."""
+    if "world" in metafunc.fixturenames:
+        stores = getattr(metafunc.module, "WORLD_STORES", ("memory", "sqlite"))
+        metafunc.parametrize("world", stores, indirect=True)
 
 
 @pytest.fixture
-def api(client: TestClient[Litestar], world: World) -> Api:
+def api(client: TestClient[Litestar], app: Litestar, settings: Settings, world: World) -> Api:
+    """The module's app, serving this test's world."""
+    app.state[SERVICES] = services_over(world, settings)
     return Api(client, world)

@@ -23,11 +23,7 @@ from support.processes import BIN
 from support.world import World
 
 EMPTY = PassReport((), 0, 0, 0, 0)
-
-
-@pytest.fixture
-def world() -> World:
-    return World()
+WORLD_STORES = ("memory",)  # the worker loop and the commands; the store is not the point
 
 
 @pytest.fixture

@@ -13,8 +13,7 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import attrs
@@ -30,18 +29,11 @@ from fantasy_core.ports import PaymentGateway, UnitOfWork
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.paying import execute_payouts
 from fantasy_core.usecases.refunds import send_refunds
-from support.postgres_schema import fresh_schema
 from support.sql_world import SqlWorld
 
 WAIT = 5.0
-
-
-@pytest.fixture
-def world(postgres_base_url: str, tmp_path: Path) -> Iterator[SqlWorld]:
-    with fresh_schema(postgres_base_url, "race") as url:
-        world = SqlWorld(url)
-        yield world
-        world.close()
+# Races need a database with row locks: each test's world is on a PostgreSQL schema of its own.
+pytestmark = pytest.mark.parametrize("world", ["postgresql"], indirect=True)
 
 
 class PausingRepository:
