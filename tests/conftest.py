@@ -1,14 +1,17 @@
-"""Shared test fixtures: where the real data in the sibling `shared` checkout lives, the
+"""Shared test fixtures: the real nflverse data (the recording the package ships), the
 Stripe emulator, and the one `world` fixture (a platform on fakes, on the store asked for)."""
 
 from __future__ import annotations
 
+import gzip
+import hashlib
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from adapters.feeds.replay import RECORDING_SHA256, default_csv_path
 from adapters.sqlalchemy import open_database
 from support.postgres_schema import fresh_schema
 from support.sql_world import SqlWorld
@@ -16,16 +19,19 @@ from support.stripe_emulator_fixture import run_localstripe
 from support.world import World
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-# CI clones the repository next to `shared`, as in the development tree: <repo>/../shared.
-SHARED_DATA = (REPO_ROOT / ".." / "shared" / "data").resolve()
 
 
 @pytest.fixture(scope="session")
-def nflverse_player_stats_csv() -> Path:
-    """nflverse player_stats, 2025 regular season weeks 1-8 (8,291 rows); see its README."""
-    path = SHARED_DATA / "nflverse" / "player_stats_2025_reg_wk01-08.csv"
-    if not path.is_file():
-        pytest.fail(f"the shared nflverse data is missing: expected {path}")
+def nflverse_player_stats_csv(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """nflverse player_stats, 2025 regular season weeks 1-8 (8,291 rows), decompressed from
+    the recording the package ships (src/adapters/feeds/recordings/README.md), so that a
+    bare clone tests with nothing beside it; refused unless it is nflverse's file exactly."""
+    data = gzip.decompress(default_csv_path().read_bytes())
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != RECORDING_SHA256:
+        pytest.fail(f"the packaged recording decompresses to SHA-256 {digest}, not nflverse's")
+    path = tmp_path_factory.mktemp("nflverse") / "player_stats_2025_reg_wk01-08.csv"
+    path.write_bytes(data)
     return path
 
 

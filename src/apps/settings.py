@@ -20,7 +20,7 @@ Variables (default in brackets):
   FANTASY_TOKEN_SECRET             signs login tokens, >= 32 characters [random per test process]
   FANTASY_TOKEN_TTL_MINUTES        [60]
   FANTASY_FEED                     replay (test only) or sportsdataio [replay]
-  FANTASY_REPLAY_CSV               an nflverse player_stats CSV [the recording in the tree]
+  FANTASY_REPLAY_CSV               an nflverse player_stats CSV, plain or .gz [the packaged one]
   FANTASY_SPORTSDATAIO_API_KEY     required with FANTASY_FEED=sportsdataio
   FANTASY_SPORTSDATAIO_BASE_URL    [https://api.sportsdata.io]
   FANTASY_SPORTSDATAIO_SEASONS     season codes slates() lists, e.g. 2025REG,2025POST [current]

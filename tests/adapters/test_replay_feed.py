@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import gzip
 from collections import defaultdict
 from datetime import UTC, datetime, timedelta
 from fractions import Fraction
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+import adapters.feeds
 from adapters.feeds.replay import ReplayFeed, default_csv_path
 from fantasy_core.errors import FeedUnavailable, InvalidLineup, UnknownSlate
 from fantasy_core.lineups import Lineup, Position, sport_template, validate_lineup
@@ -318,5 +320,26 @@ def test_a_naive_clock_is_a_programming_error(tmp_path: Path) -> None:
         naive.snapshot(WEEK1)
 
 
-def test_the_default_path_is_the_shared_recording(nflverse_player_stats_csv: Path) -> None:
-    assert default_csv_path().resolve() == nflverse_player_stats_csv.resolve()
+def test_the_default_recording_ships_in_the_package_compressed(
+    nflverse_player_stats_csv: Path,
+) -> None:
+    packaged = default_csv_path()
+    assert packaged.suffix == ".gz"
+    assert packaged.is_relative_to(Path(adapters.feeds.__file__).resolve().parent)
+    assert gzip.decompress(packaged.read_bytes()) == nflverse_player_stats_csv.read_bytes()
+
+
+def test_the_packaged_recording_replays_as_the_plain_file_does(
+    nflverse_player_stats_csv: Path,
+) -> None:
+    plain = ReplayFeed(nflverse_player_stats_csv, lambda: LONG_AFTER)
+    packaged = ReplayFeed.recorded(lambda: LONG_AFTER)
+    assert packaged.slates() == plain.slates()
+    assert packaged.snapshot(WEEK2) == plain.snapshot(WEEK2)
+
+
+def test_a_damaged_compressed_recording_makes_the_feed_unavailable(tmp_path: Path) -> None:
+    cut = tmp_path / "cut.csv.gz"
+    cut.write_bytes(gzip.compress((TINY_HEADER + "00-1,2025,REG,1,BAL,BUF,3\n").encode())[:-12])
+    with pytest.raises(FeedUnavailable, match=r"cannot read the replay recording .*cut.csv.gz"):
+        ReplayFeed(cut, lambda: BEFORE).slates()

@@ -1,7 +1,9 @@
 """A replay stats feed: recorded real NFL weeks (nflverse player stats) revealed as a clock runs.
 
 Data: nflverse `player_stats` (https://github.com/nflverse), 2025 regular season weeks 1-8,
-from `<repo>/../shared/data/nflverse/` (see its README). Statistics courtesy of nflverse.
+shipped inside this package, gzip-compressed: `recordings/` beside this module (its README
+gives the source and nflverse's CC-BY 4.0 attribution). Statistics courtesy of nflverse.
+Any other nflverse `player_stats` file may be replayed instead, plain or gzip-compressed.
 
 What the recording lacks, and how the feed fills it in (every rule deterministic):
 
@@ -33,11 +35,14 @@ What the recording lacks, and how the feed fills it in (every rule deterministic
 from __future__ import annotations
 
 import csv
+import gzip
+import zlib
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
 from pathlib import Path
+from typing import TextIO
 
 from attrs import frozen
 
@@ -57,7 +62,9 @@ from fantasy_core.scoring.presets import (
 )
 from fantasy_core.stats import FeedSnapshot, Game, GameStatus, StatLine
 
-DATA_FILE = Path("nflverse") / "player_stats_2025_reg_wk01-08.csv"
+RECORDING = "player_stats_2025_reg_wk01-08.csv.gz"
+# The SHA-256 of the recording once decompressed: nflverse's file, byte for byte.
+RECORDING_SHA256 = "cd24b32d1f557887c9e456a395fd51dd8212e4897c43fc018ba7476727b186ff"
 WEEK1_SUNDAY = date(2025, 9, 7)
 GAME_LENGTH = timedelta(hours=3)
 _MINUTE = timedelta(minutes=1)
@@ -88,9 +95,16 @@ _ZERO_CELLS = frozenset({"", "NA", "0", "0.0"})
 
 
 def default_csv_path() -> Path:
-    """The recording in the development tree: `<repo>/../shared/data/nflverse/...`."""
-    repo = Path(__file__).resolve().parents[3]
-    return repo.parent / "shared" / "data" / DATA_FILE
+    """The recording shipped in the package (package data beside this module), so that an
+    installed wheel or a bare clone replays it with nothing else present."""
+    return Path(__file__).resolve().parent / "recordings" / RECORDING
+
+
+def open_recording(path: Path) -> TextIO:
+    """A recording as text: gzip-compressed when its name ends in `.gz`, plain otherwise."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rt", newline="", encoding="utf-8")
+    return path.open(newline="", encoding="utf-8")
 
 
 @frozen
@@ -198,7 +212,7 @@ class ReplayFeed:
 
     @classmethod
     def recorded(cls, clock: Callable[[], datetime]) -> ReplayFeed:
-        """The feed over the recording in the development tree (default_csv_path())."""
+        """The feed over the recording shipped in the package (default_csv_path())."""
         return cls(default_csv_path(), clock)
 
     def slates(self) -> tuple[str, ...]:
@@ -302,11 +316,13 @@ def _salary(points: list[Fraction]) -> int:
 
 def _read_rows(path: Path) -> list[_Row]:
     try:
-        with path.open(newline="", encoding="utf-8") as file:
+        with open_recording(path) as file:
             reader = csv.reader(file)
             header = next(reader)
             return _parse(header, reader, path)
-    except (OSError, csv.Error, StopIteration) as error:
+    # A damaged gzip stream is an OSError (BadGzipFile), an EOFError (cut short) or a
+    # zlib.error (corrupt data): all of them mean the recording cannot be read.
+    except (OSError, EOFError, zlib.error, csv.Error, StopIteration) as error:
         raise FeedUnavailable(f"cannot read the replay recording {path}: {error!r}") from error
 
 
