@@ -156,6 +156,10 @@ def watchdog_thresholds(settings: Settings) -> WatchdogThresholds:
     return WatchdogThresholds(
         lock_overdue=timedelta(seconds=settings.watchdog_lock_overdue_seconds),
         worker_silent=timedelta(seconds=settings.watchdog_worker_silent_seconds),
+        game_length=timedelta(seconds=settings.watchdog_game_length_seconds),
+        live_overdue=timedelta(seconds=settings.watchdog_live_overdue_seconds),
+        payouts_stalled=timedelta(seconds=settings.watchdog_payouts_stalled_seconds),
+        feed_stale=timedelta(seconds=settings.watchdog_feed_stale_seconds),
     )
 
 

@@ -21,6 +21,7 @@ import csv
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -328,6 +329,7 @@ def _run_worker(args: argparse.Namespace) -> None:
             services.platform,
             args.interval or settings.worker_interval_seconds,
             watchdogs=watchdog_thresholds(settings),
+            ledger_every=timedelta(seconds=settings.watchdog_ledger_every_seconds),
         )
         worker.install_signal_handlers()
         worker.run(max_passes=args.passes)

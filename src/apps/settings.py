@@ -130,6 +130,11 @@ class Settings:
     alert_channel_down_seconds: float = 300.0
     watchdog_lock_overdue_seconds: float = 120.0
     watchdog_worker_silent_seconds: float = 300.0
+    watchdog_game_length_seconds: float = 4 * 3600.0
+    watchdog_live_overdue_seconds: float = 2 * 3600.0
+    watchdog_payouts_stalled_seconds: float = 1800.0
+    watchdog_feed_stale_seconds: float = 600.0
+    watchdog_ledger_every_seconds: float = 600.0
 
     @property
     def uses_sandbox_gateway(self) -> bool:
@@ -231,8 +236,8 @@ class _Reader:
         number = self._number(name, 10_000, "a number of requests a second")
         return default if number is None else number
 
-    def seconds(self, name: str, default: float) -> float:
-        number = self._number(name, 3600, "a number of seconds")
+    def seconds(self, name: str, default: float, upper: int = 3600) -> float:
+        number = self._number(name, upper, "a number of seconds")
         return default if number is None else number
 
     def _number(self, name: str, upper: int, what: str) -> float | None:
@@ -326,6 +331,15 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alert_channel_down_seconds=read.seconds("ALERT_CHANNEL_DOWN_SECONDS", 300.0),
         watchdog_lock_overdue_seconds=read.seconds("WATCHDOG_LOCK_OVERDUE_SECONDS", 120.0),
         watchdog_worker_silent_seconds=read.seconds("WATCHDOG_WORKER_SILENT_SECONDS", 300.0),
+        watchdog_game_length_seconds=read.seconds(
+            "WATCHDOG_GAME_LENGTH_SECONDS", upper=86_400, default=4 * 3600.0
+        ),
+        watchdog_live_overdue_seconds=read.seconds(
+            "WATCHDOG_LIVE_OVERDUE_SECONDS", upper=86_400, default=2 * 3600.0
+        ),
+        watchdog_payouts_stalled_seconds=read.seconds("WATCHDOG_PAYOUTS_STALLED_SECONDS", 1800.0),
+        watchdog_feed_stale_seconds=read.seconds("WATCHDOG_FEED_STALE_SECONDS", 600.0),
+        watchdog_ledger_every_seconds=read.seconds("WATCHDOG_LEDGER_EVERY_SECONDS", 600.0),
     )
     _check_together(read, settings)
     if read.problems:

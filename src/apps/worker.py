@@ -18,6 +18,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from types import FrameType
 
 from fantasy_core.errors import StoreUnavailable
@@ -28,6 +29,7 @@ from fantasy_core.usecases.watchdogs import (
     forget_worker,
     record_pass,
     watch,
+    watch_ledger,
 )
 from fantasy_core.usecases.worker import PassReport, run_once
 
@@ -45,6 +47,7 @@ class Worker:
         max_backoff: float = 60.0,
         run_pass: Callable[[Platform], PassReport] = run_once,
         watchdogs: WatchdogThresholds | None = None,
+        ledger_every: timedelta = timedelta(minutes=10),
     ) -> None:
         self.platform = platform
         self.interval = interval
@@ -54,6 +57,10 @@ class Worker:
         self.passes = 0
         self.failures = 0
         self.watchdogs = watchdogs or WatchdogThresholds()
+        # The ledger's verification reads every posting: it runs after the first good
+        # pass, then once every `ledger_every` (by the platform's clock).
+        self.ledger_every = ledger_every
+        self._ledger_due: datetime | None = None
         # Unique per process, readable in an alert: which machine, which process.
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
@@ -100,6 +107,10 @@ class Worker:
         clear_now(self.platform, [PASS_FAILED_ALERT])
         record_pass(self.platform, self.worker_id)
         watch(self.platform, self.watchdogs, self.worker_id)
+        now = self.platform.clock.now()
+        if self._ledger_due is None or now >= self._ledger_due:
+            watch_ledger(self.platform)
+            self._ledger_due = now + self.ledger_every
 
     def _forget(self) -> None:
         try:

@@ -26,6 +26,7 @@ from fantasy_core.payments import (
     PaymentEvent,
     Payout,
     PayoutAccount,
+    PayoutStatus,
     Refund,
     RefundOutcome,
     TransferOutcome,
@@ -177,6 +178,9 @@ class PayoutRepository(Protocol):
 
     def by_transfer(self, transfer_id: str) -> Payout | None: ...
 
+    def count_by_status(self) -> dict[PayoutStatus, int]:
+        """How many payouts of every contest are in each status (statuses with none left out)."""
+
 
 class RefundRepository(Protocol):
     def add(self, refund: Refund) -> bool:
@@ -225,6 +229,16 @@ class AuditLog(Protocol):
 
     def for_actor(self, actor: str) -> list[AuditRecord]: ...
 
+    def last_at(self, contest_id: str, actions: Iterable[str]) -> datetime | None:
+        """When the contest's newest record of one of `actions` was made; None if none.
+
+        One indexed read whatever the trail's length (watchdogs ask it every pass).
+        """
+
+    def counts(self) -> dict[str, int]:
+        """How many records of each action there are (metrics count joins, charges,
+        refunds and payouts by their audit records, which are never taken back)."""
+
 
 class StatsRepository(Protocol):
     def store(self, snapshot: FeedSnapshot, sha256: str, received_at: datetime) -> bool:
@@ -232,6 +246,9 @@ class StatsRepository(Protocol):
 
     def latest(self, slate_id: str) -> FeedSnapshot | None:
         """The stored snapshot with the highest version for the slate."""
+
+    def received_at(self, slate_id: str) -> datetime | None:
+        """When the slate's highest stored version was received; None if none is stored."""
 
     def record_rejection(
         self, slate_id: str, version: int, sha256: str, at: datetime, document: bytes

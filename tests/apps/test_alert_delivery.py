@@ -17,14 +17,17 @@ from litestar import Litestar
 from adapters.alerts.email_channel import EmailChannel
 from adapters.alerts.http_channels import PagerDutyChannel, WebhookChannel
 from apps.api.state import SERVICES
+from apps.bootstrap import watchdog_thresholds
 from apps.cli import EXIT_DATA_ERROR, EXIT_OK, EXIT_USAGE, main
 from apps.settings import SettingsError, load_settings
 from apps.worker import Worker
+from fantasy_core.alerting import AlertState
 from fantasy_core.outbox import DeliveryPolicy
 from fantasy_core.platform import Platform
+from fantasy_core.usecases.alerts import list_alerts
 from fantasy_core.usecases.delivery import deliver_notices
 from fantasy_core.usecases.payment_events import set_payout_account
-from fantasy_core.usecases.watchdogs import record_pass
+from fantasy_core.usecases.watchdogs import LEDGER, record_pass
 from fantasy_core.usecases.worker import PassReport, run_once
 from support.channels import RecordingChannel
 from support.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
@@ -264,3 +267,57 @@ def test_a_worker_beats_after_each_pass_and_leaves_when_it_stops() -> None:
     assert list(beats[1]) == [worker.worker_id]
     with world.p.uow() as uow:
         assert uow.workers.last_passes() == {}  # a clean stop: nobody waits for it
+
+
+def test_watchdog_thresholds_are_read_from_settings_naming_a_bad_one() -> None:
+    thresholds = watchdog_thresholds(
+        load_settings(
+            {
+                "FANTASY_WATCHDOG_GAME_LENGTH_SECONDS": "18000",
+                "FANTASY_WATCHDOG_LIVE_OVERDUE_SECONDS": "3600",
+                "FANTASY_WATCHDOG_PAYOUTS_STALLED_SECONDS": "900",
+                "FANTASY_WATCHDOG_FEED_STALE_SECONDS": "300",
+            }
+        )
+    )
+    assert (
+        thresholds.game_length,
+        thresholds.live_overdue,
+        thresholds.payouts_stalled,
+        thresholds.feed_stale,
+    ) == (
+        timedelta(hours=5),
+        timedelta(hours=1),
+        timedelta(minutes=15),
+        timedelta(minutes=5),
+    )
+    with pytest.raises(SettingsError, match="FANTASY_WATCHDOG_FEED_STALE_SECONDS:"):
+        load_settings({"FANTASY_WATCHDOG_FEED_STALE_SECONDS": "soon"})
+
+
+def test_the_worker_verifies_the_ledger_at_its_first_pass_then_on_its_schedule() -> None:
+    world = World()
+    contest = world.create()
+    for n, user in enumerate(("u1", "u2", "u3", "u4")):
+        world.give_account(user)
+        assert world.join(contest, user, variant=n).accepted
+    world.play_games()
+    # A stored row changed behind the ledger's back (each commit stores new tables).
+    key, original = next(iter(world.store._tables.ledger.items()))
+    with attrs.validators.disabled():
+        world.store._tables.ledger[key] = attrs.evolve(original, postings=original.postings[:1])
+    worker = Worker(world.p, 0.01, ledger_every=timedelta(minutes=10))
+    worker.run(max_passes=1)
+    assert ledger_alert_state(world) is AlertState.OPEN
+    world.store._tables.ledger[key] = original
+    world.clock.advance(timedelta(minutes=9))
+    worker.run(max_passes=2)
+    assert ledger_alert_state(world) is AlertState.OPEN  # not verified again yet
+    world.clock.advance(timedelta(minutes=1))
+    worker.run(max_passes=3)
+    assert ledger_alert_state(world) is AlertState.RESOLVED
+
+
+def ledger_alert_state(world: World) -> AlertState:
+    [alert] = [a for a in list_alerts(world.p) if a.key == LEDGER]
+    return alert.state

@@ -814,6 +814,29 @@ def test_a_contest_has_unconfirmed_payouts_until_every_one_is_confirmed(backend:
         assert not uow.payouts.any_unconfirmed("c1")
 
 
+def test_payouts_are_counted_by_status(backend: Backend) -> None:
+    with backend.uow() as uow:
+        assert uow.payouts.count_by_status() == {}
+        uow.contests.add(a_contest("c1"))
+        for entry_id in ("e1", "e2", "e3"):
+            uow.entries.add(an_entry(entry_id))
+        uow.payouts.add_all([a_payout(entry_id=e) for e in ("e1", "e2", "e3")])
+        uow.commit()
+    with backend.uow() as uow:
+        first, second, _third = uow.payouts.for_contest("c1")
+        first.fail("refused", ELSEWHERE)
+        second.confirm("tr_2")
+        uow.payouts.save(first)
+        uow.payouts.save(second)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.payouts.count_by_status() == {
+            PayoutStatus.FAILED: 1,
+            PayoutStatus.CONFIRMED: 1,
+            PayoutStatus.PENDING: 1,
+        }
+
+
 def test_pending_refunds_come_oldest_first(backend: Backend) -> None:
     with backend.uow() as uow:
         uow.contests.add(a_contest("c1"))
@@ -871,6 +894,34 @@ def test_the_audit_trail_comes_back_in_append_order(backend: Backend) -> None:
     with backend.uow() as uow:
         assert uow.audit.for_contest("c1") == [records[0], records[1], records[3]]
         assert uow.audit.for_actor("ann") == [records[1], records[2]]
+
+
+def test_the_audit_says_when_a_contest_last_saw_an_action_and_counts_each_action(
+    backend: Backend,
+) -> None:
+    later = CREATED + timedelta(minutes=5)
+    records = [
+        AuditRecord(CREATED, "system", "contest.settled", "c1", None, Outcome.SUCCESS, ""),
+        AuditRecord(later, "system", "payout.confirmed", "c1", "e1", Outcome.SUCCESS, ""),
+        AuditRecord(ELSEWHERE, "system", "payout.failed", "c1", "e2", Outcome.FAILURE, "x"),
+        AuditRecord(ELSEWHERE, "system", "payout.confirmed", "c2", "e3", Outcome.SUCCESS, ""),
+    ]
+    with backend.uow() as uow:
+        for record in records:
+            uow.audit.append(record)
+        # Read in the same unit of work: what was appended counts before the commit.
+        assert uow.audit.last_at("c1", ["contest.settled"]) == CREATED
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.audit.last_at("c1", ["contest.settled", "payout.confirmed"]) == later
+        assert uow.audit.last_at("c1", ["payout.failed"]) == ELSEWHERE
+        assert uow.audit.last_at("c2", ["contest.settled"]) is None
+        assert uow.audit.last_at("c3", ["payout.confirmed"]) is None
+        assert uow.audit.counts() == {
+            "contest.settled": 1,
+            "payout.confirmed": 2,
+            "payout.failed": 1,
+        }
 
 
 def test_rejections_and_corrections_are_kept_per_slate(backend: Backend) -> None:
@@ -956,6 +1007,13 @@ def test_snapshots_round_trip_exactly_and_the_latest_is_the_highest_version(
         assert uow.stats.store(exact, exact.sha256(), CREATED)
         assert uow.stats.store(older, older.sha256(), CREATED)
         uow.commit()
+    later = CREATED + timedelta(seconds=30)
+    with backend.uow() as uow:
+        assert uow.stats.received_at(SLATE) == CREATED  # of the highest version, 7
+        assert uow.stats.received_at("no-such-slate") is None
+        newest = snapshot(GameStatus.FINAL, 9)
+        assert uow.stats.store(newest, newest.sha256(), later)
+        assert uow.stats.received_at(SLATE) == later
     with backend.uow() as uow:
         latest = uow.stats.latest(SLATE)
         assert latest == exact

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from types import TracebackType
@@ -315,6 +316,9 @@ class _Payouts(_Repo):
             key=lambda x: x.entry_id,
         )
 
+    def count_by_status(self) -> dict[PayoutStatus, int]:
+        return dict(Counter(x.status for x in self.t.payouts.values()))
+
     def any_unconfirmed(self, contest_id: str) -> bool:
         return any(
             x.contest_id == contest_id and x.status is not PayoutStatus.CONFIRMED
@@ -399,6 +403,16 @@ class _Audit(_Repo):
     def for_actor(self, actor: str) -> list[AuditRecord]:
         return [r for r in self.t.audit if r.actor == actor]
 
+    def last_at(self, contest_id: str, actions: Iterable[str]) -> datetime | None:
+        wanted = set(actions)
+        return max(
+            (r.at for r in self.t.audit if r.contest_id == contest_id and r.action in wanted),
+            default=None,
+        )
+
+    def counts(self) -> dict[str, int]:
+        return dict(Counter(r.action for r in self.t.audit))
+
 
 class _Stats(_Repo):
     def store(self, snapshot: FeedSnapshot, sha256: str, received_at: datetime) -> bool:
@@ -411,6 +425,10 @@ class _Stats(_Repo):
     def latest(self, slate_id: str) -> FeedSnapshot | None:
         versions = [v for (s, v) in self.t.snapshots if s == slate_id]
         return self.t.snapshots[(slate_id, max(versions))][0] if versions else None
+
+    def received_at(self, slate_id: str) -> datetime | None:
+        versions = [v for (s, v) in self.t.snapshots if s == slate_id]
+        return self.t.snapshots[(slate_id, max(versions))][2] if versions else None
 
     def record_rejection(
         self, slate_id: str, version: int, sha256: str, at: datetime, document: bytes

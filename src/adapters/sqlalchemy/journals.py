@@ -8,7 +8,7 @@ second write is skipped and reported, never an error.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from functools import cache
 from itertools import groupby
@@ -193,6 +193,19 @@ class SqlAuditLog:
     def for_actor(self, actor: str) -> list[AuditRecord]:
         return self._read(t.audit.c.actor == actor)
 
+    def last_at(self, contest_id: str, actions: Iterable[str]) -> datetime | None:
+        self.flush()
+        c = t.audit.c
+        query = select(func.max(c.at)).where(c.contest_id == contest_id, c.action.in_(actions))
+        at: datetime | None = self._db.execute(query).scalar()  # max() keeps the column's type
+        return at
+
+    def counts(self) -> dict[str, int]:
+        self.flush()
+        c = t.audit.c
+        rows: Iterable[Any] = self._db.execute(select(c.action, func.count()).group_by(c.action))
+        return {str(row[0]): int(row[1]) for row in rows}
+
 
 class SqlStats:
     """Validated feed snapshots by (slate, version), rejections, operator and provider fixes."""
@@ -222,6 +235,14 @@ class SqlStats:
         )
         document = self._db.execute(query).scalar()
         return None if document is None else self._db.caches.snapshot(document)
+
+    def received_at(self, slate_id: str) -> datetime | None:
+        c = t.stat_snapshots.c
+        query = (
+            select(c.received_at).where(c.slate_id == slate_id).order_by(c.version.desc()).limit(1)
+        )
+        at: datetime | None = self._db.execute(query).scalar()
+        return at
 
     def record_rejection(
         self, slate_id: str, version: int, sha256: str, at: datetime, document: bytes

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from typing import Any
 
-from sqlalchemy import exists, select
+from sqlalchemy import exists, func, select
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.collector import garbage_collection_paused
@@ -47,6 +48,11 @@ class SqlPayouts:
         rows = self._db.stream(query, STREAM_BATCH)
         with garbage_collection_paused():
             return [payout_from_row(row) for row in rows]
+
+    def count_by_status(self) -> dict[PayoutStatus, int]:
+        c = t.payouts.c
+        rows: Iterable[Any] = self._db.execute(select(c.status, func.count()).group_by(c.status))
+        return {PayoutStatus(row[0]): int(row[1]) for row in rows}
 
     def any_unconfirmed(self, contest_id: str) -> bool:
         c = t.payouts.c

@@ -149,6 +149,7 @@ def _lifespan(*, owned: bool, run_worker: bool) -> Any:
             services.platform,
             services.settings.worker_interval_seconds,
             watchdogs=watchdog_thresholds(services.settings),
+            ledger_every=timedelta(seconds=services.settings.watchdog_ledger_every_seconds),
         )
         thread = threading.Thread(target=worker.run, name="fantasy-worker", daemon=True)
         if run_worker:
