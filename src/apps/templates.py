@@ -58,9 +58,20 @@ class ContestTemplate:
     rules_preset: str = DEFAULT_SPORT_TEMPLATE
     withdraw_cutoff: timedelta = timedelta(minutes=15)
     correction_window: timedelta = timedelta(hours=1)
+    # DraftKings' late swap: each player locks at his own game's kickoff. FanDuel-style
+    # templates set it False: the whole lineup locks with the contest.
+    late_swap: bool = True
 
-    def terms(self, pool: PlayerPool, lock_at: datetime, name: str | None = None) -> ContestTerms:
-        """The terms of a new contest on `pool`'s slate, locking at `lock_at`."""
+    def terms(
+        self,
+        pool: PlayerPool,
+        lock_at: datetime,
+        name: str | None = None,
+        *,
+        kickoffs: Mapping[str, datetime],
+    ) -> ContestTerms:
+        """The terms of a new contest on `pool`'s slate, locking at `lock_at`, with each
+        game's scheduled `kickoffs` (by game id; late swap needs them)."""
         return ContestTerms(
             name=name or f"{self.title} ({pool.slate_id})",
             sport_template=self.sport_template,
@@ -78,6 +89,8 @@ class ContestTemplate:
             min_entries=self.min_entries,
             withdraw_cutoff=self.withdraw_cutoff,
             correction_window=self.correction_window,
+            kickoffs=kickoffs,
+            late_swap=self.late_swap,
         )
 
 
@@ -162,6 +175,19 @@ TEMPLATES: Mapping[str, ContestTemplate] = MappingProxyType(
                 min_entries=1,
                 # A fixed table's total is its guarantee (decision 0011).
                 guaranteed_minor=_FIXED_PRIZES.total.minor,
+            ),
+            ContestTemplate(
+                key="fanduel_fifty_fifty",
+                title="$10 50/50, FanDuel rules",
+                entry_fee_minor=1_000,
+                capacity=10,
+                payout=lambda _: fifty_fifty(),
+                rake_bps=1_000,
+                entry_limit=SingleEntry(),
+                min_entries=4,
+                sport_template="fanduel_nfl",
+                rules_preset="fanduel_nfl",
+                late_swap=False,  # FanDuel locks the whole lineup at the contest's lock
             ),
         )
     }

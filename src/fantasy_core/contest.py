@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
+from types import MappingProxyType
 
 from attrs import define, field, frozen
 
@@ -34,6 +36,20 @@ def _aware(_: object, attribute: object, value: datetime) -> None:
         raise InvalidContestTerms(f"{value!r} must carry a time zone")
 
 
+def _to_kickoffs(value: Mapping[str, datetime]) -> Mapping[str, datetime]:
+    if not isinstance(value, Mapping):
+        raise InvalidContestTerms(f"kickoffs must map game ids to instants, got {value!r}")
+    kickoffs: dict[str, datetime] = {}
+    for game_id in sorted(value):
+        instant = value[game_id]
+        if not isinstance(game_id, str) or not isinstance(instant, datetime):
+            raise InvalidContestTerms(f"kickoff of {game_id!r} must be an instant, got {instant!r}")
+        if instant.utcoffset() is None:
+            raise InvalidContestTerms(f"kickoff of game {game_id} must carry a time zone")
+        kickoffs[game_id] = instant.astimezone(UTC)
+    return MappingProxyType(kickoffs)
+
+
 class PostponedPolicy(enum.Enum):
     SCORE_ZERO = "score_zero"
     WAIT = "wait"
@@ -62,6 +78,13 @@ class ContestTerms:
     # in case it is played, then scores it 0. Cancelled games always score 0.
     postponed_policy: PostponedPolicy = PostponedPolicy.SCORE_ZERO
     postponed_wait: timedelta = timedelta(hours=48)
+    # Each game's scheduled kickoff when the contest was created, by game id (empty for
+    # contests created without the schedule). Late swap and hidden lineups read it, beside
+    # the feed's own reports (fantasy_core.game_starts).
+    kickoffs: Mapping[str, datetime] = field(factory=dict, converter=_to_kickoffs, hash=False)
+    # Late swap (DraftKings): after lock, each player stays swappable until his own game
+    # starts. Off (FanDuel): the whole lineup locks at the contest's lock.
+    late_swap: bool = False
 
     def __attrs_post_init__(self) -> None:
         if not self.name.strip():
@@ -88,6 +111,19 @@ class ContestTerms:
         if min(self.withdraw_cutoff, self.correction_window, self.postponed_wait) < timedelta(0):
             raise InvalidContestTerms(
                 "the withdraw cut-off and correction window cannot be negative"
+            )
+        if type(self.late_swap) is not bool:
+            raise InvalidContestTerms(f"late_swap must be true or false, got {self.late_swap!r}")
+        if self.late_swap:
+            self._check_kickoffs()
+
+    def _check_kickoffs(self) -> None:
+        """Late swap locks each player at his game's kickoff: every game needs one."""
+        games = sorted({player.game_id for player in self.pool.players.values()})
+        missing = [game_id for game_id in games if game_id not in self.kickoffs]
+        if missing:
+            raise InvalidContestTerms(
+                f"late swap needs every game's kickoff; none for {', '.join(missing)}"
             )
 
     def _check_fixed_prizes(self, table: FixedTable) -> None:
@@ -147,6 +183,14 @@ class ContestTerms:
             "correction_window_seconds": int(self.correction_window.total_seconds()),
             "postponed_policy": self.postponed_policy.value,
             "postponed_wait_seconds": int(self.postponed_wait.total_seconds()),
+            # Written only when set, so terms made before these existed keep their bytes
+            # (stored terms and published settlement snapshots hash to what they did).
+            **(
+                {"kickoffs": {g: _instant(t) for g, t in self.kickoffs.items()}}
+                if self.kickoffs
+                else {}
+            ),
+            **({"late_swap": True} if self.late_swap else {}),
         }
 
     @classmethod
@@ -179,6 +223,8 @@ class ContestTerms:
                 correction_window=timedelta(seconds=_int(data["correction_window_seconds"])),
                 postponed_policy=PostponedPolicy(data["postponed_policy"]),
                 postponed_wait=timedelta(seconds=_int(data["postponed_wait_seconds"])),
+                kickoffs=_kickoffs_from(data.get("kickoffs", {})),
+                late_swap=_bool(data.get("late_swap", False)),
             )
         except KeyError as missing:
             raise InvalidContestTerms(f"stored contest terms lack {missing}") from missing
@@ -190,6 +236,18 @@ def _int(value: object) -> int:
     if type(value) is not int:
         raise InvalidContestTerms(f"expected an integer, got {value!r}")
     return value
+
+
+def _bool(value: object) -> bool:
+    if type(value) is not bool:
+        raise InvalidContestTerms(f"expected true or false, got {value!r}")
+    return value
+
+
+def _kickoffs_from(value: object) -> dict[str, datetime]:
+    if not isinstance(value, dict):
+        raise InvalidContestTerms(f"stored kickoffs must be an object, got {value!r}")
+    return {str(game): datetime.fromisoformat(str(at)) for game, at in value.items()}
 
 
 def _instant(value: datetime) -> str:

@@ -1,4 +1,5 @@
-"""Lineups after joining over HTTP: PUT /entries/{id}/lineup edits until lock."""
+"""Lineups after joining over HTTP: PUT /entries/{id}/lineup edits until lock, and swaps
+after it on a contest with late swap."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Any
 
 from api_support import Api, assert_problem
 
+from fantasy_core.stats import GameStatus
+from support.staggered import KICKOFFS, LATE, staggered
 from support.world import LOCK, lineup
 
 
@@ -51,5 +54,61 @@ def test_another_player_is_403_and_an_edit_after_lock_is_409(api: Api) -> None:
     assert_problem(_put(api, entry, api.operator, variant=1), 403, "forbidden")
     api.world.clock.set(LOCK + timedelta(seconds=1))
     body = assert_problem(_put(api, entry, ann, variant=1), 409, "lineup-change-refused")
-    assert body["reason"] == "locked"
+    # Every game of the world's slate kicks off at lock: late swap has nobody left to move.
+    assert body["reason"] == "player_started"
     assert_problem(_put(api, "entry-404", ann), 404, "unknown-entry")
+
+
+def _put_picks(api: Api, entry: str, headers: dict[str, str], picks: list[tuple[str, str]]) -> Any:
+    body = {"lineup": [{"slot": s, "player_id": p} for s, p in picks]}
+    return api.client.put(f"/entries/{entry}/lineup", json=body, headers=headers)
+
+
+def test_after_lock_a_late_swap_replaces_a_player_whose_game_has_not_started(api: Api) -> None:
+    api.world.feed.publish(staggered(1, GameStatus.SCHEDULED, GameStatus.SCHEDULED))
+    contest = api.contest()
+    detail = api.client.get(f"/contests/{contest}").json()
+    assert detail["late_swap"] is True
+    assert set(detail["kickoffs"]) == set(KICKOFFS)
+    ann = api.player("ann")
+    entry = api.join(contest, ann).json()["entry_id"]
+    api.world.clock.set(LOCK + timedelta(hours=1))
+    picks = list(lineup(0).picks)
+    picks[2] = ("RB", "DAL-RB2")  # PHI-RB2 out: his game (g2) kicks off at LATE
+    response = _put_picks(api, entry, ann, picks)
+    assert response.status_code == 200, response.text
+    assert [(p["slot"], p["player_id"]) for p in response.json()["lineup"]] == picks
+    picks[0] = ("QB", "BAL-QB0")  # KC-QB0's game (g1) kicked off at lock
+    body = assert_problem(_put_picks(api, entry, ann, picks), 409, "lineup-change-refused")
+    assert (body["reason"], body["player_id"]) == ("player_started", "KC-QB0")
+    assert "kicked off" in body["detail"]
+    api.world.clock.set(LATE)
+    picks = list(lineup(0).picks)
+    body = assert_problem(_put_picks(api, entry, ann, picks), 409, "lineup-change-refused")
+    assert (body["reason"], body["player_id"]) == ("player_started", "DAL-RB2")
+    assert len(api.world.gateway.charges) == 1
+
+
+def test_a_fanduel_style_contest_locks_the_whole_lineup(api: Api) -> None:
+    api.world.feed.publish(staggered(1, GameStatus.SCHEDULED, GameStatus.SCHEDULED))
+    listed = api.client.get("/operator/templates", headers=api.operator).json()
+    assert {t["key"]: t["late_swap"] for t in listed}["fanduel_fifty_fifty"] is False
+    contest = api.contest("fanduel_fifty_fifty")
+    assert api.client.get(f"/contests/{contest}").json()["late_swap"] is False
+    ann = api.player("ann")
+    picks = [("DEF" if s == "DST" else s, p) for s, p in lineup(0).picks]
+    joined = api.client.post(
+        f"/contests/{contest}/entries",
+        json={
+            "lineup": [{"slot": s, "player_id": p} for s, p in picks],
+            "payment_method": "pm_card_visa",
+        },
+        headers={**ann, "Idempotency-Key": "fd"},
+    )
+    assert joined.status_code == 201, joined.text
+    api.world.clock.set(LOCK + timedelta(hours=1))
+    picks[2] = ("RB", "DAL-RB2")
+    body = assert_problem(
+        _put_picks(api, joined.json()["entry_id"], ann, picks), 409, "lineup-change-refused"
+    )
+    assert body["reason"] == "locked"

@@ -172,7 +172,9 @@ def _create_and_join(config: WorkersConfig, p: Platform, books: StripeBooks) -> 
         lock_at = slate.first_kickoff + planned.lock_after_first_kickoff
         name = f"{planned.template} #{n}"
         contest = create_contest(
-            p, template(planned.template).terms(slate.pool, lock_at, name), actor="operator"
+            p,
+            template(planned.template).terms(slate.pool, lock_at, name, kickoffs=slate.kickoffs),
+            actor="operator",
         )
         contests.append(contest)
         for e in range(planned.entries):

@@ -87,6 +87,7 @@ class TemplateOut(Struct, kw_only=True):
     payout: dict[str, object]
     withdraw_cutoff_seconds: int
     correction_window_seconds: int
+    late_swap: bool
     roster: RosterOut
     scoring_rules: str
     scoring_fingerprint: str
@@ -109,6 +110,7 @@ def template_out(template: ContestTemplate, currency: str) -> TemplateOut:
         payout=template.payout(template.capacity).canonical(),
         withdraw_cutoff_seconds=int(template.withdraw_cutoff.total_seconds()),
         correction_window_seconds=int(template.correction_window.total_seconds()),
+        late_swap=template.late_swap,
         roster=roster_out(sport_template(template.sport_template)),
         scoring_rules=rules.name,
         scoring_fingerprint=rules.fingerprint,

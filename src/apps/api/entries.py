@@ -250,11 +250,18 @@ class EntryController(Controller):
         request: Request[Account, Token, Any],
         platform: NamedDependency[Platform],
     ) -> EntryOut:
-        """Replace the entry's lineup until the contest locks; no money moves.
+        """Replace the entry's lineup (an edit) until the contest locks; after lock, on a
+        contest with `late_swap`, swap players whose games have not started (a swap); no
+        money moves.
 
-        The same lineup again changes nothing. 403 not the owner's entry; 409 the lineup
-        is locked (or the entry is not active), with the reason; 422 an invalid lineup
-        (which rule, which player), under exactly the rules of a join.
+        A swap may change only picks whose player's game has not started, for players
+        whose game has not started: a player locks at his game's kickoff (`kickoffs` of
+        the contest), or when the feed first reports the game under way if that is
+        earlier. The same lineup again changes nothing. 403 not the owner's entry; 409
+        with `reason`: `locked` (the contest takes no changes: locked without late swap,
+        or over), `player_started` (with the `player_id` a swap may not move), or
+        `not_active`; 422 an invalid lineup (which rule, which player), under exactly
+        the rules of a join.
         """
         entry, _ = get_entry(platform, entry_id)
         if entry.user_id != request.user.user_id:

@@ -70,7 +70,7 @@ class OperatorController(Controller):
         kickoff unless `lock_at` says otherwise."""
         slate = slate_for_contests(platform, data.slate_id)
         terms = template(data.template).terms(
-            slate.pool, data.lock_at or slate.first_kickoff, data.name
+            slate.pool, data.lock_at or slate.first_kickoff, data.name, kickoffs=slate.kickoffs
         )
         contest = create_contest(platform, terms, actor=request.user.user_id)
         return contest_detail_out(contest_summary(platform, contest.contest_id))

@@ -208,6 +208,8 @@ class ContestDetailOut(ContestOut, kw_only=True):
     withdraw_deadline: datetime
     correction_window_seconds: int
     cancel_reason: str | None
+    late_swap: bool
+    kickoffs: dict[str, datetime]
     players: list[SlatePlayerOut]
 
 
@@ -246,6 +248,8 @@ def contest_detail_out(summary: ContestSummary) -> ContestDetailOut:
         withdraw_deadline=terms.withdraw_deadline(),
         correction_window_seconds=int(terms.correction_window.total_seconds()),
         cancel_reason=contest.cancel_reason,
+        late_swap=terms.late_swap,
+        kickoffs=dict(terms.kickoffs),
         players=[
             SlatePlayerOut(
                 player_id=p.player_id,

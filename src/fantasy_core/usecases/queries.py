@@ -7,7 +7,7 @@ leaderboard is read back from its published snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import datetime
 from fractions import Fraction
 
@@ -212,10 +212,15 @@ def payout_account(p: Platform, user_id: str) -> PayoutAccount | None:
 
 @frozen
 class SlateForContests:
-    """What a new contest on a slate needs from the feed: its players and its first kickoff."""
+    """What a new contest on a slate needs from the feed: its players, each game's
+    scheduled kickoff by game id, and the first of them."""
 
     pool: PlayerPool
-    first_kickoff: datetime
+    kickoffs: Mapping[str, datetime]
+
+    @property
+    def first_kickoff(self) -> datetime:
+        return min(self.kickoffs.values())
 
 
 def slate_for_contests(p: Platform, slate_id: str) -> SlateForContests:
@@ -224,7 +229,7 @@ def slate_for_contests(p: Platform, slate_id: str) -> SlateForContests:
     games = p.feed.snapshot(slate_id).games
     if not games:
         raise UnknownSlate(f"slate {slate_id} has no games")
-    return SlateForContests(pool, min(game.kickoff for game in games))
+    return SlateForContests(pool, {game.game_id: game.kickoff for game in games})
 
 
 def check_store(p: Platform) -> None:
