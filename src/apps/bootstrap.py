@@ -21,7 +21,7 @@ from sqlalchemy import Engine
 from adapters.alerts import LoggingAlerts
 from adapters.alerts.email_channel import EmailChannel
 from adapters.alerts.http_channels import PagerDutyChannel, WebhookChannel
-from adapters.clock import SystemClock
+from adapters.clock import AcceleratedClock, SystemClock
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
 from adapters.ids import TimeOrderedIds
@@ -99,7 +99,7 @@ def start(
     ids: IdSource | None = None,
 ) -> Services:
     """Wire every adapter the settings choose (unless passed in) into a Platform and services."""
-    clock = clock or SystemClock()
+    clock = clock or _clock(settings)
     uow, engine = _store(settings)
     try:
         platform = Platform(
@@ -216,6 +216,15 @@ def _gateway(settings: Settings) -> PaymentGateway:
         base_url=settings.stripe_api_base,
         requests_per_second=settings.stripe_requests_per_second,
     )
+
+
+def _clock(settings: Settings) -> Clock:
+    if settings.clock_speed == 1:
+        return SystemClock()
+    if settings.environment != "test":
+        raise InvalidConfiguration("an accelerated clock is for the test environment only")
+    since = settings.clock_since or SystemClock().now()
+    return AcceleratedClock(settings.clock_speed, since)
 
 
 def _feed(settings: Settings, clock: Clock) -> StatsFeed:

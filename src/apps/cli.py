@@ -21,7 +21,7 @@ import csv
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -221,6 +221,54 @@ def _database_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _clock_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clock-speed",
+        type=float,
+        metavar="N",
+        help="test environments only: the clock runs N times real time, so a contest "
+        "goes from lock to PAID in minutes (60: a one-hour correction window lasts a "
+        "minute) (default: FANTASY_CLOCK_SPEED, else 1: real time)",
+    )
+    parser.add_argument(
+        "--clock-since",
+        type=_instant,
+        metavar="INSTANT",
+        help="the real instant (ISO 8601 with a zone) the faster clock runs from; give an "
+        "API and a separate worker the same one and they agree on the time (default: "
+        "FANTASY_CLOCK_SINCE, else when the command starts)",
+    )
+
+
+def _instant(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 instant: {text!r}") from None
+
+
+def _clocked(args: argparse.Namespace, settings: Settings, other: str) -> Settings:
+    """The settings with the clock asked for on the command line, its start fixed now (so
+    that it can be given to another process) and told on stdout."""
+    from apps.settings import SettingsError, accelerated  # noqa: PLC0415
+
+    try:
+        settings = accelerated(settings, args.clock_speed, args.clock_since)
+    except SettingsError as error:
+        raise CommandError("; ".join(error.problems), EXIT_USAGE) from error
+    if settings.clock_speed == 1:
+        return settings
+    since = settings.clock_since or datetime.now(UTC).replace(microsecond=0)
+    settings = attrs.evolve(settings, clock_since=since)
+    print(
+        f"fantasy: the clock runs {settings.clock_speed:g}x real time since "
+        f"{since.isoformat()}; the same clock elsewhere: fantasy {other} "
+        f"--clock-speed {settings.clock_speed:g} --clock-since {since.isoformat()}",
+        flush=True,
+    )
+    return settings
+
+
 def _settings(args: argparse.Namespace, *, auto_upgrade: bool | None = None) -> Settings:
     from apps.settings import SettingsError, load_settings  # noqa: PLC0415
 
@@ -313,6 +361,7 @@ def _add_worker(commands: argparse._SubParsersAction[_Parser]) -> None:
     worker.add_argument(
         "--passes", type=int, metavar="N", help="stop after N passes (default: run until stopped)"
     )
+    _clock_options(worker)
     _database_option(worker)
     worker.set_defaults(run=_run_worker)
 
@@ -323,7 +372,7 @@ def _run_worker(args: argparse.Namespace) -> None:
     from apps.worker import Worker  # noqa: PLC0415
 
     configure_logging()
-    settings = _settings(args)
+    settings = _clocked(args, _settings(args), "serve")
     with _start(settings) as services:
         worker = Worker(
             services.platform,
@@ -353,6 +402,7 @@ def _add_serve(commands: argparse._SubParsersAction[_Parser]) -> None:
         action="store_true",
         help="serve the API only (default: the lifecycle worker runs beside it)",
     )
+    _clock_options(serve)
     _database_option(serve)
     serve.set_defaults(run=_run_serve)
 
@@ -363,7 +413,7 @@ def _run_serve(args: argparse.Namespace) -> None:
     from apps.serving import serve  # noqa: PLC0415
 
     configure_logging()
-    settings = _settings(args)
+    settings = _clocked(args, _settings(args), "worker")
     with _start(settings) as services:
         app = create_app(settings, services=services, run_worker=not args.no_worker)
         freeze_startup_heap()

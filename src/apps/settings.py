@@ -43,6 +43,10 @@ Variables (default in brackets):
                                    time is alerted [120]
   FANTASY_WATCHDOG_WORKER_SILENT_SECONDS  a worker with no completed pass for this long is
                                    alerted by the others and shown on /ready [300]
+  FANTASY_CLOCK_SPEED              test only: the clock runs N times real time [1]
+  FANTASY_CLOCK_SINCE              the real instant it runs faster from (ISO 8601, with a
+                                   zone) [when the process starts]; processes given the
+                                   same speed and instant read the same time
 """
 
 from __future__ import annotations
@@ -51,10 +55,12 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import attrs
 from attrs import field, frozen
 
 from adapters.alerts.http_channels import PAGERDUTY_EVENTS_URL
@@ -81,6 +87,7 @@ DEFAULT_DATABASE_PATH = Path("var") / "fantasy.db"
 MEMORY_DATABASE = "memory:"
 SPORTSDATAIO_BASE_URL = "https://api.sportsdata.io"
 MIN_SECRET_LENGTH = 32
+MAX_CLOCK_SPEED = 3600  # an hour a second: a whole NFL week in under three minutes
 _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
@@ -135,6 +142,10 @@ class Settings:
     watchdog_payouts_stalled_seconds: float = 1800.0
     watchdog_feed_stale_seconds: float = 600.0
     watchdog_ledger_every_seconds: float = 600.0
+    # Test environments only: the clock runs `clock_speed` times real time from the real
+    # instant `clock_since` (None: from when the process starts); see `accelerated`.
+    clock_speed: float = 1.0
+    clock_since: datetime | None = None
 
     @property
     def uses_sandbox_gateway(self) -> bool:
@@ -153,6 +164,9 @@ class Settings:
             "webhooks": "on" if self.stripe_webhook_secret else "off",
             "feed": self.feed,
             "alert_channels": ", ".join(self.alert_channel_names) or "none",
+            "clock": "real time"
+            if self.clock_speed == 1
+            else f"{self.clock_speed:g}x real time since {self.clock_since or 'start-up'}",
         }
 
     @property
@@ -239,6 +253,27 @@ class _Reader:
     def seconds(self, name: str, default: float, upper: int = 3600) -> float:
         number = self._number(name, upper, "a number of seconds")
         return default if number is None else number
+
+    def speed(self, name: str) -> float:
+        number = self._number(name, MAX_CLOCK_SPEED, "how many times real time the clock runs")
+        if number is not None and number < 1:
+            self.problem(name, f"the clock runs at least at real speed (1), got {number:g}")
+            return 1.0
+        return 1.0 if number is None else number
+
+    def instant(self, name: str) -> datetime | None:
+        value = self.raw(name)
+        if value is None:
+            return None
+        try:
+            instant = datetime.fromisoformat(value)
+        except ValueError:
+            self.problem(name, f"must be an ISO 8601 instant, got {value!r}")
+            return None
+        if instant.tzinfo is None:
+            self.problem(name, f"needs a time zone (Z or +hh:mm), got {value!r}")
+            return None
+        return instant
 
     def _number(self, name: str, upper: int, what: str) -> float | None:
         """A number in (0, upper]; None when absent, or not one (then a problem is noted)."""
@@ -340,6 +375,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         watchdog_payouts_stalled_seconds=read.seconds("WATCHDOG_PAYOUTS_STALLED_SECONDS", 1800.0),
         watchdog_feed_stale_seconds=read.seconds("WATCHDOG_FEED_STALE_SECONDS", 600.0),
         watchdog_ledger_every_seconds=read.seconds("WATCHDOG_LEDGER_EVERY_SECONDS", 600.0),
+        clock_speed=read.speed("CLOCK_SPEED"),
+        clock_since=read.instant("CLOCK_SINCE"),
     )
     _check_together(read, settings)
     if read.problems:
@@ -463,6 +500,8 @@ def _check_together(read: _Reader, settings: Settings) -> None:
             )
         if settings.stripe_api_base is not None:
             read.problem("STRIPE_API_BASE", "only tests may point Stripe at another server")
+        if settings.clock_speed != 1:
+            read.problem("CLOCK_SPEED", PRODUCTION_CLOCK)
     if settings.smtp_url is not None and not settings.alert_email_to:
         read.problem("ALERT_EMAIL_TO", "required with FANTASY_SMTP_URL: who gets the alerts")
     if settings.alert_email_to and settings.smtp_url is None:
@@ -472,3 +511,30 @@ def _check_together(read: _Reader, settings: Settings) -> None:
             "OPERATOR_EMAIL" if settings.operator_email is None else "OPERATOR_PASSWORD",
             "FANTASY_OPERATOR_EMAIL and FANTASY_OPERATOR_PASSWORD go together",
         )
+
+
+PRODUCTION_CLOCK = (
+    "an accelerated clock is for test environments only: production contests lock, "
+    "settle and pay on real time"
+)
+
+
+def accelerated(settings: Settings, speed: float | None, since: datetime | None) -> Settings:
+    """`settings` with the clock a command line asked for (None: as configured); a
+    SettingsError naming the option for a production environment or a bad value."""
+    if speed is None and since is None:
+        return settings
+    problems = []
+    if settings.environment == "production":
+        problems.append(f"--clock-speed: {PRODUCTION_CLOCK}")
+    if speed is not None and not 1 <= speed <= MAX_CLOCK_SPEED:
+        problems.append(f"--clock-speed: must lie in [1, {MAX_CLOCK_SPEED}], got {speed:g}")
+    if since is not None and since.tzinfo is None:
+        problems.append("--clock-since: needs a time zone (Z or +hh:mm)")
+    if problems:
+        raise SettingsError(problems)
+    return attrs.evolve(
+        settings,
+        clock_speed=settings.clock_speed if speed is None else speed,
+        clock_since=settings.clock_since if since is None else since,
+    )

@@ -56,6 +56,9 @@ class ContestTemplate:
     guaranteed_minor: int | None = None
     sport_template: str = DEFAULT_SPORT_TEMPLATE
     rules_preset: str = DEFAULT_SPORT_TEMPLATE
+    # Durations of the platform's clock, not of the wall: on an accelerated clock
+    # (--clock-speed N, test environments) they pass N times faster, so at 60 the
+    # one-hour correction window lasts a real minute.
     withdraw_cutoff: timedelta = timedelta(minutes=15)
     correction_window: timedelta = timedelta(hours=1)
     # DraftKings' late swap: each player locks at his own game's kickoff. FanDuel-style

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from apps.settings import Settings, SettingsError, load_settings
+from apps.settings import Settings, SettingsError, accelerated, load_settings
 
 SECRET = "s" * 40
 LIVE_KEY = "sk_live_" + "x" * 24
@@ -161,3 +162,30 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
     assert paced.stripe_requests_per_second == 20.0
     found = problems({"FANTASY_STRIPE_REQUESTS_PER_SECOND": "fast"})
     assert "FANTASY_STRIPE_REQUESTS_PER_SECOND: must be a number of requests a second" in found
+
+
+def test_an_accelerated_clock_is_read_from_the_environment_in_a_test_environment() -> None:
+    settings = load_settings(
+        {"FANTASY_CLOCK_SPEED": "60", "FANTASY_CLOCK_SINCE": "2026-12-03T15:00:00Z"}
+    )
+    assert (settings.clock_speed, settings.clock_since) == (
+        60.0,
+        datetime(2026, 12, 3, 15, tzinfo=UTC),
+    )
+    assert load_settings({}).clock_speed == 1
+    assert "FANTASY_CLOCK_SPEED: the clock runs at least at real speed" in problems(
+        {"FANTASY_CLOCK_SPEED": "0.5"}
+    )
+    assert "FANTASY_CLOCK_SINCE: needs a time zone" in problems(
+        {"FANTASY_CLOCK_SINCE": "2026-12-03T15:00:00"}
+    )
+
+
+def test_production_refuses_an_accelerated_clock() -> None:
+    assert "FANTASY_CLOCK_SPEED: an accelerated clock is for test environments only" in problems(
+        {"FANTASY_ENV": "production", "FANTASY_CLOCK_SPEED": "60"}
+    )
+    production = Settings(environment="production", token_secret=SECRET)
+    with pytest.raises(SettingsError, match="--clock-speed: an accelerated clock is for test"):
+        accelerated(production, 60, None)
+    assert accelerated(production, None, None) is production

@@ -5,18 +5,23 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import random
 import re
 import signal
 import subprocess
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 
-from apps.cli import EXIT_DATA_ERROR, EXIT_OK, build_parser, main
+from apps.cli import EXIT_DATA_ERROR, EXIT_OK, EXIT_USAGE, build_parser, main
+from apps.demo_players import LineupPicker
 from apps.worker import Worker
 from fantasy_core.errors import StoreUnavailable
+from fantasy_core.lineups import PlayerPool, SlatePlayer
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.worker import PassReport
 from support.processes import BIN
@@ -183,3 +188,102 @@ def test_serve_prints_the_address_it_listens_on(tmp_path: Path) -> None:
         finally:
             server.send_signal(signal.SIGINT)
             server.wait(timeout=20)
+
+
+PRODUCTION = {
+    "FANTASY_ENV": "production",
+    "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy",
+    "FANTASY_STRIPE_API_KEY": "sk_live_" + "x" * 24,
+    "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
+    "FANTASY_TOKEN_SECRET": "s" * 40,
+    "FANTASY_FEED": "sportsdataio",
+    "FANTASY_SPORTSDATAIO_API_KEY": "key",
+}
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+def test_production_refuses_an_accelerated_clock_with_a_clear_message(
+    command: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, value in PRODUCTION.items():
+        monkeypatch.setenv(name, value)
+    assert main([command, "--clock-speed", "60"]) == EXIT_USAGE
+    error = capsys.readouterr().err
+    assert "--clock-speed: an accelerated clock is for test environments only" in error
+    assert "Traceback" not in error
+
+
+def test_a_contest_reaches_paid_in_seconds_on_an_accelerated_clock(tmp_path: Path) -> None:
+    """`fantasy serve --clock-speed 3600`: an hour a second. A contest locking twenty
+    (simulated) hours ahead runs through lock, the replayed games, its one-hour correction
+    window and its payouts in under a minute of real time."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FANTASY_")}
+    env |= {
+        "FANTASY_DATABASE_URL": "memory:",
+        "FANTASY_OPERATOR_EMAIL": "ops@example.com",
+        "FANTASY_OPERATOR_PASSWORD": "operator password",
+        "FANTASY_WORKER_INTERVAL_SECONDS": "0.5",
+    }
+    command = [str(BIN / "fantasy"), "serve", "--port", "0", "--clock-speed", "3600"]
+    with subprocess.Popen(
+        command, env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    ) as server:
+        try:
+            assert server.stdout is not None
+            clock_line, serving_line = server.stdout.readline(), server.stdout.readline()
+            since = re.search(r"--clock-since (\S+)", clock_line)
+            url = re.search(r"serving the API on (\S+) ", serving_line)
+            assert since is not None, clock_line
+            assert url is not None, serving_line
+            started = time.monotonic()
+            contest = _play_one_contest(url.group(1), datetime.fromisoformat(since.group(1)))
+            while (state := contest()) != "PAID":
+                assert time.monotonic() - started < 60, f"still {state} after a minute"
+                time.sleep(0.5)
+        finally:
+            server.send_signal(signal.SIGINT)
+            server.wait(timeout=20)
+
+
+def _play_one_contest(base: str, since: datetime) -> Callable[[], str]:
+    """An operator creates a tournament locking 20 simulated hours from now; a player joins.
+    Returns a function reading the contest's state."""
+    client = httpx.Client(base_url=base, timeout=10)
+
+    def token(email: str, password: str) -> dict[str, str]:
+        body = {"email": email, "password": password}
+        answer = client.post("/auth/login", json=body).json()
+        return {"Authorization": f"Bearer {answer['access_token']}"}
+
+    operator = token("ops@example.com", "operator password")
+    client.post("/auth/register", json={"email": "ann@example.com", "password": "a passphrase"})
+    ann = token("ann@example.com", "a passphrase")
+    client.put("/me/payout-account", json={"account_id": "acct_ann"}, headers=ann)
+    simulated_now = since + (datetime.now(UTC) - since) * 3600
+    created = client.post(
+        "/operator/contests",
+        json={
+            "template": "tournament",
+            "slate_id": "nfl-2025-reg-wk01",
+            "lock_at": (simulated_now + timedelta(hours=20)).isoformat(),
+        },
+        headers=operator,
+    )
+    assert created.status_code == 201, created.text
+    detail = created.json()
+    players = [SlatePlayer(**{k: p[k] for k in SLATE_PLAYER_FIELDS}) for p in detail["players"]]
+    pool = PlayerPool.of("nfl-2025-reg-wk01", players)
+    picks = LineupPicker(pool, "draftkings_nfl_classic", random.Random(1)).lineup().picks
+    joined = client.post(
+        f"/contests/{detail['contest_id']}/entries",
+        json={
+            "lineup": [{"slot": s, "player_id": p} for s, p in picks],
+            "payment_method": "pm_card_visa",
+        },
+        headers={**ann, "Idempotency-Key": "one"},
+    )
+    assert joined.status_code == 201, joined.text
+    return lambda: str(client.get(f"/contests/{detail['contest_id']}").json()["state"])
+
+
+SLATE_PLAYER_FIELDS = ("player_id", "name", "position", "team", "game_id", "salary")

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from adapters.alerts import CollectedAlerts, LoggingAlerts
-from adapters.clock import ControllableClock, SystemClock
+from adapters.clock import AcceleratedClock, ControllableClock, SystemClock
 from adapters.ids import SequentialIds, TimeOrderedIds
 from fantasy_core.audit import Alert, Severity
 from fantasy_core.ports import AlertSink, Clock, IdSource
@@ -20,11 +20,25 @@ START = datetime(2025, 9, 7, 12, tzinfo=UTC)
 # ---- clock: aware UTC instants that never go backwards --------------------------------
 
 
-@pytest.fixture(params=["system", "controllable"])
+@pytest.fixture(params=["system", "accelerated", "controllable"])
 def clock(request: pytest.FixtureRequest) -> Clock:
     if request.param == "system":
         return SystemClock()
+    if request.param == "accelerated":
+        return AcceleratedClock(3600, datetime.now(UTC) - timedelta(seconds=1))
     return ControllableClock(START)
+
+
+def test_an_accelerated_clock_runs_n_times_real_time_from_its_instant() -> None:
+    real = ControllableClock(START)
+    clock = AcceleratedClock(60, START, real.now)
+    assert clock.now() == START
+    real.advance(timedelta(seconds=61))
+    assert clock.now() == START + timedelta(hours=1, minutes=1)
+    # Another process given the same speed and instant reads the same time.
+    assert AcceleratedClock(60, START, real.now).now() == clock.now()
+    with pytest.raises(ValueError, match="at least at real speed"):
+        AcceleratedClock(0.5, START)
 
 
 def test_a_clock_gives_time_zone_aware_utc_instants(clock: Clock) -> None:

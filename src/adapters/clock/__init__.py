@@ -1,5 +1,6 @@
-"""Clocks: the system's, and one that tests and the demo move by hand."""
+"""Clocks: the system's, one that runs faster (test environments), and one that tests and
+the demo move by hand."""
 
-from adapters.clock.clocks import ControllableClock, SystemClock
+from adapters.clock.clocks import AcceleratedClock, ControllableClock, SystemClock
 
-__all__ = ["ControllableClock", "SystemClock"]
+__all__ = ["AcceleratedClock", "ControllableClock", "SystemClock"]
