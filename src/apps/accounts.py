@@ -189,6 +189,15 @@ class Accounts:
             raise AccountError("unknown_user", f"no account {user_id}")
         return changed
 
+    def set_password(self, user_id: str, new: str, *, if_generation: int) -> Account | None:
+        """Replace the password without the current one (a reset link proved the mailbox),
+        only while the account's token generation is still `if_generation`: None else, or
+        when there is no such account. AccountError('weak_password')."""
+        _check_strength(new)
+        return self.store.replace_password(
+            user_id, self._passwords.hash(new), if_generation=if_generation
+        )
+
     def log_out_everywhere(self, user_id: str) -> None:
         """Revoke every token of the account issued so far."""
         if self.store.next_token_generation(user_id) is None:

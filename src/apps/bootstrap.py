@@ -25,6 +25,7 @@ from adapters.clock import AcceleratedClock, SystemClock
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
 from adapters.ids import TimeOrderedIds
+from adapters.mail import Mailer, SandboxMailbox, SmtpMailer
 from adapters.memory import MemoryAccountStore, MemoryStore
 from adapters.sandbox import SandboxGateway
 from adapters.sqlalchemy import (
@@ -68,6 +69,9 @@ class Services:
     accounts: Accounts
     webhooks: WebhookVerifier | None = None
     engine: Engine | None = None
+    # Players' mail (password reset): SMTP, the sandbox's mailbox in test environments
+    # without SMTP, or None (production without SMTP: reset by mail is unavailable).
+    mailer: Mailer | None = None
 
     def close(self) -> None:
         if self.engine is not None:
@@ -122,7 +126,12 @@ def start(
             engine.dispose()
         raise
     services = Services(
-        settings, platform, _accounts(settings, engine), _webhooks(settings), engine
+        settings,
+        platform,
+        _accounts(settings, engine),
+        _webhooks(settings),
+        engine,
+        _mailer(settings),
     )
     _seed_operator(services)
     return services
@@ -134,7 +143,12 @@ def services_for(settings: Settings, platform: Platform, engine: Engine | None =
     `engine`: the platform's SQL database, which then keeps the accounts too.
     """
     services = Services(
-        settings, platform, _accounts(settings, engine), _webhooks(settings), engine
+        settings,
+        platform,
+        _accounts(settings, engine),
+        _webhooks(settings),
+        engine,
+        _mailer(settings),
     )
     _seed_operator(services)
     return services
@@ -176,7 +190,7 @@ def alert_channels(settings: Settings) -> tuple[AlertChannel, ...]:
                 source=f"fantasy-{settings.environment}",
             )
         )
-    if settings.smtp_url is not None:
+    if settings.smtp_url is not None and settings.alert_email_to:
         channels.append(
             EmailChannel(
                 settings.smtp_url, settings.alert_email_to, sender=settings.alert_email_from
@@ -197,6 +211,12 @@ def _store(settings: Settings) -> tuple[Callable[[], UnitOfWork], Engine | None]
 def _accounts(settings: Settings, engine: Engine | None) -> Accounts:
     store: AccountStore = MemoryAccountStore() if engine is None else SqlAccountStore(engine)
     return Accounts(store, Passwords(cheap=settings.environment == "test"))
+
+
+def _mailer(settings: Settings) -> Mailer | None:
+    if settings.smtp_url is not None:
+        return SmtpMailer(settings.smtp_url, settings.mail_from)
+    return SandboxMailbox() if settings.environment == "test" else None
 
 
 def _webhooks(settings: Settings) -> WebhookVerifier | None:

@@ -34,8 +34,14 @@ Variables (default in brackets):
   FANTASY_ALERT_WEBHOOK_URL        a JSON webhook (Slack-compatible `text`) alerts go to [none]
   FANTASY_PAGERDUTY_ROUTING_KEY    a PagerDuty Events API v2 integration key [none]
   FANTASY_PAGERDUTY_URL            [https://events.pagerduty.com/v2/enqueue]
-  FANTASY_SMTP_URL                 smtp://[user:password@]host[:port] or smtps://... [none]
-  FANTASY_ALERT_EMAIL_TO           comma-separated addresses; required with FANTASY_SMTP_URL
+  FANTASY_SMTP_URL                 smtp://[user:password@]host[:port] or smtps://... [none:
+                                   in test, players' mail is kept in the sandbox mailbox]
+  FANTASY_MAIL_FROM                the sender of players' mail (password reset) [fantasy@localhost]
+  FANTASY_PUBLIC_URL               where people open the app, for links in mail; https://
+                                   in production, required there with FANTASY_SMTP_URL
+                                   [http://127.0.0.1:8000]
+  FANTASY_ALERT_EMAIL_TO           comma-separated addresses alerts are mailed to; needs
+                                   FANTASY_SMTP_URL [none: no alerts by mail]
   FANTASY_ALERT_EMAIL_FROM         [fantasy-alerts@localhost]
   FANTASY_ALERT_CHANNEL_DOWN_SECONDS  a channel failing this long is alerted on the others
                                    and shown on /ready [300]
@@ -86,6 +92,7 @@ PRODUCTION_JOIN_BATCH_LANES = 4
 DEFAULT_DATABASE_PATH = Path("var") / "fantasy.db"
 MEMORY_DATABASE = "memory:"
 SPORTSDATAIO_BASE_URL = "https://api.sportsdata.io"
+DEFAULT_PUBLIC_URL = "http://127.0.0.1:8000"
 MIN_SECRET_LENGTH = 32
 MAX_CLOCK_SPEED = 3600  # an hour a second: a whole NFL week in under three minutes
 _TRUE = frozenset({"1", "true", "yes", "on"})
@@ -132,6 +139,8 @@ class Settings:
     pagerduty_routing_key: str | None = field(default=None, repr=False)
     pagerduty_url: str = PAGERDUTY_EVENTS_URL
     smtp_url: str | None = field(default=None, repr=False)
+    mail_from: str = "fantasy@localhost"
+    public_url: str = DEFAULT_PUBLIC_URL
     alert_email_to: tuple[str, ...] = ()
     alert_email_from: str = "fantasy-alerts@localhost"
     alert_channel_down_seconds: float = 300.0
@@ -175,7 +184,7 @@ class Settings:
         names = (
             ("webhook", self.alert_webhook_url),
             ("pagerduty", self.pagerduty_routing_key),
-            ("email", self.smtp_url),
+            ("email", self.smtp_url if self.alert_email_to else None),
         )
         return tuple(name for name, setting in names if setting is not None)
 
@@ -361,6 +370,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         pagerduty_routing_key=read.raw("PAGERDUTY_ROUTING_KEY"),
         pagerduty_url=_http_url(read, "PAGERDUTY_URL") or PAGERDUTY_EVENTS_URL,
         smtp_url=_smtp_url(read),
+        mail_from=_address(read, "MAIL_FROM") or "fantasy@localhost",
+        public_url=_http_url(read, "PUBLIC_URL") or DEFAULT_PUBLIC_URL,
         alert_email_to=_addresses(read, "ALERT_EMAIL_TO"),
         alert_email_from=read.raw("ALERT_EMAIL_FROM") or "fantasy-alerts@localhost",
         alert_channel_down_seconds=read.seconds("ALERT_CHANNEL_DOWN_SECONDS", 300.0),
@@ -488,6 +499,14 @@ def _addresses(read: _Reader, name: str) -> tuple[str, ...]:
     return addresses
 
 
+def _address(read: _Reader, name: str) -> str | None:
+    value = read.raw(name)
+    if value is not None and "@" not in value:
+        read.problem(name, f"must be an e-mail address, got {value!r}")
+        return None
+    return value
+
+
 def _check_together(read: _Reader, settings: Settings) -> None:
     if settings.environment == "production":
         if settings.uses_memory_store:
@@ -502,8 +521,12 @@ def _check_together(read: _Reader, settings: Settings) -> None:
             read.problem("STRIPE_API_BASE", "only tests may point Stripe at another server")
         if settings.clock_speed != 1:
             read.problem("CLOCK_SPEED", PRODUCTION_CLOCK)
-    if settings.smtp_url is not None and not settings.alert_email_to:
-        read.problem("ALERT_EMAIL_TO", "required with FANTASY_SMTP_URL: who gets the alerts")
+        if settings.smtp_url is not None and not settings.public_url.startswith("https://"):
+            read.problem(
+                "PUBLIC_URL",
+                "an https:// address is required in production with FANTASY_SMTP_URL: "
+                "password reset links in mail point there",
+            )
     if settings.alert_email_to and settings.smtp_url is None:
         read.problem("SMTP_URL", "required with FANTASY_ALERT_EMAIL_TO: the server to send through")
     if (settings.operator_email is None) != (settings.operator_password is None):

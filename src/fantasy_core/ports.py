@@ -509,10 +509,14 @@ class AccountStore(Protocol):
     def get_many(self, user_ids: Iterable[str]) -> dict[str, Account]:
         """The accounts found, by user id (an id with no account is left out)."""
 
-    def replace_password(self, user_id: str, password_hash: str) -> Account | None:
+    def replace_password(
+        self, user_id: str, password_hash: str, *, if_generation: int | None = None
+    ) -> Account | None:
         """Store a new password hash and move the token generation on by one, at once, so
         that every token issued before is refused after. The account changed, or None if
-        there is none. Two changes racing each move the generation on: neither is lost."""
+        there is none. Two changes racing each move the generation on: neither is lost.
+        With `if_generation`, only while the generation is still that one (None else): of
+        two changes racing from one generation, one wins (a reset link works once)."""
 
     def next_token_generation(self, user_id: str) -> Account | None:
         """Move the token generation on by one (log out everywhere); None: no such account."""

@@ -17,7 +17,7 @@ from litestar import Litestar
 from adapters.alerts.email_channel import EmailChannel
 from adapters.alerts.http_channels import PagerDutyChannel, WebhookChannel
 from apps.api.state import SERVICES
-from apps.bootstrap import watchdog_thresholds
+from apps.bootstrap import alert_channels, watchdog_thresholds
 from apps.cli import EXIT_DATA_ERROR, EXIT_OK, EXIT_USAGE, main
 from apps.settings import SettingsError, load_settings
 from apps.worker import Worker
@@ -81,8 +81,16 @@ def test_each_channel_setting_is_validated_naming_its_variable() -> None:
         "FANTASY_ALERT_CHANNEL_DOWN_SECONDS",
     ):
         assert f"{variable}:" in found
-    with pytest.raises(SettingsError, match="FANTASY_ALERT_EMAIL_TO: required with"):
-        load_settings({"FANTASY_SMTP_URL": "smtp://127.0.0.1:2525"})
+    # A mail server alone sends players' mail (password reset), and no alerts.
+    mail_only = load_settings({"FANTASY_SMTP_URL": "smtp://127.0.0.1:2525"})
+    assert (mail_only.smtp_url, mail_only.alert_channel_names) == ("smtp://127.0.0.1:2525", ())
+    assert alert_channels(mail_only) == ()
+    mailing = load_settings(
+        {"FANTASY_SMTP_URL": "smtp://mail", "FANTASY_ALERT_EMAIL_TO": "ops@example.com"}
+    )
+    assert mailing.alert_channel_names == ("email",)
+    with pytest.raises(SettingsError, match="FANTASY_MAIL_FROM: must be an e-mail address"):
+        load_settings({"FANTASY_MAIL_FROM": "fantasy"})
     with pytest.raises(SettingsError, match="FANTASY_ALERT_EMAIL_TO: must list"):
         load_settings({"FANTASY_SMTP_URL": "smtp://mail", "FANTASY_ALERT_EMAIL_TO": "ops"})
     with pytest.raises(SettingsError, match="FANTASY_SMTP_URL: required with"):

@@ -101,6 +101,23 @@ def test_a_complete_production_configuration_loads() -> None:
     assert not settings.uses_sandbox_gateway
 
 
+def test_production_mail_links_point_at_an_https_public_address() -> None:
+    production = {
+        "FANTASY_ENV": "production",
+        "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy",
+        "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+        "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
+        "FANTASY_TOKEN_SECRET": SECRET,
+        "FANTASY_FEED": "sportsdataio",
+        "FANTASY_SPORTSDATAIO_API_KEY": "key",
+        "FANTASY_SMTP_URL": "smtps://mail.example.com",
+    }
+    assert "FANTASY_PUBLIC_URL: an https:// address is required" in problems(production)
+    loaded = load_settings({**production, "FANTASY_PUBLIC_URL": "https://play.example.com"})
+    assert loaded.public_url == "https://play.example.com"
+    assert "FANTASY_PUBLIC_URL: must be an http" in problems({"FANTASY_PUBLIC_URL": "play"})
+
+
 def test_a_config_file_is_read_and_the_environment_wins(tmp_path: Path) -> None:
     config = tmp_path / "fantasy.toml"
     config.write_text(

@@ -91,6 +91,19 @@ def test_a_password_change_moves_the_token_generation_on_at_once(store: AccountS
     assert store.next_token_generation("user-9") is None
 
 
+def test_a_conditional_password_change_applies_only_from_its_generation(
+    store: AccountStore,
+) -> None:
+    store.add(an_account())
+    first = store.replace_password("user-1", "reset-1", if_generation=0)
+    assert first is not None
+    assert (first.password_hash, first.token_generation) == ("reset-1", 1)
+    # A second change from generation 0 (a racing reset) finds it gone and changes nothing.
+    assert store.replace_password("user-1", "reset-2", if_generation=0) is None
+    assert store.get("user-1") == first
+    assert store.replace_password("user-9", "x", if_generation=0) is None
+
+
 def test_a_revoked_token_stays_revoked_until_it_has_expired(store: AccountStore) -> None:
     store.add(an_account())
     now = datetime.now(UTC)

@@ -41,16 +41,22 @@ class MemoryAccountStore:
         with self._lock:
             return {u: self._by_id[u] for u in set(user_ids) if u in self._by_id}
 
-    def replace_password(self, user_id: str, password_hash: str) -> Account | None:
-        return self._next_generation(user_id, password_hash)
+    def replace_password(
+        self, user_id: str, password_hash: str, *, if_generation: int | None = None
+    ) -> Account | None:
+        return self._next_generation(user_id, password_hash, if_generation)
 
     def next_token_generation(self, user_id: str) -> Account | None:
-        return self._next_generation(user_id, None)
+        return self._next_generation(user_id, None, None)
 
-    def _next_generation(self, user_id: str, password_hash: str | None) -> Account | None:
+    def _next_generation(
+        self, user_id: str, password_hash: str | None, if_generation: int | None
+    ) -> Account | None:
         with self._lock:
             account = self._by_id.get(user_id)
             if account is None:
+                return None
+            if if_generation is not None and account.token_generation != if_generation:
                 return None
             changed = attrs.evolve(
                 account,

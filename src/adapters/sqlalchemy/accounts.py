@@ -54,17 +54,25 @@ class SqlAccountStore:
             rows = connection.execute(_BY_IDS, {"ids": wanted})
             return {row.user_id: _account(row) for row in rows}
 
-    def replace_password(self, user_id: str, password_hash: str) -> Account | None:
-        return self._next_generation(user_id, password_hash=password_hash)
+    def replace_password(
+        self, user_id: str, password_hash: str, *, if_generation: int | None = None
+    ) -> Account | None:
+        return self._next_generation(user_id, if_generation, password_hash=password_hash)
 
     def next_token_generation(self, user_id: str) -> Account | None:
-        return self._next_generation(user_id)
+        return self._next_generation(user_id, None)
 
-    def _next_generation(self, user_id: str, **changes: str) -> Account | None:
-        # One statement: two changes racing each move the generation on, neither is lost.
+    def _next_generation(
+        self, user_id: str, if_generation: int | None, **changes: str
+    ) -> Account | None:
+        # One statement: two changes racing each move the generation on, neither is lost,
+        # and of two racing from `if_generation` only the first finds it still there.
+        where = user_accounts.c.user_id == user_id
+        if if_generation is not None:
+            where = where & (user_accounts.c.token_generation == if_generation)
         statement = (
             update(user_accounts)
-            .where(user_accounts.c.user_id == user_id)
+            .where(where)
             .values(token_generation=user_accounts.c.token_generation + 1, **changes)
             .returning(*_COLUMNS)
         )

@@ -9,13 +9,14 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import Any
 
-from litestar import Litestar
+from litestar import Controller, Litestar
 from litestar.config.app import AppConfig
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
 
+from adapters.mail import SandboxMailbox
 from adapters.sandbox import SandboxGateway
 from apps.api.auth import TokenIssuer, account_lookups, jwt_auth
 from apps.api.catalogue import SlateController
@@ -32,7 +33,7 @@ from apps.api.operator import OperatorController
 from apps.api.players import AuthController, MeController
 from apps.api.problems import exception_handlers
 from apps.api.quota import Quota
-from apps.api.sandbox import SandboxController
+from apps.api.sandbox import SandboxController, SandboxMailController
 from apps.api.state import ACCOUNTS, JOINS, LINEUPS, LOGINS, SERVICES, TOKENS, services_of
 from apps.api.system import SystemController
 from apps.bootstrap import Services, services_for, start, watchdog_thresholds
@@ -69,11 +70,13 @@ def create_app(
     state[LOGINS] = None if logins is None else Quota(logins)
     state[LINEUPS] = None if lineups is None else Quota(lineups)
     # The sandbox's 3-D Secure page exists only where the sandbox takes the payments.
-    sandbox = (
+    sandbox: list[type[Controller]] = (
         [SandboxController]
         if settings.environment == "test" and isinstance(services.platform.gateway, SandboxGateway)
         else []
     )
+    if settings.environment == "test" and isinstance(services.mailer, SandboxMailbox):
+        sandbox.append(SandboxMailController)
     return Litestar(
         route_handlers=[
             AuthController,

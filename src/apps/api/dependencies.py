@@ -13,6 +13,7 @@ from apps.accounts import Accounts
 from apps.api.auth import TokenIssuer
 from apps.api.state import TOKENS, services_of
 from apps.bootstrap import Services
+from apps.password_reset import PasswordReset, ResetTokens
 from fantasy_core.platform import Platform
 
 
@@ -28,6 +29,12 @@ def _accounts(state: State) -> Accounts:
     return services_of(state).accounts
 
 
+def _password_reset(state: State) -> PasswordReset:
+    services = services_of(state)
+    secret = services.settings.token_secret
+    return PasswordReset(services.accounts, ResetTokens(secret), services.settings.public_url)
+
+
 def _tokens(state: State) -> TokenIssuer:
     tokens: TokenIssuer = state[TOKENS]
     return tokens
@@ -39,4 +46,5 @@ def dependencies() -> dict[str, Provide]:
         "accounts": Provide(_accounts, sync_to_thread=False),
         "services": Provide(_services, sync_to_thread=False),
         "tokens": Provide(_tokens, sync_to_thread=False),
+        "password_reset": Provide(_password_reset, sync_to_thread=False),
     }

@@ -3,24 +3,35 @@ my payments."""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from litestar import Controller, Request, get, post, put
+from litestar import Controller, Request, Response, get, post, put
+from litestar.background_tasks import BackgroundTask
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, QueryParameter
 from litestar.security.jwt import Token
-from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
+from litestar.status_codes import (
+    HTTP_201_CREATED,
+    HTTP_202_ACCEPTED,
+    HTTP_204_NO_CONTENT,
+    HTTP_503_SERVICE_UNAVAILABLE,
+)
 
+from adapters.mail import Mail, Mailer, MailNotSent
 from apps.accounts import Accounts
 from apps.api.auth import BEARER, TokenIssuer, token_id
-from apps.api.problems import problem_responses
+from apps.api.problems import Problem, problem_responses
 from apps.api.quota import spend
 from apps.api.state import LOGINS
 from apps.api.wire import (
     Credentials,
     EntryOut,
     PasswordChangeIn,
+    PasswordResetConfirmIn,
+    PasswordResetIn,
+    PasswordResetOut,
     PaymentsOut,
     PayoutAccountIn,
     ProfileOut,
@@ -30,10 +41,15 @@ from apps.api.wire import (
     payments_out,
     profile_out,
 )
+from apps.bootstrap import Services
+from apps.password_reset import PasswordReset
 from fantasy_core.accounts import Account, Role
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.payment_events import set_payout_account
 from fantasy_core.usecases.queries import entries_of, payments_of, payout_account, placings
+
+_log = logging.getLogger("fantasy.api")
+MAIL_ALERT = "mail-password-reset"
 
 
 class AuthController(Controller):
@@ -86,6 +102,69 @@ class AuthController(Controller):
         (the connection's; behind a proxy, see the README on forwarded addresses)."""
         _spend_login(request)
         account = accounts.login(data.email, data.password)
+        return _token_out(tokens, account)
+
+    @post(
+        "/password-reset",
+        exclude_from_auth=True,
+        status_code=HTTP_202_ACCEPTED,
+        operation_id="requestPasswordReset",
+        responses=problem_responses(400, 429, 503),
+        sync_to_thread=True,
+    )
+    def request_password_reset(
+        self,
+        data: JSONBody[PasswordResetIn],
+        password_reset: NamedDependency[PasswordReset],
+        services: NamedDependency[Services],
+        request: Request[Any, Any, Any],
+    ) -> Response[PasswordResetOut]:
+        """Mail a reset link (valid 30 minutes, once) to the address, if it is registered.
+        The answer is the same either way, so it tells nobody who is registered; the mail
+        goes after it. Counted with logins per address (429 beyond); 503 where no mail
+        server is configured. In test environments without one, the mail is kept in the
+        sandbox's mailbox (`GET /sandbox/mail`)."""
+        mailer = services.mailer
+        if mailer is None:
+            raise Problem(
+                HTTP_503_SERVICE_UNAVAILABLE,
+                "mail-unavailable",
+                "Password reset by mail is unavailable",
+                "this platform has no mail server configured (FANTASY_SMTP_URL): ask its "
+                "operator to reset the password",
+            )
+        _spend_login(request)
+        now = datetime.now(UTC)  # reset links keep real time, as login tokens do
+        mail = password_reset.mail_for(data.email, now)
+        answer = PasswordResetOut(
+            detail="if this address is registered, a reset link is on its way to it"
+        )
+        if mail is None:
+            return Response(answer, status_code=HTTP_202_ACCEPTED)
+        task = BackgroundTask(_send_reset_mail, services.platform, mailer, mail, now)
+        return Response(answer, status_code=HTTP_202_ACCEPTED, background=task)
+
+    @post(
+        "/password-reset/confirm",
+        exclude_from_auth=True,
+        status_code=200,
+        operation_id="confirmPasswordReset",
+        responses=problem_responses(400, 422, 429, 503),
+        sync_to_thread=True,
+    )
+    def confirm_password_reset(
+        self,
+        data: JSONBody[PasswordResetConfirmIn],
+        password_reset: NamedDependency[PasswordReset],
+        tokens: NamedDependency[TokenIssuer],
+        request: Request[Any, Any, Any],
+    ) -> TokenOut:
+        """Choose a new password with the token of a reset mail: every token of the account
+        issued before is revoked (log-ins and other reset links alike); the answer is a
+        new login token. 422 `reset-token-invalid` for a token that is forged, expired,
+        used, or outdated by a later change (they are not told apart)."""
+        _spend_login(request)
+        account = password_reset.reset(data.token, data.new_password, datetime.now(UTC))
         return _token_out(tokens, account)
 
     @post(
@@ -199,6 +278,16 @@ def _spend_login(request: Request[Any, Any, Any]) -> None:
     """Count one password check against the caller's address (guessing is what it bounds)."""
     address = request.client.host if request.client is not None else "unknown"
     spend(request.app.state[LOGINS], address, 1, "logins")
+
+
+def _send_reset_mail(platform: Platform, mailer: Mailer, mail: Mail, now: datetime) -> None:
+    """After the answer: a mail the server did not take is logged and alerted (the asker
+    was told nothing either way, and may ask again)."""
+    try:
+        mailer.send(mail, now)
+    except MailNotSent as error:
+        _log.error("password reset mail to %s not sent: %s", mail.to, error)
+        platform.alert(MAIL_ALERT, f"password reset mail could not be sent: {error}")
 
 
 def _token_out(tokens: TokenIssuer, account: Account) -> TokenOut:

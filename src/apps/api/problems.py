@@ -216,6 +216,7 @@ _ACCOUNT_REFUSALS: dict[str, tuple[int, str, str | None]] = {
     "weak_password": (HTTP_422_UNPROCESSABLE_ENTITY, "Password refused", "password"),
     "wrong_password": (HTTP_403_FORBIDDEN, "Password change refused", "current_password"),
     "unknown_user": (HTTP_404_NOT_FOUND, "No such account", None),
+    "reset_token_invalid": (HTTP_422_UNPROCESSABLE_ENTITY, "Password reset refused", "token"),
 }
 
 

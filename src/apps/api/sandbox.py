@@ -10,21 +10,52 @@ a test environment.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import anyio.to_thread
-from litestar import Controller, post
+from litestar import Controller, get, post
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException
-from litestar.params import FromPath, JSONBody
+from litestar.params import FromPath, JSONBody, QueryParameter
 from litestar.status_codes import HTTP_409_CONFLICT
+from msgspec import Struct
 
+from adapters.mail import SandboxMailbox
 from adapters.sandbox import SandboxGateway
 from adapters.sandbox.gateway import InvalidClientSecret, NoActionPending
 from apps.api.problems import Problem, problem_responses
 from apps.api.wire import EntryOut, SandboxConfirmIn, entry_out
+from apps.bootstrap import Services
 from fantasy_core.payments import ChargeOutcome
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.payment_events import apply_payment_event
 from fantasy_core.usecases.queries import entry_charged_by
+
+
+class MailOut(Struct, kw_only=True):
+    to: str
+    subject: str
+    body: str
+
+
+class SandboxMailController(Controller):
+    """The sandbox's mailbox (test environments without an SMTP server): the mail the
+    platform would have sent, for a person trying the platform and for tests."""
+
+    tags = ("sandbox (test environments only)",)
+
+    @get("/sandbox/mail", exclude_from_auth=True, operation_id="sandboxMail", sync_to_thread=False)
+    def mail(
+        self,
+        to: Annotated[str, QueryParameter(description="the address the mail went to")],
+        services: NamedDependency[Services],
+    ) -> list[MailOut]:
+        """The mail kept for `to`, oldest first (the last 200 messages are kept)."""
+        mailbox = services.mailer
+        if not isinstance(mailbox, SandboxMailbox):
+            raise NotFoundException("no sandbox mailbox: mail goes to the SMTP server")
+        return [MailOut(to=m.to, subject=m.subject, body=m.body) for m in mailbox.to(to.lower())]
+
 
 CONFIRM_PATH = "/sandbox/payments/{payment_intent}/confirm"
 

@@ -104,6 +104,22 @@ class PasswordChangeIn(Request):
     new_password: NewPassword
 
 
+class PasswordResetIn(Request):
+    email: Email
+
+
+class PasswordResetConfirmIn(Request):
+    token: Annotated[
+        str,
+        Meta(min_length=1, max_length=512, description="the token of the reset mail's link"),
+    ]
+    new_password: NewPassword
+
+
+class PasswordResetOut(Struct, kw_only=True):
+    detail: str
+
+
 class TokenOut(Struct, kw_only=True):
     access_token: str
     token_type: str
