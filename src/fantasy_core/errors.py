@@ -125,13 +125,17 @@ class IdempotencyKeyReused(DomainError):
         super().__init__(message)
 
 
+class NotYourEntry(DomainError):
+    """A player acting on an entry that is another player's (withdraw, change its lineup)."""
+
+
 class WithdrawRefused(DomainError):
-    """A withdrawal that the contest's rules do not allow (past the cut-off, not the owner)."""
+    """A withdrawal that the contest's rules do not allow (past the cut-off, not active)."""
 
 
 class LineupChangeRefused(DomainError):
     """An edit or swap of an entry's lineup the contest's rules do not allow: `reason` is a
-    stable code (not_owner, not_active, locked, player_started)."""
+    stable code (not_active, locked, player_started)."""
 
     def __init__(self, reason: str, message: str, player_id: str | None = None) -> None:
         self.reason = reason

@@ -18,6 +18,7 @@ from fantasy_core.errors import (
     IdempotencyKeyReused,
     InvalidLineup,
     JoinRefused,
+    NotYourEntry,
     PaymentOutcomeUnknown,
     WithdrawRefused,
 )
@@ -261,5 +262,8 @@ def test_only_the_owner_can_withdraw_an_entry() -> None:
     world = World()
     contest = world.create()
     entry = world.join(contest, "ann")
-    with pytest.raises(WithdrawRefused):
+    with pytest.raises(NotYourEntry):
         withdraw(world.p, contest.contest_id, entry.entry_id, "bob")
+    other = world.create()
+    with pytest.raises(WithdrawRefused, match="not an entry of"):
+        withdraw(world.p, other.contest_id, entry.entry_id, "ann")

@@ -9,7 +9,6 @@ import anyio.to_thread
 from litestar import Controller, Request, Response, get, post, put
 from litestar.datastructures import State
 from litestar.di import NamedDependency
-from litestar.exceptions import PermissionDeniedException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import FromPath, HeaderParameter, JSONBody
 from litestar.security.jwt import Token
@@ -229,8 +228,6 @@ class EntryController(Controller):
     ) -> EntryOut:
         """Withdraw before the cut-off; the fee is refunded. 409 once withdrawals closed."""
         entry, _ = get_entry(platform, entry_id)
-        if entry.user_id != request.user.user_id:
-            raise PermissionDeniedException("only the entry's owner can withdraw it")
         withdraw(platform, entry.contest_id, entry_id, request.user.user_id)
         entry, _ = get_entry(platform, entry_id)
         return entry_out(entry, display_name=request.user.display_name)
@@ -263,9 +260,6 @@ class EntryController(Controller):
         `not_active`; 422 an invalid lineup (which rule, which player), under exactly
         the rules of a join.
         """
-        entry, _ = get_entry(platform, entry_id)
-        if entry.user_id != request.user.user_id:
-            raise PermissionDeniedException("only the entry's owner can change its lineup")
         edited = edit_lineup(platform, entry_id, request.user.user_id, _lineup(data.lineup))
         return entry_out(edited, display_name=request.user.display_name)
 

@@ -112,6 +112,7 @@ def problem_of(error: errors.DomainError | Problem, instance: str) -> dict[str, 
 _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.InvalidLineup: (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-lineup", "Invalid lineup"),
     errors.JoinRefused: (HTTP_409_CONFLICT, "join-refused", "Join refused"),
+    errors.NotYourEntry: (HTTP_403_FORBIDDEN, "forbidden", "Forbidden"),
     errors.WithdrawRefused: (HTTP_409_CONFLICT, "withdraw-refused", "Withdrawal refused"),
     errors.LineupChangeRefused: (HTTP_409_CONFLICT, "lineup-change-refused", "Lineup locked"),
     errors.OperatorActionRefused: (HTTP_409_CONFLICT, "action-refused", "Action refused"),

@@ -8,7 +8,7 @@ from attrs import frozen
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
-from fantasy_core.errors import IdempotencyKeyReused, JoinRefused, WithdrawRefused
+from fantasy_core.errors import IdempotencyKeyReused, JoinRefused, NotYourEntry, WithdrawRefused
 from fantasy_core.ledger import PostingSet, fee_collected
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.money import Money
@@ -265,8 +265,10 @@ def withdraw(p: Platform, contest_id: str, entry_id: str, user_id: str) -> JoinR
     with p.uow() as uow:
         contest = uow.contests.lock(contest_id)
         entry = uow.entries.get(entry_id)
-        if entry.contest_id != contest_id or entry.user_id != user_id:
-            raise WithdrawRefused(f"entry {entry_id} is not {user_id}'s entry in {contest_id}")
+        if entry.user_id != user_id:
+            raise NotYourEntry(f"entry {entry_id} is not {user_id}'s: only its owner withdraws it")
+        if entry.contest_id != contest_id:
+            raise WithdrawRefused(f"entry {entry_id} is not an entry of {contest_id}")
         if entry.status is EntryStatus.WITHDRAWN:
             return result_of(entry)
         if entry.status is not EntryStatus.ACTIVE:

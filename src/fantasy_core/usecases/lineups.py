@@ -7,7 +7,7 @@ from datetime import datetime
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus
-from fantasy_core.errors import LineupChangeRefused
+from fantasy_core.errors import LineupChangeRefused, NotYourEntry
 from fantasy_core.game_starts import GameStarts, check_swap
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
@@ -22,8 +22,8 @@ def edit_lineup(p: Platform, entry_id: str, user_id: str, lineup: Lineup) -> Ent
     check_change). Under the contest's row lock (as joins and lifecycle steps are), so
     a change either lands before the lock step or is judged as a swap after it. The new
     lineup obeys the join's rules (InvalidLineup: which rule, which player).
-    LineupChangeRefused: not the owner's entry (not_owner), an entry that does not play
-    (not_active), the contest no longer takes changes (locked), or a swap touches a
+    NotYourEntry: another player's. LineupChangeRefused: an entry that does not
+    play (not_active), the contest no longer takes changes (locked), or a swap touches a
     player whose game has started (player_started, naming him). The same lineup again
     changes nothing. The audit records the old and new lineups' fingerprints.
     """
@@ -69,7 +69,9 @@ def check_change(
     after it, on a contest with late swap (and `starts` given), only of players whose
     games have not started, for players whose games have not started."""
     if entry.user_id != user_id:
-        raise LineupChangeRefused("not_owner", f"entry {entry.entry_id} is not {user_id}'s entry")
+        raise NotYourEntry(
+            f"entry {entry.entry_id} is not {user_id}'s: only its owner changes its lineup"
+        )
     if entry.status is not EntryStatus.ACTIVE:
         raise LineupChangeRefused(
             "not_active", f"entry {entry.entry_id} is {entry.status.value}, not active"
