@@ -216,3 +216,83 @@ class UnknownAlert(DomainError):
 
 class AlertDeliveryFailed(DomainError):
     """An alert channel did not accept a notice (unreachable, refused); the message says why."""
+
+
+class PlayRefused(DomainError):
+    """A player protection rule refuses paid play (fantasy_core.protection): `reason` is a
+    stable code, one per rule, so that each has its own problem type over HTTP."""
+
+    reason = "protection"
+
+
+class UnderAge(PlayRefused):
+    """The player is younger than the minimum age for paid play where they are."""
+
+    reason = "age"
+
+    def __init__(self, jurisdiction: str, minimum_age: int) -> None:
+        self.jurisdiction = jurisdiction
+        self.minimum_age = minimum_age
+        super().__init__(f"paid contests in {jurisdiction} are for players aged {minimum_age}+")
+
+
+class JurisdictionExcluded(PlayRefused):
+    """Paid contests are not offered where the player is at the time of the join."""
+
+    reason = "jurisdiction"
+
+    def __init__(self, jurisdiction: str) -> None:
+        self.jurisdiction = jurisdiction
+        super().__init__(f"paid contests are not offered in {jurisdiction}")
+
+
+class ProfileIncomplete(PlayRefused):
+    """The player has no date of birth and jurisdiction on file (an account made before
+    they were asked for): no paid play until they are given."""
+
+    reason = "profile_incomplete"
+
+
+class UnknownLocation(PlayRefused):
+    """Where the player is cannot be established, so no paid join can be checked."""
+
+    reason = "location"
+
+
+class LimitReached(PlayRefused):
+    """A join would take the player over one of their limits: `limit` names which
+    (fees_day, fees_week, fees_month, entries_week), `left` what is left of it (cents or
+    entries) and `resets_at` when its period starts again."""
+
+    reason = "limit"
+
+    def __init__(self, limit: str, left: int, resets_at: object, message: str) -> None:
+        self.limit = limit
+        self.left = left
+        self.resets_at = resets_at
+        super().__init__(message)
+
+
+class PlayerRestricted(PlayRefused):
+    """The player is in a cool-off or self-excluded: no joins until `until` (None: ever)."""
+
+    def __init__(self, kind: str, until: object, message: str) -> None:
+        self.reason = kind
+        self.until = until
+        super().__init__(message)
+
+
+class TierRefused(PlayRefused):
+    """The contest is not open to the player's fair-play tier (beginner, highly experienced)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        self.reason = reason
+        super().__init__(message)
+
+
+class InvalidProtectionRequest(DomainError):
+    """A limit, cool-off or self-exclusion request the rules do not allow: `rule` says why."""
+
+    def __init__(self, rule: str, message: str) -> None:
+        self.rule = rule
+        super().__init__(message)

@@ -15,10 +15,12 @@ from fantasy_core.ports import (
     AlertSink,
     Clock,
     IdSource,
+    Locator,
     PaymentGateway,
     StatsFeed,
     UnitOfWork,
 )
+from fantasy_core.protection.rules import JurisdictionRules
 from fantasy_core.snapshot import ScoringMemo
 from fantasy_core.usecases.alerts import raise_alert
 
@@ -34,6 +36,14 @@ class RetryPolicy:
     def delay(self, attempts: int) -> timedelta:
         exponent = max(0, min(attempts - 1, 20))
         return min(self.first_delay * (1 << exponent), self.max_delay)
+
+
+@frozen
+class Protection:
+    """Player protection as configured: the rules' values and where players are."""
+
+    rules: JurisdictionRules
+    locator: Locator
 
 
 @frozen
@@ -59,6 +69,10 @@ class Platform:
     delivery: DeliveryPolicy = field(factory=DeliveryPolicy)
     # What settled contests scored with, by snapshot digest (explanations read it).
     settled_scoring: ScoringMemo = field(factory=ScoringMemo, eq=False, repr=False)
+    # Player protection (age, jurisdiction, limits, breaks from play) on every paid join.
+    # The apps always set it (bootstrap); None is a platform embedded without players'
+    # records (the core's own tests of other rules), where joins check none of it.
+    protection: Protection | None = None
 
     def audit(
         self,

@@ -31,6 +31,9 @@ from fantasy_core.payments import (
     RefundOutcome,
     TransferOutcome,
 )
+from fantasy_core.protection.eligibility import Location
+from fantasy_core.protection.limits import Spend
+from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
 __all__ = [
@@ -45,9 +48,11 @@ __all__ = [
     "EntryRepository",
     "IdSource",
     "LedgerRepository",
+    "Locator",
     "PaymentGateway",
     "PayoutAccountRepository",
     "PayoutRepository",
+    "PlayerRepository",
     "ProcessedEvents",
     "RefundRepository",
     "SettlementRepository",
@@ -147,6 +152,35 @@ class EntryRepository(Protocol):
 
     def seats_of_users(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """`seats_of_user` for each (contest id, user id) asked (0 for none held)."""
+
+    def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
+        """By user asked (an empty list for none): every entry of theirs in any contest made
+        at or after `since` that holds a seat (reserved, pending action, active), as what
+        counts against their limits (its creation time and fee), oldest first. One
+        statement whatever the count."""
+
+
+class PlayerRepository(Protocol):
+    """Players' protection records (fantasy_core.protection.players), one per user."""
+
+    def add(self, profile: PlayerProfile) -> None:
+        """Store a new record; DuplicateRecord if its user id or identity key exists."""
+
+    def get(self, user_id: str) -> PlayerProfile | None: ...
+
+    def lock(self, user_id: str) -> PlayerProfile | None:
+        """The record, locked until the unit of work ends (SELECT ... FOR UPDATE): every
+        paid join of the player takes this lock after its contest's, so that two joins of
+        one player are checked against their limits one after the other."""
+
+    def lock_all(self, user_ids: Iterable[str]) -> dict[str, PlayerProfile]:
+        """`lock` each record found, in ascending user id order, in one statement."""
+
+    def save(self, profile: PlayerProfile) -> None:
+        """Write back a record (locked in this unit of work)."""
+
+    def restricted(self, now: datetime) -> list[str]:
+        """Ids of players with a cool-off or self-exclusion in force at `now`, ascending."""
 
 
 class PayoutRepository(Protocol):
@@ -420,6 +454,8 @@ class UnitOfWork(Protocol):
     def outbox(self) -> AlertOutbox: ...
     @property
     def workers(self) -> WorkerPasses: ...
+    @property
+    def players(self) -> PlayerRepository: ...
 
     def __enter__(self) -> Self: ...
 
@@ -569,6 +605,17 @@ class StatsFeed(Protocol):
     def player_pool(self, slate_id: str) -> PlayerPool: ...
 
     def slates(self) -> tuple[str, ...]: ...
+
+
+class Locator(Protocol):
+    """Where a player is at the time of a join: a geolocation provider, or (adapters.location)
+    the location the join's request declares, checked."""
+
+    def locate(self, user_id: str, declared: str | None) -> Location | None:
+        """The player's jurisdiction now and who said so; None when this locator has no
+        answer (the platform then takes the player's registered jurisdiction). Raises
+        UnknownLocation when the answer it has cannot be trusted (a declared code that is
+        no US jurisdiction, a provider's verdict of spoofing)."""
 
 
 class Clock(Protocol):

@@ -32,6 +32,8 @@ from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.outbox import AlertNotice
 from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
+from fantasy_core.protection.limits import Spend
+from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
 T = TypeVar("T")
@@ -66,6 +68,8 @@ class _Tables:
         self.alerts: dict[str, StoredAlert] = {}
         self.notices: dict[str, AlertNotice] = {}
         self.worker_passes: dict[str, datetime] = {}
+        self.players: dict[str, PlayerProfile] = {}
+        self.identities: dict[str, str] = {}  # identity key -> user id
 
     def clone(self) -> _Tables:
         twin = _Tables.__new__(_Tables)
@@ -110,6 +114,7 @@ class MemoryUnitOfWork:
         self.alerts = _Alerts(tables)
         self.outbox = _Outbox(tables)
         self.workers = _WorkerPasses(tables)
+        self.players = _Players(tables)
         return self
 
     def __exit__(
@@ -147,6 +152,7 @@ class MemoryUnitOfWork:
             self.alerts,
             self.outbox,
             self.workers,
+            self.players,
         ):
             repo.t = tables
 
@@ -295,6 +301,13 @@ class _Entries(_Repo):
             if (e.contest_id, e.user_id) in seats and e.status in SEAT_HOLDING:
                 seats[e.contest_id, e.user_id] += 1
         return seats
+
+    def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
+        spent: dict[str, list[Spend]] = {user: [] for user in user_ids}
+        for _, e in sorted(self.t.entries.items(), key=lambda item: item[1].created_at):
+            if e.user_id in spent and e.status in SEAT_HOLDING and e.created_at >= since:
+                spent[e.user_id].append(Spend(e.created_at, e.fee_minor))
+        return spent
 
 
 class _Payouts(_Repo):
@@ -579,3 +592,33 @@ class _WorkerPasses(_Repo):
 
     def last_passes(self) -> dict[str, datetime]:
         return dict(sorted(self.t.worker_passes.items()))
+
+
+class _Players(_Repo):
+    def add(self, profile: PlayerProfile) -> None:
+        if profile.user_id in self.t.players or profile.identity_key in self.t.identities:
+            raise DuplicateRecord(f"player {profile.user_id} (or their identity) is registered")
+        self.t.players[profile.user_id] = profile
+        self.t.identities[profile.identity_key] = profile.user_id
+
+    def get(self, user_id: str) -> PlayerProfile | None:
+        return self.t.players.get(user_id)  # frozen: no copy needed
+
+    def lock(self, user_id: str) -> PlayerProfile | None:
+        return self.get(user_id)
+
+    def lock_all(self, user_ids: Iterable[str]) -> dict[str, PlayerProfile]:
+        found = ((u, self.t.players.get(u)) for u in sorted(set(user_ids)))
+        return {u: profile for u, profile in found if profile is not None}
+
+    def save(self, profile: PlayerProfile) -> None:
+        if profile.user_id not in self.t.players:
+            raise KeyError(f"no player {profile.user_id} to save")
+        self.t.players[profile.user_id] = profile
+
+    def restricted(self, now: datetime) -> list[str]:
+        return sorted(
+            u
+            for u, profile in self.t.players.items()
+            if profile.restriction is not None and profile.restriction.active(now)
+        )

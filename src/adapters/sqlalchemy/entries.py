@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import BindParameter, Row, Update, bindparam, func, select
@@ -14,6 +15,7 @@ from adapters.sqlalchemy.collector import garbage_collection_paused
 from adapters.sqlalchemy.records import (
     EntryReader,
     entry_values,
+    utc,
 )
 from adapters.sqlalchemy.seats import SEAT_STATUSES, SeatCounters, seat_moves
 from adapters.sqlalchemy.statements import STREAM_BATCH, Statements
@@ -23,6 +25,7 @@ from fantasy_core.errors import (
     UnknownContest,
     UnknownEntry,
 )
+from fantasy_core.protection.limits import Spend
 
 _ENTRY_COLUMNS = (
     t.entries.c.entry_id,
@@ -140,6 +143,15 @@ _SEATS_OF_USERS = (
         t.entries.c.user_id.in_(bindparam("users", expanding=True)),
     )
     .group_by(t.entries.c.contest_id, t.entries.c.user_id)
+)
+_SPEND_SINCE = (
+    select(t.entries.c.user_id, t.entries.c.created_at, t.entries.c.fee_minor)
+    .where(
+        t.entries.c.user_id.in_(bindparam("users", expanding=True)),
+        t.entries.c.created_at >= bindparam("since"),
+        _HOLDS_SEAT,
+    )
+    .order_by(t.entries.c.created_at, t.entries.c.entry_id)
 )
 _INSERT_ENTRY = t.entries.insert()
 
@@ -328,6 +340,14 @@ class SqlEntries:
 
     def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
         return self._many("fingerprint", fingerprints)
+
+    def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
+        spent: dict[str, list[Spend]] = {user: [] for user in user_ids}
+        if spent:
+            params = {"users": sorted(spent), "since": since}
+            for row in self._db.execute(_SPEND_SINCE, params):
+                spent[row.user_id].append(Spend(utc(row.created_at), int(row.fee_minor)))
+        return spent
 
     def seats_of_users(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         seats = dict.fromkeys(pairs, 0)

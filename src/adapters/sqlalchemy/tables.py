@@ -22,6 +22,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     Dialect,
     ForeignKey,
@@ -160,6 +161,7 @@ entries = Table(
     Index(None, "contest_id", "status"),
     Index(None, "contest_id", "user_id"),
     Index(None, "status"),
+    Index(None, "user_id", "created_at"),  # since 0012: what counts against a player's limits
 )
 
 # No foreign keys: settlement bulk-writes a contest's payouts from the entries it read in
@@ -407,8 +409,27 @@ worker_passes = Table(
     Column("completed_at", UtcDateTime(), nullable=False),
 )
 
+# Each player's protection record (since 0012): fantasy_core.protection.players.
+player_profiles = Table(
+    "player_profiles",
+    metadata,
+    _key("user_id", primary_key=True),
+    Column("date_of_birth", Date, nullable=False),
+    Column("jurisdiction", String(2), nullable=False),
+    _key("identity_key", nullable=False),
+    Column("registered_at", UtcDateTime(), nullable=False),
+    Column("limits", Text, nullable=False),  # records.limits_to_text
+    Column("restriction_kind", String(16), nullable=True),
+    Column("restriction_since", UtcDateTime(), nullable=True),
+    Column("restriction_until", UtcDateTime(), nullable=True),  # NULL with a kind: permanent
+    Column("highly_experienced_since", UtcDateTime(), nullable=True),
+    UniqueConstraint("identity_key"),
+    one_of("restriction_kind", ("cool_off", "self_exclusion"), "restriction_kind"),
+)
+
 # Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
 DATA_TABLES = (
+    player_profiles,
     worker_passes,
     alert_notices,
     revoked_tokens,

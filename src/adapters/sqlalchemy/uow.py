@@ -33,6 +33,7 @@ from adapters.sqlalchemy.journals import (
 from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payout_accounts import SqlPayoutAccounts
 from adapters.sqlalchemy.payouts import SqlPayouts
+from adapters.sqlalchemy.players import SqlPlayers
 from adapters.sqlalchemy.refunds import SqlRefunds
 from adapters.sqlalchemy.seats import SeatCounters
 from adapters.sqlalchemy.statements import Caches, Statements
@@ -67,6 +68,7 @@ class SqlUnitOfWork:
     alerts: SqlAlerts
     outbox: SqlOutbox
     workers: SqlWorkerPasses
+    players: SqlPlayers
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         self._engine = engine
@@ -97,6 +99,7 @@ class SqlUnitOfWork:
         self.alerts = SqlAlerts(db)
         self.outbox = SqlOutbox(db)
         self.workers = SqlWorkerPasses(db)
+        self.players = SqlPlayers(db)
         return self
 
     def __exit__(

@@ -15,6 +15,14 @@ from fantasy_core.money import Money
 from fantasy_core.payments import ChargeOutcome, ChargeStatus
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
+from fantasy_core.protection.eligibility import Location
+from fantasy_core.usecases.protecting import (
+    JoinCheck,
+    Located,
+    guard_joins,
+    locate,
+    located_detail,
+)
 from fantasy_core.usecases.refunds import owe_refund, send_refunds
 
 LOCKED_WHILE_PAYING = "the contest locked while the payment was being processed"
@@ -29,6 +37,8 @@ class JoinRequest:
     client_key: str
     lineup: Lineup
     payment_method: str
+    # Where the request says the player is (a US state code), for the locator to check.
+    location: str | None = None
 
 
 def result_of(entry: Entry, decline_code: str | None = None) -> JoinResult:
@@ -38,20 +48,22 @@ def result_of(entry: Entry, decline_code: str | None = None) -> JoinResult:
 def join(p: Platform, request: JoinRequest) -> JoinResult:
     """Join a contest: reserve a seat, charge the fee once, and record what happened.
 
-    Raises InvalidLineup (which rule, which player) or JoinRefused (locked, full,
-    entry_limit) before any money moves. A replay of the same fingerprint returns
-    the first outcome and charges nothing (IdempotencyKeyReused if the key comes back
-    with another lineup or payment method); a replay of a join interrupted after
+    Raises InvalidLineup (which rule, which player), JoinRefused (locked, full,
+    entry_limit) or a PlayRefused of player protection (age, jurisdiction, limit, a
+    break from play: usecases.protecting) before any money moves. A replay of the same
+    fingerprint returns the first outcome and charges nothing (IdempotencyKeyReused if
+    the key comes back with another lineup or payment method); a replay of a join interrupted after
     its reservation finishes it with the same idempotency key. GatewayUnavailable
     and PaymentOutcomeUnknown propagate with the seat still reserved: the client
     retries with the same key.
     """
     fingerprint = join_fingerprint(request.contest_id, request.user_id, request.client_key)
+    located = locate(p, request.user_id, request.location)
     with p.uow() as uow:
         entry = uow.entries.by_fingerprint(fingerprint)
         if entry is None:
             contest = uow.contests.lock(request.contest_id)
-            entry = _reserve(p, uow, contest, request, fingerprint)
+            entry = _reserve(p, uow, contest, request, fingerprint, located)
             uow.commit()
         elif check_replay(entry, request) and entry.status is not EntryStatus.RESERVED:
             return result_of(entry)
@@ -102,16 +114,24 @@ def pending_payment(p: Platform, entry: Entry) -> ChargeOutcome | None:
 
 
 def _reserve(
-    p: Platform, uow: UnitOfWork, contest: Contest, request: JoinRequest, fingerprint: str
+    p: Platform,
+    uow: UnitOfWork,
+    contest: Contest,
+    request: JoinRequest,
+    fingerprint: str,
+    located: Located,
 ) -> Entry:
-    """Hold a seat in `contest`, which the caller has locked in this unit of work."""
+    """Hold a seat in `contest`, which the caller has locked in this unit of work; the
+    player's protection checked under their lock, in this same transaction."""
     now = p.clock.now()
     cid = contest.contest_id
     seats_taken = uow.entries.seats_taken(cid)
     check_join(contest, request, now, seats_taken, uow.entries.seats_of_user(cid, request.user_id))
+    guard = guard_joins(p, uow, [request.user_id], now)
+    location = guard.check(JoinCheck(request.user_id, contest.terms.entry_fee.minor, located))
     entry = new_entry(p, contest, request, fingerprint, now)
     uow.entries.add(entry)
-    audit_reserved(p, uow, contest, entry)
+    audit_reserved(p, uow, contest, entry, location)
     return entry
 
 
@@ -152,14 +172,17 @@ def new_entry(
     )
 
 
-def audit_reserved(p: Platform, uow: UnitOfWork, contest: Contest, entry: Entry) -> None:
+def audit_reserved(
+    p: Platform, uow: UnitOfWork, contest: Contest, entry: Entry, location: Location | None
+) -> None:
+    """The reservation's record, with where the player was (the locator's answer)."""
     p.audit(
         uow,
         "join.reserved",
         contest_id=contest.contest_id,
         subject=entry.entry_id,
         actor=entry.user_id,
-        detail=f"seat reserved, fee {contest.terms.entry_fee}",
+        detail=f"seat reserved, fee {contest.terms.entry_fee}{located_detail(location)}",
     )
 
 

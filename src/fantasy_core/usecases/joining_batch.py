@@ -22,10 +22,17 @@ from concurrent.futures import ThreadPoolExecutor
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
-from fantasy_core.errors import IdempotencyKeyReused, InvalidLineup, JoinRefused, UnknownContest
+from fantasy_core.errors import (
+    IdempotencyKeyReused,
+    InvalidLineup,
+    JoinRefused,
+    PlayRefused,
+    UnknownContest,
+)
 from fantasy_core.ledger import PostingSet
 from fantasy_core.payments import ChargeOutcome
 from fantasy_core.platform import Platform
+from fantasy_core.protection.eligibility import Location
 from fantasy_core.usecases.joining import (
     JoinRequest,
     apply_outcome,
@@ -38,6 +45,7 @@ from fantasy_core.usecases.joining import (
     record_charge,
     result_of,
 )
+from fantasy_core.usecases.protecting import JoinCheck, Located, guard_joins, locate
 from fantasy_core.usecases.refunds import send_refunds
 
 _log = logging.getLogger(__name__)
@@ -55,9 +63,10 @@ def join_many(p: Platform, requests: Sequence[JoinRequest]) -> list[Joined | Exc
     requests with one fingerprint are one join: charged once, the same answer.
     """
     fingerprints = [join_fingerprint(r.contest_id, r.user_id, r.client_key) for r in requests]
+    located = [locate(p, r.user_id, r.location) for r in requests]
     refused: dict[int, Exception] = {}
     try:
-        planned, contests = _reserve_all(p, requests, fingerprints, refused)
+        planned, contests = _reserve_all(p, requests, fingerprints, located, refused)
     except Exception:
         _log.warning(
             "a batch of %d joins could not reserve together; running them one by one",
@@ -100,6 +109,7 @@ def _reserve_all(
     p: Platform,
     requests: Sequence[JoinRequest],
     fingerprints: Sequence[str],
+    located: Sequence[Located],
     refused: dict[int, Exception],
 ) -> tuple[dict[int, Entry], dict[str, Contest]]:
     """Reserve the batch's seats in one transaction; the entry of each request not refused
@@ -123,7 +133,9 @@ def _reserve_all(
         )
         seats = {cid: uow.entries.seats_taken(cid) for cid, _ in held}
         now = p.clock.now()
+        protection = guard_joins(p, uow, (requests[n].user_id for n in fresh), now)
         made: dict[str, Entry] = {}
+        where: dict[str, Location | None] = {}
         for n in asked:
             request, fingerprint = requests[n], fingerprints[n]
             entry = found.get(fingerprint, made.get(fingerprint))
@@ -140,13 +152,20 @@ def _reserve_all(
                 except (InvalidLineup, JoinRefused) as error:
                     refused[n] = error
                     continue
+                fee = contests[cid].terms.entry_fee.minor
+                try:
+                    location = protection.check(JoinCheck(uid, fee, located[n]))
+                except PlayRefused as error:
+                    refused[n] = error
+                    continue
                 entry = made[fingerprint] = new_entry(p, contests[cid], request, fingerprint, now)
+                where[entry.entry_id] = location
                 seats[cid] += 1
                 held[cid, uid] += 1
             planned[n] = entry
         uow.entries.add_all(list(made.values()))
         for entry in made.values():
-            audit_reserved(p, uow, contests[entry.contest_id], entry)
+            audit_reserved(p, uow, contests[entry.contest_id], entry, where[entry.entry_id])
         uow.commit()
     return planned, contests
 

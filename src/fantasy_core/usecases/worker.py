@@ -9,6 +9,7 @@ from fantasy_core.platform import Platform
 from fantasy_core.usecases.delivery import deliver_notices
 from fantasy_core.usecases.lifecycle import tick
 from fantasy_core.usecases.paying import execute_payouts
+from fantasy_core.usecases.protecting import withdraw_restricted_entries
 from fantasy_core.usecases.recovery import resolve_reservations
 from fantasy_core.usecases.refunds import send_refunds
 from fantasy_core.usecases.stats import ingest, slates_to_watch
@@ -32,6 +33,10 @@ def run_once(p: Platform) -> PassReport:
     """
     ingested = sum(1 for slate in slates_to_watch(p) if ingest(p, slate))
     resolved = resolve_reservations(p)
+    if p.protection is not None:
+        # Entries paid after their player began a break from play (a late 3-D Secure
+        # confirmation): withdrawn and refunded before their contest can lock.
+        withdraw_restricted_entries(p)
     moved = tick(p)
     # A contest that just went live may need its first data straight away.
     ingested += sum(1 for slate in slates_to_watch(p) if ingest(p, slate))

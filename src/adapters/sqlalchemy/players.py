@@ -1,0 +1,139 @@
+"""Players' protection records in SQL: one row per player, locked by every paid join."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Row, bindparam, or_, select
+
+from adapters.sqlalchemy import tables as t
+from adapters.sqlalchemy.records import aware, utc
+from adapters.sqlalchemy.statements import Statements
+from fantasy_core.errors import DuplicateRecord
+from fantasy_core.protection.limits import LimitKind, Limits, LimitSchedule, PendingChange
+from fantasy_core.protection.players import PlayerProfile
+from fantasy_core.protection.restrictions import Restriction, RestrictionKind
+
+_GET = select(t.player_profiles).where(t.player_profiles.c.user_id == bindparam("user_id"))
+# FOR NO KEY UPDATE, as contests: the row's key never changes.
+_LOCK = _GET.with_for_update(key_share=True)
+_LOCK_ALL = (
+    select(t.player_profiles)
+    .where(t.player_profiles.c.user_id.in_(bindparam("ids", expanding=True)))
+    .order_by(t.player_profiles.c.user_id)
+    .with_for_update(key_share=True)
+)
+
+
+def limits_to_text(schedule: LimitSchedule) -> str:
+    """A limit schedule as stored: {"limits": {kind: cents}, "pending": {kind: [value, at]}}."""
+    document = {
+        "limits": {k.value: v for k, v in sorted(schedule.limits.values.items(), key=_name)},
+        "pending": {
+            k.value: [c.value, aware(c.effective_at).isoformat()]
+            for k, c in sorted(schedule.pending.items(), key=_name)
+        },
+    }
+    return json.dumps(document, sort_keys=True, separators=(",", ":"))
+
+
+def _name(item: tuple[LimitKind, object]) -> str:
+    return item[0].value
+
+
+def limits_from_text(text: str) -> LimitSchedule:
+    document = json.loads(text)
+    limits = Limits({LimitKind(k): int(v) for k, v in document["limits"].items()})
+    pending = {
+        LimitKind(k): PendingChange(None if value is None else int(value), utc(at))
+        for k, (value, at) in document["pending"].items()
+    }
+    return LimitSchedule(limits, pending)
+
+
+def _values(profile: PlayerProfile) -> dict[str, object]:
+    restriction = profile.restriction
+    return {
+        "user_id": profile.user_id,
+        "date_of_birth": profile.date_of_birth,
+        "jurisdiction": profile.jurisdiction,
+        "identity_key": profile.identity_key,
+        "registered_at": profile.registered_at,
+        "limits": limits_to_text(profile.limits),
+        "restriction_kind": None if restriction is None else restriction.kind.value,
+        "restriction_since": None if restriction is None else restriction.since,
+        "restriction_until": None if restriction is None else restriction.until,
+        "highly_experienced_since": profile.highly_experienced_since,
+    }
+
+
+def _profile(row: Row[Any]) -> PlayerProfile:
+    restriction = None
+    if row.restriction_kind is not None:
+        restriction = Restriction(
+            RestrictionKind(row.restriction_kind),
+            utc(row.restriction_since),
+            None if row.restriction_until is None else utc(row.restriction_until),
+        )
+    experienced = row.highly_experienced_since
+    return PlayerProfile(
+        user_id=row.user_id,
+        date_of_birth=row.date_of_birth,
+        jurisdiction=row.jurisdiction,
+        identity_key=row.identity_key,
+        registered_at=utc(row.registered_at),
+        limits=limits_from_text(row.limits),
+        restriction=restriction,
+        highly_experienced_since=None if experienced is None else utc(experienced),
+    )
+
+
+class SqlPlayers:
+    def __init__(self, db: Statements) -> None:
+        self._db = db
+
+    def add(self, profile: PlayerProfile) -> None:
+        inserted = self._db.execute(self._db.insert_new(t.player_profiles).values(_values(profile)))
+        if inserted.rowcount != 1:
+            raise DuplicateRecord(f"player {profile.user_id} (or their identity) is registered")
+
+    def get(self, user_id: str) -> PlayerProfile | None:
+        row = self._db.execute(_GET, {"user_id": user_id}).first()
+        return None if row is None else _profile(row)
+
+    def lock(self, user_id: str) -> PlayerProfile | None:
+        row = self._db.execute(_LOCK, {"user_id": user_id}).first()
+        return None if row is None else _profile(row)
+
+    def lock_all(self, user_ids: Iterable[str]) -> dict[str, PlayerProfile]:
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return {}
+        rows = self._db.execute(_LOCK_ALL, {"ids": wanted})
+        return {row.user_id: _profile(row) for row in rows}
+
+    def save(self, profile: PlayerProfile) -> None:
+        table = t.player_profiles
+        values = _values(profile)
+        del values["user_id"]
+        changed = self._db.execute(
+            table.update().where(table.c.user_id == profile.user_id).values(values)
+        )
+        if changed.rowcount != 1:
+            raise KeyError(f"no player {profile.user_id} to save")
+
+    def restricted(self, now: datetime) -> list[str]:
+        table = t.player_profiles
+        query = (
+            select(table.c.user_id)
+            .where(
+                table.c.restriction_kind.is_not(None),
+                table.c.restriction_since <= now,
+                or_(table.c.restriction_until.is_(None), table.c.restriction_until > now),
+            )
+            .order_by(table.c.user_id)
+        )
+        return [row.user_id for row in self._db.execute(query)]

@@ -1,0 +1,241 @@
+"""Player protection as use cases: registering a player's record, the checks of a paid join
+(inside the transaction that reserves its seat), limits, cool-offs and self-exclusions,
+and withdrawing the entries of a player who took a break."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+
+from attrs import frozen
+
+from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry, EntryStatus
+from fantasy_core.errors import PlayRefused, ProfileIncomplete
+from fantasy_core.platform import Platform, Protection
+from fantasy_core.ports import UnitOfWork
+from fantasy_core.protection.eligibility import Location, check_paid_join
+from fantasy_core.protection.limits import LimitKind, LimitSchedule, Spend, earliest_start
+from fantasy_core.protection.players import PlayerProfile
+from fantasy_core.protection.restrictions import (
+    ExclusionTerm,
+    Restriction,
+    combine,
+    cool_off,
+    self_exclusion,
+)
+from fantasy_core.usecases.refunds import owe_refund, send_refunds
+
+Located = Location | None | PlayRefused
+"""What the locator answered before a join's transaction: a location, no answer, or the
+refusal it raised (kept until the join is known to be new: a replay needs no location)."""
+
+
+def locate(p: Platform, user_id: str, declared: str | None) -> Located:
+    """Ask the locator where the player is, before any transaction (it may be a network call)."""
+    if p.protection is None:
+        return None
+    try:
+        return p.protection.locator.locate(user_id, declared)
+    except PlayRefused as refused:
+        return refused
+
+
+@frozen
+class JoinCheck:
+    """One new paid join as the protection rules see it."""
+
+    user_id: str
+    fee_minor: int
+    located: Located
+
+
+class JoinGuard:
+    """The protection checks of the new joins of one transaction, under their players'
+    locks: made by `guard_joins`, after the caller's contest locks."""
+
+    def __init__(
+        self,
+        protection: Protection | None,
+        profiles: dict[str, PlayerProfile],
+        spent: dict[str, list[Spend]],
+        now: datetime,
+    ) -> None:
+        self._protection = protection
+        self._profiles = profiles
+        self._spent = spent
+        self._now = now
+
+    def check(self, join: JoinCheck) -> Location | None:
+        """The refusal (raised), or where the join is made from (None when the platform
+        runs no protection). A join that passes counts against the limits of the joins
+        checked after it, as the seat it is about to reserve."""
+        if self._protection is None:
+            return None
+        profile = self._profiles.get(join.user_id)
+        location = _check_one(self._protection, profile, join, self._spent, self._now)
+        self._spent.setdefault(join.user_id, []).append(Spend(self._now, join.fee_minor))
+        return location
+
+
+def guard_joins(p: Platform, uow: UnitOfWork, user_ids: Iterable[str], now: datetime) -> JoinGuard:
+    """Lock the players' records (ascending user id, after the caller's contest locks: one
+    lock order for every joiner, so no two can deadlock) and read what counts against
+    their limits, in the caller's unit of work."""
+    if p.protection is None:
+        return JoinGuard(None, {}, {}, now)
+    users = sorted(set(user_ids))
+    profiles = uow.players.lock_all(users)
+    spent = uow.entries.spend_since(users, earliest_start(now))
+    return JoinGuard(p.protection, profiles, spent, now)
+
+
+def _check_one(
+    protection: Protection,
+    profile: PlayerProfile | None,
+    check: JoinCheck,
+    spent: Mapping[str, list[Spend]],
+    now: datetime,
+) -> Location:
+    if profile is None:
+        raise ProfileIncomplete(
+            f"{check.user_id} has no date of birth and jurisdiction on file: "
+            "give them (PUT /me/profile) before entering paid contests"
+        )
+    if isinstance(check.located, PlayRefused):
+        raise check.located
+    location = check.located or Location(profile.jurisdiction, "registered")
+    check_paid_join(
+        protection.rules, profile, location, check.fee_minor, spent.get(check.user_id, []), now
+    )
+    return location
+
+
+def located_detail(location: Location | None) -> str:
+    """How a join's location is recorded in its audit record."""
+    return "" if location is None else f"; located in {location.jurisdiction} ({location.source})"
+
+
+def register_player(p: Platform, profile: PlayerProfile) -> None:
+    """Store a new player's record (DuplicateRecord: the user or the person has one)."""
+    with p.uow() as uow:
+        uow.players.add(profile)
+        p.audit(
+            uow,
+            "player.registered",
+            subject=profile.user_id,
+            actor=profile.user_id,
+            detail=f"jurisdiction {profile.jurisdiction}",
+        )
+        uow.commit()
+
+
+def player_profile(p: Platform, user_id: str) -> PlayerProfile | None:
+    with p.uow() as uow:
+        return uow.players.get(user_id)
+
+
+def _locked_profile(uow: UnitOfWork, user_id: str) -> PlayerProfile:
+    profile = uow.players.lock(user_id)
+    if profile is None:
+        raise ProfileIncomplete(f"{user_id} has no date of birth and jurisdiction on file")
+    return profile
+
+
+def set_limits(
+    p: Platform, user_id: str, requested: Mapping[LimitKind, int | None]
+) -> LimitSchedule:
+    """Ask for new limits: tighter ones apply at once, looser ones after the delay
+    (limits.LOOSENING_DELAY); the schedule as it now stands (what applies, what waits)."""
+    now = p.clock.now()
+    with p.uow() as uow:
+        profile = _locked_profile(uow, user_id)
+        schedule = profile.limits.request(requested, now)
+        uow.players.save(profile.with_limits(schedule))
+        asked = ", ".join(f"{k.value}={v}" for k, v in sorted(requested.items(), key=_by_name))
+        p.audit(uow, "player.limits", subject=user_id, actor=user_id, detail=asked)
+        uow.commit()
+    return schedule
+
+
+def _by_name(item: tuple[LimitKind, int | None]) -> str:
+    return item[0].value
+
+
+def start_cool_off(p: Platform, user_id: str, duration: timedelta) -> Restriction:
+    """A cool-off from now for `duration` (72 hours to 30 days); entries withdrawn."""
+    return _restrict(p, user_id, cool_off(p.clock.now(), duration))
+
+
+def start_self_exclusion(p: Platform, user_id: str, term: ExclusionTerm) -> Restriction:
+    """A self-exclusion from now (1 year, 5 years, permanent); entries withdrawn."""
+    return _restrict(p, user_id, self_exclusion(p.clock.now(), term))
+
+
+def _restrict(p: Platform, user_id: str, requested: Restriction) -> Restriction:
+    now = p.clock.now()
+    with p.uow() as uow:
+        profile = _locked_profile(uow, user_id)
+        restriction = combine(profile.restriction, requested, now)
+        uow.players.save(profile.restricted(restriction))
+        ends = "permanent" if restriction.until is None else f"until {restriction.until}"
+        p.audit(
+            uow,
+            f"player.{restriction.kind.value}",
+            subject=user_id,
+            actor=user_id,
+            detail=ends,
+        )
+        uow.commit()
+    withdraw_restricted_entries(p, [user_id])
+    return restriction
+
+
+def withdraw_restricted_entries(p: Platform, user_ids: Sequence[str] | None = None) -> int:
+    """Withdraw and refund the active entries, in contests still taking entries, of players
+    in a break from play (those of `user_ids`, or every such player); how many.
+
+    Each contest in its own unit of work under its lock, as a withdrawal: the player's
+    row is not locked here, so this never waits in the opposite order to a join. An
+    entry still waiting for its charge is withdrawn by a later call (the worker's pass
+    makes one) once it is active; prizes already won are not touched.
+    """
+    now = p.clock.now()
+    with p.uow() as uow:
+        restricted = set(uow.players.restricted(now))
+        users = sorted(restricted if user_ids is None else restricted & set(user_ids))
+        candidates = [
+            (e.contest_id, e.entry_id)
+            for user in users
+            for e in uow.entries.for_user(user)
+            if e.status is EntryStatus.ACTIVE
+        ]
+    withdrawn = 0
+    contests: set[str] = set()
+    for contest_id, entry_id in sorted(candidates):
+        if _withdraw_one(p, contest_id, entry_id, now):
+            withdrawn += 1
+            contests.add(contest_id)
+    for contest_id in sorted(contests):
+        send_refunds(p, contest_id=contest_id)
+    return withdrawn
+
+
+def _withdraw_one(p: Platform, contest_id: str, entry_id: str, now: datetime) -> bool:
+    with p.uow() as uow:
+        contest: Contest = uow.contests.lock(contest_id)
+        entry: Entry = uow.entries.get(entry_id)
+        if entry.status is not EntryStatus.ACTIVE or not contest.accepts_entries(now):
+            return False
+        entry.withdraw("withdrawn: the player is taking a break from play")
+        owe_refund(p, uow, entry)
+        uow.entries.save(entry)
+        p.audit(
+            uow,
+            "entry.withdrawn",
+            contest_id=contest_id,
+            subject=entry_id,
+            detail="the player's cool-off or self-exclusion",
+        )
+        uow.commit()
+    return True

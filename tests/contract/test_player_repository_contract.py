@@ -1,0 +1,84 @@
+"""The players' protection records and what counts against their limits, on every adapter."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+
+from contract.backends import Backend
+from contract.test_repository_contract import a_contest, an_entry
+from fantasy_core.entries import EntryStatus
+from fantasy_core.errors import DuplicateRecord
+from fantasy_core.protection.limits import LimitKind, Spend
+from fantasy_core.protection.players import PlayerProfile, new_profile
+from fantasy_core.protection.restrictions import ExclusionTerm, cool_off, self_exclusion
+from fantasy_core.protection.rules import JurisdictionRules
+
+NOW = datetime(2025, 9, 10, 12, 0, 0, 250_000, tzinfo=UTC)
+
+
+def a_profile(user: str = "ann", email: str | None = None) -> PlayerProfile:
+    return new_profile(
+        JurisdictionRules(), user, email or f"{user}@example.com", date(1990, 2, 3), "MA", NOW
+    )
+
+
+def test_a_profile_comes_back_as_it_was_saved(backend: Backend) -> None:
+    profile = a_profile()
+    limits = profile.limits.request({LimitKind.FEES_DAY: 700, LimitKind.FEES_MONTH: None}, NOW)
+    changed = profile.with_limits(limits).restricted(self_exclusion(NOW, ExclusionTerm.PERMANENT))
+    with backend.uow() as uow:
+        uow.players.add(profile)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.players.get("ann") == profile
+        uow.players.save(changed)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.players.lock("ann") == changed
+        assert uow.players.lock_all(["bob", "ann"]) == {"ann": changed}
+        assert uow.players.get("bob") is None
+
+
+def test_one_person_one_profile(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.players.add(a_profile("ann", "ann.smith@gmail.com"))
+        uow.commit()
+    with backend.uow() as uow, pytest.raises(DuplicateRecord):
+        uow.players.add(a_profile("ann2", "annsmith+again@gmail.com"))
+    with backend.uow() as uow, pytest.raises(DuplicateRecord):
+        uow.players.add(a_profile("ann", "other@example.com"))
+
+
+def test_restricted_lists_the_players_in_a_break_at_that_instant(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.players.add(a_profile("ann").restricted(cool_off(NOW, timedelta(days=3))))
+        uow.players.add(a_profile("bob").restricted(self_exclusion(NOW, ExclusionTerm.PERMANENT)))
+        uow.players.add(a_profile("cat"))
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.players.restricted(NOW) == ["ann", "bob"]
+        assert uow.players.restricted(NOW + timedelta(days=3)) == ["bob"]
+        assert uow.players.restricted(NOW - timedelta(seconds=1)) == []
+
+
+def test_spend_counts_the_seat_holding_entries_made_since_an_instant(backend: Backend) -> None:
+    day = timedelta(days=1)
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.contests.add(a_contest("c2"))
+        uow.entries.add_all(
+            [
+                an_entry("e1", "c1", "ann", created_at=NOW - 2 * day),
+                an_entry("e2", "c1", "ann", created_at=NOW),
+                an_entry("e3", "c2", "ann", EntryStatus.RESERVED, created_at=NOW + day),
+                an_entry("e4", "c2", "ann", EntryStatus.REFUNDED, created_at=NOW),
+                an_entry("e5", "c1", "bob", EntryStatus.DECLINED, created_at=NOW),
+            ]
+        )
+        uow.commit()
+    with backend.uow() as uow:
+        spent = uow.entries.spend_since(["ann", "bob", "cat"], NOW - day)
+    fee = a_contest().terms.entry_fee.minor
+    assert spent == {"ann": [Spend(NOW, fee), Spend(NOW + day, fee)], "bob": [], "cat": []}
