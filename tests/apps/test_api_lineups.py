@@ -112,3 +112,28 @@ def test_a_fanduel_style_contest_locks_the_whole_lineup(api: Api) -> None:
         _put_picks(api, joined.json()["entry_id"], ann, picks), 409, "lineup-change-refused"
     )
     assert body["reason"] == "locked"
+
+
+def test_another_players_entry_shows_only_the_picks_whose_game_has_started(api: Api) -> None:
+    api.world.feed.publish(staggered(1, GameStatus.SCHEDULED, GameStatus.SCHEDULED))
+    contest = api.contest("head_to_head")
+    ann, bob = api.player("ann"), api.player("bob")
+    entry = api.join(contest, ann).json()["entry_id"]
+    api.join(contest, bob, variant=2)
+    api.world.clock.set(LOCK + timedelta(hours=1))
+    api.world.feed.publish(staggered(2, GameStatus.IN_PROGRESS, GameStatus.SCHEDULED))
+    api.world.run()
+
+    def picks(headers: dict[str, str]) -> list[str | None]:
+        response = api.client.get(f"/entries/{entry}", headers=headers)
+        assert response.status_code == 200, response.text
+        return [p["player_id"] for p in response.json()["lineup"]]
+
+    g1_only = [pid if pid.startswith("KC") else None for pid in lineup(0).player_ids]
+    assert picks(bob) == g1_only
+    assert picks(ann) == list(lineup(0).player_ids)
+    assert picks(api.operator) == list(lineup(0).player_ids)
+    explained = api.client.get(f"/entries/{entry}/explanation", headers=bob).json()
+    assert {p["player_id"] for p in explained["players"]} == {p for p in g1_only if p}
+    api.world.clock.set(LATE)
+    assert picks(bob) == list(lineup(0).player_ids)

@@ -41,7 +41,7 @@ from apps.api.wire import (
     payment_action_out,
 )
 from apps.settings import Settings
-from fantasy_core.accounts import Account
+from fantasy_core.accounts import Account, Role
 from fantasy_core.entries import Entry, EntryStatus, JoinResult
 from fantasy_core.errors import DomainError
 from fantasy_core.lineups import Lineup
@@ -51,6 +51,7 @@ from fantasy_core.usecases.joining_batch import Joined, join_many
 from fantasy_core.usecases.lineups import edit_lineup
 from fantasy_core.usecases.queries import contest_summary, get_entry, placings
 from fantasy_core.usecases.reports import explain_entry
+from fantasy_core.usecases.visibility import LineupView, lineup_views
 
 JoinBatcher = Batcher[JoinRequest, Joined]
 
@@ -186,13 +187,16 @@ class EntryController(Controller):
         accounts: NamedDependency[Accounts],
     ) -> EntryOut:
         """An entry: its owner's (and operators') until lock, anyone's after; with its
-        player's display name, and from lock its points and rank."""
+        player's display name, and from lock its points and rank. Another player sees
+        only the picks whose game has started (`player_id` null for the others) until
+        the contest completes."""
         entry, contest = get_entry(platform, entry_id)
         ensure_can_see_entry(request.user, entry, contest)
         return entry_out(
             entry,
             display_name=display_names(accounts, [entry]).get(entry.user_id),
             placing=placings(platform, [entry]).get(entry.entry_id),
+            view=_view(platform, request.user, entry),
         )
 
     @get(
@@ -207,10 +211,13 @@ class EntryController(Controller):
         request: Request[Account, Token, Any],
         platform: NamedDependency[Platform],
     ) -> ExplanationOut:
-        """The entry's score, player by player and stat by stat (stat x rule = points)."""
+        """The entry's score, player by player and stat by stat (stat x rule = points).
+        Another player's players whose game has not started are left out until the
+        contest completes (hidden lineups)."""
         entry, contest = get_entry(platform, entry_id)
         ensure_can_see_entry(request.user, entry, contest)
-        return explanation_out(explain_entry(platform, entry_id))
+        view = _view(platform, request.user, entry)
+        return explanation_out(explain_entry(platform, entry_id), view)
 
     @post(
         "/entries/{entry_id:str}/withdraw",
@@ -262,6 +269,14 @@ class EntryController(Controller):
         """
         edited = edit_lineup(platform, entry_id, request.user.user_id, _lineup(data.lineup))
         return entry_out(edited, display_name=request.user.display_name)
+
+
+def _view(platform: Platform, user: Account, entry: Entry) -> LineupView:
+    """`entry`'s lineup as `user` may see it; operators see every lineup."""
+    views = lineup_views(
+        platform, entry.contest_id, [entry], user.user_id, sees_all=user.role is Role.OPERATOR
+    )
+    return views[entry.entry_id]
 
 
 def _lineup(picks: list[PickIn]) -> Lineup:

@@ -29,6 +29,7 @@ from fantasy_core.payments import ChargeOutcome, Payout, PayoutAccount, Refund
 from fantasy_core.scoring import format_points
 from fantasy_core.usecases.queries import ContestSummary, PaymentsOf, Placing
 from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
+from fantasy_core.usecases.visibility import LineupView
 
 Email = Annotated[str, Meta(min_length=3, max_length=254)]
 Password = Annotated[str, Meta(min_length=1, max_length=1024)]
@@ -343,8 +344,11 @@ class BulkJoinOut(Struct, kw_only=True):
 
 
 class PickOut(Struct, kw_only=True):
+    """One pick of a lineup. `player_id` is null where the viewer may not see it yet:
+    another player's pick whose game has not started, until the contest completes."""
+
     slot: str
-    player_id: str
+    player_id: str | None
 
 
 class PaymentActionOut(Struct, kw_only=True):
@@ -405,7 +409,10 @@ def entry_out(
     *,
     display_name: str | None = None,
     placing: Placing | None = None,
+    view: LineupView | None = None,
 ) -> EntryOut:
+    """`view`: the lineup as the caller may see it (hidden lineups); None shows it all."""
+    picks = entry.lineup.picks if view is None else view.picks
     return EntryOut(
         payment=payment,
         entry_id=entry.entry_id,
@@ -419,7 +426,7 @@ def entry_out(
         reason=entry.reason,
         fee_minor=entry.fee_minor,
         created_at=entry.created_at,
-        lineup=[PickOut(slot=slot, player_id=pid) for slot, pid in entry.lineup.picks],
+        lineup=[PickOut(slot=slot, player_id=pid) for slot, pid in picks],
     )
 
 
@@ -497,7 +504,9 @@ class ExplanationOut(Struct, kw_only=True):
     players: list[PlayerScoreOut]
 
 
-def explanation_out(explained: EntryExplanation) -> ExplanationOut:
+def explanation_out(explained: EntryExplanation, view: LineupView | None = None) -> ExplanationOut:
+    """`view`: the lineup as the caller may see it; players hidden from it are left out."""
+    shown = None if view is None else {pid for _, pid in view.picks if pid is not None}
     return ExplanationOut(
         entry_id=explained.entry_id,
         total=format_points(explained.total),
@@ -517,6 +526,7 @@ def explanation_out(explained: EntryExplanation) -> ExplanationOut:
                 ],
             )
             for player, explanation in explained.players
+            if shown is None or player in shown
         ],
     )
 
