@@ -9,6 +9,7 @@ from api_support import Api, api_settings, assert_problem, wire
 from litestar import Litestar
 
 import apps.api
+import apps.web
 from adapters.sandbox import TEST_CARDS
 from apps.api.hygiene import MAX_BODY_BYTES
 from support.world import World
@@ -35,6 +36,17 @@ REVIEWED_MUTATIONS = {
     # Test environments on the sandbox only: the bank's 3-D Secure page, played; it ends
     # a payment the way Stripe's signed event would, and its client secret authorises it.
     ("POST", "/sandbox/payments/{payment_intent:str}/confirm"),
+    # The web pages (apps.web): the same use cases as the routes above, no payout among them.
+    ("POST", "/web/signup"),
+    ("POST", "/web/login"),
+    ("POST", "/web/logout"),
+    ("POST", "/web/contests/{contest_id:str}/lineup-check"),  # judges picks, writes nothing
+    ("POST", "/web/contests/{contest_id:str}/join"),
+    ("POST", "/web/entries/{entry_id:str}/lineup"),
+    ("POST", "/web/entries/{entry_id:str}/withdraw"),
+    ("POST", "/web/payments/{payment_intent:str}/confirm"),  # the sandbox's 3-D Secure page
+    ("POST", "/web/operator/alerts/acknowledge"),
+    ("POST", "/web/operator/contests/{contest_id:str}/cancel"),
 }
 PUBLIC = {
     ("POST", "/auth/register"),
@@ -56,11 +68,14 @@ PAYOUT_WRITES = re.compile(
 )
 
 
-def routes(app: Litestar) -> set[tuple[str, str]]:
+def routes(app: Litestar, *, pages: bool = True) -> set[tuple[str, str]]:
+    """(method, path) of every route; without the web pages (their session is a cookie,
+    tests/apps/test_web_pages.py) when `pages` is False."""
     return {
         (method, route.path)
         for route in app.routes
         if not route.path.startswith("/schema")
+        and (pages or not (route.path == "/" or route.path.startswith("/web")))
         for method in getattr(route, "methods", set())
         if method not in {"HEAD", "OPTIONS"}
     }
@@ -71,7 +86,11 @@ def test_no_route_creates_edits_approves_or_reroutes_a_payout(app: Litestar) -> 
     mutations = {(m, p) for m, p in table if m in MUTATING}
     assert mutations == REVIEWED_MUTATIONS
     assert not [p for _, p in mutations if "payout" in p and p != "/me/payout-account"]
-    for source in Path(apps.api.__file__).parent.glob("*.py"):
+    sources = [
+        *Path(apps.api.__file__).parent.glob("*.py"),
+        *Path(apps.web.__file__).parent.glob("*.py"),
+    ]
+    for source in sources:
         assert not PAYOUT_WRITES.search(source.read_text(encoding="utf-8")), source.name
 
 
@@ -80,7 +99,7 @@ def _concrete(path: str) -> str:
 
 
 def test_every_route_but_the_public_ones_needs_a_token(api: Api, app: Litestar) -> None:
-    private = sorted(routes(app) - PUBLIC)
+    private = sorted(routes(app, pages=False) - PUBLIC)
     assert len(private) > 10
     for method, path in private:
         response = api.client.request(method, _concrete(path), json={})

@@ -38,6 +38,7 @@ from apps.api.state import ACCOUNTS, JOINS, LINEUPS, LOGINS, SERVICES, TOKENS, s
 from apps.api.system import SystemController
 from apps.bootstrap import Services, services_for, start, watchdog_thresholds
 from apps.settings import Settings
+from apps.web import template_config, web_routers
 from apps.worker import Worker
 from fantasy_core.platform import Platform
 
@@ -87,7 +88,9 @@ def create_app(
             OperatorController,
             SystemController,
             *sandbox,
+            *web_routers(settings),
         ],
+        template_config=template_config(),
         dependencies=dependencies(),
         state=state,
         exception_handlers=exception_handlers(),

@@ -32,7 +32,15 @@ from fantasy_core.usecases.queries import LEADERBOARD_STATES
 
 # Paths that need no token. Litestar searches each pattern anywhere in the path, so they
 # are anchored: unanchored, "/health" also let /operator/health through unauthenticated.
-PUBLIC_PATHS = [r"^/schema(/|$)", r"^/health$", r"^/ready$", r"^/webhooks/"]
+# The pages (/web) have their own session (apps.web.session) and the API's role guards.
+PUBLIC_PATHS = [
+    r"^/schema(/|$)",
+    r"^/health$",
+    r"^/ready$",
+    r"^/webhooks/",
+    r"^/$",
+    r"^/web(/|$)",
+]
 # The OpenAPI security requirement of the routes that need a token (see app._security_per_route).
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
@@ -40,14 +48,14 @@ BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 def jwt_auth(secret: str, ttl: timedelta) -> JWTAuth[Account, Token]:
     return JWTAuth[Account, Token](
         token_secret=secret,
-        retrieve_user_handler=_retrieve_user,
+        retrieve_user_handler=retrieve_user,
         default_token_expiration=ttl,
         exclude=PUBLIC_PATHS,
         description="A bearer token from POST /auth/login.",
     )
 
 
-async def _retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Account:
+async def retrieve_user(token: Token, connection: ASGIConnection[Any, Any, Any, Any]) -> Account:
     # Every request with a token reads its account; the reads that arrive together are one
     # query (apps.api.batching), still at every request: a changed role counts at once.
     lookups: AccountLookups = connection.app.state[ACCOUNTS]

@@ -14,6 +14,7 @@ from apps.api.auth import TokenIssuer
 from apps.api.state import TOKENS, services_of
 from apps.bootstrap import Services
 from apps.password_reset import PasswordReset, ResetTokens
+from apps.settings import Settings
 from fantasy_core.platform import Platform
 
 
@@ -35,6 +36,10 @@ def _password_reset(state: State) -> PasswordReset:
     return PasswordReset(services.accounts, ResetTokens(secret), services.settings.public_url)
 
 
+def _settings(state: State) -> Settings:
+    return services_of(state).settings
+
+
 def _tokens(state: State) -> TokenIssuer:
     tokens: TokenIssuer = state[TOKENS]
     return tokens
@@ -47,4 +52,5 @@ def dependencies() -> dict[str, Provide]:
         "services": Provide(_services, sync_to_thread=False),
         "tokens": Provide(_tokens, sync_to_thread=False),
         "password_reset": Provide(_password_reset, sync_to_thread=False),
+        "settings": Provide(_settings, sync_to_thread=False),
     }

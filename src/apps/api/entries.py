@@ -123,7 +123,7 @@ class EntryController(Controller):
         result, entry = await joins.submit(
             _join_request(contest_id, request.user.user_id, idempotency_key, data)
         )
-        status = _status_of(result)
+        status = status_of_join(result)
         return Response(await _entry_answer(request, result, entry), status_code=status)
 
     @post(
@@ -321,7 +321,7 @@ async def _bulk_item(
         )
     result, entry = answer
     try:
-        status = _status_of(result)
+        status = status_of_join(result)
     except Problem as refused:
         problem = problem_of(refused, instance)
         return BulkItemOut(
@@ -339,7 +339,7 @@ def _int(value: object) -> int:
     return value
 
 
-def _status_of(result: JoinResult) -> int:
+def status_of_join(result: JoinResult) -> int:
     if result.status is EntryStatus.DECLINED:
         raise payment_declined(result.entry_id, result.decline_code, result.reason)
     status = _STATUS.get(result.status)

@@ -1,0 +1,126 @@
+"""Signing up, logging in and out in the browser: the API's accounts, tokens and limits."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromQuery
+from litestar.response import Redirect
+
+from apps.accounts import AccountError, Accounts, LoginFailed
+from apps.api.auth import TokenIssuer, token_id
+from apps.api.quota import spend
+from apps.api.state import LOGINS
+from apps.settings import Settings
+from apps.web.errors import api_problem
+from apps.web.forms import FormBody, field, render, safe_next
+from apps.web.session import clear_session, secure_cookies, set_session, viewer
+from fantasy_core.accounts import Account, Role
+from fantasy_core.platform import Platform
+
+HOME = "/web/"
+CONSOLE = "/web/operator"
+
+
+class AccountPages(Controller):
+    path = "/web"
+
+    @get("/signup", sync_to_thread=False)
+    def signup_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
+        return render(request, "signup.html", form={}, problem=None)
+
+    @post("/signup")
+    async def signup(
+        self,
+        request: Request[Any, Any, Any],
+        data: FormBody,
+        accounts: NamedDependency[Accounts],
+        platform: NamedDependency[Platform],
+        tokens: NamedDependency[TokenIssuer],
+        settings: NamedDependency[Settings],
+    ) -> Response[Any]:
+        """Open a player account and sign in with it; the API's refusals beside the field."""
+        email, password = field(data, "email"), field(data, "password")
+        name = field(data, "display_name", required=False) or None
+        try:
+            account = await anyio.to_thread.run_sync(
+                lambda: accounts.register(
+                    platform.ids.new_id("user"),
+                    email,
+                    password,
+                    Role.PLAYER,
+                    platform.clock.now(),
+                    display_name=name,
+                )
+            )
+        except AccountError as refused:
+            problem = api_problem(request, refused)
+            form = {"email": email, "display_name": name or ""}
+            return render(request, "signup.html", _status(problem), form=form, problem=problem)
+        return _signed_in(request, tokens, settings, account, HOME)
+
+    @get("/login", sync_to_thread=False)
+    def login_form(
+        self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+    ) -> Response[Any]:
+        return render(request, "login.html", next=safe_next(next, ""), email="", problem=None)
+
+    @post("/login")
+    async def login(
+        self,
+        request: Request[Any, Any, Any],
+        data: FormBody,
+        accounts: NamedDependency[Accounts],
+        tokens: NamedDependency[TokenIssuer],
+        settings: NamedDependency[Settings],
+    ) -> Response[Any]:
+        email, password = field(data, "email"), field(data, "password")
+        target = safe_next(data.get("next"), "")
+        address = request.client.host if request.client is not None else "unknown"
+        try:
+            spend(request.app.state[LOGINS], address, 1, "logins")
+            account = await anyio.to_thread.run_sync(accounts.login, email, password)
+        except LoginFailed as refused:
+            problem = api_problem(request, refused)
+            return render(request, "login.html", 401, next=target, email=email, problem=problem)
+        home = CONSOLE if account.role is Role.OPERATOR else HOME
+        return _signed_in(request, tokens, settings, account, target or home)
+
+    @post("/logout", sync_to_thread=True)
+    def logout(
+        self,
+        request: Request[Any, Any, Any],
+        accounts: NamedDependency[Accounts],
+        settings: NamedDependency[Settings],
+    ) -> Response[Any]:
+        """Revoke the session's token (every API process refuses it from now on)."""
+        user, token = viewer(request), request.scope.get("auth")
+        if user is not None and token is not None:
+            jti = token_id(token)
+            if jti is None:
+                accounts.log_out_everywhere(user.user_id)
+            else:
+                accounts.store.revoke_token(jti, user.user_id, token.exp, datetime.now(UTC))
+        secure = secure_cookies(request, settings.environment == "production")
+        return clear_session(Redirect(HOME, status_code=303), secure=secure)
+
+
+def _signed_in(
+    request: Request[Any, Any, Any],
+    tokens: TokenIssuer,
+    settings: Settings,
+    account: Account,
+    target: str,
+) -> Response[Any]:
+    secure = secure_cookies(request, settings.environment == "production")
+    redirect = Redirect(target, status_code=303)
+    return set_session(redirect, tokens.issue(account), tokens.ttl, secure=secure)
+
+
+def _status(problem: dict[str, object]) -> int:
+    status = problem.get("status")
+    return status if isinstance(status, int) else 422

@@ -1,0 +1,239 @@
+"""The lobby, a contest's page (terms, prizes, the player pool, the lineup builder) and joining."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import anyio.to_thread
+from litestar import Controller, Request, Response, get, post
+from litestar.di import NamedDependency
+from litestar.params import FromPath
+from litestar.response import Redirect
+
+from adapters.sandbox import TEST_CARDS, SandboxGateway
+from apps.api.auth import players_only
+from apps.api.batching import Overloaded
+from apps.api.entries import JoinBatcher, status_of_join
+from apps.api.problems import Problem
+from apps.api.quota import spend
+from apps.api.sandbox import sandbox_confirm_url
+from apps.api.state import JOINS, LINEUPS
+from apps.api.wire import ContestDetailOut, contest_detail_out, contest_out
+from apps.templates import SPORT_OF_TEMPLATE
+from apps.web.errors import api_problem
+from apps.web.forms import FormBody, field, new_idempotency_key, picks_of, render
+from apps.web.session import signed_in
+from apps.web.views import check_lineup, contest_kind, lobby_rows, prize_rows
+from fantasy_core.entries import EntryStatus
+from fantasy_core.errors import DomainError
+from fantasy_core.lifecycle import ContestState
+from fantasy_core.lineups import Lineup
+from fantasy_core.platform import Platform
+from fantasy_core.usecases.joining import JoinRequest, pending_payment
+from fantasy_core.usecases.queries import ContestSummary, contest_summary, list_contests
+
+SORTS = {"salary", "name", "position", "team"}
+KIND_CHOICES = ("head-to-head", "50/50", "double-up", "tournament", "fixed prizes")
+FEE_CHOICES = (100, 500, 1_000, 2_500, 10_000)  # "at most" filters, minor units
+
+
+class LobbyPages(Controller):
+    path = "/web"
+
+    @get("/", sync_to_thread=True)
+    def lobby(self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]) -> Any:
+        """Open contests with filters; the table refreshes itself (htmx) every few seconds."""
+        return render(request, "lobby.html", **_lobby(request, platform))
+
+    @get("/lobby/rows", sync_to_thread=True)
+    def lobby_rows(
+        self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
+    ) -> Any:
+        return render(request, "_lobby_rows.html", **_lobby(request, platform))
+
+    @get("/contests/{contest_id:str}", sync_to_thread=True)
+    def contest(
+        self,
+        contest_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+    ) -> Any:
+        """Terms, prize table, the player pool and, while it takes entries, the builder."""
+        context = contest_context(request, platform, contest_id, {})
+        return render(request, "contest.html", **context)
+
+    @get("/contests/{contest_id:str}/players", sync_to_thread=True)
+    def players(
+        self,
+        contest_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        platform: NamedDependency[Platform],
+    ) -> Any:
+        """The pool table alone, searched and sorted (what the search form refreshes)."""
+        detail = contest_detail_out(contest_summary(platform, contest_id))
+        return render(request, "_pool.html", detail=detail, **_pool(request, detail))
+
+    @post("/contests/{contest_id:str}/lineup-check", sync_to_thread=True)
+    def lineup_check(
+        self,
+        contest_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        data: FormBody,
+        platform: NamedDependency[Platform],
+    ) -> Any:
+        """The builder's verdict on the picks so far: salary left and the core's message."""
+        summary = contest_summary(platform, contest_id)
+        detail = contest_detail_out(summary)
+        terms = summary.contest.terms
+        check = check_lineup(terms.sport_template, terms.pool, picks_of(detail.roster, data))
+        return render(request, "_lineup_check.html", check=check, detail=detail)
+
+    @post("/contests/{contest_id:str}/join", guards=[players_only])
+    async def join(
+        self,
+        contest_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        data: FormBody,
+        platform: NamedDependency[Platform],
+    ) -> Response[Any]:
+        """Pay and join, with the form's idempotency key: the same form submitted again is
+        the same join, answered by its first outcome and charged once."""
+        user = signed_in(request)
+        summary = await anyio.to_thread.run_sync(contest_summary, platform, contest_id)
+        detail = contest_detail_out(summary)
+        picks = picks_of(detail.roster, data)
+        key, card = field(data, "idempotency_key"), field(data, "payment_method")
+        try:
+            spend(request.app.state[LINEUPS], user.user_id, 1, "lineups")
+            lineup = Lineup(tuple((slot, pid) for slot, pid in picks if pid))
+            joins: JoinBatcher = request.app.state[JOINS]
+            result, entry = await joins.submit(
+                JoinRequest(contest_id, user.user_id, key, lineup, card)
+            )
+            status_of_join(result)  # a declined card or a refused join: its problem
+        except (DomainError, Problem, Overloaded) as refused:
+            problem = api_problem(request, refused)
+            context = await anyio.to_thread.run_sync(
+                lambda: contest_context(request, platform, contest_id, data, problem)
+            )
+            status = problem.get("status")
+            return render(
+                request,
+                "contest.html",
+                status if isinstance(status, int) else 422,
+                **context,
+            )
+        if result.status is EntryStatus.PENDING_ACTION:
+            outcome = await anyio.to_thread.run_sync(pending_payment, platform, entry)
+            confirm = None if outcome is None else sandbox_confirm_url(platform, outcome)
+            return render(
+                request,
+                "confirm_payment.html",
+                202,
+                entry=entry,
+                detail=detail,
+                outcome=outcome,
+                confirm_url=confirm,
+            )
+        return Redirect(f"/web/entries/{entry.entry_id}", status_code=303)
+
+
+def _lobby(request: Request[Any, Any, Any], platform: Platform) -> dict[str, Any]:
+    query = request.query_params
+    summaries = list_contests(platform, [ContestState.SCHEDULED])
+    contests = [contest_out(s) for s in summaries]
+    kinds = {
+        s.contest.contest_id: contest_kind(
+            s.contest.terms.payout.canonical(), s.contest.terms.capacity
+        )
+        for s in summaries
+    }
+    max_fee_text = query.get("max_fee") or ""
+    max_fee = int(max_fee_text) if max_fee_text.isdigit() else None
+    sport, kind = query.get("sport") or "", query.get("kind") or ""
+    guaranteed = query.get("guaranteed") == "1"
+    filters = {"sport": sport, "kind": kind, "max_fee": max_fee, "guaranteed": guaranteed}
+    rows = lobby_rows(
+        sorted(contests, key=lambda c: (c.lock_at, c.contest_id)),
+        platform.clock.now(),
+        sport=sport or None,
+        kind=kind or None,
+        max_fee=max_fee,
+        guaranteed=guaranteed,
+        kinds=kinds,
+    )
+    return {
+        "rows": rows,
+        "filters": filters,
+        "sports": sorted(set(SPORT_OF_TEMPLATE.values())),
+        "kinds": KIND_CHOICES,
+        "fees": FEE_CHOICES,
+        "now": platform.clock.now(),
+    }
+
+
+def _pool(request: Request[Any, Any, Any], detail: ContestDetailOut) -> dict[str, Any]:
+    query = request.query_params
+    text = (query.get("q") or "").strip().lower()
+    position = query.get("position") or ""
+    sort = query.get("sort") or "salary"
+    sort = sort if sort in SORTS else "salary"
+    players = [
+        p
+        for p in detail.players
+        if (not text or text in p.name.lower() or text in p.team.lower())
+        and (not position or p.position == position)
+    ]
+    if sort == "salary":
+        players.sort(key=lambda p: (-p.salary, p.name))
+    else:
+        players.sort(key=lambda p: (str(getattr(p, sort)), -p.salary, p.name))
+    positions = sorted({p.position for p in detail.players})
+    return {
+        "pool_players": players,
+        "pool_query": {"q": query.get("q") or "", "position": position, "sort": sort},
+        "positions": positions,
+    }
+
+
+def contest_context(
+    request: Request[Any, Any, Any],
+    platform: Platform,
+    contest_id: str,
+    form: dict[str, str],
+    problem: dict[str, object] | None = None,
+) -> dict[str, Any]:
+    summary: ContestSummary = contest_summary(platform, contest_id)
+    detail = contest_detail_out(summary)
+    terms = summary.contest.terms
+    picks = picks_of(detail.roster, form)
+    eligible = {
+        index: sorted(
+            (p for p in detail.players if p.position in slot.positions),
+            key=lambda p: (-p.salary, p.name),
+        )
+        for index, slot in enumerate(detail.roster.slots)
+    }
+    return {
+        "detail": detail,
+        "now": platform.clock.now(),
+        "open": summary.contest.accepts_entries(platform.clock.now()),
+        "prizes_now": prize_rows(terms, summary.seats_taken),
+        "prizes_full": prize_rows(terms, terms.capacity),
+        "kind": contest_kind(detail.payout, detail.capacity),
+        "eligible": eligible,
+        "picks": picks,
+        "check": check_lineup(terms.sport_template, terms.pool, picks),
+        "idempotency_key": new_idempotency_key(),
+        "cards": _cards(platform),
+        "chosen_card": form.get("payment_method", ""),
+        "problem": problem,
+        **_pool(request, detail),
+    }
+
+
+def _cards(platform: Platform) -> dict[str, str]:
+    """The payment methods the form offers: the sandbox's test cards where it takes payments."""
+    if isinstance(platform.gateway, SandboxGateway):
+        return dict(TEST_CARDS)
+    return {}

@@ -1,0 +1,282 @@
+"""The web pages (apps.web) over the API's rules: sessions, CSRF, CSP, escaping, who may see
+what, joining once with a test card, the core's own refusals. Each test on the in-memory
+store and on SQLite (tests/apps/conftest.py); the browser itself is tests/browser/'s."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from api_support import OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Api
+from litestar import Litestar
+from litestar.testing import TestClient
+
+from apps.web import CONTENT_SECURITY_POLICY
+from apps.web.session import COOKIE
+from fantasy_core.entries import EntryStatus
+from fantasy_core.errors import InvalidLineup
+from fantasy_core.lineups import Lineup, sport_template, validate_lineup
+from fantasy_core.usecases.queries import contest_summary, entries_of
+from support.world import POOL, lineup
+
+CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
+KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
+
+
+class Browser:
+    """The test client as one person's browser: a session cookie, forms with their token."""
+
+    def __init__(self, api: Api) -> None:
+        self.api = api
+        self.client = api.client
+        self.client.cookies.clear()
+
+    def token(self, path: str = "/web/signup") -> str:
+        found = CSRF.search(self.client.get(path).text)
+        assert found, f"no CSRF field on {path}"
+        return found.group(1)
+
+    def post(self, path: str, form: dict[str, str], **kwargs: Any) -> Any:
+        return self.client.post(path, data=form, follow_redirects=False, **kwargs)
+
+    def sign_up(self, name: str, display_name: str | None = None) -> str:
+        """A new player, signed in; returns the user id."""
+        self.client.cookies.clear()
+        form = {"_csrf_token": self.token(), "email": f"{name}@example.com", "password": PASSWORD}
+        if display_name is not None:
+            form["display_name"] = display_name
+        response = self.post("/web/signup", form)
+        assert response.status_code == 303, response.text
+        return self.api.user_id({"Authorization": "Bearer " + self.session()})
+
+    def log_in(self, email: str, password: str) -> None:
+        self.client.cookies.clear()
+        form = {"_csrf_token": self.token("/web/login"), "email": email, "password": password}
+        response = self.post("/web/login", form)
+        assert response.status_code == 303, response.text
+
+    def session(self) -> str:
+        value = self.client.cookies.get(COOKIE)
+        assert value
+        return str(value)
+
+    def join_form(
+        self, contest: str, variant: int = 0, card: str = "pm_card_visa"
+    ) -> dict[str, str]:
+        page = self.client.get(f"/web/contests/{contest}").text
+        key = KEY.search(page)
+        token = CSRF.search(page)
+        assert key, "the contest page has no join form"
+        assert token, "the contest page has no form token"
+        form = {
+            "_csrf_token": token.group(1),
+            "idempotency_key": key.group(1),
+            "payment_method": card,
+        }
+        for index, (_, player_id) in enumerate(lineup(variant).picks):
+            form[f"slot-{index}"] = player_id
+        return form
+
+
+def test_every_page_sends_the_policy_and_holds_no_inline_script_or_style(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    browser.sign_up("ann")
+    pages = ["/web/", f"/web/contests/{contest}", "/web/entries", "/web/signup", "/web/login"]
+    for path in pages:
+        response = api.client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
+        html = response.text
+        assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", html), path
+        assert not re.search(r"<style|\sstyle=|\son[a-z]+=", html), path
+
+
+def test_htmx_is_served_by_the_app_itself(api: Api) -> None:
+    page = api.client.get("/web/").text
+    [source] = re.findall(r'<script src="([^"]+)"', page)
+    assert source.startswith("/web/static/htmx-")
+    script = api.client.get(source)
+    assert script.status_code == 200
+    assert "htmx" in script.text[:2000]
+
+
+def test_the_session_cookie_is_httponly_and_samesite_and_secure_over_https(
+    api: Api, app: Litestar
+) -> None:
+    browser = Browser(api)
+    browser.sign_up("ann")
+    [cookie] = [c for c in api.client.cookies.jar if c.name == COOKIE]
+    assert cookie.has_nonstandard_attr("HttpOnly")
+    assert cookie.get_nonstandard_attr("SameSite") == "lax"
+    assert not cookie.secure
+    https = TestClient(app, base_url="https://testserver.local")  # shares the running app
+    token = CSRF.search(https.get("/web/login").text)
+    assert token
+    answer = https.post(
+        "/web/login",
+        data={"_csrf_token": token.group(1), "email": "ann@example.com", "password": PASSWORD},
+        follow_redirects=False,
+    )
+    assert answer.status_code == 303
+    set_cookie = answer.headers["set-cookie"]
+    assert "Secure" in set_cookie
+    assert "HttpOnly" in set_cookie
+    assert "SameSite=lax" in set_cookie
+
+
+def test_a_form_without_its_csrf_token_is_refused_and_changes_nothing(api: Api) -> None:
+    api.client.cookies.clear()
+    form = {"email": "mallory@example.com", "password": PASSWORD}
+    response = api.client.post("/web/signup", data=form, follow_redirects=False)
+    assert response.status_code == 403
+    assert "Traceback" not in response.text
+    assert api.client.post("/auth/login", json=form).status_code == 401  # no account was made
+
+
+def test_a_player_signs_up_joins_with_the_test_card_and_a_replayed_form_charges_once(
+    api: Api,
+) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    user = browser.sign_up("ann", "Ann")
+    form = browser.join_form(contest)
+    first = browser.post(f"/web/contests/{contest}/join", form)
+    assert first.status_code == 303
+    again = browser.post(f"/web/contests/{contest}/join", form)  # the same form, resubmitted
+    assert again.headers["location"] == first.headers["location"]
+    assert len(api.world.gateway.charges) == 1
+    [entry] = entries_of(api.world.p, user)
+    assert entry.status is EntryStatus.ACTIVE
+    page = api.client.get(first.headers["location"])
+    assert page.status_code == 200
+    assert entry.entry_id in page.text
+    assert "active" in page.text
+
+
+def test_a_declined_card_shows_why_and_enters_nothing(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    user = browser.sign_up("ann")
+    form = browser.join_form(contest, card="pm_card_chargeDeclined")
+    page = browser.post(f"/web/contests/{contest}/join", form)
+    assert page.status_code == 402
+    assert "Payment declined" in page.text
+    assert "generic_decline" in page.text
+    assert [e.status for e in entries_of(api.world.p, user)] == [EntryStatus.DECLINED]
+    assert contest_summary(api.world.p, contest).seats_taken == 0
+    # The page offers a fresh key, so another card is a new attempt, not the old answer.
+    assert KEY.search(page.text).group(1) != form["idempotency_key"]  # type: ignore[union-attr]
+
+
+def test_an_invalid_lineup_shows_the_cores_own_message(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    browser.sign_up("ann")
+    form = browser.join_form(contest)
+    form["slot-1"] = form["slot-2"]  # one running back twice
+    picks = list(lineup(0).picks)
+    picks[1] = (picks[1][0], picks[2][1])
+    try:
+        validate_lineup(sport_template("draftkings_nfl_classic"), POOL, Lineup(tuple(picks)))
+    except InvalidLineup as refused:
+        message = str(refused)
+    check = api.client.post(f"/web/contests/{contest}/lineup-check", data=form)
+    assert check.status_code == 200
+    assert _text(message) in check.text
+    page = browser.post(f"/web/contests/{contest}/join", form)
+    assert page.status_code == 422
+    assert _text(message) in page.text
+    assert len(api.world.gateway.charges) == 0
+
+
+def test_the_builder_shows_the_salary_left_as_slots_fill(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    browser.sign_up("ann")
+    form = browser.join_form(contest)
+    partial = {k: v for k, v in form.items() if k != "slot-8"}
+    check = api.client.post(f"/web/contests/{contest}/lineup-check", data=partial).text
+    assert 'Salary left: <span id="salary-left">$10,000</span>' in check  # 8 x $5,000 used
+    assert "1 of 9 slots still to fill" in check
+
+
+def test_a_player_cannot_open_another_players_entry_or_any_operator_page(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    browser.sign_up("ann")
+    joined = browser.post(f"/web/contests/{contest}/join", browser.join_form(contest))
+    entry_page = joined.headers["location"]
+    browser.sign_up("bob")
+    assert api.client.get(entry_page).status_code == 403
+    for path in (
+        "/web/operator",
+        "/web/operator/audit",
+        "/web/operator/ledger",
+        f"/web/operator/contests/{contest}/cancel",
+    ):
+        response = api.client.get(path)
+        assert response.status_code == 403, path
+        assert "Forbidden" in response.text
+    api.client.cookies.clear()
+    anonymous = api.client.get(entry_page, follow_redirects=False)
+    assert anonymous.status_code == 303
+    assert anonymous.headers["location"].startswith("/web/login?next=")
+
+
+def test_what_players_type_is_escaped(api: Api) -> None:
+    browser = Browser(api)
+    browser.sign_up("ann", "<b>Ann</b>")
+    page = api.client.get("/web/").text
+    assert "&lt;b&gt;Ann&lt;/b&gt;" in page
+    assert "<b>Ann</b>" not in page
+
+
+def test_a_logged_out_session_is_refused_everywhere(api: Api) -> None:
+    browser = Browser(api)
+    browser.sign_up("ann")
+    session = browser.session()
+    form = {"_csrf_token": browser.token("/web/")}  # the lobby's log-out form
+    assert browser.post("/web/logout", form).status_code == 303
+    api.client.cookies.set(COOKIE, session)  # the old cookie, replayed
+    assert api.client.get("/web/entries", follow_redirects=False).status_code == 303
+    assert api.client.get("/me", headers={"Authorization": f"Bearer {session}"}).status_code == 401
+
+
+def test_an_operator_acknowledges_an_alert_and_cancels_a_contest_with_a_reason(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    api.world.p.alert("by-hand", "look at this")
+    browser = Browser(api)
+    browser.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    console = api.client.get("/web/operator").text
+    assert "look at this" in console
+    token = CSRF.search(console).group(1)  # type: ignore[union-attr]
+    acked = browser.post(
+        "/web/operator/alerts/acknowledge", {"_csrf_token": token, "key": "by-hand"}
+    )
+    assert acked.status_code == 303
+    assert "No open alert." in api.client.get("/web/operator").text
+    cancel = f"/web/operator/contests/{contest}/cancel"
+    unconfirmed = browser.post(cancel, {"_csrf_token": token, "reason": "feed outage"})
+    assert unconfirmed.status_code == 422
+    assert contest_summary(api.world.p, contest).contest.state.value == "SCHEDULED"
+    done = browser.post(cancel, {"_csrf_token": token, "reason": "feed outage", "confirm": "yes"})
+    assert done.status_code == 303
+    cancelled = contest_summary(api.world.p, contest).contest
+    assert (cancelled.state.value, cancelled.cancel_reason) == ("CANCELLED", "feed outage")
+    audit = api.client.get("/web/operator/audit", params={"contest_id": contest}).text
+    assert "feed outage" in audit
+
+
+def test_errors_are_the_apis_problems_for_a_person(api: Api) -> None:
+    page = api.client.get("/web/contests/no-such-contest")
+    assert page.status_code == 404
+    assert "No such contest" in page.text
+    assert "Traceback" not in page.text
+    assert page.headers["content-type"].startswith("text/html")
+
+
+def _text(message: str) -> str:
+    """A message as the page shows it (Jinja escapes quotes and angle brackets)."""
+    return message.replace("&", "&amp;").replace("'", "&#39;").replace('"', "&#34;")

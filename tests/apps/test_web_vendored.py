@@ -1,0 +1,23 @@
+"""The vendored htmx is the npm registry's htmx.org 2.0.11, byte for byte, with its licence."""
+
+from __future__ import annotations
+
+import hashlib
+
+from apps.web import HTMX, STATIC
+
+# sha256 of package/dist/htmx.min.js in htmx.org-2.0.11.tgz, as `npm pack htmx.org@2.0.11`
+# fetched it (tarball integrity sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qt
+# bnyzDDWFvBTqjnIMCgELTNt636dtamA==); see apps/web/static/VENDORED.md.
+HTMX_2_0_11_SHA256 = "d6fdc75f204e6bdefa99b69bf1e6d4ac69b8a364f77929f45c13476b4000f717"
+
+
+def test_the_served_htmx_is_the_pinned_release_unmodified() -> None:
+    assert HTMX == "htmx-2.0.11.min.js"
+    digest = hashlib.sha256((STATIC / HTMX).read_bytes()).hexdigest()
+    assert digest == HTMX_2_0_11_SHA256
+
+
+def test_htmx_ships_with_its_licence() -> None:
+    licence = (STATIC / "htmx-LICENSE.txt").read_text(encoding="utf-8")
+    assert licence.startswith("Zero-Clause BSD")
