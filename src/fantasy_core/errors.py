@@ -143,6 +143,11 @@ class LineupChangeRefused(DomainError):
         super().__init__(message)
 
 
+class LineupsNotPublic(DomainError):
+    """A contest's lineups are published (exported) only from its lock on, and not for a
+    cancelled contest."""
+
+
 class GatewayUnavailable(DomainError):
     """The payment gateway certainly did not act on the request; it may be retried."""
 

@@ -3,6 +3,8 @@ after it on a contest with late swap."""
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import timedelta
 from typing import Any
 
@@ -137,3 +139,47 @@ def test_another_players_entry_shows_only_the_picks_whose_game_has_started(api: 
     assert {p["player_id"] for p in explained["players"]} == {p for p in g1_only if p}
     api.world.clock.set(LATE)
     assert picks(bob) == list(lineup(0).player_ids)
+
+
+def _csv(api: Api, contest: str) -> list[list[str]]:
+    response = api.client.get(f"/contests/{contest}/lineups.csv")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    assert response.text.endswith("\r\n")
+    return list(csv.reader(io.StringIO(response.text)))
+
+
+def test_the_lineups_csv_opens_at_lock_and_shows_what_the_public_may_see(api: Api) -> None:
+    api.world.feed.publish(staggered(1, GameStatus.SCHEDULED, GameStatus.SCHEDULED))
+    contest = api.contest("head_to_head")
+    ann = api.player("ann", display_name="=HYPERLINK(1)")
+    bob = api.player("bob", display_name="Bob")
+    ann_entry = api.join(contest, ann).json()["entry_id"]
+    bob_entry = api.join(contest, bob, variant=2).json()["entry_id"]
+    body = assert_problem(
+        api.client.get(f"/contests/{contest}/lineups.csv"), 409, "lineups-not-public"
+    )
+    assert "from lock on" in body["detail"]
+    api.world.clock.set(LOCK + timedelta(minutes=1))
+    api.world.feed.publish(staggered(2, GameStatus.IN_PROGRESS, GameStatus.SCHEDULED))
+    api.world.run()
+    header, *rows = _csv(api, contest)
+    slots = ["QB", "RB1", "RB2", "WR1", "WR2", "WR3", "TE", "FLEX", "DST"]
+    assert header == ["rank", "entry_id", "display_name", "points", *slots]
+    board = api.client.get(f"/contests/{contest}/leaderboard").json()["rows"]
+    assert [(r[0], r[1], r[3]) for r in rows] == [
+        (str(b["rank"]), b["entry_id"], b["score"]) for b in board
+    ]
+    by_entry = {r[1]: r for r in rows}
+    assert by_entry[ann_entry][2] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
+    g1 = {"KC", "BAL"}
+    for entry, variant in ((ann_entry, 0), (bob_entry, 2)):
+        expected = [p if p.split("-")[0] in g1 else "" for p in lineup(variant).player_ids]
+        assert by_entry[entry][4:] == expected
+    api.world.clock.set(LATE)
+    _, *rows = _csv(api, contest)
+    assert {r[1]: r[4:] for r in rows} == {
+        ann_entry: list(lineup(0).player_ids),
+        bob_entry: list(lineup(2).player_ids),
+    }
+    assert_problem(api.client.get("/contests/nope/lineups.csv"), 404, "unknown-contest")

@@ -278,6 +278,8 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", "/slates", public),
         Route("GET", f"/contests/{cid}", public),
         Route("GET", f"/contests/{cid}/leaderboard", public),
+        # Before lock the lineups are not public, to anyone (409 lineups-not-public).
+        Route("GET", f"/contests/{cid}/lineups.csv", dict.fromkeys(CALLERS, 409)),
         Route("GET", f"/contests/{cid}/settlement", dict.fromkeys(CALLERS, 404)),
         Route("GET", f"/contests/{cid}/settlement/snapshot", dict.fromkeys(CALLERS, 404)),
         Route(

@@ -10,6 +10,7 @@ from litestar.exceptions import NotFoundException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from apps.accounts import Accounts, display_names
+from apps.api.exports import lineups_csv
 from apps.api.problems import problem_responses
 from apps.api.wire import (
     ContestDetailOut,
@@ -22,7 +23,9 @@ from apps.api.wire import (
 )
 from apps.templates import SPORT_OF_TEMPLATE
 from fantasy_core.lifecycle import ContestState
+from fantasy_core.lineups import sport_template
 from fantasy_core.platform import Platform
+from fantasy_core.usecases.lineup_export import exported_lineups
 from fantasy_core.usecases.queries import (
     contest_summary,
     leaderboard,
@@ -95,6 +98,34 @@ class LobbyController(Controller):
         share it): live (projected prizes) until settled, final after."""
         board = leaderboard(platform, contest_id, offset, limit)
         return leaderboard_out(board, offset, limit, display_names(accounts, board.rows))
+
+    @get(
+        "/{contest_id:str}/lineups.csv",
+        exclude_from_auth=True,
+        operation_id="lineupsCsv",
+        media_type="text/csv",
+        responses=problem_responses(404, 409, 503),
+        sync_to_thread=True,
+    )
+    def lineups_csv(
+        self,
+        contest_id: FromPath[str],
+        platform: NamedDependency[Platform],
+        accounts: NamedDependency[Accounts],
+    ) -> Response[str]:
+        """Every active entry's lineup and points, best first, as CSV: `rank`, `entry_id`,
+        `display_name`, `points`, then one column per roster slot with the player id, empty
+        while the pick is hidden (its game has not started; all show once the contest
+        completes). From lock on; 409 before it and for a cancelled contest."""
+        contest, rows = exported_lineups(platform, contest_id)
+        text = lineups_csv(
+            sport_template(contest.terms.sport_template), rows, display_names(accounts, rows)
+        )
+        return Response(
+            text,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="{contest_id}-lineups.csv"'},
+        )
 
     @get(
         "/{contest_id:str}/settlement",

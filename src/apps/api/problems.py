@@ -116,6 +116,7 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.WithdrawRefused: (HTTP_409_CONFLICT, "withdraw-refused", "Withdrawal refused"),
     errors.LineupChangeRefused: (HTTP_409_CONFLICT, "lineup-change-refused", "Lineup locked"),
     errors.OperatorActionRefused: (HTTP_409_CONFLICT, "action-refused", "Action refused"),
+    errors.LineupsNotPublic: (HTTP_409_CONFLICT, "lineups-not-public", "Lineups not public"),
     errors.IdempotencyKeyReused: (
         HTTP_422_UNPROCESSABLE_ENTITY,
         "idempotency-key-reused",
