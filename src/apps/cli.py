@@ -99,6 +99,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_verify_ledger(commands)
     _add_audit(commands)
     _add_alerts(commands)
+    _add_status(commands)
     return parser
 
 
@@ -362,23 +363,53 @@ def _add_worker(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--passes", type=int, metavar="N", help="stop after N passes (default: run until stopped)"
     )
     _clock_options(worker)
+    worker.add_argument(
+        "--metrics-port",
+        type=int,
+        metavar="PORT",
+        help=(
+            "serve this worker's pass durations (fantasy_worker_pass_seconds) for Prometheus "
+            "at http://ADDRESS:PORT/metrics (default: not served; the API's /metrics has the "
+            "rest)"
+        ),
+    )
+    worker.add_argument(
+        "--metrics-address",
+        default="127.0.0.1",
+        metavar="ADDRESS",
+        help="the address --metrics-port listens on (default: 127.0.0.1)",
+    )
     _database_option(worker)
     worker.set_defaults(run=_run_worker)
 
 
 def _run_worker(args: argparse.Namespace) -> None:
+    from prometheus_client import CollectorRegistry, start_http_server  # noqa: PLC0415
+
     from apps.bootstrap import watchdog_thresholds  # noqa: PLC0415
     from apps.logs import configure_logging  # noqa: PLC0415
+    from apps.metrics import pass_histogram  # noqa: PLC0415
     from apps.worker import Worker  # noqa: PLC0415
 
     configure_logging()
     settings = _clocked(args, _settings(args), "serve")
+    on_pass = None
+    if args.metrics_port is not None:
+        registry = CollectorRegistry(auto_describe=False)
+        on_pass = pass_histogram(registry).observe
+        try:
+            start_http_server(args.metrics_port, args.metrics_address, registry)
+        except OSError as error:
+            raise CommandError(
+                f"--metrics-port {args.metrics_port}: cannot listen: {error}", EXIT_USAGE
+            ) from error
     with _start(settings) as services:
         worker = Worker(
             services.platform,
             args.interval or settings.worker_interval_seconds,
             watchdogs=watchdog_thresholds(settings),
             ledger_every=timedelta(seconds=settings.watchdog_ledger_every_seconds),
+            on_pass=on_pass,
         )
         worker.install_signal_handlers()
         worker.run(max_passes=args.passes)
@@ -622,3 +653,31 @@ def _run_alerts_list(args: argparse.Namespace) -> None:
         print(line)
     if not alerts:
         print("no alerts")
+
+
+# ---- fantasy status ---------------------------------------------------------------------
+
+
+def _add_status(commands: argparse._SubParsersAction[_Parser]) -> None:
+    status = commands.add_parser(
+        "status",
+        help="the platform's figures as a table (what /metrics serves)",
+        description=(
+            "Contests by state, joins and charges, payouts by status, refunds, unresolved "
+            "alerts by severity, the alert outbox's backlog per channel, the age of each "
+            "watched slate's data and each worker's last pass: for a person without "
+            "Prometheus."
+        ),
+    )
+    _database_option(status)
+    status.set_defaults(run=_run_status)
+
+
+def _run_status(args: argparse.Namespace) -> None:
+    from apps.status import status_lines  # noqa: PLC0415
+    from fantasy_core.usecases.figures import platform_figures  # noqa: PLC0415
+
+    with _start(_settings(args, auto_upgrade=False)) as services:
+        figures = platform_figures(services.platform)
+    for line in status_lines(figures):
+        print(line)

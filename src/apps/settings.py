@@ -144,6 +144,8 @@ class Settings:
     alert_email_to: tuple[str, ...] = ()
     alert_email_from: str = "fantasy-alerts@localhost"
     alert_channel_down_seconds: float = 300.0
+    # When set, /metrics asks for `Authorization: Bearer <this>` (Prometheus' bearer_token).
+    metrics_token: str | None = field(default=None, repr=False)
     watchdog_lock_overdue_seconds: float = 120.0
     watchdog_worker_silent_seconds: float = 300.0
     watchdog_game_length_seconds: float = 4 * 3600.0
@@ -375,6 +377,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         alert_email_to=_addresses(read, "ALERT_EMAIL_TO"),
         alert_email_from=read.raw("ALERT_EMAIL_FROM") or "fantasy-alerts@localhost",
         alert_channel_down_seconds=read.seconds("ALERT_CHANNEL_DOWN_SECONDS", 300.0),
+        metrics_token=read.raw("METRICS_TOKEN"),
         watchdog_lock_overdue_seconds=read.seconds("WATCHDOG_LOCK_OVERDUE_SECONDS", 120.0),
         watchdog_worker_silent_seconds=read.seconds("WATCHDOG_WORKER_SILENT_SECONDS", 300.0),
         watchdog_game_length_seconds=read.seconds(

@@ -17,6 +17,7 @@ import secrets
 import signal
 import socket
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from types import FrameType
@@ -48,6 +49,7 @@ class Worker:
         run_pass: Callable[[Platform], PassReport] = run_once,
         watchdogs: WatchdogThresholds | None = None,
         ledger_every: timedelta = timedelta(minutes=10),
+        on_pass: Callable[[float], None] | None = None,
     ) -> None:
         self.platform = platform
         self.interval = interval
@@ -61,6 +63,8 @@ class Worker:
         # pass, then once every `ledger_every` (by the platform's clock).
         self.ledger_every = ledger_every
         self._ledger_due: datetime | None = None
+        # Told each good pass's duration in seconds, watchdogs included (the metrics).
+        self._on_pass = on_pass
         # Unique per process, readable in an alert: which machine, which process.
         self.worker_id = f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
 
@@ -77,6 +81,7 @@ class Worker:
         _log.info("worker stopped after %d passes (%d failed)", self.passes, self.failures)
 
     def _one_pass(self, delay: float) -> float:
+        started = time.perf_counter()
         try:
             report = self._run_pass(self.platform)
             self._keep_watch()
@@ -98,6 +103,8 @@ class Worker:
                 _log.warning("the alert could not be stored: %s", _first_line(unstored))
             return backoff
         self.passes += 1
+        if self._on_pass is not None:
+            self._on_pass(time.perf_counter() - started)
         log_report(report)
         return self.interval
 

@@ -38,9 +38,13 @@ def client(app: Litestar) -> Iterator[TestClient[Litestar]]:
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     """Every test that takes a world (the `api` does) runs on each of the module's
-    WORLD_STORES: the in-memory store and SQLite unless the module says otherwise."""
+    WORLD_STORES: the in-memory store and SQLite unless the module says otherwise, or the
+    test itself with `@pytest.mark.world_stores(...)`."""
     if "world" in metafunc.fixturenames:
         stores = getattr(metafunc.module, "WORLD_STORES", ("memory", "sqlite"))
+        only = metafunc.definition.get_closest_marker("world_stores")
+        if only is not None:  # a test that means something only on some stores
+            stores = only.args
         metafunc.parametrize("world", stores, indirect=True)
 
 

@@ -208,10 +208,10 @@ def test_a_paid_prize_resolves_its_alert_and_an_operator_resolves_by_hand(api: A
     assert [(a["key"], a["incident"]) for a in listed] == [("by-hand", 2)]
 
 
+@pytest.mark.world_stores("sqlite")  # processes share alerts through a database
 def test_an_alert_raised_by_another_process_is_on_the_board(api: Api) -> None:
     """The worker is another process: it shares the database, nothing in memory."""
-    if not isinstance(api.world, SqlWorld):
-        pytest.skip("processes share alerts through a database")
+    assert isinstance(api.world, SqlWorld)
     other = SqlDatabase(make_engine(api.world.engine.url))
     try:
         worker = attrs.evolve(api.world.p, uow=other.unit_of_work, alerts=CollectedAlerts())

@@ -60,6 +60,7 @@ PUBLIC = {
     ("GET", "/contests/{contest_id:str}/settlement/snapshot"),
     ("GET", "/health"),
     ("GET", "/ready"),
+    ("GET", "/metrics"),  # counts only; FANTASY_METRICS_TOKEN asks for a token
     ("POST", "/webhooks/stripe"),
     ("POST", "/sandbox/payments/{payment_intent:str}/confirm"),
 }

@@ -15,6 +15,7 @@ from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Tag
+from prometheus_client import CollectorRegistry
 
 from adapters.mail import SandboxMailbox
 from adapters.sandbox import SandboxGateway
@@ -34,9 +35,20 @@ from apps.api.players import AuthController, MeController
 from apps.api.problems import exception_handlers
 from apps.api.quota import Quota
 from apps.api.sandbox import SandboxController, SandboxMailController
-from apps.api.state import ACCOUNTS, JOINS, LINEUPS, LOGINS, SERVICES, TOKENS, services_of
-from apps.api.system import SystemController
+from apps.api.state import (
+    ACCOUNTS,
+    JOINS,
+    LINEUPS,
+    LOGINS,
+    METRICS,
+    PASS_SECONDS,
+    SERVICES,
+    TOKENS,
+    services_of,
+)
+from apps.api.system import MetricsController, SystemController
 from apps.bootstrap import Services, services_for, start, watchdog_thresholds
+from apps.metrics import PlatformCollector, pass_histogram
 from apps.settings import Settings
 from apps.web import template_config, web_routers
 from apps.worker import Worker
@@ -66,6 +78,12 @@ def create_app(
     state = State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)})
     state[JOINS] = join_batcher(state, settings)
     state[ACCOUNTS] = account_lookups(state)
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(
+        PlatformCollector(lambda: services_of(state).platform, shed=lambda: state[JOINS].shed)
+    )
+    state[METRICS] = registry
+    state[PASS_SECONDS] = pass_histogram(registry) if run_worker else None
     # Logins per client address (password guessing), lineups per player (apps.api.quota).
     logins, lineups = settings.login_rate_per_minute, settings.join_rate_per_minute
     state[LOGINS] = None if logins is None else Quota(logins)
@@ -87,6 +105,7 @@ def create_app(
             EntryController,
             OperatorController,
             SystemController,
+            MetricsController,
             *sandbox,
             *web_routers(settings),
         ],
@@ -156,6 +175,7 @@ def _lifespan(*, owned: bool, run_worker: bool) -> Any:
             services.settings.worker_interval_seconds,
             watchdogs=watchdog_thresholds(services.settings),
             ledger_every=timedelta(seconds=services.settings.watchdog_ledger_every_seconds),
+            on_pass=None if app.state[PASS_SECONDS] is None else app.state[PASS_SECONDS].observe,
         )
         thread = threading.Thread(target=worker.run, name="fantasy-worker", daemon=True)
         if run_worker:

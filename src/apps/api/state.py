@@ -12,6 +12,8 @@ JOINS = "joins"  # the join batcher (apps.api.batching)
 ACCOUNTS = "account_lookups"  # the batcher of token checks (apps.api.auth)
 LINEUPS = "lineup_quota"  # lineups per player a minute (apps.api.quota), or None when off
 LOGINS = "login_quota"  # logins per client address a minute, or None when off
+METRICS = "metrics"  # this process's Prometheus registry (apps.metrics)
+PASS_SECONDS = "pass_seconds"  # the histogram of the in-process worker's passes
 
 
 def services_of(state: State) -> Services:

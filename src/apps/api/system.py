@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated, Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import NotAuthorizedException
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import HeaderParameter
 from litestar.status_codes import HTTP_200_OK, HTTP_503_SERVICE_UNAVAILABLE
+from prometheus_client import CollectorRegistry
 
 from apps.api.health import health_report
 from apps.api.problems import Problem, problem_responses
+from apps.api.state import METRICS
 from apps.api.wire import HealthOut, WebhookOut
 from apps.bootstrap import Services
+from apps.metrics import CONTENT_TYPE, exposition
 from fantasy_core.usecases.payment_events import apply_payment_event
 
 # Every event Stripe sends is signed; a missing signature is refused like a wrong one
@@ -87,3 +92,33 @@ class SystemController(Controller):
             return WebhookOut(event_id=None, applied=False)
         applied = await anyio.to_thread.run_sync(apply_payment_event, services.platform, event)
         return WebhookOut(event_id=event.event_id, applied=applied)
+
+
+class MetricsController(Controller):
+    tags = ("system",)
+
+    @get(
+        "/metrics",
+        exclude_from_auth=True,
+        operation_id="metrics",
+        sync_to_thread=True,
+        media_type=CONTENT_TYPE,
+        responses=problem_responses(401, 503),
+    )
+    def metrics(
+        self, request: Request[Any, Any, Any], services: NamedDependency[Services]
+    ) -> Response[bytes]:
+        """The platform's figures in Prometheus' text format: contests by state, joins and
+        charges, payouts by status, refunds, unresolved alerts by severity, the alert
+        outbox's backlog, feed age per slate, workers' last passes, this process's join
+        sheds (and its worker's pass durations when it runs one).
+
+        Counts only, no person's data; with FANTASY_METRICS_TOKEN set it asks for that
+        bearer token (401 without it)."""
+        token = services.settings.metrics_token
+        if token is not None and not hmac.compare_digest(
+            request.headers.get("Authorization", "").encode(), f"Bearer {token}".encode()
+        ):
+            raise NotAuthorizedException("/metrics needs the bearer token FANTASY_METRICS_TOKEN")
+        registry: CollectorRegistry = request.app.state[METRICS]
+        return Response(exposition(registry), media_type=CONTENT_TYPE)
