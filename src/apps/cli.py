@@ -574,15 +574,13 @@ def _add_audit(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 def _run_audit(args: argparse.Namespace) -> None:
     from fantasy_core.errors import UnknownContest  # noqa: PLC0415
-    from fantasy_core.usecases.queries import contest_summary  # noqa: PLC0415
     from fantasy_core.usecases.reports import audit_trail  # noqa: PLC0415
 
     with _start(_settings(args, auto_upgrade=False)) as services:
         try:
-            contest_summary(services.platform, args.contest)
+            records = audit_trail(services.platform, args.contest)
         except UnknownContest as error:
             raise CommandError(str(error), EXIT_DATA_ERROR) from error
-        records = audit_trail(services.platform, args.contest)
     for record in records:
         outcome = "ok  " if record.outcome.value == "success" else "FAIL"
         print(

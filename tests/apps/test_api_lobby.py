@@ -27,9 +27,23 @@ def test_the_lobby_lists_and_filters_contests(api: Api) -> None:
     assert api.client.get("/contests", params={"max_fee": 999}).json() == []
     assert len(api.client.get("/contests", params={"state": "SCHEDULED"}).json()) == 2
     assert api.client.get("/contests", params={"state": "PAID"}).json() == []
-    assert api.client.get("/contests", params={"sport": "nba"}).json() == []
+    assert len(api.client.get("/contests", params={"sport": "nfl"}).json()) == 2
+    nba = assert_problem(api.client.get("/contests", params={"sport": "nba"}), 400, "malformed")
+    assert "the sports are: nfl" in nba["detail"]
     assert_problem(api.client.get("/contests", params={"state": "DONE"}), 400, "malformed")
     assert_problem(api.client.get("/contests", params={"min_fee": -1}), 400, "malformed")
+
+
+def test_the_lobby_filters_guaranteed_and_open_contests(api: Api) -> None:
+    fifty = api.contest("fifty_fifty")
+    tournament = api.contest("tournament")
+    guaranteed = api.client.get("/contests", params={"guaranteed": True}).json()
+    assert [c["contest_id"] for c in guaranteed] == [tournament]
+    others = api.client.get("/contests", params={"guaranteed": False}).json()
+    assert [c["contest_id"] for c in others] == [fifty]
+    assert len(api.client.get("/contests", params={"open_only": True}).json()) == 2
+    api.world.clock.set(LOCK)
+    assert api.client.get("/contests", params={"open_only": True}).json() == []
 
 
 def test_a_contest_shows_its_rules_fingerprint_payout_table_and_slate(api: Api) -> None:

@@ -21,6 +21,8 @@ REVIEWED_MUTATIONS = {
     ("POST", "/auth/register"),
     ("POST", "/auth/login"),
     ("POST", "/auth/logout"),  # revokes the caller's own token(s)
+    ("POST", "/auth/password-reset"),  # mails a reset link to the address's owner
+    ("POST", "/auth/password-reset/confirm"),  # the mailed link's own account's password
     ("PUT", "/me/password"),  # the caller's own password, given the current one
     ("PUT", "/me/payout-account"),  # the player's own account for future prizes
     ("POST", "/contests/{contest_id:str}/entries"),
@@ -51,6 +53,9 @@ REVIEWED_MUTATIONS = {
 PUBLIC = {
     ("POST", "/auth/register"),
     ("POST", "/auth/login"),
+    ("POST", "/auth/password-reset"),
+    ("POST", "/auth/password-reset/confirm"),
+    ("GET", "/sandbox/mail"),
     ("GET", "/contests"),
     ("GET", "/slates"),
     ("GET", "/contests/{contest_id:str}"),
@@ -157,7 +162,7 @@ def _json_routes(api: Api, contest: str) -> list[tuple[str, str]]:
 
 def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
     json_routes = _json_routes(api, api.contest("double_up"))
-    assert len(json_routes) == 11
+    assert len(json_routes) == 13
     bodies = (b'{"password": "\xff\xfeabcdefghij"}', b'{"email": "\xc3("}', b"\xff\xfe{\x00}\x00")
     ann = api.player("ann")
     for method, path in json_routes:
@@ -176,6 +181,7 @@ def test_the_sandbox_confirm_route_exists_only_in_a_test_environment() -> None:
     production = api_settings(environment="production", token_secret="t" * 48)
     paths = {route.path for route in wire(World(), production).routes}
     assert "/sandbox/payments/{payment_intent:str}/confirm" not in paths
+    assert "/sandbox/mail" not in paths
     assert "/sandbox/payments/{payment_intent:str}/confirm" in {
         route.path for route in wire(World(), api_settings()).routes
     }

@@ -10,7 +10,7 @@ from litestar.di import NamedDependency
 from msgspec import Struct
 
 from apps.api.problems import problem_responses
-from apps.api.wire import RosterOut, roster_out
+from apps.api.wire import PayoutTableOut, RosterOut, payout_table_out, roster_out
 from apps.templates import SPORT_OF_TEMPLATE, ContestTemplate
 from fantasy_core.lineups import sport_template
 from fantasy_core.platform import Platform
@@ -84,7 +84,7 @@ class TemplateOut(Struct, kw_only=True):
     min_entries: int
     guaranteed_pool_minor: int | None
     rake_bps: int
-    payout: dict[str, object]
+    payout: PayoutTableOut
     withdraw_cutoff_seconds: int
     correction_window_seconds: int
     late_swap: bool
@@ -107,7 +107,7 @@ def template_out(template: ContestTemplate, currency: str) -> TemplateOut:
         min_entries=template.min_entries,
         guaranteed_pool_minor=template.guaranteed_minor,
         rake_bps=template.rake_bps,
-        payout=template.payout(template.capacity).canonical(),
+        payout=payout_table_out(template.payout(template.capacity)),
         withdraw_cutoff_seconds=int(template.withdraw_cutoff.total_seconds()),
         correction_window_seconds=int(template.correction_window.total_seconds()),
         late_swap=template.late_swap,

@@ -11,7 +11,8 @@ from litestar.di import Provide
 
 from apps.accounts import Accounts
 from apps.api.auth import TokenIssuer
-from apps.api.state import TOKENS, services_of
+from apps.api.entries import JoinBatcher
+from apps.api.state import JOINS, TOKENS, services_of
 from apps.bootstrap import Services
 from apps.password_reset import PasswordReset, ResetTokens
 from apps.settings import Settings
@@ -40,6 +41,11 @@ def _settings(state: State) -> Settings:
     return services_of(state).settings
 
 
+def _joins(state: State) -> JoinBatcher:
+    joins: JoinBatcher = state[JOINS]
+    return joins
+
+
 def _tokens(state: State) -> TokenIssuer:
     tokens: TokenIssuer = state[TOKENS]
     return tokens
@@ -51,6 +57,7 @@ def dependencies() -> dict[str, Provide]:
         "accounts": Provide(_accounts, sync_to_thread=False),
         "services": Provide(_services, sync_to_thread=False),
         "tokens": Provide(_tokens, sync_to_thread=False),
+        "joins": Provide(_joins, sync_to_thread=False),
         "password_reset": Provide(_password_reset, sync_to_thread=False),
         "settings": Provide(_settings, sync_to_thread=False),
     }

@@ -26,7 +26,7 @@ from apps.api.batching import Batcher, Overloaded
 from apps.api.problems import Problem, payment_declined, problem_of, problem_responses, shed
 from apps.api.quota import spend
 from apps.api.sandbox import sandbox_confirm_url
-from apps.api.state import JOINS, LINEUPS, services_of
+from apps.api.state import LINEUPS, services_of
 from apps.api.wire import (
     BulkItemOut,
     BulkJoinIn,
@@ -111,6 +111,7 @@ class EntryController(Controller):
         data: JSONBody[JoinIn],
         idempotency_key: IdempotencyKey,
         request: Request[Account, Token, Any],
+        joins: NamedDependency[JoinBatcher],
     ) -> Response[EntryOut]:
         """Join with a lineup and a payment method.
 
@@ -119,7 +120,6 @@ class EntryController(Controller):
         full or over the entry limit; 422 an invalid lineup (which rule, which player).
         """
         _spend_quota(request, 1)
-        joins: JoinBatcher = request.app.state[JOINS]
         result, entry = await joins.submit(
             _join_request(contest_id, request.user.user_id, idempotency_key, data)
         )
@@ -139,6 +139,8 @@ class EntryController(Controller):
         data: JSONBody[BulkJoinIn],
         idempotency_key: IdempotencyKey,
         request: Request[Account, Token, Any],
+        joins: NamedDependency[JoinBatcher],
+        platform: NamedDependency[Platform],
     ) -> BulkJoinOut:
         """Enter several lineups at once, up to the contest's entry limit per player.
 
@@ -149,7 +151,6 @@ class EntryController(Controller):
         as it is after a 503 in any answer. 422 (nothing entered) for more lineups than the
         contest takes from one player; the lineups count against the per-minute quota.
         """
-        platform = services_of(request.app.state).platform
         summary = await anyio.to_thread.run_sync(contest_summary, platform, contest_id)
         limit = summary.contest.terms.max_entries_per_player
         if len(data.entries) > limit:
@@ -161,7 +162,6 @@ class EntryController(Controller):
                 f"{len(data.entries)} lineups were sent; nothing was entered",
             )
         _spend_quota(request, len(data.entries))
-        joins: JoinBatcher = request.app.state[JOINS]
         keys = [f"{idempotency_key}/{n}" for n in range(len(data.entries))]
         requests = [
             _join_request(contest_id, request.user.user_id, key, item)

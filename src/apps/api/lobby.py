@@ -6,7 +6,7 @@ from typing import Annotated
 
 from litestar import Controller, Response, get
 from litestar.di import NamedDependency
-from litestar.exceptions import NotFoundException
+from litestar.exceptions import NotFoundException, ValidationException
 from litestar.params import FromPath, FromQuery, QueryParameter
 
 from apps.accounts import Accounts, display_names
@@ -27,13 +27,22 @@ from fantasy_core.lineups import sport_template
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.lineup_export import exported_lineups
 from fantasy_core.usecases.queries import (
+    LobbyFilter,
     contest_summary,
     leaderboard,
-    list_contests,
+    lobby_contests,
     settlement_snapshot,
 )
 
 MAX_PAGE = 200
+
+
+def _templates_of(sport: str) -> frozenset[str]:
+    templates = frozenset(t for t, of in SPORT_OF_TEMPLATE.items() if of == sport)
+    if not templates:
+        offered = ", ".join(sorted(set(SPORT_OF_TEMPLATE.values())))
+        raise ValidationException(f"sport {sport!r} is not offered; the sports are: {offered}")
+    return templates
 
 
 class LobbyController(Controller):
@@ -54,16 +63,27 @@ class LobbyController(Controller):
         sport: FromQuery[str | None] = None,
         min_fee: Annotated[int | None, QueryParameter(ge=0, description="minor units")] = None,
         max_fee: Annotated[int | None, QueryParameter(ge=0, description="minor units")] = None,
+        guaranteed: Annotated[
+            bool | None,
+            QueryParameter(
+                description="only contests with (true) or without (false) a guaranteed prize pool"
+            ),
+        ] = None,
+        open_only: Annotated[
+            bool, QueryParameter(description="only contests taking entries now, with a seat")
+        ] = False,
     ) -> list[ContestOut]:
-        """Contests, filtered by state, sport (nfl) and entry fee range."""
-        found = list_contests(platform, None if contest_state is None else [contest_state])
-        return [
-            contest_out(s)
-            for s in found
-            if (sport is None or SPORT_OF_TEMPLATE.get(s.contest.terms.sport_template) == sport)
-            and (min_fee is None or s.contest.terms.entry_fee.minor >= min_fee)
-            and (max_fee is None or s.contest.terms.entry_fee.minor <= max_fee)
-        ]
+        """Contests, filtered by state, sport (nfl), entry fee range, guaranteed prize pool,
+        and whether they take entries now. 400 for a sport the platform does not offer."""
+        admitted = LobbyFilter(
+            states=None if contest_state is None else frozenset({contest_state}),
+            sport_templates=None if sport is None else _templates_of(sport),
+            min_fee_minor=min_fee,
+            max_fee_minor=max_fee,
+            guaranteed=guaranteed,
+            open_at=platform.clock.now() if open_only else None,
+        )
+        return [contest_out(s) for s in lobby_contests(platform, admitted)]
 
     @get(
         "/{contest_id:str}",

@@ -26,6 +26,7 @@ from fantasy_core.leaderboard import LeaderboardPage
 from fantasy_core.ledger import Conservation
 from fantasy_core.lineups import SportTemplate, sport_template
 from fantasy_core.payments import ChargeOutcome, Payout, PayoutAccount, Refund
+from fantasy_core.payouts import MultipleOfFee, PayoutStructure, RankTable, TopFraction
 from fantasy_core.scoring import format_points
 from fantasy_core.usecases.queries import ContestSummary, PaymentsOf, Placing
 from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
@@ -216,10 +217,58 @@ def roster_out(template: SportTemplate) -> RosterOut:
     )
 
 
+# A payout table, by its `kind` (the core's canonical form, as the rules fingerprint hashes it).
+Tier = Annotated[
+    tuple[int, int, int], Meta(description="first place, last place (1-based, inclusive), value")
+]
+
+
+class RankTableOut(Struct, kw_only=True, tag="rank_table", tag_field="kind"):
+    """The pool shared by weight: each tier's places take `value` shares each."""
+
+    tiers: list[Tier]
+
+
+class TopFractionOut(Struct, kw_only=True, tag="top_fraction", tag_field="kind"):
+    """The best `floor(entries * fraction)` places share the pool equally."""
+
+    fraction: Annotated[str, Meta(examples=["1/2"])]
+
+
+class MultipleOfFeeOut(Struct, kw_only=True, tag="multiple_of_fee", tag_field="kind"):
+    """As many places as the pool can pay `multiple` entry fees share it equally."""
+
+    multiple: int
+
+
+class FixedTableOut(Struct, kw_only=True, tag="fixed_table", tag_field="kind"):
+    """Fixed prizes: each tier's places win `value` minor units each."""
+
+    currency: str
+    tiers: list[Tier]
+
+
+PayoutTableOut = RankTableOut | TopFractionOut | MultipleOfFeeOut | FixedTableOut
+
+
+def payout_table_out(payout: PayoutStructure) -> PayoutTableOut:
+    if isinstance(payout, RankTable):
+        return RankTableOut(tiers=[(t.first, t.last, t.weight) for t in payout.tiers])
+    if isinstance(payout, TopFraction):
+        fraction = payout.fraction
+        return TopFractionOut(fraction=f"{fraction.numerator}/{fraction.denominator}")
+    if isinstance(payout, MultipleOfFee):
+        return MultipleOfFeeOut(multiple=payout.multiple)
+    return FixedTableOut(
+        currency=payout.currency,
+        tiers=[(t.first, t.last, t.amount.minor) for t in payout.tiers],
+    )
+
+
 class ContestDetailOut(ContestOut, kw_only=True):
     roster: RosterOut
     rules: RulesOut
-    payout: dict[str, object]
+    payout: PayoutTableOut
     rake_bps: int
     min_entries: int
     withdraw_deadline: datetime
@@ -259,7 +308,7 @@ def contest_detail_out(summary: ContestSummary) -> ContestDetailOut:
         **msgspec.structs.asdict(contest_out(summary)),
         roster=roster_out(sport_template(terms.sport_template)),
         rules=RulesOut(name=terms.rules.name, fingerprint=terms.rules.fingerprint),
-        payout=terms.payout.canonical(),
+        payout=payout_table_out(terms.payout),
         rake_bps=terms.rake_bps,
         min_entries=terms.min_entries,
         withdraw_deadline=terms.withdraw_deadline(),

@@ -54,6 +54,46 @@ def list_contests(
         return [ContestSummary(uow.contests.get(cid), uow.entries.seats_taken(cid)) for cid in ids]
 
 
+@frozen
+class LobbyFilter:
+    """Which contests a lobby shows; None for a criterion: any.
+
+    `sport_templates` are the roster templates of the sport asked for (the catalogue
+    knows which template plays which sport); fees are in minor units, both bounds
+    included; `guaranteed`: only contests with (True) or without (False) a guaranteed
+    prize pool; `open_at`: only contests still taking entries at that instant.
+    """
+
+    states: frozenset[ContestState] | None = None
+    sport_templates: frozenset[str] | None = None
+    min_fee_minor: int | None = None
+    max_fee_minor: int | None = None
+    guaranteed: bool | None = None
+    open_at: datetime | None = None
+
+    def admits(self, summary: ContestSummary) -> bool:
+        contest = summary.contest
+        terms = contest.terms
+        fee = terms.entry_fee.minor
+        return (
+            (self.states is None or contest.state in self.states)
+            and (self.sport_templates is None or terms.sport_template in self.sport_templates)
+            and (self.min_fee_minor is None or fee >= self.min_fee_minor)
+            and (self.max_fee_minor is None or fee <= self.max_fee_minor)
+            and (self.guaranteed is None or terms.guaranteed == self.guaranteed)
+            and (
+                self.open_at is None
+                or (contest.accepts_entries(self.open_at) and summary.seats_taken < terms.capacity)
+            )
+        )
+
+
+def lobby_contests(p: Platform, admitted: LobbyFilter) -> list[ContestSummary]:
+    """The contests `admitted` lets through, by ascending id, with seats taken."""
+    found = list_contests(p, admitted.states)
+    return [summary for summary in found if admitted.admits(summary)]
+
+
 def contest_summary(p: Platform, contest_id: str) -> ContestSummary:
     """Raises UnknownContest."""
     with p.uow() as uow:

@@ -124,7 +124,9 @@ def _sources(
 
 
 def audit_trail(p: Platform, contest_id: str) -> list[AuditRecord]:
+    """Every recorded action on the contest, oldest first; raises UnknownContest."""
     with p.uow() as uow:
+        uow.contests.get(contest_id)
         return uow.audit.for_contest(contest_id)
 
 
