@@ -143,9 +143,7 @@ def _lobby(request: Request[Any, Any, Any], platform: Platform) -> dict[str, Any
     summaries = list_contests(platform, [ContestState.SCHEDULED])
     contests = [contest_out(s) for s in summaries]
     kinds = {
-        s.contest.contest_id: contest_kind(
-            s.contest.terms.payout.canonical(), s.contest.terms.capacity
-        )
+        s.contest.contest_id: contest_kind(s.contest.terms.payout, s.contest.terms.capacity)
         for s in summaries
     }
     max_fee_text = query.get("max_fee") or ""
@@ -220,7 +218,7 @@ def contest_context(
         "open": summary.contest.accepts_entries(platform.clock.now()),
         "prizes_now": prize_rows(terms, summary.seats_taken),
         "prizes_full": prize_rows(terms, terms.capacity),
-        "kind": contest_kind(detail.payout, detail.capacity),
+        "kind": contest_kind(terms.payout, terms.capacity),
         "eligible": eligible,
         "picks": picks,
         "check": check_lineup(terms.sport_template, terms.pool, picks),

@@ -16,6 +16,7 @@ from apps.api.wire import ContestOut
 from fantasy_core.contest import ContestTerms
 from fantasy_core.errors import InvalidLineup
 from fantasy_core.lineups import Lineup, PlayerPool, sport_template, validate_lineup
+from fantasy_core.payouts import PayoutStructure
 from fantasy_core.settlement import prize_pool
 
 SYMBOLS = {"usd": "$", "eur": "€", "gbp": "£"}
@@ -52,11 +53,11 @@ def countdown(lock_at: datetime, now: datetime) -> str:
     return f"{max(minutes, 1)} min" if minutes or seconds >= 60 else "under a minute"
 
 
-def contest_kind(payout: Mapping[str, object], capacity: int) -> str:
+def contest_kind(payout: PayoutStructure, capacity: int) -> str:
     """The lobby's "type": head-to-head, 50/50, double-up, tournament, fixed prizes."""
     if capacity == 2:
         return "head-to-head"
-    return KINDS.get(str(payout.get("kind")), "contest")
+    return KINDS.get(str(payout.canonical()["kind"]), "contest")
 
 
 @frozen
