@@ -9,7 +9,9 @@ or between a gateway call (charge, transfer, refund) and the commit recording it
 (the unit of work is discarded and the use case re-run at once). After every step
 the invariants below must hold; the money ones are counted on the gateway's side,
 from every charge, transfer and refund the sandbox made, and no contest ever seats
-more entries than its capacity, nor a player more than its entry limit. The gateway
+more entries than its capacity, nor a player more than its entry limit; every lineup held is
+valid under the contest's template, no change ever moved a player whose game had started,
+and settlement scores each entry's final lineup. The gateway
 may also forget its transfer keys (Stripe's 24 hours), before a restart or at any
 step.
 
@@ -54,13 +56,15 @@ from fantasy_core.errors import (
     InvalidCorrection,
     InvalidLineup,
     JoinRefused,
+    LineupChangeRefused,
     OperatorActionRefused,
     PaymentOutcomeUnknown,
     WithdrawRefused,
 )
+from fantasy_core.game_starts import GameStarts
 from fantasy_core.ledger import CASH
 from fantasy_core.lifecycle import ContestState
-from fantasy_core.lineups import Lineup
+from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.money import Money
 from fantasy_core.payments import (
     ChargeStatus,
@@ -71,18 +75,21 @@ from fantasy_core.payments import (
     RefundStatus,
 )
 from fantasy_core.payouts import double_up, fifty_fifty, top_heavy, winner_take_all
+from fantasy_core.snapshot import entry_rows
 from fantasy_core.stats import GameStatus, StatLine
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.corrections import correct_stat
 from fantasy_core.usecases.joining import JoinRequest, join, withdraw
 from fantasy_core.usecases.joining_batch import join_many
+from fantasy_core.usecases.lineups import edit_lineup
 from fantasy_core.usecases.paying import execute_payouts
 from fantasy_core.usecases.payment_events import apply_payment_event, set_payout_account
 from fantasy_core.usecases.refunds import send_refunds
 from fantasy_core.usecases.reports import verify_ledger
 from fantasy_core.usecases.worker import run_once
 from support.crashing_store import CrashingStore, CrashingUnits, SimulatedCrash
-from support.world import LOCK, World, lineup, snapshot
+from support.staggered import KICKOFFS, staggered
+from support.world import LOCK, POOL, World, lineup, snapshot
 
 USERS = ("ann", "bob", "cat", "dan", "eve")
 THREE_ENTRIES = MaxEntries(3)
@@ -115,6 +122,9 @@ EXPECTED = (PaymentOutcomeUnknown, GatewayUnavailable, GatewayAuthError, Simulat
 GATEWAY_FAULTS = (PaymentOutcomeUnknown, GatewayUnavailable, GatewayAuthError)
 # A join refused by a rule: the contest's state, or its key reused with another request.
 REFUSED = (JoinRefused, IdempotencyKeyReused)
+# A lineup change refused by a rule: the lineup's, or the contest's (locked, player started).
+CHANGE_REFUSED = (InvalidLineup, LineupChangeRefused)
+PLAYER_IDS = tuple(POOL.players)
 
 
 def _note(what: str) -> None:
@@ -136,6 +146,8 @@ class ContestMachine(RuleBasedStateMachine):
         self.version = 1
         self.seen_events: list[PaymentEvent] = []
         self.crashes: list[str] = []  # what crashed and was re-run, in order
+        # Every entry's lineup as the last invariant check saw it: what a step changed.
+        self.lineups_seen: dict[str, Lineup] = {}
 
     def crashing_store(self) -> CrashingStore | CrashingUnits:
         """The store under test, able to crash a commit: the in-memory one here (the
@@ -152,6 +164,7 @@ class ContestMachine(RuleBasedStateMachine):
         payout=st.sampled_from([winner_take_all(), fifty_fifty(), double_up(), top_heavy(3)]),
         # Small limits, so that players reach them within a few joins.
         entry_limit=st.sampled_from([SingleEntry(), MaxEntries(2), MaxEntries(3)]),
+        late_swap=st.booleans(),
     )
     def create(
         self,
@@ -160,13 +173,17 @@ class ContestMachine(RuleBasedStateMachine):
         guaranteed: bool,
         payout: object,
         entry_limit: EntryLimit = THREE_ENTRIES,
+        late_swap: bool = False,
     ) -> str:
+        # g1 kicks off at lock, g2 (by the schedule) three hours later.
         contest = self.world.create(
             capacity=capacity,
             min_entries=min(min_entries, capacity),
             guaranteed_pool=Money(5_000, "usd") if guaranteed else None,
             payout=payout,
             entry_limit=entry_limit,
+            kickoffs=KICKOFFS,
+            late_swap=late_swap,
         )
         for user in USERS[:4]:
             self._give_account(user)
@@ -183,7 +200,7 @@ class ContestMachine(RuleBasedStateMachine):
     @rule(target=contests, capacity=st.integers(2, 4))
     @precondition(lambda self: self.world.clock.now() < LOCK - timedelta(hours=1))
     def create_another(self, capacity: int) -> str:
-        return self.world.create(capacity=capacity).contest_id
+        return self.world.create(capacity=capacity, kickoffs=KICKOFFS, late_swap=True).contest_id
 
     # -- players ------------------------------------------------------------------------
 
@@ -295,10 +312,17 @@ class ContestMachine(RuleBasedStateMachine):
     @rule(
         status=st.sampled_from([GameStatus.IN_PROGRESS, GameStatus.FINAL]),
         seed=st.integers(0, 3),
+        g2_waits=st.booleans(),
     )
-    def the_feed_publishes(self, status: GameStatus, seed: int) -> None:
+    def the_feed_publishes(self, status: GameStatus, seed: int, g2_waits: bool = False) -> None:
+        """Both games at one status (both kicking off at lock, as the feed now says), or g1
+        only, with g2 still scheduled for its own kickoff three hours after lock."""
         self.version += 1
-        self.world.feed.publish(snapshot(status, self.version, seed))
+        if g2_waits:
+            published = staggered(self.version, status, GameStatus.SCHEDULED, seed=seed)
+        else:
+            published = snapshot(status, self.version, seed)
+        self.world.feed.publish(published)
 
     @rule()
     def the_feed_publishes_contradictory_data(self) -> None:
@@ -352,6 +376,103 @@ class ContestMachine(RuleBasedStateMachine):
     def the_worker_runs(self) -> None:
         with suppress(*EXPECTED):
             run_once(self.world.p)
+
+    # -- lineup changes -------------------------------------------------------------------
+
+    def _entry_of(self, contest: str, user: str, key: str) -> str | None:
+        with self.world.p.uow() as uow:
+            entry = uow.entries.by_fingerprint(join_fingerprint(contest, user, key))
+        return None if entry is None else entry.entry_id
+
+    def _wanted(self, entry_id: str, variant: int, slot: int, player: int) -> Lineup:
+        """Another valid lineup (variant < 8), or the entry's own with the pick in `slot`
+        replaced by some player of the pool (often not a legal lineup)."""
+        if variant < 8:
+            return lineup(variant)
+        with self.world.p.uow() as uow:
+            picks = list(uow.entries.get(entry_id).lineup.picks)
+        picks[slot] = (picks[slot][0], PLAYER_IDS[player % len(PLAYER_IDS)])
+        return Lineup(picks)
+
+    def _audited_changes(self, entry_id: str) -> int:
+        with self.world.p.uow() as uow:
+            contest_id = uow.entries.get(entry_id).contest_id
+            return sum(
+                1
+                for r in uow.audit.for_contest(contest_id)
+                if r.subject == entry_id and r.action.startswith("entry.lineup_")
+            )
+
+    # Mostly the seed entries (ann's and bob's, paid at creation), so that changes land.
+    change = st.tuples(
+        st.sampled_from(("ann", "bob", "ann", "bob", "cat")),
+        st.sampled_from(["seed", "seed", "a", "b"]),
+        st.integers(0, 11),
+        st.integers(0, 8),
+        st.integers(0, 63),
+    )
+
+    @rule(contest=contests, change=change)
+    def a_player_changes_a_lineup(
+        self, contest: str, change: tuple[str, str, int, int, int]
+    ) -> None:
+        """An edit before lock, a swap after it (late swap), or a refusal."""
+        user, key, variant, slot, player = change
+        entry_id = self._entry_of(contest, user, key)
+        if entry_id is None:
+            return
+        wanted = self._wanted(entry_id, variant, slot, player)
+        try:
+            edit_lineup(self.world.p, entry_id, user, wanted)
+            _note("lineup change accepted")
+        except CHANGE_REFUSED as refused:
+            _note(f"lineup change refused: {getattr(refused, 'reason', 'invalid lineup')}")
+
+    @rule(contest=contests, change=change)
+    def a_lineup_change_reply_is_lost_and_the_client_retries(
+        self, contest: str, change: tuple[str, str, int, int, int]
+    ) -> None:
+        """The change landed but its answer never reached the client, which sends it again:
+        the same lineup again changes nothing and is audited once."""
+        user, key, variant, slot, player = change
+        entry_id = self._entry_of(contest, user, key)
+        if entry_id is None:
+            return
+        wanted = self._wanted(entry_id, variant, slot, player)
+        audited = self._audited_changes(entry_id)
+        try:
+            edit_lineup(self.world.p, entry_id, user, wanted)  # its reply is lost
+        except CHANGE_REFUSED:
+            return
+        again = edit_lineup(self.world.p, entry_id, user, wanted)
+        assert again.lineup == wanted
+        assert self._audited_changes(entry_id) <= audited + 1
+
+    @rule(contest=contests, change=change)
+    def a_lineup_change_crashes_at_its_commit_and_is_retried(
+        self, contest: str, change: tuple[str, str, int, int, int]
+    ) -> None:
+        """The process dies at the change's commit: nothing of it stays; the client retries."""
+        user, key, variant, slot, player = change
+        entry_id = self._entry_of(contest, user, key)
+        if entry_id is None:
+            return
+        wanted = self._wanted(entry_id, variant, slot, player)
+        with self.world.p.uow() as uow:
+            before = uow.entries.get(entry_id).lineup
+        audited = self._audited_changes(entry_id)
+        with self._crash(1) as crashed, suppress(*CHANGE_REFUSED):
+            edit_lineup(self.world.p, entry_id, user, wanted)
+        if crashed:
+            with self.world.p.uow() as uow:
+                assert uow.entries.get(entry_id).lineup == before
+            assert self._audited_changes(entry_id) == audited
+
+        def again() -> None:
+            with suppress(*CHANGE_REFUSED):
+                edit_lineup(self.world.p, entry_id, user, wanted)
+
+        self._rerun("lineup change, at its commit", crashed, again)
 
     # -- faults -------------------------------------------------------------------------
 
@@ -580,6 +701,15 @@ class ContestMachine(RuleBasedStateMachine):
                 assert state in (ContestState.PAID, ContestState.CANCELLED), (cid, state)
             assert not uow.entries.with_status([EntryStatus.RESERVED, EntryStatus.PENDING_ACTION])
             assert not uow.refunds.pending()
+            # Settlement scored each entry's final lineup (edits and swaps included).
+            for cid in uow.contests.ids_in_states([ContestState.PAID]):
+                stored = uow.settlements.get(cid)
+                assert stored is not None, cid
+                final = {
+                    e.entry_id: e.lineup.player_ids
+                    for e in uow.entries.for_contest(cid, [EntryStatus.ACTIVE])
+                }
+                assert {r.entry_id: r.player_ids for r in entry_rows(stored[0])} == final
         report = verify_ledger(self.world.p)
         assert report.ok, report
         paid = sum(1 for c in report.closed_contests if c.paid_out)
@@ -726,6 +856,37 @@ class ContestMachine(RuleBasedStateMachine):
                 assert conservation.conserved, conservation.describe()
 
     @invariant()
+    def every_lineup_is_valid_and_no_change_moved_a_started_player(self) -> None:
+        """Every entry's lineup is legal under its contest's template; one that changed
+        since the last check changed on an active entry, before lock or by a late swap that
+        moved only players whose games had not started (no rule both moves the clock and
+        changes a lineup, so the check's instant is the change's)."""
+        now = self.world.clock.now()
+        with self.world.p.uow() as uow:
+            for cid in uow.contests.ids_in_states(list(ContestState)):
+                contest = uow.contests.get(cid)
+                terms = contest.terms
+                template = sport_template(terms.sport_template)
+                starts = GameStarts.of(terms.kickoffs, uow.stats.latest(terms.slate_id))
+                for entry in uow.entries.for_contest(cid):
+                    validate_lineup(template, terms.pool, entry.lineup)
+                    before = self.lineups_seen.get(entry.entry_id, entry.lineup_joined_with)
+                    self.lineups_seen[entry.entry_id] = entry.lineup
+                    if before == entry.lineup:
+                        continue
+                    assert entry.status is EntryStatus.ACTIVE, entry
+                    if now < terms.lock_at:
+                        continue
+                    assert terms.late_swap, (cid, entry.entry_id)
+                    _note("a late swap landed")
+                    pairs = zip(before.picks, entry.lineup.picks, strict=True)
+                    for (slot, was), (_, now_in) in pairs:
+                        if was != now_in:
+                            for player_id in (was, now_in):
+                                game = terms.pool.players[player_id].game_id
+                                assert not starts.has_started(game, now), (slot, player_id)
+
+    @invariant()
     def refunds_are_confirmed_at_most_once(self) -> None:
         with self.world.p.uow() as uow:
             confirmed = [s.key for s in uow.ledger.all() if s.key.startswith("refund:")]
@@ -745,7 +906,9 @@ def play(machine: ContestMachine, steps: Callable[[ContestMachine, str], object]
     everything settled down. Returns what crashed (and was re-run) on the way."""
     checked = _Checked(machine)
     try:
-        contest = checked.create(capacity=4, min_entries=1, guaranteed=False, payout=top_heavy(3))
+        contest = checked.create(
+            capacity=4, min_entries=1, guaranteed=False, payout=top_heavy(3), late_swap=True
+        )
         steps(checked, contest)
         checked.everything_settles_down(contest=contest)
     finally:
@@ -814,6 +977,38 @@ def _crash_after_a_refund(m: ContestMachine, contest: str) -> None:
     m.refunds_crash_after_the_gateway_refund_and_are_sent_again()
 
 
+def _late_swaps_with_a_lost_reply_and_a_crash(m: ContestMachine, contest: str) -> None:
+    """After lock, with g1 under way and g2 not yet: ann swaps a g2 player (its reply lost,
+    retried), bob's swap crashes at its commit and is retried, and a swap of a g1 player
+    (started) is refused; then the games are played and settlement scores the swaps."""
+    dal_rb2 = PLAYER_IDS.index("DAL-RB2")
+    m.time_passes(minutes=240)
+    m.time_passes(minutes=90)  # lock + 30 minutes
+    m.the_feed_publishes(status=GameStatus.IN_PROGRESS, seed=0, g2_waits=True)
+    m.the_worker_runs()
+    # ann's lineup(0) has PHI-RB2 (g2) in pick 3 and KC-QB0 (g1) at QB; bob's lineup(1)
+    # has PHI-RB1 (g2) at FLEX.
+    m.a_lineup_change_reply_is_lost_and_the_client_retries(
+        contest=contest, change=("ann", "seed", 8, 2, dal_rb2)
+    )
+    m.a_lineup_change_crashes_at_its_commit_and_is_retried(
+        contest=contest, change=("bob", "seed", 8, 7, PLAYER_IDS.index("PHI-WR3"))
+    )
+    m.a_player_changes_a_lineup(
+        contest=contest, change=("ann", "seed", 8, 0, PLAYER_IDS.index("DAL-QB0"))
+    )
+    world = m.world if isinstance(m, ContestMachine) else m._machine.world
+    with world.p.uow() as uow:
+        ann = uow.entries.by_fingerprint(join_fingerprint(contest, "ann", "seed"))
+        bob = uow.entries.by_fingerprint(join_fingerprint(contest, "bob", "seed"))
+    assert ann is not None
+    assert bob is not None
+    assert ann.lineup.picks[0] == ("QB", "KC-QB0")  # started: the swap was refused
+    assert ann.lineup.picks[2] == ("RB", "DAL-RB2")
+    assert bob.lineup.picks[7] == ("FLEX", "PHI-WR3")
+    m.the_games_are_played(seed=1, then_pay_with_a_crash=False)
+
+
 # Each scenario, and the crash it must meet on the way (as `_rerun` names it).
 PINNED: dict[str, tuple[Callable[[ContestMachine, str], object], str | None]] = {
     "crash after a transfer, restart a day later": (
@@ -830,4 +1025,8 @@ PINNED: dict[str, tuple[Callable[[ContestMachine, str], object], str | None]] = 
     ),
     "crash after a charge": (_crash_after_a_charge, "join, after the charge"),
     "crash after a refund": (_crash_after_a_refund, "refunds, after a refund"),
+    "late swaps with a lost reply and a crash": (
+        _late_swaps_with_a_lost_reply_and_a_crash,
+        "lineup change, at its commit",
+    ),
 }
