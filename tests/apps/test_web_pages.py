@@ -86,6 +86,7 @@ def test_every_page_sends_the_policy_and_holds_no_inline_script_or_style(api: Ap
     for path in pages:
         response = api.client.get(path)
         assert response.status_code == 200, path
+        assert response.headers["content-type"] == "text/html; charset=utf-8", path
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
         assert "unsafe-inline" not in CONTENT_SECURITY_POLICY
         html = response.text

@@ -31,7 +31,7 @@ from apps.web.entries import EntryPages
 from apps.web.errors import web_exception_handlers
 from apps.web.lobby import LobbyPages
 from apps.web.session import WebSession
-from apps.web.views import money
+from apps.web.views import money, payout_words
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
@@ -61,6 +61,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
         lstrip_blocks=True,
     )
     environment.filters["money"] = money
+    environment.filters["payout_words"] = payout_words
     environment.globals["htmx_file"] = HTMX
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
 

@@ -275,7 +275,11 @@ def _board(
     user = request.scope.get("user")
     mine: list[Any] = []
     if isinstance(user, Account):
-        own = [e for e in entries_of(platform, user.user_id) if e.contest_id == contest_id]
+        own = [
+            e
+            for e in entries_of(platform, user.user_id)
+            if e.contest_id == contest_id and e.status is not EntryStatus.DECLINED
+        ]
         placed = placings(platform, own)
         mine = [entry_out(e, placing=placed.get(e.entry_id)) for e in own]
     stored = settlement_snapshot(platform, contest_id) if board.final else None

@@ -12,6 +12,7 @@ from typing import Any
 from urllib.parse import quote
 
 from litestar import Request, Response
+from litestar.enums import MediaType
 from litestar.exceptions import NotAuthorizedException
 from litestar.response import Redirect, Template
 from litestar.types import ExceptionHandlersMap
@@ -41,6 +42,7 @@ def problem_page(request: Request[Any, Any, Any], error: Exception) -> Response[
         "problem.html",
         context={"problem": problem, "viewer": request.scope.get("user")},
         status_code=status if isinstance(status, int) else 500,
+        media_type=MediaType.HTML,
     )
 
 

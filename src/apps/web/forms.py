@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Annotated, Any
 
 from litestar import Request
-from litestar.enums import RequestEncodingType
+from litestar.enums import MediaType, RequestEncodingType
 from litestar.exceptions import ValidationException
 from litestar.params import Body
 from litestar.response import Template
@@ -23,7 +23,12 @@ MAX_FIELD = 500
 def render(
     request: Request[Any, Any, Any], name: str, status_code: int = 200, **context: Any
 ) -> Template:
-    return Template(name, context={"viewer": viewer(request), **context}, status_code=status_code)
+    return Template(
+        name,
+        context={"viewer": viewer(request), **context},
+        status_code=status_code,
+        media_type=MediaType.HTML,  # not the handler's default (JSON) for an `Any` return
+    )
 
 
 def field(form: Mapping[str, str], name: str, *, required: bool = True) -> str:

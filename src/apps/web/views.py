@@ -38,6 +38,20 @@ def money(minor: int, currency: str = "usd") -> str:
     return f"{sign}{symbol}{units:,}.{cents:02d}"
 
 
+# A payout's status as a player reads it (PayoutStatus values).
+PAYOUT_WORDS = {
+    "pending": "owed, not sent yet",
+    "sending": "being sent",
+    "confirmed": "paid",
+    "failed": "failed, will be retried",
+    "reversed": "reversed by the bank",
+}
+
+
+def payout_words(status: str) -> str:
+    return PAYOUT_WORDS.get(status, status)
+
+
 def countdown(lock_at: datetime, now: datetime) -> str:
     """How long until `lock_at`, to the minute ("2 d 3 h", "1 h 05 min", "locked")."""
     seconds = int((lock_at - now).total_seconds())
