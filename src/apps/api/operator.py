@@ -6,11 +6,12 @@ payouts come from settlement alone (tests/apps assert it on the route table).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from litestar import Controller, Request, get, post
 from litestar.di import NamedDependency
-from litestar.params import FromPath, FromQuery, JSONBody
+from litestar.exceptions import ValidationException
+from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_201_CREATED
 
@@ -21,6 +22,7 @@ from apps.api.problems import problem_responses
 from apps.api.wire import (
     AlertOut,
     AuditOut,
+    BoardRowOut,
     CancelIn,
     CancelOut,
     ContestDetailOut,
@@ -31,16 +33,20 @@ from apps.api.wire import (
     LedgerOut,
     alert_out,
     audit_out,
+    board_row_out,
     cancel_out,
     contest_detail_out,
     ledger_out,
 )
-from apps.bootstrap import Services
+from apps.bootstrap import Services, watchdog_thresholds
 from apps.templates import CURRENCY, TEMPLATES, template
 from fantasy_core.accounts import Account
 from fantasy_core.alerting import AlertState
+from fantasy_core.audit import Severity
+from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import acknowledge_alert, list_alerts, resolve_alert
+from fantasy_core.usecases.console import audit_of_charge, audit_of_payout, contest_board
 from fantasy_core.usecases.contests import cancel_contest, create_contest
 from fantasy_core.usecases.corrections import correct_stat
 from fantasy_core.usecases.queries import contest_summary, player_audit, slate_for_contests
@@ -139,13 +145,84 @@ class OperatorController(Controller):
         platform: NamedDependency[Platform],
         open_only: FromQuery[bool] = False,
         status: FromQuery[AlertState | None] = None,
+        severity: FromQuery[Severity | None] = None,
+        contest_id: FromQuery[str | None] = None,
     ) -> list[AlertOut]:
         """Stored alerts (raised by any process), oldest first; `open_only`: neither
-        acknowledged nor resolved; `status`: only alerts in that state."""
+        acknowledged nor resolved; `status`: only alerts in that state; `severity`: only
+        warnings or only critical ones; `contest_id`: only that contest's."""
         wanted = {AlertState.OPEN} if open_only else set(AlertState)
         if status is not None:
             wanted &= {status}
-        return [alert_out(a) for a in list_alerts(platform, wanted)]
+        return [
+            alert_out(a)
+            for a in list_alerts(platform, wanted)
+            if (severity is None or a.severity is severity)
+            and (contest_id is None or a.contest_id == contest_id)
+        ]
+
+    @get(
+        "/board",
+        operation_id="contestBoard",
+        sync_to_thread=True,
+        responses=problem_responses(400, 401, 403, 503),
+    )
+    def board(
+        self,
+        services: NamedDependency[Services],
+        states: Annotated[list[ContestState] | None, QueryParameter(name="state")] = None,
+    ) -> list[BoardRowOut]:
+        """Every contest (only those in `state`, which may repeat) by state in lifecycle
+        order, then by deadline: seats, what it waits for next (`waiting_for`) and by when
+        (`deadline`), and whether that is `overdue` past its watchdog's threshold."""
+        thresholds = watchdog_thresholds(services.settings)
+        wanted = None if not states else set(states)
+        return [board_row_out(r) for r in contest_board(services.platform, thresholds, wanted)]
+
+    @get(
+        "/audit",
+        operation_id="searchAudit",
+        sync_to_thread=True,
+        responses=problem_responses(400, 401, 403, 404, 503),
+    )
+    def search_audit(
+        self,
+        platform: NamedDependency[Platform],
+        contest_id: FromQuery[str | None] = None,
+        player_id: FromQuery[str | None] = None,
+        payout: FromQuery[str | None] = None,
+        charge_id: FromQuery[str | None] = None,
+    ) -> list[AuditOut]:
+        """The audit trail found by exactly one of: `contest_id` (everything about the
+        contest), `player_id` (everything the player did), `payout` (a payout's
+        fingerprint or its transfer id: its attempts and alerts) or `charge_id` (the
+        entry that charge paid for: its join, refund, withdrawal, lineup changes).
+        Oldest first; 404 when the contest, payout or charge is unknown."""
+        given = {
+            name: value
+            for name, value in (
+                ("contest_id", contest_id),
+                ("player_id", player_id),
+                ("payout", payout),
+                ("charge_id", charge_id),
+            )
+            if value is not None
+        }
+        if len(given) != 1:
+            raise ValidationException(
+                "give exactly one of contest_id, player_id, payout, charge_id "
+                f"(got {', '.join(sorted(given)) or 'none'})"
+            )
+        if contest_id is not None:
+            contest_summary(platform, contest_id)  # 404 for an unknown contest
+            records = audit_trail(platform, contest_id)
+        elif player_id is not None:
+            records = player_audit(platform, player_id)
+        elif payout is not None:
+            records = audit_of_payout(platform, payout)
+        else:
+            records = audit_of_charge(platform, given["charge_id"])
+        return [audit_out(r) for r in records]
 
     @post(
         "/alerts/{key:str}/acknowledge",

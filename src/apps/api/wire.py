@@ -28,6 +28,7 @@ from fantasy_core.lineups import SportTemplate, sport_template
 from fantasy_core.payments import ChargeOutcome, Payout, PayoutAccount, Refund
 from fantasy_core.payouts import MultipleOfFee, PayoutStructure, RankTable, TopFraction
 from fantasy_core.scoring import format_points
+from fantasy_core.usecases.console import BoardRow
 from fantasy_core.usecases.queries import ContestSummary, PaymentsOf, Placing
 from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
 from fantasy_core.usecases.visibility import LineupView
@@ -796,3 +797,33 @@ class HealthOut(Struct, kw_only=True):
 class WebhookOut(Struct, kw_only=True):
     event_id: str | None
     applied: bool
+
+
+class BoardRowOut(Struct, kw_only=True):
+    contest_id: str
+    name: str
+    state: str
+    slate_id: str
+    seats_taken: int
+    capacity: int
+    lock_at: datetime
+    waiting_for: str | None
+    deadline: datetime | None
+    overdue: bool
+    payouts_outstanding: bool
+
+
+def board_row_out(row: BoardRow) -> BoardRowOut:
+    return BoardRowOut(
+        contest_id=row.contest_id,
+        name=row.name,
+        state=row.state.value,
+        slate_id=row.slate_id,
+        seats_taken=row.seats_taken,
+        capacity=row.capacity,
+        lock_at=row.lock_at,
+        waiting_for=row.waiting_for,
+        deadline=row.deadline,
+        overdue=row.overdue,
+        payouts_outstanding=row.payouts_outstanding,
+    )
