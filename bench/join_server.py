@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import random
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,7 @@ from apps.api import create_app, freeze_startup_heap
 from apps.api.state import JOINS, TOKENS
 from apps.bootstrap import Services, start
 from apps.settings import load_settings
-from fantasy_core.accounts import Account, Role
+from fantasy_core.accounts import Account
 from fantasy_core.contest import ContestTerms
 from fantasy_core.entry_limits import MaxEntries
 from fantasy_core.errors import InvalidLineup
@@ -115,8 +115,8 @@ def prepare(services: Services, players: int, fill_capacity: int, lobby: int) ->
         actor="bench",
     )
     accounts: list[Account] = [
-        services.accounts.register(
-            platform.ids.new_id("user"), f"player{n}@bench.example", PASSWORD, Role.PLAYER, now
+        services.accounts.register_player(
+            platform, f"player{n}@bench.example", PASSWORD, date(1990, 5, 17), "NJ"
         )
         for n in range(players)
     ]

@@ -17,7 +17,7 @@ was issued in). Decision 0021 says why.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date, datetime
 from typing import Protocol
 
 from argon2 import PasswordHasher
@@ -25,9 +25,12 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from email_validator import EmailNotValidError, validate_email
 
 from fantasy_core.accounts import Account, Role, default_display_name
-from fantasy_core.errors import DuplicateRecord, InvalidText
+from fantasy_core.errors import DuplicateRecord, InvalidConfiguration, InvalidText
+from fantasy_core.platform import Platform
 from fantasy_core.ports import AccountStore
+from fantasy_core.protection.players import new_profile
 from fantasy_core.text import display_text
+from fantasy_core.usecases.protecting import identity_holder, register_player
 
 MIN_PASSWORD_LENGTH = 10
 MAX_EMAIL_LENGTH = 254
@@ -164,6 +167,35 @@ class Accounts:
             self.store.add(account)
         except DuplicateRecord as error:
             raise AccountError("email_taken", f"{address} is already registered") from error
+        return account
+
+    def register_player(
+        self,
+        platform: Platform,
+        email: str,
+        password: str,
+        date_of_birth: date,
+        jurisdiction: str,
+        display_name: str | None = None,
+    ) -> Account:
+        """A new player's account and protection record (one per person).
+
+        Before anything is stored: InvalidProtectionRequest (a jurisdiction that is no US
+        state, an impossible date of birth), UnderAge, AccountError('identity_taken') when
+        the mailbox has an account already, then `register`'s refusals."""
+        protection = platform.protection
+        if protection is None:
+            raise InvalidConfiguration("registering players needs the platform's protection")
+        user_id = platform.ids.new_id("user")
+        now = platform.clock.now()
+        address = checked_email(email)
+        profile = new_profile(protection.rules, user_id, address, date_of_birth, jurisdiction, now)
+        if self.store.by_email(address) is not None:
+            raise AccountError("email_taken", f"{address} is already registered")
+        if identity_holder(platform, profile.identity_key) is not None:
+            raise AccountError("identity_taken", "this mailbox already has an account")
+        account = self.register(user_id, email, password, Role.PLAYER, now, display_name)
+        register_player(platform, profile)
         return account
 
     def login(self, email: str, password: str) -> Account:

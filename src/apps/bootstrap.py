@@ -15,6 +15,7 @@ from datetime import timedelta
 from types import TracebackType
 from typing import Self
 
+import attrs
 from attrs import define
 from sqlalchemy import Engine
 
@@ -25,6 +26,7 @@ from adapters.clock import AcceleratedClock, SystemClock
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
 from adapters.ids import TimeOrderedIds
+from adapters.location import DeclaredLocation
 from adapters.mail import Mailer, SandboxMailbox, SmtpMailer
 from adapters.memory import MemoryAccountStore, MemoryStore
 from adapters.sandbox import SandboxGateway
@@ -40,7 +42,7 @@ from apps.settings import Settings
 from fantasy_core.accounts import Role
 from fantasy_core.errors import InvalidConfiguration
 from fantasy_core.outbox import DeliveryPolicy
-from fantasy_core.platform import Platform
+from fantasy_core.platform import Platform, Protection
 from fantasy_core.ports import (
     AccountStore,
     AlertChannel,
@@ -51,6 +53,7 @@ from fantasy_core.ports import (
     UnitOfWork,
     WebhookVerifier,
 )
+from fantasy_core.protection.rules import JurisdictionRules
 from fantasy_core.usecases.watchdogs import WatchdogThresholds
 
 _log = logging.getLogger("fantasy.bootstrap")
@@ -120,6 +123,7 @@ def start(
             delivery=DeliveryPolicy(
                 channel_down_after=timedelta(seconds=settings.alert_channel_down_seconds)
             ),
+            protection=protection_of(settings),
         )
     except BaseException:
         if engine is not None:
@@ -142,6 +146,8 @@ def services_for(settings: Settings, platform: Platform, engine: Engine | None =
 
     `engine`: the platform's SQL database, which then keeps the accounts too.
     """
+    if platform.protection is None:
+        platform = attrs.evolve(platform, protection=protection_of(settings))
     services = Services(
         settings,
         platform,
@@ -152,6 +158,18 @@ def services_for(settings: Settings, platform: Platform, engine: Engine | None =
     )
     _seed_operator(services)
     return services
+
+
+def protection_of(settings: Settings) -> Protection:
+    """Player protection as configured: the shipped values with the operator's changes, and
+    the locator that takes the location a join declares (README: geolocation)."""
+    shipped = JurisdictionRules()
+    rules = JurisdictionRules(
+        minimum_ages={**shipped.minimum_ages, **dict(settings.minimum_ages)},
+        excluded=shipped.excluded | frozenset(settings.excluded_jurisdictions),
+        monthly_caps=shipped.monthly_caps,
+    )
+    return Protection(rules, DeclaredLocation())
 
 
 def bootstrap(

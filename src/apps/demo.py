@@ -166,6 +166,7 @@ class Demo:
         self._join_everyone(pool)
         self.clock.set(lock_at - timedelta(hours=2))
         self._withdraw()
+        self._self_exclusion()
         self.clock.set(lock_at)
         self._pass("lock time")
         self.clock.advance(timedelta(minutes=1))
@@ -203,6 +204,15 @@ class Demo:
         for name in [f"player-{n:02d}" for n in range(1, 41)] + ["player-late"]:
             self.api.register(name)
             self.api.set_payout_account(name, f"acct_{name.replace('-', '_')}")
+        # Paid play in Massachusetts is for 21 and over: a 20-year-old gets no account.
+        today = self.clock.now().date()
+        born = today.replace(year=today.year - 20).isoformat()
+        refused = self.api.try_register("player-young", born, "MA")
+        problem = refused.json()
+        self.step(
+            f"player-young (born {born}, MA) refused at registration: "
+            f"{refused.status_code} {problem['type'].rsplit('/', 1)[-1]} ({problem['detail']})"
+        )
 
     def _join_everyone(self, pool: PlayerPool) -> None:
         pick = LineupPicker(pool, "draftkings_nfl_classic", self.rng).lineup
@@ -215,6 +225,7 @@ class Demo:
             for _ in range(1 if n > 10 else 3):
                 self.join("tournament", f"player-{n:02d}", pick())
         self.join("tournament", "player-01", pick())
+        self._limit_reached(pick)
         for n in (21, 22):
             self.join("head_to_head", f"player-{n:02d}", pick())
         for n in (31, 32, 33):  # three of the six it needs: cancelled at lock
@@ -258,6 +269,25 @@ class Demo:
                     f"    player-23 confirmed 3-D Secure: {pending['entry_id']} active after "
                     "Stripe's signed webhook"
                 )
+
+    def _limit_reached(self, pick: Callable[[], Lineup]) -> None:
+        """player-38 set a daily limit of $5 on entry fees: a second $3 entry is refused."""
+        self.api.set_limits("player-38", {"fees_day": 500})
+        self.say("    player-38 set a daily entry-fee limit of $5.00")
+        self.join("tournament", "player-38", pick())
+
+    def _self_exclusion(self) -> None:
+        """player-40 excludes themself for a year: their tournament entry is refunded."""
+        contest_id = self.contests["tournament"]
+        entry_id = next(
+            e["entry_id"] for e in self.api.entries("player-40") if e["contest_id"] == contest_id
+        )
+        answer = self.api.self_exclude("player-40", "1y")
+        status = self.api.entry("player-40", entry_id)["status"]
+        self.step(
+            f"player-40 self-excluded until {answer['until'][:10]}: entry {entry_id} "
+            f"{status}, fee refunded; no joins until then"
+        )
 
     def _withdraw(self) -> None:
         contest_id = self.contests["double_up"]

@@ -172,11 +172,41 @@ class DemoApi:
         self.user_ids[name] = body["user_id"]
         self.names[body["user_id"]] = name
 
-    def register(self, name: str) -> None:
+    def register(self, name: str, born: str = "1990-05-17", jurisdiction: str = "NJ") -> None:
         email = f"{name}@demo.example"
-        body = {"email": email, "password": PASSWORD}
+        body = {
+            "email": email,
+            "password": PASSWORD,
+            "date_of_birth": born,
+            "jurisdiction": jurisdiction,
+        }
         self._checked(self.client.post("/auth/register", json=body), 201)
         self.log_in(name, email, PASSWORD)
+
+    def try_register(self, name: str, born: str, jurisdiction: str) -> httpx.Response:
+        """A registration that may be refused (its problem is the answer)."""
+        body = {
+            "email": f"{name}@demo.example",
+            "password": PASSWORD,
+            "date_of_birth": born,
+            "jurisdiction": jurisdiction,
+        }
+        return self.client.post("/auth/register", json=body)
+
+    def set_limits(self, name: str, limits: dict[str, int | None]) -> Any:
+        response = self.client.put("/me/limits", json=limits, headers=self._headers[name])
+        return self._checked(response, 200)
+
+    def self_exclude(self, name: str, term: str) -> Any:
+        response = self.client.post(
+            "/me/self-exclusion", json={"term": term}, headers=self._headers[name]
+        )
+        return self._checked(response, 200)
+
+    def entry(self, name: str, entry_id: str) -> Any:
+        return self._checked(
+            self.client.get(f"/entries/{entry_id}", headers=self._headers[name]), 200
+        )
 
     def create_contest(self, operator: str, template: str, slate_id: str) -> Any:
         body = {"template": template, "slate_id": slate_id}

@@ -73,6 +73,7 @@ from adapters.alerts.http_channels import PAGERDUTY_EVENTS_URL
 from adapters.feeds.replay import default_csv_path
 from adapters.stripe_gateway.keys import check_api_key
 from fantasy_core.errors import InvalidConfiguration
+from fantasy_core.protection.rules import US_JURISDICTIONS
 
 Environment = Literal["test", "production"]
 FeedKind = Literal["replay", "sportsdataio"]
@@ -157,6 +158,10 @@ class Settings:
     # instant `clock_since` (None: from when the process starts); see `accelerated`.
     clock_speed: float = 1.0
     clock_since: datetime | None = None
+    # Player protection (fantasy_core.protection.rules): jurisdictions with no paid play
+    # besides the shipped list, and minimum ages replacing the shipped ones.
+    excluded_jurisdictions: tuple[str, ...] = ()
+    minimum_ages: tuple[tuple[str, int], ...] = ()
 
     @property
     def uses_sandbox_gateway(self) -> bool:
@@ -391,6 +396,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         watchdog_ledger_every_seconds=read.seconds("WATCHDOG_LEDGER_EVERY_SECONDS", 600.0),
         clock_speed=read.speed("CLOCK_SPEED"),
         clock_since=read.instant("CLOCK_SINCE"),
+        excluded_jurisdictions=_jurisdictions(read, "EXCLUDED_JURISDICTIONS"),
+        minimum_ages=_minimum_ages(read, "MINIMUM_AGES"),
     )
     _check_together(read, settings)
     if read.problems:
@@ -500,6 +507,39 @@ def _addresses(read: _Reader, name: str) -> tuple[str, ...]:
         read.problem(name, f"must list e-mail addresses separated by commas, got {value!r}")
         return ()
     return addresses
+
+
+def _jurisdictions(read: _Reader, name: str) -> tuple[str, ...]:
+    """A comma-separated list of US state codes (NV,WA)."""
+    value = read.raw(name)
+    if value is None:
+        return ()
+    codes = tuple(c.strip() for c in value.split(",") if c.strip())
+    wrong = [c for c in codes if c not in US_JURISDICTIONS]
+    if wrong:
+        read.problem(name, f"must list US state codes separated by commas, not {wrong}")
+        return ()
+    return codes
+
+
+def _minimum_ages(read: _Reader, name: str) -> tuple[tuple[str, int], ...]:
+    """Comma-separated CODE=AGE pairs (AL=19,MA=21): each replaces the shipped age."""
+    value = read.raw(name)
+    if value is None:
+        return ()
+    ages: list[tuple[str, int]] = []
+    for pair in (p.strip() for p in value.split(",") if p.strip()):
+        code, _, age = pair.partition("=")
+        code = code.strip()
+        if code not in US_JURISDICTIONS or not age.strip().isdigit():
+            read.problem(name, f"must be CODE=AGE pairs (AL=19,MA=21), not {pair!r}")
+            return ()
+        number = int(age)
+        if not 18 <= number <= 25:
+            read.problem(name, f"a minimum age is 18..25, not {number} for {code}")
+            return ()
+        ages.append((code, number))
+    return tuple(ages)
 
 
 def _address(read: _Reader, name: str) -> str | None:

@@ -168,6 +168,9 @@ class PlayerRepository(Protocol):
 
     def get(self, user_id: str) -> PlayerProfile | None: ...
 
+    def by_identity(self, identity_key: str) -> str | None:
+        """The user id of the record with this identity key, if any."""
+
     def lock(self, user_id: str) -> PlayerProfile | None:
         """The record, locked until the unit of work ends (SELECT ... FOR UPDATE): every
         paid join of the player takes this lock after its contest's, so that two joins of

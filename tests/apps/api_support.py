@@ -16,6 +16,8 @@ OPERATOR_EMAIL = "ops@example.com"
 OPERATOR_PASSWORD = "operator-password"
 WEBHOOK_SECRET = "whsec_test_secret"
 PASSWORD = "correct horse battery"
+# What registration asks besides the credentials: an adult in New Jersey.
+BORN = {"date_of_birth": "1990-05-17", "jurisdiction": "NJ"}
 Headers = dict[str, str]
 
 
@@ -60,7 +62,7 @@ class Api:
 
     def player(self, name: str, display_name: str | None = None) -> Headers:
         email = f"{name}@example.com"
-        body = {"email": email, "password": PASSWORD}
+        body = {"email": email, "password": PASSWORD, **BORN}
         if display_name is not None:
             body["display_name"] = display_name
         response = self.client.post("/auth/register", json=body)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from api_support import PASSWORD, Api, api_settings, assert_problem, wire
+from api_support import BORN, PASSWORD, Api, api_settings, assert_problem, wire
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -17,7 +17,7 @@ from support.world import World, lineup
 
 def test_register_then_log_in_gives_a_bearer_token_for_the_profile(api: Api) -> None:
     registered = api.client.post(
-        "/auth/register", json={"email": "Ann@Example.com ", "password": PASSWORD}
+        "/auth/register", json={"email": "Ann@Example.com ", "password": PASSWORD, **BORN}
     )
     assert registered.status_code == 201
     assert registered.json()["email"] == "ann@example.com"
@@ -31,20 +31,24 @@ def test_register_then_log_in_gives_a_bearer_token_for_the_profile(api: Api) -> 
         "role": "player",
         "payout_account_id": None,
         "payouts_enabled": False,
+        "jurisdiction": "NJ",
+        "highly_experienced": False,
     }
 
 
 def test_registration_refusals(api: Api) -> None:
     api.player("ann")
     body = assert_problem(
-        api.client.post("/auth/register", json={"email": "ann@example.com", "password": PASSWORD}),
+        api.client.post(
+            "/auth/register", json={"email": "ann@example.com", "password": PASSWORD, **BORN}
+        ),
         409,
         "email-taken",
     )
     assert body["reason"] == "email_taken"
     short = assert_problem(
         api.client.post(
-            "/auth/register", json={"email": "bob@example.com", "password": "9 chars.."}
+            "/auth/register", json={"email": "bob@example.com", "password": "9 chars..", **BORN}
         ),
         400,
         "malformed",
@@ -52,7 +56,9 @@ def test_registration_refusals(api: Api) -> None:
     assert short["errors"][0]["key"] == "password"
     assert "length >= 10" in short["errors"][0]["message"]
     assert_problem(
-        api.client.post("/auth/register", json={"email": "not an email", "password": PASSWORD}),
+        api.client.post(
+            "/auth/register", json={"email": "not an email", "password": PASSWORD, **BORN}
+        ),
         422,
         "bad-email",
     )
@@ -149,7 +155,9 @@ def test_the_schema_states_the_password_rule_the_accounts_enforce(api: Api) -> N
     password = schema["components"]["schemas"][name]["properties"]["password"]
     assert password["minLength"] == MIN_PASSWORD_LENGTH == 10
     assert "at least 10 characters" in password["description"]
-    ten = api.client.post("/auth/register", json={"email": "ten@example.com", "password": "x" * 10})
+    ten = api.client.post(
+        "/auth/register", json={"email": "ten@example.com", "password": "x" * 10, **BORN}
+    )
     assert ten.status_code == 201
 
 
@@ -161,12 +169,17 @@ def test_a_chosen_display_name_is_the_profiles_and_a_default_one_never_shows_the
 ) -> None:
     chosen = api.client.post(
         "/auth/register",
-        json={"email": "ann.smith@bank.example", "password": PASSWORD, "display_name": " Ann "},
+        json={
+            "email": "ann.smith@bank.example",
+            "password": PASSWORD,
+            "display_name": " Ann ",
+            **BORN,
+        },
     )
     assert chosen.status_code == 201, chosen.text
     assert chosen.json()["display_name"] == "Ann"
     derived = api.client.post(
-        "/auth/register", json={"email": "bob.jones@bank.example", "password": PASSWORD}
+        "/auth/register", json={"email": "bob.jones@bank.example", "password": PASSWORD, **BORN}
     ).json()["display_name"]
     assert re.fullmatch(r"Player [2-9A-HJKMNP-Z]{6}", derived)
     assert "bob" not in derived.lower()
@@ -186,7 +199,7 @@ def test_a_chosen_display_name_is_the_profiles_and_a_default_one_never_shows_the
 def test_a_display_name_a_reader_cannot_see_as_it_is_is_refused_naming_the_field(
     api: Api, name: str, said: str
 ) -> None:
-    body = {"email": "ann@example.com", "password": PASSWORD, "display_name": name}
+    body = {"email": "ann@example.com", "password": PASSWORD, "display_name": name, **BORN}
     problem = assert_problem(api.client.post("/auth/register", json=body), 422, "bad-display-name")
     assert problem["field"] == "display_name"
     assert problem["detail"].startswith("display_name ")
@@ -195,7 +208,7 @@ def test_a_display_name_a_reader_cannot_see_as_it_is_is_refused_naming_the_field
 
 def test_names_of_every_script_and_emoji_are_welcome(api: Api) -> None:
     for n, name in enumerate(("José Álvarez", "김민준", "محمد", "👨‍👩‍👧 fan", "Zoë")):
-        body = {"email": f"p{n}@example.com", "password": PASSWORD, "display_name": name}
+        body = {"email": f"p{n}@example.com", "password": PASSWORD, "display_name": name, **BORN}
         response = api.client.post("/auth/register", json=body)
         assert response.status_code == 201, (name, response.text)
         assert response.json()["display_name"] == name
@@ -218,7 +231,7 @@ def test_names_of_every_script_and_emoji_are_welcome(api: Api) -> None:
     ],
 )
 def test_an_email_the_validator_refuses_is_a_422_saying_why(api: Api, email: str) -> None:
-    body = {"email": email, "password": PASSWORD}
+    body = {"email": email, "password": PASSWORD, **BORN}
     problem = assert_problem(api.client.post("/auth/register", json=body), 422, "bad-email")
     assert problem["field"] == "email"
     assert "is not an email address: " in problem["detail"]
@@ -226,7 +239,7 @@ def test_an_email_the_validator_refuses_is_a_422_saying_why(api: Api, email: str
 
 def test_an_internationalised_address_registers_in_its_normal_form(api: Api) -> None:
     registered = api.client.post(
-        "/auth/register", json={"email": "José@Bücher.example", "password": PASSWORD}
+        "/auth/register", json={"email": "José@Bücher.example", "password": PASSWORD, **BORN}
     )
     assert registered.status_code == 201, registered.text
     assert registered.json()["email"] == "josé@bücher.example"

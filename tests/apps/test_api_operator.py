@@ -231,7 +231,7 @@ def test_audit_trails_of_a_contest_and_of_a_player(api: Api) -> None:
     mine = api.client.get(
         f"/operator/players/{api.user_id(ann)}/audit", headers=api.operator
     ).json()
-    assert [r["action"] for r in mine] == ["join.reserved", "join.accepted"]
+    assert [r["action"] for r in mine] == ["player.registered", "join.reserved", "join.accepted"]
     assert_problem(
         api.client.get("/operator/contests/contest-404/audit", headers=api.operator),
         404,

@@ -25,6 +25,9 @@ REVIEWED_MUTATIONS = {
     ("POST", "/auth/password-reset/confirm"),  # the mailed link's own account's password
     ("PUT", "/me/password"),  # the caller's own password, given the current one
     ("PUT", "/me/payout-account"),  # the player's own account for future prizes
+    ("PUT", "/me/limits"),  # the player's own limits (loosening waits 90 days)
+    ("POST", "/me/cool-off"),  # withdraws and refunds the player's own entries
+    ("POST", "/me/self-exclusion"),  # the same; prizes already won are still paid
     ("POST", "/contests/{contest_id:str}/entries"),
     ("POST", "/contests/{contest_id:str}/entries/bulk"),
     ("POST", "/entries/{entry_id:str}/withdraw"),
@@ -162,7 +165,7 @@ def _json_routes(api: Api, contest: str) -> list[tuple[str, str]]:
 
 def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
     json_routes = _json_routes(api, api.contest("double_up"))
-    assert len(json_routes) == 13
+    assert len(json_routes) == 16  # and the limits, cool-off and self-exclusion routes
     bodies = (b'{"password": "\xff\xfeabcdefghij"}', b'{"email": "\xc3("}', b"\xff\xfe{\x00}\x00")
     ann = api.player("ann")
     for method, path in json_routes:

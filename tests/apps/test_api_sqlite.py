@@ -9,7 +9,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from api_support import OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, api_settings
+from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, api_settings
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -48,7 +48,7 @@ def test_a_real_weeks_contest_runs_to_paid_over_http_on_sqlite(tmp_path: Path) -
         picker = LineupPicker(pool, "draftkings_nfl_classic", random.Random(7))
         for name in ("ann", "bob"):
             email = f"{name}@example.com"
-            client.post("/auth/register", json={"email": email, "password": PASSWORD})
+            client.post("/auth/register", json={"email": email, "password": PASSWORD, **BORN})
             me = bearer(client, email, PASSWORD)
             client.put("/me/payout-account", json={"account_id": f"acct_{name}"}, headers=me)
             picks = [{"slot": s, "player_id": p} for s, p in picker.lineup().picks]

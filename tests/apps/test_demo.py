@@ -59,6 +59,15 @@ def test_the_demo_shows_declines_refusals_a_replayed_key_and_a_withdrawal(
     assert "1 replayed key answered from the first outcome, 1 withdrawn" in output
 
 
+def test_the_demo_shows_an_under_age_refusal_a_limit_reached_and_a_self_exclusion(
+    sqlite_run: tuple[int, str, Path],
+) -> None:
+    output = sqlite_run[1]
+    assert "player-young (born 2005-09-03, MA) refused at registration: 403 age" in output
+    assert "player-38 refused in tournament: 409 limit" in output
+    assert re.search(r"player-40 self-excluded until 2026-09-04: entry \S+ withdrawn", output)
+
+
 def test_the_demo_writes_snapshots_that_recompute_offline(
     sqlite_run: tuple[int, str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -82,7 +91,7 @@ def test_the_ledger_of_the_demo_verifies_from_the_command_line(
 ) -> None:
     url = f"sqlite:///{sqlite_run[2]}/demo.db"
     assert main(["verify-ledger", "--database-url", url]) == EXIT_OK
-    assert "OK: 130 posting sets balanced, 5 closed contests conserved" in capsys.readouterr().out
+    assert "OK: 131 posting sets balanced, 5 closed contests conserved" in capsys.readouterr().out
 
 
 def test_the_demo_replays_weeks_one_to_eight_only(capsys: pytest.CaptureFixture[str]) -> None:

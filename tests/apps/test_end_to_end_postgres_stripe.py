@@ -137,7 +137,13 @@ def _created(client: httpx.Client, ops: dict[str, str], template: str) -> str:
 
 def _player(client: httpx.Client, books: StripeBooks, who: str) -> dict[str, str]:
     email = f"{who}@example.com"
-    registered = client.post("/auth/register", json={"email": email, "password": PASSWORD})
+    body = {
+        "email": email,
+        "password": PASSWORD,
+        "date_of_birth": "1990-05-17",
+        "jurisdiction": "NJ",
+    }
+    registered = client.post("/auth/register", json=body)
     assert registered.status_code == 201, registered.text
     token = _login(client, email, PASSWORD)
     account = client.put(

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from api_support import OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Api
+from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Api
 from litestar import Litestar
 from litestar.testing import TestClient
 
@@ -42,7 +42,12 @@ class Browser:
     def sign_up(self, name: str, display_name: str | None = None) -> str:
         """A new player, signed in; returns the user id."""
         self.client.cookies.clear()
-        form = {"_csrf_token": self.token(), "email": f"{name}@example.com", "password": PASSWORD}
+        form = {
+            "_csrf_token": self.token(),
+            "email": f"{name}@example.com",
+            "password": PASSWORD,
+            **BORN,
+        }
         if display_name is not None:
             form["display_name"] = display_name
         response = self.post("/web/signup", form)

@@ -256,7 +256,10 @@ def _play_one_contest(base: str, since: datetime) -> Callable[[], str]:
         return {"Authorization": f"Bearer {answer['access_token']}"}
 
     operator = token("ops@example.com", "operator password")
-    client.post("/auth/register", json={"email": "ann@example.com", "password": "a passphrase"})
+    born = {"date_of_birth": "1990-05-17", "jurisdiction": "NJ"}
+    client.post(
+        "/auth/register", json={"email": "ann@example.com", "password": "a passphrase", **born}
+    )
     ann = token("ann@example.com", "a passphrase")
     client.put("/me/payout-account", json={"account_id": "acct_ann"}, headers=ann)
     simulated_now = since + (datetime.now(UTC) - since) * 3600

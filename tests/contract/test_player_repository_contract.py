@@ -45,8 +45,11 @@ def test_one_person_one_profile(backend: Backend) -> None:
     with backend.uow() as uow:
         uow.players.add(a_profile("ann", "ann.smith@gmail.com"))
         uow.commit()
+    again = a_profile("ann2", "annsmith+again@gmail.com")
+    with backend.uow() as uow:
+        assert uow.players.by_identity(again.identity_key) == "ann"
     with backend.uow() as uow, pytest.raises(DuplicateRecord):
-        uow.players.add(a_profile("ann2", "annsmith+again@gmail.com"))
+        uow.players.add(again)
     with backend.uow() as uow, pytest.raises(DuplicateRecord):
         uow.players.add(a_profile("ann", "other@example.com"))
 

@@ -345,7 +345,8 @@ def _players(
             name = f"burst-{run}-{n:03d}"
             email = f"{name}@example.com"
             credentials = {"email": email, "password": PASSWORD}
-            client.post("/auth/register", json=credentials).raise_for_status()
+            born = {"date_of_birth": "1990-05-17", "jurisdiction": "NJ"}
+            client.post("/auth/register", json={**credentials, **born}).raise_for_status()
             login = client.post("/auth/login", json=credentials)
             login.raise_for_status()
             tight_card = DECLINED if n % config.declined_every == 1 else "pm_card_visa"

@@ -148,7 +148,13 @@ def _seed(base: str, client: httpx.Client, engine: Engine, world: World) -> Seed
     for name in ("ann", "bob"):
         email = f"{name}@example.com"
         client.post(
-            "/auth/register", json={"email": email, "password": PASSWORD}
+            "/auth/register",
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "date_of_birth": "1990-05-17",
+                "jurisdiction": "NJ",
+            },
         ).raise_for_status()
         seeded.headers[name] = _login(client, email, PASSWORD)
         seeded.user_ids[name] = client.get("/me", headers=seeded.headers[name]).json()["user_id"]

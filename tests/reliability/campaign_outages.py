@@ -122,7 +122,15 @@ class Api:
 
     def register(self, who: str) -> None:
         email = f"{who}@example.com"
-        self.client.post("/auth/register", json={"email": email, "password": PASSWORD})
+        self.client.post(
+            "/auth/register",
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "date_of_birth": "1990-05-17",
+                "jurisdiction": "NJ",
+            },
+        )
         self.login(who, email, PASSWORD).raise_for_status()
 
     def join(self, contest_id: str, who: str, picks: list[dict[str, str]]) -> httpx.Response:
@@ -269,7 +277,17 @@ def _during_outage(
         ("GET", f"/contests/{cid}", {}, None),
         ("GET", f"/contests/{cid}/leaderboard", {}, None),
         ("POST", "/auth/login", {}, {"email": "player-0@example.com", "password": PASSWORD}),
-        ("POST", "/auth/register", {}, {"email": "late@example.com", "password": PASSWORD}),
+        (
+            "POST",
+            "/auth/register",
+            {},
+            {
+                "email": "late@example.com",
+                "password": PASSWORD,
+                "date_of_birth": "1990-05-17",
+                "jurisdiction": "NJ",
+            },
+        ),
         ("GET", "/me", someone, None),
         ("GET", "/me/entries", someone, None),
         ("GET", "/operator/ledger", api.headers["operator"], None),

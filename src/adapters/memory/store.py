@@ -604,6 +604,9 @@ class _Players(_Repo):
     def get(self, user_id: str) -> PlayerProfile | None:
         return self.t.players.get(user_id)  # frozen: no copy needed
 
+    def by_identity(self, identity_key: str) -> str | None:
+        return self.t.identities.get(identity_key)
+
     def lock(self, user_id: str) -> PlayerProfile | None:
         return self.get(user_id)
 

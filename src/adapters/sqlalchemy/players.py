@@ -104,6 +104,12 @@ class SqlPlayers:
         row = self._db.execute(_GET, {"user_id": user_id}).first()
         return None if row is None else _profile(row)
 
+    def by_identity(self, identity_key: str) -> str | None:
+        table = t.player_profiles
+        query = select(table.c.user_id).where(table.c.identity_key == identity_key)
+        row = self._db.execute(query).first()
+        return None if row is None else str(row.user_id)
+
     def lock(self, user_id: str) -> PlayerProfile | None:
         row = self._db.execute(_LOCK, {"user_id": user_id}).first()
         return None if row is None else _profile(row)

@@ -33,6 +33,7 @@ from apps.api.lobby import LobbyController
 from apps.api.operator import OperatorController
 from apps.api.players import AuthController, MeController
 from apps.api.problems import exception_handlers
+from apps.api.protection import ProtectionController
 from apps.api.quota import Quota
 from apps.api.sandbox import SandboxController, SandboxMailController
 from apps.api.state import (
@@ -100,6 +101,7 @@ def create_app(
         route_handlers=[
             AuthController,
             MeController,
+            ProtectionController,
             LobbyController,
             SlateController,
             EntryController,

@@ -284,7 +284,9 @@ def _lineup(picks: list[PickIn]) -> Lineup:
 
 
 def _join_request(contest_id: str, user_id: str, key: str, data: JoinIn) -> JoinRequest:
-    return JoinRequest(contest_id, user_id, key, _lineup(data.lineup), data.payment_method)
+    return JoinRequest(
+        contest_id, user_id, key, _lineup(data.lineup), data.payment_method, data.location
+    )
 
 
 def _spend_quota(request: Request[Account, Token, Any], lineups: int) -> None:

@@ -43,9 +43,10 @@ from apps.api.wire import (
 )
 from apps.bootstrap import Services
 from apps.password_reset import PasswordReset
-from fantasy_core.accounts import Account, Role
+from fantasy_core.accounts import Account
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.payment_events import set_payout_account
+from fantasy_core.usecases.protecting import player_profile
 from fantasy_core.usecases.queries import entries_of, payments_of, payout_account, placings
 
 _log = logging.getLogger("fantasy.api")
@@ -71,17 +72,19 @@ class AuthController(Controller):
         platform: NamedDependency[Platform],
     ) -> ProfileOut:
         """Open a player account. The password needs at least 10 characters (400 naming
-        `password` otherwise); 409 if the email is registered, 422 if it is not an address
-        or the display name holds characters a reader cannot see (`field` names which)."""
-        account = accounts.register(
-            platform.ids.new_id("user"),
+        `password` otherwise); 409 if the email (or the same mailbox spelt otherwise) is
+        registered, 422 if it is not an address or the display name holds characters a
+        reader cannot see (`field` names which); 403 `age` under the minimum age for paid
+        play in `jurisdiction` (18; 19 in AL and NE; 21 in MA, AZ and IA)."""
+        account = accounts.register_player(
+            platform,
             data.email,
             data.password,
-            Role.PLAYER,
-            platform.clock.now(),
+            data.date_of_birth,
+            data.jurisdiction,
             display_name=data.display_name,
         )
-        return profile_out(account, None)
+        return profile_out(account, None, player_profile(platform, account.user_id))
 
     @post(
         "/login",
@@ -204,7 +207,10 @@ class MeController(Controller):
         self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
     ) -> ProfileOut:
         """The caller's profile, with the connected account prizes are paid to."""
-        return profile_out(request.user, payout_account(platform, request.user.user_id))
+        user_id = request.user.user_id
+        return profile_out(
+            request.user, payout_account(platform, user_id), player_profile(platform, user_id)
+        )
 
     @put(
         "/payout-account",
@@ -221,7 +227,9 @@ class MeController(Controller):
         """Set the Stripe Connect account (acct_...) the caller's prizes are paid to."""
         user = request.user
         set_payout_account(platform, user.user_id, data.account_id)
-        return profile_out(user, payout_account(platform, user.user_id))
+        return profile_out(
+            user, payout_account(platform, user.user_id), player_profile(platform, user.user_id)
+        )
 
     @put(
         "/password",

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from litestar import Request, Response
@@ -159,6 +160,11 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
         "Game data unavailable",
     ),
     InvalidSnapshot: (HTTP_422_UNPROCESSABLE_ENTITY, "invalid-snapshot", "Invalid snapshot"),
+    errors.InvalidProtectionRequest: (
+        HTTP_422_UNPROCESSABLE_ENTITY,
+        "protection-request-refused",
+        "Request refused",
+    ),
     errors.DomainError: (HTTP_422_UNPROCESSABLE_ENTITY, "domain-rule", "Refused by a rule"),
 }
 _RETRYABLE = frozenset({HTTP_503_SERVICE_UNAVAILABLE})
@@ -168,7 +174,29 @@ _RETRY_HINT = {
 }
 
 
+# Player protection: each rule its own problem type, /problems/<reason> (age, jurisdiction,
+# limit, cool-off, self-excluded, beginner-only, ...); a limit is a 409 as a full contest
+# is (it changes with time), a location that cannot be checked a 422, the rest 403.
+_PLAY_REFUSED_STATUS = {"limit": HTTP_409_CONFLICT, "location": HTTP_422_UNPROCESSABLE_ENTITY}
+_PLAY_REFUSED_TITLE = {
+    "age": "Under the minimum age",
+    "jurisdiction": "Not offered where you are",
+    "limit": "Limit reached",
+    "cool_off": "In a cool-off",
+    "self_excluded": "Self-excluded",
+    "location": "Location not established",
+    "profile_incomplete": "Profile incomplete",
+}
+
+
 def _lookup(error: errors.DomainError) -> tuple[int, str, str]:
+    if isinstance(error, errors.PlayRefused):
+        reason = error.reason
+        return (
+            _PLAY_REFUSED_STATUS.get(reason, HTTP_403_FORBIDDEN),
+            reason.replace("_", "-"),
+            _PLAY_REFUSED_TITLE.get(reason, "Not open to you"),
+        )
     for cls in type(error).__mro__:
         if cls in _DOMAIN:
             return _DOMAIN[cls]
@@ -184,8 +212,24 @@ def _extra(error: errors.DomainError) -> dict[str, object]:
         return {"reason": error.reason, "player_id": error.player_id}
     if isinstance(error, errors.IdempotencyKeyReused):
         return {"idempotency_key": error.key}
-    if isinstance(error, errors.InvalidCorrection):
+    if isinstance(error, errors.InvalidCorrection | errors.InvalidProtectionRequest):
         return {"rule": error.rule}
+    if isinstance(error, errors.LimitReached):
+        resets = error.resets_at
+        return {
+            "reason": error.reason,
+            "limit": error.limit,
+            "left": error.left,
+            "resets_at": resets.isoformat() if isinstance(resets, datetime) else None,
+        }
+    if isinstance(error, errors.PlayerRestricted):
+        until = error.until
+        return {
+            "reason": error.reason,
+            "until": until.isoformat() if isinstance(until, datetime) else None,
+        }
+    if isinstance(error, errors.PlayRefused):
+        return {"reason": error.reason}
     if isinstance(error, errors.InvalidText):
         return {"field": error.field, "rule": error.rule}
     for cls, hint in _RETRY_HINT.items():
@@ -213,6 +257,7 @@ def app_problem(request: Request[Any, Any, Any], error: Problem) -> Response[dic
 # (status, title, the field at fault) by AccountError reason; others: 422.
 _ACCOUNT_REFUSALS: dict[str, tuple[int, str, str | None]] = {
     "email_taken": (HTTP_409_CONFLICT, "Registration refused", "email"),
+    "identity_taken": (HTTP_409_CONFLICT, "Registration refused", "email"),
     "bad_email": (HTTP_422_UNPROCESSABLE_ENTITY, "Registration refused", "email"),
     "bad_display_name": (HTTP_422_UNPROCESSABLE_ENTITY, "Registration refused", "display_name"),
     "weak_password": (HTTP_422_UNPROCESSABLE_ENTITY, "Password refused", "password"),

@@ -8,7 +8,7 @@ Request types forbid unknown fields, so a misspelt field is a 400, not ignored.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -27,6 +27,7 @@ from fantasy_core.ledger import Conservation
 from fantasy_core.lineups import SportTemplate, sport_template
 from fantasy_core.payments import ChargeOutcome, Payout, PayoutAccount, Refund
 from fantasy_core.payouts import MultipleOfFee, PayoutStructure, RankTable, TopFraction
+from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.scoring import format_points
 from fantasy_core.usecases.console import BoardRow
 from fantasy_core.usecases.queries import ContestSummary, PaymentsOf, Placing
@@ -73,6 +74,10 @@ class ProblemOut(Struct, kw_only=True):
     hint: str | None = None  # 503: what to do
     entry_id: str | None = None  # 402 payment-declined, 409 join-refused
     decline_code: str | None = None  # 402 payment-declined
+    limit: str | None = None  # 409 limit: which limit (fees_day, fees_week, ...)
+    left: int | None = None  # 409 limit: what is left of it (cents, or entries)
+    resets_at: str | None = None  # 409 limit: when its period starts again
+    until: str | None = None  # 403 cool-off, self-excluded: when it ends (null: never)
 
 
 # ---- accounts ---------------------------------------------------------------------------
@@ -96,9 +101,23 @@ DisplayName = Annotated[
 ]
 
 
+StateCode = Annotated[
+    str,
+    Meta(
+        pattern=r"^[A-Z]{2}$",
+        description="a US state code (two capitals; DC for the District of Columbia)",
+        examples=["NJ"],
+    ),
+]
+
+
 class RegisterIn(Request):
     email: Email
     password: NewPassword
+    date_of_birth: Annotated[
+        date, Meta(description="ISO date; paid play needs 18+ (19 AL, NE; 21 MA, AZ, IA)")
+    ]
+    jurisdiction: Annotated[StateCode, Meta(description="the US state the player lives in")]
     display_name: DisplayName | None = None
 
 
@@ -142,9 +161,13 @@ class ProfileOut(Struct, kw_only=True):
     role: str
     payout_account_id: str | None
     payouts_enabled: bool
+    jurisdiction: str | None = None  # where the player registered (None: not on file)
+    highly_experienced: bool = False  # the platform's fair-play tier; permanent
 
 
-def profile_out(account: Account, payout: PayoutAccount | None) -> ProfileOut:
+def profile_out(
+    account: Account, payout: PayoutAccount | None, player: PlayerProfile | None = None
+) -> ProfileOut:
     return ProfileOut(
         user_id=account.user_id,
         email=account.email,
@@ -152,6 +175,8 @@ def profile_out(account: Account, payout: PayoutAccount | None) -> ProfileOut:
         role=account.role.value,
         payout_account_id=None if payout is None else payout.account_id,
         payouts_enabled=payout is not None and payout.payouts_enabled,
+        jurisdiction=None if player is None else player.jurisdiction,
+        highly_experienced=player is not None and player.highly_experienced_since is not None,
     )
 
 
@@ -362,6 +387,13 @@ PaymentMethod = Annotated[
 class JoinIn(Request):
     lineup: Annotated[list[PickIn], Meta(min_length=1, max_length=30)]
     payment_method: PaymentMethod
+    location: Annotated[
+        StateCode | None,
+        Meta(
+            description="where the player is now, as the client's geolocation says (absent: "
+            "the state they registered in); paid play is by where the player is"
+        ),
+    ] = None
 
 
 class LineupIn(Request):

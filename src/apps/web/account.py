@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
+from litestar.exceptions import ValidationException
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
@@ -20,6 +21,7 @@ from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, render, safe_next
 from apps.web.session import clear_session, secure_cookies, set_session, viewer
 from fantasy_core.accounts import Account, Role
+from fantasy_core.errors import InvalidProtectionRequest, UnderAge
 from fantasy_core.platform import Platform
 
 HOME = "/web/"
@@ -46,20 +48,27 @@ class AccountPages(Controller):
         """Open a player account and sign in with it; the API's refusals beside the field."""
         email, password = field(data, "email"), field(data, "password")
         name = field(data, "display_name", required=False) or None
+        born_text, jurisdiction = field(data, "date_of_birth"), field(data, "jurisdiction")
+        try:
+            born = date.fromisoformat(born_text)
+        except ValueError:
+            raise ValidationException(
+                f"the form field 'date_of_birth' is not a date (YYYY-MM-DD): {born_text!r}"
+            ) from None
         try:
             account = await anyio.to_thread.run_sync(
-                lambda: accounts.register(
-                    platform.ids.new_id("user"),
-                    email,
-                    password,
-                    Role.PLAYER,
-                    platform.clock.now(),
-                    display_name=name,
+                lambda: accounts.register_player(
+                    platform, email, password, born, jurisdiction, display_name=name
                 )
             )
-        except AccountError as refused:
+        except (AccountError, UnderAge, InvalidProtectionRequest) as refused:
             problem = api_problem(request, refused)
-            form = {"email": email, "display_name": name or ""}
+            form = {
+                "email": email,
+                "display_name": name or "",
+                "date_of_birth": born_text,
+                "jurisdiction": jurisdiction,
+            }
             return render(request, "signup.html", _status(problem), form=form, problem=problem)
         return _signed_in(request, tokens, settings, account, HOME)
 

@@ -15,7 +15,15 @@ from fantasy_core.errors import PlayRefused, ProfileIncomplete
 from fantasy_core.platform import Platform, Protection
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.protection.eligibility import Location, check_paid_join
-from fantasy_core.protection.limits import LimitKind, LimitSchedule, Spend, earliest_start
+from fantasy_core.protection.limits import (
+    LimitKind,
+    LimitSchedule,
+    PendingChange,
+    Spend,
+    earliest_start,
+    period_end,
+    period_start,
+)
 from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.protection.restrictions import (
     ExclusionTerm,
@@ -116,6 +124,12 @@ def located_detail(location: Location | None) -> str:
     return "" if location is None else f"; located in {location.jurisdiction} ({location.source})"
 
 
+def identity_holder(p: Platform, identity_key: str) -> str | None:
+    """The user who registered this identity (this person), if anyone did."""
+    with p.uow() as uow:
+        return uow.players.by_identity(identity_key)
+
+
 def register_player(p: Platform, profile: PlayerProfile) -> None:
     """Store a new player's record (DuplicateRecord: the user or the person has one)."""
     with p.uow() as uow:
@@ -156,6 +170,41 @@ def set_limits(
         p.audit(uow, "player.limits", subject=user_id, actor=user_id, detail=asked)
         uow.commit()
     return schedule
+
+
+@frozen
+class LimitStatus:
+    """One limit as the player sees it: its value in force (None: none set), what the
+    current period has used of it, when that period ends, and a loosening waiting."""
+
+    kind: LimitKind
+    value: int | None
+    used: int
+    resets_at: datetime
+    pending: PendingChange | None
+
+
+def limits_of(p: Platform, user_id: str) -> list[LimitStatus]:
+    """Every limit of the player now, in LimitKind order."""
+    now = p.clock.now()
+    with p.uow() as uow:
+        profile = uow.players.get(user_id)
+        if profile is None:
+            raise ProfileIncomplete(f"{user_id} has no date of birth and jurisdiction on file")
+        spent = uow.entries.spend_since([user_id], earliest_start(now))[user_id]
+    in_force = profile.limits.in_force(now)
+    waiting = profile.limits.settled(now).pending
+    statuses = []
+    for kind in LimitKind:
+        start = period_start(kind.period, now)
+        inside = [s for s in spent if s.at >= start]
+        used = sum(s.fee_minor for s in inside) if kind.counts_fees else len(inside)
+        statuses.append(
+            LimitStatus(
+                kind, in_force.get(kind), used, period_end(kind.period, now), waiting.get(kind)
+            )
+        )
+    return statuses
 
 
 def _by_name(item: tuple[LimitKind, int | None]) -> str:

@@ -1,0 +1,134 @@
+"""Player protection over HTTP: each refusal is a 4xx problem of its own type, and none of
+them charges anything (counted on the gateway's side); the limits and breaks from play."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from api_support import BORN, PASSWORD, Api, assert_problem
+
+from support.world import lineup
+
+
+def charges(api: Api) -> int:
+    return sum(1 for call, _ in api.world.gateway.calls if call == "charge")
+
+
+def join(api: Api, contest: str, headers: dict[str, str], key: str, **extra: Any) -> Any:
+    picks = [{"slot": s, "player_id": p} for s, p in lineup(0).picks]
+    return api.client.post(
+        f"/contests/{contest}/entries",
+        json={"lineup": picks, "payment_method": "pm_card_visa", **extra},
+        headers={**headers, "Idempotency-Key": key},
+    )
+
+
+def test_an_under_age_registration_is_a_403_age_problem_and_makes_no_account(api: Api) -> None:
+    today = api.world.clock.now().date()
+    twenty = today.replace(year=today.year - 20).isoformat()
+    body = {"email": "kid@example.com", "password": PASSWORD, "date_of_birth": twenty}
+    problem = assert_problem(
+        api.client.post("/auth/register", json={**body, "jurisdiction": "MA"}), 403, "age"
+    )
+    assert "21" in problem["detail"]
+    login = {"email": "kid@example.com", "password": PASSWORD}
+    assert api.client.post("/auth/login", json=login).status_code == 401
+    # Twenty is old enough in New Jersey.
+    registered = api.client.post("/auth/register", json={**body, "jurisdiction": "NJ"})
+    assert registered.status_code == 201, registered.text
+
+
+def test_registration_needs_a_state_code_and_a_real_date_of_birth(api: Api) -> None:
+    body = {"email": "ann@example.com", "password": PASSWORD}
+    assert_problem(api.client.post("/auth/register", json=body), 400, "malformed")
+    wrong = {**body, "date_of_birth": "1990-01-01", "jurisdiction": "XX"}
+    problem = assert_problem(
+        api.client.post("/auth/register", json=wrong), 422, "protection-request-refused"
+    )
+    assert problem["rule"] == "bad_jurisdiction"
+
+
+def test_one_mailbox_one_account(api: Api) -> None:
+    first = {"email": "ann.smith@gmail.com", "password": PASSWORD, **BORN}
+    assert api.client.post("/auth/register", json=first).status_code == 201
+    again = {**first, "email": "annsmith+fantasy@gmail.com"}
+    problem = assert_problem(api.client.post("/auth/register", json=again), 409, "identity-taken")
+    assert problem["field"] == "email"
+
+
+def test_a_join_from_an_excluded_jurisdiction_is_a_403_and_charges_nothing(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    ann = api.player("ann")
+    problem = assert_problem(join(api, contest, ann, "k1", location="NV"), 403, "jurisdiction")
+    assert "NV" in problem["detail"]
+    assert charges(api) == 0
+    assert join(api, contest, ann, "k2", location="NJ").status_code == 201
+
+
+def test_a_join_over_a_limit_is_a_409_naming_the_limit_and_charges_nothing(api: Api) -> None:
+    first, second = api.contest("fifty_fifty"), api.contest("fifty_fifty")
+    ann = api.player("ann")
+    limits = api.client.put("/me/limits", json={"fees_day": 1_500}, headers=ann)
+    assert limits.status_code == 200, limits.text
+    assert join(api, first, ann, "k1").status_code == 201
+    problem = assert_problem(join(api, second, ann, "k2"), 409, "limit")
+    assert (problem["limit"], problem["left"]) == ("fees_day", 500)
+    assert problem["resets_at"].startswith("2025-09-08T00:00:00")
+    assert charges(api) == 1
+    shown = api.client.get("/me/limits", headers=ann).json()["limits"]
+    day = next(limit for limit in shown if limit["limit"] == "fees_day")
+    assert (day["value"], day["used"], day["left"]) == (1_500, 1_000, 500)
+
+
+def test_loosening_a_limit_shows_when_it_takes_effect(api: Api) -> None:
+    ann = api.player("ann")
+    api.client.put("/me/limits", json={"fees_week": 5_000}, headers=ann)
+    answer = api.client.put("/me/limits", json={"fees_week": None}, headers=ann).json()
+    week = next(limit for limit in answer["limits"] if limit["limit"] == "fees_week")
+    assert week["value"] == 5_000
+    in_ninety_days = api.world.clock.now() + timedelta(days=90)
+    assert week["pending"]["value"] is None
+    assert week["pending"]["effective_at"].startswith(in_ninety_days.isoformat()[:19])
+
+
+def test_a_self_excluded_player_is_refunded_and_refused_with_a_403(api: Api) -> None:
+    contest, other = api.contest("fifty_fifty"), api.contest("fifty_fifty")
+    ann = api.player("ann")
+    entry = join(api, contest, ann, "k1").json()["entry_id"]
+    excluded = api.client.post("/me/self-exclusion", json={"term": "1y"}, headers=ann)
+    assert excluded.status_code == 200, excluded.text
+    assert excluded.json()["kind"] == "self_exclusion"
+    assert api.client.get(f"/entries/{entry}", headers=ann).json()["status"] == "withdrawn"
+    assert len(api.world.gateway.refunds) == 1
+    problem = assert_problem(join(api, other, ann, "k2"), 403, "self-excluded")
+    assert problem["until"].startswith("2026-09-07")
+    assert charges(api) == 1  # the first join's only
+    shorter = api.client.post("/me/cool-off", json={"hours": 72}, headers=ann)
+    assert assert_problem(shorter, 422, "protection-request-refused")["rule"] == "cannot_shorten"
+
+
+def test_a_cool_off_outside_72_hours_to_30_days_is_refused(api: Api) -> None:
+    ann = api.player("ann")
+    assert api.client.post("/me/cool-off", json={"hours": 71}, headers=ann).status_code == 400
+    cooled = api.client.post("/me/cool-off", json={"hours": 72}, headers=ann)
+    assert cooled.status_code == 200, cooled.text
+    contest = api.contest("fifty_fifty")
+    assert_problem(join(api, contest, ann, "k1"), 403, "cool-off")
+    assert charges(api) == 0
+
+
+def test_a_bulk_join_obeys_the_weekly_entry_limit(api: Api) -> None:
+    contest = api.contest("tournament")
+    ann = api.player("ann")
+    api.client.put("/me/limits", json={"entries_week": 1}, headers=ann)
+    picks = [[{"slot": s, "player_id": p} for s, p in lineup(n).picks] for n in range(2)]
+    body = {"entries": [{"lineup": p, "payment_method": "pm_card_visa"} for p in picks]}
+    answer = api.client.post(
+        f"/contests/{contest}/entries/bulk", json=body, headers={**ann, "Idempotency-Key": "b"}
+    )
+    assert answer.status_code == 200, answer.text
+    statuses = [item["status"] for item in answer.json()["results"]]
+    assert statuses == [201, 409]
+    assert answer.json()["results"][1]["problem"]["type"] == "/problems/limit"
+    assert charges(api) == 1
