@@ -241,6 +241,12 @@ def _clock_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _positive_int(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"a whole number of at least 1, not {text!r}")
+    return int(text)
+
+
 def _instant(text: str) -> datetime:
     try:
         return datetime.fromisoformat(text)
@@ -429,6 +435,14 @@ def _add_serve(commands: argparse._SubParsersAction[_Parser]) -> None:
         "--port", type=int, default=8000, help="the port to listen on; 0 for any free one"
     )
     serve.add_argument(
+        "--workers",
+        type=_positive_int,
+        default=1,
+        metavar="N",
+        help="API processes on the one port, each with its own batcher and database pool "
+        "(a database they share, not memory:) [1]",
+    )
+    serve.add_argument(
         "--no-worker",
         action="store_true",
         help="serve the API only (default: the lifecycle worker runs beside it)",
@@ -445,10 +459,37 @@ def _run_serve(args: argparse.Namespace) -> None:
 
     configure_logging()
     settings = _clocked(args, _settings(args), "worker")
+    if args.workers > 1:
+        _serve_processes(args, settings)
+        return
     with _start(settings) as services:
         app = create_app(settings, services=services, run_worker=not args.no_worker)
         freeze_startup_heap()
         serve(app, args.host, args.port, sys.stdout)
+
+
+def _serve_processes(args: argparse.Namespace, settings: Settings) -> None:
+    from apps.api.processes import RUN_WORKER  # noqa: PLC0415
+    from apps.serving import serve_processes  # noqa: PLC0415
+
+    if settings.uses_memory_store:
+        raise CommandError(
+            "--workers needs a database the processes share, not memory:", EXIT_USAGE
+        )
+    with _start(settings):
+        pass  # migrated and the operator seeded once, before the processes race to
+    shared = {
+        "FANTASY_DATABASE_URL": settings.database_url,
+        "FANTASY_TOKEN_SECRET": settings.token_secret,
+        RUN_WORKER: "0" if args.no_worker else "1",
+    }
+    if settings.clock_speed != 1 and settings.clock_since is not None:
+        shared["FANTASY_CLOCK_SPEED"] = f"{settings.clock_speed:g}"
+        shared["FANTASY_CLOCK_SINCE"] = settings.clock_since.isoformat()
+    os.environ.update(shared)
+    serve_processes(
+        "apps.api.processes:app_from_environment", args.host, args.port, args.workers, sys.stdout
+    )
 
 
 def _add_db(commands: argparse._SubParsersAction[_Parser]) -> None:

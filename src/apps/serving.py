@@ -12,6 +12,7 @@ import socket
 from typing import Any, TextIO
 
 import uvicorn
+from uvicorn.supervisors import Multiprocess
 
 
 class _AnnouncingServer(uvicorn.Server):
@@ -43,3 +44,24 @@ def serve(app: Any, host: str, port: int, out: TextIO) -> None:
     """Serve `app` on host:port until stopped (SIGINT or SIGTERM)."""
     config = uvicorn.Config(app, host=host, port=port, log_config=None)
     _AnnouncingServer(config, out).run()
+
+
+def serve_processes(factory: str, host: str, port: int, processes: int, out: TextIO) -> None:
+    """Serve the app that `factory` ("module:function") builds in each of `processes`
+    processes, all accepting on one socket bound here, until stopped (SIGINT or SIGTERM).
+
+    uvicorn's supervisor starts them, replaces one that dies, and stops them all if one
+    cannot start (the same app would fail the same way again).
+    """
+    config = uvicorn.Config(
+        factory, factory=True, host=host, port=port, workers=processes, log_config=None
+    )
+    listening = config.bind_socket()
+    url = base_url(listening.getsockname())
+    print(
+        f"fantasy: serving the API on {url} in {processes} processes "
+        f"(docs at {url}/schema, Ctrl-C to stop)",
+        file=out,
+        flush=True,
+    )
+    Multiprocess(config, sockets=[listening]).run()
