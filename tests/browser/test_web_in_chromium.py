@@ -53,7 +53,10 @@ class Api:
 
     def player(self, name: str) -> dict[str, str]:
         email = f"{name}@example.com"
-        answer = self.client.post("/auth/register", json={"email": email, "password": PASSWORD})
+        born = {"date_of_birth": "1990-05-17", "jurisdiction": "NJ"}
+        answer = self.client.post(
+            "/auth/register", json={"email": email, "password": PASSWORD, **born}
+        )
         assert answer.status_code == 201, answer.text
         headers = self.token(email, PASSWORD)
         account = {"account_id": f"acct_{name.replace('-', '_')}"}
@@ -91,6 +94,8 @@ def sign_up(page: Page, site: Site, name: str) -> None:
     assert_accessible(page)
     page.get_by_label("Email").fill(f"{name}@example.com")
     page.get_by_label("Display name").fill(name.title())
+    page.get_by_label("Date of birth").fill("1990-05-17")
+    page.get_by_label("State").fill("NJ")
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Create my account").click()
     expect(page.get_by_role("heading", name="Lobby")).to_be_visible()
