@@ -324,6 +324,15 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
     )
     demo.add_argument("--seed", type=int, default=2025, help="the lineups' seed")
     demo.add_argument(
+        "--serve",
+        action="store_true",
+        help="then keep the app (web pages at /web/, API) running on the demo's database",
+    )
+    demo.add_argument("--host", default="127.0.0.1", help="with --serve: the address")
+    demo.add_argument(
+        "--port", type=int, default=8000, help="with --serve: the port; 0 for any free one"
+    )
+    demo.add_argument(
         "--replay-csv",
         type=Path,
         metavar="FILE.csv",
@@ -338,7 +347,11 @@ def _run_demo(args: argparse.Namespace) -> None:
     from fantasy_core.errors import FeedUnavailable  # noqa: PLC0415
 
     options = DemoOptions(
-        week=args.week, seed=args.seed, database_url=args.database_url, replay_csv=args.replay_csv
+        week=args.week,
+        seed=args.seed,
+        database_url=args.database_url,
+        replay_csv=args.replay_csv,
+        serve_on=(args.host, args.port) if args.serve else None,
     )
     try:
         code = run_demo(options, sys.stdout)

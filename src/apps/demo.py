@@ -33,7 +33,7 @@ from adapters.ids import SequentialIds
 from adapters.sandbox import SandboxGateway
 from apps.api import create_app
 from apps.bootstrap import Services, start
-from apps.demo_players import DemoApi, InProcessClient, LineupPicker
+from apps.demo_players import PASSWORD, DemoApi, InProcessClient, LineupPicker
 from apps.settings import Settings
 from fantasy_core.contest import Contest
 from fantasy_core.entries import join_fingerprint
@@ -67,6 +67,12 @@ class DemoOptions:
     database_url: str | None = None
     var_dir: Path = Path("var")
     replay_csv: Path | None = None
+    # (host, port): once the week is over, serve the app (pages and API) on its database.
+    serve_on: tuple[str, int] | None = None
+
+
+# Serves an app until stopped: apps.serving.serve (a test passes its own).
+Serve = Callable[[Any, str, int, TextIO], None]
 
 
 @define
@@ -445,6 +451,27 @@ class Demo:
         )
 
 
+def _serve_demo(
+    settings: Settings,
+    services: Services,
+    address: tuple[str, int],
+    out: TextIO,
+    serve: Serve | None,
+) -> None:
+    from apps.serving import serve as serve_with_uvicorn  # noqa: PLC0415
+
+    for line in (
+        "",
+        "The app stays up on the demo's database (the clock stopped at the end of the week):",
+        "  open /web/ at the address below: the lobby, each contest's leaderboard and prizes",
+        f"  players: player-01@demo.example ... player-40@demo.example, password '{PASSWORD}'",
+        f"  operator console (/web/operator): {OPERATOR_EMAIL}, password '{OPERATOR_PASSWORD}'",
+        "  the API's docs at /schema; Ctrl-C stops it",
+    ):
+        print(line, file=out, flush=True)
+    (serve or serve_with_uvicorn)(create_app(settings, services=services), *address, out)
+
+
 def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{n} {reason}" for reason, n in sorted(counts.items())) or "none"
 
@@ -478,8 +505,12 @@ def _header(settings: Settings, options: DemoOptions, out: TextIO) -> None:
         print(line, file=out)
 
 
-def run_demo(options: DemoOptions, out: TextIO) -> int:
-    """Run the demo; 0 when every contest closed and the ledger verifies, else 1."""
+def run_demo(options: DemoOptions, out: TextIO, serve: Serve | None = None) -> int:
+    """Run the demo; 0 when every contest closed and the ledger verifies, else 1.
+
+    With `options.serve_on`, the app then serves the demo's database (its clock stopped at
+    the end of the week) until stopped, so a person can open the pages and look around.
+    """
     started = time.perf_counter()
     database_url = options.database_url or demo_database_url(options.var_dir, datetime.now(UTC))
     settings = Settings(
@@ -507,12 +538,15 @@ def run_demo(options: DemoOptions, out: TextIO) -> int:
             api.log_in(OPERATOR, OPERATOR_EMAIL, OPERATOR_PASSWORD)
             snapshots = _snapshot_dir(database_url)
             ok = Demo(services, api, clock, gateway, options, out, snapshots).run()
-    first = "contest-00000001"
-    for line in (
-        f"  finished in {time.perf_counter() - started:.1f} s. Where to look next:",
-        f"    fantasy verify-ledger --database-url {database_url}",
-        f"    fantasy audit {first} --database-url {database_url}",
-        f"    fantasy serve --database-url {database_url}   (API docs at /schema)",
-    ):
-        print(line, file=out)
+        first = "contest-00000001"
+        for line in (
+            f"  finished in {time.perf_counter() - started:.1f} s. Where to look next:",
+            f"    fantasy verify-ledger --database-url {database_url}",
+            f"    fantasy audit {first} --database-url {database_url}",
+            f"    fantasy serve --database-url {database_url}   (API docs at /schema)",
+            "    fantasy demo --serve   (the same week, then the web pages at /web/)",
+        ):
+            print(line, file=out)
+        if options.serve_on is not None:
+            _serve_demo(settings, services, options.serve_on, out, serve)
     return 0 if ok else 1

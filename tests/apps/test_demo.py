@@ -7,11 +7,14 @@ import io
 import random
 import re
 from pathlib import Path
+from typing import Any, TextIO
 
 import pytest
+from litestar.testing import TestClient
 
 from apps.cli import EXIT_OK, EXIT_USAGE, main
 from apps.demo import DemoOptions, run_demo
+from apps.demo_players import PASSWORD as DEMO_PASSWORD
 from apps.demo_players import LineupPicker
 from fantasy_core.lineups import PlayerPool, SlatePlayer, sport_template, validate_lineup
 
@@ -137,3 +140,34 @@ def test_the_demo_draws_lineups_under_the_salary_cap_even_when_most_players_are_
         lineup = picker.lineup()
         validate_lineup(template, pool, lineup)
         assert sum(pool.players[p].salary for p in lineup.player_ids) <= template.salary_cap
+
+
+def test_the_demo_then_serves_the_web_pages_on_its_database() -> None:
+    """`fantasy demo --serve`: the week's contests, settled, in the browser's pages."""
+    seen: dict[str, Any] = {}
+
+    def serve(app: Any, host: str, port: int, out: TextIO) -> None:
+        seen["address"] = (host, port)
+        with TestClient(app) as client:
+            seen["lobby"] = client.get("/web/").status_code
+            seen["board"] = client.get("/web/contests/contest-00000001/leaderboard").text
+            form = client.get("/web/login").text
+            token = re.search(r'name="_csrf_token" value="([^"]+)"', form)
+            assert token
+            login = {
+                "_csrf_token": token.group(1),
+                "email": "player-01@demo.example",
+                "password": DEMO_PASSWORD,
+            }
+            client.post("/web/login", data=login)
+            seen["entries"] = client.get("/web/entries").text
+
+    out = io.StringIO()
+    options = DemoOptions(database_url="memory:", serve_on=("127.0.0.1", 0))
+    assert run_demo(options, out, serve) == EXIT_OK
+    assert seen["address"] == ("127.0.0.1", 0)
+    assert seen["lobby"] == 200
+    assert "Prize paid" in seen["board"]
+    assert "Settlement snapshot" in seen["board"]
+    assert "contest-00000001" in seen["entries"]
+    assert "player-01@demo.example" in out.getvalue()

@@ -35,6 +35,13 @@ from fantasy_core.usecases.queries import ContestSummary, contest_summary, list_
 SORTS = {"salary", "name", "position", "team"}
 KIND_CHOICES = ("head-to-head", "50/50", "double-up", "tournament", "fixed prizes")
 FEE_CHOICES = (100, 500, 1_000, 2_500, 10_000)  # "at most" filters, minor units
+IN_PLAY_OR_DONE = [
+    ContestState.LOCKED,
+    ContestState.LIVE,
+    ContestState.COMPLETE,
+    ContestState.SETTLED,
+    ContestState.PAID,
+]
 
 
 class LobbyPages(Controller):
@@ -160,7 +167,11 @@ def _lobby(request: Request[Any, Any, Any], platform: Platform) -> dict[str, Any
         guaranteed=guaranteed,
         kinds=kinds,
     )
+    under_way = list_contests(platform, IN_PLAY_OR_DONE)
     return {
+        "under_way": sorted(
+            (contest_out(s) for s in under_way), key=lambda c: (c.lock_at, c.contest_id)
+        ),
         "rows": rows,
         "filters": filters,
         "sports": sorted(set(SPORT_OF_TEMPLATE.values())),
