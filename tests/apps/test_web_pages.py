@@ -231,6 +231,27 @@ def test_a_player_cannot_open_another_players_entry_or_any_operator_page(api: Ap
     assert anonymous.headers["location"].startswith("/web/login?next=")
 
 
+def test_sign_up_refuses_a_player_under_the_age_of_his_state_with_the_apis_words(
+    api: Api,
+) -> None:
+    browser = Browser(api)
+    form = {
+        "_csrf_token": browser.token(),
+        "email": "young@example.com",
+        "password": PASSWORD,
+        "date_of_birth": str(api.world.clock.now().date().replace(year=2009)),
+        "jurisdiction": "MA",  # 21 there
+    }
+    page = browser.post("/web/signup", form)
+    problem = api.client.post(
+        "/auth/register",
+        json={k: v for k, v in form.items() if k != "_csrf_token"},
+    ).json()
+    assert page.status_code == problem["status"] == 403
+    assert problem["detail"] in page.text.replace("&#39;", "'")
+    assert COOKIE not in page.headers.get("set-cookie", "")
+
+
 def test_what_players_type_is_escaped(api: Api) -> None:
     browser = Browser(api)
     browser.sign_up("ann", "<b>Ann</b>")

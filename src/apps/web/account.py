@@ -8,12 +8,12 @@ from typing import Any
 import anyio.to_thread
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
-from litestar.exceptions import ValidationException
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
 from apps.accounts import AccountError, Accounts, LoginFailed
 from apps.api.auth import TokenIssuer, token_id
+from apps.api.problems import Problem
 from apps.api.quota import spend
 from apps.api.state import LOGINS
 from apps.settings import Settings
@@ -21,10 +21,12 @@ from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, render, safe_next
 from apps.web.session import clear_session, secure_cookies, set_session, viewer
 from fantasy_core.accounts import Account, Role
-from fantasy_core.errors import InvalidProtectionRequest, UnderAge
+from fantasy_core.errors import DomainError
 from fantasy_core.platform import Platform
+from fantasy_core.protection.rules import US_JURISDICTIONS
 
 HOME = "/web/"
+JURISDICTIONS = sorted(US_JURISDICTIONS)
 CONSOLE = "/web/operator"
 
 
@@ -33,7 +35,7 @@ class AccountPages(Controller):
 
     @get("/signup", sync_to_thread=False)
     def signup_form(self, request: Request[Any, Any, Any]) -> Response[Any]:
-        return render(request, "signup.html", form={}, problem=None)
+        return render(request, "signup.html", form={}, problem=None, jurisdictions=JURISDICTIONS)
 
     @post("/signup")
     async def signup(
@@ -45,31 +47,34 @@ class AccountPages(Controller):
         tokens: NamedDependency[TokenIssuer],
         settings: NamedDependency[Settings],
     ) -> Response[Any]:
-        """Open a player account and sign in with it; the API's refusals beside the field."""
+        """Open a player account (with the date of birth and state player protection needs)
+        and sign in with it; the API's refusals beside the field at fault."""
         email, password = field(data, "email"), field(data, "password")
         name = field(data, "display_name", required=False) or None
-        born_text, jurisdiction = field(data, "date_of_birth"), field(data, "jurisdiction")
+        jurisdiction = field(data, "jurisdiction")
+        form = {
+            "email": email,
+            "display_name": name or "",
+            "date_of_birth": field(data, "date_of_birth", required=False),
+            "jurisdiction": jurisdiction,
+        }
         try:
-            born = date.fromisoformat(born_text)
-        except ValueError:
-            raise ValidationException(
-                f"the form field 'date_of_birth' is not a date (YYYY-MM-DD): {born_text!r}"
-            ) from None
-        try:
+            born = _date(form["date_of_birth"])
             account = await anyio.to_thread.run_sync(
                 lambda: accounts.register_player(
                     platform, email, password, born, jurisdiction, display_name=name
                 )
             )
-        except (AccountError, UnderAge, InvalidProtectionRequest) as refused:
+        except (AccountError, DomainError, Problem) as refused:
             problem = api_problem(request, refused)
-            form = {
-                "email": email,
-                "display_name": name or "",
-                "date_of_birth": born_text,
-                "jurisdiction": jurisdiction,
-            }
-            return render(request, "signup.html", _status(problem), form=form, problem=problem)
+            return render(
+                request,
+                "signup.html",
+                _status(problem),
+                form=form,
+                problem=problem,
+                jurisdictions=JURISDICTIONS,
+            )
         return _signed_in(request, tokens, settings, account, HOME)
 
     @get("/login", sync_to_thread=False)
@@ -128,6 +133,20 @@ def _signed_in(
     secure = secure_cookies(request, settings.environment == "production")
     redirect = Redirect(target, status_code=303)
     return set_session(redirect, tokens.issue(account), tokens.ttl, secure=secure)
+
+
+def _date(text: str) -> date:
+    """The form's date of birth (an HTML date field sends YYYY-MM-DD), or a 422 saying so."""
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise Problem(
+            422,
+            "invalid-date",
+            "Date of birth needed",
+            "give your date of birth as year-month-day (paid play has a minimum age)",
+            field="date_of_birth",
+        ) from None
 
 
 def _status(problem: dict[str, object]) -> int:
