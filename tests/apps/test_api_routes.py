@@ -50,6 +50,9 @@ REVIEWED_MUTATIONS = {
     ("POST", "/web/entries/{entry_id:str}/lineup"),
     ("POST", "/web/entries/{entry_id:str}/withdraw"),
     ("POST", "/web/payments/{payment_intent:str}/confirm"),  # the sandbox's 3-D Secure page
+    ("POST", "/web/me/protection/limits"),
+    ("POST", "/web/me/protection/cool-off"),
+    ("POST", "/web/me/protection/self-exclusion"),
     ("POST", "/web/operator/alerts/acknowledge"),
     ("POST", "/web/operator/contests/{contest_id:str}/cancel"),
 }

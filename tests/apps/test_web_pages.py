@@ -252,6 +252,43 @@ def test_sign_up_refuses_a_player_under_the_age_of_his_state_with_the_apis_words
     assert COOKIE not in page.headers.get("set-cookie", "")
 
 
+def test_a_limit_set_on_the_page_refuses_a_join_over_it_with_the_apis_problem(
+    api: Api,
+) -> None:
+    contest = api.contest("fifty_fifty")  # a $10 fee
+    browser = Browser(api)
+    user = browser.sign_up("ann")
+    token = browser.token("/web/me/protection")
+    saved = browser.post("/web/me/protection/limits", {"_csrf_token": token, "fees_day": "5.00"})
+    assert saved.status_code == 303
+    page = api.client.get("/web/me/protection").text
+    assert 'name="fees_day"' in page
+    assert 'value="5.00"' in page
+    refused = browser.post(f"/web/contests/{contest}/join", browser.join_form(contest))
+    assert refused.status_code == 409
+    assert "fees_day" in refused.text
+    assert entries_of(api.world.p, user) == []
+    assert len(api.world.gateway.charges) == 0
+    bad = browser.post("/web/me/protection/limits", {"_csrf_token": token, "fees_day": "ten"})
+    assert bad.status_code == 422
+    assert "is not a number" in bad.text
+
+
+def test_a_break_from_play_needs_confirming_then_stops_every_join(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    browser.sign_up("ann")
+    token = browser.token("/web/me/protection")
+    form = {"_csrf_token": token, "hours": "72"}
+    assert browser.post("/web/me/protection/cool-off", form).status_code == 422
+    started = browser.post("/web/me/protection/cool-off", {**form, "confirm": "yes"})
+    assert started.status_code == 303
+    assert "A break from play since" in api.client.get("/web/me/protection").text
+    refused = browser.post(f"/web/contests/{contest}/join", browser.join_form(contest))
+    assert refused.status_code == 403
+    assert len(api.world.gateway.charges) == 0
+
+
 def test_what_players_type_is_escaped(api: Api) -> None:
     browser = Browser(api)
     browser.sign_up("ann", "<b>Ann</b>")

@@ -155,6 +155,9 @@ def test_a_player_signs_up_joins_watches_the_week_live_and_is_paid(
     expect(page.get_by_text(re.compile(r"Charged \$3\.00"))).to_be_visible()
     assert_accessible(page)
     entry_id = page.url.rsplit("/", 1)[1]
+    page.get_by_role("link", name="Limits and breaks").click()
+    expect(page.get_by_role("heading", name="Limits and breaks from play")).to_be_visible()
+    assert_accessible(page)
     api.client.put(  # prizes need a payout account (onboarding is issue 15's)
         "/me/payout-account",
         json={"account_id": "acct_browser"},

@@ -30,6 +30,7 @@ from apps.web.console import ConsolePages
 from apps.web.entries import EntryPages
 from apps.web.errors import web_exception_handlers
 from apps.web.lobby import LobbyPages
+from apps.web.protection import ProtectionPages
 from apps.web.session import WebSession
 from apps.web.views import money, payout_words
 
@@ -88,7 +89,14 @@ def web_routers(settings: Settings) -> list[Router]:
     )
     pages = Router(
         path="/",
-        route_handlers=[_root, AccountPages, LobbyPages, EntryPages, ConsolePages],
+        route_handlers=[
+            _root,
+            AccountPages,
+            LobbyPages,
+            EntryPages,
+            ProtectionPages,
+            ConsolePages,
+        ],
         middleware=[
             DefineMiddleware(WebSession, secret=settings.token_secret),
             DefineMiddleware(CSRFMiddleware, config=csrf),

@@ -38,7 +38,7 @@ def money(minor: int, currency: str = "usd") -> str:
     return f"{sign}{symbol}{units:,}.{cents:02d}"
 
 
-# A payout's status as a player reads it (PayoutStatus values).
+# A payout's status as a player reads it (by the wire's status values).
 PAYOUT_WORDS = {
     "pending": "owed, not sent yet",
     "sending": "being sent",
