@@ -88,6 +88,16 @@ def test_an_accepted_notice_arrives_once_with_its_id(rig: Rig) -> None:
     assert rig.seen() == [sent.notice_id]
 
 
+def test_a_long_notice_id_arrives_exactly_as_sent(rig: Rig) -> None:
+    """A payout's alert key holds its 64-hex fingerprint: its id must not come back folded
+    or encoded (a receiver drops a repeat by comparing ids)."""
+    key = "payout-rejected-payout-" + "f8073013930ca2a3" * 4
+    long = StoredAlert(key, 1, Severity.WARNING, "refused", "c-1", 1, AT, AT)
+    sent = AlertNotice.of(long, AlertChange.OPENED, rig.channel.name, AT)
+    rig.channel.deliver(sent)
+    assert rig.seen() == [sent.notice_id]
+
+
 def test_every_change_arrives_as_its_own_notice(rig: Rig) -> None:
     sent = [notice(change, rig.channel.name) for change in AlertChange]
     for one in sent:

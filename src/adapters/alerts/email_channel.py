@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import smtplib
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from adapters.mail.smtp import TIMEOUT_SECONDS, SmtpServer, send_over_smtp
 from fantasy_core.errors import AlertDeliveryFailed, InvalidConfiguration
 from fantasy_core.outbox import AlertNotice
+
+# A notice id (X-Fantasy-Notice) is one long ASCII word: folded at the default 78
+# characters it would be RFC 2047-encoded (=?utf-8?q?...?=), and a receiver matching ids
+# would have to decode it first. RFC 5322 allows lines of up to 998 characters.
+_HEADERS_AS_WRITTEN = policy.SMTP.clone(max_line_length=998)
 
 
 class EmailChannel:
@@ -32,7 +38,7 @@ class EmailChannel:
         self._timeout = timeout
 
     def message(self, notice: AlertNotice) -> EmailMessage:
-        message = EmailMessage()
+        message = EmailMessage(policy=_HEADERS_AS_WRITTEN)
         message["Subject"] = notice.text()[:200]
         message["From"] = self._sender
         message["To"] = ", ".join(self._to)
