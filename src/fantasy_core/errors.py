@@ -148,6 +148,10 @@ class LineupsNotPublic(DomainError):
     cancelled contest."""
 
 
+class StandingsNotLive(DomainError):
+    """A contest's live standings are streamed from its lock until it settles."""
+
+
 class GatewayUnavailable(DomainError):
     """The payment gateway certainly did not act on the request; it may be retried."""
 

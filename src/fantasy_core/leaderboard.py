@@ -121,6 +121,34 @@ class Leaderboard:
         self._buckets = {s * factor: members for s, members in self._buckets.items()}
         self._descending = None
 
+    @property
+    def entry_ids(self) -> Sequence[str]:
+        """Every entry id, sorted: position i is the entry of index i below."""
+        return self._ids
+
+    @property
+    def scale(self) -> int:
+        """The common denominator of the scores (it only grows, as lcm)."""
+        return self._scale
+
+    def scaled_scores(self) -> list[int]:
+        """Each entry's score times `scale`, by index (a copy)."""
+        return list(self._scores)
+
+    def ranks(self) -> list[int]:
+        """Each entry's rank by index (1 + the number scoring strictly more): one pass over
+        the distinct scores and one over the entries, whatever moved."""
+        rank_of: dict[int, int] = {}
+        above = 0
+        for score in sorted(self._buckets, reverse=True):
+            rank_of[score] = above + 1
+            above += len(self._buckets[score])
+        return [rank_of[score] for score in self._scores]
+
+    def points_of(self, player_id: str) -> Fraction:
+        """The points a player counts for now (0 when never set)."""
+        return Fraction(self._points.get(player_id, 0), self._scale)
+
     def score_of(self, entry_id: str) -> Fraction:
         index = self._index(entry_id)
         return Fraction(self._scores[index], self._scale)

@@ -307,6 +307,13 @@ class StatsRepository(Protocol):
         """Every correction of the slate, oldest first: value text, reason, actor and time
         exactly as recorded."""
 
+    def change_sequence(self, slate_id: str) -> int:
+        """A number that grows with every change of what scoring reads for `slate_id` and
+        never decreases: the latest stored snapshot's version plus the number of
+        corrections (each store raises the first, each correction the second); 0 while
+        nothing is stored. Cheap, whatever the slate's size: live leaderboards in other
+        processes poll it to learn that the worker ingested something."""
+
     def add_provider_change(self, slate_id: str, change: ProviderChange) -> None:
         """Record a provider's correction of a final game's stat (see ProviderChange)."""
 

@@ -67,6 +67,7 @@ PUBLIC = {
     ("GET", "/contests/{contest_id:str}"),
     ("GET", "/contests/{contest_id:str}/leaderboard"),
     ("GET", "/contests/{contest_id:str}/lineups.csv"),
+    ("GET", "/contests/{contest_id:str}/leaderboard/stream"),
     ("GET", "/contests/{contest_id:str}/settlement"),
     ("GET", "/contests/{contest_id:str}/settlement/snapshot"),
     ("GET", "/health"),

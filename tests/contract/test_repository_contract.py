@@ -1199,3 +1199,27 @@ def test_settlement_reads_active_entries_counts_by_status_and_lists_a_users_entr
         assert uow.entries.count(contest.contest_id, [EntryStatus.DECLINED]) == 1
         assert [e.entry_id for e in uow.entries.for_user("ann")] == ["e0", "e2"]
         assert uow.entries.for_user("nobody") == []
+
+
+def test_the_change_sequence_grows_with_each_snapshot_stored_and_each_correction(
+    backend: Backend,
+) -> None:
+    with backend.uow() as uow:
+        assert uow.stats.change_sequence(SLATE) == 0
+        uow.stats.store(FeedSnapshot(SLATE, 3, (), ()), "sha256:3", CREATED)
+        assert uow.stats.change_sequence(SLATE) == 3
+        uow.commit()
+    with backend.uow() as uow:
+        uow.stats.add_correction(
+            SLATE, StatCorrection("p1", "receptions", "2", "review", "ops", CREATED)
+        )
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.stats.change_sequence(SLATE) == 4
+        uow.stats.store(FeedSnapshot(SLATE, 9, (), ()), "sha256:9", CREATED)
+        uow.stats.store(FeedSnapshot("other", 50, (), ()), "sha256:50", CREATED)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.stats.change_sequence(SLATE) == 10
+        assert uow.stats.change_sequence("other") == 50
+        assert uow.stats.change_sequence("nope") == 0

@@ -286,6 +286,8 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", f"/contests/{cid}/leaderboard", public),
         # Before lock the lineups are not public, to anyone (409 lineups-not-public).
         Route("GET", f"/contests/{cid}/lineups.csv", dict.fromkeys(CALLERS, 409)),
+        # Live standings stream from lock only (409 standings-not-live before it).
+        Route("GET", f"/contests/{cid}/leaderboard/stream", dict.fromkeys(CALLERS, 409)),
         Route("GET", f"/contests/{cid}/settlement", dict.fromkeys(CALLERS, 404)),
         Route("GET", f"/contests/{cid}/settlement/snapshot", dict.fromkeys(CALLERS, 404)),
         Route(

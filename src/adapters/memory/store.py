@@ -461,6 +461,10 @@ class _Stats(_Repo):
     def corrections(self, slate_id: str) -> list[StatCorrection]:
         return list(self.t.corrections.get(slate_id, []))
 
+    def change_sequence(self, slate_id: str) -> int:
+        versions = [v for (s, v) in self.t.snapshots if s == slate_id]
+        return max(versions, default=0) + len(self.t.corrections.get(slate_id, []))
+
     def add_provider_change(self, slate_id: str, change: ProviderChange) -> None:
         self.t.provider_changes.setdefault(slate_id, []).append(change)
 

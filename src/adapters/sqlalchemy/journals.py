@@ -293,6 +293,15 @@ class SqlStats:
             for r in rows
         ]
 
+    def change_sequence(self, slate_id: str) -> int:
+        # Two index lookups (the snapshots' primary key, the corrections' slate index).
+        version = select(func.coalesce(func.max(t.stat_snapshots.c.version), 0)).where(
+            t.stat_snapshots.c.slate_id == slate_id
+        )
+        corrections = select(func.count()).where(t.stat_corrections.c.slate_id == slate_id)
+        query = select(version.scalar_subquery() + corrections.scalar_subquery())
+        return int(self._db.execute(query).scalar_one())
+
     def add_provider_change(self, slate_id: str, change: ProviderChange) -> None:
         self._db.execute(
             t.stat_provider_changes.insert(),

@@ -44,9 +44,11 @@ from apps.api.state import (
     METRICS,
     PASS_SECONDS,
     SERVICES,
+    STANDINGS,
     TOKENS,
     services_of,
 )
+from apps.api.streams import StandingsHub
 from apps.api.system import MetricsController, SystemController
 from apps.bootstrap import Services, services_for, start, watchdog_thresholds
 from apps.metrics import PlatformCollector, pass_histogram
@@ -78,6 +80,9 @@ def create_app(
     auth = jwt_auth(settings.token_secret, ttl)
     state = State({SERVICES: services, TOKENS: TokenIssuer(auth, ttl)})
     state[JOINS] = join_batcher(state, settings)
+    state[STANDINGS] = StandingsHub(
+        lambda: services_of(state).platform, settings.stream_poll_seconds
+    )
     state[ACCOUNTS] = account_lookups(state)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
@@ -187,6 +192,7 @@ def _lifespan(*, owned: bool, run_worker: bool) -> Any:
         finally:
             await app.state[JOINS].close()
             await app.state[ACCOUNTS].close()
+            await app.state[STANDINGS].close()
             worker.stop.set()
             if run_worker:
                 thread.join()

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, get
+from litestar import Controller, Request, Response, get
 from litestar.di import NamedDependency
 from litestar.exceptions import NotFoundException, ValidationException
-from litestar.params import FromPath, FromQuery, QueryParameter
+from litestar.params import FromPath, FromQuery, HeaderParameter, QueryParameter
+from litestar.response import Stream
 
 from apps.accounts import Accounts, display_names
 from apps.api.exports import lineups_csv
 from apps.api.problems import problem_responses
+from apps.api.state import STANDINGS
+from apps.api.streams import StandingsHub, stream
 from apps.api.wire import (
     ContestDetailOut,
     ContestOut,
@@ -22,6 +25,7 @@ from apps.api.wire import (
     leaderboard_out,
 )
 from apps.templates import SPORT_OF_TEMPLATE
+from fantasy_core.errors import UnknownEntry
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import sport_template
 from fantasy_core.platform import Platform
@@ -35,6 +39,7 @@ from fantasy_core.usecases.queries import (
 )
 
 MAX_PAGE = 200
+MAX_STREAMED_ENTRIES = 20
 
 
 def _templates_of(sport: str) -> frozenset[str]:
@@ -118,6 +123,60 @@ class LobbyController(Controller):
         share it): live (projected prizes) until settled, final after."""
         board = leaderboard(platform, contest_id, offset, limit)
         return leaderboard_out(board, offset, limit, display_names(accounts, board.rows))
+
+    @get(
+        "/{contest_id:str}/leaderboard/stream",
+        exclude_from_auth=True,
+        operation_id="leaderboardStream",
+        media_type="text/event-stream",
+        responses=problem_responses(400, 404, 409, 503),
+    )
+    async def leaderboard_stream(
+        self,
+        contest_id: FromPath[str],
+        request: Request[Any, Any, Any],
+        entry_id: Annotated[
+            list[str] | None,
+            QueryParameter(
+                max_items=MAX_STREAMED_ENTRIES,
+                description="Follow these entries (rank and points) instead of the top",
+            ),
+        ] = None,
+        last_event_id: Annotated[
+            int | None,
+            HeaderParameter(
+                name="Last-Event-ID",
+                ge=0,
+                description="The id of the last event received: the stream resumes after it",
+            ),
+        ] = None,
+    ) -> Stream:
+        """The live standings as Server-Sent Events (`text/event-stream`), from lock until
+        settlement, pushed as the worker ingests stat updates.
+
+        First a `standings` event: the top of the board (or the `entry_id`s given, up to
+        20) with each entry's `rank` and exact `points`. Then a `changes` event per stat
+        update: the rows of the top that moved or entered it and those that left it (or
+        the followed entries that moved). Each event's id is the stats change sequence:
+        reconnect with `Last-Event-ID` to get every update after it, or, when it is no
+        longer held, the standings again. An `end` event closes a contest that settled or
+        was cancelled. 409 before lock and after settlement; 404 an unknown contest or an
+        entry that does not play in it.
+        """
+        hub: StandingsHub = request.app.state[STANDINGS]
+        channel = await hub.join(contest_id)
+        wanted = tuple(dict.fromkeys(entry_id or ()))
+        try:
+            for followed in wanted:
+                channel.live.standings.standing(followed)
+        except KeyError as unknown:
+            hub.leave(channel)
+            raise UnknownEntry(f"entry {unknown.args[0]} does not play in {contest_id}") from None
+        return Stream(
+            stream(hub, channel, wanted, last_event_id),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
 
     @get(
         "/{contest_id:str}/lineups.csv",

@@ -118,6 +118,7 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.LineupChangeRefused: (HTTP_409_CONFLICT, "lineup-change-refused", "Lineup locked"),
     errors.OperatorActionRefused: (HTTP_409_CONFLICT, "action-refused", "Action refused"),
     errors.LineupsNotPublic: (HTTP_409_CONFLICT, "lineups-not-public", "Lineups not public"),
+    errors.StandingsNotLive: (HTTP_409_CONFLICT, "standings-not-live", "Standings not live"),
     errors.IdempotencyKeyReused: (
         HTTP_422_UNPROCESSABLE_ENTITY,
         "idempotency-key-reused",

@@ -14,6 +14,7 @@ LINEUPS = "lineup_quota"  # lineups per player a minute (apps.api.quota), or Non
 LOGINS = "login_quota"  # logins per client address a minute, or None when off
 METRICS = "metrics"  # this process's Prometheus registry (apps.metrics)
 PASS_SECONDS = "pass_seconds"  # the histogram of the in-process worker's passes
+STANDINGS = "standings_hub"  # the live standings streams of this process (apps.api.streams)
 
 
 def services_of(state: State) -> Services:
