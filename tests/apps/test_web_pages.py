@@ -329,8 +329,28 @@ def test_an_operator_acknowledges_an_alert_and_cancels_a_contest_with_a_reason(a
     assert done.status_code == 303
     cancelled = contest_summary(api.world.p, contest).contest
     assert (cancelled.state.value, cancelled.cancel_reason) == ("CANCELLED", "feed outage")
-    audit = api.client.get("/web/operator/audit", params={"contest_id": contest}).text
+    audit = api.client.get("/web/operator/audit", params={"by": "contest_id", "id": contest}).text
     assert "feed outage" in audit
+
+
+def test_the_console_finds_an_entrys_audit_by_its_charge_and_shows_what_contests_wait_for(
+    api: Api,
+) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    user = browser.sign_up("ann")
+    browser.post(f"/web/contests/{contest}/join", browser.join_form(contest))
+    [entry] = entries_of(api.world.p, user)
+    assert entry.charge_id
+    browser.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    found = api.client.get("/web/operator/audit", params={"by": "charge_id", "id": entry.charge_id})
+    assert found.status_code == 200
+    assert "join" in found.text
+    assert entry.entry_id in found.text
+    console = api.client.get("/web/operator").text
+    assert "Waits for" in console
+    unknown = api.client.get("/web/operator/audit", params={"by": "charge_id", "id": "ch_none"})
+    assert unknown.status_code == 404
 
 
 def test_errors_are_the_apis_problems_for_a_person(api: Api) -> None:

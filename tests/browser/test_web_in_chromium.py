@@ -239,7 +239,7 @@ def test_an_operator_acknowledges_an_alert_and_cancels_a_contest(
     assert cancelled.state is ContestState.CANCELLED
     assert cancelled.cancel_reason == "Week 2 replay withdrawn by the provider"
 
-    page.goto(f"{site.url}/web/operator/audit?contest_id={contest}")
+    page.goto(f"{site.url}/web/operator/audit?by=contest_id&id={contest}")
     expect(page.get_by_text("Week 2 replay withdrawn by the provider").first).to_be_visible()
     assert_accessible(page)
     page.goto(f"{site.url}/web/operator/ledger")

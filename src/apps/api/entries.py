@@ -196,7 +196,7 @@ class EntryController(Controller):
             entry,
             display_name=display_names(accounts, [entry]).get(entry.user_id),
             placing=placings(platform, [entry]).get(entry.entry_id),
-            view=_view(platform, request.user, entry),
+            view=lineup_view_for(platform, request.user, entry),
         )
 
     @get(
@@ -216,7 +216,7 @@ class EntryController(Controller):
         contest completes (hidden lineups)."""
         entry, contest = get_entry(platform, entry_id)
         ensure_can_see_entry(request.user, entry, contest)
-        view = _view(platform, request.user, entry)
+        view = lineup_view_for(platform, request.user, entry)
         return explanation_out(explain_entry(platform, entry_id), view)
 
     @post(
@@ -271,7 +271,7 @@ class EntryController(Controller):
         return entry_out(edited, display_name=request.user.display_name)
 
 
-def _view(platform: Platform, user: Account, entry: Entry) -> LineupView:
+def lineup_view_for(platform: Platform, user: Account, entry: Entry) -> LineupView:
     """`entry`'s lineup as `user` may see it; operators see every lineup."""
     views = lineup_views(
         platform, entry.contest_id, [entry], user.user_id, sees_all=user.role is Role.OPERATOR

@@ -6,6 +6,7 @@ payout: payouts come from settlement alone, as on the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from litestar import Controller, Request, Response, get, post
@@ -16,20 +17,37 @@ from litestar.response import Redirect
 from apps.api.auth import operators_only
 from apps.api.problems import Problem
 from apps.api.wire import alert_out, audit_out, contest_out, ledger_out
+from apps.bootstrap import Services, watchdog_thresholds
 from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, render
 from apps.web.session import signed_in
 from apps.web.views import countdown
 from fantasy_core.alerting import AlertState
+from fantasy_core.audit import AuditRecord
 from fantasy_core.errors import DomainError
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import acknowledge_alert, list_alerts
+from fantasy_core.usecases.console import audit_of_charge, audit_of_payout, contest_board
 from fantasy_core.usecases.contests import cancel_contest
-from fantasy_core.usecases.queries import contest_summary, list_contests, player_audit
+from fantasy_core.usecases.queries import contest_summary, player_audit
 from fantasy_core.usecases.reports import audit_trail, verify_ledger
 
 CLOSED = (ContestState.PAID, ContestState.CANCELLED, ContestState.SETTLED)
+
+
+def _contest_audit(platform: Platform, contest_id: str) -> list[AuditRecord]:
+    contest_summary(platform, contest_id)  # "No such contest" for an unknown id
+    return audit_trail(platform, contest_id)
+
+
+# The API's audit searches (GET /operator/audit), by the query's `by`.
+AUDIT_SEARCHES: dict[str, tuple[str, Callable[[Platform, str], list[AuditRecord]]]] = {
+    "contest_id": ("contest id", _contest_audit),
+    "player_id": ("player (user id)", player_audit),
+    "payout": ("payout (fingerprint or transfer id)", audit_of_payout),
+    "charge_id": ("charge id", audit_of_charge),
+}
 
 
 class ConsolePages(Controller):
@@ -37,35 +55,33 @@ class ConsolePages(Controller):
     guards = (operators_only,)
 
     @get("/", sync_to_thread=True)
-    def console(self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]) -> Any:
-        return render(request, "console.html", **_console(platform), problem=None)
+    def console(self, request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Any:
+        return render(request, "console.html", **_console(services), problem=None)
 
     @post("/alerts/acknowledge", sync_to_thread=True)
     def acknowledge(
-        self, request: Request[Any, Any, Any], data: FormBody, platform: NamedDependency[Platform]
+        self, request: Request[Any, Any, Any], data: FormBody, services: NamedDependency[Services]
     ) -> Response[Any]:
         user = signed_in(request)
         try:
-            acknowledge_alert(platform, field(data, "key"), user.user_id)
+            acknowledge_alert(services.platform, field(data, "key"), user.user_id)
         except DomainError as refused:
             problem = api_problem(request, refused)
-            return render(request, "console.html", 409, **_console(platform), problem=problem)
+            return render(request, "console.html", 409, **_console(services), problem=problem)
         return Redirect("/web/operator", status_code=303)
 
     @get("/audit", sync_to_thread=True)
     def audit(self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]) -> Any:
-        """The audit trail of a contest or of a player, narrowed by any text (a charge or
-        payout id, an action)."""
+        """The audit trail found by a contest, a player, a payout (its fingerprint or
+        transfer id) or a charge, as the API's search finds it, narrowed by any text."""
         query = request.query_params
-        contest_id = (query.get("contest_id") or "").strip()
-        player_id = (query.get("player_id") or "").strip()
+        kind = query.get("by") or "contest_id"
+        kind = kind if kind in AUDIT_SEARCHES else "contest_id"
+        wanted = (query.get("id") or "").strip()
         text = (query.get("text") or "").strip()
-        records = []
-        if contest_id:
-            contest_summary(platform, contest_id)  # "No such contest" for an unknown id
-            records = [audit_out(r) for r in audit_trail(platform, contest_id)]
-        elif player_id:
-            records = [audit_out(r) for r in player_audit(platform, player_id)]
+        records = (
+            [audit_out(r) for r in AUDIT_SEARCHES[kind][1](platform, wanted)] if wanted else []
+        )
         if text:
             needle = text.lower()
             records = [
@@ -73,13 +89,13 @@ class ConsolePages(Controller):
                 for r in records
                 if needle in " ".join((r.action, r.subject or "", r.detail, r.actor)).lower()
             ]
-        searched = bool(contest_id or player_id)
         return render(
             request,
             "audit.html",
             records=records,
-            searched=searched,
-            query={"contest_id": contest_id, "player_id": player_id, "text": text},
+            searched=bool(wanted),
+            searches={key: label for key, (label, _) in AUDIT_SEARCHES.items()},
+            query={"by": kind, "id": wanted, "text": text},
         )
 
     @get("/ledger", sync_to_thread=True)
@@ -138,19 +154,17 @@ class ConsolePages(Controller):
         return Redirect("/web/operator?cancelled=" + contest_id, status_code=303)
 
 
-def _console(platform: Platform) -> dict[str, Any]:
+def _console(services: Services) -> dict[str, Any]:
+    platform = services.platform
     now = platform.clock.now()
-    summaries = list_contests(platform)
+    thresholds = watchdog_thresholds(services.settings)
     by_state: dict[str, list[dict[str, Any]]] = {state.value: [] for state in ContestState}
-    for summary in sorted(summaries, key=lambda s: (s.contest.terms.lock_at, s.contest.contest_id)):
-        contest = summary.contest
-        by_state[contest.state.value].append(
+    for row in contest_board(platform, thresholds):
+        by_state[row.state.value].append(
             {
-                "contest": contest_out(summary),
-                "locks_in": countdown(contest.terms.lock_at, now),
-                "withdraw_deadline": contest.terms.withdraw_deadline(),
-                "settle_due_at": contest.settle_due_at(),
-                "cancellable": contest.state not in CLOSED,
+                "row": row,
+                "locks_in": countdown(row.lock_at, now),
+                "cancellable": row.state not in CLOSED,
             }
         )
     return {

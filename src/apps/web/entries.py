@@ -15,6 +15,7 @@ from adapters.sandbox import SandboxGateway
 from adapters.sandbox.gateway import InvalidClientSecret, NoActionPending
 from apps.accounts import Accounts, display_names
 from apps.api.auth import ensure_can_see_entry, players_only
+from apps.api.entries import lineup_view_for
 from apps.api.problems import Problem
 from apps.api.wire import (
     contest_detail_out,
@@ -49,6 +50,7 @@ from fantasy_core.usecases.queries import (
 from fantasy_core.usecases.reports import explain_entry
 
 BOARD_ROWS = 100
+SWAPPABLE = (ContestState.LOCKED, ContestState.LIVE)
 
 
 class EntryPages(Controller):
@@ -154,7 +156,9 @@ class EntryPages(Controller):
         user = signed_in(request)
         entry, contest = get_entry(platform, entry_id)
         ensure_can_see_entry(user, entry, contest)
-        explained = explanation_out(explain_entry(platform, entry_id))
+        # Another player's picks whose games have not started stay hidden (as on the API).
+        view = lineup_view_for(platform, user, entry)
+        explained = explanation_out(explain_entry(platform, entry_id), view)
         names = {pid: p.name for pid, p in contest.terms.pool.players.items()}
         return render(
             request,
@@ -244,7 +248,14 @@ def _entry_context(
         "entry": entry_out(entry, placing=placed),
         "detail": detail,
         "contest": summary.contest,
-        "editable": summary.contest.accepts_entries(now) and entry.status is EntryStatus.ACTIVE,
+        # Before lock an edit; after it, on a late-swap contest, a swap of the players whose
+        # games have not started: the core says which picks it refuses, and why.
+        "editable": entry.status is EntryStatus.ACTIVE
+        and (
+            summary.contest.accepts_entries(now)
+            or (terms.late_swap and summary.contest.state in SWAPPABLE)
+        ),
+        "late_swap": terms.late_swap and not summary.contest.accepts_entries(now),
         "withdrawable": summary.contest.accepts_entries(now)
         and now < terms.withdraw_deadline()
         and entry.status is EntryStatus.ACTIVE,
