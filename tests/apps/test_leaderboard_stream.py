@@ -14,7 +14,7 @@ from typing import Any
 
 import httpx
 import pytest
-from api_support import OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, api_settings
+from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, api_settings
 
 from adapters.clock import ControllableClock
 from apps.api import create_app
@@ -60,7 +60,10 @@ def week(tmp_path: Path) -> Iterator[tuple[str, httpx.Client, Services, Controll
         )
         for n in range(PLAYERS):
             email = f"p{n}@example.com"
-            http.post("/auth/register", json={"email": email, "password": PASSWORD})
+            registered = http.post(
+                "/auth/register", json={"email": email, "password": PASSWORD, **BORN}
+            )
+            assert registered.status_code == 201, registered.text
             picks = [{"slot": s, "player_id": p} for s, p in picker.lineup().picks]
             joined = http.post(
                 f"/contests/{contest}/entries",
