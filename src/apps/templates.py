@@ -29,6 +29,7 @@ from fantasy_core.payouts import (
     paid_places_for,
     top_heavy,
 )
+from fantasy_core.protection.fairplay import FairPlay
 from fantasy_core.scoring import preset
 
 CURRENCY = "usd"
@@ -64,6 +65,8 @@ class ContestTemplate:
     # DraftKings' late swap: each player locks at his own game's kickoff. FanDuel-style
     # templates set it False: the whole lineup locks with the contest.
     late_swap: bool = True
+    # Fair play: who may join (beginners only, or all but highly experienced players).
+    fair_play: FairPlay = FairPlay.OPEN
 
     def terms(
         self,
@@ -94,6 +97,7 @@ class ContestTemplate:
             correction_window=self.correction_window,
             kickoffs=kickoffs,
             late_swap=self.late_swap,
+            fair_play=self.fair_play,
         )
 
 
@@ -125,6 +129,17 @@ TEMPLATES: Mapping[str, ContestTemplate] = MappingProxyType(
                 rake_bps=1_000,
                 entry_limit=SingleEntry(),
                 min_entries=4,
+            ),
+            ContestTemplate(
+                key="beginners_double_up",
+                title="$5 Beginners' Double Up (fewer than 50 contests entered)",
+                entry_fee_minor=500,
+                capacity=20,
+                payout=lambda _: double_up(),
+                rake_bps=1_000,
+                entry_limit=SingleEntry(),
+                min_entries=4,
+                fair_play=FairPlay.BEGINNERS,
             ),
             ContestTemplate(
                 key="double_up",

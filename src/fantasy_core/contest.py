@@ -19,6 +19,7 @@ from fantasy_core.lifecycle import TRANSITIONS, ContestState, ContestTransitione
 from fantasy_core.lineups import PlayerPool, sport_template
 from fantasy_core.money import Money
 from fantasy_core.payouts import FixedTable, PayoutStructure, payout_from_canonical
+from fantasy_core.protection.fairplay import FairPlay
 from fantasy_core.scoring import ScoringRules
 from fantasy_core.text import display_text
 from fantasy_core.transitions import check_move
@@ -85,6 +86,9 @@ class ContestTerms:
     # Late swap (DraftKings): after lock, each player stays swappable until his own game
     # starts. Off (FanDuel): the whole lineup locks at the contest's lock.
     late_swap: bool = False
+    # Who may join (fantasy_core.protection.fairplay): everyone, beginners only, or all but
+    # highly experienced players.
+    fair_play: FairPlay = FairPlay.OPEN
 
     def __attrs_post_init__(self) -> None:
         if not self.name.strip():
@@ -112,6 +116,8 @@ class ContestTerms:
             raise InvalidContestTerms(
                 "the withdraw cut-off and correction window cannot be negative"
             )
+        if not isinstance(self.fair_play, FairPlay):
+            raise InvalidContestTerms(f"fair_play must be a FairPlay, got {self.fair_play!r}")
         if type(self.late_swap) is not bool:
             raise InvalidContestTerms(f"late_swap must be true or false, got {self.late_swap!r}")
         if self.late_swap:
@@ -191,6 +197,7 @@ class ContestTerms:
                 else {}
             ),
             **({"late_swap": True} if self.late_swap else {}),
+            **({"fair_play": self.fair_play.value} if self.fair_play is not FairPlay.OPEN else {}),
         }
 
     @classmethod
@@ -225,6 +232,7 @@ class ContestTerms:
                 postponed_wait=timedelta(seconds=_int(data["postponed_wait_seconds"])),
                 kickoffs=_kickoffs_from(data.get("kickoffs", {})),
                 late_swap=_bool(data.get("late_swap", False)),
+                fair_play=FairPlay(data.get("fair_play", FairPlay.OPEN.value)),
             )
         except KeyError as missing:
             raise InvalidContestTerms(f"stored contest terms lack {missing}") from missing

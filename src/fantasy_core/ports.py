@@ -153,6 +153,9 @@ class EntryRepository(Protocol):
     def seats_of_users(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """`seats_of_user` for each (contest id, user id) asked (0 for none held)."""
 
+    def contests_entered(self, user_id: str) -> int:
+        """How many contests the user has an active (paid, kept) entry in."""
+
     def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
         """By user asked (an empty list for none): every entry of theirs in any contest made
         at or after `since` that holds a seat (reserved, pending action, active), as what
@@ -185,6 +188,9 @@ class PlayerRepository(Protocol):
     def restricted(self, now: datetime) -> list[str]:
         """Ids of players with a cool-off or self-exclusion in force at `now`, ascending."""
 
+    def highly_experienced(self, user_ids: Iterable[str]) -> set[str]:
+        """Which of `user_ids` the platform has found highly experienced."""
+
 
 class PayoutRepository(Protocol):
     def add_all(self, payouts: Sequence[Payout]) -> None:
@@ -214,6 +220,9 @@ class PayoutRepository(Protocol):
         """
 
     def by_transfer(self, transfer_id: str) -> Payout | None: ...
+
+    def big_prizes(self, user_id: str, at_least_minor: int) -> int:
+        """How many prizes of at least `at_least_minor` the user has been awarded."""
 
     def count_by_status(self) -> dict[PayoutStatus, int]:
         """How many payouts of every contest are in each status (statuses with none left out)."""

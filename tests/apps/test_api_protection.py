@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import attrs
 from api_support import BORN, PASSWORD, Api, assert_problem
 
-from support.world import lineup
+from support.world import LOCK, lineup
 
 
 def charges(api: Api) -> int:
@@ -132,3 +133,34 @@ def test_a_bulk_join_obeys_the_weekly_entry_limit(api: Api) -> None:
     assert statuses == [201, 409]
     assert answer.json()["results"][1]["problem"]["type"] == "/problems/limit"
     assert charges(api) == 1
+
+
+def test_a_veteran_joining_a_beginner_contest_is_a_403_and_charges_nothing(api: Api) -> None:
+    beginners = api.contest("beginners_double_up")
+    assert api.client.get(f"/contests/{beginners}").json()["fair_play"] == "beginners"
+    vet = api.player("vet")
+    vet_id = api.user_id(vet)
+    for n in range(50):  # fifty paid contests entered
+        api.world.join(api.world.create(capacity=2, min_entries=1), vet_id, key=f"v{n}")
+    before = charges(api)
+    assert_problem(join(api, beginners, vet, "k1"), 403, "beginner-only")
+    assert charges(api) == before
+    rookie = api.player("rookie")
+    assert join(api, beginners, rookie, "k1").status_code == 201
+
+
+def test_the_leaderboard_and_the_profile_show_the_highly_experienced(api: Api) -> None:
+    contest = api.contest("tournament")  # one entry is enough for it to run
+    shark = api.player("shark")
+    shark_id = api.user_id(shark)
+    assert join(api, contest, shark, "k1").status_code == 201
+    with api.world.p.uow() as uow:
+        profile = uow.players.lock(shark_id)
+        assert profile is not None
+        uow.players.save(attrs.evolve(profile, highly_experienced_since=api.world.clock.now()))
+        uow.commit()
+    assert api.client.get("/me", headers=shark).json()["highly_experienced"] is True
+    api.world.clock.set(LOCK)
+    api.world.run()
+    rows = api.client.get(f"/contests/{contest}/leaderboard").json()["rows"]
+    assert [row["highly_experienced"] for row in rows] == [True]

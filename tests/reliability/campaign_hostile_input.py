@@ -277,6 +277,7 @@ def matrix_routes(app: Seeded) -> list[Route]:
     signed_in = {"anonymous": 401, "ann": 200, "bob": 200, "operator": 200}
     operators = {"anonymous": 401, "ann": 403, "bob": 403, "operator": 200}
     owner = {"anonymous": 401, "ann": 200, "bob": 403, "operator": 200}
+    players_refused = {"anonymous": 401, "ann": 400, "bob": 400, "operator": 403}
     return [
         Route("GET", "/health", public),
         Route("GET", "/ready", public),
@@ -300,7 +301,12 @@ def matrix_routes(app: Seeded) -> list[Route]:
             "POST",
             "/auth/register",
             dict.fromkeys(CALLERS, 422),
-            {"email": "not an email", "password": PASSWORD},
+            {
+                "email": "not an email",
+                "password": PASSWORD,
+                "date_of_birth": "1990-05-17",
+                "jurisdiction": "NJ",
+            },
         ),
         Route(
             "POST",
@@ -318,6 +324,12 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", "/me/entries", signed_in),
         Route("GET", "/me/payments", signed_in),
         Route("PUT", "/me/payout-account", signed_in, {"account_id": "acct_matrix"}),
+        # A player's own protection: players only. The bodies are refused (400) so that no
+        # caller of the matrix is put in a cool-off or self-excluded for the routes after.
+        Route("GET", "/me/limits", {"anonymous": 401, "ann": 200, "bob": 200, "operator": 403}),
+        Route("PUT", "/me/limits", players_refused, {"entries_week": -1}),
+        Route("POST", "/me/cool-off", players_refused, {"hours": 71}),
+        Route("POST", "/me/self-exclusion", players_refused, {"term": "2y"}),
         # A password change needs the current password: a wrong one changes nothing.
         Route(
             "PUT",
@@ -637,7 +649,8 @@ def limit_probes(app: Seeded) -> list[Probe]:
             "register: SQL-like email",
             "POST",
             "/auth/register",
-            body=b'{"email": "\' OR 1=1 --", "password": "correct horse battery"}',
+            body=b'{"email": "\' OR 1=1 --", "password": "correct horse battery", '
+            b'"date_of_birth": "1990-05-17", "jurisdiction": "NJ"}',
             allowed=(422,),
         ),
         Probe(

@@ -302,6 +302,15 @@ class _Entries(_Repo):
                 seats[e.contest_id, e.user_id] += 1
         return seats
 
+    def contests_entered(self, user_id: str) -> int:
+        return len(
+            {
+                e.contest_id
+                for e in self.t.entries.values()
+                if e.user_id == user_id and e.status is EntryStatus.ACTIVE
+            }
+        )
+
     def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
         spent: dict[str, list[Spend]] = {user: [] for user in user_ids}
         for _, e in sorted(self.t.entries.items(), key=lambda item: item[1].created_at):
@@ -350,6 +359,13 @@ class _Payouts(_Repo):
     def by_transfer(self, transfer_id: str) -> Payout | None:
         fingerprint = self.t.transfers.get(transfer_id)
         return None if fingerprint is None else self.get(fingerprint)
+
+    def big_prizes(self, user_id: str, at_least_minor: int) -> int:
+        return sum(
+            1
+            for p in self.t.payouts.values()
+            if p.user_id == user_id and p.amount_minor >= at_least_minor
+        )
 
 
 class _Refunds(_Repo):
@@ -622,6 +638,13 @@ class _Players(_Repo):
         if profile.user_id not in self.t.players:
             raise KeyError(f"no player {profile.user_id} to save")
         self.t.players[profile.user_id] = profile
+
+    def highly_experienced(self, user_ids: Iterable[str]) -> set[str]:
+        return {
+            u
+            for u in user_ids
+            if u in self.t.players and self.t.players[u].highly_experienced_since is not None
+        }
 
     def restricted(self, now: datetime) -> list[str]:
         return sorted(

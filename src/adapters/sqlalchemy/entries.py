@@ -341,6 +341,12 @@ class SqlEntries:
     def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
         return self._many("fingerprint", fingerprints)
 
+    def contests_entered(self, user_id: str) -> int:
+        query = select(func.count(func.distinct(t.entries.c.contest_id))).where(
+            t.entries.c.user_id == user_id, t.entries.c.status == EntryStatus.ACTIVE.value
+        )
+        return int(self._db.execute(query).scalar_one())
+
     def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
         spent: dict[str, list[Spend]] = {user: [] for user in user_ids}
         if spent:

@@ -80,3 +80,9 @@ class SqlPayouts:
         query = select(*_PAYOUT_COLUMNS).where(t.payouts.c.transfer_id == transfer_id)
         row = self._db.execute(query).first()
         return None if row is None else payout_from_row(row)
+
+    def big_prizes(self, user_id: str, at_least_minor: int) -> int:
+        query = select(func.count()).where(
+            t.payouts.c.user_id == user_id, t.payouts.c.amount_minor >= at_least_minor
+        )
+        return int(self._db.execute(query).scalar_one())

@@ -131,6 +131,16 @@ class SqlPlayers:
         if changed.rowcount != 1:
             raise KeyError(f"no player {profile.user_id} to save")
 
+    def highly_experienced(self, user_ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(user_ids))
+        if not wanted:
+            return set()
+        table = t.player_profiles
+        query = select(table.c.user_id).where(
+            table.c.user_id.in_(wanted), table.c.highly_experienced_since.is_not(None)
+        )
+        return {str(row.user_id) for row in self._db.execute(query)}
+
     def restricted(self, now: datetime) -> list[str]:
         table = t.player_profiles
         query = (

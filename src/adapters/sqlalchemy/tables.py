@@ -185,6 +185,7 @@ payouts = Table(
     UniqueConstraint("transfer_id"),
     one_of("status", PayoutStatus, "status"),
     Index(None, "contest_id", "entry_id"),
+    Index(None, "user_id"),  # since 0013: a player's big prizes (the fair-play tier)
 )
 
 refunds = Table(

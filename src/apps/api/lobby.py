@@ -30,6 +30,7 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import sport_template
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.lineup_export import exported_lineups
+from fantasy_core.usecases.protecting import highly_experienced
 from fantasy_core.usecases.queries import (
     LobbyFilter,
     contest_summary,
@@ -122,7 +123,9 @@ class LobbyController(Controller):
         """Standings, best first, with each player's display name, points and rank (ties
         share it): live (projected prizes) until settled, final after."""
         board = leaderboard(platform, contest_id, offset, limit)
-        return leaderboard_out(board, offset, limit, display_names(accounts, board.rows))
+        experienced = highly_experienced(platform, [row.user_id for row in board.rows])
+        names = display_names(accounts, board.rows)
+        return leaderboard_out(board, offset, limit, names, experienced)
 
     @get(
         "/{contest_id:str}/leaderboard/stream",

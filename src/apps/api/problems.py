@@ -187,6 +187,8 @@ _PLAY_REFUSED_TITLE = {
     "self_excluded": "Self-excluded",
     "location": "Location not established",
     "profile_incomplete": "Profile incomplete",
+    "beginner_only": "For beginners only",
+    "highly_experienced_excluded": "Closed to highly experienced players",
 }
 
 

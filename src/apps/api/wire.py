@@ -8,6 +8,7 @@ Request types forbid unknown fields, so a misspelt field is a 400, not ignored.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from collections.abc import Set as AbstractSet
 from datetime import date, datetime
 from typing import Annotated, Literal
 
@@ -301,6 +302,7 @@ class ContestDetailOut(ContestOut, kw_only=True):
     correction_window_seconds: int
     cancel_reason: str | None
     late_swap: bool
+    fair_play: str  # open, beginners (fewer than 50 contests entered), no_highly_experienced
     kickoffs: dict[str, datetime]
     players: list[SlatePlayerOut]
 
@@ -341,6 +343,7 @@ def contest_detail_out(summary: ContestSummary) -> ContestDetailOut:
         correction_window_seconds=int(terms.correction_window.total_seconds()),
         cancel_reason=contest.cancel_reason,
         late_swap=terms.late_swap,
+        fair_play=terms.fair_play.value,
         kickoffs=dict(terms.kickoffs),
         players=[
             SlatePlayerOut(
@@ -519,6 +522,7 @@ class StandingOut(Struct, kw_only=True):
     display_name: str
     score: str
     prize_minor: int
+    highly_experienced: bool = False  # the platform's fair-play tier (Michigan R 432.532a)
 
 
 class LeaderboardOut(Struct, kw_only=True):
@@ -533,9 +537,14 @@ class LeaderboardOut(Struct, kw_only=True):
 
 
 def leaderboard_out(
-    board: LeaderboardPage, offset: int, limit: int, names: Mapping[str, str]
+    board: LeaderboardPage,
+    offset: int,
+    limit: int,
+    names: Mapping[str, str],
+    experienced: AbstractSet[str] = frozenset(),
 ) -> LeaderboardOut:
-    """`names`: display names by user id (an unknown user shows as its id)."""
+    """`names`: display names by user id (an unknown user shows as its id); `experienced`:
+    the users on the page found highly experienced."""
     following = offset + limit
     return LeaderboardOut(
         contest_id=board.contest_id,
@@ -553,6 +562,7 @@ def leaderboard_out(
                 display_name=names.get(row.user_id, row.user_id),
                 score=format_points(row.score),
                 prize_minor=row.prize_minor,
+                highly_experienced=row.user_id in experienced,
             )
             for row in board.rows
         ],

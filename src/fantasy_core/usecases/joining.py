@@ -8,7 +8,13 @@ from attrs import frozen
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus, JoinResult, join_fingerprint
-from fantasy_core.errors import IdempotencyKeyReused, JoinRefused, NotYourEntry, WithdrawRefused
+from fantasy_core.errors import (
+    IdempotencyKeyReused,
+    JoinRefused,
+    NotYourEntry,
+    TierRefused,
+    WithdrawRefused,
+)
 from fantasy_core.ledger import PostingSet, fee_collected
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.money import Money
@@ -19,6 +25,7 @@ from fantasy_core.protection.eligibility import Location
 from fantasy_core.usecases.protecting import (
     JoinCheck,
     Located,
+    flag_if_experienced,
     guard_joins,
     locate,
     located_detail,
@@ -59,16 +66,22 @@ def join(p: Platform, request: JoinRequest) -> JoinResult:
     """
     fingerprint = join_fingerprint(request.contest_id, request.user_id, request.client_key)
     located = locate(p, request.user_id, request.location)
-    with p.uow() as uow:
-        entry = uow.entries.by_fingerprint(fingerprint)
-        if entry is None:
-            contest = uow.contests.lock(request.contest_id)
-            entry = _reserve(p, uow, contest, request, fingerprint, located)
-            uow.commit()
-        elif check_replay(entry, request) and entry.status is not EntryStatus.RESERVED:
-            return result_of(entry)
-        else:
-            contest = uow.contests.get(request.contest_id)
+    try:
+        with p.uow() as uow:
+            entry = uow.entries.by_fingerprint(fingerprint)
+            if entry is None:
+                contest = uow.contests.lock(request.contest_id)
+                entry = _reserve(p, uow, contest, request, fingerprint, located)
+                uow.commit()
+            elif check_replay(entry, request) and entry.status is not EntryStatus.RESERVED:
+                return result_of(entry)
+            else:
+                contest = uow.contests.get(request.contest_id)
+    except TierRefused as refused:
+        # Refused for being highly experienced: the status is the platform's to record
+        # (permanent), in a transaction of its own since this one rolled back.
+        flag_if_experienced(p, [refused], [request.user_id])
+        raise
     outcome = charge_entry(p, contest, entry)
     result = record_charge(p, entry.entry_id, outcome)
     if result.status is EntryStatus.REFUNDED:
@@ -128,7 +141,9 @@ def _reserve(
     seats_taken = uow.entries.seats_taken(cid)
     check_join(contest, request, now, seats_taken, uow.entries.seats_of_user(cid, request.user_id))
     guard = guard_joins(p, uow, [request.user_id], now)
-    location = guard.check(JoinCheck(request.user_id, contest.terms.entry_fee.minor, located))
+    terms = contest.terms
+    check = JoinCheck(request.user_id, terms.entry_fee.minor, located, terms.fair_play)
+    location = guard.check(check)
     entry = new_entry(p, contest, request, fingerprint, now)
     uow.entries.add(entry)
     audit_reserved(p, uow, contest, entry, location)

@@ -45,7 +45,13 @@ from fantasy_core.usecases.joining import (
     record_charge,
     result_of,
 )
-from fantasy_core.usecases.protecting import JoinCheck, Located, guard_joins, locate
+from fantasy_core.usecases.protecting import (
+    JoinCheck,
+    Located,
+    flag_if_experienced,
+    guard_joins,
+    locate,
+)
 from fantasy_core.usecases.refunds import send_refunds
 
 _log = logging.getLogger(__name__)
@@ -75,6 +81,7 @@ def join_many(p: Platform, requests: Sequence[JoinRequest]) -> list[Joined | Exc
         )
         return [_join_alone(p, request) for request in requests]
 
+    flag_if_experienced(p, list(refused.values()), [requests[n].user_id for n in refused])
     distinct = {entry.entry_id: entry for entry in planned.values()}
     charged, failed = _charge_all(
         p, [e for e in distinct.values() if e.status is EntryStatus.RESERVED], contests
@@ -152,9 +159,11 @@ def _reserve_all(
                 except (InvalidLineup, JoinRefused) as error:
                     refused[n] = error
                     continue
-                fee = contests[cid].terms.entry_fee.minor
+                terms = contests[cid].terms
                 try:
-                    location = protection.check(JoinCheck(uid, fee, located[n]))
+                    location = protection.check(
+                        JoinCheck(uid, terms.entry_fee.minor, located[n], terms.fair_play)
+                    )
                 except PlayRefused as error:
                     refused[n] = error
                     continue

@@ -7,14 +7,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 
-from attrs import frozen
+from attrs import evolve, frozen
 
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus
-from fantasy_core.errors import PlayRefused, ProfileIncomplete
+from fantasy_core.errors import PlayRefused, ProfileIncomplete, TierRefused
 from fantasy_core.platform import Platform, Protection
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.protection.eligibility import Location, check_paid_join
+from fantasy_core.protection.fairplay import BIG_PRIZE_MINOR, Experience, FairPlay, check_tier
 from fantasy_core.protection.limits import (
     LimitKind,
     LimitSchedule,
@@ -56,6 +57,7 @@ class JoinCheck:
     user_id: str
     fee_minor: int
     located: Located
+    fair_play: FairPlay = FairPlay.OPEN
 
 
 class JoinGuard:
@@ -64,11 +66,13 @@ class JoinGuard:
 
     def __init__(
         self,
+        uow: UnitOfWork | None,
         protection: Protection | None,
         profiles: dict[str, PlayerProfile],
         spent: dict[str, list[Spend]],
         now: datetime,
     ) -> None:
+        self._uow = uow
         self._protection = protection
         self._profiles = profiles
         self._spent = spent
@@ -82,6 +86,10 @@ class JoinGuard:
             return None
         profile = self._profiles.get(join.user_id)
         location = _check_one(self._protection, profile, join, self._spent, self._now)
+        if join.fair_play is not FairPlay.OPEN and profile is not None and self._uow is not None:
+            # A refusal rolls this transaction back: the caller flags a player found highly
+            # experienced here in a transaction of its own (flag_if_experienced).
+            check_tier(join.fair_play, experience_of(self._uow, profile))
         self._spent.setdefault(join.user_id, []).append(Spend(self._now, join.fee_minor))
         return location
 
@@ -91,11 +99,63 @@ def guard_joins(p: Platform, uow: UnitOfWork, user_ids: Iterable[str], now: date
     lock order for every joiner, so no two can deadlock) and read what counts against
     their limits, in the caller's unit of work."""
     if p.protection is None:
-        return JoinGuard(None, {}, {}, now)
+        return JoinGuard(None, None, {}, {}, now)
     users = sorted(set(user_ids))
     profiles = uow.players.lock_all(users)
     spent = uow.entries.spend_since(users, earliest_start(now))
-    return JoinGuard(p.protection, profiles, spent, now)
+    return JoinGuard(uow, p.protection, profiles, spent, now)
+
+
+def experience_of(uow: UnitOfWork, profile: PlayerProfile) -> Experience:
+    """What the player's fair-play tier is decided by, read in `uow`."""
+    return Experience(
+        contests_entered=uow.entries.contests_entered(profile.user_id),
+        big_prizes=uow.payouts.big_prizes(profile.user_id, BIG_PRIZE_MINOR),
+        flagged=profile.highly_experienced_since is not None,
+    )
+
+
+def _reviewed(uow: UnitOfWork, profile: PlayerProfile, now: datetime) -> PlayerProfile:
+    """The profile, flagged highly experienced (for good) if the player has become so; the
+    caller holds its lock."""
+    if profile.highly_experienced_since is not None:
+        return profile
+    if not experience_of(uow, profile).highly_experienced:
+        return profile
+    flagged = evolve(profile, highly_experienced_since=now)
+    uow.players.save(flagged)
+    return flagged
+
+
+def flag_if_experienced(
+    p: Platform, refusals: Iterable[BaseException], users: Iterable[str]
+) -> None:
+    """After joins refused for being highly experienced, record the status (permanent)."""
+    found = [
+        user
+        for refusal, user in zip(refusals, users, strict=True)
+        if isinstance(refusal, TierRefused) and refusal.reason == "highly_experienced_excluded"
+    ]
+    if found:
+        review_experience(p, found)
+
+
+def review_experience(p: Platform, user_ids: Iterable[str]) -> list[str]:
+    """Flag those of `user_ids` who have become highly experienced (more than 1,000 contests
+    entered or more than 3 prizes of $1,000 or more); the ids newly flagged. The status is
+    permanent: nothing clears it."""
+    now = p.clock.now()
+    flagged: list[str] = []
+    with p.uow() as uow:
+        for user_id in sorted(set(user_ids)):
+            profile = uow.players.lock(user_id)
+            if profile is None or profile.highly_experienced_since is not None:
+                continue
+            if _reviewed(uow, profile, now).highly_experienced_since is not None:
+                flagged.append(user_id)
+                p.audit(uow, "player.highly_experienced", subject=user_id)
+        uow.commit()
+    return flagged
 
 
 def _check_one(
@@ -142,6 +202,12 @@ def register_player(p: Platform, profile: PlayerProfile) -> None:
             detail=f"jurisdiction {profile.jurisdiction}",
         )
         uow.commit()
+
+
+def highly_experienced(p: Platform, user_ids: Sequence[str]) -> set[str]:
+    """Which of `user_ids` the platform found highly experienced (leaderboards show it)."""
+    with p.uow() as uow:
+        return uow.players.highly_experienced(user_ids)
 
 
 def player_profile(p: Platform, user_id: str) -> PlayerProfile | None:
