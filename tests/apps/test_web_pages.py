@@ -11,7 +11,7 @@ from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Api
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from apps.web import CONTENT_SECURITY_POLICY
+from apps.web.routes import CONTENT_SECURITY_POLICY
 from apps.web.session import COOKIE
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import InvalidLineup

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 
-from apps.web import HTMX, STATIC
+from apps.web.routes import HTMX, STATIC
 
 # sha256 of package/dist/htmx.min.js in htmx.org-2.0.11.tgz, as `npm pack htmx.org@2.0.11`
 # fetched it (tarball integrity sha512-Thx/WtpeOQqSrqBCw/A1cwGJGg4UrVa3+sW0GmrM3p4gJgO89ecH4qt

@@ -53,7 +53,7 @@ from apps.api.system import MetricsController, SystemController
 from apps.bootstrap import Services, services_for, start, watchdog_thresholds
 from apps.metrics import PlatformCollector, pass_histogram
 from apps.settings import Settings
-from apps.web import template_config, web_routers
+from apps.web.routes import template_config, web_routers
 from apps.worker import Worker
 from fantasy_core.platform import Platform
 
