@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,11 @@ from support.stripe_emulator_fixture import run_localstripe
 from support.world import World
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
+
+# Processes the tests start read their settings from the environment, where the packaged
+# calendar is the default: without this, a worker on a clock near a replayed slate would
+# open calendar contests beside the ones a test made. Tests of the calendar set their own.
+os.environ.setdefault("FANTASY_CALENDAR_FILE", "off")
 
 
 @pytest.fixture(scope="session")

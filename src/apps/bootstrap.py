@@ -39,6 +39,7 @@ from adapters.sqlalchemy import (
 from adapters.stripe_gateway import StripeGateway, StripeWebhooks
 from apps.accounts import Accounts, Passwords, normalise_email
 from apps.settings import Settings
+from apps.templates import Catalogue
 from fantasy_core.accounts import Role
 from fantasy_core.errors import InvalidConfiguration
 from fantasy_core.outbox import DeliveryPolicy
@@ -124,6 +125,8 @@ def start(
                 channel_down_after=timedelta(seconds=settings.alert_channel_down_seconds)
             ),
             protection=protection_of(settings),
+            calendar=settings.calendar,
+            catalogue=Catalogue(),
         )
     except BaseException:
         if engine is not None:
@@ -267,7 +270,7 @@ def _clock(settings: Settings) -> Clock:
 
 def _feed(settings: Settings, clock: Clock) -> StatsFeed:
     if settings.feed == "replay":
-        return ReplayFeed(settings.replay_csv, clock.now)
+        return ReplayFeed(settings.replay_csv, clock.now, settings.replay_week1_sunday)
     if settings.sportsdataio_api_key is None:
         raise InvalidConfiguration("FANTASY_SPORTSDATAIO_API_KEY is required for sportsdataio")
     return SportsDataIOFeed(

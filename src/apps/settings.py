@@ -21,6 +21,10 @@ Variables (default in brackets):
   FANTASY_TOKEN_TTL_MINUTES        [60]
   FANTASY_FEED                     replay (test only) or sportsdataio [replay]
   FANTASY_REPLAY_CSV               an nflverse player_stats CSV, plain or .gz [the packaged one]
+  FANTASY_REPLAY_WEEK1_SUNDAY      the date the replay's week 1 Sunday falls on, e.g.
+                                   2027-01-03: the recorded season replayed from then [2025-09-07]
+  FANTASY_CALENDAR_FILE            the contest calendar (TOML), or off [the packaged
+                                   apps/calendar.toml]
   FANTASY_SPORTSDATAIO_API_KEY     required with FANTASY_FEED=sportsdataio
   FANTASY_SPORTSDATAIO_BASE_URL    [https://api.sportsdata.io]
   FANTASY_SPORTSDATAIO_SEASONS     season codes slates() lists, e.g. 2025REG,2025POST [current]
@@ -61,7 +65,7 @@ import os
 import secrets
 import tomllib
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -70,8 +74,11 @@ import attrs
 from attrs import field, frozen
 
 from adapters.alerts.http_channels import PAGERDUTY_EVENTS_URL
-from adapters.feeds.replay import default_csv_path
+from adapters.feeds.replay import WEEK1_SUNDAY, default_csv_path
 from adapters.stripe_gateway.keys import check_api_key
+from apps.calendar_file import DEFAULT_CALENDAR_FILE, OFF, CalendarFileError, read_calendar
+from apps.templates import Catalogue
+from fantasy_core.calendar import Calendar
 from fantasy_core.errors import InvalidConfiguration
 from fantasy_core.protection.rules import US_JURISDICTIONS
 
@@ -125,6 +132,10 @@ class Settings:
     token_ttl_minutes: int = 60
     feed: FeedKind = "replay"
     replay_csv: Path = field(factory=default_csv_path)
+    replay_week1_sunday: date = WEEK1_SUNDAY
+    # The contests the worker opens by itself; built directly, none (load_settings reads
+    # the packaged default unless FANTASY_CALENDAR_FILE says otherwise).
+    calendar: Calendar = field(factory=Calendar)
     sportsdataio_api_key: str | None = field(default=None, repr=False)
     sportsdataio_base_url: str = SPORTSDATAIO_BASE_URL
     sportsdataio_seasons: tuple[str, ...] | None = None
@@ -332,6 +343,30 @@ def _read_file(environ: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:
     return values, problems
 
 
+def _week1_sunday(read: _Reader) -> date:
+    value = read.raw("REPLAY_WEEK1_SUNDAY")
+    if value is None:
+        return WEEK1_SUNDAY
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        read.problem("REPLAY_WEEK1_SUNDAY", f"must be a date like 2025-09-07, got {value!r}")
+        return WEEK1_SUNDAY
+
+
+def _calendar(read: _Reader) -> Calendar:
+    value = read.raw("CALENDAR_FILE")
+    if value == OFF:
+        return Calendar()
+    path = DEFAULT_CALENDAR_FILE if value is None else Path(value)
+    try:
+        return read_calendar(path, Catalogue().sport_of)
+    except CalendarFileError as error:
+        for problem in error.problems:
+            read.problem("CALENDAR_FILE", problem)
+        return Calendar()
+
+
 def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
     """The settings from `environ` (default: the process environment); SettingsError if unusable."""
     env = os.environ if environ is None else environ
@@ -364,6 +399,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         token_ttl_minutes=read.positive("TOKEN_TTL_MINUTES", 60),
         feed=_feed(read, production),
         replay_csv=Path(read.raw("REPLAY_CSV") or default_csv_path()),
+        replay_week1_sunday=_week1_sunday(read),
+        calendar=_calendar(read),
         sportsdataio_api_key=read.raw("SPORTSDATAIO_API_KEY"),
         sportsdataio_base_url=read.raw("SPORTSDATAIO_BASE_URL") or SPORTSDATAIO_BASE_URL,
         sportsdataio_seasons=_seasons(read.raw("SPORTSDATAIO_SEASONS")),

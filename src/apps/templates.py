@@ -219,3 +219,20 @@ def template(key: str) -> ContestTemplate:
             f"no contest template {key!r}; templates: {', '.join(sorted(TEMPLATES))}"
         )
     return found
+
+
+class Catalogue:
+    """The catalogue as the core's ContestCatalogue port (the calendar opens contests by it)."""
+
+    def knows(self, template_key: str) -> bool:
+        return template_key in TEMPLATES
+
+    def sport_of(self, template_key: str) -> str | None:
+        """The sport a template plays, or None for no such template."""
+        found = TEMPLATES.get(template_key)
+        return None if found is None else SPORT_OF_TEMPLATE[found.sport_template]
+
+    def terms(
+        self, template_key: str, pool: PlayerPool, lock_at: datetime, name: str | None = None
+    ) -> ContestTerms:
+        return template(template_key).terms(pool, lock_at, name)

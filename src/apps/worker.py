@@ -138,6 +138,15 @@ class Worker:
 
 
 def log_report(report: PassReport) -> None:
+    for opening in report.calendar_opened:
+        _log.info(
+            "calendar %s opened contest %s",
+            opening.key.text,
+            opening.contest_id,
+            extra={"contest_id": opening.contest_id},
+        )
+    if report.locks_moved:
+        _log.info("calendar: %d locks moved earlier with the schedule", report.locks_moved)
     for event in report.transitions:
         _log.info(
             "contest %s: %s -> %s (%s)",

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
 
-from attrs import define, field, frozen
+from attrs import define, evolve, field, frozen
 
 from fantasy_core.entry_limits import (
     EntryLimit,
@@ -310,6 +310,21 @@ class Contest:
             )
             return
         self._move(ContestState.LOCKED, now, SYSTEM, "lock time reached")
+
+    def move_lock_earlier(self, lock_at: datetime) -> datetime:
+        """The slate's first kick-off moved earlier before lock: lock at it instead; returns
+        the lock time it replaces. The only change terms ever see, and only this way: a lock
+        never moves later, and never once the contest has left SCHEDULED."""
+        if self.state is not ContestState.SCHEDULED:
+            raise self._refuse(ContestState.LOCKED, "only a SCHEDULED contest's lock can move")
+        previous = self.terms.lock_at
+        if lock_at >= previous:
+            raise InvalidContestTerms(
+                f"a lock only moves earlier: {lock_at} is not before {previous}"
+            )
+        self.terms = evolve(self.terms, lock_at=lock_at)
+        self.version += 1
+        return previous
 
     def go_live(self, now: datetime) -> None:
         """The first game of the slate has started (the caller checked the feed)."""

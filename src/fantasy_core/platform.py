@@ -9,11 +9,13 @@ from datetime import timedelta
 from attrs import field, frozen
 
 from fantasy_core.audit import Alert, AuditRecord, Outcome, Severity
+from fantasy_core.calendar import Calendar
 from fantasy_core.outbox import DeliveryPolicy
 from fantasy_core.ports import (
     AlertChannel,
     AlertSink,
     Clock,
+    ContestCatalogue,
     IdSource,
     Locator,
     PaymentGateway,
@@ -67,6 +69,10 @@ class Platform:
     # Where alerts are announced: each change of an alert is queued once for each.
     channels: tuple[AlertChannel, ...] = ()
     delivery: DeliveryPolicy = field(factory=DeliveryPolicy)
+    # The contests the worker opens by itself (usecases/calendar.py), from the templates of
+    # `catalogue`; no lines (the default): it opens none.
+    calendar: Calendar = field(factory=Calendar)
+    catalogue: ContestCatalogue | None = None
     # What settled contests scored with, by snapshot digest (explanations read it).
     settled_scoring: ScoringMemo = field(factory=ScoringMemo, eq=False, repr=False)
     # Player protection (age, jurisdiction, limits, breaks from play) on every paid join.

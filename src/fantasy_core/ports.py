@@ -14,7 +14,8 @@ from typing import Protocol, Self
 from fantasy_core.accounts import Account
 from fantasy_core.alerting import AlertState, StoredAlert
 from fantasy_core.audit import Alert, AuditRecord
-from fantasy_core.contest import Contest
+from fantasy_core.calendar import CalendarOpening, SlateSchedule
+from fantasy_core.contest import Contest, ContestTerms
 from fantasy_core.entries import Entry, EntryStatus, SettlementRow
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
@@ -43,7 +44,9 @@ __all__ = [
     "AlertRepository",
     "AlertSink",
     "AuditLog",
+    "CalendarRepository",
     "Clock",
+    "ContestCatalogue",
     "ContestRepository",
     "EntryRepository",
     "IdSource",
@@ -91,6 +94,10 @@ class ContestRepository(Protocol):
         Raises ConcurrentUpdate when the stored version is not `contest.version - k`
         for the k transitions made since it was loaded (compare-and-set).
         """
+
+    def save_terms(self, contest: Contest) -> None:
+        """`save`, writing the terms too: after `Contest.move_lock_earlier`, the one change
+        terms allow. Locked in this unit of work; ConcurrentUpdate as `save`."""
 
     def ids_in_states(self, states: Iterable[ContestState]) -> list[str]:
         """Ids of contests in any of `states`, ascending."""
@@ -428,6 +435,28 @@ class WorkerPasses(Protocol):
         """By worker id: when each known worker last completed a pass."""
 
 
+class CalendarRepository(Protocol):
+    """Which calendar keys opened which contests, and which calendar lines are paused."""
+
+    def claim(self, opening: CalendarOpening) -> bool:
+        """Record that `opening.key` opened `opening.contest_id` (a contest added in this
+        unit of work), unless the key is taken; True when it was new.
+
+        The key is unique in storage: of two units of work claiming one key at once, the
+        second waits for the first to commit or roll back, and then claims it only if the
+        first rolled back. A unit of work whose claim is refused must not commit.
+        """
+
+    def opened(self, slate_ids: Iterable[str]) -> list[CalendarOpening]:
+        """Every opening on these slates, by key."""
+
+    def paused_lines(self) -> set[str]:
+        """The keys of the calendar lines an operator paused."""
+
+    def set_paused(self, line: str, paused: bool) -> bool:
+        """Pause (or resume) a line; True when that changed something."""
+
+
 class UnitOfWork(Protocol):
     """One transaction around one use case.
 
@@ -475,6 +504,8 @@ class UnitOfWork(Protocol):
     def workers(self) -> WorkerPasses: ...
     @property
     def players(self) -> PlayerRepository: ...
+    @property
+    def calendar(self) -> CalendarRepository: ...
 
     def __enter__(self) -> Self: ...
 
@@ -624,6 +655,24 @@ class StatsFeed(Protocol):
     def player_pool(self, slate_id: str) -> PlayerPool: ...
 
     def slates(self) -> tuple[str, ...]: ...
+
+    def schedules(self) -> tuple[SlateSchedule, ...]:
+        """Every slate of slates() with its sport and its games' scheduled kick-offs, the
+        same games and kick-offs snapshot() shows (a game moved is moved in both)."""
+        ...
+
+
+class ContestCatalogue(Protocol):
+    """The named templates contests are created from (product configuration)."""
+
+    def knows(self, template: str) -> bool:
+        """Whether a template has this name."""
+
+    def terms(
+        self, template: str, pool: PlayerPool, lock_at: datetime, name: str | None = None
+    ) -> ContestTerms:
+        """The terms of a new contest of `template` on `pool`'s slate, locking at `lock_at`
+        (named `name` when given). Raises a DomainError for an unknown template."""
 
 
 class Locator(Protocol):

@@ -216,3 +216,16 @@ def test_every_player_of_the_pool_plays_in_a_game_of_the_slate(harness: Harness)
     for player in pool.players.values():
         assert player.game_id in games
         assert player.team in games[player.game_id].teams
+
+
+def test_the_schedule_lists_every_slate_with_the_kickoffs_its_snapshot_shows(
+    harness: Harness,
+) -> None:
+    harness.clock.now = harness.times[0]
+    schedules = harness.feed.schedules()
+    assert [s.slate_id for s in schedules] == list(harness.feed.slates())
+    [schedule] = [s for s in schedules if s.slate_id == harness.slate_id]
+    games = harness.feed.snapshot(harness.slate_id).games
+    assert sorted(schedule.kickoffs) == sorted(game.kickoff for game in games)
+    assert schedule.first_kickoff == min(game.kickoff for game in games)
+    assert schedule.sport == "nfl"

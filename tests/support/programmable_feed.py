@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 
+from fantasy_core.calendar import SlateSchedule
 from fantasy_core.errors import FeedUnavailable, UnknownSlate
 from fantasy_core.lineups import PlayerPool
 from fantasy_core.stats import FeedSnapshot
@@ -70,6 +71,17 @@ class ProgrammableFeed:
         self._check_up()
         visible = {slate for slate in self._script if self._visible(slate) is not None}
         return tuple(sorted(visible | set(self._pools)))
+
+    def schedules(self) -> tuple[SlateSchedule, ...]:
+        """Each slate with a visible snapshot that has games: its games' kick-offs (NFL)."""
+        self._check_up()
+        found = []
+        for slate in sorted(self._script):
+            current = self._visible(slate)
+            if current is not None and current.games:
+                kickoffs = tuple(game.kickoff for game in current.games)
+                found.append(SlateSchedule(slate, "nfl", kickoffs))
+        return tuple(found)
 
     def _check_up(self) -> None:
         if self._down_because is not None:

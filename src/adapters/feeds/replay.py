@@ -46,6 +46,7 @@ from typing import TextIO
 
 from attrs import frozen
 
+from fantasy_core.calendar import SlateSchedule
 from fantasy_core.errors import DomainError, FeedUnavailable, UnknownSlate
 from fantasy_core.lineups import PlayerPool, Position, SlatePlayer, dst_player_id
 from fantasy_core.scoring import STAT_KEYS, parse_stat_value, preset
@@ -66,6 +67,7 @@ RECORDING = "player_stats_2025_reg_wk01-08.csv.gz"
 # The SHA-256 of the recording once decompressed: nflverse's file, byte for byte.
 RECORDING_SHA256 = "cd24b32d1f557887c9e456a395fd51dd8212e4897c43fc018ba7476727b186ff"
 WEEK1_SUNDAY = date(2025, 9, 7)
+SPORT = "nfl"
 GAME_LENGTH = timedelta(hours=3)
 _MINUTE = timedelta(minutes=1)
 _GAME_MINUTES = GAME_LENGTH // _MINUTE
@@ -217,6 +219,12 @@ class ReplayFeed:
 
     def slates(self) -> tuple[str, ...]:
         return tuple(sorted(self._loaded()))
+
+    def schedules(self) -> tuple[SlateSchedule, ...]:
+        return tuple(
+            SlateSchedule(week.slate_id, SPORT, tuple(game.kickoff for game in week.games))
+            for _, week in sorted(self._loaded().items())
+        )
 
     def snapshot(self, slate_id: str) -> FeedSnapshot:
         week = self._week(slate_id)

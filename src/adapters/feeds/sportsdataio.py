@@ -16,6 +16,8 @@ Endpoints (JSON; the API key goes in the Ocp-Apim-Subscription-Key header), seas
   DraftKings' slate and not in the pool).
 - slates(): /v3/nfl/scores/json/Schedules/S for each configured season; by default the
   regular season of /v3/nfl/scores/json/CurrentSeason. Bye-week entries are skipped.
+- schedules(): the same Schedules answers, each week's games' DateTimeUTC as its kick-offs
+  (a game without a time yet, DateTimeUTC null, is left out; a week with none is not listed).
 
 Ids: a game is its ScoreID and a player their PlayerID, as decimal text; a team defence is
 `DST-<Team>` (decision 0008), with one line per team and game.
@@ -80,6 +82,7 @@ from adapters.feeds.sportsdataio_wire import (
     FetchRetry,
     MalformedPayload,
     PlayerGameRecord,
+    ScheduleEntry,
     ScoreRecord,
     SportsDataIOApi,
     TeamDefenseRecord,
@@ -92,6 +95,7 @@ from adapters.feeds.sportsdataio_wire import (
     score_records,
     team_defense_records,
 )
+from fantasy_core.calendar import SlateSchedule
 from fantasy_core.errors import (
     InvalidConfiguration,
     InvalidFeedData,
@@ -262,13 +266,24 @@ class SportsDataIOFeed:
         self.close()
 
     def slates(self) -> tuple[str, ...]:
+        return tuple(sorted({slate_id for slate_id, _ in self._schedule_entries()}))
+
+    def schedules(self) -> tuple[SlateSchedule, ...]:
+        kickoffs: dict[str, list[datetime]] = {}
+        for slate_id, entry in self._schedule_entries():
+            if entry.kickoff is not None:
+                kickoffs.setdefault(slate_id, []).append(entry.kickoff)
+        return tuple(
+            SlateSchedule(slate_id, "nfl", tuple(sorted(times)))
+            for slate_id, times in sorted(kickoffs.items())
+        )
+
+    def _schedule_entries(self) -> Iterator[tuple[str, ScheduleEntry]]:
         seasons = self._seasons if self._seasons is not None else (self._current_season(),)
-        slate_ids: set[str] = set()
         for season in seasons:
             path = f"{SCORES}/Schedules/{season.season_code}"
             for entry in schedule_entries(self._api.get(path), path, season, self._eastern):
-                slate_ids.add(slate_id_of(Week(season.season, season.season_type, entry.week)))
-        return tuple(sorted(slate_ids))
+                yield slate_id_of(Week(season.season, season.season_type, entry.week)), entry
 
     def snapshot(self, slate_id: str) -> FeedSnapshot:
         week = slate_week(slate_id)

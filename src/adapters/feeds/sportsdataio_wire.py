@@ -281,6 +281,9 @@ class _Fields:
     def utc(self, field: str) -> datetime:
         return self._timestamp(field, UTC, "ISO-8601 date and time in UTC, without offset")
 
+    def optional_utc(self, field: str) -> datetime | None:
+        return None if self._get(field) is None else self.utc(field)
+
     def eastern(self, field: str) -> datetime:
         return self._timestamp(
             field, self._eastern, "ISO-8601 date and time in US Eastern time, without offset"
@@ -327,11 +330,13 @@ MAX_WEEK = 99  # slate ids carry two digits of week
 
 @frozen
 class ScheduleEntry:
-    """A game of a season's schedule (scores/Schedules); bye weeks are left out."""
+    """A game of a season's schedule (scores/Schedules); bye weeks are left out. `kickoff`
+    is None while the provider has no time for the game yet (DateTimeUTC null: TBD)."""
 
     week: int
     away: str
     home: str
+    kickoff: datetime | None = None
 
 
 @frozen
@@ -417,7 +422,7 @@ def schedule_entries(
         number = fields.integer("Week")
         if not 0 <= number <= MAX_WEEK:
             raise fields.refuse("Week", f"a week from 0 to {MAX_WEEK}", number)
-        entries.append(ScheduleEntry(number, away, home))
+        entries.append(ScheduleEntry(number, away, home, fields.optional_utc("DateTimeUTC")))
     return entries
 
 

@@ -19,6 +19,7 @@ from typing import Self, TypeVar
 
 from fantasy_core.alerting import AlertState, StoredAlert
 from fantasy_core.audit import AuditRecord, log_committed
+from fantasy_core.calendar import CalendarOpening
 from fantasy_core.contest import Contest
 from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
@@ -70,6 +71,8 @@ class _Tables:
         self.worker_passes: dict[str, datetime] = {}
         self.players: dict[str, PlayerProfile] = {}
         self.identities: dict[str, str] = {}  # identity key -> user id
+        self.calendar: dict[str, CalendarOpening] = {}  # by key text
+        self.paused_lines: set[str] = set()
 
     def clone(self) -> _Tables:
         twin = _Tables.__new__(_Tables)
@@ -115,6 +118,7 @@ class MemoryUnitOfWork:
         self.outbox = _Outbox(tables)
         self.workers = _WorkerPasses(tables)
         self.players = _Players(tables)
+        self.calendar = _Calendar(tables)
         return self
 
     def __exit__(
@@ -153,6 +157,7 @@ class MemoryUnitOfWork:
             self.outbox,
             self.workers,
             self.players,
+            self.calendar,
         ):
             repo.t = tables
 
@@ -187,6 +192,9 @@ class _Contests(_Repo):
         if stored.version > contest.version:
             raise ConcurrentUpdate(f"contest {contest.contest_id} changed meanwhile")
         self.t.contests[contest.contest_id] = _stored_contest(contest)
+
+    def save_terms(self, contest: Contest) -> None:
+        self.save(contest)  # the stored copy is the whole contest, terms included
 
     def ids_in_states(self, states: Iterable[ContestState]) -> list[str]:
         wanted = set(states)
@@ -652,3 +660,34 @@ class _Players(_Repo):
             for u, profile in self.t.players.items()
             if profile.restriction is not None and profile.restriction.active(now)
         )
+
+
+class _Calendar(_Repo):
+    def claim(self, opening: CalendarOpening) -> bool:
+        if opening.key.text in self.t.calendar:
+            return False
+        if opening.contest_id not in self.t.contests:
+            raise UnknownContest(f"no contest {opening.contest_id} to open {opening.key.text}")
+        if any(o.contest_id == opening.contest_id for o in self.t.calendar.values()):
+            raise DuplicateRecord(f"contest {opening.contest_id} has a calendar key already")
+        self.t.calendar[opening.key.text] = opening
+        return True
+
+    def opened(self, slate_ids: Iterable[str]) -> list[CalendarOpening]:
+        wanted = set(slate_ids)
+        return sorted(
+            (o for o in self.t.calendar.values() if o.key.slate_id in wanted),
+            key=lambda o: o.key,
+        )
+
+    def paused_lines(self) -> set[str]:
+        return set(self.t.paused_lines)
+
+    def set_paused(self, line: str, paused: bool) -> bool:
+        if (line in self.t.paused_lines) == paused:
+            return False
+        if paused:
+            self.t.paused_lines.add(line)
+        else:
+            self.t.paused_lines.discard(line)
+        return True

@@ -98,6 +98,12 @@ class SqlContests:
         return locked
 
     def save(self, contest: Contest) -> None:
+        self._save(contest, {})
+
+    def save_terms(self, contest: Contest) -> None:
+        self._save(contest, {"terms": terms_to_text(contest.terms)})
+
+    def _save(self, contest: Contest, extra: dict[str, object]) -> None:
         table = t.contests
         loaded = self._loaded_version(contest)
         # A contest read in this unit of work must still have the version it was read
@@ -108,7 +114,7 @@ class SqlContests:
         update = (
             table.update()
             .where(table.c.contest_id == contest.contest_id, expected)
-            .values(contest_values(contest))
+            .values({**contest_values(contest), **extra})
         )
         if self._db.execute(update).rowcount == 1:
             self._remember(contest)

@@ -428,9 +428,34 @@ player_profiles = Table(
     one_of("restriction_kind", ("cool_off", "self_exclusion"), "restriction_kind"),
 )
 
+# Which calendar key opened which contest (since 0014): the key (slate/line/sequence) is
+# the primary key, so each calendar contest opens once however many workers try.
+calendar_contests = Table(
+    "calendar_contests",
+    metadata,
+    _key("calendar_key", primary_key=True),
+    _key("slate_id", nullable=False),
+    _key("line", nullable=False),
+    Column("sequence", Integer, nullable=False),
+    _key("contest_id", ForeignKey("contests.contest_id"), nullable=False),
+    Column("opened_at", UtcDateTime(), nullable=False),
+    UniqueConstraint("contest_id"),
+    CheckConstraint("sequence >= 1", name="sequence"),
+    Index(None, "slate_id"),
+)
+
+# The calendar lines an operator paused (since 0014): one row per paused line.
+calendar_pauses = Table(
+    "calendar_pauses",
+    metadata,
+    _key("line", primary_key=True),
+)
+
 # Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
 DATA_TABLES = (
     player_profiles,
+    calendar_pauses,
+    calendar_contests,
     worker_passes,
     alert_notices,
     revoked_tokens,

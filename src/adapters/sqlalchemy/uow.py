@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
 from adapters.sqlalchemy.alerts import SqlAlerts
+from adapters.sqlalchemy.calendar import SqlCalendar
 from adapters.sqlalchemy.contests import SqlContests
 from adapters.sqlalchemy.entries import SqlEntries
 from adapters.sqlalchemy.errors import store_unavailable, translate, unreachable
@@ -69,6 +70,7 @@ class SqlUnitOfWork:
     outbox: SqlOutbox
     workers: SqlWorkerPasses
     players: SqlPlayers
+    calendar: SqlCalendar
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         self._engine = engine
@@ -100,6 +102,7 @@ class SqlUnitOfWork:
         self.outbox = SqlOutbox(db)
         self.workers = SqlWorkerPasses(db)
         self.players = SqlPlayers(db)
+        self.calendar = SqlCalendar(db)
         return self
 
     def __exit__(

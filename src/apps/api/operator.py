@@ -23,6 +23,7 @@ from apps.api.wire import (
     AlertOut,
     AuditOut,
     BoardRowOut,
+    CalendarLineOut,
     CancelIn,
     CancelOut,
     ContestDetailOut,
@@ -34,6 +35,7 @@ from apps.api.wire import (
     alert_out,
     audit_out,
     board_row_out,
+    calendar_line_out,
     cancel_out,
     contest_detail_out,
     ledger_out,
@@ -46,6 +48,7 @@ from fantasy_core.audit import Severity
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import acknowledge_alert, list_alerts, resolve_alert
+from fantasy_core.usecases.calendar import paused_lines, set_line_paused
 from fantasy_core.usecases.console import audit_of_charge, audit_of_payout, contest_board
 from fantasy_core.usecases.contests import cancel_contest, create_contest
 from fantasy_core.usecases.corrections import correct_stat
@@ -223,6 +226,53 @@ class OperatorController(Controller):
         else:
             records = audit_of_charge(platform, given["charge_id"])
         return [audit_out(r) for r in records]
+
+    @get(
+        "/calendar",
+        operation_id="calendarLines",
+        responses=problem_responses(401, 403, 503),
+        sync_to_thread=True,
+    )
+    def calendar(self, platform: NamedDependency[Platform]) -> list[CalendarLineOut]:
+        """The contest calendar's lines (the worker opens their contests by itself), and
+        which an operator paused."""
+        paused = paused_lines(platform)
+        return [calendar_line_out(line, line.key in paused) for line in platform.calendar.lines]
+
+    @post(
+        "/calendar/{line:str}/pause",
+        status_code=200,
+        operation_id="pauseCalendarLine",
+        responses=problem_responses(401, 403, 404, 503),
+        sync_to_thread=True,
+    )
+    def pause_line(
+        self,
+        line: FromPath[str],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> CalendarLineOut:
+        """Pause a calendar line (audited): it opens no new contest until resumed; contests
+        it opened run on, their terms unchanged."""
+        set_line_paused(platform, line, True, request.user.user_id)
+        return calendar_line_out(platform.calendar.line(line), True)
+
+    @post(
+        "/calendar/{line:str}/resume",
+        status_code=200,
+        operation_id="resumeCalendarLine",
+        responses=problem_responses(401, 403, 404, 503),
+        sync_to_thread=True,
+    )
+    def resume_line(
+        self,
+        line: FromPath[str],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> CalendarLineOut:
+        """Resume a paused calendar line (audited): its contests due open at the next pass."""
+        set_line_paused(platform, line, False, request.user.user_id)
+        return calendar_line_out(platform.calendar.line(line), False)
 
     @post(
         "/alerts/{key:str}/acknowledge",

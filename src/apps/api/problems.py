@@ -35,6 +35,7 @@ from apps.api.hygiene import MAX_BODY_BYTES
 from apps.api.wire import ProblemOut
 from apps.templates import UnknownTemplate
 from fantasy_core import errors
+from fantasy_core.calendar import UnknownCalendarLine
 from fantasy_core.snapshot import InvalidSnapshot
 
 MEDIA_TYPE = "application/problem+json"
@@ -139,6 +140,7 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     errors.UnknownAlert: (HTTP_404_NOT_FOUND, "not-found", "Not found"),
     errors.UnknownSlate: (HTTP_404_NOT_FOUND, "unknown-slate", "No such slate"),
     UnknownTemplate: (HTTP_404_NOT_FOUND, "unknown-template", "No such contest template"),
+    UnknownCalendarLine: (HTTP_404_NOT_FOUND, "unknown-calendar-line", "No such calendar line"),
     errors.InvalidWebhook: (HTTP_400_BAD_REQUEST, "invalid-webhook", "Webhook refused"),
     errors.GatewayUnavailable: (
         HTTP_503_SERVICE_UNAVAILABLE,

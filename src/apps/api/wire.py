@@ -21,6 +21,7 @@ from apps.templates import SPORT_OF_TEMPLATE
 from fantasy_core.accounts import Account
 from fantasy_core.alerting import StoredAlert
 from fantasy_core.audit import AuditRecord
+from fantasy_core.calendar import CalendarLine
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
 from fantasy_core.leaderboard import LeaderboardPage
@@ -733,6 +734,32 @@ class CorrectionIn(Request):
 
 class CorrectionOut(Struct, kw_only=True):
     affected_contests: list[str]
+
+
+class CalendarLineOut(Struct, kw_only=True):
+    """A line of the contest calendar, and whether an operator paused it."""
+
+    key: str
+    sport: str
+    template: str
+    open_days_before: int
+    count: int
+    refill: bool
+    refill_cap: int
+    paused: bool
+
+
+def calendar_line_out(line: CalendarLine, paused: bool) -> CalendarLineOut:
+    return CalendarLineOut(
+        key=line.key,
+        sport=line.sport,
+        template=line.template,
+        open_days_before=line.open_days_before,
+        count=line.count,
+        refill=line.refill,
+        refill_cap=line.refill_cap,
+        paused=paused,
+    )
 
 
 class AlertOut(Struct, kw_only=True):

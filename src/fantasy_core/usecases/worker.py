@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from attrs import frozen
 
+from fantasy_core.calendar import CalendarOpening
 from fantasy_core.lifecycle import ContestState, ContestTransitioned
 from fantasy_core.platform import Platform
 from fantasy_core.protection.fairplay import BIG_PRIZE_MINOR
+from fantasy_core.usecases.calendar import run_calendar
 from fantasy_core.usecases.delivery import deliver_notices
 from fantasy_core.usecases.lifecycle import tick
 from fantasy_core.usecases.paying import execute_payouts
@@ -24,6 +26,8 @@ class PassReport:
     payouts_confirmed: int
     refunds_confirmed: int
     notices_delivered: int = 0
+    calendar_opened: tuple[CalendarOpening, ...] = ()
+    locks_moved: int = 0
 
 
 def _review_winners(p: Platform, settled: list[str]) -> None:
@@ -42,11 +46,12 @@ def _review_winners(p: Platform, settled: list[str]) -> None:
 
 
 def run_once(p: Platform) -> PassReport:
-    """Ingest, recover, advance, pay, advance again, announce alerts; each step in its own
-    transactions.
+    """Open the calendar's contests, ingest, recover, advance, pay, advance again, announce
+    alerts; each step in its own transactions.
 
     Every step is idempotent, so a pass interrupted anywhere is finished by the next.
     """
+    calendar = run_calendar(p)
     ingested = sum(1 for slate in slates_to_watch(p) if ingest(p, slate))
     resolved = resolve_reservations(p)
     if p.protection is not None:
@@ -63,4 +68,13 @@ def run_once(p: Platform) -> PassReport:
         _review_winners(p, [e.contest_id for e in moved if e.target is ContestState.SETTLED])
     refunded = send_refunds(p)
     announced = deliver_notices(p).delivered
-    return PassReport(tuple(moved), ingested, resolved, paid, refunded, announced)
+    return PassReport(
+        tuple(moved),
+        ingested,
+        resolved,
+        paid,
+        refunded,
+        announced,
+        calendar.opened,
+        calendar.locks_moved,
+    )
