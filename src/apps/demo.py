@@ -1,11 +1,12 @@
 """`fantasy demo`: a whole contest week on the embedded default, end to end, in seconds.
 
 A fresh SQLite database, the sandbox payment gateway, a real NFL week replayed from
-nflverse data, and a clock the demo moves: contests are created from templates,
+nflverse data, and a clock the demo moves: the worker opens the week's contests by itself
+from the shipped calendar (no operator creates any; a head-to-head that fills is refilled),
 simulated players join (some declined, one double-submitting, one confirming 3-D
 Secure, one withdrawing, some refused), the clock runs through lock, the games, the
-correction window; the lifecycle worker's pass runs at every step. The operator and
-the players act through the HTTP API (the real app, in process: apps.demo_players).
+correction window; the lifecycle worker's pass runs at every step. The players act
+through the HTTP API (the real app, in process: apps.demo_players).
 Everything is seeded, so the output is the same on every run apart from paths and timings.
 """
 
@@ -33,8 +34,11 @@ from adapters.ids import SequentialIds
 from adapters.sandbox import SandboxGateway
 from apps.api import create_app
 from apps.bootstrap import Services, start
+from apps.calendar_file import DEFAULT_CALENDAR_FILE, read_calendar
 from apps.demo_players import PASSWORD, DemoApi, InProcessClient, LineupPicker
 from apps.settings import Settings
+from apps.templates import Catalogue
+from fantasy_core.calendar import CalendarOpening
 from fantasy_core.contest import Contest
 from fantasy_core.entries import join_fingerprint
 from fantasy_core.ledger import Conservation
@@ -108,7 +112,8 @@ class Demo:
         self.slate = f"nfl-2025-reg-wk{options.week:02d}"
         self.rng = random.Random(options.seed)
         self.tally = _Tally()
-        self.contests: dict[str, str] = {}
+        self.contests: dict[str, str] = {}  # the demo's name for a contest -> its id
+        self.opened: list[CalendarOpening] = []  # what the calendar opened, in order
         self.keys = 0
         self.snapshot_dir = snapshot_dir
 
@@ -167,7 +172,7 @@ class Demo:
             f"slate {self.slate}: {len(kickoffs)} games, {len(pool)} players, "
             f"lock at {lock_at:%a %m-%d %H:%M} UTC (the first kickoff)"
         )
-        self._create()
+        self._open_from_calendar()
         self._accounts()
         self._join_everyone(pool)
         self.clock.set(lock_at - timedelta(hours=2))
@@ -194,17 +199,32 @@ class Demo:
         games = self.p.feed.snapshot(self.slate).games
         return sorted(game.kickoff for game in games)
 
-    def _create(self) -> None:
-        for key in ("fifty_fifty", "double_up", "tournament", "head_to_head", "league"):
-            created = self.api.create_contest(OPERATOR, key, self.slate)
-            self.contests[key] = created["contest_id"]
-            fee = Money(created["entry_fee_minor"], created["currency"])
-            guaranteed = created["guaranteed_pool_minor"]
-            self.step(
-                f"created {created['contest_id']}: {created['name']}, fee {fee}, "
-                f"{created['capacity']} seats, min {created['min_entries']}"
-                + (f", guaranteed {Money(guaranteed, created['currency'])}" if guaranteed else "")
-            )
+    def _open_from_calendar(self) -> None:
+        """The worker's first pass opens the week's contests from the calendar by itself."""
+        report = self._pass("the calendar's lines open 6 days before the first kickoff")
+        for opening in report.calendar_opened:
+            if opening.key.slate_id == self.slate:
+                self.contests[opening.key.line] = opening.contest_id
+
+    def _say_opened(self, opening: CalendarOpening) -> None:
+        terms = contest_summary(self.p, opening.contest_id).contest.terms
+        guaranteed = terms.guaranteed_pool
+        self.say(
+            f"    calendar {opening.key.text} opened {opening.contest_id}: {terms.name}, "
+            f"fee {terms.entry_fee}, {terms.capacity} seats, min {terms.min_entries}"
+            + (f", guaranteed {guaranteed}" if guaranteed else "")
+            + f", locks {terms.lock_at:%a %m-%d %H:%M}"
+        )
+
+    def _refill(self, pick: Callable[[], Lineup]) -> None:
+        """The head-to-head is full: the next pass opens an identical one (its refill)."""
+        report = self._pass("the head-to-head filled")
+        refills = [o for o in report.calendar_opened if o.key.line == "head_to_head"]
+        if not refills:
+            raise RuntimeError("the full head-to-head was not refilled")
+        self.contests["head_to_head #2"] = refills[0].contest_id
+        # One player takes the refill, and nobody else: below its minimum at lock.
+        self.join("head_to_head #2", "player-24", pick())
 
     def _accounts(self) -> None:
         for name in [f"player-{n:02d}" for n in range(1, 41)] + ["player-late"]:
@@ -234,6 +254,7 @@ class Demo:
         self._limit_reached(pick)
         for n in (21, 22):
             self.join("head_to_head", f"player-{n:02d}", pick())
+        self._refill(pick)
         for n in (31, 32, 33):  # three of the six it needs: cancelled at lock
             self.join("league", f"player-{n:02d}", pick())
         self.step(
@@ -310,10 +331,14 @@ class Demo:
     def _pass(self, what: str) -> PassReport:
         report = run_once(self.p)
         self.step(
-            f"{what}: worker pass, {len(report.transitions)} transitions, "
+            f"{what}: worker pass, {len(report.calendar_opened)} contests opened by the "
+            f"calendar, {len(report.transitions)} transitions, "
             f"{report.slates_ingested} feed snapshots stored, "
             f"{report.payouts_confirmed} payouts, {report.refunds_confirmed} refunds"
         )
+        for opening in report.calendar_opened:
+            self.opened.append(opening)
+            self._say_opened(opening)
         names = {contest_id: key for key, contest_id in self.contests.items()}
         for event in report.transitions:
             self.say(
@@ -326,6 +351,8 @@ class Demo:
     def _live_status(self) -> None:
         snapshot = self.p.feed.snapshot(self.slate)
         final = sum(1 for g in snapshot.games if g.status is GameStatus.FINAL)
+        if "tournament" not in self.contests:
+            return
         board = leaderboard(self.p, self.contests["tournament"], 0, 1)
         if not board.rows or board.final:
             return
@@ -350,6 +377,7 @@ class Demo:
             all_closed = all_closed and is_closed(contest.state)
             self._contest_summary(contest, money.get(contest_id))
             closed.append((contest, money.get(contest_id)))
+        self._calendar_summary()
         self._ledger_summary(report)
         self._table(closed)
         ok = all_closed and report.ok
@@ -399,6 +427,22 @@ class Demo:
                 path = self.snapshot_dir / f"{contest.contest_id}.json"
                 path.write_bytes(document)
                 self.say(f"      check it yourself: fantasy recompute {path} --sha256 {digest}")
+
+    def _calendar_summary(self) -> None:
+        """Which calendar line opened which contest: every contest of the demo did."""
+        self.say("")
+        self.say("  calendar (no contest was created by an operator):")
+        by_line: dict[tuple[str, str], list[str]] = {}
+        for opening in self.opened:
+            where = (opening.key.slate_id, opening.key.line)
+            by_line.setdefault(where, []).append(f"{opening.contest_id} (#{opening.key.sequence})")
+        for (slate_id, line), contests in by_line.items():
+            template = self.p.calendar.line(line).template
+            upcoming = "" if slate_id == self.slate else "  (next week's, open for entries)"
+            self.say(
+                f"    {slate_id}  line {line} (template {template}): "
+                f"{', '.join(contests)}{upcoming}"
+            )
 
     def _table(self, contests: list[tuple[Contest, Conservation | None]]) -> None:
         """One line per contest: its state and its money, and whether it conserved it."""
@@ -518,6 +562,7 @@ def run_demo(options: DemoOptions, out: TextIO, serve: Serve | None = None) -> i
         database_url=database_url,
         database_auto_upgrade=True,
         replay_csv=options.replay_csv or default_csv_path(),
+        calendar=read_calendar(DEFAULT_CALENDAR_FILE, Catalogue().sport_of),
         stripe_webhook_secret=WEBHOOK_SECRET,
         operator_email=OPERATOR_EMAIL,
         operator_password=OPERATOR_PASSWORD,

@@ -12,10 +12,13 @@ from typing import Any, TextIO
 import pytest
 from litestar.testing import TestClient
 
+from apps.bootstrap import start
 from apps.cli import EXIT_OK, EXIT_USAGE, main
 from apps.demo import DemoOptions, run_demo
 from apps.demo_players import PASSWORD as DEMO_PASSWORD
 from apps.demo_players import LineupPicker
+from apps.settings import Settings
+from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import PlayerPool, SlatePlayer, sport_template, validate_lineup
 
 # Lines that name a file or a database, or time the run: the rest must not vary.
@@ -43,7 +46,7 @@ def test_the_demo_closes_every_contest_and_verifies_the_ledger(
     assert code == EXIT_OK, output
     assert "RESULT: every contest closed, ledger verified" in output
     assert output.count(": PAID") == 4
-    assert output.count(": CANCELLED") == 1
+    assert output.count(": CANCELLED") == 2  # the league, and the head-to-head's refill
     assert "statistics courtesy of nflverse" in output
 
 
@@ -71,6 +74,36 @@ def test_the_demo_shows_an_under_age_refusal_a_limit_reached_and_a_self_exclusio
     assert re.search(r"player-40 self-excluded until 2026-09-04: entry \S+ withdrawn", output)
 
 
+def test_the_demos_contests_are_opened_by_the_calendar_and_none_by_an_operator(
+    sqlite_run: tuple[int, str, Path],
+) -> None:
+    code, output, directory = sqlite_run
+    assert code == EXIT_OK
+    assert "/operator/" not in output
+    assert "calendar (no contest was created by an operator):" in output
+    for line in ("fifty_fifty", "double_up", "tournament", "league"):
+        assert re.search(
+            rf"nfl-2025-reg-wk01  line {line} \(template {line}\): contest-\d{{8}} \(#1\)$",
+            output,
+            re.MULTILINE,
+        ), line
+    assert re.search(
+        r"nfl-2025-reg-wk01  line head_to_head \(template head_to_head\): "
+        r"contest-\d{8} \(#1\), contest-\d{8} \(#2\)$",
+        output,
+        re.MULTILINE,
+    )
+    assert "calendar nfl-2025-reg-wk01/head_to_head/2 opened" in output
+    assert "(next week's, open for entries)" in output  # the next slate's opened already
+    url = f"sqlite:///{directory}/demo.db"
+    services = start(Settings(database_url=url, database_auto_upgrade=False))
+    with services, services.platform.uow() as uow:
+        for contest_id in uow.contests.ids_in_states(list(ContestState)):
+            [created] = [r for r in uow.audit.for_contest(contest_id)
+                         if r.action == "contest.created"]  # fmt: skip
+            assert created.actor == "calendar", contest_id
+
+
 def test_the_demo_writes_snapshots_that_recompute_offline(
     sqlite_run: tuple[int, str, Path], capsys: pytest.CaptureFixture[str]
 ) -> None:
@@ -94,7 +127,7 @@ def test_the_ledger_of_the_demo_verifies_from_the_command_line(
 ) -> None:
     url = f"sqlite:///{sqlite_run[2]}/demo.db"
     assert main(["verify-ledger", "--database-url", url]) == EXIT_OK
-    assert "OK: 131 posting sets balanced, 5 closed contests conserved" in capsys.readouterr().out
+    assert "OK: 132 posting sets balanced, 6 closed contests conserved" in capsys.readouterr().out
 
 
 def test_the_demo_replays_weeks_one_to_eight_only(capsys: pytest.CaptureFixture[str]) -> None:
@@ -111,11 +144,11 @@ def test_the_demo_ends_with_a_table_of_every_contests_money(
         *("contest", "state", "fees", "collected", "rake", "overlay", "paid", "refunded"),
         "ledger",
     ]
-    rows = [line.split() for line in lines[at + 1 : at + 6]]
-    assert [row[1] for row in rows] == ["PAID"] * 4 + ["CANCELLED"]
+    rows = [line.split() for line in lines[at + 1 : at + 7]]
+    assert [row[1] for row in rows] == ["PAID"] * 3 + ["CANCELLED", "PAID", "CANCELLED"]
     assert all(row[-1] == "conserved" for row in rows)
-    cancelled = rows[-1]
-    assert cancelled[3:5] == cancelled[11:13]  # everything collected was refunded
+    for cancelled in (rows[3], rows[5]):
+        assert cancelled[3:5] == cancelled[11:13]  # everything collected was refunded
 
 
 def test_the_demo_draws_lineups_under_the_salary_cap_even_when_most_players_are_dear() -> None:
