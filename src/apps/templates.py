@@ -233,6 +233,12 @@ class Catalogue:
         return None if found is None else SPORT_OF_TEMPLATE[found.sport_template]
 
     def terms(
-        self, template_key: str, pool: PlayerPool, lock_at: datetime, name: str | None = None
+        self,
+        template_key: str,
+        pool: PlayerPool,
+        lock_at: datetime,
+        name: str | None = None,
+        *,
+        kickoffs: Mapping[str, datetime],
     ) -> ContestTerms:
-        return template(template_key).terms(pool, lock_at, name)
+        return template(template_key).terms(pool, lock_at, name, kickoffs=kickoffs)

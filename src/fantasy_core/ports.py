@@ -669,10 +669,17 @@ class ContestCatalogue(Protocol):
         """Whether a template has this name."""
 
     def terms(
-        self, template: str, pool: PlayerPool, lock_at: datetime, name: str | None = None
+        self,
+        template: str,
+        pool: PlayerPool,
+        lock_at: datetime,
+        name: str | None = None,
+        *,
+        kickoffs: Mapping[str, datetime],
     ) -> ContestTerms:
-        """The terms of a new contest of `template` on `pool`'s slate, locking at `lock_at`
-        (named `name` when given). Raises a DomainError for an unknown template."""
+        """The terms of a new contest of `template` on `pool`'s slate, locking at `lock_at`,
+        with each game's scheduled `kickoffs` by game id (named `name` when given). Raises a
+        DomainError for an unknown template."""
 
 
 class Locator(Protocol):

@@ -36,6 +36,8 @@ REVIEWED_MUTATIONS = {
     ("POST", "/operator/contests/{contest_id:str}/cancel"),
     ("POST", "/operator/alerts/{key:str}/acknowledge"),
     ("POST", "/operator/alerts/{key:str}/resolve"),
+    ("POST", "/operator/calendar/{line:str}/pause"),  # stops a line opening contests
+    ("POST", "/operator/calendar/{line:str}/resume"),
     ("POST", "/operator/stats/corrections"),
     ("POST", "/webhooks/stripe"),
     # Test environments on the sandbox only: the bank's 3-D Secure page, played; it ends

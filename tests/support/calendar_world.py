@@ -3,7 +3,7 @@ two small templates, and helpers to fill contests through real joins."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 
 from adapters.alerts import CollectedAlerts
@@ -79,7 +79,13 @@ class SmallCatalogue:
         return template in CAPACITY
 
     def terms(
-        self, template: str, pool: PlayerPool, lock_at: datetime, name: str | None = None
+        self,
+        template: str,
+        pool: PlayerPool,
+        lock_at: datetime,
+        name: str | None = None,
+        *,
+        kickoffs: Mapping[str, datetime] | None = None,
     ) -> ContestTerms:
         return ContestTerms(
             name=name or f"{template} ({pool.slate_id})",
@@ -93,6 +99,7 @@ class SmallCatalogue:
             payout=top_heavy(1),
             rake_bps=1_000,
             min_entries=2,
+            kickoffs=kickoffs or {},
         )
 
 

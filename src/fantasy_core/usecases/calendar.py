@@ -27,9 +27,9 @@ from fantasy_core.calendar import (
 from fantasy_core.contest import Contest
 from fantasy_core.errors import FeedUnavailable, UnknownSlate
 from fantasy_core.lifecycle import ContestState
-from fantasy_core.lineups import PlayerPool
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import clear_now
+from fantasy_core.usecases.queries import SlateForContests, slate_for_contests
 
 SCHEDULE_DOWN_ALERT = "calendar-schedule-unavailable"
 # How long after a slate's first kick-off the pass still looks at it: a game moved earlier
@@ -66,9 +66,9 @@ def run_calendar(p: Platform) -> CalendarReport:
     states = _line_states(p, openings)
     moved = _move_locks(p, openings, recent)
     opened: list[CalendarOpening] = []
-    pools: dict[str, PlayerPool] = {}
+    slates: dict[str, SlateForContests] = {}
     for key in due_keys(p.calendar, recent.values(), now, states, paused):
-        opening = _open(p, key, recent[key.slate_id], pools)
+        opening = _open(p, key, recent[key.slate_id], slates)
         if opening is not None:
             opened.append(opening)
     return CalendarReport(tuple(opened), moved)
@@ -94,15 +94,16 @@ def _line_states(
 
 
 def _open(
-    p: Platform, key: CalendarKey, schedule: SlateSchedule, pools: dict[str, PlayerPool]
+    p: Platform, key: CalendarKey, schedule: SlateSchedule, slates: dict[str, SlateForContests]
 ) -> CalendarOpening | None:
     """Open the contest of `key` unless another worker did first; the opening, or None."""
     catalogue = p.catalogue
     assert catalogue is not None  # run_calendar checked
     line = p.calendar.line(key.line)
     try:
-        pool = pools.get(key.slate_id) or pools.setdefault(
-            key.slate_id, p.feed.player_pool(key.slate_id)
+        # The pool and every game's kick-off (late swap reads them), as an operator's.
+        slate = slates.get(key.slate_id) or slates.setdefault(
+            key.slate_id, slate_for_contests(p, key.slate_id)
         )
     except (FeedUnavailable, UnknownSlate) as error:
         p.alert(
@@ -111,9 +112,11 @@ def _open(
         )
         return None
     lock_at = lock_time(schedule)
-    terms = catalogue.terms(line.template, pool, lock_at)
+    pool, kickoffs = slate.pool, slate.kickoffs
+    terms = catalogue.terms(line.template, pool, lock_at, kickoffs=kickoffs)
     if key.sequence > 1:
-        terms = catalogue.terms(line.template, pool, lock_at, f"{terms.name} #{key.sequence}")
+        name = f"{terms.name} #{key.sequence}"
+        terms = catalogue.terms(line.template, pool, lock_at, name, kickoffs=kickoffs)
     contest = Contest(contest_id=p.ids.new_id("contest"), terms=terms)
     opening = CalendarOpening(key, contest.contest_id, p.clock.now())
     with p.uow() as uow:
