@@ -127,7 +127,7 @@ def test_the_ledger_of_the_demo_verifies_from_the_command_line(
 ) -> None:
     url = f"sqlite:///{sqlite_run[2]}/demo.db"
     assert main(["verify-ledger", "--database-url", url]) == EXIT_OK
-    assert "OK: 132 posting sets balanced, 6 closed contests conserved" in capsys.readouterr().out
+    assert "OK: 133 posting sets balanced, 6 closed contests conserved" in capsys.readouterr().out
 
 
 def test_the_demo_replays_weeks_one_to_eight_only(capsys: pytest.CaptureFixture[str]) -> None:
