@@ -202,5 +202,5 @@ def test_the_demo_then_serves_the_web_pages_on_its_database() -> None:
     assert seen["lobby"] == 200
     assert "Prize paid" in seen["board"]
     assert "Settlement snapshot" in seen["board"]
-    assert "contest-00000001" in seen["entries"]
+    assert "contest-00000002" in seen["entries"]  # the 50/50 the calendar opened second
     assert "player-01@demo.example" in out.getvalue()
