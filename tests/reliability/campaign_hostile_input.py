@@ -239,6 +239,7 @@ def fuzz(config: HostileConfig, app: Seeded, workdir: Path, report: CampaignRepo
         if run.returncode != 0 and not found:
             failures.append(f"{role}: schemathesis exited {run.returncode}: {run.stdout[-2000:]}")
     report.figures["fuzzing: operations"] = len(operations)
+    report.figures["fuzzing: operations documented"] = len(_documented_operations(app))
     report.figures["fuzzing: requests generated"] = generated
     report.figures["fuzzing: roles"] = " / ".join(config.roles)
     report.figures["fuzzing: failures"] = len(failures)
@@ -277,9 +278,11 @@ def matrix_routes(app: Seeded) -> list[Route]:
     signed_in = {"anonymous": 401, "ann": 200, "bob": 200, "operator": 200}
     operators = {"anonymous": 401, "ann": 403, "bob": 403, "operator": 200}
     owner = {"anonymous": 401, "ann": 200, "bob": 403, "operator": 200}
+    players = {"anonymous": 401, "ann": 200, "bob": 200, "operator": 403}
     players_refused = {"anonymous": 401, "ann": 400, "bob": 400, "operator": 403}
     return [
         Route("GET", "/health", public),
+        Route("GET", "/metrics", public),  # counts only; a token when FANTASY_METRICS_TOKEN
         Route("GET", "/ready", public),
         Route("GET", "/contests", public),
         Route("GET", "/slates", public),
@@ -308,6 +311,16 @@ def matrix_routes(app: Seeded) -> list[Route]:
                 "jurisdiction": "NJ",
             },
         ),
+        # Asking for a reset answers alike for every address and caller; a forged token is
+        # refused; the sandbox's mailbox needs the address it is asked about.
+        Route("POST", "/auth/password-reset", dict.fromkeys(CALLERS, 202), {"email": "x@e.com"}),
+        Route(
+            "POST",
+            "/auth/password-reset/confirm",
+            dict.fromkeys(CALLERS, 422),
+            {"token": "user-x.99999999999.AAAA", "new_password": "another passphrase"},
+        ),
+        Route("GET", "/sandbox/mail", dict.fromkeys(CALLERS, 400)),
         Route(
             "POST",
             "/webhooks/stripe",
@@ -323,6 +336,9 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", "/me", signed_in),
         Route("GET", "/me/entries", signed_in),
         Route("GET", "/me/payments", signed_in),
+        Route("GET", "/me/limits", players),
+        # A tighter limit applies at once (nothing the rest of the matrix joins reaches it).
+        Route("PUT", "/me/limits", players, {"entries_week": 1000}),
         Route("PUT", "/me/payout-account", signed_in, {"account_id": "acct_matrix"}),
         # A player's own protection: players only. The bodies are refused (400) so that no
         # caller of the matrix is put in a cool-off or self-excluded for the routes after.
@@ -373,6 +389,8 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", f"/operator/contests/{cid}/audit", operators),
         Route("GET", f"/operator/players/{app.user_ids['ann']}/audit", operators),
         Route("GET", "/operator/ledger", operators),
+        Route("GET", "/operator/board", operators),
+        Route("GET", f"/operator/audit?contest_id={cid}", operators),
         Route("GET", "/operator/templates", operators),
         Route("GET", "/operator/health", operators),
         Route(
@@ -395,6 +413,9 @@ def matrix_routes(app: Seeded) -> list[Route]:
         ),
         # Cancelling: last, it ends the contest.
         Route("POST", f"/operator/contests/{cid}/cancel", operators, {"reason": "matrix check"}),
+        # Breaks from play: near the end, they stop the players' joins.
+        Route("POST", "/me/cool-off", players, {"hours": 72}),
+        Route("POST", "/me/self-exclusion", players, {"term": "1y"}),
         # Logging out: last, it revokes each caller's token, which is refused from then on.
         Route("POST", "/auth/logout", {"anonymous": 401, "ann": 204, "bob": 204, "operator": 204}),
         Route("GET", "/me", dict.fromkeys(CALLERS, 401)),
@@ -451,6 +472,7 @@ def _documented_operations(app: Seeded) -> set[tuple[str, str]]:
 
 
 def _template_of(path: str, documented: set[tuple[str, str]]) -> str:
+    path = path.partition("?")[0]
     for _, template in documented:
         pattern = "^" + re.sub(r"\{[^}]+\}", "[^/]+", template) + "$"
         if re.match(pattern, path):

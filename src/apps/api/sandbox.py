@@ -44,7 +44,13 @@ class SandboxMailController(Controller):
 
     tags = ("sandbox (test environments only)",)
 
-    @get("/sandbox/mail", exclude_from_auth=True, operation_id="sandboxMail", sync_to_thread=False)
+    @get(
+        "/sandbox/mail",
+        exclude_from_auth=True,
+        operation_id="sandboxMail",
+        sync_to_thread=False,
+        responses=problem_responses(400, 404),
+    )
     def mail(
         self,
         to: Annotated[str, QueryParameter(description="the address the mail went to")],
