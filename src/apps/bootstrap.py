@@ -23,6 +23,7 @@ from adapters.alerts import LoggingAlerts
 from adapters.alerts.email_channel import EmailChannel
 from adapters.alerts.http_channels import PagerDutyChannel, WebhookChannel
 from adapters.clock import AcceleratedClock, SystemClock
+from adapters.crypto import FernetTaxIds
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
 from adapters.ids import TimeOrderedIds
@@ -172,7 +173,7 @@ def protection_of(settings: Settings) -> Protection:
         excluded=shipped.excluded | frozenset(settings.excluded_jurisdictions),
         monthly_caps=shipped.monthly_caps,
     )
-    return Protection(rules, DeclaredLocation())
+    return Protection(rules, DeclaredLocation(), FernetTaxIds(settings.tax_id_key))
 
 
 def bootstrap(

@@ -100,6 +100,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_audit(commands)
     _add_alerts(commands)
     _add_status(commands)
+    _add_tax(commands)
     return parser
 
 
@@ -641,6 +642,47 @@ def _run_audit(args: argparse.Namespace) -> None:
             f"{record.at.isoformat()} {outcome} {record.action:<22} {record.actor:<14} "
             f"{record.subject or '-'}: {record.detail}"
         )
+
+
+# ---- fantasy tax ------------------------------------------------------------------------
+
+
+def _add_tax(commands: argparse._SubParsersAction[_Parser]) -> None:
+    tax = commands.add_parser("tax", help="tax reporting", description="Tax reporting.")
+    actions = tax.add_subparsers(dest="action", required=True, metavar="ACTION")
+    report = actions.add_parser(
+        "report",
+        help="write the year's 1099-MISC data (CSV)",
+        description=(
+            "Write one CSV row per player whose net winnings (prizes minus the fees of those "
+            "contests, refunds excluded; from the ledger) of contests paid in YEAR reach the "
+            "year's reporting threshold ($600 for 2025, $2,000 from 2026), with their W-9. "
+            "The file holds full taxpayer ids: it is created readable by its owner only."
+        ),
+    )
+    report.add_argument("--year", type=int, required=True, metavar="YYYY")
+    report.add_argument(
+        "--output", type=Path, default=None, help="the CSV file (default: tax-YYYY-1099-misc.csv)"
+    )
+    _database_option(report)
+    report.set_defaults(run=_run_tax_report)
+
+
+def _run_tax_report(args: argparse.Namespace) -> None:
+    from apps.tax_commands import write_report  # noqa: PLC0415
+    from fantasy_core.usecases.tax import open_taxpayer_id, tax_report  # noqa: PLC0415
+
+    if not 2000 <= args.year <= 2100:
+        raise CommandError(f"--year {args.year} is not a tax year", EXIT_USAGE)
+    path: Path = args.output or Path(f"tax-{args.year}-1099-misc.csv")
+    with _start(_settings(args, auto_upgrade=False)) as services:
+        platform = services.platform
+        rows = tax_report(platform, args.year)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(descriptor, "w", encoding="utf-8", newline="") as out:
+            count = write_report(rows, out, lambda d: open_taxpayer_id(platform, d))
+    missing = sum(1 for row in rows if row.details is None)
+    print(f"{path}: {count} players at or over the {args.year} threshold, {missing} without a W-9")
 
 
 # ---- fantasy alerts ---------------------------------------------------------------------

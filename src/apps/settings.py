@@ -107,6 +107,10 @@ _TRUE = frozenset({"1", "true", "yes", "on"})
 _FALSE = frozenset({"0", "false", "no", "off"})
 
 
+# Public, in this file: seals only the test environment's made-up taxpayer ids.
+TEST_TAX_ID_KEY = "NNe-IYn8VVb4Iz-BDm5snMdNizF32B0ISSRCiP7wK20="
+
+
 class SettingsError(Exception):
     """The configuration cannot be used: every problem, one per line, each naming its variable."""
 
@@ -176,6 +180,9 @@ class Settings:
     # besides the shipped list, and minimum ages replacing the shipped ones.
     excluded_jurisdictions: tuple[str, ...] = ()
     minimum_ages: tuple[tuple[str, int], ...] = ()
+    # The Fernet key that seals W-9 taxpayer ids (required in production; a test
+    # environment without one uses TEST_TAX_ID_KEY, which is public: test data only).
+    tax_id_key: str = field(default=TEST_TAX_ID_KEY, repr=False)
 
     @property
     def uses_sandbox_gateway(self) -> bool:
@@ -439,6 +446,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         clock_since=read.instant("CLOCK_SINCE"),
         excluded_jurisdictions=_jurisdictions(read, "EXCLUDED_JURISDICTIONS"),
         minimum_ages=_minimum_ages(read, "MINIMUM_AGES"),
+        tax_id_key=_tax_id_key(read, production),
     )
     _check_together(read, settings)
     if read.problems:
@@ -548,6 +556,17 @@ def _addresses(read: _Reader, name: str) -> tuple[str, ...]:
         read.problem(name, f"must list e-mail addresses separated by commas, got {value!r}")
         return ()
     return addresses
+
+
+def _tax_id_key(read: _Reader, production: bool) -> str:
+    key = read.raw("TAX_ID_KEY")
+    if key is None:
+        if production:
+            read.problem("TAX_ID_KEY", "is required in production (a Fernet key, kept secret)")
+        return TEST_TAX_ID_KEY
+    if production and key == TEST_TAX_ID_KEY:
+        read.problem("TAX_ID_KEY", "is the public test key: production needs its own")
+    return key
 
 
 def _jurisdictions(read: _Reader, name: str) -> tuple[str, ...]:

@@ -20,6 +20,7 @@ from fantasy_core.ports import (
     Locator,
     PaymentGateway,
     StatsFeed,
+    TaxIdCipher,
     UnitOfWork,
 )
 from fantasy_core.protection.rules import JurisdictionRules
@@ -46,6 +47,8 @@ class Protection:
 
     rules: JurisdictionRules
     locator: Locator
+    # Seals W-9 taxpayer ids (None: the platform takes no tax details).
+    tax_ids: TaxIdCipher | None = None
 
 
 @frozen

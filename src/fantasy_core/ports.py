@@ -35,6 +35,7 @@ from fantasy_core.payments import (
 from fantasy_core.protection.eligibility import Location
 from fantasy_core.protection.limits import Spend
 from fantasy_core.protection.players import PlayerProfile
+from fantasy_core.protection.tax import TaxDetails
 from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
 __all__ = [
@@ -61,6 +62,8 @@ __all__ = [
     "SettlementRepository",
     "StatsFeed",
     "StatsRepository",
+    "TaxDetailsRepository",
+    "TaxIdCipher",
     "UnitOfWork",
     "WebhookVerifier",
     "WorkerPasses",
@@ -168,6 +171,15 @@ class EntryRepository(Protocol):
         at or after `since` that holds a seat (reserved, pending action, active), as what
         counts against their limits (its creation time and fee), oldest first. One
         statement whatever the count."""
+
+
+class TaxDetailsRepository(Protocol):
+    """Players' W-9s (fantasy_core.protection.tax): the taxpayer id only sealed."""
+
+    def get(self, user_id: str) -> TaxDetails | None: ...
+
+    def save(self, details: TaxDetails) -> None:
+        """Store the player's W-9, replacing an earlier one."""
 
 
 class PlayerRepository(Protocol):
@@ -506,6 +518,8 @@ class UnitOfWork(Protocol):
     def players(self) -> PlayerRepository: ...
     @property
     def calendar(self) -> CalendarRepository: ...
+    @property
+    def tax_details(self) -> TaxDetailsRepository: ...
 
     def __enter__(self) -> Self: ...
 
@@ -691,6 +705,17 @@ class Locator(Protocol):
         answer (the platform then takes the player's registered jurisdiction). Raises
         UnknownLocation when the answer it has cannot be trusted (a declared code that is
         no US jurisdiction, a provider's verdict of spoofing)."""
+
+
+class TaxIdCipher(Protocol):
+    """Seals taxpayer ids for storage with a key from the settings (adapters.crypto)."""
+
+    def seal(self, taxpayer_id: str) -> str:
+        """The id encrypted and authenticated, as text; a new token each call."""
+
+    def open(self, sealed: str) -> str:
+        """The id a `seal` made with this key; InvalidConfiguration with another key or a
+        token that was altered."""
 
 
 class Clock(Protocol):

@@ -164,3 +164,23 @@ def test_the_leaderboard_and_the_profile_show_the_highly_experienced(api: Api) -
     api.world.run()
     rows = api.client.get(f"/contests/{contest}/leaderboard").json()["rows"]
     assert [row["highly_experienced"] for row in rows] == [True]
+
+
+def test_a_w9_answer_shows_only_the_last_four_digits(api: Api) -> None:
+    ann = api.player("ann")
+    body = {
+        "legal_name": "Ann Smith",
+        "address": "1 Main St, Newark NJ",
+        "taxpayer_id": "123-45-6789",
+    }
+    answer = api.client.put("/me/tax-details", json=body, headers=ann)
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["taxpayer_id_last4"] == "6789"
+    assert "12345" not in answer.text
+    assert "12345" not in api.client.get("/me", headers=ann).text
+    bad = {**body, "taxpayer_id": "000-00-0000"}
+    problem = assert_problem(
+        api.client.put("/me/tax-details", json=bad, headers=ann), 422, "protection-request-refused"
+    )
+    assert problem["rule"] == "bad_taxpayer_id"
+    assert "000" not in problem["detail"]

@@ -7,11 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from apps.settings import Settings, SettingsError, accelerated, load_settings
+from apps.settings import TEST_TAX_ID_KEY, Settings, SettingsError, accelerated, load_settings
 
 SECRET = "s" * 40
 LIVE_KEY = "sk_live_" + "x" * 24
 TEST_KEY = "sk_test_" + "x" * 24
+TAX_ID_KEY = "Zm9yLXRlc3RzLW9ubHktbm90LWEtcmVhbC1rZXktMDA="  # 32 bytes, base64
 
 
 def problems(environ: dict[str, str]) -> str:
@@ -35,6 +36,9 @@ def test_production_demands_stripe_a_token_secret_and_a_real_feed() -> None:
     assert "FANTASY_STRIPE_API_KEY: required in production" in found
     assert "FANTASY_TOKEN_SECRET: required in production" in found
     assert "FANTASY_FEED: replay is for tests" in found
+    assert "FANTASY_TAX_ID_KEY: is required in production" in found
+    public = problems({"FANTASY_ENV": "production", "FANTASY_TAX_ID_KEY": TEST_TAX_ID_KEY})
+    assert "FANTASY_TAX_ID_KEY: is the public test key" in public
 
 
 def test_production_refuses_a_stripe_test_key_and_test_refuses_a_live_key() -> None:
@@ -94,9 +98,12 @@ def test_a_complete_production_configuration_loads() -> None:
             "FANTASY_TOKEN_SECRET": SECRET,
             "FANTASY_FEED": "sportsdataio",
             "FANTASY_SPORTSDATAIO_API_KEY": "key",
+            "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
         }
     )
     assert settings.environment == "production"
+    assert settings.tax_id_key == TAX_ID_KEY
+    assert TAX_ID_KEY not in repr(settings)
     assert not settings.database_auto_upgrade
     assert not settings.uses_sandbox_gateway
 
@@ -110,6 +117,7 @@ def test_production_mail_links_point_at_an_https_public_address() -> None:
         "FANTASY_TOKEN_SECRET": SECRET,
         "FANTASY_FEED": "sportsdataio",
         "FANTASY_SPORTSDATAIO_API_KEY": "key",
+        "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
         "FANTASY_SMTP_URL": "smtps://mail.example.com",
     }
     assert "FANTASY_PUBLIC_URL: an https:// address is required" in problems(production)
@@ -153,6 +161,7 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
         "FANTASY_TOKEN_SECRET": SECRET,
         "FANTASY_FEED": "sportsdataio",
         "FANTASY_SPORTSDATAIO_API_KEY": "key",
+        "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
     }
     assert load_settings(production).stripe_requests_per_second == 95.0
     assert load_settings(production).payout_senders == 4

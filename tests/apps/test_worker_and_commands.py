@@ -198,6 +198,7 @@ PRODUCTION = {
     "FANTASY_TOKEN_SECRET": "s" * 40,
     "FANTASY_FEED": "sportsdataio",
     "FANTASY_SPORTSDATAIO_API_KEY": "key",
+    "FANTASY_TAX_ID_KEY": "Zm9yLXRlc3RzLW9ubHktbm90LWEtcmVhbC1rZXktMDA=",
 }
 
 

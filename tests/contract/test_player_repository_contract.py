@@ -14,6 +14,7 @@ from fantasy_core.protection.limits import LimitKind, Spend
 from fantasy_core.protection.players import PlayerProfile, new_profile
 from fantasy_core.protection.restrictions import ExclusionTerm, cool_off, self_exclusion
 from fantasy_core.protection.rules import JurisdictionRules
+from fantasy_core.protection.tax import TaxDetails
 
 NOW = datetime(2025, 9, 10, 12, 0, 0, 250_000, tzinfo=UTC)
 
@@ -85,3 +86,18 @@ def test_spend_counts_the_seat_holding_entries_made_since_an_instant(backend: Ba
         spent = uow.entries.spend_since(["ann", "bob", "cat"], NOW - day)
     fee = a_contest().terms.entry_fee.minor
     assert spent == {"ann": [Spend(NOW, fee), Spend(NOW + day, fee)], "bob": [], "cat": []}
+
+
+def test_a_w9_comes_back_as_saved_and_a_new_one_replaces_it(backend: Backend) -> None:
+    first = TaxDetails("ann", "Ann Smith", "1 Main St", "sealed-1", "6789", NOW)
+    second = TaxDetails("ann", "Ann Jones", "2 Elm St", "sealed-2", "4321", NOW)
+    with backend.uow() as uow:
+        assert uow.tax_details.get("ann") is None
+        uow.tax_details.save(first)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.tax_details.get("ann") == first
+        uow.tax_details.save(second)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.tax_details.get("ann") == second

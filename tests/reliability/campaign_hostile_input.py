@@ -340,12 +340,8 @@ def matrix_routes(app: Seeded) -> list[Route]:
         # A tighter limit applies at once (nothing the rest of the matrix joins reaches it).
         Route("PUT", "/me/limits", players, {"entries_week": 1000}),
         Route("PUT", "/me/payout-account", signed_in, {"account_id": "acct_matrix"}),
-        # A player's own protection: players only. The bodies are refused (400) so that no
-        # caller of the matrix is put in a cool-off or self-excluded for the routes after.
-        Route("GET", "/me/limits", {"anonymous": 401, "ann": 200, "bob": 200, "operator": 403}),
-        Route("PUT", "/me/limits", players_refused, {"entries_week": -1}),
-        Route("POST", "/me/cool-off", players_refused, {"hours": 71}),
-        Route("POST", "/me/self-exclusion", players_refused, {"term": "2y"}),
+        # A W-9: players only; this one lacks its address and id (400).
+        Route("PUT", "/me/tax-details", players_refused, {"legal_name": "A"}),
         # A password change needs the current password: a wrong one changes nothing.
         Route(
             "PUT",

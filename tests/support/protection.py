@@ -6,7 +6,11 @@ from datetime import date
 
 import attrs
 
+from adapters.crypto import FernetTaxIds
 from adapters.location import FixedLocations
+from apps.settings import TEST_TAX_ID_KEY
+from fantasy_core.money import Money
+from fantasy_core.payouts import winner_take_all
 from fantasy_core.platform import Protection
 from fantasy_core.protection.players import new_profile
 from fantasy_core.protection.rules import JurisdictionRules
@@ -30,3 +34,25 @@ def register(world: World, user: str, jurisdiction: str = "NJ", born: date = ADU
         protection.rules, user, f"{user}@example.com", born, jurisdiction, world.clock.now()
     )
     register_player(world.p, profile)
+
+
+def taxed(world: World) -> FernetTaxIds:
+    protect(world)
+    assert world.p.protection is not None
+    cipher = FernetTaxIds(TEST_TAX_ID_KEY)
+    world.p = attrs.evolve(world.p, protection=attrs.evolve(world.p.protection, tax_ids=cipher))
+    return cipher
+
+
+def big_winner_world(world: World) -> None:
+    """Four players at $500, winner take all: one wins $1,800 (net $1,300) in 2025."""
+    players = [f"p{n}" for n in range(4)]
+    for player in players:
+        register(world, player)
+        world.give_account(player)
+    contest = world.create(entry_fee=Money(50_000, "usd"), payout=winner_take_all())
+    for n, player in enumerate(players):
+        world.join(contest, player, variant=n)
+    world.play_games()
+    world.run()
+    assert world.state(contest) == "PAID"

@@ -35,6 +35,7 @@ from fantasy_core.outbox import AlertNotice
 from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
 from fantasy_core.protection.limits import Spend
 from fantasy_core.protection.players import PlayerProfile
+from fantasy_core.protection.tax import TaxDetails
 from fantasy_core.stats import FeedSnapshot, ProviderChange, StatCorrection
 
 T = TypeVar("T")
@@ -73,6 +74,7 @@ class _Tables:
         self.identities: dict[str, str] = {}  # identity key -> user id
         self.calendar: dict[str, CalendarOpening] = {}  # by key text
         self.paused_lines: set[str] = set()
+        self.tax_details: dict[str, TaxDetails] = {}
 
     def clone(self) -> _Tables:
         twin = _Tables.__new__(_Tables)
@@ -119,6 +121,7 @@ class MemoryUnitOfWork:
         self.workers = _WorkerPasses(tables)
         self.players = _Players(tables)
         self.calendar = _Calendar(tables)
+        self.tax_details = _TaxDetails(tables)
         return self
 
     def __exit__(
@@ -158,6 +161,7 @@ class MemoryUnitOfWork:
             self.workers,
             self.players,
             self.calendar,
+            self.tax_details,
         ):
             repo.t = tables
 
@@ -691,3 +695,11 @@ class _Calendar(_Repo):
         else:
             self.t.paused_lines.discard(line)
         return True
+
+
+class _TaxDetails(_Repo):
+    def get(self, user_id: str) -> TaxDetails | None:
+        return self.t.tax_details.get(user_id)
+
+    def save(self, details: TaxDetails) -> None:
+        self.t.tax_details[details.user_id] = details

@@ -16,6 +16,7 @@ from fantasy_core.errors import DuplicateRecord
 from fantasy_core.protection.limits import LimitKind, Limits, LimitSchedule, PendingChange
 from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.protection.restrictions import Restriction, RestrictionKind
+from fantasy_core.protection.tax import TaxDetails
 
 _GET = select(t.player_profiles).where(t.player_profiles.c.user_id == bindparam("user_id"))
 # FOR NO KEY UPDATE, as contests: the row's key never changes.
@@ -153,3 +154,33 @@ class SqlPlayers:
             .order_by(table.c.user_id)
         )
         return [row.user_id for row in self._db.execute(query)]
+
+
+class SqlTaxDetails:
+    def __init__(self, db: Statements) -> None:
+        self._db = db
+
+    def get(self, user_id: str) -> TaxDetails | None:
+        table = t.tax_details
+        row = self._db.execute(select(table).where(table.c.user_id == user_id)).first()
+        if row is None:
+            return None
+        return TaxDetails(
+            user_id=row.user_id,
+            legal_name=row.legal_name,
+            address=row.address,
+            taxpayer_id_sealed=row.taxpayer_id_sealed,
+            taxpayer_id_last4=row.taxpayer_id_last4,
+            submitted_at=utc(row.submitted_at),
+        )
+
+    def save(self, details: TaxDetails) -> None:
+        values = {
+            "user_id": details.user_id,
+            "legal_name": details.legal_name,
+            "address": details.address,
+            "taxpayer_id_sealed": details.taxpayer_id_sealed,
+            "taxpayer_id_last4": details.taxpayer_id_last4,
+            "submitted_at": details.submitted_at,
+        }
+        self._db.execute(self._db.upsert(t.tax_details, values))

@@ -451,8 +451,21 @@ calendar_pauses = Table(
     _key("line", primary_key=True),
 )
 
+# Players' W-9s (since 0015): the taxpayer id only sealed (adapters.crypto), never in clear.
+tax_details = Table(
+    "tax_details",
+    metadata,
+    _key("user_id", primary_key=True),
+    Column("legal_name", String(200), nullable=False),
+    Column("address", String(200), nullable=False),
+    Column("taxpayer_id_sealed", Text, nullable=False),
+    Column("taxpayer_id_last4", String(4), nullable=False),
+    Column("submitted_at", UtcDateTime(), nullable=False),
+)
+
 # Rows a reset for tests may empty; platform_meta (the label) and alembic_version stay.
 DATA_TABLES = (
+    tax_details,
     player_profiles,
     calendar_pauses,
     calendar_contests,

@@ -34,7 +34,7 @@ from adapters.sqlalchemy.journals import (
 from adapters.sqlalchemy.outbox import SqlOutbox
 from adapters.sqlalchemy.payout_accounts import SqlPayoutAccounts
 from adapters.sqlalchemy.payouts import SqlPayouts
-from adapters.sqlalchemy.players import SqlPlayers
+from adapters.sqlalchemy.players import SqlPlayers, SqlTaxDetails
 from adapters.sqlalchemy.refunds import SqlRefunds
 from adapters.sqlalchemy.seats import SeatCounters
 from adapters.sqlalchemy.statements import Caches, Statements
@@ -71,6 +71,7 @@ class SqlUnitOfWork:
     workers: SqlWorkerPasses
     players: SqlPlayers
     calendar: SqlCalendar
+    tax_details: SqlTaxDetails
 
     def __init__(self, engine: Engine, caches: Caches) -> None:
         self._engine = engine
@@ -103,6 +104,7 @@ class SqlUnitOfWork:
         self.workers = SqlWorkerPasses(db)
         self.players = SqlPlayers(db)
         self.calendar = SqlCalendar(db)
+        self.tax_details = SqlTaxDetails(db)
         return self
 
     def __exit__(

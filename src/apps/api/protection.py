@@ -25,6 +25,7 @@ from fantasy_core.usecases.protecting import (
     start_cool_off,
     start_self_exclusion,
 )
+from fantasy_core.usecases.tax import submit_tax_details
 
 LimitValue = Annotated[int, Meta(ge=0, le=MAX_LIMIT)]
 
@@ -98,6 +99,22 @@ def restriction_out(restriction: Restriction) -> RestrictionOut:
     )
 
 
+class TaxDetailsIn(RequestBody):
+    """A W-9: the legal name and address, and the taxpayer id (SSN, ITIN or EIN, nine
+    digits, dashes allowed). The id is stored encrypted; only its last four are shown."""
+
+    legal_name: Annotated[str, Meta(min_length=1, max_length=200)]
+    address: Annotated[str, Meta(min_length=1, max_length=200)]
+    taxpayer_id: Annotated[str, Meta(min_length=9, max_length=11, pattern=r"^[0-9 -]+$")]
+
+
+class TaxDetailsOut(Struct, kw_only=True):
+    legal_name: str
+    address: str
+    taxpayer_id_last4: str
+    submitted_at: datetime
+
+
 class ProtectionController(Controller):
     path = "/me"
     tags = ("protection",)
@@ -158,6 +175,32 @@ class ProtectionController(Controller):
         shortened (422 `cannot_shorten`)."""
         duration = timedelta(hours=data.hours)
         return restriction_out(start_cool_off(platform, request.user.user_id, duration))
+
+    @put(
+        "/tax-details",
+        operation_id="setTaxDetails",
+        guards=[players_only],
+        sync_to_thread=True,
+        responses=problem_responses(400, 401, 403, 422, 503),
+    )
+    def set_tax_details(
+        self,
+        data: JSONBody[TaxDetailsIn],
+        request: Request[Account, Token, Any],
+        platform: NamedDependency[Platform],
+    ) -> TaxDetailsOut:
+        """Give (or replace) the W-9 needed once net winnings reach the year's reporting
+        threshold ($600 for 2025, $2,000 from 2026); the answer shows only the last four
+        digits of the taxpayer id."""
+        details = submit_tax_details(
+            platform, request.user.user_id, data.legal_name, data.address, data.taxpayer_id
+        )
+        return TaxDetailsOut(
+            legal_name=details.legal_name,
+            address=details.address,
+            taxpayer_id_last4=details.taxpayer_id_last4,
+            submitted_at=details.submitted_at,
+        )
 
     @post(
         "/self-exclusion",

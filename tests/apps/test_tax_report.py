@@ -1,0 +1,25 @@
+"""`fantasy tax report --year YYYY`: the 1099-MISC CSV, readable by its owner only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from apps.cli import EXIT_OK, main
+from support.protection import big_winner_world, taxed
+from support.sql_world import SqlWorld
+
+WORLD_STORES = ("sqlite",)  # the command opens the world's database file
+
+
+def test_fantasy_tax_report_writes_the_csv(world: SqlWorld, tmp_path: Path) -> None:
+    taxed(world)
+    big_winner_world(world)
+    output = tmp_path / "1099.csv"
+    url = str(world.engine.url)
+    assert main(["tax", "report", "--year", "2025", "--database-url", url,
+                 "--output", str(output)]) == EXIT_OK  # fmt: skip
+    lines = output.read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("user_id,recipient_tin,")
+    assert len(lines) == 2
+    assert lines[1].endswith(",,,1300.00,1800.00,500.00,false")
+    assert output.stat().st_mode & 0o777 == 0o600
