@@ -28,6 +28,7 @@ from pathlib import Path
 from common import RESULTS, ROOT, add_common_options, emulator, workdir  # first: sets the path
 
 # isort: split
+import campaign_alert_delivery as alert_delivery
 import campaign_crash_joins as crash_joins
 import campaign_crash_payouts as crash
 import campaign_crash_settlement as crash_settlement
@@ -126,6 +127,18 @@ def _outages(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> 
     return outages.run_campaign(config, pg, stripe, work, mode=_mode(full))
 
 
+def _alert_delivery(
+    full: bool, seed: int, pg: str | None, stripe: str, work: Path
+) -> CampaignReport:
+    assert pg is not None
+    config = (
+        alert_delivery.AlertDeliveryConfig(alerts=90, kills=40, seed=seed)
+        if full
+        else alert_delivery.AlertDeliveryConfig(alerts=12, kills=6, seed=seed)
+    )
+    return alert_delivery.run_campaign(config, pg, work, mode=_mode(full))
+
+
 # name -> (needs PostgreSQL, runner), in the order of the document
 CAMPAIGNS: dict[str, tuple[bool, Runner]] = {
     "crash_payouts": (True, _crash),
@@ -136,6 +149,7 @@ CAMPAIGNS: dict[str, tuple[bool, Runner]] = {
     "hostile_input": (False, _hostile),
     "lost_replies": (False, _replies),
     "outages": (True, _outages),
+    "alert_delivery": (True, _alert_delivery),
 }
 
 

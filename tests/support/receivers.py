@@ -3,9 +3,11 @@ and an SMTP server (aiosmtpd), each recording what arrived and able to refuse on
 
 from __future__ import annotations
 
+import asyncio
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email import message_from_bytes
@@ -32,6 +34,9 @@ class HttpReceiver:
 
     url: str = ""
     status: int = 202
+    # Seconds to wait after taking a request in, before answering (a slow receiver: a
+    # sender killed meanwhile never learns that it was accepted).
+    delay: float = 0.0
     received: list[Received] = field(factory=list)
     _lock: threading.Lock = field(factory=threading.Lock)
 
@@ -55,10 +60,15 @@ def http_receiver(path: str = "/hook") -> Iterator[HttpReceiver]:
             status = receiver.status if self.path == path else 404
             if status < 300:
                 receiver.record(Received(dict(self.headers.items()), json.loads(raw)))
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.end_headers()
-            self.wfile.write(b'{"status": "success"}' if status < 300 else b'{"error": "no"}')
+            if receiver.delay:
+                time.sleep(receiver.delay)
+            try:
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.end_headers()
+                self.wfile.write(b'{"status": "success"}' if status < 300 else b'{"error": "no"}')
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # the sender died waiting (a campaign's SIGKILL): it was taken in all the same
 
         def log_message(self, format: str, *args: Any) -> None:
             pass  # quiet: the test reads `received`
@@ -81,6 +91,7 @@ class SmtpReceiver:
 
     url: str = ""
     refusing: bool = False
+    delay: float = 0.0  # as HttpReceiver.delay, after the message is taken in
     messages: list[Message] = field(factory=list)
     recipients: list[list[str]] = field(factory=list)
     _lock: threading.Lock = field(factory=threading.Lock)
@@ -93,6 +104,8 @@ class SmtpReceiver:
         with self._lock:
             self.messages.append(message_from_bytes(content))
             self.recipients.append(list(envelope.rcpt_tos))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         return "250 OK"
 
     def seen(self) -> list[Message]:
