@@ -40,8 +40,10 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
     "join_http": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
     "payouts_rate_limited": (["--payouts", "1500"], ["--payouts", "300"]),
     "memory": (["--entries", "1000000"], ["--entries", "100000"]),
+    "web_pages": (["--seconds", "10"], ["--seconds", "3"]),
 }
-NEEDS_POSTGRES = {"settle_db", "join_http", "payouts_rate_limited", "memory"}
+STORES = ("sqlite", "postgresql")
+NEEDS_POSTGRES = {"settle_db", "join_http", "payouts_rate_limited", "memory", "web_pages"}
 
 
 def run_scenario(name: str, quick: bool, pg_url: str | None) -> list[Record]:
@@ -169,6 +171,18 @@ def _memory(records: list[Record]) -> Row:
     )  # fmt: skip
 
 
+def _web(records: list[Record]) -> Row:
+    r = records[0]
+    page, store = r["scenario"].removeprefix("web_").rsplit("_", 1)
+    return _row(
+        f"the web {page} page over HTTP, {store}", f"{r['clients']} clients",
+        f"{r['requests_per_second']:,.0f} req/s, p50 {r['p50_ms']:.0f} ms, "
+        f"p99 {r['p99_ms']:.0f} ms",
+        f"{r['floor_requests_per_second']:,.0f} req/s, p99 {r['floor_p99_ms']:.0f} ms "
+        "(a fixed page)", "", "p99 <= 50 ms", bool(r["met"]),
+    )  # fmt: skip
+
+
 FORMATS: dict[str, Callable[[list[Record]], Row]] = {
     "settle_core": _settle,
     "settle_sqlite": _settle,
@@ -181,6 +195,7 @@ FORMATS: dict[str, Callable[[list[Record]], Row]] = {
     "payouts_rate_limited": _payouts,
     "memory_settle_postgresql": _memory,
     "memory_settle_sqlite": _memory,
+    **{f"web_{page}_{store}": _web for page in ("lobby", "contest") for store in STORES},
 }
 
 

@@ -53,6 +53,8 @@ from apps.api.system import MetricsController, SystemController
 from apps.bootstrap import Services, services_for, start, watchdog_thresholds
 from apps.metrics import PlatformCollector, pass_histogram
 from apps.settings import Settings
+from apps.web.lobby import LOBBY, LOBBY_SECONDS, POOL_TABLES, POOL_TABLES_KEPT
+from apps.web.recent import Kept, Recent
 from apps.web.routes import template_config, web_routers
 from apps.worker import Worker
 from fantasy_core.platform import Platform
@@ -84,6 +86,8 @@ def create_app(
         lambda: services_of(state).platform, settings.stream_poll_seconds
     )
     state[ACCOUNTS] = account_lookups(state)
+    state[LOBBY] = Recent(LOBBY_SECONDS)  # what the web lobby read, reused for a second
+    state[POOL_TABLES] = Kept(POOL_TABLES_KEPT)  # each contest's pool table, rendered once
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         PlatformCollector(lambda: services_of(state).platform, shed=lambda: state[JOINS].shed)

@@ -5,10 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import anyio.to_thread
+from attrs import frozen
 from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
+from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
+from markupsafe import Markup
 
 from adapters.sandbox import TEST_CARDS, SandboxGateway
 from apps.api.auth import players_only
@@ -18,12 +21,14 @@ from apps.api.problems import Problem
 from apps.api.quota import spend
 from apps.api.sandbox import sandbox_confirm_url
 from apps.api.state import JOINS, LINEUPS
-from apps.api.wire import ContestDetailOut, contest_detail_out, contest_out
+from apps.api.wire import ContestDetailOut, ContestOut, contest_detail_out, contest_out
 from apps.templates import SPORT_OF_TEMPLATE
 from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, new_idempotency_key, picks_of, render
-from apps.web.session import signed_in
+from apps.web.recent import Kept, Recent
+from apps.web.session import signed_in, viewer
 from apps.web.views import check_lineup, contest_kind, lobby_rows, prize_rows
+from fantasy_core.accounts import Role
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import DomainError
 from fantasy_core.lifecycle import ContestState
@@ -33,6 +38,10 @@ from fantasy_core.usecases.joining import JoinRequest, pending_payment
 from fantasy_core.usecases.queries import ContestSummary, contest_summary, list_contests
 
 SORTS = {"salary", "name", "position", "team"}
+LOBBY = "web_lobby"  # the app state's Recent[LobbyRead]
+LOBBY_SECONDS = 1.0
+POOL_TABLES = "web_pool_tables"  # the app state's Kept[Markup], by contest id
+POOL_TABLES_KEPT = 64
 KIND_CHOICES = ("head-to-head", "50/50", "double-up", "tournament", "fixed prizes")
 FEE_CHOICES = (100, 500, 1_000, 2_500, 10_000)  # "at most" filters, minor units
 IN_PLAY_OR_DONE = [
@@ -147,12 +156,9 @@ class LobbyPages(Controller):
 
 def _lobby(request: Request[Any, Any, Any], platform: Platform) -> dict[str, Any]:
     query = request.query_params
-    summaries = list_contests(platform, [ContestState.SCHEDULED])
-    contests = [contest_out(s) for s in summaries]
-    kinds = {
-        s.contest.contest_id: contest_kind(s.contest.terms.payout, s.contest.terms.capacity)
-        for s in summaries
-    }
+    recent: Recent[LobbyRead] = request.app.state[LOBBY]
+    read = recent.get(platform, lambda: _read_lobby(platform))
+    contests, kinds = read.open, read.kinds
     max_fee_text = query.get("max_fee") or ""
     max_fee = int(max_fee_text) if max_fee_text.isdigit() else None
     sport, kind = query.get("sport") or "", query.get("kind") or ""
@@ -167,11 +173,8 @@ def _lobby(request: Request[Any, Any, Any], platform: Platform) -> dict[str, Any
         guaranteed=guaranteed,
         kinds=kinds,
     )
-    under_way = list_contests(platform, IN_PLAY_OR_DONE)
     return {
-        "under_way": sorted(
-            (contest_out(s) for s in under_way), key=lambda c: (c.lock_at, c.contest_id)
-        ),
+        "under_way": read.under_way,
         "rows": rows,
         "filters": filters,
         "sports": sorted(set(SPORT_OF_TEMPLATE.values())),
@@ -179,6 +182,28 @@ def _lobby(request: Request[Any, Any, Any], platform: Platform) -> dict[str, Any
         "fees": FEE_CHOICES,
         "now": platform.clock.now(),
     }
+
+
+@frozen
+class LobbyRead:
+    """What the lobby reads from the store (reused for a second: apps.web.recent)."""
+
+    open: list[ContestOut]
+    kinds: dict[str, str]
+    under_way: list[ContestOut]
+
+
+def _read_lobby(platform: Platform) -> LobbyRead:
+    summaries = list_contests(platform, [ContestState.SCHEDULED])
+    kinds = {
+        s.contest.contest_id: contest_kind(s.contest.terms.payout, s.contest.terms.capacity)
+        for s in summaries
+    }
+    under_way = sorted(
+        (contest_out(s) for s in list_contests(platform, IN_PLAY_OR_DONE)),
+        key=lambda c: (c.lock_at, c.contest_id),
+    )
+    return LobbyRead([contest_out(s) for s in summaries], kinds, under_way)
 
 
 def _pool(request: Request[Any, Any, Any], detail: ContestDetailOut) -> dict[str, Any]:
@@ -216,13 +241,17 @@ def contest_context(
     detail = contest_detail_out(summary)
     terms = summary.contest.terms
     picks = picks_of(detail.roster, form)
+    user = viewer(request)
+    builds = user is not None and user.role is Role.PLAYER  # only a player sees the builder
     eligible = {
         index: sorted(
             (p for p in detail.players if p.position in slot.positions),
             key=lambda p: (-p.salary, p.name),
         )
         for index, slot in enumerate(detail.roster.slots)
+        if builds
     }
+    pool = _pool(request, detail)
     return {
         "detail": detail,
         "now": platform.clock.now(),
@@ -237,8 +266,32 @@ def contest_context(
         "cards": _cards(platform),
         "chosen_card": form.get("payment_method", ""),
         "problem": problem,
-        **_pool(request, detail),
+        **pool,
+        "pool_html": _default_pool_html(request, platform, detail, pool),
     }
+
+
+def _default_pool_html(
+    request: Request[Any, Any, Any],
+    platform: Platform,
+    detail: ContestDetailOut,
+    pool: dict[str, Any],
+) -> Markup | None:
+    """The pool table as first shown (no search, by salary), rendered once per contest: a
+    contest's pool is fixed with its terms, and rendering its hundreds of rows was most of
+    the page's time (bench/web_pages.py). None when the visitor searched or sorted."""
+    if pool["pool_query"] != {"q": "", "position": "", "sort": "salary"}:
+        return None
+    kept: Kept[Markup] = request.app.state[POOL_TABLES]
+
+    def make() -> Markup:
+        engine = request.app.template_engine
+        if not isinstance(engine, JinjaTemplateEngine):
+            raise TypeError("the web pages render with Jinja")
+        html = engine.engine.get_template("_pool.html").render(detail=detail, **pool)
+        return Markup(html)
+
+    return kept.get(platform, detail.contest_id, make)
 
 
 def _cards(platform: Platform) -> dict[str, str]:

@@ -1,0 +1,64 @@
+"""A value reused for a moment: what many pages read at once is read once a second.
+
+The lobby lists the open contests, and a contest read from the store brings its whole
+terms (the slate's pool of hundreds of players): at 32 clients that read was nine tenths
+of the lobby's time (bench/web_pages.py). The lobby shows what it read at most a second
+ago (it refreshes itself every five): seats and the time to lock are computed per
+request from it; nothing a player does (a join, a payment) is decided on it.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+
+
+class Recent(Generic[T]):
+    """The last value `load` gave for a source, reused for `seconds` after it was read."""
+
+    def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self._seconds = seconds
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._held: tuple[object, float, T] | None = None
+
+    def get(self, source: object, load: Callable[[], T]) -> T:
+        """`load()`'s value, or the one read less than `seconds` ago from the same `source`
+        (another source, such as a platform swapped in, always reads afresh)."""
+        with self._lock:
+            held = self._held
+        if held is not None and held[0] is source and self._clock() - held[1] < self._seconds:
+            return held[2]
+        value = load()
+        with self._lock:
+            self._held = (source, self._clock(), value)
+        return value
+
+
+class Kept(Generic[T]):
+    """Values that never change once made (what a contest's fixed terms render to), kept
+    for the last `size` keys of a source; another source (a platform swapped in) starts
+    afresh, so equal keys of two platforms never meet."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._lock = threading.Lock()
+        self._source: object | None = None
+        self._values: dict[object, T] = {}
+
+    def get(self, source: object, key: object, make: Callable[[], T]) -> T:
+        with self._lock:
+            if self._source is source and key in self._values:
+                return self._values[key]
+        value = make()
+        with self._lock:
+            if self._source is not source:
+                self._source, self._values = source, {}
+            self._values[key] = value
+            while len(self._values) > self._size:
+                del self._values[next(iter(self._values))]  # the oldest made
+        return value
