@@ -30,7 +30,7 @@ from fantasy_core.platform import Platform
 from fantasy_core.ports import AccountStore
 from fantasy_core.protection.players import new_profile
 from fantasy_core.text import display_text
-from fantasy_core.usecases.protecting import identity_holder, register_player
+from fantasy_core.usecases.protecting import identity_holder, player_profile, register_player
 
 MIN_PASSWORD_LENGTH = 10
 MAX_EMAIL_LENGTH = 254
@@ -197,6 +197,29 @@ class Accounts:
         account = self.register(user_id, email, password, Role.PLAYER, now, display_name)
         register_player(platform, profile)
         return account
+
+    def complete_player(
+        self, platform: Platform, account: Account, date_of_birth: date, jurisdiction: str
+    ) -> None:
+        """Give an account made before registration asked for them its date of birth and
+        jurisdiction (its protection record), under the same rules as registering.
+        AccountError('profile_exists') if it has one: they are not changed this way."""
+        protection = platform.protection
+        if protection is None:
+            raise InvalidConfiguration("player records need the platform's protection")
+        if player_profile(platform, account.user_id) is not None:
+            raise AccountError("profile_exists", "the date of birth and state are on file")
+        profile = new_profile(
+            protection.rules,
+            account.user_id,
+            account.email,
+            date_of_birth,
+            jurisdiction,
+            platform.clock.now(),
+        )
+        if identity_holder(platform, profile.identity_key) is not None:
+            raise AccountError("identity_taken", "this mailbox already has an account")
+        register_player(platform, profile)
 
     def login(self, email: str, password: str) -> Account:
         account = self.store.by_email(normalise_email(email))

@@ -9,6 +9,8 @@ from typing import Any
 import attrs
 from api_support import BORN, PASSWORD, Api, assert_problem
 
+from apps.api.state import SERVICES
+from fantasy_core.accounts import Role
 from support.world import LOCK, lineup
 
 
@@ -184,3 +186,22 @@ def test_a_w9_answer_shows_only_the_last_four_digits(api: Api) -> None:
     )
     assert problem["rule"] == "bad_taxpayer_id"
     assert "000" not in problem["detail"]
+
+
+def test_an_account_older_than_the_protection_gives_its_details_before_paid_play(
+    api: Api,
+) -> None:
+    services = api.client.app.state[SERVICES]
+    now = api.world.clock.now()
+    services.accounts.register("user-old", "old@example.com", PASSWORD, Role.PLAYER, now)
+    old = api.login("old@example.com")
+    contest = api.contest("fifty_fifty")
+    assert_problem(join(api, contest, old, "k1"), 403, "profile-incomplete")
+    details = {"date_of_birth": "1990-05-17", "jurisdiction": "NJ"}
+    completed = api.client.put("/me/profile", json=details, headers=old)
+    assert completed.status_code == 200, completed.text
+    assert completed.json()["jurisdiction"] == "NJ"
+    assert join(api, contest, old, "k2").status_code == 201
+    again = api.client.put("/me/profile", json={**details, "jurisdiction": "NY"}, headers=old)
+    assert_problem(again, 409, "profile-exists")
+    assert charges(api) == 1

@@ -29,6 +29,7 @@ REVIEWED_MUTATIONS = {
     ("POST", "/me/cool-off"),  # withdraws and refunds the player's own entries
     ("POST", "/me/self-exclusion"),  # the same; prizes already won are still paid
     ("PUT", "/me/tax-details"),  # the player's own W-9; the taxpayer id stored sealed
+    ("PUT", "/me/profile"),  # an old account's date of birth and state, once
     ("POST", "/contests/{contest_id:str}/entries"),
     ("POST", "/contests/{contest_id:str}/entries/bulk"),
     ("POST", "/entries/{entry_id:str}/withdraw"),
@@ -172,7 +173,7 @@ def _json_routes(api: Api, contest: str) -> list[tuple[str, str]]:
 
 def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
     json_routes = _json_routes(api, api.contest("double_up"))
-    assert len(json_routes) == 17  # the limits, cool-off, self-exclusion and W-9 routes too
+    assert len(json_routes) == 18  # with limits, cool-off, self-exclusion, W-9 and profile
     bodies = (b'{"password": "\xff\xfeabcdefghij"}', b'{"email": "\xc3("}', b"\xff\xfe{\x00}\x00")
     ann = api.player("ann")
     for method, path in json_routes:

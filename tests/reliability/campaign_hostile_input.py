@@ -342,6 +342,13 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("PUT", "/me/payout-account", signed_in, {"account_id": "acct_matrix"}),
         # A W-9: players only; this one lacks its address and id (400).
         Route("PUT", "/me/tax-details", players_refused, {"legal_name": "A"}),
+        # An old account's details: the matrix's players have theirs on file (409).
+        Route(
+            "PUT",
+            "/me/profile",
+            {"anonymous": 401, "ann": 409, "bob": 409, "operator": 403},
+            {"date_of_birth": "1990-05-17", "jurisdiction": "NJ"},
+        ),
         # A password change needs the current password: a wrong one changes nothing.
         Route(
             "PUT",

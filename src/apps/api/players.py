@@ -21,7 +21,7 @@ from litestar.status_codes import (
 
 from adapters.mail import Mail, Mailer, MailNotSent
 from apps.accounts import Accounts
-from apps.api.auth import BEARER, TokenIssuer, token_id
+from apps.api.auth import BEARER, TokenIssuer, players_only, token_id
 from apps.api.problems import Problem, problem_responses
 from apps.api.quota import spend
 from apps.api.state import LOGINS
@@ -34,6 +34,7 @@ from apps.api.wire import (
     PasswordResetOut,
     PaymentsOut,
     PayoutAccountIn,
+    PlayerDetailsIn,
     ProfileOut,
     RegisterIn,
     TokenOut,
@@ -227,6 +228,28 @@ class MeController(Controller):
         """Set the Stripe Connect account (acct_...) the caller's prizes are paid to."""
         user = request.user
         set_payout_account(platform, user.user_id, data.account_id)
+        return profile_out(
+            user, payout_account(platform, user.user_id), player_profile(platform, user.user_id)
+        )
+
+    @put(
+        "/profile",
+        operation_id="completeProfile",
+        guards=[players_only],
+        sync_to_thread=True,
+        responses=problem_responses(400, 401, 403, 409, 422, 503),
+    )
+    def complete_profile(
+        self,
+        data: JSONBody[PlayerDetailsIn],
+        request: Request[Account, Token, Any],
+        accounts: NamedDependency[Accounts],
+        platform: NamedDependency[Platform],
+    ) -> ProfileOut:
+        """Give an account registered before they were asked its date of birth and state
+        (403 `age` under the minimum); 409 when they are on file (they are not changed)."""
+        user = request.user
+        accounts.complete_player(platform, user, data.date_of_birth, data.jurisdiction)
         return profile_out(
             user, payout_account(platform, user.user_id), player_profile(platform, user.user_id)
         )

@@ -263,6 +263,7 @@ def app_problem(request: Request[Any, Any, Any], error: Problem) -> Response[dic
 _ACCOUNT_REFUSALS: dict[str, tuple[int, str, str | None]] = {
     "email_taken": (HTTP_409_CONFLICT, "Registration refused", "email"),
     "identity_taken": (HTTP_409_CONFLICT, "Registration refused", "email"),
+    "profile_exists": (HTTP_409_CONFLICT, "Already on file", None),
     "bad_email": (HTTP_422_UNPROCESSABLE_ENTITY, "Registration refused", "email"),
     "bad_display_name": (HTTP_422_UNPROCESSABLE_ENTITY, "Registration refused", "display_name"),
     "weak_password": (HTTP_422_UNPROCESSABLE_ENTITY, "Password refused", "password"),

@@ -123,6 +123,13 @@ class RegisterIn(Request):
     display_name: DisplayName | None = None
 
 
+class PlayerDetailsIn(Request):
+    """For an account made before registration asked: the date of birth and state."""
+
+    date_of_birth: date
+    jurisdiction: StateCode
+
+
 class PasswordChangeIn(Request):
     current_password: Password
     new_password: NewPassword

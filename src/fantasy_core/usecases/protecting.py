@@ -168,7 +168,7 @@ def _check_one(
     if profile is None:
         raise ProfileIncomplete(
             f"{check.user_id} has no date of birth and jurisdiction on file: "
-            "give them (PUT /me/profile) before entering paid contests"
+            "give them before entering paid contests"
         )
     if isinstance(check.located, PlayRefused):
         raise check.located
