@@ -58,6 +58,8 @@ REVIEWED_MUTATIONS = {
     ("POST", "/web/me/protection/cool-off"),
     ("POST", "/web/me/protection/self-exclusion"),
     ("POST", "/web/operator/alerts/acknowledge"),
+    ("POST", "/web/operator/calendar/pause"),
+    ("POST", "/web/operator/calendar/resume"),
     ("POST", "/web/operator/contests/{contest_id:str}/cancel"),
 }
 PUBLIC = {

@@ -7,17 +7,23 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Api
+import attrs
+from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Api, services_over
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from apps.api.state import SERVICES
+from apps.settings import Settings
 from apps.web.routes import CONTENT_SECURITY_POLICY
 from apps.web.session import COOKIE
+from fantasy_core.calendar import Calendar
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import InvalidLineup
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
+from fantasy_core.usecases.calendar import paused_lines
 from fantasy_core.usecases.queries import contest_summary, entries_of
-from support.world import POOL, lineup
+from support.calendar_world import LINES, SmallCatalogue
+from support.world import POOL, World, lineup
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -364,3 +370,36 @@ def test_errors_are_the_apis_problems_for_a_person(api: Api) -> None:
 def _text(message: str) -> str:
     """A message as the page shows it (Jinja escapes quotes and angle brackets)."""
     return message.replace("&", "&amp;").replace("'", "&#39;").replace('"', "&#34;")
+
+
+def test_an_operator_pauses_and_resumes_a_calendar_line_from_the_console(
+    api: Api, app: Litestar, settings: Settings, world: World
+) -> None:
+    world.p = attrs.evolve(world.p, calendar=Calendar(LINES), catalogue=SmallCatalogue())
+    app.state[SERVICES] = services_over(world, settings)
+    browser = Browser(api)
+    browser.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    console = api.client.get("/web/operator").text
+    assert "Pause ten" in console
+    token = CSRF.search(console).group(1)  # type: ignore[union-attr]
+    paused = browser.post("/web/operator/calendar/pause", {"_csrf_token": token, "line": "ten"})
+    assert paused.status_code == 303
+    assert "Resume ten" in api.client.get("/web/operator").text
+    assert paused_lines(world.p) == {"ten"}
+    browser.post("/web/operator/calendar/resume", {"_csrf_token": token, "line": "ten"})
+    assert paused_lines(world.p) == set()
+    unknown = browser.post("/web/operator/calendar/pause", {"_csrf_token": token, "line": "nope"})
+    assert unknown.status_code == 404
+    assert "duo, ten" in unknown.text
+
+
+def test_the_lobby_filters_beginners_contests(api: Api) -> None:
+    beginners = api.contest("beginners_double_up")
+    everyone = api.contest("fifty_fifty")
+    page = api.client.get("/web/lobby/rows", params={"beginners": "1"}).text
+    assert beginners in page
+    assert everyone not in page
+    assert "beginners" in page
+    both = api.client.get("/web/lobby/rows").text
+    assert beginners in both
+    assert everyone in both

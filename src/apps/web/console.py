@@ -16,7 +16,7 @@ from litestar.response import Redirect
 
 from apps.api.auth import operators_only
 from apps.api.problems import Problem
-from apps.api.wire import alert_out, audit_out, contest_out, ledger_out
+from apps.api.wire import alert_out, audit_out, calendar_line_out, contest_out, ledger_out
 from apps.bootstrap import Services, watchdog_thresholds
 from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, render
@@ -28,6 +28,7 @@ from fantasy_core.errors import DomainError
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import acknowledge_alert, list_alerts
+from fantasy_core.usecases.calendar import paused_lines, set_line_paused
 from fantasy_core.usecases.console import audit_of_charge, audit_of_payout, contest_board
 from fantasy_core.usecases.contests import cancel_contest
 from fantasy_core.usecases.queries import contest_summary, player_audit
@@ -98,6 +99,19 @@ class ConsolePages(Controller):
             query={"by": kind, "id": wanted, "text": text},
         )
 
+    @post("/calendar/pause", sync_to_thread=True)
+    def pause_line(
+        self, request: Request[Any, Any, Any], data: FormBody, services: NamedDependency[Services]
+    ) -> Response[Any]:
+        """Pause a calendar line (audited): it opens no new contest until resumed."""
+        return _set_paused(request, data, services, paused=True)
+
+    @post("/calendar/resume", sync_to_thread=True)
+    def resume_line(
+        self, request: Request[Any, Any, Any], data: FormBody, services: NamedDependency[Services]
+    ) -> Response[Any]:
+        return _set_paused(request, data, services, paused=False)
+
     @get("/ledger", sync_to_thread=True)
     def ledger(self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]) -> Any:
         return render(request, "ledger.html", ledger=ledger_out(verify_ledger(platform)))
@@ -154,6 +168,25 @@ class ConsolePages(Controller):
         return Redirect("/web/operator?cancelled=" + contest_id, status_code=303)
 
 
+def _set_paused(
+    request: Request[Any, Any, Any], data: dict[str, str], services: Services, *, paused: bool
+) -> Response[Any]:
+    user = signed_in(request)
+    try:
+        set_line_paused(services.platform, field(data, "line"), paused, user.user_id)
+    except DomainError as refused:
+        problem = api_problem(request, refused)
+        status = problem.get("status")
+        return render(
+            request,
+            "console.html",
+            status if isinstance(status, int) else 409,
+            **_console(services),
+            problem=problem,
+        )
+    return Redirect("/web/operator#calendar-h", status_code=303)
+
+
 def _console(services: Services) -> dict[str, Any]:
     platform = services.platform
     now = platform.clock.now()
@@ -167,7 +200,11 @@ def _console(services: Services) -> dict[str, Any]:
                 "cancellable": row.state not in CLOSED,
             }
         )
+    paused = paused_lines(platform)
     return {
+        "calendar": [
+            calendar_line_out(line, line.key in paused) for line in platform.calendar.lines
+        ],
         "alerts": [alert_out(a) for a in list_alerts(platform, {AlertState.OPEN})],
         "acknowledged": [alert_out(a) for a in list_alerts(platform, {AlertState.ACKNOWLEDGED})],
         "by_state": by_state,

@@ -163,9 +163,19 @@ def _lobby(request: Request[Any, Any, Any], platform: Platform) -> dict[str, Any
     max_fee = int(max_fee_text) if max_fee_text.isdigit() else None
     sport, kind = query.get("sport") or "", query.get("kind") or ""
     guaranteed = query.get("guaranteed") == "1"
-    filters = {"sport": sport, "kind": kind, "max_fee": max_fee, "guaranteed": guaranteed}
+    beginners = query.get("beginners") == "1"
+    filters = {
+        "sport": sport,
+        "kind": kind,
+        "max_fee": max_fee,
+        "guaranteed": guaranteed,
+        "beginners": beginners,
+    }
+    shown = [
+        c for c in contests if not beginners or read.fair_play.get(c.contest_id) == "beginners"
+    ]
     rows = lobby_rows(
-        sorted(contests, key=lambda c: (c.lock_at, c.contest_id)),
+        sorted(shown, key=lambda c: (c.lock_at, c.contest_id)),
         platform.clock.now(),
         sport=sport or None,
         kind=kind or None,
@@ -174,6 +184,7 @@ def _lobby(request: Request[Any, Any, Any], platform: Platform) -> dict[str, Any
         kinds=kinds,
     )
     return {
+        "fair_play": read.fair_play,
         "under_way": read.under_way,
         "rows": rows,
         "filters": filters,
@@ -191,6 +202,7 @@ class LobbyRead:
     open: list[ContestOut]
     kinds: dict[str, str]
     under_way: list[ContestOut]
+    fair_play: dict[str, str]  # by contest id: open, beginners, no_highly_experienced
 
 
 def _read_lobby(platform: Platform) -> LobbyRead:
@@ -203,7 +215,8 @@ def _read_lobby(platform: Platform) -> LobbyRead:
         (contest_out(s) for s in list_contests(platform, IN_PLAY_OR_DONE)),
         key=lambda c: (c.lock_at, c.contest_id),
     )
-    return LobbyRead([contest_out(s) for s in summaries], kinds, under_way)
+    fair_play = {s.contest.contest_id: s.contest.terms.fair_play.value for s in summaries}
+    return LobbyRead([contest_out(s) for s in summaries], kinds, under_way, fair_play)
 
 
 def _pool(request: Request[Any, Any, Any], detail: ContestDetailOut) -> dict[str, Any]:
