@@ -327,7 +327,8 @@ def _add_demo(commands: argparse._SubParsersAction[_Parser]) -> None:
     demo.add_argument(
         "--serve",
         action="store_true",
-        help="then keep the app (web pages at /web/, API) running on the demo's database",
+        help="then keep the app (web pages at /web/, API) running on the demo's database "
+        "(default: exit once the week is played)",
     )
     demo.add_argument("--host", default="127.0.0.1", help="with --serve: the address")
     demo.add_argument(
