@@ -101,6 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_alerts(commands)
     _add_status(commands)
     _add_tax(commands)
+    _add_fair_play(commands)
     return parser
 
 
@@ -684,6 +685,43 @@ def _run_tax_report(args: argparse.Namespace) -> None:
             count = write_report(rows, out, lambda d: open_taxpayer_id(platform, d))
     missing = sum(1 for row in rows if row.details is None)
     print(f"{path}: {count} players at or over the {args.year} threshold, {missing} without a W-9")
+
+
+def _add_fair_play(commands: argparse._SubParsersAction[_Parser]) -> None:
+    figures = commands.add_parser(
+        "fair-play",
+        help="a month's published fair-play figures",
+        description=(
+            "The median and mean net winnings of the players of the contests paid in MONTH, "
+            "and the share of its prize money won by highly experienced players, from the "
+            "ledger."
+        ),
+    )
+    figures.add_argument("--month", required=True, metavar="YYYY-MM")
+    _database_option(figures)
+    figures.set_defaults(run=_run_fair_play)
+
+
+def _run_fair_play(args: argparse.Namespace) -> None:
+    from fantasy_core.usecases.net_winnings import published_figures  # noqa: PLC0415
+
+    year_text, _, month_text = str(args.month).partition("-")
+    if not (year_text.isdigit() and month_text.isdigit() and 1 <= int(month_text) <= 12):
+        raise CommandError(f"--month {args.month!r} is not YYYY-MM", EXIT_USAGE)
+    with _start(_settings(args, auto_upgrade=False)) as services:
+        figures = published_figures(services.platform, int(year_text), int(month_text))
+    share = figures.experienced_share
+    print(f"{args.month}: {figures.players} players, prizes {_cents(figures.prizes_minor)}")
+    print(f"  median net winnings {_cents(round(figures.median_net_minor))}")
+    print(f"  mean net winnings   {_cents(round(figures.mean_net_minor))}")
+    tenths = round(share * 1000)  # exact fraction, rounded once, for display only
+    print(f"  won by highly experienced players: {tenths // 10}.{tenths % 10}% of the prizes")
+
+
+def _cents(minor: int) -> str:
+    sign = "-" if minor < 0 else ""
+    whole, cents = divmod(abs(minor), 100)
+    return f"{sign}${whole:,}.{cents:02d}"
 
 
 # ---- fantasy alerts ---------------------------------------------------------------------

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from apps.cli import EXIT_OK, main
 from support.protection import big_winner_world, taxed
 from support.sql_world import SqlWorld
@@ -23,3 +25,17 @@ def test_fantasy_tax_report_writes_the_csv(world: SqlWorld, tmp_path: Path) -> N
     assert len(lines) == 2
     assert lines[1].endswith(",,,1300.00,1800.00,500.00,false")
     assert output.stat().st_mode & 0o777 == 0o600
+
+
+def test_fantasy_fair_play_prints_the_months_figures(
+    world: SqlWorld, capsys: pytest.CaptureFixture[str]
+) -> None:
+    taxed(world)
+    big_winner_world(world)
+    url = str(world.engine.url)
+    assert main(["fair-play", "--month", "2025-09", "--database-url", url]) == EXIT_OK
+    out = capsys.readouterr().out
+    assert "2025-09: 4 players, prizes $1,800.00" in out
+    assert "median net winnings -$500.00" in out
+    assert "mean net winnings   -$50.00" in out
+    assert "won by highly experienced players: 0.0% of the prizes" in out
