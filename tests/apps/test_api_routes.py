@@ -57,6 +57,7 @@ REVIEWED_MUTATIONS = {
     ("POST", "/web/me/protection/limits"),
     ("POST", "/web/me/protection/cool-off"),
     ("POST", "/web/me/protection/self-exclusion"),
+    ("POST", "/web/me/protection/tax-details"),
     ("POST", "/web/operator/alerts/acknowledge"),
     ("POST", "/web/operator/calendar/pause"),
     ("POST", "/web/operator/calendar/resume"),

@@ -403,3 +403,21 @@ def test_the_lobby_filters_beginners_contests(api: Api) -> None:
     both = api.client.get("/web/lobby/rows").text
     assert beginners in both
     assert everyone in both
+
+
+def test_tax_details_are_kept_and_only_the_ids_last_four_shown_again(api: Api) -> None:
+    browser = Browser(api)
+    browser.sign_up("ann")
+    token = browser.token("/web/me/protection")
+    form = {
+        "_csrf_token": token,
+        "legal_name": "Ann Example",
+        "address": "1 Main St, Newark NJ",
+        "taxpayer_id": "123-45-6789",
+    }
+    assert browser.post("/web/me/protection/tax-details", form).status_code == 303
+    page = api.client.get("/web/me/protection").text
+    assert "taxpayer id ending 6789" in page
+    assert "123-45" not in page
+    refused = browser.post("/web/me/protection/tax-details", {**form, "taxpayer_id": "12x"})
+    assert refused.status_code == 422

@@ -1,4 +1,5 @@
-"""A player's protection in the browser: limits, a cool-off, a self-exclusion (confirmed).
+"""A player's protection in the browser: limits, a cool-off, a self-exclusion (confirmed), and
+the tax details (a W-9) prizes above the year's threshold need.
 
 The same use cases as /me/limits, /me/cool-off and /me/self-exclusion: tighter limits
 apply at once, looser ones after 90 days; a break from play cannot be shortened; each
@@ -18,7 +19,7 @@ from apps.api.auth import players_only
 from apps.api.problems import Problem
 from apps.api.protection import limits_out, restriction_out
 from apps.web.errors import api_problem
-from apps.web.forms import FormBody, render
+from apps.web.forms import FormBody, field, render
 from apps.web.session import signed_in
 from fantasy_core.errors import DomainError
 from fantasy_core.platform import Platform
@@ -31,6 +32,7 @@ from fantasy_core.usecases.protecting import (
     start_cool_off,
     start_self_exclusion,
 )
+from fantasy_core.usecases.tax import submit_tax_details, tax_details_of
 
 PAGE = "/web/me/protection"
 LABELS = {
@@ -95,6 +97,34 @@ class ProtectionPages(Controller):
             return _refused(request, platform, refused)
         return Redirect(PAGE, status_code=303)
 
+    @post("/tax-details", sync_to_thread=True)
+    def tax_details(
+        self, request: Request[Any, Any, Any], data: FormBody, platform: NamedDependency[Platform]
+    ) -> Response[Any]:
+        """A W-9 (legal name, address, taxpayer id): the id is sealed; only its last four
+        are ever shown again, here as on the API."""
+        user = signed_in(request)
+        try:
+            taxpayer_id = data.get("taxpayer_id", "").strip()
+            if not 9 <= len(taxpayer_id) <= 11 or not set(taxpayer_id) <= set("0123456789 -"):
+                raise Problem(
+                    422,
+                    "invalid-taxpayer-id",
+                    "Taxpayer id refused",
+                    "an SSN, ITIN or EIN is nine digits (dashes allowed)",
+                    field="taxpayer_id",
+                )
+            submit_tax_details(
+                platform,
+                user.user_id,
+                field(data, "legal_name"),
+                field(data, "address"),
+                taxpayer_id,
+            )
+        except (DomainError, Problem) as refused:
+            return _refused(request, platform, refused)
+        return Redirect(PAGE + "#tax-h", status_code=303)
+
 
 def _limit(kind: LimitKind, text: str) -> int | None:
     """The form's value in the API's units (cents for fees), None for an empty field."""
@@ -145,6 +175,7 @@ def _context(
     if profile is not None and profile.restriction is not None:
         restriction = restriction_out(profile.restriction)
     return {
+        "tax": tax_details_of(platform, user.user_id),
         "limits": limits_out(limits_of(platform, user.user_id)).limits,
         "labels": {kind.value: label for kind, label in LABELS.items()},
         "restriction": restriction,
