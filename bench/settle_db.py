@@ -85,9 +85,10 @@ ENTRY_COLUMNS = tuple(c.name for c in t.entries.columns)
 # Binary COPY needs the PostgreSQL type of every column, in ENTRY_COLUMNS order.
 ENTRY_PG_TYPES = (
     "varchar", "varchar", "varchar", "varchar", "text", "text", "int8", "timestamptz",
-    "varchar", "varchar", "text",
+    "varchar", "varchar", "text", "text",
 )  # fmt: skip
-EntryRow = tuple[str, str, str, str, str, str, int, datetime, str, str, None]
+# The last two are the reason and the joined lineup (migration 0011): None, never edited.
+EntryRow = tuple[str, str, str, str, str, str, int, datetime, str, str, None, None]
 # The seat counter the adapter keeps as entries are added (migration 0003); absent when
 # this runs against the code before it, for a before/after comparison.
 SEAT_COUNTER = "seats_taken" in t.contests.c
@@ -153,6 +154,7 @@ def entry_rows(contest_id: str, pool: PlayerPool, count: int, seed: int) -> list
                 joined + timedelta(microseconds=i),
                 EntryStatus.ACTIVE.value,
                 f"ch_bench_{stamp}",
+                None,
                 None,
             )
         )

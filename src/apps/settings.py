@@ -146,7 +146,7 @@ class Settings:
     worker_interval_seconds: float = 5.0
     # How often an API process asks storage whether the stats of a streamed contest
     # changed (its live leaderboard streams, apps.api.streams).
-    stream_poll_seconds: float = 0.25
+    stream_poll_seconds: float = 0.1
     # None: no limit per address (a proxy in front limits, or one address load-tests).
     login_rate_per_minute: int | None = 10
     join_rate_per_minute: int | None = 300
@@ -412,7 +412,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         sportsdataio_base_url=read.raw("SPORTSDATAIO_BASE_URL") or SPORTSDATAIO_BASE_URL,
         sportsdataio_seasons=_seasons(read.raw("SPORTSDATAIO_SEASONS")),
         worker_interval_seconds=read.seconds("WORKER_INTERVAL_SECONDS", 5.0),
-        stream_poll_seconds=read.seconds("STREAM_POLL_SECONDS", 0.25, upper=60),
+        stream_poll_seconds=read.seconds("STREAM_POLL_SECONDS", 0.1, upper=60),
         login_rate_per_minute=read.positive_or_off("LOGIN_RATE_PER_MINUTE", 10),
         join_rate_per_minute=read.positive_or_off("JOIN_RATE_PER_MINUTE", 300),
         join_batch_max=read.positive("JOIN_BATCH_MAX", 64),

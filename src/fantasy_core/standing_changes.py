@@ -10,8 +10,9 @@ lineups the board holds are re-read only when a game starts (`rebuild`).
 
 from __future__ import annotations
 
+import math
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from fractions import Fraction
 
 import attrs
@@ -31,6 +32,53 @@ class StandingChange:
     points: Fraction
 
 
+class ChangeSet:
+    """The entries an update moved, kept as the plain columns they were computed in (a
+    stat update can move tens of thousands of entries; building an object for each costs
+    more than the rescoring). Iterating yields StandingChange values, in entry id order."""
+
+    __slots__ = ("_ids", "_index", "_ranks", "_scale", "_scores")
+
+    def __init__(
+        self, ids: Sequence[str], ranks: Sequence[int], scores: Sequence[int], scale: int
+    ) -> None:
+        self._ids, self._ranks, self._scores, self._scale = ids, ranks, scores, scale
+        self._index: dict[str, int] | None = None
+
+    @classmethod
+    def of(cls, changes: Iterable[StandingChange]) -> ChangeSet:
+        listed = list(changes)
+        scale = math.lcm(1, *(c.points.denominator for c in listed))
+        return cls(
+            [c.entry_id for c in listed],
+            [c.rank for c in listed],
+            [int(c.points * scale) for c in listed],
+            scale,
+        )
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def __bool__(self) -> bool:
+        return bool(self._ids)
+
+    def __iter__(self) -> Iterator[StandingChange]:
+        return (self._at(i) for i in range(len(self._ids)))
+
+    def _at(self, i: int) -> StandingChange:
+        return StandingChange(self._ids[i], self._ranks[i], Fraction(self._scores[i], self._scale))
+
+    def entry_ids(self) -> frozenset[str]:
+        return frozenset(self._ids)
+
+    def get(self, entry_id: str) -> StandingChange | None:
+        """`entry_id`'s change, or None when the update did not move it."""
+        if self._index is None:
+            self._index = {entry_id: i for i, entry_id in enumerate(self._ids)}
+        i = self._index.get(entry_id)
+        return None if i is None else self._at(i)
+
+
 @frozen
 class StandingsUpdate:
     """What one change of the data did to a contest's standings.
@@ -44,10 +92,13 @@ class StandingsUpdate:
     contest_id: str
     seq: int
     state: str
-    changes: tuple[StandingChange, ...]
+    changes: ChangeSet
     top: tuple[StandingChange, ...]
     left_top: tuple[StandingChange, ...]
     total: int
+
+
+_NOTHING = ChangeSet((), (), (), 1)
 
 
 @frozen
@@ -125,7 +176,9 @@ class LiveStandings:
         """The standings as last published, as an update with no changes (a client
         starting, or one whose last event is no longer known, begins from it)."""
         p = self._published
-        return StandingsUpdate(self.contest_id, p.seq, p.state, (), p.top, (), len(p.entry_ids))
+        return StandingsUpdate(
+            self.contest_id, p.seq, p.state, _NOTHING, p.top, (), len(p.entry_ids)
+        )
 
     def advance(self, points: Mapping[str, Fraction], seq: int, state: str) -> StandingsUpdate:
         """Take each player's points at `seq` (absent: 0): rescore the holders of the players
@@ -149,12 +202,19 @@ class LiveStandings:
             )
             if r0 != r1 or s0 != s1
         ]
-        return self._finish(before, after, tuple(after.standing(i) for i in changed))
+        ids, ranks, scores = after.entry_ids, after.ranks, after.scores
+        moved = ChangeSet(
+            [ids[i] for i in changed],
+            [ranks[i] for i in changed],
+            [scores[i] for i in changed],
+            after.scale,
+        )
+        return self._finish(before, after, moved)
 
     def advance_state(self, state: str) -> StandingsUpdate:
         """The contest moved to `state` (settled, cancelled): nothing else changes."""
         before = self._published
-        return self._finish(before, attrs.evolve(before, state=state), ())
+        return self._finish(before, attrs.evolve(before, state=state), _NOTHING)
 
     def rebuild(
         self, board: Leaderboard, points: Mapping[str, Fraction], seq: int, state: str
@@ -166,16 +226,14 @@ class LiveStandings:
         self._board = board
         self._points = dict(points)
         after = self._publication(seq, state)
-        changes = tuple(
+        changes = ChangeSet.of(
             now
             for now in (after.standing(i) for i in range(len(after.entry_ids)))
             if was.get(now.entry_id) != now
         )
         return self._finish(before, after, changes)
 
-    def _finish(
-        self, before: _Published, after: _Published, changes: tuple[StandingChange, ...]
-    ) -> StandingsUpdate:
+    def _finish(self, before: _Published, after: _Published, changes: ChangeSet) -> StandingsUpdate:
         self._published = after
         still = {c.entry_id for c in after.top}
         left = tuple(self.standing(c.entry_id) for c in before.top if c.entry_id not in still)

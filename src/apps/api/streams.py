@@ -93,7 +93,7 @@ class Channel:
 
     def publish(self, update: StandingsUpdate, after: int, previous_top: set[str]) -> None:
         """Keep `update` (which follows sequence `after`) and wake every subscriber."""
-        moved = {c.entry_id for c in update.changes}
+        moved = update.changes.entry_ids()
         shown = [c for c in update.top if c.entry_id in moved or c.entry_id not in previous_top]
         event = sse("changes", _document(update, _rows([*shown, *update.left_top])), update.seq)
         self.history.append(_Published(after, update, event))
@@ -105,10 +105,16 @@ class Channel:
         can continue from (too old, or never published here)."""
         if seq == self.seq and (not self.history or self.history[-1].update.seq == seq):
             return []
-        for index, published in enumerate(self.history):
-            if published.after == seq:
-                return list(self.history)[index:]
-        return None
+        # From the newest: a subscriber is nearly always one update behind at most. Two
+        # updates follow the same sequence only when the first changed the state alone.
+        history = self.history
+        start = None
+        for index in range(len(history) - 1, -1, -1):
+            if history[index].after == seq:
+                start = index
+            elif start is not None:
+                break
+        return None if start is None else list(history)[start:]
 
 
 class StandingsHub:
@@ -187,9 +193,9 @@ def standings_event(channel: Channel, entry_ids: Sequence[str]) -> tuple[bytes, 
 
 
 def _for_entries(published: _Published, entry_ids: Sequence[str]) -> bytes:
-    mine = set(entry_ids)
     update = published.update
-    rows = _rows(c for c in update.changes if c.entry_id in mine)
+    found = (update.changes.get(e) for e in entry_ids)
+    rows = _rows(c for c in found if c is not None)
     return sse("changes", _document(update, rows), update.seq)
 
 
