@@ -168,6 +168,8 @@ def test_a_player_signs_up_joins_watches_the_week_live_and_is_paid(
     kickoffs = sorted({g.kickoff for g in site.platform.feed.snapshot(SLATE).games})
     site.clock.set(kickoffs[0])
     run_worker(site)
+    streams: list[str] = []
+    page.on("request", lambda r: streams.append(r.url) if "/stream" in r.url else None)
     page.goto(f"{site.url}/web/contests/{tournament}/leaderboard")
     points = page.locator(".my-points")
     expect(points).to_have_text("0")
@@ -176,6 +178,7 @@ def test_a_player_signs_up_joins_watches_the_week_live_and_is_paid(
     run_worker(site)
     expect(points).not_to_have_text("0", timeout=15_000)
     assert page.evaluate("window.stillTheSamePage === true"), "the page reloaded"
+    assert streams == [f"{site.url}/contests/{tournament}/leaderboard/stream"]  # the API's SSE
     assert_accessible(page)
     if site.store == "sqlite":
         page.screenshot(path=str(screenshots / "leaderboard.png"), full_page=True)

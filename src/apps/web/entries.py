@@ -36,6 +36,7 @@ from fantasy_core.lineups import Lineup
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.joining import withdraw
 from fantasy_core.usecases.lineups import edit_lineup
+from fantasy_core.usecases.live import LIVE_STATES
 from fantasy_core.usecases.payment_events import apply_payment_event
 from fantasy_core.usecases.queries import (
     contest_summary,
@@ -301,6 +302,8 @@ def _board(
         "mine_ids": {e.entry_id for e in mine},
         "sha256": None if stored is None else stored[1],
         "live": not board.final and summary.contest.state is not ContestState.CANCELLED,
+        # The API's stream serves a contest from lock until it leaves the live states.
+        "streams": summary.contest.state in LIVE_STATES,
     }
 
 

@@ -31,6 +31,7 @@ HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 HTMX = "htmx-2.0.11.min.js"
+HTMX_SSE = "htmx-ext-sse-2.2.4.min.js"  # the live leaderboard listens to the API's stream
 CSRF_COOKIE = "fantasy_csrf"
 
 # No inline script, no inline style, nothing from elsewhere; htmx is told not to add its
@@ -57,6 +58,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     environment.filters["money"] = money
     environment.filters["payout_words"] = payout_words
     environment.globals["htmx_file"] = HTMX
+    environment.globals["htmx_sse_file"] = HTMX_SSE
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
 
 
