@@ -29,6 +29,7 @@ from common import RESULTS, ROOT, add_common_options, emulator, workdir  # first
 
 # isort: split
 import campaign_alert_delivery as alert_delivery
+import campaign_calendar as calendar
 import campaign_crash_joins as crash_joins
 import campaign_crash_payouts as crash
 import campaign_crash_settlement as crash_settlement
@@ -95,6 +96,16 @@ def _workers(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> 
     return workers.run_campaign(config, pg, stripe, work, mode=_mode(full))
 
 
+def _calendar(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> CampaignReport:
+    assert pg is not None
+    config = (
+        calendar.CalendarCampaignConfig(rounds=30, fills_per_round=3, seed=seed)
+        if full
+        else calendar.CalendarCampaignConfig(seed=seed)
+    )
+    return calendar.run_campaign(config, pg, work, mode=_mode(full))
+
+
 def _webhooks(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> CampaignReport:
     config = (
         webhooks.WebhooksConfig(per_group=20, invalid_per_phase=40, seed=seed)
@@ -145,6 +156,7 @@ CAMPAIGNS: dict[str, tuple[bool, Runner]] = {
     "crash_joins": (True, _crash_joins),
     "crash_settlement": (True, _crash_settlement),
     "workers": (True, _workers),
+    "calendar": (True, _calendar),
     "webhooks": (False, _webhooks),
     "hostile_input": (False, _hostile),
     "lost_replies": (False, _replies),
