@@ -29,7 +29,7 @@ from common import RESULTS, ROOT, add_common_options, emulator, workdir  # first
 
 # isort: split
 import campaign_alert_delivery as alert_delivery
-import campaign_calendar as calendar
+import campaign_calendar as calendar_openings
 import campaign_crash_joins as crash_joins
 import campaign_crash_payouts as crash
 import campaign_crash_settlement as crash_settlement
@@ -99,11 +99,11 @@ def _workers(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> 
 def _calendar(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> CampaignReport:
     assert pg is not None
     config = (
-        calendar.CalendarCampaignConfig(rounds=30, fills_per_round=3, seed=seed)
+        calendar_openings.CalendarCampaignConfig(rounds=30, fills_per_round=3, seed=seed)
         if full
-        else calendar.CalendarCampaignConfig(seed=seed)
+        else calendar_openings.CalendarCampaignConfig(seed=seed)
     )
-    return calendar.run_campaign(config, pg, work, mode=_mode(full))
+    return calendar_openings.run_campaign(config, pg, work, mode=_mode(full))
 
 
 def _webhooks(full: bool, seed: int, pg: str | None, stripe: str, work: Path) -> CampaignReport:

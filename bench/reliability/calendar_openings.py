@@ -1,6 +1,6 @@
 """The calendar under faults, full size: four workers opening and refilling contests, killed.
 
-Usage: uv run python bench/reliability/calendar.py [--workers 4] [--short] [--seed N]
+Usage: uv run python bench/reliability/calendar_openings.py [--workers 4] [--short] [--seed N]
 Four worker processes on one PostgreSQL run a calendar of their own over the replayed 2025
 season while the clock moves through two weeks of opening windows, head-to-heads fill and
 a random worker is SIGKILLed every round. Exit 0 when every calendar key due opened exactly
