@@ -16,7 +16,7 @@ import pytest
 
 from adapters.feeds.replay import ReplayFeed
 from adapters.feeds.sportsdataio import SportsDataIOFeed
-from adapters.feeds.sportsdataio_wire import FetchRetry
+from adapters.feeds.sportsdataio_wire import FetchRetry, MalformedPayload
 from fantasy_core.errors import (
     FeedUnavailable,
     InvalidConfiguration,
@@ -725,3 +725,29 @@ def test_the_pool_has_a_dst_for_every_team_of_the_week(feed: SportsDataIOFeed) -
         Position.TE,
         Position.DST,
     }
+
+
+def test_the_schedule_gives_each_week_its_games_kickoffs_from_the_schedules_endpoint(
+    feed: SportsDataIOFeed, server: SportsDataIOServer
+) -> None:
+    [week1] = [s for s in feed.schedules() if s.slate_id == WEEK1]
+    games = feed.snapshot(WEEK1).games
+    assert sorted(week1.kickoffs) == sorted(game.kickoff for game in games)
+    assert week1.sport == "nfl"
+
+
+def test_a_game_without_a_time_yet_is_left_out_of_the_schedule(
+    feed: SportsDataIOFeed, server: SportsDataIOServer
+) -> None:
+    [before] = [s for s in feed.schedules() if s.slate_id == WEEK1]
+    server.rewrite("Schedules", set_first(DateTimeUTC=None))  # the provider's "TBD"
+    [after] = [s for s in feed.schedules() if s.slate_id == WEEK1]
+    assert len(after.kickoffs) == len(before.kickoffs) - 1
+
+
+def test_a_schedule_time_that_is_not_utc_iso_is_refused_naming_the_field(
+    feed: SportsDataIOFeed, server: SportsDataIOServer
+) -> None:
+    server.rewrite("Schedules", set_first(DateTimeUTC="Thursday night"))
+    with pytest.raises(MalformedPayload, match="field DateTimeUTC"):
+        feed.schedules()

@@ -73,6 +73,7 @@ open_days_before = 3
 # before; each later week a week later.
 START = datetime(2025, 8, 29, 12, tzinfo=UTC)
 SETTLE_TIMEOUT_SECONDS = 120.0
+CATCH_UP_SECONDS = 30.0
 
 
 @frozen
@@ -120,7 +121,7 @@ def run_campaign(
                 for worker in workers:
                     worker.wait_for("worker started", timeout=60.0)
                 restarted_at: dict[int, int] = {}
-                _rounds(config, p, clock, workers, rng, report, restarted_at)
+                _rounds(config, p, calendar, clock, workers, rng, report, restarted_at)
                 _settle(p, calendar, report)
                 # A worker restarted late may still be starting: SIGTERM must find it running.
                 for worker in workers:
@@ -145,6 +146,7 @@ def run_campaign(
 def _rounds(
     config: CalendarCampaignConfig,
     p: Platform,
+    calendar: Calendar,
     clock: FileClock,
     workers: list[WorkerProcess],
     rng: random.Random,
@@ -168,7 +170,9 @@ def _rounds(
             report.fault("SIGKILL of a worker")
             restarted_at[id(victim)] = victim.log.stat().st_size
             victim.start()
-        time.sleep(0.3)
+        # The clock moves on only once the workers caught up with what is due: every
+        # slate's window is then run through, however slowly killed workers restart.
+        _caught_up(p, calendar, CATCH_UP_SECONDS)
 
 
 def _wait_started(worker: WorkerProcess, offset: int, timeout: float = 60.0) -> None:
@@ -240,16 +244,23 @@ def _opened(p: Platform) -> Counter[tuple[str, str]]:
     return Counter((o.key.slate_id, o.key.line) for o in openings)
 
 
-def _settle(p: Platform, calendar: Calendar, report: CampaignReport) -> None:
-    """No more faults: the workers run on until every key due is open."""
-    deadline = time.monotonic() + SETTLE_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
+def _caught_up(p: Platform, calendar: Calendar, seconds: float) -> bool:
+    """Whether every key due is open, waiting up to `seconds` for the workers."""
+    deadline = time.monotonic() + seconds
+    while True:
         due, _ = _due(p, calendar)
         opened = _opened(p)
         if all(opened[where] >= n for where, n in due.items()):
-            return
-        time.sleep(0.5)
-    report.problems.append(f"keys due still unopened after {SETTLE_TIMEOUT_SECONDS:.0f} s")
+            return True
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.25)
+
+
+def _settle(p: Platform, calendar: Calendar, report: CampaignReport) -> None:
+    """No more faults: the workers run on until every key due is open."""
+    if not _caught_up(p, calendar, SETTLE_TIMEOUT_SECONDS):
+        report.problems.append(f"keys due still unopened after {SETTLE_TIMEOUT_SECONDS:.0f} s")
 
 
 def _count(p: Platform, calendar: Calendar, report: CampaignReport) -> None:
