@@ -45,6 +45,7 @@ from fantasy_core.payments import ChargeStatus, PayoutStatus
 from fantasy_core.usecases.joining import withdraw
 from fantasy_core.usecases.reports import verify_ledger
 from support.campaign import CampaignReport
+from support.protection import register_on
 from support.sql_world import SqlWorld
 from support.world import LOCK
 
@@ -226,6 +227,7 @@ class Campaign:
             self.groups[group] = []
             for i in range(n):
                 user = f"{group}-{i}"
+                register_on(world.p, user)
                 world.give_account(user)
                 result = world.join(contest, user, key=user, variant=i, card=THREE_D_SECURE)
                 self.report.check(
@@ -236,6 +238,7 @@ class Campaign:
             self.groups[group] = []
             for i in range(n):
                 user = f"{group}-{i}"
+                register_on(world.p, user)
                 world.give_account(user)
                 result = world.join(contest, user, key=user, variant=i)
                 self.groups[group].append(result.entry_id)

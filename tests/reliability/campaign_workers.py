@@ -44,6 +44,7 @@ from fantasy_core.usecases.reports import verify_ledger
 from support.campaign import CampaignReport
 from support.postgres_schema import fresh_schema
 from support.processes import WorkerProcess, clocked_worker, worker_environment
+from support.protection import register_on
 from support.shared_clock import FileClock
 from support.stripe_books import StripeBooks
 from support.stripe_emulator_fixture import API_KEY
@@ -179,6 +180,7 @@ def _create_and_join(config: WorkersConfig, p: Platform, books: StripeBooks) -> 
         contests.append(contest)
         for e in range(planned.entries):
             user = f"player-{n}-{e:03d}"
+            register_on(p, user)
             with p.uow() as uow:
                 uow.accounts.save(PayoutAccount(user, books.create_account()))
                 uow.commit()

@@ -11,7 +11,7 @@ from adapters.location import FixedLocations
 from apps.settings import TEST_TAX_ID_KEY
 from fantasy_core.money import Money
 from fantasy_core.payouts import winner_take_all
-from fantasy_core.platform import Protection
+from fantasy_core.platform import Platform, Protection
 from fantasy_core.protection.players import new_profile
 from fantasy_core.protection.rules import JurisdictionRules
 from fantasy_core.usecases.protecting import register_player
@@ -28,12 +28,19 @@ def protect(world: World, rules: JurisdictionRules | None = None) -> FixedLocati
 
 
 def register(world: World, user: str, jurisdiction: str = "NJ", born: date = ADULT) -> None:
-    protection = world.p.protection
-    assert protection is not None, "protect(world) first"
+    assert world.p.protection is not None, "protect(world) first"
+    register_on(world.p, user, jurisdiction, born)
+
+
+def register_on(p: Platform, user: str, jurisdiction: str = "NJ", born: date = ADULT) -> None:
+    """Give `user` the profile paid play needs on a platform that runs protection (as every
+    platform the apps wire does): an adult of `jurisdiction`."""
+    protection = p.protection
+    assert protection is not None, "this platform runs no player protection"
     profile = new_profile(
-        protection.rules, user, f"{user}@example.com", born, jurisdiction, world.clock.now()
+        protection.rules, user, f"{user}@example.com", born, jurisdiction, p.clock.now()
     )
-    register_player(world.p, profile)
+    register_player(p, profile)
 
 
 def taxed(world: World) -> FernetTaxIds:
