@@ -2,8 +2,9 @@
 environment in an empty folder, runs `fantasy demo` with nothing else present (no checkout,
 no `shared/` data beside it).
 
-Dependencies are the exact files uv.lock pins (`uv export --format pylock.toml`), taken from
-uv's cache (`--offline`): `uv sync` filled it before the tests ran, so nothing is fetched.
+Everything comes from uv's cache (`--offline`), which `uv sync` filled before the tests ran:
+the build backend, and the exact files uv.lock pins (`uv export --format pylock.toml`).
+Nothing is fetched.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ def installed(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, dic
     }
     env["UV_PYTHON_DOWNLOADS"] = "never"
     dist = base / "dist"
-    _run([uv, "build", "--wheel", "--out-dir", str(dist), str(REPO_ROOT)], base, env)
+    _run([uv, "build", "--offline", "--wheel", "--out-dir", str(dist), str(REPO_ROOT)], base, env)
     (wheel,) = dist.glob("*.whl")
     pins = base / "pylock.toml"
     _run(
