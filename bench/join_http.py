@@ -145,12 +145,15 @@ def rate(summary: dict[str, Any], status: int | None = None) -> float:
 Server = subprocess.Popen[bytes]
 
 
-def start_server(url: str, port: int, directory: Path) -> tuple[Server, dict[str, Any]]:
+def start_server(
+    url: str, port: int, directory: Path, settings: dict[str, str] | None = None
+) -> tuple[Server, dict[str, Any]]:
     info_file = directory / "server.json"
     log = (directory / "server.log").open("wb")
+    extra = [f"--setting={name}={value}" for name, value in (settings or {}).items()]
     server = subprocess.Popen(
         [sys.executable, str(BENCH / "join_server.py"), "--database-url", url,
-         "--port", str(port), "--info", str(info_file)],
+         "--port", str(port), "--info", str(info_file), *extra],
         stdout=log, stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 120

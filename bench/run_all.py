@@ -38,6 +38,7 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
     "live_scoring": (["--entries", "1000000", "--repeat", "3"], ["--entries", "100000"]),
     "ingest": ([], ["--entries", "20000"]),
     "join_http": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
+    "join_overload": (["--seconds", "15"], ["--seconds", "5"]),
     "payouts_rate_limited": (["--payouts", "1500"], ["--payouts", "300"]),
     "memory": (["--entries", "1000000"], ["--entries", "100000"]),
     "web_pages": (["--seconds", "10"], ["--seconds", "3"]),
@@ -47,7 +48,14 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 STORES = ("sqlite", "postgresql")
-NEEDS_POSTGRES = {"settle_db", "join_http", "payouts_rate_limited", "memory", "web_pages"}
+NEEDS_POSTGRES = {
+    "settle_db",
+    "join_http",
+    "join_overload",
+    "payouts_rate_limited",
+    "memory",
+    "web_pages",
+}
 
 
 def run_scenario(name: str, quick: bool, pg_url: str | None) -> list[Record]:
@@ -155,6 +163,24 @@ def _fill(records: list[Record]) -> Row:
     )  # fmt: skip
 
 
+def _overload(records: list[Record]) -> Row:
+    r = records[0]
+    normal, over = r["normal"], r["overload"]
+    return _row(
+        f"joins at {r['factor']}x the clients, at most {r['max_waiting']} waiting (503 beyond)",
+        f"{over['clients']:,} clients",
+        f"{over['accepted_per_second']:.0f} joins/s, "
+        f"accepted p99 {over['p99_accepted_ms']:.0f} ms; "
+        f"{over['shed_per_second']:.0f}/s shed (/metrics counted {r['shed_counted']:,} of "
+        f"{r['shed_answered']:,}); {r['lost']} accepted missing from the database",
+        f"{normal['clients']} clients: {normal['accepted_per_second']:.0f} joins/s, "
+        f"p99 {normal['p99_accepted_ms']:.0f} ms",
+        f"p99 {r['p99_ratio']:.2f}x",
+        "accepted p99 <= 2x normal, 0 lost",
+        r["p99_ratio"] <= 2 and r["lost"] == 0 and r["shed_counted"] >= r["shed_answered"],
+    )
+
+
 def _payouts(records: list[Record]) -> Row:
     r = records[-1]
     return _row(
@@ -215,6 +241,7 @@ FORMATS: dict[str, Callable[[list[Record]], Row]] = {
     "join_http": _joins,
     "join_http_lobby": _joins,
     "join_fill": _fill,
+    "join_overload": _overload,
     "payouts_rate_limited": _payouts,
     "memory_settle_postgresql": _memory,
     "memory_settle_sqlite": _memory,

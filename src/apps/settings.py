@@ -34,6 +34,8 @@ Variables (default in brackets):
                                    joins alike), or off [300]
   FANTASY_JOIN_BATCH_MAX           joins arriving together run as one batch, at most [64]
   FANTASY_JOIN_BATCH_LANES         join batches run at once [4 in production, 1]
+  FANTASY_JOIN_MAX_WAITING         joins a process queues beyond the batches running; more
+                                   are answered 503 with Retry-After [one batch a lane]
   FANTASY_OPERATOR_EMAIL, FANTASY_OPERATOR_PASSWORD  an operator account made at start-up
   FANTASY_ALERT_WEBHOOK_URL        a JSON webhook (Slack-compatible `text`) alerts go to [none]
   FANTASY_PAGERDUTY_ROUTING_KEY    a PagerDuty Events API v2 integration key [none]
@@ -152,6 +154,8 @@ class Settings:
     join_rate_per_minute: int | None = 300
     join_batch_max: int = 64
     join_batch_lanes: int = 1
+    # Joins waiting for a lane beyond which a join is shed (503): None, one full batch a lane.
+    join_max_waiting: int | None = None
     operator_email: str | None = None
     operator_password: str | None = field(default=None, repr=False)
     alert_webhook_url: str | None = field(default=None, repr=False)  # Slack's holds a secret
@@ -276,6 +280,10 @@ class _Reader:
             self.problem(name, f"must be a positive whole number, got {value!r}")
             return default
         return number
+
+    def positive_or_none(self, name: str) -> int | None:
+        """A positive whole number, or None when unset."""
+        return None if self.raw(name) is None else self.positive(name, 1)
 
     def positive_or_off(self, name: str, default: int) -> int | None:
         """A positive whole number, or None for `off`."""
@@ -419,6 +427,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         join_batch_lanes=read.positive(
             "JOIN_BATCH_LANES", PRODUCTION_JOIN_BATCH_LANES if production else 1
         ),
+        join_max_waiting=read.positive_or_none("JOIN_MAX_WAITING"),
         operator_email=read.raw("OPERATOR_EMAIL"),
         operator_password=read.raw("OPERATOR_PASSWORD"),
         alert_webhook_url=_http_url(read, "ALERT_WEBHOOK_URL"),
@@ -611,6 +620,13 @@ def _address(read: _Reader, name: str) -> str | None:
 
 
 def _check_together(read: _Reader, settings: Settings) -> None:
+    waiting = settings.join_max_waiting
+    if waiting is not None and waiting < settings.join_batch_max:
+        read.problem(
+            "JOIN_MAX_WAITING",
+            f"must hold at least one batch (FANTASY_JOIN_BATCH_MAX, {settings.join_batch_max}), "
+            f"got {waiting}",
+        )
     if settings.environment == "production":
         if settings.uses_memory_store:
             read.problem("DATABASE_URL", "production needs a real database, not memory:")

@@ -88,6 +88,16 @@ def test_a_shed_join_is_a_503_problem_with_retry_after(api: Api) -> None:
     assert api.join(contest, ann).status_code == 201
 
 
+def test_the_join_batcher_queues_one_batch_a_lane_unless_told_otherwise() -> None:
+    def max_waiting(**changes: int) -> int:
+        app = wire(World(), api_settings(**changes))
+        waiting: int = app.state[JOINS].max_waiting
+        return waiting
+
+    assert max_waiting(join_batch_lanes=2) == 2 * 64
+    assert max_waiting(join_batch_max=8, join_max_waiting=500) == 500
+
+
 def test_each_item_gets_its_own_answer_or_its_own_exception() -> None:
     def run(items: Sequence[int]) -> list[int | Exception]:
         return [ValueError(f"odd {n}") if n % 2 else n for n in items]

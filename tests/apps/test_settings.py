@@ -173,6 +173,11 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
     local = load_settings({})
     assert (local.charge_senders, local.join_batch_lanes, local.join_batch_max) == (1, 1, 64)
     assert load_settings({"FANTASY_JOIN_BATCH_MAX": "1"}).join_batch_max == 1  # no batching
+    # The joins a process queues before shedding: one full batch a lane unless set.
+    assert local.join_max_waiting is None
+    assert load_settings({"FANTASY_JOIN_MAX_WAITING": "200"}).join_max_waiting == 200
+    assert problems({"FANTASY_JOIN_MAX_WAITING": "63"}).startswith("FANTASY_JOIN_MAX_WAITING")
+    assert problems({"FANTASY_JOIN_MAX_WAITING": "none"}).startswith("FANTASY_JOIN_MAX_WAITING")
     # A limit per client address, or none (a proxy in front limits, or a load test).
     assert load_settings({}).join_rate_per_minute == 300
     assert load_settings({"FANTASY_JOIN_RATE_PER_MINUTE": "off"}).join_rate_per_minute is None

@@ -59,11 +59,15 @@ JoinBatcher = Batcher[JoinRequest, Joined]
 def join_batcher(state: State, settings: Settings) -> JoinBatcher:
     """Joins that arrive together run as one batch (`join_many`): see apps.api.batching.
     The platform is the app's at the time of the batch (tests swap it)."""
+    one_batch_a_lane = settings.join_batch_max * settings.join_batch_lanes
     return Batcher(
         lambda requests: join_many(services_of(state).platform, requests),
         name="joins",
         max_batch=settings.join_batch_max,
         lanes=settings.join_batch_lanes,
+        # A join accepted waits for at most the batches running and one more a lane: under
+        # overload the rest are shed (503) and the accepted keep their latency (bench/).
+        max_waiting=settings.join_max_waiting or one_batch_a_lane,
     )
 
 
