@@ -34,7 +34,8 @@ from sqlalchemy import func, select
 from adapters.sqlalchemy import tables as t
 from adapters.stripe_gateway import StripeGateway
 from apps.settings import PRODUCTION_PAYOUT_SENDERS, STRIPE_LIVE_PACE
-from fantasy_core.payments import PayoutAccount, PayoutStatus
+from fantasy_core.payments import PayoutStatus
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.usecases.paying import execute_payouts
 from harness import emit, free_port, median, postgres_url_for
 from settle_db import prepare, settle_once
@@ -67,7 +68,7 @@ def run(payouts: int, limit: int, pg_url: str | None, paced: bool = True) -> dic
             settle_once(ready)
             with ready.platform.uow() as uow:
                 for user in sorted({row[2] for row in ready.rows}):
-                    uow.accounts.save(PayoutAccount(user, "acct_" + user.replace("-", "_")))
+                    uow.accounts.save(PayoutAccount.enabled(user, "acct_" + user.replace("-", "_")))
                 uow.commit()
             # Paced as production paces Stripe's 100 a second (apps.settings), scaled.
             gateway = StripeGateway.for_environment(

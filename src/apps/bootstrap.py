@@ -244,7 +244,9 @@ def _mailer(settings: Settings) -> Mailer | None:
 def _webhooks(settings: Settings) -> WebhookVerifier | None:
     # Stripe's signature whatever the gateway: the sandbox's tests post Stripe-shaped events.
     secret = settings.stripe_webhook_secret
-    return None if secret is None else StripeWebhooks(secret)
+    # Events of the other mode are refused: production takes live events, test ones test.
+    livemode = settings.environment == "production"
+    return None if secret is None else StripeWebhooks(secret, livemode=livemode)
 
 
 def _gateway(settings: Settings) -> PaymentGateway:

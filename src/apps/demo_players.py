@@ -245,6 +245,7 @@ class DemoApi:
                 "object": "event",
                 "type": kind,
                 "created": int(time.time()),
+                "livemode": False,  # the demo runs in a test environment
                 "data": {"object": obj},
             }
         ).encode()

@@ -176,6 +176,14 @@ class PayoutRejected(DomainError):
     """The gateway refused a transfer to this destination; `reason` says why."""
 
 
+class UnknownConnectedAccount(DomainError):
+    """The gateway has no connected account with this id."""
+
+
+class NoPayoutAccount(DomainError):
+    """The player has no connected account yet (a login link needs one): start onboarding."""
+
+
 class InvalidWebhook(DomainError):
     """A payment webhook that cannot be trusted or read: bad signature, stale, or malformed."""
 

@@ -6,7 +6,8 @@ credit; a posting set is recorded only when its amounts sum to zero per currency
 Accounts (ARCHITECTURE.md):
   cash:stripe            money held at Stripe (an asset: debit = more cash)
   pool:<contest>         a contest's entry fees and prize pool (owed to its players)
-  prizes_payable:<c>     prizes awarded at settlement, not yet transferred
+  prizes_payable:<c>     prizes awarded at settlement and owed to their winners: not yet
+                         transferred, or transferred and reversed (owed again)
   house:rake             the house's rake revenue
   house:overlay          what the house adds to a guaranteed pool (an expense)
   house:surplus          what a fixed-amount table's fees after rake exceed its prizes by
@@ -168,17 +169,26 @@ class Conservation:
     paid_out: int
 
     @property
+    def owed(self) -> int:
+        """Prizes awarded and not (or no longer) paid: a liability to the winners.
+
+        Zero once every prize is paid; a prize whose transfer was reversed after its
+        contest was PAID is owed again until it is sent again.
+        """
+        return self.awarded - self.paid_out
+
+    @property
     def conserved(self) -> bool:
         return (
-            self.collected + self.overlay == self.paid_out + self.rake + self.refunded
-            and self.awarded == self.paid_out
+            self.collected + self.overlay == self.paid_out + self.owed + self.rake + self.refunded
+            and 0 <= self.paid_out <= self.awarded
         )
 
     def describe(self) -> str:
         return (
             f"contest {self.contest_id}: collected {self.collected} + overlay {self.overlay}"
-            f" vs paid out {self.paid_out} + rake {self.rake} + refunded {self.refunded}"
-            f" (awarded {self.awarded})"
+            f" vs paid out {self.paid_out} + owed {self.owed} + rake {self.rake}"
+            f" + refunded {self.refunded} (awarded {self.awarded})"
         )
 
 

@@ -120,7 +120,8 @@ class PayoutStatus(enum.Enum):
     SENDING = "sending"  # sent; the outcome is unknown until confirmed or looked up
     CONFIRMED = "confirmed"  # the gateway made the transfer
     FAILED = "failed"  # the gateway refused; retried after `retry_at`
-    REVERSED = "reversed"  # confirmed, then reversed by the gateway (alerted)
+    REVERSED = "reversed"  # confirmed, then reversed (alerted): owed again, sent again
+    OWED = "owed"  # the winner has no enabled payout account: nothing is sent until then
 
 
 P = PayoutStatus
@@ -128,16 +129,25 @@ P = PayoutStatus
 # Every legal move of a payout's status. Until the gateway confirms a transfer, any
 # attempt's report may land on any unconfirmed status: several senders may work on one
 # payout, each reporting its own attempt (sent again, refused, certainly not sent,
-# unknown: a move to the same status), and the gateway's confirmation is a fact that
-# holds whatever was reported before. A confirmed payout is never sent again; only the
-# gateway can reverse it, and a reversed one waits for a person.
+# unknown, no account to send to: a move to the same status), and the gateway's
+# confirmation is a fact that holds whatever was reported before. A confirmed payout is
+# never sent again under its transfer key; only the gateway can reverse it, after which
+# the prize is owed again and is sent once more under the next transfer key.
+_UNCONFIRMED = frozenset({P.PENDING, P.SENDING, P.FAILED, P.OWED, P.CONFIRMED})
 PAYOUT_MOVES: dict[PayoutStatus, frozenset[PayoutStatus]] = {
-    P.PENDING: frozenset({P.PENDING, P.SENDING, P.FAILED, P.CONFIRMED}),
-    P.SENDING: frozenset({P.PENDING, P.SENDING, P.FAILED, P.CONFIRMED}),
-    P.FAILED: frozenset({P.PENDING, P.SENDING, P.FAILED, P.CONFIRMED}),
+    P.PENDING: _UNCONFIRMED,
+    P.SENDING: _UNCONFIRMED,
+    P.FAILED: _UNCONFIRMED,
+    P.OWED: _UNCONFIRMED,
+    P.REVERSED: _UNCONFIRMED,
     P.CONFIRMED: frozenset({P.REVERSED}),
-    P.REVERSED: frozenset(),
 }
+
+# Where a prize is: owed to its winner (not with the gateway), in flight (sent, outcome
+# not known), or paid. Every prize is in exactly one of the three.
+OWED_STATUSES = frozenset({P.PENDING, P.FAILED, P.OWED, P.REVERSED})
+IN_FLIGHT_STATUSES = frozenset({P.SENDING})
+PAID_STATUSES = frozenset({P.CONFIRMED})
 
 
 def payout_fingerprint(contest_id: str, entry_id: str, payout_id: str) -> str:
@@ -174,10 +184,32 @@ class Payout:
     _attempts: int = field(default=0, alias="attempts")
     _last_error: str | None = field(default=None, alias="last_error")
     _retry_at: datetime | None = field(default=None, alias="retry_at")
+    _reversals: int = field(default=0, alias="reversals")
 
     @property
     def status(self) -> PayoutStatus:
         return self._status
+
+    @property
+    def reversals(self) -> int:
+        """How often a confirmed transfer of this prize was reversed (each sent again)."""
+        return self._reversals
+
+    @property
+    def transfer_key(self) -> str:
+        """The gateway's idempotency key (and metadata) for the current send of this prize.
+
+        The fingerprint for the first send; after the k-th reversal, a key of its own, so
+        that sending the prize again is a new transfer and never the reversed one replayed.
+        """
+        if self._reversals == 0:
+            return self.fingerprint
+        return f"{self.fingerprint}/resend-{self._reversals}"
+
+    @property
+    def ledger_key(self) -> str:
+        """What this send's ledger postings are keyed by (one payment per send)."""
+        return self.transfer_key
 
     @property
     def transfer_id(self) -> str | None:
@@ -203,8 +235,13 @@ class Payout:
 
     @property
     def transferred(self) -> bool:
-        """The gateway made the transfer (reversed since, or not): never send it again."""
-        return self._status in (PayoutStatus.CONFIRMED, PayoutStatus.REVERSED)
+        """The gateway made the current send's transfer: never send it again."""
+        return self._status is PayoutStatus.CONFIRMED
+
+    @property
+    def owed(self) -> bool:
+        """Owed to the winner and with no send in flight (see OWED_STATUSES)."""
+        return self._status in OWED_STATUSES
 
     def _move(self, target: PayoutStatus) -> None:
         check_move(PAYOUT_MOVES, "payout", self.fingerprint, self._status, target)
@@ -242,22 +279,29 @@ class Payout:
         self._retry_at = retry_at
 
     def reverse(self, reason: str) -> None:
-        """The gateway reversed the confirmed transfer."""
+        """The gateway reversed the confirmed transfer: the prize is owed again, and its
+        next send goes under the next transfer key."""
         self._move(PayoutStatus.REVERSED)
         self._last_error = reason
+        self._reversals += 1
+        self._retry_at = None
+
+    def owe(self, reason: str) -> None:
+        """Nothing can be sent (the winner has no enabled payout account): owed until it is."""
+        self._move(PayoutStatus.OWED)
+        self._last_error = reason
+        self._retry_at = None
+
+    def release(self) -> None:
+        """The winner's account was enabled: an owed (or reversed) prize is due at once,
+        whatever backoff it waited for."""
+        if self._status in (PayoutStatus.OWED, PayoutStatus.REVERSED):
+            self._move(PayoutStatus.PENDING)
+        self._retry_at = None
 
     def retry_now(self) -> None:
         """Due at once, whatever backoff it waited for (its winner's account was just enabled)."""
         self._retry_at = None
-
-
-@define
-class PayoutAccount:
-    """A user's connected account for receiving prizes (a Stripe Connect account id)."""
-
-    user_id: str
-    account_id: str | None = None
-    payouts_enabled: bool = True
 
 
 class PaymentEventKind(enum.Enum):
@@ -265,7 +309,7 @@ class PaymentEventKind(enum.Enum):
     CHARGE_FAILED = "charge_failed"
     CHARGE_REFUNDED = "charge_refunded"
     TRANSFER_REVERSED = "transfer_reversed"
-    ACCOUNT_PAYOUTS_DISABLED = "account_payouts_disabled"
+    ACCOUNT_UPDATED = "account_updated"
     PAYOUT_FAILED = "payout_failed"
 
 
@@ -274,7 +318,9 @@ class PaymentEvent:
     """An asynchronous outcome from the gateway (a webhook), applied exactly once by `event_id`.
 
     `reference` is what the event is about: a charge id, a transfer id, or a
-    connected account id, according to `kind`.
+    connected account id, according to `kind`. A reversed transfer names the transfer
+    key it was made under (`transfer_key`, from its metadata); a failed bank payout its
+    `amount_minor`.
     """
 
     event_id: str
@@ -282,3 +328,5 @@ class PaymentEvent:
     reference: str
     occurred_at: datetime
     reason: str | None = None
+    transfer_key: str | None = None
+    amount_minor: int | None = None

@@ -26,12 +26,12 @@ from fantasy_core.payments import (
     ChargeOutcome,
     PaymentEvent,
     Payout,
-    PayoutAccount,
     PayoutStatus,
     Refund,
     RefundOutcome,
     TransferOutcome,
 )
+from fantasy_core.payout_accounts import AccountStatus, OnboardingLink, PayoutAccount
 from fantasy_core.protection.eligibility import Location
 from fantasy_core.protection.limits import Spend
 from fantasy_core.protection.players import PlayerProfile
@@ -246,6 +246,17 @@ class PayoutRepository(Protocol):
     def count_by_status(self) -> dict[PayoutStatus, int]:
         """How many payouts of every contest are in each status (statuses with none left out)."""
 
+    def for_user(self, user_id: str) -> list[Payout]:
+        """A winner's payouts in every contest, by ascending contest id, then entry id."""
+
+    def reopened(self) -> list[Payout]:
+        """Payouts whose transfer was reversed at least once and that are not confirmed
+        since (owed again, whatever their contest's state), by ascending fingerprint.
+
+        A check the worker makes every pass: it reads only such payouts (few, and an
+        index holds only them), never a paid contest's others.
+        """
+
 
 class RefundRepository(Protocol):
     def add(self, refund: Refund) -> bool:
@@ -362,9 +373,13 @@ class SettlementRepository(Protocol):
 class PayoutAccountRepository(Protocol):
     def get(self, user_id: str) -> PayoutAccount | None: ...
 
+    def lock(self, user_id: str) -> PayoutAccount | None:
+        """The user's account, locked until the unit of work ends (None: none yet)."""
+
     def by_account(self, account_id: str) -> PayoutAccount | None: ...
 
-    def save(self, account: PayoutAccount) -> None: ...
+    def save(self, account: PayoutAccount) -> None:
+        """Store the account (state, requirements and all), replacing the user's previous one."""
 
 
 class ProcessedEvents(Protocol):
@@ -582,6 +597,34 @@ class PaymentGateway(Protocol):
 
         Works after the gateway has forgotten the idempotency key (Stripe: 24 hours).
         """
+
+    def reverse_transfer(self, key: str, transfer_id: str) -> str:
+        """Take the whole of transfer `transfer_id` back from its connected account; the
+        reversal's id. The same key again returns the first reversal. Raises PayoutRejected
+        (with the reason) when the gateway refuses (e.g. the account's balance is short).
+        """
+
+    # Connected accounts (Stripe Connect Express): the platform creates them, the player
+    # fills in the gateway's forms; the account id never comes from the player.
+
+    def open_account(self, key: str, email: str, country: str, metadata: Mapping[str, str]) -> str:
+        """Create a connected account able to receive transfers; its id.
+
+        Express, with the `transfers` capability requested, for the player's `email` and
+        two-letter `country`. The same key again returns the same account.
+        """
+
+    def account_status(self, account_id: str) -> AccountStatus:
+        """What the gateway says of the account now. Raises UnknownConnectedAccount."""
+
+    def onboarding_link(self, account_id: str, refresh_url: str, return_url: str) -> OnboardingLink:
+        """A fresh single-use link to the gateway's onboarding forms for the account
+        (`account_onboarding`); the gateway sends the player to `refresh_url` when the link
+        has expired and to `return_url` when they leave the forms."""
+
+    def login_link(self, account_id: str) -> OnboardingLink:
+        """A single-use link to the player's own dashboard (Express), where they fix their
+        bank details. Raises PayoutRejected when the account has not finished onboarding."""
 
     def check(self) -> None:
         """Reach the gateway with one request that moves no money (readiness probes).

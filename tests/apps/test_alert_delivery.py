@@ -182,8 +182,10 @@ def test_a_refused_payout_is_triggered_then_resolved_on_every_channel_nothing_lo
     users = ("u1", "u2", "u3", "u4")
     for n, user in enumerate(users):
         assert world.join(contest, user, variant=n).accepted
+        set_payout_account(world.p, user, f"acct_{user}")
+        world.gateway.disabled_accounts.add(f"acct_{user}")
     receivers.webhook.status = 503  # the webhook receiver is down during the fault
-    world.play_games()  # no winner has a payout account: refused, alerted
+    world.play_games()  # the gateway refuses every winner's account: refused, alerted
     for _ in range(3):
         world.clock.advance(timedelta(seconds=30))
         world.run()
@@ -192,8 +194,7 @@ def test_a_refused_payout_is_triggered_then_resolved_on_every_channel_nothing_lo
     assert refused
     assert all(key.startswith("payout-rejected-") for key in refused)
     assert receivers.webhook.bodies() == []
-    for user in users:
-        set_payout_account(world.p, user, f"acct_{user}")
+    world.gateway.disabled_accounts.clear()  # the accounts are fixed at the gateway
     receivers.webhook.status = 202  # back
     for _ in range(4):
         world.clock.advance(timedelta(minutes=10))

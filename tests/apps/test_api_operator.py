@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import attrs
 import pytest
-from api_support import Api, assert_problem
+from api_support import Api, Headers, assert_problem
 
 from adapters.alerts import CollectedAlerts
 from adapters.sqlalchemy import SqlDatabase, make_engine
@@ -149,10 +149,19 @@ def test_a_contest_whose_results_can_be_seen_cannot_be_cancelled(api: Api) -> No
     assert len(world.gateway.refunds) == 0
 
 
+def refuse_account(api: Api, headers: Headers) -> None:
+    """The player has an account the gateway refuses transfers to."""
+    user = api.user_id(headers)
+    set_payout_account(api.world.p, user, f"acct_{user}")
+    api.world.gateway.disabled_accounts.add(f"acct_{user}")
+
+
 def test_alerts_are_listed_and_acknowledged(api: Api) -> None:
     contest = api.contest("head_to_head")
-    for n in range(2):  # neither player has a payout account: the winner's payout is refused
-        api.join(contest, api.player(f"p{n}"), variant=n)
+    for n in range(2):  # the gateway refuses both players' accounts: the winner's payout too
+        player = api.player(f"p{n}")
+        api.join(contest, player, variant=n)
+        refuse_account(api, player)
     api.world.play_games()
     listed = api.client.get("/operator/alerts", headers=api.operator).json()
     assert len(listed) == 1
@@ -177,11 +186,11 @@ def test_a_paid_prize_resolves_its_alert_and_an_operator_resolves_by_hand(api: A
     players = [api.player(f"p{n}") for n in range(2)]
     for n, headers in enumerate(players):
         api.join(contest, headers, variant=n)
-    api.world.play_games()  # no payout account: the winner's payout is refused and alerted
+        refuse_account(api, headers)
+    api.world.play_games()  # the gateway refuses the winner's account: refused and alerted
     [alert] = api.client.get("/operator/alerts", headers=api.operator).json()
     assert alert["state"] == "open"
-    for headers in players:
-        set_payout_account(api.world.p, api.user_id(headers), "acct_" + api.user_id(headers))
+    api.world.gateway.disabled_accounts.clear()  # the accounts are fixed at the gateway
     api.world.clock.advance(timedelta(hours=2))  # past the payout's retry time
     api.world.run()
     [alert] = api.client.get("/operator/alerts", headers=api.operator).json()

@@ -30,6 +30,7 @@ def event(event_id: str, kind: str, obj: dict[str, object]) -> bytes:
         "object": "event",
         "type": kind,
         "created": int(time.time()),
+        "livemode": False,  # the tests' app is a test environment
         "data": {"object": obj},
     }
     return json.dumps(body).encode()

@@ -6,7 +6,7 @@ import stripe
 
 from adapters.stripe_gateway import RequestRetry, StripeGateway
 from fantasy_core.lifecycle import ContestState
-from fantasy_core.payments import PayoutAccount
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.platform import Platform
 from fantasy_core.snapshot import verify
 from fantasy_core.usecases.reports import verify_ledger
@@ -43,7 +43,7 @@ def test_a_contest_is_charged_settled_and_paid_through_stripe(localstripe_url: s
                     "capabilities": {"transfers": {"requested": True}},
                 }
             )
-            uow.accounts.save(PayoutAccount(user, account.id))
+            uow.accounts.save(PayoutAccount.enabled(user, account.id))
         uow.commit()
     for n, user in enumerate(USERS):
         assert world.join(contest, user, variant=n).accepted

@@ -37,12 +37,12 @@ from fantasy_core.lineups import Lineup
 from fantasy_core.money import Money
 from fantasy_core.payments import (
     Payout,
-    PayoutAccount,
     PayoutStatus,
     Refund,
     RefundStatus,
     payout_fingerprint,
 )
+from fantasy_core.payout_accounts import PayoutAccount, PayoutAccountState
 from fantasy_core.payouts import FixedTable, FixedTier, fifty_fifty
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.stats import (
@@ -153,7 +153,7 @@ def write_one_of_everything(uow: UnitOfWork) -> None:
     )
     uow.stats.add_provider_change(SLATE, a_provider_change())
     uow.settlements.store("c1", b'{"settled":true}', "sha256:s")
-    uow.accounts.save(PayoutAccount("ann", "acct_ann"))
+    uow.accounts.save(PayoutAccount.enabled("ann", "acct_ann"))
     assert uow.events.first_time("evt_1")
 
 
@@ -265,7 +265,7 @@ def test_records_read_are_copies_so_changes_without_save_change_nothing(
         refund.confirm("re_1")
         account = uow.accounts.get("ann")
         assert account is not None
-        account.payouts_enabled = False
+        account.bank_payout_failed("account closed")
         assert uow.contests.get("c1").state is ContestState.SCHEDULED
         assert uow.entries.get("e1").status is EntryStatus.ACTIVE
         uow.commit()
@@ -274,7 +274,7 @@ def test_records_read_are_copies_so_changes_without_save_change_nothing(
         assert uow.entries.get("e1").status is EntryStatus.ACTIVE
         assert uow.payouts.get(a_payout().fingerprint).status is PayoutStatus.PENDING
         assert uow.refunds.pending() == [a_refund()]
-        assert uow.accounts.get("ann") == PayoutAccount("ann", "acct_ann", True)
+        assert uow.accounts.get("ann") == PayoutAccount.enabled("ann", "acct_ann")
 
 
 def test_saved_changes_are_written_back(backend: Backend) -> None:
@@ -300,7 +300,14 @@ def test_saved_changes_are_written_back(backend: Backend) -> None:
             stored, status=RefundStatus.CONFIRMED, refund_id="re_9", last_error="x"
         )
         uow.refunds.save(refund)
-        uow.accounts.save(PayoutAccount("ann", "acct_ann2", payouts_enabled=False))
+        disabled = PayoutAccount(
+            "ann",
+            "acct_ann2",
+            PayoutAccountState.DISABLED,
+            ("external_account", "individual.id_number"),
+            "requirements.past_due",
+        )
+        uow.accounts.save(disabled)
         uow.commit()
     with backend.uow() as uow:
         assert uow.entries.get("e1") == entry
@@ -309,8 +316,8 @@ def test_saved_changes_are_written_back(backend: Backend) -> None:
         assert uow.payouts.by_transfer("tr_9") == payout
         assert uow.refunds.get("refund-e1") == refund
         assert uow.refunds.pending() == []
-        assert uow.accounts.get("ann") == PayoutAccount("ann", "acct_ann2", False)
-        assert uow.accounts.by_account("acct_ann2") == PayoutAccount("ann", "acct_ann2", False)
+        assert uow.accounts.get("ann") == disabled
+        assert uow.accounts.by_account("acct_ann2") == disabled
         assert uow.accounts.by_account("acct_ann") is None
 
 
@@ -835,6 +842,75 @@ def test_payouts_are_counted_by_status(backend: Backend) -> None:
             PayoutStatus.CONFIRMED: 1,
             PayoutStatus.PENDING: 1,
         }
+
+
+def test_a_winners_payouts_come_by_contest_and_reversed_ones_are_reopened(
+    backend: Backend,
+) -> None:
+    with backend.uow() as uow:
+        for cid in ("c2", "c1"):
+            uow.contests.add(a_contest(cid))
+        for entry_id in ("e1", "e2", "e3"):
+            uow.entries.add(an_entry(entry_id))
+        other = attrs.evolve(a_payout("c1", "e3"), user_id="bob")
+        uow.payouts.add_all([a_payout("c2", "e2"), a_payout("c1", "e1"), other])
+        uow.commit()
+    with backend.uow() as uow:
+        mine = uow.payouts.for_user("ann")
+        assert [(x.contest_id, x.entry_id) for x in mine] == [("c1", "e1"), ("c2", "e2")]
+        assert uow.payouts.for_user("nobody") == []
+        assert uow.payouts.reopened() == []
+        reversed_, paid = mine
+        for payout, transfer_id in ((reversed_, "tr_1"), (paid, "tr_2")):
+            payout.start_attempt()
+            payout.confirm(transfer_id)
+        reversed_.reverse("disputed")
+        uow.payouts.save(reversed_)
+        uow.payouts.save(paid)
+        uow.commit()
+    with backend.uow() as uow:
+        (reopened,) = uow.payouts.reopened()
+        assert reopened == reversed_
+        assert (reopened.reversals, reopened.transfer_key) == (
+            1,
+            reversed_.fingerprint + "/resend-1",
+        )
+        reopened.owe("account disabled")
+        uow.payouts.save(reopened)
+        assert uow.payouts.reopened() == [reopened]  # owed again: still reopened
+        reopened.release()
+        reopened.start_attempt()
+        reopened.confirm("tr_3")
+        uow.payouts.save(reopened)
+        assert uow.payouts.reopened() == []  # paid again: nothing to send
+        assert uow.payouts.by_transfer("tr_3") == reopened
+        uow.commit()
+
+
+def test_a_payout_account_keeps_its_state_and_requirements(backend: Backend) -> None:
+    with backend.uow() as uow:
+        assert uow.accounts.lock("ann") is None
+        account = PayoutAccount("ann")
+        account.opened("acct_1")
+        uow.accounts.save(account)
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.accounts.lock("ann")
+        assert stored == account
+        assert stored is not None
+        assert stored.state is PayoutAccountState.ONBOARDING
+        stored.bank_payout_failed("account closed")
+        uow.accounts.save(stored)
+        uow.commit()
+    with backend.uow() as uow:
+        again = uow.accounts.get("ann")
+        assert again == stored
+        assert again is not None
+        assert (again.requirements, again.disabled_reason, again.payouts_enabled) == (
+            ("external_account",),
+            "account closed",
+            False,
+        )
 
 
 def test_pending_refunds_come_oldest_first(backend: Backend) -> None:

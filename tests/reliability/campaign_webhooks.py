@@ -316,6 +316,8 @@ class Campaign:
             )
             for n, payout in enumerate(reversed_)
         ]
+        # What Stripe says of the account when the platform reads it on this event.
+        self.world.gateway.disabled_accounts.add("acct_paid-0")
         events.append(
             stripe_event(
                 "evt_account_disabled",

@@ -35,7 +35,8 @@ from fantasy_core.audit import AuditRecord
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.lifecycle import ContestState, is_closed
-from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
+from fantasy_core.payments import Payout, PayoutStatus, Refund, RefundStatus
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.contests import create_contest
 from fantasy_core.usecases.joining import JoinRequest, join
@@ -182,7 +183,7 @@ def _create_and_join(config: WorkersConfig, p: Platform, books: StripeBooks) -> 
             user = f"player-{n}-{e:03d}"
             register_on(p, user)
             with p.uow() as uow:
-                uow.accounts.save(PayoutAccount(user, books.create_account()))
+                uow.accounts.save(PayoutAccount.enabled(user, books.create_account()))
                 uow.commit()
             request = JoinRequest(
                 contest.contest_id, user, f"key-{n}-{e}", picker.lineup(), "pm_card_visa"

@@ -137,12 +137,9 @@ def test_a_disabled_account_interrupted_part_way_is_disabled_when_redelivered(
 ) -> None:
     world = World()
     world.give_account("ann")
+    world.gateway.disabled_accounts.add("acct_ann")  # Stripe says so when it is read
     event = PaymentEvent(
-        "evt_acct",
-        PaymentEventKind.ACCOUNT_PAYOUTS_DISABLED,
-        "acct_ann",
-        datetime.now(UTC),
-        "rejected.fraud",
+        "evt_acct", PaymentEventKind.ACCOUNT_UPDATED, "acct_ann", datetime.now(UTC)
     )
 
     deliver_with_failure(world, event, fail_at)

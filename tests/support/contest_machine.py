@@ -46,6 +46,7 @@ from adapters.sandbox.gateway import (
     REQUIRES_ACTION,
     SUCCEED,
     TIMEOUT_AFTER_SUCCESS,
+    Transfer,
 )
 from fantasy_core.entries import EntryStatus, join_fingerprint
 from fantasy_core.entry_limits import EntryLimit, MaxEntries, SingleEntry
@@ -67,13 +68,16 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.money import Money
 from fantasy_core.payments import (
+    IN_FLIGHT_STATUSES,
+    OWED_STATUSES,
+    PAID_STATUSES,
     ChargeStatus,
     PaymentEvent,
     PaymentEventKind,
-    PayoutAccount,
     PayoutStatus,
     RefundStatus,
 )
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.payouts import double_up, fifty_fifty, top_heavy, winner_take_all
 from fantasy_core.snapshot import entry_rows
 from fantasy_core.stats import GameStatus, StatLine
@@ -194,7 +198,7 @@ class ContestMachine(RuleBasedStateMachine):
 
     def _give_account(self, user: str) -> None:
         with self.world.p.uow() as uow:
-            uow.accounts.save(PayoutAccount(user, f"acct_{user}"))
+            uow.accounts.save(PayoutAccount.enabled(user, f"acct_{user}"))
             uow.commit()
 
     @rule(target=contests, capacity=st.integers(2, 4))
@@ -682,13 +686,66 @@ class ContestMachine(RuleBasedStateMachine):
             send_refunds(self.world.p)
         self._rerun("refunds, after a refund", crashed, lambda: send_refunds(self.world.p))
 
+    # -- Connect accounts: the gateway's word, reversals and failed bank payouts -----------
+
+    @rule(target=events, user=st.sampled_from(USERS), enabled=st.booleans())
+    def the_gateway_enables_or_disables_an_account(self, user: str, enabled: bool) -> PaymentEvent:
+        """Stripe changes its mind about a player's account and sends `account.updated`."""
+        account_id = f"acct_{user}"
+        if enabled:
+            self.world.gateway.disabled_accounts.discard(account_id)
+        else:
+            self.world.gateway.disabled_accounts.add(account_id)
+        event = PaymentEvent(
+            f"evt_{len(self.seen_events)}",
+            PaymentEventKind.ACCOUNT_UPDATED,
+            account_id,
+            self.world.clock.now(),
+        )
+        self.seen_events.append(event)
+        self._apply(event)
+        return event
+
+    @rule(user=st.sampled_from(USERS))
+    def a_player_is_given_an_enabled_account(self, user: str) -> None:
+        self.world.gateway.disabled_accounts.discard(f"acct_{user}")
+        set_payout_account(self.world.p, user, f"acct_{user}")
+
+    def _live_transfers(self) -> list[Transfer]:
+        reversed_ids = self.world.gateway.reversed_transfer_ids()
+        return [t for t in self.world.gateway.all_transfers() if t.transfer_id not in reversed_ids]
+
+    @rule(target=events, data=st.data())
+    @precondition(lambda self: bool(self._live_transfers()))
+    def the_gateway_reverses_a_transfer(self, data: st.DataObject) -> PaymentEvent:
+        transfer = data.draw(st.sampled_from(self._live_transfers()))
+        event = self.world.gateway.reverse_on_gateway(transfer.transfer_id, "disputed")
+        self.seen_events.append(event)
+        self._apply(event)
+        _note("a transfer reversed")
+        return event
+
+    @rule(target=events, data=st.data())
+    @precondition(lambda self: bool(self._live_transfers()))
+    def a_bank_payout_fails(self, data: st.DataObject) -> PaymentEvent:
+        """A connected account's payout to its bank fails: its latest prizes are taken back."""
+        transfer = data.draw(st.sampled_from(self._live_transfers()))
+        event = self.world.gateway.fail_bank_payout(
+            transfer.destination, transfer.amount.minor, "account_closed"
+        )
+        self.seen_events.append(event)
+        self._apply(event)
+        _note("a bank payout failed")
+        return event
+
     @rule(contest=consumes(contests))
     def everything_settles_down(self, contest: str) -> None:
         """Faults clear, days pass, the worker runs: every contest ends closed and conserved."""
         gateway = self.world.gateway
         gateway.unavailable = gateway.auth_broken = False
         gateway.lose_next_replies = 0
-        for user in USERS:  # the winners without an account get one: their payouts go out
+        gateway.disabled_accounts.clear()
+        for user in USERS:  # every winner's account enabled: owed prizes go out
             set_payout_account(self.world.p, user, f"acct_{user}")
         self.version += 1
         self.world.feed.publish(snapshot(GameStatus.FINAL, self.version))
@@ -721,8 +778,12 @@ class ContestMachine(RuleBasedStateMachine):
             )
         collected = sum(gateway.charged_total(k) for k in gateway.charges)
         refunded = sum(amount.minor for _, _, amount in gateway.refunds.values())
-        transferred = sum(t.amount.minor for t in gateway.all_transfers())
+        transferred = sum(t.amount.minor for t in self._live_transfers())
         assert cash == collected - refunded - transferred
+        with self.world.p.uow() as uow:
+            for cid in uow.contests.ids_in_states([ContestState.PAID]):
+                statuses = {x.status for x in uow.payouts.for_contest(cid)}
+                assert statuses <= {PayoutStatus.CONFIRMED}, (cid, statuses)
 
     # -- invariants ---------------------------------------------------------------------
 
@@ -772,25 +833,44 @@ class ContestMachine(RuleBasedStateMachine):
 
     @invariant()
     def no_prize_is_paid_twice(self) -> None:
-        """Counted on the gateway: every transfer it made, by payout and by entry."""
+        """Counted on the gateway: every transfer it made, by send and by entry; a prize
+        sent again after a reversal is the only second transfer of an entry."""
         transfers = self.world.gateway.all_transfers()
-        by_payout = Counter(t.metadata["payout_fingerprint"] for t in transfers)
-        assert all(n == 1 for n in by_payout.values()), by_payout
-        by_entry = Counter(t.metadata["entry_id"] for t in transfers)
+        by_send = Counter(t.metadata["payout_fingerprint"] for t in transfers)
+        assert all(n == 1 for n in by_send.values()), by_send
+        live = self._live_transfers()
+        by_entry = Counter(t.metadata["entry_id"] for t in live)
         assert all(n == 1 for n in by_entry.values()), by_entry
         with self.world.p.uow() as uow:
             for transfer in transfers:
-                payout = uow.payouts.get(transfer.metadata["payout_fingerprint"])
+                fingerprint = transfer.metadata["payout_fingerprint"].split("/", 1)[0]
+                payout = uow.payouts.get(fingerprint)
                 assert transfer.amount.minor == payout.amount_minor, (transfer, payout)
                 assert transfer.destination == f"acct_{payout.user_id}", (transfer, payout)
-                if payout.status is PayoutStatus.CONFIRMED:
-                    assert payout.transfer_id == transfer.transfer_id, (transfer, payout)
             for cid in uow.contests.ids_in_states(list(ContestState)):
                 payouts = uow.payouts.for_contest(cid)
                 assert len({x.entry_id for x in payouts}) == len(payouts)
-                for payout in payouts:
-                    if payout.status is PayoutStatus.CONFIRMED:
-                        assert by_payout[payout.fingerprint] == 1, payout
+
+    @invariant()
+    def every_prize_is_owed_in_flight_or_paid_exactly_once(self) -> None:
+        """Counted on the gateway: a paid prize has exactly one transfer not reversed (the
+        one on record), an owed one none, one in flight at most one (made, not yet recorded)."""
+        live = Counter(
+            t.metadata["payout_fingerprint"].split("/", 1)[0] for t in self._live_transfers()
+        )
+        live_ids = {t.transfer_id for t in self._live_transfers()}
+        with self.world.p.uow() as uow:
+            for cid in uow.contests.ids_in_states(list(ContestState)):
+                for payout in uow.payouts.for_contest(cid):
+                    sent = live[payout.fingerprint]
+                    if payout.status in PAID_STATUSES:
+                        assert sent == 1, payout
+                        assert payout.transfer_id in live_ids, payout
+                    elif payout.status in OWED_STATUSES:
+                        assert sent == 0, payout
+                    else:
+                        assert payout.status in IN_FLIGHT_STATUSES, payout
+                        assert sent <= 1, payout
 
     @invariant()
     def no_fee_is_refunded_twice(self) -> None:

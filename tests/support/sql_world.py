@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from adapters.ids import TimeOrderedIds
 from adapters.sqlalchemy import SqlDatabase, make_engine
 from fantasy_core.contest import Contest
-from fantasy_core.payments import PayoutAccount
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.ports import PaymentGateway
 from fantasy_core.stats import GameStatus
 from fantasy_core.usecases.lifecycle import tick
@@ -48,7 +48,7 @@ class SqlWorld(World):
 
     def give_account(self, user: str, account_id: str | None = None) -> None:
         with self.p.uow() as uow:
-            uow.accounts.save(PayoutAccount(user, account_id or f"acct_{user}"))
+            uow.accounts.save(PayoutAccount.enabled(user, account_id or f"acct_{user}"))
             uow.commit()
 
     def state(self, contest: Contest) -> str:

@@ -13,7 +13,7 @@ from fantasy_core.contest import Contest, ContestTerms
 from fantasy_core.entry_limits import MaxEntries
 from fantasy_core.lineups import Lineup, PlayerPool, SlatePlayer
 from fantasy_core.money import Money
-from fantasy_core.payments import PayoutAccount
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.payouts import top_heavy
 from fantasy_core.platform import Platform
 from fantasy_core.scoring import preset
@@ -147,7 +147,7 @@ class World:
 
     def give_account(self, user: str) -> None:
         with self.store.unit_of_work() as uow:
-            uow.accounts.save(PayoutAccount(user, f"acct_{user}"))
+            uow.accounts.save(PayoutAccount.enabled(user, f"acct_{user}"))
             uow.commit()
 
     def state(self, contest: Contest) -> str:

@@ -57,13 +57,15 @@ def test_a_confirmed_payout_resolves_its_own_failure_alert_only() -> None:
     contest = world.create()
     for n, user in enumerate(("u1", "u2", "u3", "u4")):
         assert world.join(contest, user, variant=n).accepted
-    world.play_games()  # no winner has a payout account: each refused payout is alerted
+        world.give_account(user)
+        world.gateway.disabled_accounts.add(f"acct_{user}")
+    world.play_games()  # the gateway refuses every winner's account: each payout is alerted
     refused = sorted(k for k in states(world) if k.startswith("payout-rejected-"))
     assert refused
     with world.store.unit_of_work() as uow:
         winners = {p.fingerprint: p.user_id for p in uow.payouts.for_contest(contest.contest_id)}
     fixed_fingerprint = refused[0].removeprefix("payout-rejected-")
-    world.give_account(winners[fixed_fingerprint])
+    world.gateway.disabled_accounts.discard(f"acct_{winners[fixed_fingerprint]}")
     world.clock.advance(timedelta(hours=2))
     world.run()
     after = states(world)

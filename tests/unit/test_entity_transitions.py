@@ -51,9 +51,15 @@ ENTRY_LEGAL = {
     (E.ABANDONED, E.REFUNDED),
 }
 
-_UNCONFIRMED = (P.PENDING, P.SENDING, P.FAILED)
+# Not confirmed: any report may land on any of these; a reversed prize is owed again and
+# moves on like any other unconfirmed one (sent again under its next transfer key).
+_UNCONFIRMED = (P.PENDING, P.SENDING, P.FAILED, P.OWED)
 PAYOUT_LEGAL = {
-    *((source, target) for source in _UNCONFIRMED for target in (*_UNCONFIRMED, P.CONFIRMED)),
+    *(
+        (source, target)
+        for source in (*_UNCONFIRMED, P.REVERSED)
+        for target in (*_UNCONFIRMED, P.CONFIRMED)
+    ),
     (P.CONFIRMED, P.REVERSED),
 }
 
@@ -88,6 +94,7 @@ PAYOUT_METHODS: dict[PayoutStatus, Callable[[Payout], None]] = {
     P.FAILED: lambda x: x.fail("refused", AT),
     P.PENDING: lambda x: x.not_sent("unreachable", AT),
     P.REVERSED: lambda x: x.reverse("disputed"),
+    P.OWED: lambda x: x.owe("no payout account"),
 }
 
 REFUND_METHODS: dict[RefundStatus, Callable[[Refund], None]] = {
@@ -218,8 +225,14 @@ def test_a_payout_keeps_the_record_of_its_attempts() -> None:
     )
     assert payout.transferred
     payout.reverse("disputed")
-    assert payout.transferred
-    assert not payout.settled
+    # Owed again: sent once more, under a key of its own (never the reversed send's).
+    assert (payout.transferred, payout.settled, payout.owed, payout.reversals) == (
+        False,
+        False,
+        True,
+        1,
+    )
+    assert payout.transfer_key == "payout-1/resend-1" != payout.fingerprint
 
 
 def test_a_refund_counts_its_failed_attempts_until_confirmed() -> None:

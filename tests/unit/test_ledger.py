@@ -73,10 +73,33 @@ def test_a_paid_guaranteed_contest_conserves_money() -> None:
     assert totals[(pool_account("c1"), "usd")] == 0
 
 
-def test_a_prize_awarded_but_not_paid_breaks_conservation() -> None:
+def test_a_prize_awarded_but_not_paid_is_owed_to_its_winner() -> None:
+    # A winner whose transfer was reversed after the contest was PAID is owed the prize:
+    # a liability on the books, not a lost cent.
     sets = [
         fee_collected("f1", "c1", usd(1_000)),
         prize_awarded("a1", "c1", usd(1_000)),
+    ]
+    counted = conservation("c1", sets)
+    assert (counted.owed, counted.conserved) == (1_000, True)
+    assert balances(sets)[("prizes_payable:c1", "usd")] == -1_000
+
+
+def test_a_prize_paid_twice_breaks_conservation() -> None:
+    sets = [
+        fee_collected("f1", "c1", usd(1_000)),
+        prize_awarded("a1", "c1", usd(1_000)),
+        prize_paid("p1", "c1", usd(1_000)),
+        prize_paid("p2", "c1", usd(1_000)),
+    ]
+    assert not conservation("c1", sets).conserved
+
+
+def test_fees_that_vanish_break_conservation() -> None:
+    sets = [
+        fee_collected("f1", "c1", usd(1_000)),
+        prize_awarded("a1", "c1", usd(600)),
+        prize_paid("p1", "c1", usd(600)),
     ]
     assert not conservation("c1", sets).conserved
 

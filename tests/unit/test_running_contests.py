@@ -300,13 +300,16 @@ def test_the_settlement_snapshot_recomputes_byte_for_byte() -> None:
         verify(tampered, digest)
 
 
-def test_a_winner_without_a_payout_account_is_alerted_and_paid_once_it_is_fixed() -> None:
+def test_a_winner_without_a_payout_account_is_owed_and_paid_once_it_is_enabled() -> None:
     world = World()
     cid = filled(world, accounts=False)
     world.play_games()
+    world.run()
     assert state(world, cid) is ContestState.SETTLED
-    assert set(payouts(world, cid)) == {PayoutStatus.FAILED}
-    assert any(key.startswith("payout-rejected") for key in world.alerts.raised_keys())
+    # Owed, not refused: nothing reached the gateway, and nobody is paged for it.
+    assert set(payouts(world, cid)) == {PayoutStatus.OWED}
+    assert not [c for c, _ in world.gateway.calls if c in ("transfer", "find_transfer")]
+    assert not [k for k in world.alerts.raised_keys() if k.startswith("payout-")]
     with world.store.unit_of_work() as uow:
         winners = {x.user_id for x in uow.payouts.for_contest(cid)}
     for user in winners:
@@ -363,7 +366,9 @@ def test_a_reversed_transfer_is_alerted_and_shows_in_the_ledger() -> None:
     assert not apply_payment_event(world.p, event)
     assert PayoutStatus.REVERSED in payouts(world, cid)
     report = verify_ledger(world.p)
-    assert not report.ok  # the winner is owed the prize again
+    (contest,) = report.closed_contests
+    assert report.ok  # nothing lost: the winner is owed the prize again
+    assert contest.owed == transfer.amount.minor
     assert any(key.startswith("payout-reversed") for key in world.alerts.raised_keys())
 
 
@@ -393,7 +398,7 @@ def test_odd_fees_and_rakes_round_the_rake_down_through_settlement(
 
 def test_a_late_report_of_a_reversed_transfer_leaves_it_reversed() -> None:
     # A second sender's confirmation arriving after the reversal is stale: the payout stays
-    # REVERSED (waiting for a person), and its prize is not posted as paid a second time.
+    # REVERSED (owed, waiting for its account), and its prize is not posted as paid again.
     world = World()
     cid = filled(world)
     world.play_games()
@@ -405,7 +410,8 @@ def test_a_late_report_of_a_reversed_transfer_leaves_it_reversed() -> None:
     fingerprint = transfer.metadata["payout_fingerprint"]
     with world.store.unit_of_work() as uow:
         ledger_before = uow.ledger.all()
-    assert not confirm_payout(world.p, fingerprint, TransferOutcome(transfer.transfer_id))
+    late = TransferOutcome(transfer.transfer_id)
+    assert not confirm_payout(world.p, fingerprint, late, transfer.key)
     with world.store.unit_of_work() as uow:
         assert uow.payouts.get(fingerprint).status is PayoutStatus.REVERSED
         assert uow.ledger.all() == ledger_before

@@ -32,7 +32,8 @@ from fantasy_core.errors import (
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.outbox import AlertNotice
-from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
+from fantasy_core.payments import Payout, PayoutStatus, Refund, RefundStatus
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.protection.limits import Spend
 from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.protection.tax import TaxDetails
@@ -379,6 +380,22 @@ class _Payouts(_Repo):
             if p.user_id == user_id and p.amount_minor >= at_least_minor
         )
 
+    def for_user(self, user_id: str) -> list[Payout]:
+        return sorted(
+            (_copy(x) for x in self.t.payouts.values() if x.user_id == user_id),
+            key=lambda x: (x.contest_id, x.entry_id),
+        )
+
+    def reopened(self) -> list[Payout]:
+        return sorted(
+            (
+                _copy(x)
+                for x in self.t.payouts.values()
+                if x.reversals > 0 and x.status is not PayoutStatus.CONFIRMED
+            ),
+            key=lambda x: x.fingerprint,
+        )
+
 
 class _Refunds(_Repo):
     def add(self, refund: Refund) -> bool:
@@ -519,8 +536,11 @@ class _Accounts(_Repo):
         account = self.t.accounts.get(user_id)
         return None if account is None else _copy(account)
 
+    def lock(self, user_id: str) -> PayoutAccount | None:
+        return self.get(user_id)  # the store's lock already serialises units of work
+
     def by_account(self, account_id: str) -> PayoutAccount | None:
-        for account in self.t.accounts.values():
+        for account in sorted(self.t.accounts.values(), key=lambda a: a.user_id):
             if account.account_id == account_id:
                 return _copy(account)
         return None

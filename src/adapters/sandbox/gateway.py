@@ -2,8 +2,11 @@
 
 Payment methods are test tokens named after Stripe's test PaymentMethods, each with
 a fixed behaviour (see TEST_CARDS). Connected accounts are any id starting with
-"acct_" unless disabled. Every call is recorded, and money actually moved is
-counted separately from calls, so tests can prove nothing was charged or paid twice.
+"acct_" unless disabled; accounts the platform opens here go through onboarding as
+Stripe's Express accounts do, and a test (or the demo) plays the player finishing the
+forms (`finish_onboarding`) and the bank refusing a payout (`fail_bank_payout`).
+Every call is recorded, and money actually moved is counted separately from calls,
+so tests can prove nothing was charged or paid twice.
 Faults can be injected: the next reply lost after the work was done, the gateway
 unreachable, the platform's credentials refused; and `after_call` lets a test act
 (say, arm a crash of the caller's next commit) the moment a call answers.
@@ -25,6 +28,7 @@ from fantasy_core.errors import (
     GatewayUnavailable,
     PaymentOutcomeUnknown,
     PayoutRejected,
+    UnknownConnectedAccount,
 )
 from fantasy_core.money import Money
 from fantasy_core.payments import (
@@ -35,6 +39,11 @@ from fantasy_core.payments import (
     RefundOutcome,
     TransferOutcome,
 )
+from fantasy_core.payout_accounts import AccountStatus, OnboardingLink
+
+# What the sandbox's onboarding asks for before an account is enabled, as Stripe's does.
+ONBOARDING_REQUIREMENTS = ("business_profile.url", "external_account", "tos_acceptance.date")
+LINK_SECONDS = 300  # an account link's life, as Stripe's
 
 SUCCEED = "pm_card_visa"
 DECLINE = "pm_card_chargeDeclined"
@@ -83,6 +92,29 @@ class Transfer:
 
 
 @define
+class ConnectedAccount:
+    account_id: str
+    key: str
+    email: str
+    country: str
+    metadata: dict[str, str]
+    details_submitted: bool = False
+    payouts_enabled: bool = False
+    requirements: tuple[str, ...] = ONBOARDING_REQUIREMENTS
+    disabled_reason: str | None = "requirements.past_due"
+    links: int = 0
+
+    def status(self) -> AccountStatus:
+        return AccountStatus(
+            self.account_id,
+            self.payouts_enabled,
+            self.details_submitted,
+            self.requirements,
+            self.disabled_reason,
+        )
+
+
+@define
 class SandboxGateway:
     """The sandbox. Thread-safe; ids are sequential so runs are reproducible."""
 
@@ -97,6 +129,10 @@ class SandboxGateway:
     charges: dict[str, Charge] = field(factory=dict)  # by idempotency key
     refunds: dict[str, tuple[str, str, Money]] = field(factory=dict)  # key -> (id, charge, amt)
     transfers: dict[str, Transfer] = field(factory=dict)  # by idempotency key
+    reversals: dict[str, tuple[str, str]] = field(factory=dict)  # key -> (id, transfer id)
+    accounts: dict[str, ConnectedAccount] = field(factory=dict)  # by account id
+    # Where the sandbox's onboarding pages live (the API's sandbox routes in a test app).
+    pages_url: str = "https://sandbox.invalid/connect"
     forgotten_transfers: list[Transfer] = field(factory=list)  # made under forgotten keys
     _lock: threading.Lock = field(factory=threading.Lock)
     _counter: int = 0
@@ -210,7 +246,12 @@ class SandboxGateway:
             self._enter("transfer", key)
             existing = self.transfers.get(key)
             if existing is None:
-                if not destination.startswith("acct_") or destination in self.disabled_accounts:
+                opened = self.accounts.get(destination)
+                if (
+                    not destination.startswith("acct_")
+                    or destination in self.disabled_accounts
+                    or (opened is not None and not opened.payouts_enabled)
+                ):
                     raise PayoutRejected(f"sandbox: {destination} cannot receive transfers")
                 existing = Transfer(
                     self._next_id("tr"), key, destination, amount, group, dict(metadata)
@@ -227,6 +268,146 @@ class SandboxGateway:
                 if transfer.group == group and transfer.metadata.get("payout_fingerprint") == key:
                     return TransferOutcome(transfer.transfer_id)
             return None
+
+    def reverse_transfer(self, key: str, transfer_id: str) -> str:
+        with self._lock:
+            self._enter("reverse_transfer", key)
+            existing = self.reversals.get(key)
+            if existing is None:
+                transfer = self._transfer_by_id(transfer_id)
+                if transfer is None:
+                    raise PayoutRejected(f"sandbox: no transfer {transfer_id}")
+                if any(t == transfer_id for _, t in self.reversals.values()):
+                    raise PayoutRejected(f"sandbox: transfer {transfer_id} is reversed already")
+                existing = (self._next_id("trr"), transfer_id)
+                self.reversals[key] = existing
+            self._reply("reverse_transfer", key)
+            return existing[0]
+
+    def _transfer_by_id(self, transfer_id: str) -> Transfer | None:
+        return next((t for t in self.all_transfers() if t.transfer_id == transfer_id), None)
+
+    def open_account(self, key: str, email: str, country: str, metadata: Mapping[str, str]) -> str:
+        with self._lock:
+            self._enter("open_account", key)
+            found = next((a for a in self.accounts.values() if a.key == key), None)
+            if found is None:
+                if len(country) != 2 or not country.isalpha() or not country.isupper():
+                    raise GatewayRequestRefused(f"sandbox: {country!r} is not a country code")
+                found = ConnectedAccount(self._next_id("acct"), key, email, country, dict(metadata))
+                self.accounts[found.account_id] = found
+            self._reply("open_account", key)
+            return found.account_id
+
+    def account_status(self, account_id: str) -> AccountStatus:
+        """An account opened here as its onboarding left it; any other "acct_" id (attached
+        by hand in a test) enabled unless it is among `disabled_accounts`."""
+        with self._lock:
+            self._enter("account_status", account_id)
+            opened = self.accounts.get(account_id)
+            if opened is not None:
+                return opened.status()
+            if not account_id.startswith("acct_"):
+                raise UnknownConnectedAccount(f"sandbox: no connected account {account_id}")
+            if account_id in self.disabled_accounts:
+                return AccountStatus(
+                    account_id, False, True, ("external_account",), "requirements.past_due"
+                )
+            return AccountStatus(account_id, True, True)
+
+    def _account(self, account_id: str) -> ConnectedAccount:
+        account = self.accounts.get(account_id)
+        if account is None:
+            raise UnknownConnectedAccount(f"sandbox: no connected account {account_id}")
+        return account
+
+    def onboarding_link(self, account_id: str, refresh_url: str, return_url: str) -> OnboardingLink:
+        with self._lock:
+            self._enter("onboarding_link", account_id)
+            account = self._account(account_id)
+            account.links += 1
+            return OnboardingLink(
+                f"{self.pages_url}/onboarding/{account_id}/{account.links}",
+                int(datetime.now(UTC).timestamp()) + LINK_SECONDS,
+            )
+
+    def login_link(self, account_id: str) -> OnboardingLink:
+        with self._lock:
+            self._enter("login_link", account_id)
+            account = self._account(account_id)
+            if not account.details_submitted:
+                raise PayoutRejected(f"sandbox: {account_id} has not finished onboarding")
+            account.links += 1
+            return OnboardingLink(f"{self.pages_url}/dashboard/{account_id}/{account.links}")
+
+    # What the player and their bank do on the gateway's side, each answered with the
+    # event the gateway would send to the platform's Connect webhook endpoint.
+
+    def finish_onboarding(self, account_id: str, *, enabled: bool = True) -> PaymentEvent:
+        """The player filled in the forms: payouts enabled (or still needing a document)."""
+        with self._lock:
+            account = self._account(account_id)
+            account.details_submitted = True
+            account.payouts_enabled = enabled
+            account.requirements = () if enabled else ("individual.verification.document",)
+            account.disabled_reason = None if enabled else "requirements.past_due"
+            return self._account_event(account)
+
+    def disable_account(self, account_id: str, requirement: str) -> PaymentEvent:
+        """The gateway needs something more: payouts off until the player provides it."""
+        with self._lock:
+            account = self._account(account_id)
+            account.payouts_enabled = False
+            account.requirements = (requirement,)
+            account.disabled_reason = "requirements.past_due"
+            return self._account_event(account)
+
+    def _account_event(self, account: ConnectedAccount) -> PaymentEvent:
+        self._counter += 1
+        return PaymentEvent(
+            f"evt_sandbox_account_{self._counter:08d}",
+            PaymentEventKind.ACCOUNT_UPDATED,
+            account.account_id,
+            datetime.now(UTC),
+        )
+
+    def reverse_on_gateway(self, transfer_id: str, reason: str) -> PaymentEvent:
+        """The gateway (or an operator in its dashboard) reversed a transfer."""
+        with self._lock:
+            transfer = self._transfer_by_id(transfer_id)
+            if transfer is None:
+                raise PayoutRejected(f"sandbox: no transfer {transfer_id}")
+            reversal = self._next_id("trr")
+            self.reversals[reversal] = (reversal, transfer_id)
+            return PaymentEvent(
+                f"evt_sandbox_{reversal}",
+                PaymentEventKind.TRANSFER_REVERSED,
+                transfer_id,
+                datetime.now(UTC),
+                reason,
+                transfer_key=transfer.metadata.get("payout_fingerprint"),
+            )
+
+    def fail_bank_payout(self, account_id: str, amount: int, reason: str) -> PaymentEvent:
+        """The connected account's payout of `amount` to its bank failed."""
+        with self._lock:
+            account = self._account(account_id) if account_id in self.accounts else None
+            if account is not None:
+                account.payouts_enabled = False
+                account.requirements = ("external_account",)
+                account.disabled_reason = "requirements.past_due"
+            self._counter += 1
+            return PaymentEvent(
+                f"evt_sandbox_po_failed_{self._counter:08d}",
+                PaymentEventKind.PAYOUT_FAILED,
+                account_id,
+                datetime.now(UTC),
+                reason,
+                amount_minor=amount,
+            )
+
+    def reversed_transfer_ids(self) -> set[str]:
+        return {transfer_id for _, transfer_id in self.reversals.values()}
 
     def check(self) -> None:
         """Answers unless the sandbox was made unreachable or its key refused."""

@@ -10,7 +10,7 @@ from adapters.sqlalchemy.records import (
     account_values,
 )
 from adapters.sqlalchemy.statements import Statements
-from fantasy_core.payments import PayoutAccount
+from fantasy_core.payout_accounts import PayoutAccount
 
 
 class SqlPayoutAccounts:
@@ -21,6 +21,15 @@ class SqlPayoutAccounts:
 
     def get(self, user_id: str) -> PayoutAccount | None:
         query = select(t.payout_accounts).where(t.payout_accounts.c.user_id == user_id)
+        row = self._db.execute(query).first()
+        return None if row is None else account_from_row(row)
+
+    def lock(self, user_id: str) -> PayoutAccount | None:
+        query = (
+            select(t.payout_accounts)
+            .where(t.payout_accounts.c.user_id == user_id)
+            .with_for_update()  # SQLite ignores it: its units of work hold the write lock
+        )
         row = self._db.execute(query).first()
         return None if row is None else account_from_row(row)
 

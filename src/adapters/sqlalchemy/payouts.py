@@ -76,6 +76,23 @@ class SqlPayouts:
             raise UnknownPayout(f"no payout {fingerprint}")
         return payout_from_row(row)
 
+    def for_user(self, user_id: str) -> list[Payout]:
+        query = (
+            select(*_PAYOUT_COLUMNS)
+            .where(t.payouts.c.user_id == user_id)
+            .order_by(t.payouts.c.contest_id, t.payouts.c.entry_id)
+        )
+        return [payout_from_row(row) for row in self._db.execute(query)]
+
+    def reopened(self) -> list[Payout]:
+        c = t.payouts.c
+        query = (
+            select(*_PAYOUT_COLUMNS)
+            .where(c.reversals > 0, c.status != PayoutStatus.CONFIRMED.value)
+            .order_by(c.fingerprint)
+        )
+        return [payout_from_row(row) for row in self._db.execute(query)]
+
     def by_transfer(self, transfer_id: str) -> Payout | None:
         query = select(*_PAYOUT_COLUMNS).where(t.payouts.c.transfer_id == transfer_id)
         row = self._db.execute(query).first()

@@ -20,7 +20,8 @@ from fantasy_core.contest import Contest, ContestTerms
 from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup
-from fantasy_core.payments import Payout, PayoutAccount, PayoutStatus, Refund, RefundStatus
+from fantasy_core.payments import Payout, PayoutStatus, Refund, RefundStatus
+from fantasy_core.payout_accounts import PayoutAccount, PayoutAccountState
 from fantasy_core.stats import FeedSnapshot
 
 Values = dict[str, object]
@@ -213,6 +214,7 @@ PAYOUT_COLUMNS = (
     "attempts",
     "last_error",
     "retry_at",
+    "reversals",
 )
 
 
@@ -231,6 +233,7 @@ def payout_row(p: Payout) -> tuple[object, ...]:
         p.attempts,
         p.last_error,
         p.retry_at,
+        p.reversals,
     )
 
 
@@ -244,7 +247,7 @@ _PAYOUT_STATUS = {status.value: status for status in PayoutStatus}
 def payout_from_row(row: Sequence[Any]) -> Payout:
     """A payout from values in PAYOUT_COLUMNS order, as SQLAlchemy or the driver returns them."""
     (fingerprint, contest_id, entry_id, user_id, payout_id, amount, currency, status,
-     transfer_id, attempts, last_error, retry_at) = row  # fmt: skip
+     transfer_id, attempts, last_error, retry_at, reversals) = row  # fmt: skip
     return Payout(
         fingerprint,
         contest_id,
@@ -258,6 +261,7 @@ def payout_from_row(row: Sequence[Any]) -> Payout:
         attempts,
         last_error,
         None if retry_at is None else utc(retry_at),
+        reversals,
     )
 
 
@@ -322,12 +326,17 @@ def account_values(account: PayoutAccount) -> Values:
         "user_id": account.user_id,
         "account_id": account.account_id,
         "payouts_enabled": account.payouts_enabled,
+        "state": account.state.value,
+        "requirements": "\n".join(account.requirements),
+        "disabled_reason": account.disabled_reason,
     }
 
 
 def account_from_row(row: Row[Any]) -> PayoutAccount:
     return PayoutAccount(
-        user_id=row.user_id,
-        account_id=row.account_id,
-        payouts_enabled=bool(row.payouts_enabled),
+        row.user_id,
+        row.account_id,
+        PayoutAccountState(row.state),
+        tuple(row.requirements.split("\n")) if row.requirements else (),
+        row.disabled_reason,
     )

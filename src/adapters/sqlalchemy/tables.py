@@ -36,6 +36,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.types import TypeEngine
@@ -47,6 +48,7 @@ from fantasy_core.entries import EntryStatus
 from fantasy_core.ledger import Movement
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.payments import PayoutStatus, RefundStatus
+from fantasy_core.payout_accounts import PayoutAccountState
 
 ENVIRONMENTS = ("test", "production")
 
@@ -182,10 +184,18 @@ payouts = Table(
     Column("attempts", Integer, nullable=False),
     Column("last_error", Text, nullable=True),
     Column("retry_at", UtcDateTime(), nullable=True),
+    Column("reversals", Integer, nullable=False, server_default="0"),
     UniqueConstraint("transfer_id"),
     one_of("status", PayoutStatus, "status"),
     Index(None, "contest_id", "entry_id"),
     Index(None, "user_id"),  # since 0013: a player's big prizes (the fair-play tier)
+    # Only payouts reversed at least once (few): the worker reads them on every pass.
+    Index(
+        "ix_payouts_reopened",
+        "fingerprint",
+        postgresql_where=text("reversals > 0"),
+        sqlite_where=text("reversals > 0"),
+    ),
 )
 
 refunds = Table(
@@ -315,6 +325,11 @@ payout_accounts = Table(
     _key("user_id", primary_key=True),
     _key("account_id", nullable=True),
     Column("payouts_enabled", Boolean, nullable=False),
+    Column("state", String(16), nullable=False, server_default="enabled"),
+    # The gateway's requirements, sorted, one per line ("" for none).
+    Column("requirements", Text, nullable=False, server_default=""),
+    Column("disabled_reason", Text, nullable=True),
+    one_of("state", PayoutAccountState, "state"),
     Index(None, "account_id"),
 )
 

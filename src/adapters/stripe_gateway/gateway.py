@@ -39,12 +39,20 @@ from fantasy_core.errors import (
     GatewayRequestRefused,
     PaymentOutcomeUnknown,
     PayoutRejected,
+    UnknownConnectedAccount,
 )
 from fantasy_core.money import Money
 from fantasy_core.payments import ChargeOutcome, ChargeStatus, RefundOutcome, TransferOutcome
+from fantasy_core.payout_accounts import AccountStatus, OnboardingLink
 
 if TYPE_CHECKING:
-    from stripe.params import PaymentIntentCreateParams, RefundCreateParams, TransferCreateParams
+    from stripe.params import (
+        AccountCreateParams,
+        AccountLinkCreateParams,
+        PaymentIntentCreateParams,
+        RefundCreateParams,
+        TransferCreateParams,
+    )
 
 LOG = logging.getLogger("fantasy.stripe")
 
@@ -257,6 +265,82 @@ class StripeGateway:
 
         return self._call("find_transfer", key, attempt, lookup=True)
 
+    def reverse_transfer(self, key: str, transfer_id: str) -> str:
+        """Reverse the whole transfer (Stripe: a transfer reversal), `key` as idempotency key."""
+
+        def attempt() -> str:
+            try:
+                made = self.client.v1.transfers.reversals.create(
+                    transfer_id, {"metadata": {"reversal_key": key}}, {"idempotency_key": key}
+                )
+            except stripe.InvalidRequestError as error:
+                LOG.warning("stripe reverse_transfer [%s]: refused: %s", key, describe(error))
+                raise PayoutRejected(
+                    f"Stripe refused to reverse {transfer_id}: {message(error) or error.code}"
+                ) from error
+            LOG.info("stripe reverse_transfer [%s]: %s (%s)", key, made.id, response_note(made))
+            return made.id
+
+        return self._call("reverse_transfer", key, attempt)
+
+    def open_account(self, key: str, email: str, country: str, metadata: Mapping[str, str]) -> str:
+        """An Express account with the transfers capability requested (Stripe Connect)."""
+        params: AccountCreateParams = {
+            "type": "express",
+            "country": country,
+            "email": email,
+            "capabilities": {"transfers": {"requested": True}},
+            "metadata": {**metadata, "account_key": key},
+        }
+
+        def attempt() -> str:
+            made = self.client.v1.accounts.create(params, {"idempotency_key": key})
+            LOG.info("stripe open_account [%s]: %s (%s)", key, made.id, response_note(made))
+            return made.id
+
+        return self._call("open_account", key, attempt)
+
+    def account_status(self, account_id: str) -> AccountStatus:
+        def attempt() -> AccountStatus:
+            try:
+                account = self.client.v1.accounts.retrieve(account_id)
+            except stripe.InvalidRequestError as error:
+                if error.http_status == 404 or error.code == "resource_missing":
+                    raise UnknownConnectedAccount(
+                        f"Stripe has no connected account {account_id}"
+                    ) from error
+                raise
+            return _account_status(account)
+
+        return self._call("account_status", account_id, attempt, lookup=True)
+
+    def onboarding_link(self, account_id: str, refresh_url: str, return_url: str) -> OnboardingLink:
+        params: AccountLinkCreateParams = {
+            "account": account_id,
+            "refresh_url": refresh_url,
+            "return_url": return_url,
+            "type": "account_onboarding",
+        }
+
+        def attempt() -> OnboardingLink:
+            link = self.client.v1.account_links.create(params)
+            return OnboardingLink(link.url, link.expires_at)
+
+        # Creating a link moves no money and each one is new: no idempotency key.
+        return self._call("onboarding_link", account_id, attempt)
+
+    def login_link(self, account_id: str) -> OnboardingLink:
+        def attempt() -> OnboardingLink:
+            try:
+                link = self.client.v1.accounts.login_links.create(account_id)
+            except stripe.InvalidRequestError as error:
+                raise PayoutRejected(
+                    f"Stripe gives no login link for {account_id}: {message(error) or error.code}"
+                ) from error
+            return OnboardingLink(link.url)
+
+        return self._call("login_link", account_id, attempt)
+
     def check(self) -> None:
         """Retrieve the platform's balance: a read that moves nothing, tried once."""
         if self.reads is not None:
@@ -265,6 +349,24 @@ class StripeGateway:
             self.client.v1.balance.retrieve()
         except stripe.StripeError as error:
             raise map_error(error, "check") from error
+
+
+def _account_status(account: stripe.Account) -> AccountStatus:
+    requirements = _child(account, "requirements")
+    due: set[str] = set()
+    for name in ("currently_due", "past_due"):
+        listed: object = (
+            requirements[name] if requirements is not None and name in requirements else None
+        )
+        if isinstance(listed, list):
+            due.update(x for x in listed if isinstance(x, str))
+    return AccountStatus(
+        account.id,
+        bool(account["payouts_enabled"]) if "payouts_enabled" in account else False,
+        bool(account["details_submitted"]) if "details_submitted" in account else False,
+        tuple(sorted(due)),
+        _text(requirements, "disabled_reason"),
+    )
 
 
 def _outcome(intent: stripe.PaymentIntent) -> ChargeOutcome:

@@ -32,9 +32,14 @@ class StripeWebhooks:
 
     secret: str = field(repr=False)
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS
+    # Production takes live events only and a test environment test events only: an event
+    # of the other mode (a test account's `account.updated` sent to production) is refused.
+    livemode: bool | None = None
 
     def verify(self, payload: bytes, signature: str) -> PaymentEvent | None:
-        return parse_webhook(payload, signature, self.secret, self.tolerance_seconds)
+        return parse_webhook(
+            payload, signature, self.secret, self.tolerance_seconds, livemode=self.livemode
+        )
 
 
 def parse_webhook(
@@ -43,27 +48,36 @@ def parse_webhook(
     secret: str,
     tolerance_seconds: int = DEFAULT_TOLERANCE_SECONDS,
     now: Callable[[], datetime] | None = None,
+    *,
+    livemode: bool | None = None,
 ) -> PaymentEvent | None:
     """The PaymentEvent a signed Stripe webhook carries, or None for a type we ignore.
 
     Raises InvalidWebhook, naming the reason, when the signature does not match
     (forged, tampered, wrong secret, missing header), when it was signed more than
     `tolerance_seconds` before or after `now` (a replay, or a skewed clock), or
-    when the verified body is not a Stripe event.
+    when the verified body is not a Stripe event, or (with `livemode` given) when the
+    event's `livemode` is not `livemode`.
     """
     _verify(payload, signature_header, secret, tolerance_seconds, now)
     try:
-        return _parse(payload)
+        return _parse(payload, livemode)
     except InvalidWebhook as error:
         # Signed by the secret's holder, yet not an event we can read: refused, and on record.
         LOG.warning("stripe webhook refused: %s", error)
         raise
 
 
-def _parse(payload: bytes) -> PaymentEvent | None:
+def _parse(payload: bytes, livemode: bool | None) -> PaymentEvent | None:
     event = _event(payload)
     event_id = _required(event, "id")
     kind = _required(event, "type")
+    if livemode is not None and event.get("livemode") is not livemode:
+        expected = "live" if livemode else "test"
+        raise InvalidWebhook(
+            f"Stripe event {event_id} has livemode {event.get('livemode')!r}: this "
+            f"environment takes {expected} events only"
+        )
     created = event.get("created")
     if not isinstance(created, int):
         raise InvalidWebhook(f"Stripe event {event_id} has no integer 'created' time")
@@ -182,16 +196,14 @@ def _transfer_reversed(eid: str, at: datetime, obj: _Object, _: _Object) -> Paym
         _required(obj, "id"),
         at,
         f"{reversed_amount} of {obj.get('amount')} reversed",
+        transfer_key=_text(obj, "metadata", "payout_fingerprint"),
     )
 
 
-def _account_updated(eid: str, at: datetime, obj: _Object, _: _Object) -> PaymentEvent | None:
-    if obj.get("payouts_enabled") is not False:
-        return None
-    reason = _text(obj, "requirements", "disabled_reason") or "payouts disabled by Stripe"
-    return PaymentEvent(
-        eid, PaymentEventKind.ACCOUNT_PAYOUTS_DISABLED, _required(obj, "id"), at, reason
-    )
+def _account_updated(eid: str, at: datetime, obj: _Object, _: _Object) -> PaymentEvent:
+    # The core reads the account from Stripe when it applies the event (order-proof):
+    # the event only says which account changed.
+    return PaymentEvent(eid, PaymentEventKind.ACCOUNT_UPDATED, _required(obj, "id"), at)
 
 
 def _payout_failed(eid: str, at: datetime, obj: _Object, event: _Object) -> PaymentEvent:
@@ -200,7 +212,12 @@ def _payout_failed(eid: str, at: datetime, obj: _Object, event: _Object) -> Paym
     account = _text(event, "account") or "platform"
     message = _text(obj, "failure_message") or _text(obj, "failure_code") or "payout failed"
     reason = f"{message} (payout {obj.get('id')})"
-    return PaymentEvent(eid, PaymentEventKind.PAYOUT_FAILED, account, at, reason)
+    amount = obj.get("amount")
+    if not isinstance(amount, int) or isinstance(amount, bool) or amount < 0:
+        raise InvalidWebhook(f"Stripe event {eid} (payout.failed) has no amount")
+    return PaymentEvent(
+        eid, PaymentEventKind.PAYOUT_FAILED, account, at, reason, amount_minor=amount
+    )
 
 
 _MAPPERS: Mapping[str, _Mapper] = {

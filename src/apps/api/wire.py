@@ -27,7 +27,8 @@ from fantasy_core.entries import Entry
 from fantasy_core.leaderboard import LeaderboardPage
 from fantasy_core.ledger import Conservation
 from fantasy_core.lineups import SportTemplate, sport_template
-from fantasy_core.payments import ChargeOutcome, Payout, PayoutAccount, Refund
+from fantasy_core.payments import ChargeOutcome, Payout, Refund
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.payouts import MultipleOfFee, PayoutStructure, RankTable, TopFraction
 from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.scoring import format_points

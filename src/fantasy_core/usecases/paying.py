@@ -16,10 +16,16 @@ from fantasy_core.ledger import prize_paid
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.money import Money
 from fantasy_core.payments import Payout, PayoutStatus, TransferOutcome
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.platform import Platform
+from fantasy_core.ports import UnitOfWork
 from fantasy_core.usecases.alerts import clear
 
 GATEWAY_AUTH_ALERT = "gateway-auth"
+
+# What the worker sends. An OWED prize waits for its winner's account to be enabled, a
+# REVERSED one for the account to be fixed; either is released (PENDING) then.
+DUE_STATUSES = frozenset({PayoutStatus.PENDING, PayoutStatus.SENDING, PayoutStatus.FAILED})
 
 
 _log = logging.getLogger("fantasy.payouts")
@@ -56,12 +62,14 @@ def execute_payouts(p: Platform) -> int:
     with p.uow() as uow:
         contests = uow.contests.ids_in_states([ContestState.SETTLED])
         now = p.clock.now()
+        found = [payout for cid in contests for payout in uow.payouts.for_contest(cid)]
+        # A prize reversed after its contest was PAID is owed again: sent like the others.
+        seen = {payout.fingerprint for payout in found}
+        found += [x for x in uow.payouts.reopened() if x.fingerprint not in seen]
         due = [
             payout
-            for cid in contests
-            for payout in uow.payouts.for_contest(cid)
-            if payout.status in (PayoutStatus.PENDING, PayoutStatus.SENDING, PayoutStatus.FAILED)
-            and (payout.retry_at is None or payout.retry_at <= now)
+            for payout in found
+            if payout.status in DUE_STATUSES and (payout.retry_at is None or payout.retry_at <= now)
         ]
     if p.payout_senders <= 1 or len(due) <= 1:
         return _send_in_turn(p, due)
@@ -119,11 +127,17 @@ def _stop(p: Platform, payout: Payout, error: GatewayAuthError, *, alert: bool) 
 def _pay(p: Platform, payout: Payout) -> bool:
     with p.uow() as uow:
         current = uow.payouts.lock(payout.fingerprint)
-        if current.transferred:
+        if current.transferred or current.status not in DUE_STATUSES:
+            return False
+        account = uow.accounts.get(current.user_id)
+        if not _can_receive(account) and current.status is not PayoutStatus.SENDING:
+            # Nothing of this send reached the gateway: owed, no call, no alert (the
+            # player is told what is missing; enabling the account releases it).
+            _owe(p, uow, current, account)
+            uow.commit()
             return False
         # Any earlier attempt may have reached the gateway: look before sending again.
         look_first = current.attempts > 0
-        account = uow.accounts.get(current.user_id)
         current.start_attempt()
         uow.payouts.save(current)
         p.audit(
@@ -136,20 +150,22 @@ def _pay(p: Platform, payout: Payout) -> bool:
         uow.commit()
     _logged(current, f"sending {current.amount_minor}, attempt {current.attempts}")
     group = current.contest_id
+    key = current.transfer_key
     try:
-        found = p.gateway.find_transfer(current.fingerprint, group) if look_first else None
+        found = p.gateway.find_transfer(key, group) if look_first else None
         if found is None:
             if account is None or account.account_id is None or not account.payouts_enabled:
-                raise PayoutRejected(f"{current.user_id} has no usable payout account")
+                return _owe_unsent(p, current.fingerprint)
             found = p.gateway.transfer(
-                current.fingerprint,
+                key,
                 account.account_id,
                 Money(current.amount_minor, current.currency),
                 group,
                 {
-                    "payout_fingerprint": current.fingerprint,
+                    "payout_fingerprint": key,
                     "contest_id": current.contest_id,
                     "entry_id": current.entry_id,
+                    "user_id": current.user_id,
                 },
             )
     except PayoutRejected as error:
@@ -166,7 +182,38 @@ def _pay(p: Platform, payout: Payout) -> bool:
         unsent = isinstance(error, GatewayUnavailable) and not look_first
         _unknown(p, current.fingerprint, str(error), definitely_not_sent=unsent)
         return False
-    return confirm_payout(p, current.fingerprint, found)
+    return confirm_payout(p, current.fingerprint, found, key)
+
+
+def _can_receive(account: PayoutAccount | None) -> bool:
+    return account is not None and account.payouts_enabled
+
+
+def _owe(p: Platform, uow: UnitOfWork, payout: Payout, account: PayoutAccount | None) -> None:
+    """In `uow`: the prize is owed to its winner until their account is enabled."""
+    if payout.status is PayoutStatus.OWED:
+        return  # owed already: nothing to write on every pass
+    state = "no payout account" if account is None else f"payout account {account.state.value}"
+    payout.owe(f"owed: {state}")
+    uow.payouts.save(payout)
+    p.audit(
+        uow,
+        "payout.owed",
+        contest_id=payout.contest_id,
+        subject=payout.entry_id,
+        detail=f"{payout.amount_minor} owed to {payout.user_id}: {state}",
+    )
+
+
+def _owe_unsent(p: Platform, fingerprint: str) -> bool:
+    """An attempt looked its transfer up, found none, and may not send: owed."""
+    with p.uow() as uow:
+        payout = uow.payouts.lock(fingerprint)
+        if payout.transferred:
+            return False  # another sender's transfer went through
+        _owe(p, uow, payout, uow.accounts.get(payout.user_id))
+        uow.commit()
+    return False
 
 
 def payout_rejected_alert(fingerprint: str) -> str:
@@ -177,25 +224,24 @@ def payout_stuck_alert(fingerprint: str) -> str:
     return f"payout-stuck-{fingerprint}"
 
 
-def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> bool:
+def payout_reversed_alert(fingerprint: str) -> str:
+    return f"payout-reversed-{fingerprint}"
+
+
+def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome, key: str) -> bool:
     """Record a payout as paid and post it to the ledger; False if it was already.
+
+    `key` is the transfer key the transfer was made under: a transfer of an earlier
+    send, reversed since, confirms nothing.
 
     The payout's own failure alerts resolve with it, and so does the gateway's
     authentication alert (a transfer went through: the platform's key works).
     """
     with p.uow() as uow:
         payout = uow.payouts.lock(fingerprint)
-        if payout.transferred:
-            return False  # confirmed already (and perhaps reversed since): a stale report
-        payout.confirm(transfer.transfer_id)
-        uow.payouts.save(payout)
-        uow.ledger.record(
-            prize_paid(
-                "paid:" + fingerprint,
-                payout.contest_id,
-                Money(payout.amount_minor, payout.currency),
-            )
-        )
+        if payout.transferred or key != payout.transfer_key:
+            return False  # confirmed already, or a send reversed since: a stale report
+        record_confirmation(uow, payout, transfer.transfer_id)
         p.audit(
             uow,
             "payout.confirmed",
@@ -209,12 +255,30 @@ def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome) -> 
             (
                 payout_rejected_alert(fingerprint),
                 payout_stuck_alert(fingerprint),
+                payout_reversed_alert(fingerprint),
                 GATEWAY_AUTH_ALERT,
             ),
         )
         uow.commit()
     _logged(payout, f"confirmed, transfer {transfer.transfer_id}")
     return True
+
+
+def record_confirmation(uow: UnitOfWork, payout: Payout, transfer_id: str) -> None:
+    """In `uow`, on a locked payout not yet transferred: paid by `transfer_id`, on the ledger.
+
+    Each send is paid under its own key, so a prize sent again after a reversal is a
+    second payment (the reversal having taken the first back), never the first again.
+    """
+    payout.confirm(transfer_id)
+    uow.payouts.save(payout)
+    uow.ledger.record(
+        prize_paid(
+            "paid:" + payout.ledger_key,
+            payout.contest_id,
+            Money(payout.amount_minor, payout.currency),
+        )
+    )
 
 
 def _fail(p: Platform, fingerprint: str, reason: str) -> None:

@@ -20,7 +20,8 @@ from fantasy_core.errors import UnknownSlate
 from fantasy_core.leaderboard import LeaderboardPage, Standing
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import PlayerPool
-from fantasy_core.payments import Payout, PayoutAccount, Refund
+from fantasy_core.payments import Payout, Refund
+from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.platform import Platform
 from fantasy_core.snapshot import entry_rows
 from fantasy_core.stats import Game
