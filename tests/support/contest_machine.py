@@ -738,6 +738,13 @@ class ContestMachine(RuleBasedStateMachine):
         _note("a bank payout failed")
         return event
 
+    @rule()
+    def the_gateway_sends_its_events(self) -> None:
+        """What the gateway sent of its own accord (a reversal's transfer.reversed) arrives."""
+        for sent in self.world.gateway.sent_events():
+            self.seen_events.append(sent)
+            self._apply(sent)
+
     @rule(contest=consumes(contests))
     def everything_settles_down(self, contest: str) -> None:
         """Faults clear, days pass, the worker runs: every contest ends closed and conserved."""
@@ -745,6 +752,8 @@ class ContestMachine(RuleBasedStateMachine):
         gateway.unavailable = gateway.auth_broken = False
         gateway.lose_next_replies = 0
         gateway.disabled_accounts.clear()
+        for sent in gateway.sent_events():
+            apply_payment_event(self.world.p, sent)
         for user in USERS:  # every winner's account enabled: owed prizes go out
             set_payout_account(self.world.p, user, f"acct_{user}")
         self.version += 1
@@ -859,11 +868,16 @@ class ContestMachine(RuleBasedStateMachine):
             t.metadata["payout_fingerprint"].split("/", 1)[0] for t in self._live_transfers()
         )
         live_ids = {t.transfer_id for t in self._live_transfers()}
+        undelivered = {e.reference for e in self.world.gateway.outbox}
         with self.world.p.uow() as uow:
             for cid in uow.contests.ids_in_states(list(ContestState)):
                 for payout in uow.payouts.for_contest(cid):
                     sent = live[payout.fingerprint]
-                    if payout.status in PAID_STATUSES:
+                    if payout.status in PAID_STATUSES and payout.transfer_id in undelivered:
+                        # Taken back by the platform (a crash before it was recorded): owed
+                        # once its transfer.reversed arrives, and sent nowhere meanwhile.
+                        assert sent == 0, payout
+                    elif payout.status in PAID_STATUSES:
                         assert sent == 1, payout
                         assert payout.transfer_id in live_ids, payout
                     elif payout.status in OWED_STATUSES:

@@ -131,6 +131,9 @@ class SandboxGateway:
     transfers: dict[str, Transfer] = field(factory=dict)  # by idempotency key
     reversals: dict[str, tuple[str, str]] = field(factory=dict)  # key -> (id, transfer id)
     accounts: dict[str, ConnectedAccount] = field(factory=dict)  # by account id
+    # Events the gateway sends of its own accord after a call (a reversal's
+    # transfer.reversed), until a test delivers them: `sent_events`.
+    outbox: list[PaymentEvent] = field(factory=list)
     # Where the sandbox's onboarding pages live (the API's sandbox routes in a test app).
     pages_url: str = "https://sandbox.invalid/connect"
     forgotten_transfers: list[Transfer] = field(factory=list)  # made under forgotten keys
@@ -281,8 +284,24 @@ class SandboxGateway:
                     raise PayoutRejected(f"sandbox: transfer {transfer_id} is reversed already")
                 existing = (self._next_id("trr"), transfer_id)
                 self.reversals[key] = existing
+                self.outbox.append(
+                    PaymentEvent(
+                        f"evt_sandbox_{existing[0]}",
+                        PaymentEventKind.TRANSFER_REVERSED,
+                        transfer_id,
+                        datetime.now(UTC),
+                        "reversed by the platform",
+                        transfer_key=transfer.metadata.get("payout_fingerprint"),
+                    )
+                )
             self._reply("reverse_transfer", key)
             return existing[0]
+
+    def sent_events(self) -> list[PaymentEvent]:
+        """The events the gateway sent since last asked (each delivered once here)."""
+        with self._lock:
+            sent, self.outbox = self.outbox, []
+            return sent
 
     def _transfer_by_id(self, transfer_id: str) -> Transfer | None:
         return next((t for t in self.all_transfers() if t.transfer_id == transfer_id), None)

@@ -73,9 +73,11 @@ def refresh_account(p: Platform, user_id: str) -> PayoutAccount:
         raise NoPayoutAccount(f"{user_id} has no payout account: start onboarding first")
     status = p.gateway.account_status(account_id)
     with p.uow() as uow:
-        apply_account_status(p, uow, user_id, status)
+        then = apply_account_status(p, uow, user_id, status)
         uow.commit()
         account = uow.accounts.get(user_id)
+    if then is not None:
+        then()
     assert account is not None  # it had an account id above, and accounts are never deleted
     return account
 

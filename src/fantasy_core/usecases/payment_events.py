@@ -220,17 +220,24 @@ def account_updated(p: Platform, event: PaymentEvent) -> bool:
         if found is None or status is None:
             uow.commit()  # received, and concerns no account of ours
             return False
-        applied = apply_account_status(p, uow, found.user_id, status)
+        then = apply_account_status(p, uow, found.user_id, status)
         uow.commit()
-    return applied
+    if then is None:
+        return False
+    then()
+    return True
 
 
-def apply_account_status(p: Platform, uow: UnitOfWork, user_id: str, status: AccountStatus) -> bool:
+def apply_account_status(
+    p: Platform, uow: UnitOfWork, user_id: str, status: AccountStatus
+) -> Callable[[], None] | None:
     """In `uow`: the user's account as the gateway reports it; owed prizes released when
-    payouts became enabled, an alert when they stopped. False if the user has no account."""
+    payouts became enabled. None if the user has no such account; else what to do once
+    `uow` commits (raise the alert when payouts stopped: an alert has its own unit of work).
+    """
     account = uow.accounts.lock(user_id)
     if account is None or account.account_id != status.account_id:
-        return False
+        return None
     was = account.state
     enabled_now = account.reported(status)
     uow.accounts.save(account)
@@ -245,12 +252,11 @@ def apply_account_status(p: Platform, uow: UnitOfWork, user_id: str, status: Acc
         released = release_owed(uow, user_id)
         p.audit(uow, "account.enabled", subject=user_id, detail=f"{released} owed prizes due")
         clear(p, uow, (account_disabled_alert(user_id),))
-    elif was is PayoutAccountState.ENABLED and not account.payouts_enabled:
-        p.alert(
-            account_disabled_alert(user_id),
-            f"payouts to {user_id} ({status.account_id}) are disabled: {missing}",
-        )
-    return True
+    if was is PayoutAccountState.ENABLED and not account.payouts_enabled:
+        key = account_disabled_alert(user_id)
+        message = f"payouts to {user_id} ({status.account_id}) are disabled: {missing}"
+        return lambda: p.alert(key, message)
+    return lambda: None
 
 
 def account_disabled_alert(user_id: str) -> str:
@@ -272,27 +278,27 @@ def bank_payout_failed(p: Platform, event: PaymentEvent) -> bool:
         if not _mark(p, uow, event):
             return False
         found = uow.accounts.by_account(event.reference)
-        if found is None:
-            uow.commit()  # another account (or the platform's own): nothing of ours
-            p.alert(
-                f"payout-failed-{event.reference}",
-                f"a payout of {event.reference} to its bank failed: {reason}",
+        account = None if found is None else uow.accounts.lock(found.user_id)
+        chosen: list[Payout] = []
+        if account is not None:
+            account.bank_payout_failed(reason)
+            uow.accounts.save(account)
+            chosen = _carried(uow.payouts.for_user(account.user_id), event.amount_minor or 0)
+            taken = ", ".join(f"{x.transfer_id} ({x.amount_minor})" for x in chosen)
+            p.audit(
+                uow,
+                "account.bank_payout_failed",
+                subject=account.user_id,
+                ok=False,
+                detail=f"{event.reference}: {reason}; taking back {taken or 'nothing'}",
             )
-            return False
-        account = uow.accounts.lock(found.user_id)
-        assert account is not None  # found in this unit of work
-        account.bank_payout_failed(reason)
-        uow.accounts.save(account)
-        chosen = _carried(uow.payouts.for_user(account.user_id), event.amount_minor or 0)
-        p.audit(
-            uow,
-            "account.bank_payout_failed",
-            subject=account.user_id,
-            ok=False,
-            detail=f"{event.reference}: {reason}; taking back "
-            + (", ".join(f"{x.transfer_id} ({x.amount_minor})" for x in chosen) or "nothing"),
-        )
         uow.commit()
+    if account is None:  # another account (or the platform's own): nothing of ours
+        p.alert(
+            f"payout-failed-{event.reference}",
+            f"a payout of {event.reference} to its bank failed: {reason}",
+        )
+        return False
     p.alert(
         f"payout-failed-{event.reference}",
         f"a payout of {event.amount_minor} from {event.reference} ({account.user_id}) to its "
