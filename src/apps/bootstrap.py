@@ -77,6 +77,8 @@ class Services:
     # Players' mail (password reset): SMTP, the sandbox's mailbox in test environments
     # without SMTP, or None (production without SMTP: reset by mail is unavailable).
     mailer: Mailer | None = None
+    # The Connect endpoint's events (connected accounts'): its own secret, or `webhooks`'.
+    connect_webhooks: WebhookVerifier | None = None
 
     def close(self) -> None:
         if self.engine is not None:
@@ -140,6 +142,7 @@ def start(
         _webhooks(settings),
         engine,
         _mailer(settings),
+        connect_webhooks=_connect_webhooks(settings),
     )
     _seed_operator(services)
     return services
@@ -159,6 +162,7 @@ def services_for(settings: Settings, platform: Platform, engine: Engine | None =
         _webhooks(settings),
         engine,
         _mailer(settings),
+        connect_webhooks=_connect_webhooks(settings),
     )
     _seed_operator(services)
     return services
@@ -239,6 +243,13 @@ def _mailer(settings: Settings) -> Mailer | None:
     if settings.smtp_url is not None:
         return SmtpMailer(settings.smtp_url, settings.mail_from)
     return SandboxMailbox() if settings.environment == "test" else None
+
+
+def _connect_webhooks(settings: Settings) -> WebhookVerifier | None:
+    secret = settings.stripe_connect_webhook_secret
+    if secret is None:
+        return _webhooks(settings)
+    return StripeWebhooks(secret, livemode=settings.environment == "production")
 
 
 def _webhooks(settings: Settings) -> WebhookVerifier | None:

@@ -17,6 +17,8 @@ Variables (default in brackets):
   FANTASY_STRIPE_REQUESTS_PER_SECOND  pace Stripe writes and reads, each [95 in production:
                                    Stripe allows 100 a second live; none in test]
   FANTASY_STRIPE_WEBHOOK_SECRET    whsec_... [none: the webhook route refuses everything]
+  FANTASY_STRIPE_CONNECT_WEBHOOK_SECRET  whsec_... of the Connect endpoint
+                                   (POST /webhooks/stripe/connect) [the one above]
   FANTASY_TOKEN_SECRET             signs login tokens, >= 32 characters [random per test process]
   FANTASY_TOKEN_TTL_MINUTES        [60]
   FANTASY_FEED                     replay (test only) or sportsdataio [replay]
@@ -134,6 +136,9 @@ class Settings:
     payout_senders: int = 1
     charge_senders: int = 1
     stripe_webhook_secret: str | None = field(default=None, repr=False)
+    # The Connect endpoint's own secret (account.updated, transfer.reversed, payout.failed of
+    # connected accounts); None: the platform endpoint's secret signs both.
+    stripe_connect_webhook_secret: str | None = field(default=None, repr=False)
     token_secret: str = field(factory=lambda: secrets.token_urlsafe(48), repr=False)
     token_ttl_minutes: int = 60
     feed: FeedKind = "replay"
@@ -410,6 +415,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "STRIPE_REQUESTS_PER_SECOND", STRIPE_LIVE_PACE if production else None
         ),
         stripe_webhook_secret=_webhook_secret(read),
+        stripe_connect_webhook_secret=_webhook_secret(read, "STRIPE_CONNECT_WEBHOOK_SECRET"),
         token_secret=_token_secret(read, production),
         token_ttl_minutes=read.positive("TOKEN_TTL_MINUTES", 60),
         feed=_feed(read, production),
@@ -481,10 +487,10 @@ def _stripe_key(read: _Reader, environment: Environment) -> str | None:
     return key
 
 
-def _webhook_secret(read: _Reader) -> str | None:
-    secret = read.raw("STRIPE_WEBHOOK_SECRET")
+def _webhook_secret(read: _Reader, name: str = "STRIPE_WEBHOOK_SECRET") -> str | None:
+    secret = read.raw(name)
     if secret is not None and not secret.startswith("whsec_"):
-        read.problem("STRIPE_WEBHOOK_SECRET", "must be a Stripe endpoint secret (whsec_...)")
+        read.problem(name, "must be a Stripe endpoint secret (whsec_...)")
         return None
     return secret
 

@@ -2,11 +2,12 @@
 one SQLite database, both on the same accelerated clock, with a webhook, a PagerDuty-shaped
 receiver and an SMTP server on 127.0.0.1.
 
-The fault: the winner of a contest has no payout account, so the gateway keeps refusing
-the payout. The worker raises the alert; the API's /operator/alerts shows it; each
-channel gets it (the webhook receiver, down during the fault, once it is back) and, once
-the winner links an account and the payout is confirmed, its resolution: one trigger and
-one resolve each, counted at the receivers. Then `fantasy alerts test` as a process.
+The fault: the winner's payout account is one the gateway refuses transfers to (the
+sandbox's `acct_refuses_...`), so the gateway keeps refusing the payout. The worker
+raises the alert; the API's /operator/alerts shows it; each channel gets it (the webhook
+receiver, down during the fault, once it is back) and, once the winner links an account
+and the payout is confirmed, its resolution: one trigger and one resolve each, counted at
+the receivers. Then `fantasy alerts test` as a process.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from typing import Any
 import httpx
 import pytest
 
+from adapters.sandbox.gateway import REFUSING_ACCOUNT_PREFIX
 from apps.demo_players import LineupPicker
 from fantasy_core.lineups import PlayerPool, SlatePlayer
 from support.receivers import HttpReceiver, SmtpReceiver, http_receiver, smtp_receiver
@@ -147,9 +149,11 @@ def test_a_payout_the_gateway_keeps_refusing_reaches_every_channel_from_the_work
         )
         assert registered.status_code == 201, registered.text
         ann = login(client, "ann@example.com", "a passphrase")
+        refusing = {"account_id": REFUSING_ACCOUNT_PREFIX + "ann"}
+        assert client.put("/me/payout-account", json=refusing, headers=ann).status_code == 200
         contest = create_and_join(client, operator, ann, processes.simulated_now())
 
-        # The worker settles the contest and the payout is refused: no account linked.
+        # The worker settles the contest and the payout is refused by the gateway.
         def refused_on_the_board() -> list[dict[str, Any]]:
             listed = client.get("/operator/alerts", headers=operator).json()
             return [a for a in listed if a["key"].startswith(PAYOUT_ALERT)]

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
 from api_support import Api, api_settings, assert_problem, wire
 from litestar import Litestar
+from litestar.testing import TestClient
 
 import apps.api
 import apps.web
@@ -24,7 +26,14 @@ REVIEWED_MUTATIONS = {
     ("POST", "/auth/password-reset"),  # mails a reset link to the address's owner
     ("POST", "/auth/password-reset/confirm"),  # the mailed link's own account's password
     ("PUT", "/me/password"),  # the caller's own password, given the current one
-    ("PUT", "/me/payout-account"),  # the player's own account for future prizes
+    # Test environments only (tests, the demo): attach a known account id; production has
+    # no such route (test_no_route_takes_an_account_id_from_a_player_in_production).
+    ("PUT", "/me/payout-account"),
+    # The platform opens the caller's own connected account (never an id from the caller)
+    # and answers a link to the gateway's forms; the gateway's word enables it.
+    ("POST", "/me/payout-account/onboarding"),
+    ("POST", "/me/payout-account/refresh"),  # reads the caller's account from the gateway
+    ("POST", "/me/payout-account/login-link"),  # a link to the caller's own dashboard
     ("PUT", "/me/limits"),  # the player's own limits (loosening waits 90 days)
     ("POST", "/me/cool-off"),  # withdraws and refunds the player's own entries
     ("POST", "/me/self-exclusion"),  # the same; prizes already won are still paid
@@ -42,6 +51,7 @@ REVIEWED_MUTATIONS = {
     ("POST", "/operator/calendar/{line:str}/resume"),
     ("POST", "/operator/stats/corrections"),
     ("POST", "/webhooks/stripe"),
+    ("POST", "/webhooks/stripe/connect"),  # connected accounts' events, signed by Stripe
     # Test environments on the sandbox only: the bank's 3-D Secure page, played; it ends
     # a payment the way Stripe's signed event would, and its client secret authorises it.
     ("POST", "/sandbox/payments/{payment_intent:str}/confirm"),
@@ -81,6 +91,7 @@ PUBLIC = {
     ("GET", "/ready"),
     ("GET", "/metrics"),  # counts only; FANTASY_METRICS_TOKEN asks for a token
     ("POST", "/webhooks/stripe"),
+    ("POST", "/webhooks/stripe/connect"),
     ("POST", "/sandbox/payments/{payment_intent:str}/confirm"),
 }
 # Payout records are written by settlement and changed by the payment use cases only.
@@ -106,7 +117,8 @@ def test_no_route_creates_edits_approves_or_reroutes_a_payout(app: Litestar) -> 
     table = routes(app)
     mutations = {(m, p) for m, p in table if m in MUTATING}
     assert mutations == REVIEWED_MUTATIONS
-    assert not [p for _, p in mutations if "payout" in p and p != "/me/payout-account"]
+    # A payout destination is only ever the caller's own, and never named by anyone.
+    assert not [p for _, p in mutations if "payout" in p and not p.startswith("/me/")]
     sources = [
         *Path(apps.api.__file__).parent.glob("*.py"),
         *Path(apps.web.__file__).parent.glob("*.py"),
@@ -176,7 +188,7 @@ def _json_routes(api: Api, contest: str) -> list[tuple[str, str]]:
 
 def test_a_body_that_is_not_utf8_is_a_400_on_every_json_route(api: Api) -> None:
     json_routes = _json_routes(api, api.contest("double_up"))
-    assert len(json_routes) == 18  # with limits, cool-off, self-exclusion, W-9 and profile
+    assert len(json_routes) == 19  # limits, cool-off, self-exclusion, W-9, profile, onboarding
     bodies = (b'{"password": "\xff\xfeabcdefghij"}', b'{"email": "\xc3("}', b"\xff\xfe{\x00}\x00")
     ann = api.player("ann")
     for method, path in json_routes:
@@ -199,6 +211,35 @@ def test_the_sandbox_confirm_route_exists_only_in_a_test_environment() -> None:
     assert "/sandbox/payments/{payment_intent:str}/confirm" in {
         route.path for route in wire(World(), api_settings()).routes
     }
+
+
+def test_no_route_takes_an_account_id_from_a_player_in_production() -> None:
+    production = api_settings(environment="production", token_secret="t" * 48)
+    app = wire(World(), production)
+    table = routes(app)
+    assert ("PUT", "/me/payout-account") not in table
+    # Nothing anywhere takes an account id: the onboarding route's body is a country.
+    schema = app.openapi_schema.to_schema()
+    bodies = [
+        op["requestBody"]["content"]["application/json"]["schema"]
+        for path in schema["paths"].values()
+        for op in path.values()
+        if isinstance(op, dict) and "requestBody" in op
+    ]
+    named = json.dumps(bodies) + json.dumps(
+        {k: v for k, v in schema["components"]["schemas"].items() if k.endswith("In")}
+    )
+    assert "account_id" not in named
+    # No operator route changes anybody's payout destination.
+    assert not [(m, p) for m, p in table if p.startswith("/operator") and "payout" in p]
+    world = World()
+    app = wire(world, production)
+    with TestClient(app) as client:
+        api = Api(client, world)
+        eve = api.player("eve")
+        refused = client.put("/me/payout-account", json={"account_id": "acct_x"}, headers=eve)
+        assert refused.status_code in (404, 405)
+        assert client.get("/me/payouts", headers=eve).json()["account_id"] is None
 
 
 def test_a_missing_body_is_a_400_that_says_the_body_is_missing(api: Api) -> None:

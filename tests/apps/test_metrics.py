@@ -12,6 +12,7 @@ from litestar import Litestar
 from prometheus_client import CollectorRegistry
 from prometheus_client.parser import text_string_to_metric_families
 
+from adapters.sandbox.gateway import REFUSING_ACCOUNT_PREFIX
 from apps.api.state import JOINS, SERVICES
 from apps.cli import EXIT_OK, main
 from apps.metrics import exposition, pass_histogram
@@ -41,8 +42,13 @@ def test_metrics_parse_and_count_contests_joins_charges_payouts_alerts_and_feed_
     hook.down = True
     services.platform = api.world.p = attrs.evolve(services.platform, channels=(hook,))
     contest = api.contest("head_to_head")
-    for n in range(2):  # no payout account: the winner's payout is refused
-        assert api.join(contest, api.player(f"p{n}"), variant=n).status_code == 201
+    for n in range(2):  # an account the gateway refuses: the winner's payout is refused
+        player = api.player(f"p{n}")
+        refusing = {"account_id": f"{REFUSING_ACCOUNT_PREFIX}{n}"}
+        assert (
+            api.client.put("/me/payout-account", json=refusing, headers=player).status_code == 200
+        )
+        assert api.join(contest, player, variant=n).status_code == 201
     declined = api.join(contest, api.player("p9"), key="k9", card="pm_card_chargeDeclined")
     assert declined.status_code in (402, 409)
     api.world.play_games()

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 from api_support import Api, assert_problem
 
+from adapters.sandbox.gateway import REFUSING_ACCOUNT_PREFIX
 from fantasy_core.usecases.payment_events import set_payout_account
 
 
@@ -15,7 +16,11 @@ def settled_with_a_refused_payout(api: Api) -> tuple[str, list[dict[str, str]]]:
     players = [api.player(f"p{n}") for n in range(2)]
     for n, headers in enumerate(players):
         assert api.join(contest, headers, variant=n).status_code == 201
-    api.world.play_games()  # nobody has a payout account: the winner's payout is refused
+        refusing = {"account_id": f"{REFUSING_ACCOUNT_PREFIX}{n}"}
+        assert (
+            api.client.put("/me/payout-account", json=refusing, headers=headers).status_code == 200
+        )
+    api.world.play_games()  # the gateway refuses every player's account: the payout too
     return contest, players
 
 

@@ -33,6 +33,7 @@ from fantasy_core.errors import (
     GatewayRequestRefused,
     PaymentOutcomeUnknown,
     PayoutRejected,
+    UnknownConnectedAccount,
 )
 from fantasy_core.money import Money
 from fantasy_core.payments import ChargeStatus, PaymentEventKind
@@ -60,6 +61,9 @@ class GatewayUnderTest:
     attempts_per_call: int
     with_refused_credentials: Callable[[], PaymentGateway]
     forget_idempotency_keys: Callable[[], None] | None
+    # The player finishing the gateway's onboarding forms (payouts enabled, or not yet).
+    finish_onboarding: Callable[[str, bool], None]
+    reversals_of: Callable[[str], int]  # how many reversals a transfer has
 
 
 def _key(kind: str) -> str:
@@ -87,6 +91,10 @@ def _sandbox() -> GatewayUnderTest:
         attempts_per_call=1,
         with_refused_credentials=lambda: SandboxGateway(auth_broken=True),
         forget_idempotency_keys=sandbox.forget_transfer_keys,
+        finish_onboarding=lambda account, enabled: (
+            sandbox.finish_onboarding(account, enabled=enabled) and None
+        ),
+        reversals_of=lambda tid: sum(1 for _, t in sandbox.reversals.values() if t == tid),
     )
 
 
@@ -118,6 +126,16 @@ def _stripe(url: str) -> GatewayUnderTest:
     def forget() -> None:
         httpx.delete(f"{url}/_config/idempotency_keys").raise_for_status()
 
+    def finish_onboarding(account: str, enabled: bool) -> None:
+        httpx.post(
+            f"{url}/_config/connect/accounts/{account}/onboarding",
+            json={"payouts_enabled": enabled},
+        ).raise_for_status()
+
+    def reversals_of(transfer_id: str) -> int:
+        made = books.v1.transfers.retrieve(transfer_id)
+        return len(made["reversals"]["data"])
+
     # localstripe declines 4000000000000341 at charge time and asks 3-D Secure for
     # 4000002760003184; it has no canonical id for the latter, so it is created.
     needs_action = books.v1.payment_methods.create(
@@ -147,6 +165,8 @@ def _stripe(url: str) -> GatewayUnderTest:
             "rk_test_revoked", "test", base_url=url, retry=retry
         ),
         forget_idempotency_keys=forget,
+        finish_onboarding=finish_onboarding,
+        reversals_of=reversals_of,
     )
 
 
@@ -292,6 +312,81 @@ def test_a_transfer_to_a_bad_destination_is_rejected(under_test: GatewayUnderTes
         with pytest.raises(PayoutRejected, match=destination):
             _transfer(under_test, _key("payout"), destination, group)
         assert under_test.transfers_in_group(group) == 0, why
+
+
+# Connected accounts (Connect Express) and reversals
+
+
+def _open(t: GatewayUnderTest, key: str | None = None) -> str:
+    return t.gateway.open_account(
+        key or _key("connect-account"), "ann@example.com", "US", {"user_id": "ann"}
+    )
+
+
+def test_an_account_is_opened_once_per_key_and_waits_for_onboarding(
+    under_test: GatewayUnderTest,
+) -> None:
+    key = _key("connect-account")
+    account = _open(under_test, key)
+    assert _open(under_test, key) == account
+    assert _open(under_test) != account
+    status = under_test.gateway.account_status(account)
+    assert (status.account_id, status.payouts_enabled, status.details_submitted) == (
+        account,
+        False,
+        False,
+    )
+    assert "external_account" in status.requirements
+    with pytest.raises(PayoutRejected):  # nobody's bank behind it yet
+        _transfer(under_test, _key("payout"), account, _key("contest"))
+
+
+def test_every_onboarding_link_is_a_fresh_one(under_test: GatewayUnderTest) -> None:
+    account = _open(under_test)
+    links = [
+        under_test.gateway.onboarding_link(
+            account, "https://play.example/refresh", "https://play.example/return"
+        )
+        for _ in range(2)
+    ]
+    assert links[0].url != links[1].url
+    assert all(link.url.startswith("https://") for link in links)
+    assert all(link.expires_at_epoch is not None for link in links)
+
+
+def test_onboarding_enables_payouts_and_a_login_link(under_test: GatewayUnderTest) -> None:
+    account = _open(under_test)
+    with pytest.raises(PayoutRejected):
+        under_test.gateway.login_link(account)
+    under_test.finish_onboarding(account, False)
+    pending = under_test.gateway.account_status(account)
+    assert (pending.payouts_enabled, pending.details_submitted) == (False, True)
+    assert pending.requirements
+    under_test.finish_onboarding(account, True)
+    enabled = under_test.gateway.account_status(account)
+    assert (enabled.payouts_enabled, enabled.requirements) == (True, ())
+    assert under_test.gateway.login_link(account).url.startswith("https://")
+    group = _key("contest")
+    assert _transfer(under_test, _key("payout"), account, group)
+    assert under_test.transfers_in_group(group) == 1
+
+
+def test_an_unknown_account_is_unknown(under_test: GatewayUnderTest) -> None:
+    with pytest.raises(UnknownConnectedAccount):
+        under_test.gateway.account_status("no_such_account")
+
+
+def test_a_reversal_with_the_same_key_reverses_once(under_test: GatewayUnderTest) -> None:
+    account = _open(under_test)
+    under_test.finish_onboarding(account, True)
+    made = _transfer(under_test, _key("payout"), account, _key("contest"))
+    key = _key("reverse")
+    first = under_test.gateway.reverse_transfer(key, made)
+    assert under_test.gateway.reverse_transfer(key, made) == first
+    assert under_test.reversals_of(made) == 1
+    with pytest.raises(PayoutRejected):  # reversed already: another key takes nothing more
+        under_test.gateway.reverse_transfer(_key("reverse"), made)
+    assert under_test.reversals_of(made) == 1
 
 
 # The platform's own account

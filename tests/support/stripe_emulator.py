@@ -7,8 +7,25 @@ points (its StripeObject base, its aiohttp app, its request helpers); none of it
 code is copied. What is emulated here, beyond localstripe 1.15.10, follows
 Stripe's documented behaviour:
 
-- Connect accounts: POST /v1/accounts, GET /v1/accounts/{id}. A requested
-  `transfers` capability is active at once (Stripe needs onboarding first).
+- Connect accounts: POST /v1/accounts, GET /v1/accounts/{id}. A custom account's
+  requested `transfers` capability is active at once. An Express account's is
+  inactive until the player finishes onboarding: `details_submitted` and
+  `payouts_enabled` false, `requirements.currently_due` listing what Stripe's forms
+  ask, `disabled_reason` "requirements.past_due".
+- Account Links (POST /v1/account_links, type `account_onboarding`, with refresh and
+  return URLs: a new single-use URL each time, expiring in 300 s) and Express login
+  links (POST /v1/accounts/{id}/login_links, refused before onboarding is finished).
+- Transfer reversals: POST /v1/transfers/{id}/reversals (the whole transfer; a
+  second reversal of it is refused) marks the transfer reversed and sends
+  `transfer.reversed` (with the transfer's metadata) to the registered webhooks.
+- What happens on Stripe's side, as test controls: POST
+  /_config/connect/accounts/{id}/onboarding {"payouts_enabled": bool} (the player
+  finished the forms; false: a document is still due), POST
+  /_config/connect/accounts/{id}/payout_failed {"amount": n} (its bank payout failed),
+  each sending the Connect event (`account.updated`, `payout.failed`, with `account`)
+  to the registered webhooks; POST /_config/connect/transfers/{id}/reverse (reversed
+  from Stripe's dashboard). GET /_config/connect/counts: transfers, reversals,
+  account links and login links made.
 - Transfers: POST /v1/transfers refuses an unknown destination ("No such
   destination: 'acct_...'") and one lacking the transfers capability, with
   Stripe's messages and `param=destination`; the platform's balance is not
@@ -47,12 +64,14 @@ import asyncio
 import re
 import secrets
 import socket
+import time
 from typing import Any
 
 from aiohttp import web
 from localstripe import server
 from localstripe.errors import UserError
-from localstripe.resources import PaymentIntent, StripeObject, store, try_convert_to_int
+from localstripe.resources import Event, PaymentIntent, StripeObject, store, try_convert_to_int
+from localstripe.webhooks import schedule_webhook
 
 store.try_load_from_disk = lambda: None
 store.dump_to_disk = lambda: None
@@ -66,6 +85,9 @@ NO_TRANSFERS = (
 def _unexpected(kwargs: dict[str, Any]) -> None:
     if kwargs:
         raise UserError(400, "Unexpected " + ", ".join(kwargs))
+
+
+ONBOARDING_DUE = ["business_profile.url", "external_account", "tos_acceptance.date"]
 
 
 class Account(StripeObject):
@@ -83,18 +105,83 @@ class Account(StripeObject):
     ) -> None:
         _unexpected(kwargs)
         requested = capabilities or {}
+        if type not in (None, "custom", "express", "standard"):
+            raise UserError(400, f"Invalid type: {type}", {"param": "type"})
         super().__init__()
         self.type = type or "custom"
         self.country = country or "US"
         self.email = email
         self.metadata = metadata or {}
-        self.capabilities = {
-            name: "active"
+        wanted = [
+            name
             for name, wish in requested.items()
             if isinstance(wish, dict) and str(wish.get("requested")).lower() == "true"
+        ]
+        # Express and standard accounts are enabled by the player's onboarding, not at once.
+        onboarded = self.type == "custom"
+        self.capabilities = dict.fromkeys(wanted, "active" if onboarded else "inactive")
+        self.details_submitted = onboarded
+        self.payouts_enabled = onboarded and "transfers" in self.capabilities
+        self.charges_enabled = onboarded and "card_payments" in self.capabilities
+        self.requirements = {
+            "currently_due": [] if onboarded else list(ONBOARDING_DUE),
+            "past_due": [],
+            "disabled_reason": None if onboarded else "requirements.past_due",
         }
-        self.payouts_enabled = "transfers" in self.capabilities
-        self.charges_enabled = "card_payments" in self.capabilities
+
+    def _onboarded(self, payouts_enabled: bool) -> None:
+        """The player finished Stripe's forms (with a document still due unless enabled)."""
+        self.details_submitted = True
+        self.payouts_enabled = payouts_enabled
+        self.capabilities = dict.fromkeys(
+            self.capabilities, "active" if payouts_enabled else "inactive"
+        )
+        self.requirements = {
+            "currently_due": [] if payouts_enabled else ["individual.verification.document"],
+            "past_due": [],
+            "disabled_reason": None if payouts_enabled else "requirements.past_due",
+        }
+
+    def _bank_payout_failed(self) -> None:
+        self.payouts_enabled = False
+        self.requirements = {
+            "currently_due": ["external_account"],
+            "past_due": ["external_account"],
+            "disabled_reason": "requirements.past_due",
+        }
+
+
+class AccountLink(StripeObject):
+    object = "account_link"
+    _id_prefix = "acctlink_"
+
+    def __init__(
+        self,
+        account: str | None = None,
+        refresh_url: str | None = None,
+        return_url: str | None = None,
+        type: str | None = None,
+        **kwargs: Any,
+    ) -> None:
+        _unexpected(kwargs)
+        if store.get(f"account:{account}") is None:
+            raise UserError(
+                400,
+                f"No such account: '{account}'",
+                {"code": "resource_missing", "param": "account"},
+            )
+        if type not in ("account_onboarding", "account_update"):
+            raise UserError(400, f"Invalid type: {type}", {"param": "type"})
+        for name, url in (("refresh_url", refresh_url), ("return_url", return_url)):
+            if not url or not url.startswith(("http://", "https://")):
+                raise UserError(400, f"Not a valid URL: {name}", {"param": name})
+        super().__init__()
+        self.account = account
+        self.refresh_url = refresh_url
+        self.return_url = return_url
+        self.expires_at = self.created + 300
+        self.url = f"https://connect.stripe.test/setup/e/{account}/{self.id}"
+        COUNTS["account_links"] += 1
 
 
 class Transfer(StripeObject):
@@ -122,7 +209,7 @@ class Transfer(StripeObject):
                 f"No such destination: '{destination}'",
                 {"code": "resource_missing", "param": "destination"},
             )
-        if "transfers" not in account.capabilities:
+        if account.capabilities.get("transfers") != "active":
             raise UserError(400, NO_TRANSFERS, {"param": "destination"})
         super().__init__()
         self.amount = amount
@@ -132,7 +219,27 @@ class Transfer(StripeObject):
         self.destination = destination
         self.metadata = metadata or {}
         self.reversed = False
+        self.reversals: dict[str, Any] = {"object": "list", "data": []}
         self.transfer_group = transfer_group
+        COUNTS["transfers"] += 1
+
+    def _reverse(self) -> dict[str, Any]:
+        """Take the whole transfer back, and tell the platform's webhooks (transfer.reversed)."""
+        if self.reversed:
+            raise UserError(400, f"Transfer {self.id} is already fully reversed.")
+        reversal = {
+            "id": "trr_" + secrets.token_hex(7),
+            "object": "transfer_reversal",
+            "amount": self.amount,
+            "currency": self.currency,
+            "transfer": self.id,
+        }
+        self.reversed = True
+        self.amount_reversed = self.amount
+        self.reversals = {"object": "list", "data": [reversal]}
+        COUNTS["reversals"] += 1
+        schedule_webhook(Event("transfer.reversed", self))
+        return reversal
 
     @classmethod
     def _api_list_all(
@@ -189,6 +296,90 @@ async def search_payment_intents(request: web.Request) -> web.Response:
         "data": found,
     }
     return server.json_response(body)
+
+
+COUNTS = {"transfers": 0, "reversals": 0, "account_links": 0, "login_links": 0}
+
+
+def _connect_event(kind: str, account: Account, obj: StripeObject | dict[str, Any]) -> None:
+    """A Connect event: about a connected account, naming it in `account`."""
+    if isinstance(obj, StripeObject):
+        event = Event(kind, obj)
+    else:
+        event = Event(kind, account)
+        event.data = {"object": obj}
+    event.account = account.id
+    schedule_webhook(event)
+
+
+def _account(request: web.Request) -> Account:
+    account = store.get(f"account:{request.match_info['id']}")
+    if account is None:
+        raise UserError(404, f"No such account: '{request.match_info['id']}'")
+    assert isinstance(account, Account)
+    return account
+
+
+def _transfer(request: web.Request) -> Transfer:
+    transfer = store.get(f"transfer:{request.match_info['id']}")
+    if transfer is None:
+        raise UserError(404, f"No such transfer: '{request.match_info['id']}'")
+    assert isinstance(transfer, Transfer)
+    return transfer
+
+
+async def create_login_link(request: web.Request) -> web.Response:
+    account = _account(request)
+    if not account.details_submitted:
+        raise UserError(
+            400, "Cannot create a login link for an account that has not completed onboarding."
+        )
+    COUNTS["login_links"] += 1
+    return server.json_response(
+        {
+            "object": "login_link",
+            "created": int(time.time()),
+            "url": f"https://connect.stripe.test/express/{account.id}/{secrets.token_hex(6)}",
+        }
+    )
+
+
+async def create_reversal(request: web.Request) -> web.Response:
+    return server.json_response(_transfer(request)._reverse())
+
+
+async def onboard(request: web.Request) -> web.Response:
+    account = _account(request)
+    wanted = await request.json()
+    account._onboarded(bool(wanted.get("payouts_enabled", True)))
+    _connect_event("account.updated", account, account)
+    return server.json_response(account._export())
+
+
+async def payout_failed(request: web.Request) -> web.Response:
+    account = _account(request)
+    amount = int((await request.json())["amount"])
+    account._bank_payout_failed()
+    payout = {
+        "id": "po_" + secrets.token_hex(7),
+        "object": "payout",
+        "amount": amount,
+        "currency": "usd",
+        "status": "failed",
+        "failure_code": "account_closed",
+        "failure_message": "The bank account has been closed.",
+    }
+    _connect_event("payout.failed", account, payout)
+    _connect_event("account.updated", account, account)
+    return server.json_response(payout)
+
+
+async def reverse_from_dashboard(request: web.Request) -> web.Response:
+    return server.json_response(_transfer(request)._reverse())
+
+
+async def get_counts(_: web.Request) -> web.Response:
+    return web.json_response(COUNTS)
 
 
 FAULTS = {"lose_replies": 0, "rate_limit": 0, "retry_after": 0, "hold_transfers": 0, "held": 0}
@@ -321,6 +512,13 @@ def extend(app: web.Application) -> None:
         app.router.add_route("POST", plural, server.api_create(cls, plural))
         app.router.add_route("GET", plural + "/{id}", server.api_retrieve(cls, plural + "/{id}"))
         app.router.add_route("GET", plural, server.api_list_all(cls, plural))
+    app.router.add_post("/v1/account_links", server.api_create(AccountLink, "/v1/account_links"))
+    app.router.add_post("/v1/accounts/{id}/login_links", create_login_link)
+    app.router.add_post("/v1/transfers/{id}/reversals", create_reversal)
+    app.router.add_post("/_config/connect/accounts/{id}/onboarding", onboard)
+    app.router.add_post("/_config/connect/accounts/{id}/payout_failed", payout_failed)
+    app.router.add_post("/_config/connect/transfers/{id}/reverse", reverse_from_dashboard)
+    app.router.add_get("/_config/connect/counts", get_counts)
     # A plain path is matched before localstripe's /v1/payment_intents/{id}.
     app.router.add_get("/v1/payment_intents/search", search_payment_intents)
     app.router.add_get("/_config/faults", get_faults)

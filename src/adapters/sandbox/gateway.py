@@ -41,6 +41,10 @@ from fantasy_core.payments import (
 )
 from fantasy_core.payout_accounts import AccountStatus, OnboardingLink
 
+# A connected account id that names an account whose bank refuses every transfer (as an
+# account closed at Stripe would): tests and the demo attach it to see a refused payout.
+REFUSING_ACCOUNT_PREFIX = "acct_refuses_"
+
 # What the sandbox's onboarding asks for before an account is enabled, as Stripe's does.
 ONBOARDING_REQUIREMENTS = ("business_profile.url", "external_account", "tos_acceptance.date")
 LINK_SECONDS = 300  # an account link's life, as Stripe's
@@ -252,6 +256,7 @@ class SandboxGateway:
                 opened = self.accounts.get(destination)
                 if (
                     not destination.startswith("acct_")
+                    or destination.startswith(REFUSING_ACCOUNT_PREFIX)
                     or destination in self.disabled_accounts
                     or (opened is not None and not opened.payouts_enabled)
                 ):

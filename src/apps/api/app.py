@@ -31,6 +31,7 @@ from apps.api.hygiene import (
 )
 from apps.api.lobby import LobbyController
 from apps.api.operator import OperatorController
+from apps.api.payouts import PayoutsController, TestPayoutAccountController
 from apps.api.players import AuthController, MeController
 from apps.api.problems import exception_handlers
 from apps.api.protection import ProtectionController
@@ -106,10 +107,15 @@ def create_app(
     )
     if settings.environment == "test" and isinstance(services.mailer, SandboxMailbox):
         sandbox.append(SandboxMailController)
+    # A player names a connected account only in a test environment (tests and the demo);
+    # production opens the account itself: no route takes an account id from a player.
+    if settings.environment == "test":
+        sandbox.append(TestPayoutAccountController)
     return Litestar(
         route_handlers=[
             AuthController,
             MeController,
+            PayoutsController,
             ProtectionController,
             LobbyController,
             SlateController,

@@ -33,7 +33,6 @@ from apps.api.wire import (
     PasswordResetIn,
     PasswordResetOut,
     PaymentsOut,
-    PayoutAccountIn,
     PlayerDetailsIn,
     ProfileOut,
     RegisterIn,
@@ -46,7 +45,6 @@ from apps.bootstrap import Services
 from apps.password_reset import PasswordReset
 from fantasy_core.accounts import Account
 from fantasy_core.platform import Platform
-from fantasy_core.usecases.payment_events import set_payout_account
 from fantasy_core.usecases.protecting import player_profile
 from fantasy_core.usecases.queries import entries_of, payments_of, payout_account, placings
 
@@ -211,25 +209,6 @@ class MeController(Controller):
         user_id = request.user.user_id
         return profile_out(
             request.user, payout_account(platform, user_id), player_profile(platform, user_id)
-        )
-
-    @put(
-        "/payout-account",
-        operation_id="setPayoutAccount",
-        sync_to_thread=True,
-        responses=problem_responses(400, 401, 503),
-    )
-    def set_payout_account(
-        self,
-        data: JSONBody[PayoutAccountIn],
-        request: Request[Account, Token, Any],
-        platform: NamedDependency[Platform],
-    ) -> ProfileOut:
-        """Set the Stripe Connect account (acct_...) the caller's prizes are paid to."""
-        user = request.user
-        set_payout_account(platform, user.user_id, data.account_id)
-        return profile_out(
-            user, payout_account(platform, user.user_id), player_profile(platform, user.user_id)
         )
 
     @put(

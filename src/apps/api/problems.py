@@ -142,6 +142,8 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     UnknownTemplate: (HTTP_404_NOT_FOUND, "unknown-template", "No such contest template"),
     UnknownCalendarLine: (HTTP_404_NOT_FOUND, "unknown-calendar-line", "No such calendar line"),
     errors.InvalidWebhook: (HTTP_400_BAD_REQUEST, "invalid-webhook", "Webhook refused"),
+    errors.NoPayoutAccount: (HTTP_409_CONFLICT, "no-payout-account", "No payout account yet"),
+    errors.PayoutRejected: (HTTP_409_CONFLICT, "payout-account-refused", "Refused by Stripe"),
     errors.GatewayUnavailable: (
         HTTP_503_SERVICE_UNAVAILABLE,
         "gateway-unavailable",

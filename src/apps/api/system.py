@@ -20,6 +20,7 @@ from apps.api.state import METRICS
 from apps.api.wire import HealthOut, WebhookOut
 from apps.bootstrap import Services
 from apps.metrics import CONTENT_TYPE, exposition
+from fantasy_core.ports import WebhookVerifier
 from fantasy_core.usecases.payment_events import apply_payment_event
 
 # Every event Stripe sends is signed; a missing signature is refused like a wrong one
@@ -86,12 +87,48 @@ class SystemController(Controller):
                 "Webhooks not configured",
                 "FANTASY_STRIPE_WEBHOOK_SECRET is not set",
             )
-        payload = await request.body()
-        event = webhooks.verify(payload, stripe_signature or "")
-        if event is None:
-            return WebhookOut(event_id=None, applied=False)
-        applied = await anyio.to_thread.run_sync(apply_payment_event, services.platform, event)
-        return WebhookOut(event_id=event.event_id, applied=applied)
+        return await _apply(request, services, webhooks, stripe_signature)
+
+    @post(
+        "/webhooks/stripe/connect",
+        exclude_from_auth=True,
+        status_code=200,
+        operation_id="stripeConnectWebhook",
+        responses=problem_responses(400, 503),
+    )
+    async def stripe_connect_webhook(
+        self,
+        request: Request[Any, Any, Any],
+        services: NamedDependency[Services],
+        stripe_signature: SignatureHeader = None,
+    ) -> WebhookOut:
+        """Stripe's Connect endpoint: events of connected accounts (account.updated,
+        transfer.reversed, payout.failed), signed with the Connect endpoint's secret and of
+        this environment's mode (live in production, test elsewhere); each applied once."""
+        webhooks = services.connect_webhooks
+        if webhooks is None:
+            raise Problem(
+                HTTP_503_SERVICE_UNAVAILABLE,
+                "webhooks-off",
+                "Webhooks not configured",
+                "FANTASY_STRIPE_CONNECT_WEBHOOK_SECRET (or FANTASY_STRIPE_WEBHOOK_SECRET) "
+                "is not set",
+            )
+        return await _apply(request, services, webhooks, stripe_signature)
+
+
+async def _apply(
+    request: Request[Any, Any, Any],
+    services: Services,
+    webhooks: WebhookVerifier,
+    signature: str | None,
+) -> WebhookOut:
+    payload = await request.body()
+    event = webhooks.verify(payload, signature or "")
+    if event is None:
+        return WebhookOut(event_id=None, applied=False)
+    applied = await anyio.to_thread.run_sync(apply_payment_event, services.platform, event)
+    return WebhookOut(event_id=event.event_id, applied=applied)
 
 
 class MetricsController(Controller):

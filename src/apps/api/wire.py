@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Literal
 
 import msgspec
@@ -28,10 +28,11 @@ from fantasy_core.leaderboard import LeaderboardPage
 from fantasy_core.ledger import Conservation
 from fantasy_core.lineups import SportTemplate, sport_template
 from fantasy_core.payments import ChargeOutcome, Payout, Refund
-from fantasy_core.payout_accounts import PayoutAccount
+from fantasy_core.payout_accounts import OnboardingLink, PayoutAccount
 from fantasy_core.payouts import MultipleOfFee, PayoutStructure, RankTable, TopFraction
 from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.scoring import format_points
+from fantasy_core.usecases.connect import PlayerPayouts
 from fantasy_core.usecases.console import BoardRow
 from fantasy_core.usecases.queries import ContestSummary, PaymentsOf, Placing
 from fantasy_core.usecases.reports import EntryExplanation, LedgerReport
@@ -162,6 +163,70 @@ class TokenOut(Struct, kw_only=True):
 
 class PayoutAccountIn(Request):
     account_id: Annotated[str, Meta(pattern=r"^acct_[A-Za-z0-9_-]{1,100}$")]
+
+
+class OnboardingIn(Request):
+    # Where the player's bank is: Stripe's country of the connected account (ISO 3166-1).
+    country: Annotated[str, Meta(pattern=r"^[A-Z]{2}$")] = "US"
+
+
+class LinkOut(Struct, kw_only=True):
+    url: str
+    expires_at: datetime | None
+
+
+def link_out(link: OnboardingLink) -> LinkOut:
+    expires = link.expires_at_epoch
+    return LinkOut(
+        url=link.url, expires_at=None if expires is None else datetime.fromtimestamp(expires, UTC)
+    )
+
+
+class PrizeOut(Struct, kw_only=True):
+    contest_id: str
+    entry_id: str
+    amount_minor: int
+    currency: str
+    where: Literal["owed", "in_flight", "paid"]
+    status: str
+    reversals: int  # how often a transfer of this prize was reversed (each sent again)
+    why: str | None  # why it is not paid (or why it was reversed or failed)
+    transfer_id: str | None
+
+
+class PayoutsOut(Struct, kw_only=True):
+    state: Literal["none", "onboarding", "enabled", "disabled"]
+    account_id: str | None
+    missing: list[str]  # what the player must do before prizes are sent
+    owed_minor: int
+    in_flight_minor: int
+    paid_minor: int
+    prizes: list[PrizeOut]
+
+
+def payouts_out(page: PlayerPayouts) -> PayoutsOut:
+    return PayoutsOut(
+        state=page.state.value,
+        account_id=page.account_id,
+        missing=list(page.missing),
+        owed_minor=page.total("owed"),
+        in_flight_minor=page.total("in_flight"),
+        paid_minor=page.total("paid"),
+        prizes=[
+            PrizeOut(
+                contest_id=x.contest_id,
+                entry_id=x.entry_id,
+                amount_minor=x.amount_minor,
+                currency=x.currency,
+                where=x.where,  # type: ignore[arg-type]  # one of the three
+                status=x.status.value,
+                reversals=x.reversals,
+                why=x.why,
+                transfer_id=x.transfer_id,
+            )
+            for x in page.prizes
+        ],
+    )
 
 
 class ProfileOut(Struct, kw_only=True):
