@@ -1,7 +1,7 @@
 """Payout accounts with a state from the gateway; prizes owed, reversed and sent again.
 
-Revision ID: 0015
-Revises: 0014
+Revision ID: 0016
+Revises: 0015
 Create Date: 2026-12-03
 
 Issue 15 (decision 0035): a player's connected account is created by the platform and its
@@ -18,8 +18,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0015"
-down_revision = "0014"
+revision = "0016"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
