@@ -146,11 +146,16 @@ Server = subprocess.Popen[bytes]
 
 
 def start_server(
-    url: str, port: int, directory: Path, settings: dict[str, str] | None = None
+    url: str,
+    port: int,
+    directory: Path,
+    settings: dict[str, str] | None = None,
+    processes: int = 1,
 ) -> tuple[Server, dict[str, Any]]:
     info_file = directory / "server.json"
     log = (directory / "server.log").open("wb")
     extra = [f"--setting={name}={value}" for name, value in (settings or {}).items()]
+    extra.append(f"--processes={processes}")
     server = subprocess.Popen(
         [sys.executable, str(BENCH / "join_server.py"), "--database-url", url,
          "--port", str(port), "--info", str(info_file), *extra],

@@ -3,7 +3,8 @@
 Usage (by join_http.py): python bench/join_server.py --database-url URL --port P --info FILE
 
 Wires the app as `fantasy serve --no-worker` does (settings, bootstrap, create_app, the
-start-up heap frozen, uvicorn, one process), on PostgreSQL with the sandbox gateway.
+start-up heap frozen, uvicorn, one process; with --processes N, N processes on the port as
+`fantasy serve --workers N` runs them), on PostgreSQL with the sandbox gateway.
 Before serving it creates the benchmark's contests on the replay feed's week-1 slate and
 the players with their tokens, and writes them to FILE as JSON. The floor route, POST
 /bench/floor, exists only in this wiring: it goes through the same stack (uvicorn,
@@ -15,17 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
+import sys
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import uvicorn
-from litestar import get, post
-from sqlalchemy import BigInteger, Column, Identity, MetaData, Table, Text, insert
+from litestar import Litestar, get, post
+from sqlalchemy import BigInteger, Column, Engine, Identity, MetaData, Table, Text, insert
+from uvicorn.supervisors import Multiprocess
 
 from apps.api import create_app, freeze_startup_heap
-from apps.api.state import JOINS, TOKENS
+from apps.api.state import JOINS, SERVICES, TOKENS
 from apps.bootstrap import Services, start
 from apps.settings import load_settings
 from fantasy_core.accounts import Account
@@ -140,6 +144,60 @@ def prepare(services: Services, players: int, fill_capacity: int, lobby: int) ->
     }
 
 
+def bench_settings(database_url: str, overrides: dict[str, str]) -> dict[str, str]:
+    """The app's settings (FANTASY_*), the same in every process of the server."""
+    return {
+        "FANTASY_ENV": "test",
+        "FANTASY_DATABASE_URL": database_url,
+        "FANTASY_DATABASE_AUTO_UPGRADE": "true",
+        "FANTASY_TOKEN_SECRET": "benchmark-secret-benchmark-secret-0123456789",
+        "FANTASY_TOKEN_TTL_MINUTES": "600",
+        # The lineups quota is per player (apps.api.quota) and in the path at its
+        # default: 2,048 players at this load stay far below it. Logins are not part
+        # of the load (the tokens are issued here).
+        "FANTASY_LOGIN_RATE_PER_MINUTE": "off",
+        **overrides,
+    }
+
+
+def with_bench_routes(app: Litestar, engine: Engine) -> Litestar:
+    """`app` plus the benchmark's own routes: the floor through our stack, and the
+    process's batch counters."""
+
+    @post("/bench/floor", status_code=201, sync_to_thread=True, exclude_from_auth=True)
+    def floor(data: dict[str, str]) -> dict[str, int]:
+        """The floor: one INSERT in its own transaction, through the same server stack
+        (no token check: the trivial endpoint the issue measured)."""
+        with engine.begin() as conn:
+            row = conn.execute(
+                insert(bench_floor)
+                .values(client_key=data.get("key", ""))
+                .returning(bench_floor.c.id)
+            ).scalar_one()
+        return {"id": int(row)}
+
+    @get("/bench/batches", sync_to_thread=False, exclude_from_auth=True)
+    def batches() -> dict[str, int]:
+        """How many join batches ran in this process and how many joins they held (the
+        mean batch size); with several processes, one process's figures."""
+        joins = app.state[JOINS]
+        return {"batches": joins.batches, "joins": joins.items}
+
+    app.register(floor)
+    app.register(batches)
+    return app
+
+
+def process_app() -> Litestar:
+    """One of `--processes N`'s apps, from the environment the first process set (as
+    `fantasy serve --workers N` builds its own, apps.api.processes)."""
+    settings = load_settings()
+    app = create_app(settings)
+    engine = app.state[SERVICES].engine
+    freeze_startup_heap()
+    return with_bench_routes(app, engine)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--database-url", required=True)
@@ -149,62 +207,42 @@ def main() -> None:
     parser.add_argument("--players", type=int, default=2048)
     parser.add_argument("--fill-capacity", type=int, default=500)
     parser.add_argument("--lobby", type=int, default=7, help="more contests of a million seats")
+    parser.add_argument("--processes", type=int, default=1, help="API processes on the port")
     parser.add_argument(
         "--setting", action="append", default=[], metavar="FANTASY_NAME=VALUE",
         help="a setting of the app's own (bench/join_overload.py bounds the batches)",
     )  # fmt: skip
     args = parser.parse_args()
     overrides = dict(item.split("=", 1) for item in args.setting)
-    settings = load_settings(
-        {
-            "FANTASY_ENV": "test",
-            "FANTASY_DATABASE_URL": args.database_url,
-            "FANTASY_DATABASE_AUTO_UPGRADE": "true",
-            "FANTASY_TOKEN_SECRET": "benchmark-secret-benchmark-secret-0123456789",
-            "FANTASY_TOKEN_TTL_MINUTES": "600",
-            # The lineups quota is per player (apps.api.quota) and in the path at its
-            # default: 2,048 players at this load stay far below it. Logins are not part
-            # of the load (the tokens are issued here).
-            "FANTASY_LOGIN_RATE_PER_MINUTE": "off",
-            **overrides,
-        }
-    )
+    environ = bench_settings(args.database_url, overrides)
+    settings = load_settings(environ)
     with start(settings) as services:
         engine = services.engine
         if engine is None:
             raise SystemExit("the benchmark needs a SQL database")
         _floor_metadata.create_all(engine)
         info = prepare(services, args.players, args.fill_capacity, args.lobby)
-        app = create_app(settings, services=services)
-
-        @post("/bench/floor", status_code=201, sync_to_thread=True, exclude_from_auth=True)
-        def floor(data: dict[str, str]) -> dict[str, int]:
-            """The floor: one INSERT in its own transaction, through the same server stack
-            (no token check: the trivial endpoint the issue measured)."""
-            with engine.begin() as conn:
-                row = conn.execute(
-                    insert(bench_floor)
-                    .values(client_key=data.get("key", ""))
-                    .returning(bench_floor.c.id)
-                ).scalar_one()
-            return {"id": int(row)}
-
-        app.register(floor)
-
-        @get("/bench/batches", sync_to_thread=False, exclude_from_auth=True)
-        def batches() -> dict[str, int]:
-            """How many join batches ran and how many joins they held (the mean batch size)."""
-            joins = app.state[JOINS]
-            return {"batches": joins.batches, "joins": joins.items}
-
-        app.register(batches)
+        app = with_bench_routes(create_app(settings, services=services), engine)
         tokens = app.state[TOKENS]
         accounts: list[Account] = info.pop("accounts")
         info["tokens"] = [tokens.issue(account) for account in accounts]
         info["port"] = args.port
+        info["processes"] = args.processes
         args.info.write_text(json.dumps(info))
-        freeze_startup_heap()  # as `fantasy serve` does
-        uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, access_log=False)
+        if args.processes == 1:
+            freeze_startup_heap()  # as `fantasy serve` does
+            uvicorn.run(app, host="127.0.0.1", port=args.port, log_config=None, access_log=False)
+            return
+    # Several processes, as `fantasy serve --workers N` runs them (apps.serving): each
+    # builds its app from the environment; the data and tokens made above are shared
+    # through the database and the token secret.
+    os.environ.update(environ)
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    config = uvicorn.Config(
+        "join_server:process_app", factory=True, host="127.0.0.1", port=args.port,
+        workers=args.processes, log_config=None, access_log=False,
+    )  # fmt: skip
+    Multiprocess(config, sockets=[config.bind_socket()]).run()
 
 
 if __name__ == "__main__":

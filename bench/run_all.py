@@ -39,6 +39,7 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
     "ingest": ([], ["--entries", "20000"]),
     "join_http": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
     "join_overload": (["--seconds", "15"], ["--seconds", "5"]),
+    "join_processes": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
     "payouts_rate_limited": (["--payouts", "1500"], ["--payouts", "300"]),
     "memory": (["--entries", "1000000"], ["--entries", "100000"]),
     "web_pages": (["--seconds", "10"], ["--seconds", "3"]),
@@ -52,6 +53,7 @@ NEEDS_POSTGRES = {
     "settle_db",
     "join_http",
     "join_overload",
+    "join_processes",
     "payouts_rate_limited",
     "memory",
     "web_pages",
@@ -163,6 +165,21 @@ def _fill(records: list[Record]) -> Row:
     )  # fmt: skip
 
 
+def _processes(records: list[Record]) -> Row:
+    r = records[0]
+    n = r["processes"]
+    return _row(
+        f"joins over HTTP, one contest, {n} API process{'es' if n > 1 else ''}",
+        _size(r),
+        f"{r['joins_per_second']:.0f} joins/s, p99 {r['p99_ms']:.0f} ms, "
+        f"{r['over_one_process']:.2f}x one process; {r['not_201']} not 201",
+        f"lean {r['floor_requests_per_second']:.0f} req/s",
+        f"{r['ratio']:.2f}",
+        "",
+        None,
+    )
+
+
 def _overload(records: list[Record]) -> Row:
     r = records[0]
     normal, over = r["normal"], r["overload"]
@@ -242,6 +259,7 @@ FORMATS: dict[str, Callable[[list[Record]], Row]] = {
     "join_http_lobby": _joins,
     "join_fill": _fill,
     "join_overload": _overload,
+    "join_processes": _processes,
     "payouts_rate_limited": _payouts,
     "memory_settle_postgresql": _memory,
     "memory_settle_sqlite": _memory,
@@ -253,7 +271,7 @@ FORMATS: dict[str, Callable[[list[Record]], Row]] = {
 def table(records: list[Record]) -> str:
     groups: dict[tuple[str, object], list[Record]] = {}
     for record in records:
-        key = (str(record["scenario"]), record.get("entries"))
+        key = (str(record["scenario"]), record.get("entries", record.get("processes")))
         groups.setdefault(key, []).append(record)
     rows: list[Row] = [("scenario", "size", "figure", "floor", "ratio", "goal", "met")]
     for (scenario, _), group in groups.items():

@@ -192,6 +192,18 @@ def test_a_successful_charge_succeeds_with_an_id(under_test: GatewayUnderTest) -
     assert outcome.decline_code is None
 
 
+def test_two_sandbox_gateways_never_give_the_same_payment_id() -> None:
+    # Each API process of `fantasy serve --workers N` has its own sandbox, and a server
+    # started again on a database has a new one: their ids meet in the entries' unique
+    # charge_id column. A counter alone gave both processes pi_sandbox_00000001.
+    first, second = SandboxGateway(), SandboxGateway()
+    a = first.charge("k1", FEE, "pm_card_visa", {"entry_id": "e1"})
+    b = second.charge("k1", FEE, "pm_card_visa", {"entry_id": "e1"})
+    assert a.charge_id is not None
+    assert b.charge_id is not None
+    assert a.charge_id != b.charge_id
+
+
 def test_the_same_key_charges_once_and_answers_the_same(under_test: GatewayUnderTest) -> None:
     key = _key("join")
     first = under_test.gateway.charge(key, FEE, under_test.card_ok, {"entry_id": "e1"})

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
@@ -143,10 +144,14 @@ class SandboxGateway:
     forgotten_transfers: list[Transfer] = field(factory=list)  # made under forgotten keys
     _lock: threading.Lock = field(factory=threading.Lock)
     _counter: int = 0
+    # Ids are unique across gateways: each API process of `fantasy serve --workers N` has
+    # its own, and so has a server started again on the same database; a counter alone
+    # gave two of them the same payment id (the entries' unique charge_id refused it).
+    _instance: str = field(factory=lambda: secrets.token_hex(4))
 
     def _next_id(self, prefix: str) -> str:
         self._counter += 1
-        return f"{prefix}_sandbox_{self._counter:08d}"
+        return f"{prefix}_sandbox_{self._instance}_{self._counter:08d}"
 
     def _enter(self, call: str, key: str) -> None:
         self.calls.append((call, key))
