@@ -19,7 +19,7 @@ the probe's p50 and p99 of ACCEPTED joins (201) in each phase, and their ratio (
 overload p99 within 2x of the normal one); the entries counted in the database against
 the 201s answered (goal: none of the 201s missing; the database may hold a few more, the
 joins wrk had sent when it stopped and never read the answer of); the sheds the process counted in
-its /metrics (`fantasy_join_overload_shed`) against the 503s answered.
+its /metrics (`fantasy_join_overload_shed_total`) against the 503s answered.
 """
 
 from __future__ import annotations
