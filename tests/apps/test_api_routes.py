@@ -68,6 +68,9 @@ REVIEWED_MUTATIONS = {
     ("POST", "/web/me/protection/cool-off"),
     ("POST", "/web/me/protection/self-exclusion"),
     ("POST", "/web/me/protection/tax-details"),
+    # The gateway's onboarding and dashboard links (the API's use cases), no payout.
+    ("POST", "/web/me/payouts/onboarding"),
+    ("POST", "/web/me/payouts/dashboard"),
     ("POST", "/web/operator/alerts/acknowledge"),
     ("POST", "/web/operator/calendar/pause"),
     ("POST", "/web/operator/calendar/resume"),
@@ -117,8 +120,9 @@ def test_no_route_creates_edits_approves_or_reroutes_a_payout(app: Litestar) -> 
     table = routes(app)
     mutations = {(m, p) for m, p in table if m in MUTATING}
     assert mutations == REVIEWED_MUTATIONS
-    # A payout destination is only ever the caller's own, and never named by anyone.
-    assert not [p for _, p in mutations if "payout" in p and not p.startswith("/me/")]
+    # A payout destination is only ever the caller's own (the API's /me/, the pages'
+    # /web/me/), and never named by anyone.
+    assert not [p for _, p in mutations if "payout" in p and not p.startswith(("/me/", "/web/me/"))]
     sources = [
         *Path(apps.api.__file__).parent.glob("*.py"),
         *Path(apps.web.__file__).parent.glob("*.py"),

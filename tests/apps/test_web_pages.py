@@ -421,3 +421,22 @@ def test_tax_details_are_kept_and_only_the_ids_last_four_shown_again(api: Api) -
     assert "123-45" not in page
     refused = browser.post("/web/me/protection/tax-details", {**form, "taxpayer_id": "12x"})
     assert refused.status_code == 422
+
+
+def test_the_prizes_page_shows_the_account_and_sends_the_player_to_onboarding(api: Api) -> None:
+    browser = Browser(api)
+    browser.sign_up("ann")
+    page = api.client.get("/web/me/payouts")
+    assert page.status_code == 200
+    assert "not opened yet" in page.text
+    assert "No prize yet." in page.text
+    token = CSRF.search(page.text).group(1)  # type: ignore[union-attr]
+    off = browser.post("/web/me/payouts/onboarding", {"_csrf_token": token})
+    assert off.status_code == 303
+    assert off.headers["location"]
+    back = api.client.get("/web/me/payouts", params={"onboarding": "return"})
+    assert back.status_code == 200
+    assert "Payout account:" in back.text
+    browser.sign_up("bob")
+    api.client.cookies.clear()
+    assert api.client.get("/web/me/payouts", follow_redirects=False).status_code == 303

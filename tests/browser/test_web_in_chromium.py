@@ -205,6 +205,10 @@ def test_a_player_signs_up_joins_watches_the_week_live_and_is_paid(
     assert_accessible(page)
     page.goto(f"{site.url}/web/entries/{entry_id}")
     expect(page.get_by_text(re.compile(r"Prize of \$[\d,.]+: "))).to_contain_text("paid")
+    page.get_by_role("link", name="Prizes").click()
+    expect(page.locator("#payout-state")).to_contain_text("enabled")
+    expect(page.get_by_role("cell", name=re.compile(r"^paid"))).to_be_visible()
+    assert_accessible(page)
 
 
 def test_an_operator_acknowledges_an_alert_and_cancels_a_contest(
