@@ -329,6 +329,12 @@ def matrix_routes(app: Seeded) -> list[Route]:
         ),
         Route(
             "POST",
+            "/webhooks/stripe/connect",
+            dict.fromkeys(CALLERS, 400),
+            {"id": "evt_1", "object": "event"},
+        ),
+        Route(
+            "POST",
             "/sandbox/payments/pi_matrix/confirm",
             dict.fromkeys(CALLERS, 404),
             {"client_secret": "pi_matrix_secret_guess", "outcome": "succeeded"},
@@ -340,6 +346,12 @@ def matrix_routes(app: Seeded) -> list[Route]:
         # A tighter limit applies at once (nothing the rest of the matrix joins reaches it).
         Route("PUT", "/me/limits", players, {"entries_week": 1000}),
         Route("PUT", "/me/payout-account", signed_in, {"account_id": "acct_matrix"}),
+        # Each player's own connected account, opened by the platform; then read back.
+        Route("GET", "/me/payouts", players),
+        Route("POST", "/me/payout-account/onboarding", players, {"country": "US"}),
+        Route("POST", "/me/payout-account/refresh", players),
+        # The account attached above is an onboarded one: its dashboard's link.
+        Route("POST", "/me/payout-account/login-link", players),
         # A W-9: players only; this one lacks its address and id (400).
         Route("PUT", "/me/tax-details", players_refused, {"legal_name": "A"}),
         # An old account's details: the matrix's players have theirs on file (409).

@@ -107,7 +107,6 @@ class ConnectedAccount:
     payouts_enabled: bool = False
     requirements: tuple[str, ...] = ONBOARDING_REQUIREMENTS
     disabled_reason: str | None = "requirements.past_due"
-    links: int = 0
 
     def status(self) -> AccountStatus:
         return AccountStatus(
@@ -346,6 +345,12 @@ class SandboxGateway:
 
     def _account(self, account_id: str) -> ConnectedAccount:
         account = self.accounts.get(account_id)
+        if account is None and account_id.startswith("acct_"):
+            # Attached by hand in a test environment: onboarded, enabled unless disabled.
+            enabled = account_id not in self.disabled_accounts
+            account = ConnectedAccount(account_id, "", "", "US", {}, True, enabled)
+            account.requirements = () if enabled else ("external_account",)
+            account.disabled_reason = None if enabled else "requirements.past_due"
         if account is None:
             raise UnknownConnectedAccount(f"sandbox: no connected account {account_id}")
         return account
@@ -353,10 +358,10 @@ class SandboxGateway:
     def onboarding_link(self, account_id: str, refresh_url: str, return_url: str) -> OnboardingLink:
         with self._lock:
             self._enter("onboarding_link", account_id)
-            account = self._account(account_id)
-            account.links += 1
+            self._account(account_id)
+            self._counter += 1
             return OnboardingLink(
-                f"{self.pages_url}/onboarding/{account_id}/{account.links}",
+                f"{self.pages_url}/onboarding/{account_id}/{self._counter}",
                 int(datetime.now(UTC).timestamp()) + LINK_SECONDS,
             )
 
@@ -366,8 +371,8 @@ class SandboxGateway:
             account = self._account(account_id)
             if not account.details_submitted:
                 raise PayoutRejected(f"sandbox: {account_id} has not finished onboarding")
-            account.links += 1
-            return OnboardingLink(f"{self.pages_url}/dashboard/{account_id}/{account.links}")
+            self._counter += 1
+            return OnboardingLink(f"{self.pages_url}/dashboard/{account_id}/{self._counter}")
 
     # What the player and their bank do on the gateway's side, each answered with the
     # event the gateway would send to the platform's Connect webhook endpoint.

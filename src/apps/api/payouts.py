@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.security.jwt import Token
 
-from apps.api.auth import BEARER
+from apps.api.auth import BEARER, players_only
 from apps.api.problems import problem_responses
 from apps.api.wire import (
     LinkOut,
@@ -49,13 +49,14 @@ class PayoutsController(Controller):
     path = "/me"
     tags = ("payouts",)
     security = BEARER
+    guards = (players_only,)  # operators win no prizes
 
     @post(
         "/payout-account/onboarding",
         operation_id="startOnboarding",
         sync_to_thread=True,
         status_code=200,
-        responses=problem_responses(400, 401, 409, 503),
+        responses=problem_responses(400, 401, 403, 409, 422, 503),
     )
     def start_onboarding(
         self,
@@ -83,7 +84,7 @@ class PayoutsController(Controller):
         operation_id="refreshPayoutAccount",
         sync_to_thread=True,
         status_code=200,
-        responses=problem_responses(401, 409, 503),
+        responses=problem_responses(401, 403, 409, 422, 503),
     )
     def refresh(
         self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
@@ -97,7 +98,7 @@ class PayoutsController(Controller):
         operation_id="payoutDashboardLink",
         sync_to_thread=True,
         status_code=200,
-        responses=problem_responses(401, 409, 503),
+        responses=problem_responses(401, 403, 409, 422, 503),
     )
     def login_link(
         self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]
@@ -109,7 +110,7 @@ class PayoutsController(Controller):
         "/payouts",
         operation_id="myPayouts",
         sync_to_thread=True,
-        responses=problem_responses(401, 503),
+        responses=problem_responses(401, 403, 503),
     )
     def payouts(
         self, request: Request[Account, Token, Any], platform: NamedDependency[Platform]

@@ -143,6 +143,11 @@ _DOMAIN: dict[type[errors.DomainError], tuple[int, str, str]] = {
     UnknownCalendarLine: (HTTP_404_NOT_FOUND, "unknown-calendar-line", "No such calendar line"),
     errors.InvalidWebhook: (HTTP_400_BAD_REQUEST, "invalid-webhook", "Webhook refused"),
     errors.NoPayoutAccount: (HTTP_409_CONFLICT, "no-payout-account", "No payout account yet"),
+    errors.UnknownConnectedAccount: (
+        HTTP_409_CONFLICT,
+        "unknown-connected-account",
+        "Stripe has no such account",
+    ),
     errors.PayoutRejected: (HTTP_409_CONFLICT, "payout-account-refused", "Refused by Stripe"),
     errors.GatewayUnavailable: (
         HTTP_503_SERVICE_UNAVAILABLE,
