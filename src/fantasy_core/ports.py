@@ -673,6 +673,12 @@ class AccountStore(Protocol):
     def revoked(self, token_ids: Iterable[str]) -> set[str]:
         """Which of `token_ids` were revoked (and have not expired since)."""
 
+    def token_checks(
+        self, user_ids: Iterable[str], token_ids: Iterable[str]
+    ) -> tuple[dict[str, Account], set[str]]:
+        """`get_many(user_ids)` and `revoked(token_ids)` in one read (what every request
+        with a token asks: one connection, not two)."""
+
 
 class WebhookVerifier(Protocol):
     """Reads what the payment provider posts to the platform's webhook endpoint, trusting

@@ -117,6 +117,19 @@ def test_a_revoked_token_stays_revoked_until_it_has_expired(store: AccountStore)
     assert "token-b" in store.revoked(["token-a", "token-b"])
 
 
+def test_token_checks_read_the_accounts_and_the_revoked_tokens_together(
+    store: AccountStore,
+) -> None:
+    store.add(an_account())
+    now = datetime.now(UTC)
+    store.revoke_token("token-a", "user-1", now + timedelta(hours=1), now)
+    users, tokens = ["user-1", "user-9"], ["token-a", "token-b"]
+    assert store.token_checks(users, tokens) == (store.get_many(users), {"token-a"})
+    assert set(store.token_checks(users, [])[0]) == {"user-1"}
+    assert store.token_checks([], tokens) == ({}, {"token-a"})
+    assert store.token_checks([], []) == ({}, set())
+
+
 def test_a_token_revoked_through_one_process_is_revoked_for_another(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'accounts.db'}"
     first = SqlAccountStore(open_database(url, "test", upgrade=True))

@@ -76,3 +76,10 @@ class MemoryAccountStore:
     def revoked(self, token_ids: Iterable[str]) -> set[str]:
         with self._lock:
             return {t for t in token_ids if t in self._revoked}
+
+    def token_checks(
+        self, user_ids: Iterable[str], token_ids: Iterable[str]
+    ) -> tuple[dict[str, Account], set[str]]:
+        with self._lock:
+            found = {u: self._by_id[u] for u in set(user_ids) if u in self._by_id}
+            return found, {t for t in token_ids if t in self._revoked}

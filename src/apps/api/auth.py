@@ -97,8 +97,9 @@ def account_lookups(state: State) -> AccountLookups:
 
     def read(checks: Sequence[TokenCheck]) -> list[Account | _Revoked | Exception | None]:
         store = services_of(state).accounts.store
-        found = store.get_many({c.user_id for c in checks})
-        revoked = store.revoked({c.token_id for c in checks if c.token_id is not None})
+        found, revoked = store.token_checks(
+            {c.user_id for c in checks}, {c.token_id for c in checks if c.token_id is not None}
+        )
         return [REVOKED if c.token_id in revoked else found.get(c.user_id) for c in checks]
 
     return Batcher(read, name="account look-ups", max_batch=256)
