@@ -97,7 +97,8 @@ class World:
     def __init__(self) -> None:
         self.clock = ControllableClock(START)
         self.store = CrashingStore()  # a MemoryStore whose commits a test may crash
-        self.gateway = SandboxGateway()
+        # A fixed instance token: a world's payment ids are the same in every run.
+        self.gateway = SandboxGateway(instance="world")
         self.feed = ProgrammableFeed(self.clock.now)
         self.feed.set_pool(POOL)
         self.feed.publish(snapshot(GameStatus.SCHEDULED, 1))
