@@ -177,3 +177,17 @@ def test_an_app_served_twice_joins_both_times() -> None:
             contest = api.contest()
             response = api.join(contest, api.player(f"twice{n}"))
             assert response.status_code == 201, response.text
+
+
+def test_a_batcher_closed_and_opened_again_answers_every_item_each_time() -> None:
+    """A lane's thread that outlived `close` once took the next opening's item and answered
+    it on the closed loop: its request waited for ever (about one run in forty)."""
+    batcher: Batcher[int, int] = Batcher(list, name="test")
+
+    async def one_opening(n: int) -> None:
+        batcher.open()
+        assert await asyncio.wait_for(batcher.submit(n), 5) == n
+        await asyncio.wait_for(batcher.close(), 5)
+
+    for n in range(400):
+        asyncio.run(one_opening(n))

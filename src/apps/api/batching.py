@@ -70,6 +70,7 @@ class Batcher(Generic[T, R]):
         self._ready: asyncio.Event | None = None
         self._tasks: list[asyncio.Task[None]] = []
         self._closed = False
+        self._generation = 0  # moved on by `open`: a lane's thread works for one opening
         self.batches = 0  # how many batches ran, and how many items: the mean batch size
         self.items = 0
         self.shed = 0  # items refused because too many were waiting
@@ -102,19 +103,24 @@ class Batcher(Generic[T, R]):
 
     async def _lane(self, ready: asyncio.Event) -> None:
         loop = asyncio.get_running_loop()
-        while True:
+        # Until closed, as well as until cancelled: `close` wakes a waiting lane to end it.
+        while not self._closed:
             await ready.wait()
             ready.clear()  # before looking: an item queued from now on sets it again
-            if self._pending:
-                await anyio.to_thread.run_sync(self._drain, loop)
+            if self._pending and not self._closed:
+                await anyio.to_thread.run_sync(self._drain, loop, self._generation)
 
-    def _drain(self, loop: asyncio.AbstractEventLoop) -> None:
+    def _drain(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
         """In the lane's worker thread: run batches until nothing waits, each batch's
         answers handed to the event loop as it ends. The thread takes the next batch
         itself: going back to a busy event loop between batches left the lane idle for
         a quarter of its time under load (docs/performance.md)."""
-        while not self._closed:
+        while True:
             with self._taking:  # deque operations are atomic; a batch of several is not
+                # A thread of a closed batcher takes nothing more, even once it is opened
+                # again on another loop: what it took would be answered on a dead loop.
+                if self._closed or self._generation != generation:
+                    return
                 count = min(self.max_batch, len(self._pending))
                 batch = [self._pending.popleft() for _ in range(count)]
             if not batch:
@@ -134,13 +140,18 @@ class Batcher(Generic[T, R]):
     def open(self) -> None:
         """Accept items again after `close` (an app served a second time, as by a second
         test client): the lanes start on the loop of the next submission."""
-        self._closed = False
+        with self._taking:
+            self._generation += 1
+            self._closed = False
         self._ready = None
         self._tasks = []
 
     async def close(self) -> None:
         """Stop the lanes; anything still waiting is answered 'unavailable'."""
-        self._closed = True
+        with self._taking:
+            self._closed = True
+        if self._ready is not None:
+            self._ready.set()  # a lane waiting for items sees the batcher closed and ends
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
