@@ -11,7 +11,7 @@ from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.scoring import parse_stat_value
 from fantasy_core.stats import RELATED_STATS, StatCorrection, StatLine, validate_line
-from fantasy_core.usecases.standings import live_standings
+from fantasy_core.usecases.standings import live_ranks
 from fantasy_core.usecases.stats import effective_lines
 
 
@@ -35,13 +35,11 @@ def correct_stat(
         validate_correction(uow, contests, slate_id, player_id, stat, value_text, reason)
         settled = [c.contest_id for c in contests if c.state in _SETTLED]
         affected = [c for c in contests if c.state not in _SETTLED]
-        before = {c.contest_id: live_standings(uow, c).ranks() for c in affected}
+        before = {c.contest_id: live_ranks(uow, c) for c in affected}
         uow.stats.add_correction(
             slate_id, StatCorrection(player_id, stat, value_text, reason, actor, p.clock.now())
         )
-        reranked = [
-            c.contest_id for c in affected if live_standings(uow, c).ranks() != before[c.contest_id]
-        ]
+        reranked = [c.contest_id for c in affected if live_ranks(uow, c) != before[c.contest_id]]
         what = f"{player_id} {stat} = {value_text}: {reason}"
         for contest in contests:
             cid = contest.contest_id

@@ -1,30 +1,16 @@
-"""Standings of a contest not yet settled, ranked exactly as settlement will rank them."""
+"""The live leaderboard of a contest not yet settled, ranked exactly as settlement will rank it."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from fractions import Fraction
 
-from attrs import frozen
-
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.leaderboard import Leaderboard
 from fantasy_core.ports import UnitOfWork
-from fantasy_core.settlement import Standings, prize_pool, settle_entries
+from fantasy_core.settlement import prize_pool
 from fantasy_core.usecases.stats import effective_lines
-
-
-@frozen
-class LiveStandings:
-    """The active entries of a contest and their standings on the data held now."""
-
-    entries: tuple[Entry, ...]
-    standings: Standings
-
-    def ranks(self) -> dict[str, int]:
-        """Each entry's rank, by entry id."""
-        return dict(zip(self.standings.entry_ids, self.standings.ranks, strict=True))
 
 
 def live_leaderboard(
@@ -54,14 +40,10 @@ def _pool(contest: Contest, entries: Sequence[Entry]) -> int:
     ).pool
 
 
-def live_standings(uow: UnitOfWork, contest: Contest) -> LiveStandings:
-    """Score, rank and project the prizes of `contest`'s active entries on the effective lines
-    (the latest valid feed data with corrections applied), inside the caller's transaction."""
+def live_ranks(uow: UnitOfWork, contest: Contest) -> dict[str, int]:
+    """Each active entry's rank (by entry id) on the effective lines (the latest valid feed
+    data with corrections applied), inside the caller's transaction: the live leaderboard's
+    ranks, which are settlement's (tests/unit/test_leaderboard.py proves it)."""
     entries = tuple(uow.entries.for_contest(contest.contest_id, [EntryStatus.ACTIVE]))
-    terms = contest.terms
-    lines = effective_lines(uow, terms.slate_id)
-    points = {player: terms.rules.score(line) for player, line in lines.items()}
-    lineups = {e.entry_id: e.lineup.player_ids for e in entries}
-    pool = _pool(contest, entries)
-    standings = settle_entries(lineups, points, terms.payout, pool, terms.entry_fee.minor)
-    return LiveStandings(entries, standings)
+    board = live_leaderboard(contest, entries, effective_lines(uow, contest.terms.slate_id))
+    return dict(zip(board.entry_ids, board.ranks(), strict=True))
