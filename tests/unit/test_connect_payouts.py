@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fantasy_core.errors import IllegalTransition, NoPayoutAccount
+from fantasy_core.errors import IllegalTransition, NoPayoutAccount, PayoutRejected
 from fantasy_core.ledger import CASH, Movement
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.payments import (
@@ -212,7 +212,7 @@ def test_a_login_link_needs_an_account_that_finished_onboarding() -> None:
     with pytest.raises(NoPayoutAccount):
         dashboard_link(world.p, "ann")
     account_id = onboard(world, "ann")
-    with pytest.raises(Exception, match="has not finished onboarding"):
+    with pytest.raises(PayoutRejected, match="has not finished onboarding"):
         dashboard_link(world.p, "ann")
     world.gateway.finish_onboarding(account_id)
     assert "/dashboard/" in dashboard_link(world.p, "ann").url
