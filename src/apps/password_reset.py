@@ -25,7 +25,7 @@ from apps.accounts import AccountError, Accounts, normalise_email
 from fantasy_core.accounts import Account
 
 RESET_TTL = timedelta(minutes=30)
-RESET_PATH = "/password-reset"  # the page a person opens with `?token=`
+RESET_PATH = "/web/password-reset"  # the page a person opens with `?token=` (apps.web)
 
 
 class ResetTokens:
@@ -101,6 +101,14 @@ class PasswordReset:
                 " is unchanged.\n"
             ),
         )
+
+    def check(self, token: str, now: datetime) -> None:
+        """AccountError('reset_token_invalid') unless `token` could reset its account now;
+        changes nothing (the reset page asks before showing its form)."""
+        account = self._accounts.store.get(self._tokens.user_of(token))
+        if account is None:
+            raise _invalid()
+        self._tokens.check(token, account, now)
 
     def reset(self, token: str, new_password: str, now: datetime) -> Account:
         """Set the password of the token's account; every token issued before, login or

@@ -59,6 +59,8 @@ REVIEWED_MUTATIONS = {
     ("POST", "/web/signup"),
     ("POST", "/web/login"),
     ("POST", "/web/logout"),
+    ("POST", "/web/forgot-password"),  # mails a reset link to the address's owner
+    ("POST", "/web/password-reset"),  # the mailed link's own account's password
     ("POST", "/web/contests/{contest_id:str}/lineup-check"),  # judges picks, writes nothing
     ("POST", "/web/contests/{contest_id:str}/join"),
     ("POST", "/web/entries/{entry_id:str}/lineup"),

@@ -107,7 +107,7 @@ def test_the_mail_links_the_public_url_and_no_mail_for_an_unknown_address() -> N
     mail = reset.mail_for(" Ann@Example.com", NOW)
     assert mail is not None
     assert mail.to == "ann@example.com"
-    assert "https://fantasy.example/password-reset?token=user-1." in mail.body
+    assert "https://fantasy.example/web/password-reset?token=user-1." in mail.body
     assert "30 minutes" in mail.body
     assert reset.mail_for("bob@example.com", NOW) is None
 

@@ -12,6 +12,7 @@ from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Api, 
 from litestar import Litestar
 from litestar.testing import TestClient
 
+from adapters.mail import SandboxMailbox
 from apps.api.state import SERVICES
 from apps.settings import Settings
 from apps.web.routes import CONTENT_SECURITY_POLICY
@@ -440,3 +441,76 @@ def test_the_prizes_page_shows_the_account_and_sends_the_player_to_onboarding(ap
     browser.sign_up("bob")
     api.client.cookies.clear()
     assert api.client.get("/web/me/payouts", follow_redirects=False).status_code == 303
+
+
+def _reset_link(api: Api, address: str) -> str:
+    """The path and query of the newest reset link mailed to `address` (the sandbox mailbox)."""
+    mail = api.client.get("/sandbox/mail", params={"to": address}).json()
+    assert mail, f"no mail to {address}"
+    found = re.search(r"https?://[^/\s]+(/web/password-reset\?token=\S+)", mail[-1]["body"])
+    assert found, mail[-1]["body"]
+    return found.group(1)
+
+
+def test_a_forgotten_password_is_reset_from_the_mailed_link_once(api: Api) -> None:
+    api.client.app.state[SERVICES].mailer = SandboxMailbox()
+    browser = Browser(api)
+    browser.sign_up("ann")
+    api.client.cookies.clear()
+    assert 'href="/web/forgot-password"' in api.client.get("/web/login").text
+    token = browser.token("/web/forgot-password")
+    asked = browser.post("/web/forgot-password", {"_csrf_token": token, "email": "ann@example.com"})
+    unknown = browser.post("/web/forgot-password", {"_csrf_token": token, "email": "x@example.com"})
+    assert asked.status_code == unknown.status_code == 200
+    assert asked.text.replace("ann@", "x@") == unknown.text  # tells nobody who is registered
+    assert api.client.get("/sandbox/mail", params={"to": "x@example.com"}).json() == []
+    link = _reset_link(api, "ann@example.com")
+    form = api.client.get(link)
+    assert form.status_code == 200
+    assert 'name="new_password"' in form.text
+    reset_token = re.search(r'name="token" value="([^"]+)"', form.text)
+    assert reset_token
+    choose = {"_csrf_token": browser.token(link), "token": reset_token.group(1)}
+
+    differ = browser.post(
+        "/web/password-reset",
+        {**choose, "new_password": "a new passphrase", "new_password_again": "another one!"},
+    )
+    assert differ.status_code == 422
+    assert "The two passwords differ" in differ.text
+    weak = browser.post(
+        "/web/password-reset", {**choose, "new_password": "short", "new_password_again": "short"}
+    )
+    assert weak.status_code == 422
+    assert 'aria-invalid="true"' in weak.text
+    new = {"new_password": "a new passphrase", "new_password_again": "a new passphrase"}
+    done = browser.post("/web/password-reset", {**choose, **new})
+    assert (done.status_code, done.headers["location"]) == (303, "/web/login?reset=1")
+    assert "Your password was changed" in api.client.get("/web/login?reset=1").text
+    browser.log_in("ann@example.com", "a new passphrase")
+    assert api.client.get("/web/entries", follow_redirects=False).status_code == 200
+
+    # Used once: the link now says so, before any form, and so does posting it again.
+    used = api.client.get(link)
+    assert used.status_code == 422
+    assert "Password reset refused" in used.text
+    assert 'name="new_password"' not in used.text
+    assert 'href="/web/forgot-password"' in used.text
+    choose["_csrf_token"] = browser.token("/web/forgot-password")  # logging in cleared cookies
+    again = browser.post("/web/password-reset", {**choose, **new})
+    assert again.status_code == 422
+    assert "invalid, used or expired" in again.text
+    forged = api.client.get("/web/password-reset", params={"token": "user-1.9999999999.AAAA"})
+    assert forged.status_code == 422
+
+
+def test_forgot_password_pages_need_their_csrf_token_and_a_mail_server(api: Api) -> None:
+    api.player("ann")
+    refused = api.client.post("/web/forgot-password", data={"email": "ann@example.com"})
+    assert refused.status_code == 403
+    api.client.app.state[SERVICES].mailer = None
+    browser = Browser(api)
+    form = {"_csrf_token": browser.token("/web/forgot-password"), "email": "ann@example.com"}
+    answer = browser.post("/web/forgot-password", form)
+    assert answer.status_code == 503
+    assert "Password reset by mail is unavailable" in answer.text

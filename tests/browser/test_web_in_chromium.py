@@ -257,3 +257,43 @@ def test_an_operator_acknowledges_an_alert_and_cancels_a_contest(
 def _user_id(api: Api, name: str) -> str:
     headers = api.token(f"{name}@example.com", PASSWORD)
     return str(api.client.get("/me", headers=headers).json()["user_id"])
+
+
+def test_a_player_resets_a_forgotten_password_from_the_mail_and_logs_in_with_it(
+    site: Site, page: Page
+) -> None:
+    name = f"forgetful-{site.store}"
+    email = f"{name}@example.com"
+    Api(site).player(name)
+    page.goto(f"{site.url}/web/login")
+    page.get_by_role("link", name="Forgot your password?").click()
+    expect(page.get_by_role("heading", name="Forgot your password")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_role("button", name="Mail me a reset link").click()
+    expect(page.get_by_role("heading", name="Check your mail")).to_be_visible()
+    assert_accessible(page)
+
+    # The mail, from the sandbox's mailbox (the test environment's mail sink).
+    mail = httpx.get(f"{site.url}/sandbox/mail", params={"to": email}).json()
+    [link] = re.findall(r"https?://\S+/web/password-reset\?token=\S+", mail[-1]["body"])
+    page.goto(site.url + link[link.index("/web/") :])  # the mail names the public URL
+    expect(page.get_by_role("heading", name="Choose a new password")).to_be_visible()
+    assert_accessible(page)
+    new_password = "a password I will remember"
+    page.get_by_label("New password").fill(new_password)
+    page.get_by_label("The same password again").fill(new_password)
+    page.get_by_role("button", name="Set the new password").click()
+    expect(page.locator("#reset-done")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(new_password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name="Lobby")).to_be_visible()
+    expect(page.get_by_role("button", name=re.compile("^Log out"))).to_be_visible()
+
+    # The link worked once: opened again, it says so and offers a new one.
+    page.goto(site.url + link[link.index("/web/") :])
+    expect(page.get_by_role("alert")).to_contain_text("invalid, used or expired")
+    expect(page.get_by_role("link", name="Ask for a new link")).to_be_visible()
+    assert_accessible(page)

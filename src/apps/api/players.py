@@ -128,13 +128,7 @@ class AuthController(Controller):
         sandbox's mailbox (`GET /sandbox/mail`)."""
         mailer = services.mailer
         if mailer is None:
-            raise Problem(
-                HTTP_503_SERVICE_UNAVAILABLE,
-                "mail-unavailable",
-                "Password reset by mail is unavailable",
-                "this platform has no mail server configured (FANTASY_SMTP_URL): ask its "
-                "operator to reset the password",
-            )
+            raise mail_unavailable()
         _spend_login(request)
         now = datetime.now(UTC)  # reset links keep real time, as login tokens do
         mail = password_reset.mail_for(data.email, now)
@@ -143,7 +137,7 @@ class AuthController(Controller):
         )
         if mail is None:
             return Response(answer, status_code=HTTP_202_ACCEPTED)
-        task = BackgroundTask(_send_reset_mail, services.platform, mailer, mail, now)
+        task = BackgroundTask(send_reset_mail, services.platform, mailer, mail, now)
         return Response(answer, status_code=HTTP_202_ACCEPTED, background=task)
 
     @post(
@@ -290,7 +284,18 @@ def _spend_login(request: Request[Any, Any, Any]) -> None:
     spend(request.app.state[LOGINS], address, 1, "logins")
 
 
-def _send_reset_mail(platform: Platform, mailer: Mailer, mail: Mail, now: datetime) -> None:
+def mail_unavailable() -> Problem:
+    """The answer to a reset asked where no mail can be sent (no FANTASY_SMTP_URL)."""
+    return Problem(
+        HTTP_503_SERVICE_UNAVAILABLE,
+        "mail-unavailable",
+        "Password reset by mail is unavailable",
+        "this platform has no mail server configured (FANTASY_SMTP_URL): ask its "
+        "operator to reset the password",
+    )
+
+
+def send_reset_mail(platform: Platform, mailer: Mailer, mail: Mail, now: datetime) -> None:
     """After the answer: a mail the server did not take is logged and alerted (the asker
     was told nothing either way, and may ask again)."""
     try:

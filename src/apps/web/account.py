@@ -79,9 +79,14 @@ class AccountPages(Controller):
 
     @get("/login", sync_to_thread=False)
     def login_form(
-        self, request: Request[Any, Any, Any], next: FromQuery[str | None] = None
+        self,
+        request: Request[Any, Any, Any],
+        next: FromQuery[str | None] = None,
+        reset: FromQuery[str | None] = None,
     ) -> Response[Any]:
-        return render(request, "login.html", next=safe_next(next, ""), email="", problem=None)
+        target = safe_next(next, "")
+        changed = reset == "1"  # back from choosing a new password
+        return render(request, "login.html", next=target, email="", problem=None, reset=changed)
 
     @post("/login")
     async def login(
@@ -100,7 +105,9 @@ class AccountPages(Controller):
             account = await anyio.to_thread.run_sync(accounts.login, email, password)
         except LoginFailed as refused:
             problem = api_problem(request, refused)
-            return render(request, "login.html", 401, next=target, email=email, problem=problem)
+            return render(
+                request, "login.html", 401, next=target, email=email, problem=problem, reset=False
+            )
         home = CONSOLE if account.role is Role.OPERATOR else HOME
         return _signed_in(request, tokens, settings, account, target or home)
 

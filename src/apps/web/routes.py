@@ -23,6 +23,7 @@ from apps.web.console import ConsolePages
 from apps.web.entries import EntryPages
 from apps.web.errors import web_exception_handlers
 from apps.web.lobby import LobbyPages
+from apps.web.password import PasswordPages
 from apps.web.payouts import PayoutPages
 from apps.web.protection import ProtectionPages
 from apps.web.session import WebSession
@@ -88,6 +89,7 @@ def web_routers(settings: Settings) -> list[Router]:
         route_handlers=[
             _root,
             AccountPages,
+            PasswordPages,
             LobbyPages,
             EntryPages,
             ProtectionPages,
