@@ -255,7 +255,7 @@ SETTLEMENT_READ = "SELECT entry_id, user_id, fee_minor, lineup FROM entries"
 PAYOUT_COLUMNS = tuple(c.name for c in t.payouts.columns)
 PAYOUT_PG_TYPES = (
     "varchar", "varchar", "varchar", "varchar", "varchar", "int8", "varchar", "varchar",
-    "varchar", "int4", "text", "timestamptz", "int4",
+    "varchar", "int4", "text", "timestamptz", "int4", "int8",
 )  # fmt: skip
 # A column added to payouts without its type here would fail only the benchmark's floor.
 assert len(PAYOUT_PG_TYPES) == len(PAYOUT_COLUMNS), "PAYOUT_PG_TYPES: one type a column"

@@ -15,6 +15,7 @@ COLUMNS = (
     "recipient_name",
     "recipient_address",
     "box3_other_income",
+    "box4_federal_income_tax_withheld",
     "prizes",
     "entry_fees",
     "w9_on_file",
@@ -30,8 +31,9 @@ def _dollars(minor: int) -> str:
 def write_report(
     rows: Iterable[TaxReportRow], out: TextIO, open_tin: Callable[[TaxDetails], str]
 ) -> int:
-    """Write the CSV; how many rows. Box 3 is the net winnings in dollars; a player with no
-    W-9 has empty recipient fields and `w9_on_file` false (they owe one)."""
+    """Write the CSV; how many rows. Box 3 is the net winnings in dollars, box 4 the backup
+    withholding kept from their prizes; a player with no W-9 has empty recipient fields and
+    `w9_on_file` false (they owe one)."""
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(COLUMNS)
     count = 0
@@ -44,6 +46,7 @@ def write_report(
                 "" if details is None else details.legal_name,
                 "" if details is None else details.address,
                 _dollars(row.net_winnings_minor),
+                _dollars(row.withheld_minor),
                 _dollars(row.prizes_minor),
                 _dollars(row.fees_minor),
                 "true" if details is not None else "false",

@@ -59,6 +59,11 @@ class IllegalTransition(DomainError):
         super().__init__(f"{record} {record_id} cannot go from {current} to {attempted}{detail}")
 
 
+class WithholdingRefused(DomainError):
+    """A payout's backup withholding decided twice, after a send, out of range, or a send
+    before it was decided (decision 0042: decided once, before the first transfer attempt)."""
+
+
 class UnbalancedPostings(DomainError):
     """A set of ledger postings whose debits and credits differ; it cannot be recorded."""
 

@@ -11,6 +11,8 @@ Accounts (ARCHITECTURE.md):
   house:rake             the house's rake revenue
   house:overlay          what the house adds to a guaranteed pool (an expense)
   house:surplus          what a fixed-amount table's fees after rake exceed its prizes by
+  tax:backup_withholding 24% of a reportable prize kept from a winner with no W-9 (decision
+                         0042): owed to the IRS, paid to nobody by transfer
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ CASH = "cash:stripe"
 RAKE = "house:rake"
 OVERLAY = "house:overlay"
 SURPLUS = "house:surplus"
+WITHHELD = "tax:backup_withholding"
 
 
 def pool_account(contest_id: str) -> str:
@@ -49,6 +52,8 @@ class Movement(enum.Enum):
     PRIZE_AWARDED = "prize_awarded"
     PRIZE_PAID = "prize_paid"
     PRIZE_REVERSED = "prize_reversed"
+    # Backup withholding kept from a prize: still the winner's prize (net winnings, 1099).
+    PRIZE_WITHHELD = "prize_withheld"
 
 
 @frozen
@@ -144,6 +149,13 @@ def prize_paid(key: str, contest_id: str, prize: Money) -> PostingSet:
     return transfer(key, contest_id, Movement.PRIZE_PAID, payable_account(contest_id), CASH, prize)
 
 
+def prize_withheld(key: str, contest_id: str, withheld: Money) -> PostingSet:
+    """Part of a prize kept as backup withholding: out of the prizes payable, to nobody."""
+    return transfer(
+        key, contest_id, Movement.PRIZE_WITHHELD, payable_account(contest_id), WITHHELD, withheld
+    )
+
+
 def balances(sets: Iterable[PostingSet]) -> dict[tuple[str, str], int]:
     """The balance of every (account, currency) touched by `sets` (debits positive)."""
     totals: dict[tuple[str, str], int] = defaultdict(int)
@@ -167,28 +179,32 @@ class Conservation:
     overlay: int
     awarded: int
     paid_out: int
+    withheld: int = 0
 
     @property
     def owed(self) -> int:
-        """Prizes awarded and not (or no longer) paid: a liability to the winners.
+        """Prizes awarded and not (or no longer) paid nor withheld: a liability to the winners.
 
         Zero once every prize is paid; a prize whose transfer was reversed after its
         contest was PAID is owed again until it is sent again.
         """
-        return self.awarded - self.paid_out
+        return self.awarded - self.paid_out - self.withheld
 
     @property
     def conserved(self) -> bool:
         return (
-            self.collected + self.overlay == self.paid_out + self.owed + self.rake + self.refunded
-            and 0 <= self.paid_out <= self.awarded
+            self.collected + self.overlay
+            == self.paid_out + self.withheld + self.owed + self.rake + self.refunded
+            and self.paid_out >= 0
+            and self.withheld >= 0
+            and self.paid_out + self.withheld <= self.awarded
         )
 
     def describe(self) -> str:
         return (
             f"contest {self.contest_id}: collected {self.collected} + overlay {self.overlay}"
-            f" vs paid out {self.paid_out} + owed {self.owed} + rake {self.rake}"
-            f" + refunded {self.refunded} (awarded {self.awarded})"
+            f" vs paid out {self.paid_out} + withheld {self.withheld} + owed {self.owed}"
+            f" + rake {self.rake} + refunded {self.refunded} (awarded {self.awarded})"
         )
 
 
@@ -205,4 +221,5 @@ def conservation(contest_id: str, sets: Iterable[PostingSet]) -> Conservation:
         overlay=by_movement[Movement.OVERLAY_ADDED],
         awarded=by_movement[Movement.PRIZE_AWARDED],
         paid_out=by_movement[Movement.PRIZE_PAID] - by_movement[Movement.PRIZE_REVERSED],
+        withheld=by_movement[Movement.PRIZE_WITHHELD],
     )

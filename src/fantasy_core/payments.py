@@ -9,6 +9,7 @@ from json.encoder import encode_basestring_ascii
 
 from attrs import define, field, frozen
 
+from fantasy_core.errors import WithholdingRefused
 from fantasy_core.transitions import check_move
 
 
@@ -185,10 +186,26 @@ class Payout:
     _last_error: str | None = field(default=None, alias="last_error")
     _retry_at: datetime | None = field(default=None, alias="retry_at")
     _reversals: int = field(default=0, alias="reversals")
+    _withheld: int | None = field(default=None, alias="withheld")
 
     @property
     def status(self) -> PayoutStatus:
         return self._status
+
+    @property
+    def withheld_minor(self) -> int | None:
+        """The backup withholding kept from this prize (decision 0042): None until it is
+        decided, once, before the first transfer attempt; never changed after."""
+        return self._withheld
+
+    @property
+    def transfer_minor(self) -> int:
+        """What a send transfers to the winner: the prize less what was withheld."""
+        if self._withheld is None:
+            raise WithholdingRefused(
+                f"payout {self.fingerprint}: its withholding is not decided, nothing can be sent"
+            )
+        return self.amount_minor - self._withheld
 
     @property
     def reversals(self) -> int:
@@ -247,8 +264,27 @@ class Payout:
         check_move(PAYOUT_MOVES, "payout", self.fingerprint, self._status, target)
         self._status = target
 
+    def decide_withholding(self, withheld_minor: int) -> None:
+        """Fix what is withheld from this prize, before its first transfer attempt, once."""
+        if self._withheld is not None or self._attempts > 0:
+            raise WithholdingRefused(
+                f"payout {self.fingerprint}: its withholding was decided before its first "
+                f"send ({self._withheld}); it never changes"
+            )
+        if type(withheld_minor) is not int or not 0 <= withheld_minor < self.amount_minor:
+            raise WithholdingRefused(
+                f"payout {self.fingerprint}: cannot withhold {withheld_minor!r} of "
+                f"{self.amount_minor}"
+            )
+        self._withheld = withheld_minor
+
     def start_attempt(self) -> None:
-        """About to call the gateway: from now on the outcome is unknown until reported."""
+        """About to call the gateway: from now on the outcome is unknown until reported.
+        The withholding must be decided first (what is sent depends on it)."""
+        if self._withheld is None:
+            raise WithholdingRefused(
+                f"payout {self.fingerprint}: decide its withholding before sending it"
+            )
         self._move(PayoutStatus.SENDING)
         self._attempts += 1
 

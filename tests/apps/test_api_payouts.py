@@ -10,6 +10,8 @@ from api_support import Api, assert_problem
 from test_api_webhooks import signed
 
 from adapters.sandbox import SandboxGateway
+from fantasy_core.money import Money
+from fantasy_core.payouts import winner_take_all
 
 
 def account_updated(event_id: str, account_id: str, livemode: bool = False) -> bytes:
@@ -107,3 +109,27 @@ def test_a_country_that_is_not_a_code_is_refused(api: Api) -> None:
     )
     assert refused.status_code == 400
     assert gateway(api).accounts == {}
+
+
+def test_a_prize_withheld_for_tax_shows_on_the_payouts_api_and_page(api: Api) -> None:
+    """Four players at $500, winner take all; nobody gave a W-9: the winner's $1,800 (net
+    $1,300, over 2025's $600) is paid $1,368 and $432 withheld (decision 0042)."""
+    players = {name: api.player(name) for name in ("ann", "bob", "cat", "dan")}
+    ids = {name: api.user_id(headers) for name, headers in players.items()}
+    contest = api.world.create(entry_fee=Money(50_000, "usd"), payout=winner_take_all(), capacity=4)
+    for n, user_id in enumerate(ids.values()):
+        api.world.give_account(user_id)
+        assert api.world.join(contest, user_id, key=f"k{n}", variant=n).accepted
+    api.world.play_games()
+    pages = {name: api.client.get("/me/payouts", headers=h).json() for name, h in players.items()}
+    (winner,) = [name for name, page in pages.items() if page["prizes"]]
+    page = pages[winner]
+    (prize,) = page["prizes"]
+    assert (prize["amount_minor"], prize["withheld_minor"], prize["transfer_minor"]) == (
+        180_000,
+        43_200,
+        136_800,
+    )
+    assert (page["paid_minor"], page["withheld_minor"]) == (136_800, 43_200)
+    transfers = api.world.gateway.all_transfers()
+    assert [t.amount.minor for t in transfers] == [136_800]

@@ -23,7 +23,8 @@ def test_fantasy_tax_report_writes_the_csv(world: SqlWorld, tmp_path: Path) -> N
     lines = output.read_text(encoding="utf-8").splitlines()
     assert lines[0].startswith("user_id,recipient_tin,")
     assert len(lines) == 2
-    assert lines[1].endswith(",,,1300.00,1800.00,500.00,false")
+    # Box 4: the 24% backup withholding kept from the $1,800 prize (no W-9 when it was paid).
+    assert lines[1].endswith(",,,1300.00,432.00,1800.00,500.00,false")
     assert output.stat().st_mode & 0o777 == 0o600
 
 

@@ -21,6 +21,8 @@ from fantasy_core.calendar import Calendar
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import InvalidLineup
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
+from fantasy_core.money import Money
+from fantasy_core.payouts import winner_take_all
 from fantasy_core.usecases.calendar import paused_lines
 from fantasy_core.usecases.queries import contest_summary, entries_of
 from support.calendar_world import LINES, SmallCatalogue
@@ -514,3 +516,20 @@ def test_forgot_password_pages_need_their_csrf_token_and_a_mail_server(api: Api)
     answer = browser.post("/web/forgot-password", form)
     assert answer.status_code == 503
     assert "Password reset by mail is unavailable" in answer.text
+
+
+def test_the_prizes_page_shows_what_was_withheld_for_tax(api: Api) -> None:
+    """No W-9 when a reportable prize was paid: the page shows the 24% kept (decision 0042)."""
+    browser = Browser(api)
+    names = {browser.sign_up(name): name for name in ("ann", "bob", "cat", "dan")}
+    contest = api.world.create(entry_fee=Money(50_000, "usd"), payout=winner_take_all(), capacity=4)
+    for n, user_id in enumerate(names):
+        api.world.give_account(user_id)
+        assert api.world.join(contest, user_id, key=f"k{n}", variant=n).accepted
+    api.world.play_games()
+    with api.world.p.uow() as uow:
+        (prize,) = uow.payouts.for_contest(contest.contest_id)
+    browser.log_in(f"{names[prize.user_id]}@example.com", PASSWORD)
+    page = api.client.get("/web/me/payouts").text
+    assert "withheld for tax $432.00" in page
+    assert "$1,800.00" in page

@@ -31,7 +31,14 @@ from fantasy_core.errors import (
     UnknownEntry,
     UnknownPayout,
 )
-from fantasy_core.ledger import Movement, Posting, PostingSet, fee_collected, prize_awarded
+from fantasy_core.ledger import (
+    Movement,
+    Posting,
+    PostingSet,
+    fee_collected,
+    prize_awarded,
+    prize_withheld,
+)
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup
 from fantasy_core.money import Money
@@ -862,6 +869,7 @@ def test_a_winners_payouts_come_by_contest_and_reversed_ones_are_reopened(
         assert uow.payouts.reopened() == []
         reversed_, paid = mine
         for payout, transfer_id in ((reversed_, "tr_1"), (paid, "tr_2")):
+            payout.decide_withholding(0)
             payout.start_attempt()
             payout.confirm(transfer_id)
         reversed_.reverse("disputed")
@@ -885,6 +893,32 @@ def test_a_winners_payouts_come_by_contest_and_reversed_ones_are_reopened(
         assert uow.payouts.reopened() == []  # paid again: nothing to send
         assert uow.payouts.by_transfer("tr_3") == reopened
         uow.commit()
+
+
+def test_a_payouts_withholding_is_stored_as_decided_and_posted_apart(backend: Backend) -> None:
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        for entry_id in ("e1", "e2"):
+            uow.entries.add(an_entry(entry_id))
+        uow.payouts.add_all([a_payout("c1", "e1", amount=10_001), a_payout("c1", "e2", 333)])
+        uow.commit()
+    with backend.uow() as uow:
+        withheld, undecided = uow.payouts.for_contest("c1")
+        assert (withheld.withheld_minor, undecided.withheld_minor) == (None, None)
+        withheld.decide_withholding(2_400)
+        withheld.start_attempt()
+        uow.payouts.save(withheld)
+        kept = prize_withheld("withheld:" + withheld.fingerprint, "c1", Money(2_400, "usd"))
+        assert uow.ledger.record(kept)
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.payouts.lock(withheld.fingerprint)
+        assert stored == withheld
+        assert (stored.withheld_minor, stored.transfer_minor) == (2_400, 7_601)
+        assert uow.payouts.get(undecided.fingerprint).withheld_minor is None
+        assert uow.ledger.for_contest("c1") == [kept]
+        assert not uow.ledger.record(kept)  # once per prize
+        assert uow.ledger.unbalanced() == []
 
 
 def test_a_payout_account_keeps_its_state_and_requirements(backend: Backend) -> None:

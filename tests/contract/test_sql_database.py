@@ -252,3 +252,44 @@ def test_accounts_registered_before_display_names_get_a_derived_one(tmp_path: Pa
         0,
     )
     engine.dispose()
+
+
+def test_payouts_sent_before_withholding_kept_nothing_and_the_unsent_are_undecided(
+    tmp_path: Path,
+) -> None:
+    """Revision 0017: a payout attempted before it was sent whole (0 withheld); one never
+    sent is decided at its first send (NULL); a downgrade refuses to drop withholding."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0016")
+        for n, (status, attempts) in enumerate(
+            (("confirmed", 1), ("sending", 1), ("failed", 2), ("pending", 0), ("owed", 0))
+        ):
+            connection.execute(
+                text(
+                    "INSERT INTO payouts (fingerprint, contest_id, entry_id, user_id, payout_id, "
+                    "amount_minor, currency, status, attempts) VALUES "
+                    "(:f, 'c1', :e, 'ann', 'prize', 1000, 'usd', :s, :a)"
+                ),
+                {"f": f"payout-{n}", "e": f"e{n}", "s": status, "a": attempts},
+            )
+        command.upgrade(alembic_config(connection), "head")
+        withheld = dict(
+            connection.execute(text("SELECT status, withheld_minor FROM payouts")).all()
+        )
+        assert withheld == {
+            "confirmed": 0,
+            "sending": 0,
+            "failed": 0,
+            "pending": None,
+            "owed": None,
+        }
+        connection.execute(
+            text(
+                "INSERT INTO posting_sets (key, contest_id, movement) "
+                "VALUES ('w', 'c1', 'prize_withheld')"
+            )
+        )
+        with pytest.raises(RuntimeError, match="backup withholding"):
+            command.downgrade(alembic_config(connection), "0016")
+    engine.dispose()

@@ -71,7 +71,8 @@ def an_entry(status: EntryStatus) -> Entry:
 
 
 def a_payout(status: PayoutStatus) -> Payout:
-    return Payout("payout-1", "c1", "e1", "ann", "first", 2_500, "usd", status)
+    # Its withholding decided (none): a payout is never sent before that (decision 0042).
+    return Payout("payout-1", "c1", "e1", "ann", "first", 2_500, "usd", status, withheld=0)
 
 
 def a_refund(status: RefundStatus) -> Refund:

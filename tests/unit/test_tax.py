@@ -65,12 +65,14 @@ def test_the_report_lists_players_at_or_over_the_threshold_with_their_w9() -> No
     (row,) = rows
     assert (row.net_winnings_minor, row.prizes_minor, row.fees_minor) == (130_000, 180_000, 50_000)
     assert row.details is None
+    # No W-9 when the prize was paid: 24% of $1,800 withheld (box 4), still part of the prize.
+    assert row.withheld_minor == 43_200
     submit_tax_details(world.p, row.user_id, "Win Ner", "2 Elm St, Trenton NJ", TIN)
     out = io.StringIO()
     count = write_report(tax_report(world.p, 2025), out, lambda d: open_taxpayer_id(world.p, d))
     assert count == 1
     assert out.getvalue().splitlines()[1] == (
-        f'{row.user_id},123456789,Win Ner,"2 Elm St, Trenton NJ",1300.00,1800.00,500.00,true'
+        f'{row.user_id},123456789,Win Ner,"2 Elm St, Trenton NJ",1300.00,432.00,1800.00,500.00,true'
     )
     assert tax_report(world.p, 2026) == []
 

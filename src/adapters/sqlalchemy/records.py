@@ -215,6 +215,7 @@ PAYOUT_COLUMNS = (
     "last_error",
     "retry_at",
     "reversals",
+    "withheld_minor",
 )
 
 
@@ -234,6 +235,7 @@ def payout_row(p: Payout) -> tuple[object, ...]:
         p.last_error,
         p.retry_at,
         p.reversals,
+        p.withheld_minor,
     )
 
 
@@ -247,7 +249,7 @@ _PAYOUT_STATUS = {status.value: status for status in PayoutStatus}
 def payout_from_row(row: Sequence[Any]) -> Payout:
     """A payout from values in PAYOUT_COLUMNS order, as SQLAlchemy or the driver returns them."""
     (fingerprint, contest_id, entry_id, user_id, payout_id, amount, currency, status,
-     transfer_id, attempts, last_error, retry_at, reversals) = row  # fmt: skip
+     transfer_id, attempts, last_error, retry_at, reversals, withheld) = row  # fmt: skip
     return Payout(
         fingerprint,
         contest_id,
@@ -262,6 +264,7 @@ def payout_from_row(row: Sequence[Any]) -> Payout:
         last_error,
         None if retry_at is None else utc(retry_at),
         reversals,
+        withheld,
     )
 
 

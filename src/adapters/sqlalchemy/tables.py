@@ -185,6 +185,8 @@ payouts = Table(
     Column("last_error", Text, nullable=True),
     Column("retry_at", UtcDateTime(), nullable=True),
     Column("reversals", Integer, nullable=False, server_default="0"),
+    # Since 0017: the backup withholding decided before the first send; NULL: not yet.
+    Column("withheld_minor", BigInteger, nullable=True),
     UniqueConstraint("transfer_id"),
     one_of("status", PayoutStatus, "status"),
     Index(None, "contest_id", "entry_id"),

@@ -192,6 +192,10 @@ class PrizeOut(Struct, kw_only=True):
     reversals: int  # how often a transfer of this prize was reversed (each sent again)
     why: str | None  # why it is not paid (or why it was reversed or failed)
     transfer_id: str | None
+    # Backup withholding kept from the prize (24%, no W-9 after a reportable win); null:
+    # not decided yet (decided once, at its first send). transfer_minor = amount - withheld.
+    withheld_minor: int | None
+    transfer_minor: int
 
 
 class PayoutsOut(Struct, kw_only=True):
@@ -201,6 +205,7 @@ class PayoutsOut(Struct, kw_only=True):
     owed_minor: int
     in_flight_minor: int
     paid_minor: int
+    withheld_minor: int  # the totals above are what is transferred; this, what was withheld
     prizes: list[PrizeOut]
 
 
@@ -212,6 +217,7 @@ def payouts_out(page: PlayerPayouts) -> PayoutsOut:
         owed_minor=page.total("owed"),
         in_flight_minor=page.total("in_flight"),
         paid_minor=page.total("paid"),
+        withheld_minor=page.withheld,
         prizes=[
             PrizeOut(
                 contest_id=x.contest_id,
@@ -223,6 +229,8 @@ def payouts_out(page: PlayerPayouts) -> PayoutsOut:
                 reversals=x.reversals,
                 why=x.why,
                 transfer_id=x.transfer_id,
+                withheld_minor=x.withheld_minor,
+                transfer_minor=x.to_transfer_minor,
             )
             for x in page.prizes
         ],
@@ -720,6 +728,7 @@ class PayoutOut(Struct, kw_only=True):
     currency: str
     status: str
     transfer_id: str | None
+    withheld_minor: int | None  # backup withholding; null: not decided (never sent)
 
 
 class PaymentsOut(Struct, kw_only=True):
@@ -746,6 +755,7 @@ def _payout_out(payout: Payout) -> PayoutOut:
         currency=payout.currency,
         status=payout.status.value,
         transfer_id=payout.transfer_id,
+        withheld_minor=payout.withheld_minor,
     )
 
 
@@ -900,6 +910,7 @@ class ContestMoneyOut(Struct, kw_only=True):
     overlay_minor: int
     awarded_minor: int
     paid_out_minor: int
+    withheld_minor: int  # backup withholding kept from prizes (decision 0042)
 
 
 class LedgerOut(Struct, kw_only=True):
@@ -919,6 +930,7 @@ def _money_out(c: Conservation) -> ContestMoneyOut:
         overlay_minor=c.overlay,
         awarded_minor=c.awarded,
         paid_out_minor=c.paid_out,
+        withheld_minor=c.withheld,
     )
 
 

@@ -18,6 +18,28 @@ from fantasy_core.errors import InvalidProtectionRequest
 REPORTING_THRESHOLDS: Mapping[int, int] = MappingProxyType({2025: 60_000, 2026: 200_000})
 MAX_TEXT = 200
 
+# Backup withholding (IRC 3406): 24% of a reportable payment to a payee with no valid TIN.
+BACKUP_WITHHOLDING_PERCENT = 24
+
+
+def backup_withholding(prize_minor: int) -> int:
+    """24% of a prize, to the nearest cent: (prize * 24 + 50) // 100.
+
+    No tie is ever rounded: 24 * prize is even, so its last two digits are never 50 and
+    half-up, half-even and half-down all give this same cent.
+    """
+    if type(prize_minor) is not int or prize_minor < 0:
+        raise ValueError(f"a prize is a non-negative number of cents, got {prize_minor!r}")
+    return (prize_minor * BACKUP_WITHHOLDING_PERCENT + 50) // 100
+
+
+def withholding_due(prize_minor: int, net_winnings_minor: int, threshold: int, w9: bool) -> int:
+    """What to withhold from a prize: 24% when the winner has no W-9 on file and their net
+    winnings of the year (this prize included) reach the year's reporting threshold; else 0."""
+    if w9 or net_winnings_minor < threshold:
+        return 0
+    return backup_withholding(prize_minor)
+
 
 def reporting_threshold(year: int, thresholds: Mapping[int, int] = REPORTING_THRESHOLDS) -> int:
     """The threshold for payments in `year`: that year's, or the latest year's before it
@@ -71,3 +93,4 @@ class TaxReportRow:
     prizes_minor: int
     fees_minor: int
     details: TaxDetails | None
+    withheld_minor: int = 0  # box 4: federal income tax withheld (backup withholding)

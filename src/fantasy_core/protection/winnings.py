@@ -1,8 +1,9 @@
 """Net winnings per player, read from the ledger: prizes paid (less any reversed) minus the
 entry fees collected and not refunded, in the contests asked about. The ledger's posting
 sets carry the record they came from in their keys (fee:<entry fingerprint>,
-refund:refund-<...>, paid:<payout fingerprint>, reversed:<payout fingerprint>); the
-entries and payouts say whose they are."""
+refund:refund-<...>, paid:<payout fingerprint>, reversed:<payout fingerprint>,
+withheld:<payout fingerprint>); the entries and payouts say whose they are. A prize's
+backup withholding is still the winner's prize: it counts in `prizes`, and in `withheld`."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ class Winnings:
     """One player's money in the contests counted (minor units)."""
 
     fees: int = 0  # collected and kept (refunds deducted)
-    prizes: int = 0  # paid, less reversed
+    prizes: int = 0  # paid (less reversed) and withheld
+    withheld: int = 0  # backup withholding kept from those prizes (1099-MISC box 4)
 
     @property
     def net(self) -> int:
@@ -40,6 +42,8 @@ def payout_fingerprint_of(key: str, movement: Movement) -> str | None:
         return key.removeprefix("paid:")
     if movement is Movement.PRIZE_REVERSED and key.startswith("reversed:"):
         return key.removeprefix("reversed:")
+    if movement is Movement.PRIZE_WITHHELD and key.startswith("withheld:"):
+        return key.removeprefix("withheld:")
     return None
 
 
@@ -62,5 +66,7 @@ def winnings_by_player(
         payout = payout_fingerprint_of(key, movement)
         if payout is not None:
             winnings = found.setdefault(payout_owner[payout], Winnings())
-            winnings.prizes += amount if movement is Movement.PRIZE_PAID else -amount
+            winnings.prizes += -amount if movement is Movement.PRIZE_REVERSED else amount
+            if movement is Movement.PRIZE_WITHHELD:
+                winnings.withheld += amount
     return found

@@ -95,6 +95,14 @@ class PrizeLine:
     reversals: int
     why: str | None
     transfer_id: str | None
+    # Backup withholding kept from the prize (decision 0042); None: not decided yet (it
+    # is decided at the first send: a W-9 given before then avoids it).
+    withheld_minor: int | None = None
+
+    @property
+    def to_transfer_minor(self) -> int:
+        """What is (or will be, if nothing is withheld) transferred to the winner."""
+        return self.amount_minor - (self.withheld_minor or 0)
 
 
 @frozen
@@ -107,7 +115,12 @@ class PlayerPayouts:
     prizes: tuple[PrizeLine, ...]
 
     def total(self, where: str) -> int:
-        return sum(x.amount_minor for x in self.prizes if x.where == where)
+        """What is transferred (or to be) of the prizes `where` is: withholding aside."""
+        return sum(x.to_transfer_minor for x in self.prizes if x.where == where)
+
+    @property
+    def withheld(self) -> int:
+        return sum(x.withheld_minor or 0 for x in self.prizes)
 
 
 def _where(payout: Payout) -> str:
@@ -137,6 +150,7 @@ def payouts_of(p: Platform, user_id: str) -> PlayerPayouts:
                 reversals=x.reversals,
                 why=x.last_error,
                 transfer_id=x.transfer_id,
+                withheld_minor=x.withheld_minor,
             )
             for x in payouts
         ),

@@ -28,6 +28,7 @@ def winnings_between(p: Platform, start: datetime, end: datetime) -> dict[str, W
                 mine = total.setdefault(user_id, Winnings())
                 mine.fees += winnings.fees
                 mine.prizes += winnings.prizes
+                mine.withheld += winnings.withheld
     return total
 
 

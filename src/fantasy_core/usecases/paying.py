@@ -20,6 +20,7 @@ from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.usecases.alerts import clear
+from fantasy_core.usecases.withholding import decide_withholding
 
 GATEWAY_AUTH_ALERT = "gateway-auth"
 
@@ -136,6 +137,10 @@ def _pay(p: Platform, payout: Payout) -> bool:
             _owe(p, uow, current, account)
             uow.commit()
             return False
+        if current.withheld_minor is None:
+            # Never sent: the backup withholding is decided now, once, and committed with
+            # the send's mark; every send of this prize transfers the same rest.
+            decide_withholding(p, uow, current)
         # Any earlier attempt may have reached the gateway: look before sending again.
         look_first = current.attempts > 0
         current.start_attempt()
@@ -145,10 +150,12 @@ def _pay(p: Platform, payout: Payout) -> bool:
             "payout.sending",
             contest_id=current.contest_id,
             subject=current.entry_id,
-            detail=f"attempt {current.attempts} of {current.amount_minor} ({current.fingerprint})",
+            detail=f"attempt {current.attempts} of {current.transfer_minor}"
+            + _withheld_note(current)
+            + f" ({current.fingerprint})",
         )
         uow.commit()
-    _logged(current, f"sending {current.amount_minor}, attempt {current.attempts}")
+    _logged(current, f"sending {current.transfer_minor}, attempt {current.attempts}")
     group = current.contest_id
     key = current.transfer_key
     try:
@@ -159,7 +166,7 @@ def _pay(p: Platform, payout: Payout) -> bool:
             found = p.gateway.transfer(
                 key,
                 account.account_id,
-                Money(current.amount_minor, current.currency),
+                Money(current.transfer_minor, current.currency),
                 group,
                 {
                     "payout_fingerprint": key,
@@ -172,7 +179,7 @@ def _pay(p: Platform, payout: Payout) -> bool:
         _fail(p, current.fingerprint, str(error))
         p.alert(
             payout_rejected_alert(current.fingerprint),
-            f"payout of {current.amount_minor} to {current.user_id} in "
+            f"payout of {current.transfer_minor} to {current.user_id} in "
             f"{current.contest_id} refused: {error}",
             contest_id=current.contest_id,
         )
@@ -183,6 +190,11 @@ def _pay(p: Platform, payout: Payout) -> bool:
         _unknown(p, current.fingerprint, str(error), definitely_not_sent=unsent)
         return False
     return confirm_payout(p, current.fingerprint, found, key)
+
+
+def _withheld_note(payout: Payout) -> str:
+    withheld = payout.withheld_minor
+    return f" ({withheld} of {payout.amount_minor} withheld)" if withheld else ""
 
 
 def _can_receive(account: PayoutAccount | None) -> bool:
@@ -247,7 +259,8 @@ def confirm_payout(p: Platform, fingerprint: str, transfer: TransferOutcome, key
             "payout.confirmed",
             contest_id=payout.contest_id,
             subject=payout.entry_id,
-            detail=f"{payout.amount_minor} to {payout.user_id}: {transfer.transfer_id}",
+            detail=f"{payout.transfer_minor} to {payout.user_id}: {transfer.transfer_id}"
+            + _withheld_note(payout),
         )
         clear(
             p,
@@ -276,7 +289,7 @@ def record_confirmation(uow: UnitOfWork, payout: Payout, transfer_id: str) -> No
         prize_paid(
             "paid:" + payout.ledger_key,
             payout.contest_id,
-            Money(payout.amount_minor, payout.currency),
+            Money(payout.transfer_minor, payout.currency),
         )
     )
 

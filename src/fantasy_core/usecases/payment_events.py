@@ -163,7 +163,7 @@ def put_back_to_owed(
     again at once could be reversed again). Returns the alert to raise once `uow` commits.
     """
     reversal = _reversal(
-        payout.ledger_key, payout.contest_id, Money(payout.amount_minor, payout.currency)
+        payout.ledger_key, payout.contest_id, Money(payout.transfer_minor, payout.currency)
     )
     payout.reverse(why)
     uow.payouts.save(payout)
@@ -174,7 +174,7 @@ def put_back_to_owed(
         contest_id=payout.contest_id,
         subject=payout.entry_id,
         ok=False,
-        detail=f"{payout.amount_minor} to {payout.user_id}, {transfer_id}: {why}; owed again",
+        detail=f"{payout.transfer_minor} to {payout.user_id}, {transfer_id}: {why}; owed again",
     )
     account = uow.accounts.lock(payout.user_id)
     if account is not None and account.payouts_enabled:
@@ -182,7 +182,7 @@ def put_back_to_owed(
         uow.accounts.save(account)
     key = payout_reversed_alert(payout.fingerprint)
     message = (
-        f"the transfer {transfer_id} of {payout.amount_minor} to {payout.user_id} "
+        f"the transfer {transfer_id} of {payout.transfer_minor} to {payout.user_id} "
         f"was reversed: {why}; the prize is owed again and is sent once the account is "
         "enabled again"
     )
@@ -284,7 +284,7 @@ def bank_payout_failed(p: Platform, event: PaymentEvent) -> bool:
             account.bank_payout_failed(reason)
             uow.accounts.save(account)
             chosen = _carried(uow.payouts.for_user(account.user_id), event.amount_minor or 0)
-            taken = ", ".join(f"{x.transfer_id} ({x.amount_minor})" for x in chosen)
+            taken = ", ".join(f"{x.transfer_id} ({x.transfer_minor})" for x in chosen)
             p.audit(
                 uow,
                 "account.bank_payout_failed",
@@ -312,7 +312,7 @@ def bank_payout_failed(p: Platform, event: PaymentEvent) -> bool:
             # out by the gateway once the bank is fixed); a person decides.
             p.alert(
                 f"take-back-failed-{payout.fingerprint}",
-                f"could not take back {payout.transfer_id} ({payout.amount_minor}) from "
+                f"could not take back {payout.transfer_id} ({payout.transfer_minor}) from "
                 f"{event.reference} after its bank payout failed: {error}",
                 contest_id=payout.contest_id,
                 critical=True,
@@ -325,9 +325,9 @@ def _carried(payouts: list[Payout], amount: int) -> list[Payout]:
     chosen: list[Payout] = []
     left = amount
     for payout in sorted(payouts, key=lambda x: (x.contest_id, x.entry_id), reverse=True):
-        if payout.transferred and payout.transfer_id is not None and payout.amount_minor <= left:
+        if payout.transferred and payout.transfer_id is not None and payout.transfer_minor <= left:
             chosen.append(payout)
-            left -= payout.amount_minor
+            left -= payout.transfer_minor
     return chosen
 
 

@@ -68,7 +68,12 @@ def tax_report(p: Platform, year: int) -> list[TaxReportRow]:
                 continue
             rows.append(
                 TaxReportRow(
-                    user_id, mine.net, mine.prizes, mine.fees, uow.tax_details.get(user_id)
+                    user_id,
+                    mine.net,
+                    mine.prizes,
+                    mine.fees,
+                    uow.tax_details.get(user_id),
+                    mine.withheld,
                 )
             )
     return rows
