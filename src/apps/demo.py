@@ -399,6 +399,11 @@ class Demo:
             f"overlay {Money(cons.overlay, currency)}, paid out "
             f"{Money(cons.paid_out, currency)}  ({entries} fees collected)"
         )
+        if cons.withheld:
+            self.say(
+                f"    withheld for tax {Money(cons.withheld, currency)} (24% backup withholding "
+                "of prizes won without a W-9 on file, decision 0042)"
+            )
         if contest.state is ContestState.CANCELLED:
             self.say(f"    cancelled: {contest.cancel_reason}")
             return
