@@ -479,3 +479,45 @@ def test_a_webhook_signed_by_the_emulator_parses_to_the_charge(localstripe_url: 
         receiver.shutdown()
         receiver.server_close()
     assert found, f"no webhook named {charged.charge_id}; got {references()}"
+
+
+def _card_token(url: str, number: str) -> str:
+    """A card token as Stripe.js's createToken makes it: POST /v1/tokens with the
+    publishable key in the form (the web join page's card form, decision 0053)."""
+    made = httpx.post(
+        f"{url}/v1/tokens",
+        data={
+            "card[number]": number,
+            "card[exp_month]": "12",
+            "card[exp_year]": "2030",
+            "card[cvc]": "123",
+            "key": "pk_test_contract",
+        },
+    )
+    made.raise_for_status()
+    token = made.json()["id"]
+    assert token.startswith("tok_")
+    return str(token)
+
+
+def test_a_card_token_from_stripe_js_is_charged_once_and_may_ask_3ds(localstripe_url: str) -> None:
+    gateway = _stripe(localstripe_url).gateway
+    token = _card_token(localstripe_url, "4242424242424242")
+    key = _key("join")
+    paid = gateway.charge(key, FEE, token, {"entry_id": "e1"})
+    assert paid.status is ChargeStatus.SUCCEEDED
+    assert gateway.charge(key, FEE, token, {"entry_id": "e1"}) == paid  # the key's replay
+    reused = gateway.charge(_key("join"), FEE, token, {"entry_id": "e2"})
+    assert reused.status is ChargeStatus.DECLINED  # a token works once: nothing charged
+    assert reused.decline_code == "token_already_used"
+    assert reused.charge_id is None
+
+    challenged = gateway.charge(
+        _key("join"), FEE, _card_token(localstripe_url, "4000002760003184"), {"entry_id": "e3"}
+    )
+    assert challenged.status is ChargeStatus.REQUIRES_ACTION
+    assert challenged.client_secret is not None
+    declined = gateway.charge(
+        _key("join"), FEE, _card_token(localstripe_url, "4000000000000341"), {"entry_id": "e4"}
+    )
+    assert declined.status is ChargeStatus.DECLINED

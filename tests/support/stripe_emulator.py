@@ -36,6 +36,9 @@ Stripe's documented behaviour:
   a minute; this one is immediate.
 - `allowed_payment_method_types` on PaymentIntent create (API 2026-09-30 removed
   the writable `payment_method_types`), handed to localstripe under its old name.
+- `card[token]` on PaymentMethod create: a PaymentMethod of the card that a token of
+  localstripe's Stripe.js holds (`createToken`, with the publishable key); a token
+  works once, as on Stripe (`token_already_used`).
 - Idempotency-Key on POST (localstripe ignores the header): the same key with the
   same body replays the first response, status and body, with
   `Idempotent-Replayed: true`; with another body or path it is refused with an
@@ -53,6 +56,10 @@ Stripe's documented behaviour:
     the client after a transfer and before it records it. GET /_config/faults
     reads the counters.
   DELETE /_config/idempotency_keys: forget every key (Stripe prunes after 24 h).
+- localstripe's fake Stripe.js (`/js.stripe.com/v3/`) is served inside one block, so
+  its top-level `class Element` stays its own instead of hiding the DOM's `Element`
+  from the page's other scripts (htmx's `instanceof Element` checks); Stripe's real
+  script defines no such global.
 - localstripe's store is never loaded from or saved to /tmp/localstripe.pickle,
   so concurrent test runs share nothing.
 """
@@ -70,7 +77,14 @@ from typing import Any
 from aiohttp import web
 from localstripe import server
 from localstripe.errors import UserError
-from localstripe.resources import Event, PaymentIntent, StripeObject, store, try_convert_to_int
+from localstripe.resources import (
+    Event,
+    PaymentIntent,
+    PaymentMethod,
+    StripeObject,
+    store,
+    try_convert_to_int,
+)
 from localstripe.webhooks import schedule_webhook
 
 store.try_load_from_disk = lambda: None
@@ -272,6 +286,41 @@ def _create_intent_with_allowed_types(
     return _create_intent(cls, **data)
 
 
+_create_method = PaymentMethod._api_create.__func__
+USED_TOKENS: set[str] = set()
+
+
+def _create_method_from_token(cls: type, card: Any = None, **data: Any) -> Any:
+    """`card[token]`: a PaymentMethod of the card a Stripe.js token holds (made by
+    localstripe's Stripe.js, createToken, with the publishable key); a token works once."""
+    token_id = card.get("token") if isinstance(card, dict) else None
+    if token_id is None:
+        return _create_method(cls, card=card, **data)
+    token = store.get(f"token:{token_id}")
+    if token is None:
+        raise UserError(
+            400,
+            f"No such token: '{token_id}'",
+            {"code": "resource_missing", "param": "card[token]"},
+        )
+    if token_id in USED_TOKENS:
+        raise UserError(
+            400,
+            f"You cannot use a Stripe token more than once: {token_id}.",
+            {"code": "token_already_used", "param": "card[token]"},
+        )
+    USED_TOKENS.add(token_id)
+    held = token.card
+    details = {  # the CVC was checked when the token was made; a token does not keep it
+        "number": held._card_number,
+        "exp_month": held.exp_month,
+        "exp_year": held.exp_year,
+        "cvc": "000",
+    }
+    return _create_method(cls, card=details, **data)
+
+
+PaymentMethod._api_create = classmethod(_create_method_from_token)
 PaymentIntent._api_create = classmethod(_create_intent_with_allowed_types)
 
 _SEARCH = re.compile(r"^metadata\['(?P<key>[^']+)'\]:'(?P<value>(?:[^'\\]|\\.)*)'$")
@@ -392,6 +441,22 @@ IN_FLIGHT: set[tuple[str, str]] = set()
 
 def _is_api(request: web.Request) -> bool:
     return request.path.startswith("/v1/")
+
+
+STRIPE_JS_PATH = "/js.stripe.com/v3/"
+
+
+@web.middleware
+async def stripe_js_in_a_block(request: web.Request, handler: Any) -> web.StreamResponse:
+    """localstripe's Stripe.js, unchanged, inside one block `{ ... }`: at a script's top
+    level its `class Element` would replace the DOM's `Element` for every script of the
+    page (htmx checks `instanceof Element`, and would stop working); in a block it is
+    its own. `Stripe` is still assigned globally, as Stripe's own script does."""
+    response: web.StreamResponse = await handler(request)
+    if request.path != STRIPE_JS_PATH or not isinstance(response, web.Response):
+        return response
+    text = response.text or ""
+    return web.Response(text="{\n" + text + "\n}\n", content_type="application/javascript")
 
 
 @web.middleware
@@ -525,7 +590,7 @@ def extend(app: web.Application) -> None:
     app.router.add_post("/_config/faults", set_faults)
     app.router.add_delete("/_config/idempotency_keys", forget_idempotency_keys)
     # Innermost last: ids on every reply, faults around the idempotent result.
-    app.middlewares.extend([request_ids, faults, idempotency])
+    app.middlewares.extend([stripe_js_in_a_block, request_ids, faults, idempotency])
 
 
 def main() -> None:

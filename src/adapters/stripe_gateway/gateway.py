@@ -55,6 +55,7 @@ if TYPE_CHECKING:
     )
 
 LOG = logging.getLogger("fantasy.stripe")
+CARD_TOKEN_PREFIX = "tok_"  # what Stripe.js's createToken answers for a card
 
 T = TypeVar("T")
 
@@ -139,14 +140,17 @@ class StripeGateway:
 
         def attempt() -> ChargeOutcome:
             try:
+                if payment_method.startswith(CARD_TOKEN_PREFIX):
+                    params["payment_method"] = self._method_of_token(key, payment_method)
                 intent = self.client.v1.payment_intents.create(params, {"idempotency_key": key})
             except stripe.CardError as error:
                 return _declined(key, error)
             except stripe.InvalidRequestError as error:
-                if param(error) != "payment_method":
+                if not _about_payment_method(error):
                     raise
-                # The player's payment method is unusable (unknown, detached): nothing
-                # was charged, and the same request would fail the same way.
+                # The player's payment method is unusable (unknown, detached, a card
+                # token already used): nothing was charged, and the same request would
+                # fail the same way.
                 return _declined(key, error, default_code="invalid_payment_method")
             LOG.info(
                 "stripe charge [%s]: %s is %s (%s)",
@@ -158,6 +162,16 @@ class StripeGateway:
             return _outcome(intent)
 
         return self._call("charge", key, attempt)
+
+    def _method_of_token(self, key: str, token: str) -> str:
+        """The PaymentMethod of a Stripe.js card token (the web join page's card form,
+        decision 0053), made with Stripe's documented `card[token]`: the card's details
+        never reach this server. Under the join's own key (suffixed), so a retried join
+        makes it once and its PaymentIntent's request is the same again."""
+        made = self.client.v1.payment_methods.create(
+            {"type": "card", "card": {"token": token}}, {"idempotency_key": f"{key}:card"}
+        )
+        return made.id
 
     def find_charge(self, key: str) -> ChargeOutcome | None:
         """The PaymentIntent made with `key`, found by metadata search (see the module doc)."""
@@ -412,6 +426,13 @@ def _declined(
         code,
         message(error) or "the payment was declined",
     )
+
+
+def _about_payment_method(error: stripe.InvalidRequestError) -> bool:
+    # The PaymentIntent's `payment_method`, or the `card[token]` its PaymentMethod was
+    # made from (unknown, or used already: a token works once).
+    blamed = param(error) or ""
+    return blamed in {"payment_method", "card"} or blamed.startswith("card[")
 
 
 def _about_destination(error: stripe.InvalidRequestError) -> bool:
