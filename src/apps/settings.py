@@ -12,6 +12,11 @@ Variables (default in brackets):
   FANTASY_DATABASE_AUTO_UPGRADE    migrate at start-up [true in test, false in production]
   FANTASY_STRIPE_API_KEY           a Stripe secret key [none: the sandbox gateway, test only]
   FANTASY_STRIPE_API_BASE          another Stripe server, tests only [Stripe's]
+  FANTASY_STRIPE_PUBLISHABLE_KEY   pk_test_ (test) or pk_live_ (production): the web join
+                                   page's card form (Stripe.js); needs FANTASY_STRIPE_API_KEY,
+                                   required with it in production [none: no card form]
+  FANTASY_STRIPE_JS_URL            another Stripe.js (an emulator's), tests only
+                                   [https://js.stripe.com/v3/]
   FANTASY_PAYOUT_SENDERS           payouts the worker sends side by side [4 in production, 1]
   FANTASY_CHARGE_SENDERS           charges of one join batch sent side by side [8 in production, 1]
   FANTASY_STRIPE_REQUESTS_PER_SECOND  pace Stripe writes and reads, each [95 in production:
@@ -79,7 +84,7 @@ from attrs import field, frozen
 
 from adapters.alerts.http_channels import PAGERDUTY_EVENTS_URL
 from adapters.feeds.replay import WEEK1_SUNDAY, default_csv_path
-from adapters.stripe_gateway.keys import check_api_key
+from adapters.stripe_gateway.keys import check_api_key, check_publishable_key
 from apps.calendar_file import DEFAULT_CALENDAR_FILE, OFF, CalendarFileError, read_calendar
 from apps.templates import Catalogue
 from fantasy_core.calendar import Calendar
@@ -132,6 +137,10 @@ class Settings:
     database_auto_upgrade: bool = True
     stripe_api_key: str | None = field(default=None, repr=False)
     stripe_api_base: str | None = None
+    # The web join page's card form: Stripe.js with this key (None: no card form).
+    stripe_publishable_key: str | None = None
+    # Tests only: an emulator's Stripe.js instead of Stripe's (None: STRIPE_JS_URL).
+    stripe_js_url: str | None = None
     stripe_requests_per_second: float | None = None
     payout_senders: int = 1
     charge_senders: int = 1
@@ -405,6 +414,8 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         database_auto_upgrade=read.boolean("DATABASE_AUTO_UPGRADE", not production),
         stripe_api_key=_stripe_key(read, environment),
         stripe_api_base=read.raw("STRIPE_API_BASE"),
+        stripe_publishable_key=_publishable_key(read, environment),
+        stripe_js_url=_http_url(read, "STRIPE_JS_URL"),
         payout_senders=read.positive(
             "PAYOUT_SENDERS", PRODUCTION_PAYOUT_SENDERS if production else 1
         ),
@@ -483,6 +494,18 @@ def _stripe_key(read: _Reader, environment: Environment) -> str | None:
         check_api_key(key, environment)
     except InvalidConfiguration as error:
         read.problem("STRIPE_API_KEY", str(error))
+        return None
+    return key
+
+
+def _publishable_key(read: _Reader, environment: Environment) -> str | None:
+    key = read.raw("STRIPE_PUBLISHABLE_KEY")
+    if key is None:
+        return None
+    try:
+        check_publishable_key(key, environment)
+    except InvalidConfiguration as error:
+        read.problem("STRIPE_PUBLISHABLE_KEY", str(error))
         return None
     return key
 
@@ -644,6 +667,14 @@ def _check_together(read: _Reader, settings: Settings) -> None:
             )
         if settings.stripe_api_base is not None:
             read.problem("STRIPE_API_BASE", "only tests may point Stripe at another server")
+        if settings.stripe_js_url is not None:
+            read.problem("STRIPE_JS_URL", "only tests may load another Stripe.js than Stripe's")
+        if settings.stripe_api_key is not None and settings.stripe_publishable_key is None:
+            read.problem(
+                "STRIPE_PUBLISHABLE_KEY",
+                "required in production with Stripe: the web join page takes cards with "
+                "Stripe.js, which needs the publishable key",
+            )
         if settings.clock_speed != 1:
             read.problem("CLOCK_SPEED", PRODUCTION_CLOCK)
         if settings.smtp_url is not None and not settings.public_url.startswith("https://"):
@@ -652,6 +683,11 @@ def _check_together(read: _Reader, settings: Settings) -> None:
                 "an https:// address is required in production with FANTASY_SMTP_URL: "
                 "password reset links in mail point there",
             )
+    if settings.stripe_publishable_key is not None and settings.stripe_api_key is None:
+        read.problem(
+            "STRIPE_PUBLISHABLE_KEY",
+            "needs FANTASY_STRIPE_API_KEY: the sandbox gateway takes its own test cards",
+        )
     if settings.alert_email_to and settings.smtp_url is None:
         read.problem("SMTP_URL", "required with FANTASY_ALERT_EMAIL_TO: the server to send through")
     if (settings.operator_email is None) != (settings.operator_password is None):

@@ -94,6 +94,7 @@ def test_a_complete_production_configuration_loads() -> None:
             "FANTASY_ENV": "production",
             "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy",
             "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+            "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
             "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
             "FANTASY_TOKEN_SECRET": SECRET,
             "FANTASY_FEED": "sportsdataio",
@@ -113,6 +114,7 @@ def test_production_mail_links_point_at_an_https_public_address() -> None:
         "FANTASY_ENV": "production",
         "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy",
         "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+        "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
         "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
         "FANTASY_TOKEN_SECRET": SECRET,
         "FANTASY_FEED": "sportsdataio",
@@ -157,6 +159,7 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
     production = {
         "FANTASY_ENV": "production",
         "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+        "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
         "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
         "FANTASY_TOKEN_SECRET": SECRET,
         "FANTASY_FEED": "sportsdataio",
@@ -220,3 +223,36 @@ def test_production_refuses_an_accelerated_clock() -> None:
     with pytest.raises(SettingsError, match="--clock-speed: an accelerated clock is for test"):
         accelerated(production, 60, None)
     assert accelerated(production, None, None) is production
+
+
+def test_the_publishable_key_matches_the_environment_and_the_js_url_is_for_tests_only() -> None:
+    live = {"FANTASY_ENV": "production", "FANTASY_STRIPE_API_KEY": LIVE_KEY}
+    assert "FANTASY_STRIPE_PUBLISHABLE_KEY: required in production with Stripe" in problems(live)
+    found = problems(
+        {
+            **live,
+            "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_test_" + "x" * 24,
+            "FANTASY_STRIPE_JS_URL": "http://127.0.0.1:9/js.stripe.com/v3/",
+        }
+    )
+    assert "FANTASY_STRIPE_PUBLISHABLE_KEY: the production configuration needs a pk_live_" in found
+    assert "got a test key (pk_test_...)" in found
+    assert "FANTASY_STRIPE_JS_URL: only tests may load another Stripe.js" in found
+    assert "a live key (pk_live_...)" in problems(
+        {"FANTASY_STRIPE_API_KEY": TEST_KEY, "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_x"}
+    )
+    assert "not a publishable key (sk_test_...)" in problems(
+        {"FANTASY_STRIPE_API_KEY": TEST_KEY, "FANTASY_STRIPE_PUBLISHABLE_KEY": TEST_KEY}
+    )
+    assert "FANTASY_STRIPE_PUBLISHABLE_KEY: needs FANTASY_STRIPE_API_KEY" in problems(
+        {"FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_test_x"}
+    )
+    settings = load_settings(
+        {
+            "FANTASY_STRIPE_API_KEY": TEST_KEY,
+            "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_test_abc",
+            "FANTASY_STRIPE_JS_URL": "http://127.0.0.1:9/js.stripe.com/v3/",
+        }
+    )
+    assert settings.stripe_publishable_key == "pk_test_abc"
+    assert settings.stripe_js_url == "http://127.0.0.1:9/js.stripe.com/v3/"

@@ -194,6 +194,7 @@ PRODUCTION = {
     "FANTASY_ENV": "production",
     "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy",
     "FANTASY_STRIPE_API_KEY": "sk_live_" + "x" * 24,
+    "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
     "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
     "FANTASY_TOKEN_SECRET": "s" * 40,
     "FANTASY_FEED": "sportsdataio",

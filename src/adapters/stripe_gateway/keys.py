@@ -39,3 +39,24 @@ def check_api_key(api_key: str, environment: str) -> None:
             f"not a Stripe secret or restricted key ({prefix}...): expected sk_test_/rk_test_ "
             "or sk_live_/rk_live_ (publishable pk_ keys cannot move money)"
         )
+
+
+_PUBLISHABLE = {"test": "pk_test_", "production": "pk_live_"}
+
+
+def check_publishable_key(key: str, environment: str) -> None:
+    """Refuse a publishable key of the other environment (or not a publishable key at all):
+    the browser's card details would go to the other Stripe account mode than the
+    server's charges, which then cannot find them."""
+    if environment not in ENVIRONMENTS:
+        raise InvalidConfiguration(
+            f"unknown environment {environment!r}: expected one of {', '.join(ENVIRONMENTS)}"
+        )
+    wanted = _PUBLISHABLE[environment]
+    if not key.startswith(wanted):
+        other = "a live" if key.startswith("pk_live_") else "a test"
+        kind = other if key.startswith(("pk_live_", "pk_test_")) else "not a publishable"
+        raise InvalidConfiguration(
+            f"the {environment} configuration needs a {wanted}... publishable key, got "
+            f"{kind} key ({key[:8]}...)"
+        )
