@@ -8,14 +8,24 @@ import re
 from typing import Any
 
 import attrs
-from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, Api, services_over
+from api_support import (
+    BORN,
+    OPERATOR_EMAIL,
+    OPERATOR_PASSWORD,
+    PASSWORD,
+    Api,
+    api_settings,
+    services_over,
+    wire,
+)
 from litestar import Litestar
 from litestar.testing import TestClient
 
 from adapters.mail import SandboxMailbox
+from adapters.stripe_gateway import StripeGateway
 from apps.api.state import SERVICES
 from apps.settings import Settings
-from apps.web.routes import CONTENT_SECURITY_POLICY
+from apps.web.routes import CONTENT_SECURITY_POLICY, content_security_policy
 from apps.web.session import COOKIE
 from fantasy_core.calendar import Calendar
 from fantasy_core.entries import EntryStatus
@@ -533,3 +543,89 @@ def test_the_prizes_page_shows_what_was_withheld_for_tax(api: Api) -> None:
     page = api.client.get("/web/me/payouts").text
     assert "withheld for tax $432.00" in page
     assert "$1,800.00" in page
+
+
+def _directives(policy: str) -> dict[str, str]:
+    return {name: value for name, _, value in (p.partition(" ") for p in policy.split("; "))}
+
+
+def test_the_policy_names_stripe_exactly_where_its_card_form_is_served() -> None:
+    sandbox = Settings(environment="test")
+    assert content_security_policy(sandbox) == CONTENT_SECURITY_POLICY
+    assert "stripe" not in CONTENT_SECURITY_POLICY
+    live = Settings(
+        environment="production", stripe_api_key="sk_live_x", stripe_publishable_key="pk_live_x"
+    )
+    policy = _directives(content_security_policy(live))
+    assert policy["script-src"] == "'self' https://js.stripe.com"
+    assert policy["frame-src"] == "https://js.stripe.com"
+    assert policy["connect-src"] == "'self' https://api.stripe.com"
+    stripe_s = ("script-src", "frame-src", "connect-src")
+    unchanged = _directives(CONTENT_SECURITY_POLICY)
+    assert {k: v for k, v in policy.items() if k not in stripe_s} == {
+        k: v for k, v in unchanged.items() if k not in stripe_s
+    }
+    assert "unsafe" not in content_security_policy(live)
+    emulated = attrs.evolve(
+        live, environment="test", stripe_js_url="http://127.0.0.1:9/js.stripe.com/v3/"
+    )
+    assert "https://" not in content_security_policy(emulated)
+    assert "script-src 'self' http://127.0.0.1:9;" in content_security_policy(emulated)
+
+
+def test_on_stripe_the_join_form_takes_the_card_with_stripe_js_from_stripe_only() -> None:
+    settings = api_settings(stripe_api_key="sk_test_web", stripe_publishable_key="pk_test_web")
+    world = World()
+    world.p = attrs.evolve(
+        world.p,
+        gateway=StripeGateway.for_environment("sk_test_web", "test", base_url="http://127.0.0.1:9"),
+    )
+    with TestClient(wire(world, settings)) as client:
+        api = Api(client, world)
+        contest = api.contest("fifty_fifty")
+        browser = Browser(api)
+        browser.sign_up("ann")
+        page = client.get(f"/web/contests/{contest}")
+        assert page.headers["content-security-policy"] == content_security_policy(settings)
+        scripts = re.findall(r'<script src="([^"]+)"', page.text)
+        assert scripts == [
+            "/web/static/htmx-2.0.11.min.js",
+            "https://js.stripe.com/v3/",
+            "/web/static/pay.js",
+        ]
+        assert 'data-publishable-key="pk_test_web"' in page.text
+        assert '<input type="hidden" id="payment_method" name="payment_method" value="">' in (
+            page.text
+        )
+        assert "sk_test_web" not in page.text
+        assert "pm_card_visa" not in page.text  # no sandbox cards on Stripe
+        assert client.get("/web/static/pay.js").status_code == 200
+        lobby = client.get("/web/")
+        assert "js.stripe.com/v3" not in lobby.text  # Stripe.js only where a card is taken
+
+
+def test_an_entry_waiting_for_the_bank_follows_itself_and_offers_its_owner_alone_the_bank(
+    api: Api,
+) -> None:
+    contest = api.contest("fifty_fifty")
+    browser = Browser(api)
+    browser.sign_up("ann")
+    joined = browser.post(
+        f"/web/contests/{contest}/join",
+        browser.join_form(contest, card="pm_card_authenticationRequired"),
+    )
+    assert joined.status_code == 202
+    entry_id = re.search(r"Your entry (\S+) in", joined.text)
+    assert entry_id
+    page = api.client.get(f"/web/entries/{entry_id.group(1)}")
+    assert 'id="payment-waiting"' in page.text
+    assert 'hx-trigger="every 2s"' in page.text  # follows the bank's answer by itself
+    secret = re.search(r'name="client_secret" value="([^"]+)"', page.text)
+    assert secret  # the sandbox's bank page, offered again on the entry's page
+    polled = api.client.get(f"/web/entries/{entry_id.group(1)}", headers={"HX-Request": "true"})
+    assert secret.group(1) not in polled.text  # polling reads the status only
+    api.client.cookies.clear()
+    browser.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    seen = api.client.get(f"/web/entries/{entry_id.group(1)}")
+    assert seen.status_code == 200
+    assert secret.group(1) not in seen.text  # the client secret is its owner's alone

@@ -11,10 +11,19 @@ import random
 import re
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import httpx
-from browser_support import OPERATOR_EMAIL, OPERATOR_PASSWORD, SLATE, Site, assert_accessible
+from browser_support import (
+    OPERATOR_EMAIL,
+    OPERATOR_PASSWORD,
+    PASSWORD,
+    SLATE,
+    Api,
+    Site,
+    assert_accessible,
+    fill_lineup,
+    sign_up,
+)
 from playwright.sync_api import Page, expect
 
 from adapters.feeds.replay import ReplayFeed
@@ -25,52 +34,8 @@ from fantasy_core.scoring import preset
 from fantasy_core.usecases.queries import contest_summary, entries_of
 from fantasy_core.usecases.worker import run_once
 
-PASSWORD = "a browser player's password"
 TEMPLATE = "draftkings_nfl_classic"
 OTHERS = 6  # players joining the tournament through the API beside the browser's
-
-
-class Api:
-    """The JSON API, for what the test arranges around the browser (other players, contests)."""
-
-    def __init__(self, site: Site) -> None:
-        self.client = httpx.Client(base_url=site.url, timeout=30)
-
-    def token(self, email: str, password: str) -> dict[str, str]:
-        answer = self.client.post("/auth/login", json={"email": email, "password": password})
-        answer.raise_for_status()
-        return {"Authorization": f"Bearer {answer.json()['access_token']}"}
-
-    def contest(self, template: str, slate: str = SLATE, **body: Any) -> str:
-        operator = self.token(OPERATOR_EMAIL, OPERATOR_PASSWORD)
-        answer = self.client.post(
-            "/operator/contests",
-            json={"template": template, "slate_id": slate, **body},
-            headers=operator,
-        )
-        assert answer.status_code == 201, answer.text
-        return str(answer.json()["contest_id"])
-
-    def player(self, name: str) -> dict[str, str]:
-        email = f"{name}@example.com"
-        born = {"date_of_birth": "1990-05-17", "jurisdiction": "NJ"}
-        answer = self.client.post(
-            "/auth/register", json={"email": email, "password": PASSWORD, **born}
-        )
-        assert answer.status_code == 201, answer.text
-        headers = self.token(email, PASSWORD)
-        account = {"account_id": f"acct_{name.replace('-', '_')}"}
-        assert self.client.put("/me/payout-account", json=account, headers=headers).is_success
-        return headers
-
-    def join(self, contest: str, headers: dict[str, str], lineup: Lineup, key: str) -> None:
-        picks = [{"slot": s, "player_id": p} for s, p in lineup.picks]
-        answer = self.client.post(
-            f"/contests/{contest}/entries",
-            json={"lineup": picks, "payment_method": "pm_card_visa"},
-            headers={**headers, "Idempotency-Key": key},
-        )
-        assert answer.status_code == 201, answer.text
 
 
 def lineups_by_points(site: Site) -> list[Lineup]:
@@ -87,23 +52,6 @@ def lineups_by_points(site: Site) -> list[Lineup]:
 
 def run_worker(site: Site) -> None:
     run_once(site.platform)
-
-
-def sign_up(page: Page, site: Site, name: str) -> None:
-    page.goto(f"{site.url}/web/signup")
-    assert_accessible(page)
-    page.get_by_label("Email").fill(f"{name}@example.com")
-    page.get_by_label("Display name").fill(name.title())
-    page.get_by_label("Date of birth").fill("1990-04-01")
-    page.get_by_label("State you live in").select_option("NJ")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Create my account").click()
-    expect(page.get_by_role("heading", name="Lobby")).to_be_visible()
-
-
-def fill_lineup(page: Page, lineup: Lineup) -> None:
-    for index, (_, player_id) in enumerate(lineup.picks):
-        page.locator(f"#slot-{index}").select_option(value=player_id)
 
 
 def test_a_player_signs_up_joins_watches_the_week_live_and_is_paid(

@@ -126,7 +126,7 @@ def create_app(
             *sandbox,
             *web_routers(settings),
         ],
-        template_config=template_config(),
+        template_config=template_config(settings),
         dependencies=dependencies(),
         state=state,
         exception_handlers=exception_handlers(),

@@ -17,6 +17,7 @@ from apps.accounts import Accounts, display_names
 from apps.api.auth import ensure_can_see_entry, players_only
 from apps.api.entries import lineup_view_for
 from apps.api.problems import Problem
+from apps.api.sandbox import sandbox_confirm_url
 from apps.api.wire import (
     contest_detail_out,
     entry_out,
@@ -34,7 +35,7 @@ from fantasy_core.errors import DomainError
 from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup
 from fantasy_core.platform import Platform
-from fantasy_core.usecases.joining import withdraw
+from fantasy_core.usecases.joining import pending_payment, withdraw
 from fantasy_core.usecases.lineups import edit_lineup
 from fantasy_core.usecases.live import LIVE_STATES
 from fantasy_core.usecases.payment_events import apply_payment_event
@@ -86,7 +87,17 @@ class EntryPages(Controller):
         user = signed_in(request)
         entry, _ = get_entry(platform, entry_id)
         _ensure_owner_or_operator(user, entry)
-        return render(request, "entry.html", **_entry_context(platform, entry, {}, None))
+        context = _entry_context(platform, entry, {}, None)
+        # A payment waiting for its owner's bank: what the owner's browser needs to finish
+        # it (its client secret is the owner's alone). Not for the page's own polling, which
+        # reads the status only (each look-up is a call to the payment provider).
+        if entry.user_id == user.user_id and "hx-request" not in request.headers:
+            outcome = pending_payment(platform, entry)
+            context["outcome"] = outcome
+            context["confirm_url"] = (
+                None if outcome is None else sandbox_confirm_url(platform, outcome)
+            )
+        return render(request, "entry.html", **context)
 
     @post("/entries/{entry_id:str}/lineup", guards=[players_only], sync_to_thread=True)
     def change_lineup(
@@ -275,6 +286,8 @@ def _entry_context(
         "refunds": [r for r in payments.refunds if r.entry_id == entry.entry_id],
         "payouts": [x for x in payments.payouts if x.entry_id == entry.entry_id],
         "problem": problem,
+        "outcome": None,  # a payment waiting for the bank (the owner's page only)
+        "confirm_url": None,
     }
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from attrs import frozen
 from jinja2 import Environment, FileSystemLoader
 from litestar import Router, get
 from litestar.config.csrf import CSRFConfig
@@ -42,15 +44,60 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-SECURITY_HEADERS = [
-    ResponseHeader(name="Content-Security-Policy", value=CONTENT_SECURITY_POLICY),
-    ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
-    ResponseHeader(name="Referrer-Policy", value="same-origin"),
-    ResponseHeader(name="Cache-Control", value="no-store"),
-]
+# Where Stripe's card form is served (a publishable key configured, decision 0053): its
+# script and frames from js.stripe.com, its calls to api.stripe.com, and nothing else.
+STRIPE_POLICY = (
+    "default-src 'none'; script-src 'self' {js}; style-src 'self'; img-src 'self'; "
+    "connect-src 'self' {api}; frame-src {js}; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'"
+)
+STRIPE_JS_URL = "https://js.stripe.com/v3/"
+STRIPE_API_ORIGIN = "https://api.stripe.com"
 
 
-def template_config() -> TemplateConfig[JinjaTemplateEngine]:
+@frozen
+class StripeForm:
+    """What the pages need to take a card with Stripe.js: the publishable key and the
+    script's address (Stripe's own; an emulator's in tests, FANTASY_STRIPE_JS_URL)."""
+
+    publishable_key: str
+    js_url: str
+
+
+def stripe_form(settings: Settings) -> StripeForm | None:
+    """Stripe's card form, where a publishable key is configured; None: the sandbox's test
+    cards (or, on Stripe without a publishable key, a payment method id field)."""
+    if settings.stripe_publishable_key is None:
+        return None
+    return StripeForm(settings.stripe_publishable_key, settings.stripe_js_url or STRIPE_JS_URL)
+
+
+def content_security_policy(settings: Settings) -> str:
+    """The pages' policy: CONTENT_SECURITY_POLICY, plus exactly Stripe's origins where its
+    card form is served (an emulator's single origin in tests)."""
+    form = stripe_form(settings)
+    if form is None:
+        return CONTENT_SECURITY_POLICY
+    js = _origin(form.js_url)
+    api = STRIPE_API_ORIGIN if settings.stripe_js_url is None else js  # the emulator's own
+    return STRIPE_POLICY.format(js=js, api=api)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def security_headers(settings: Settings) -> list[ResponseHeader]:
+    return [
+        ResponseHeader(name="Content-Security-Policy", value=content_security_policy(settings)),
+        ResponseHeader(name="X-Content-Type-Options", value="nosniff"),
+        ResponseHeader(name="Referrer-Policy", value="same-origin"),
+        ResponseHeader(name="Cache-Control", value="no-store"),
+    ]
+
+
+def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
     environment = Environment(
         loader=FileSystemLoader(TEMPLATES),
         autoescape=True,  # every value is escaped unless a template says otherwise (none does)
@@ -61,6 +108,7 @@ def template_config() -> TemplateConfig[JinjaTemplateEngine]:
     environment.filters["payout_words"] = payout_words
     environment.globals["htmx_file"] = HTMX
     environment.globals["htmx_sse_file"] = HTMX_SSE
+    environment.globals["stripe_form"] = stripe_form(settings)
     return TemplateConfig(engine=JinjaTemplateEngine.from_environment(environment))
 
 
@@ -101,7 +149,7 @@ def web_routers(settings: Settings) -> list[Router]:
             DefineMiddleware(CSRFMiddleware, config=csrf),
         ],
         exception_handlers=web_exception_handlers(),
-        response_headers=SECURITY_HEADERS,
+        response_headers=security_headers(settings),
         include_in_schema=False,
     )
     static = create_static_files_router(path="/web/static", directories=[STATIC])

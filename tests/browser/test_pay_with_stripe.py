@@ -1,0 +1,200 @@
+"""Paying with Stripe.js in Chromium, on SQLite and on PostgreSQL, without the internet:
+the app on the Stripe gateway against localstripe (extended, tests/support), whose own fake
+Stripe.js (`/js.stripe.com/v3/`) the page loads through FANTASY_STRIPE_JS_URL, and whose
+signed webhooks enter the player.
+
+A declined card enters nothing; a card asking 3-D Secure gets the bank's challenge from
+Stripe.js, and once it is passed localstripe's `payment_intent.succeeded`, signed with the
+endpoint's secret, makes the entry active while its page is open; the join form sent once
+more is the same join, charged once (decision 0053).
+"""
+
+from __future__ import annotations
+
+import random
+import re
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from browser_support import (
+    OPERATOR_EMAIL,
+    OPERATOR_PASSWORD,
+    PASSWORD,
+    SLATE,
+    Api,
+    Site,
+    assert_accessible,
+    fill_lineup,
+    sign_up,
+)
+from playwright.sync_api import Page, Request, expect
+
+from adapters.clock import ControllableClock
+from adapters.ids import SequentialIds
+from apps.api import create_app
+from apps.bootstrap import start
+from apps.demo_players import LineupPicker
+from apps.settings import Settings
+from apps.web.routes import content_security_policy
+from fantasy_core.entries import EntryStatus
+from fantasy_core.usecases.queries import contest_summary, entries_of
+from support.live_server import serving
+from support.postgres_schema import fresh_schema, postgres_url_from_environment
+from support.stripe_emulator_fixture import API_KEY, running_emulator
+
+WEBHOOK_SECRET = "whsec_browser_" + "x" * 16
+PUBLISHABLE_KEY = "pk_test_browser"
+TEMPLATE = "draftkings_nfl_classic"
+CARD_3DS = "4000002760003184"  # localstripe (as Stripe) asks the bank's challenge for it
+CARD_DECLINED = "4000000000000341"  # attaches, then its charge is declined
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def stripe_site(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[Site, str]]:
+    """The app on the Stripe gateway against an emulator of its own (its webhooks go to
+    this app alone), over the store of the parameter; (the site, the emulator's URL)."""
+    folder = tmp_path_factory.mktemp("stripe-web")
+    with running_emulator(folder / "emulator.log") as emulator:
+        if request.param == "postgresql":
+            base = postgres_url_from_environment()
+            if base is None:
+                pytest.skip("FANTASY_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+            with fresh_schema(base, "webpay") as url:
+                yield from _serve(url, request.param, emulator)
+        else:
+            yield from _serve(f"sqlite:///{folder / 'web.db'}", request.param, emulator)
+
+
+def _serve(database_url: str, store: str, emulator: str) -> Iterator[tuple[Site, str]]:
+    settings = Settings(
+        environment="test",
+        database_url=database_url,
+        database_auto_upgrade=True,
+        stripe_api_key=API_KEY,
+        stripe_api_base=emulator,
+        stripe_publishable_key=PUBLISHABLE_KEY,
+        stripe_js_url=f"{emulator}/js.stripe.com/v3/",
+        stripe_webhook_secret=WEBHOOK_SECRET,
+        operator_email=OPERATOR_EMAIL,
+        operator_password=OPERATOR_PASSWORD,
+        login_rate_per_minute=10_000,
+        join_rate_per_minute=10_000,
+    )
+    clock = ControllableClock(datetime(2025, 9, 1, tzinfo=UTC))
+    services = start(settings, clock=clock, ids=SequentialIds())
+    try:
+        kickoff = min(g.kickoff for g in services.platform.feed.snapshot(SLATE).games)
+        clock.set(kickoff - timedelta(days=2))
+        with serving(create_app(settings, services=services)) as url:
+            httpx.post(
+                f"{emulator}/_config/webhooks/{uuid.uuid4().hex}",
+                data={
+                    "url": f"{url}/webhooks/stripe",
+                    "secret": WEBHOOK_SECRET,
+                    "events[]": ["payment_intent.succeeded", "payment_intent.payment_failed"],
+                },
+            ).raise_for_status()
+            yield Site(url, services, clock, store), emulator
+    finally:
+        services.close()
+
+
+def fill_card(page: Page, number: str) -> None:
+    """Type a card into Stripe.js's card fields (localstripe's: number, month, year, CVC)."""
+    card = page.locator("#card-element")
+    card.locator("input[placeholder=number]").fill(number)
+    card.locator("input[placeholder=exp_month]").fill("12")
+    card.locator("input[placeholder=exp_year]").fill("30")
+    card.locator("input[placeholder=cvc]").fill("123")
+    card.locator("input[placeholder=postal_code]").fill("07030")
+
+
+def intents_of(emulator: str, fingerprint: str) -> list[dict[str, object]]:
+    """The PaymentIntents Stripe holds for a join (its fingerprint is in their metadata)."""
+    found = httpx.get(
+        f"{emulator}/v1/payment_intents/search",
+        params={"query": f"metadata['join_fingerprint']:'{fingerprint}'"},
+        auth=(API_KEY, ""),
+    )
+    found.raise_for_status()
+    return list(found.json()["data"])
+
+
+def test_a_player_pays_with_stripe_js_passes_3ds_and_the_webhook_enters_him(
+    stripe_site: tuple[Site, str], page: Page, screenshots: Path
+) -> None:
+    site, emulator = stripe_site
+    api = Api(site)
+    contest = api.contest("tournament")
+    name = f"carla-{site.store}"
+    sign_up(page, site, name)
+    page.goto(f"{site.url}/web/contests/{contest}")
+    expect(page.get_by_role("heading", name="Build your lineup and join")).to_be_visible()
+    policy = content_security_policy(site.services.settings)
+    response = httpx.get(f"{site.url}/web/contests/{contest}")
+    assert response.headers["content-security-policy"] == policy
+    assert f"script-src 'self' {emulator};" in policy  # the emulator stands in for Stripe
+    assert page.locator("#payment_method").get_attribute("type") == "hidden"
+    lineup = LineupPicker(site.platform.feed.player_pool(SLATE), TEMPLATE, random.Random(5))
+    picks = lineup.lineup()
+    fill_lineup(page, picks)
+    expect(page.locator("#lineup-check")).to_contain_text("Valid lineup")
+    expect(page.locator("#card-element input")).to_have_count(5)  # Stripe.js mounted its fields
+    assert_accessible(page)
+    me = api.client.get("/me", headers=api.token(f"{name}@example.com", PASSWORD))
+    user_id = me.json()["user_id"]
+
+    # A declined card: why, and nothing entered.
+    fill_card(page, CARD_DECLINED)
+    page.get_by_role("button", name="Pay and join").click()
+    expect(page.locator("#problem")).to_contain_text("card_declined")
+    assert [e.status for e in entries_of(site.platform, user_id)] == [EntryStatus.DECLINED]
+    assert contest_summary(site.platform, contest).seats_taken == 0
+    assert_accessible(page)
+
+    # A card the bank wants confirmed: the challenge, passed, then the webhook enters him.
+    joins: list[Request] = []
+    page.on("request", lambda r: joins.append(r) if r.url.endswith("/join") else None)
+    fill_lineup(page, picks)
+    fill_card(page, CARD_3DS)
+    page.get_by_role("button", name="Pay and join").click()
+    expect(page.get_by_role("heading", name="Your bank asks you to confirm")).to_be_visible()
+    assert_accessible(page)
+    [pending] = [
+        e for e in entries_of(site.platform, user_id) if e.status is not EntryStatus.DECLINED
+    ]
+    assert pending.status is EntryStatus.PENDING_ACTION
+    page.get_by_role("button", name="Confirm with your bank").click()
+    page.get_by_role("button", name="Complete authentication").click()  # the bank's page
+    expect(page).to_have_url(f"{site.url}/web/entries/{pending.entry_id}")
+    expect(page.locator("#entry-status")).to_have_text("active", timeout=20_000)
+    expect(page.get_by_text(re.compile(r"Charged \$3\.00"))).to_be_visible()
+    assert_accessible(page)
+    if site.store == "sqlite":
+        page.screenshot(path=str(screenshots / "paid-with-3ds.png"), full_page=True)
+    assert contest_summary(site.platform, contest).seats_taken == 1
+    [intent] = intents_of(emulator, pending.fingerprint)
+    assert intent["status"] == "succeeded"
+
+    # The same form sent again (the browser's replay): the same join, answered by its
+    # outcome, and no second payment.
+    [sent] = joins
+    again = page.request.post(
+        sent.url,
+        data=sent.post_data or "",
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        max_redirects=0,
+    )
+    assert again.status == 303
+    assert again.headers["location"] == f"/web/entries/{pending.entry_id}"
+    assert len(intents_of(emulator, pending.fingerprint)) == 1
+    assert [e.status for e in entries_of(site.platform, user_id)] == [
+        EntryStatus.DECLINED,
+        EntryStatus.ACTIVE,
+    ]
