@@ -245,3 +245,29 @@ def test_a_player_resets_a_forgotten_password_from_the_mail_and_logs_in_with_it(
     expect(page.get_by_role("alert")).to_contain_text("invalid, used or expired")
     expect(page.get_by_role("link", name="Ask for a new link")).to_be_visible()
     assert_accessible(page)
+
+
+def test_the_pages_the_other_tests_pass_by_are_accessible_too(site: Site, page: Page) -> None:
+    """My entries, the sandbox's 3-D Secure page and an error page, each checked by axe-core
+    (the other tests go through them without checking, or not at all)."""
+    week3 = "nfl-2025-reg-wk03"  # after the weeks the other tests move through
+    contest = Api(site).contest("fifty_fifty", slate=week3)
+    sign_up(page, site, f"dora-{site.store}")
+    page.goto(f"{site.url}/web/contests/{contest}")
+    pool = site.platform.feed.player_pool(week3)
+    fill_lineup(page, LineupPicker(pool, TEMPLATE, random.Random(3)).lineup())
+    expect(page.locator("#lineup-check")).to_contain_text("Valid lineup")
+    page.get_by_label("Card").select_option("pm_card_authenticationRequired")
+    page.get_by_role("button", name="Pay and join").click()
+    expect(page.get_by_role("heading", name="Your bank asks you to confirm")).to_be_visible()
+    assert_accessible(page)
+    page.get_by_role("button", name="Confirm the payment").click()
+    expect(page.locator("#entry-status")).to_have_text("active")
+    assert_accessible(page)
+    page.get_by_role("link", name="My entries").click()
+    expect(page.get_by_role("heading", name="My entries")).to_be_visible()
+    expect(page.get_by_role("cell", name="active")).to_be_visible()
+    assert_accessible(page)
+    page.goto(f"{site.url}/web/contests/no-such-contest")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("No such contest")
+    assert_accessible(page)
