@@ -11,6 +11,8 @@ from api_support import BORN, PASSWORD, Api, assert_problem
 
 from apps.api.state import SERVICES
 from fantasy_core.accounts import Role
+from fantasy_core.money import Money
+from fantasy_core.payouts import winner_take_all
 from support.world import LOCK, lineup
 
 
@@ -205,3 +207,50 @@ def test_an_account_older_than_the_protection_gives_its_details_before_paid_play
     again = api.client.put("/me/profile", json={**details, "jurisdiction": "NY"}, headers=old)
     assert_problem(again, 409, "profile-exists")
     assert charges(api) == 1
+
+
+def test_the_monthly_fair_play_figures_are_published_without_a_token(api: Api) -> None:
+    """Four players at $500, winner take all, in September 2025: nets +$1,300 (the prize,
+    its tax withholding included, less the fee) and -$500 three times; the winner is
+    highly experienced, so all the prizes went to the highly experienced."""
+    players = [api.user_id(api.player(name)) for name in ("ann", "bob", "cat", "dan")]
+    contest = api.world.create(entry_fee=Money(50_000, "usd"), payout=winner_take_all(), capacity=4)
+    for n, user_id in enumerate(players):
+        api.world.give_account(user_id)
+        assert api.world.join(contest, user_id, key=f"k{n}", variant=n).accepted
+    api.world.play_games()
+    with api.world.p.uow() as uow:
+        (prize,) = uow.payouts.for_contest(contest.contest_id)
+        profile = uow.players.lock(prize.user_id)
+        assert profile is not None
+        uow.players.save(attrs.evolve(profile, highly_experienced_since=api.world.clock.now()))
+        uow.commit()
+    answer = api.client.get("/fair-play/2025-09")
+    assert answer.status_code == 200, answer.text
+    assert answer.json() == {
+        "month": "2025-09",
+        "complete": False,  # the world's clock is in September 2025
+        "players": 4,
+        "prizes_minor": 180_000,
+        "median_net_minor": -50_000,
+        "median_net_exact": "-50000",
+        "mean_net_minor": -5_000,
+        "mean_net_exact": "-5000",
+        "highly_experienced_share": "1",
+        "highly_experienced_percent": "100.0",
+    }
+    empty = api.client.get("/fair-play/2025-08").json()
+    assert (empty["players"], empty["complete"], empty["highly_experienced_share"]) == (
+        0,
+        True,
+        "0",
+    )
+    page = api.client.get("/web/fair-play/2025-09")
+    assert page.status_code == 200
+    assert "100.0% of the prizes" in page.text
+    assert "-$500.00" in page.text
+    latest = api.client.get("/web/fair-play", follow_redirects=False)
+    assert latest.headers["location"] == "/web/fair-play/2025-08"
+    for bad in ("2025-13", "25-09", "2025-9", "\uff11\uff19\uff19\uff19-01", "2025-09-01"):
+        assert_problem(api.client.get(f"/fair-play/{bad}"), 400, "malformed")
+    assert_problem(api.client.get("/fair-play/2025-10"), 404, "not-found")

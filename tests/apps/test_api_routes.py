@@ -92,6 +92,7 @@ PUBLIC = {
     ("GET", "/contests/{contest_id:str}/leaderboard/stream"),
     ("GET", "/contests/{contest_id:str}/settlement"),
     ("GET", "/contests/{contest_id:str}/settlement/snapshot"),
+    ("GET", "/fair-play/{month:str}"),  # the published monthly figures (decision 0041)
     ("GET", "/health"),
     ("GET", "/ready"),
     ("GET", "/metrics"),  # counts only; FANTASY_METRICS_TOKEN asks for a token

@@ -288,6 +288,7 @@ def matrix_routes(app: Seeded) -> list[Route]:
         Route("GET", "/slates", public),
         Route("GET", f"/contests/{cid}", public),
         Route("GET", f"/contests/{cid}/leaderboard", public),
+        Route("GET", "/fair-play/2025-09", public),  # the published figures of a month
         # Before lock the lineups are not public, to anyone (409 lineups-not-public).
         Route("GET", f"/contests/{cid}/lineups.csv", dict.fromkeys(CALLERS, 409)),
         # Live standings stream from lock only (409 standings-not-live before it).

@@ -23,6 +23,7 @@ from apps.api.auth import TokenIssuer, account_lookups, jwt_auth
 from apps.api.catalogue import SlateController
 from apps.api.dependencies import dependencies
 from apps.api.entries import EntryController, join_batcher
+from apps.api.fairplay import FAIR_PLAY, FairPlayController, new_figures_cache
 from apps.api.hygiene import (
     MAX_BODY_BYTES,
     StrictJsonRequest,
@@ -88,6 +89,7 @@ def create_app(
     )
     state[ACCOUNTS] = account_lookups(state)
     state[LOBBY] = Recent(LOBBY_SECONDS)  # what the web lobby read, reused for a second
+    state[FAIR_PLAY] = new_figures_cache()  # each month's published figures, for a minute
     state[POOL_TABLES] = Kept(POOL_TABLES_KEPT)  # each contest's pool table, rendered once
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
@@ -118,6 +120,7 @@ def create_app(
             PayoutsController,
             ProtectionController,
             LobbyController,
+            FairPlayController,
             SlateController,
             EntryController,
             OperatorController,

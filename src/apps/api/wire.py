@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from datetime import UTC, date, datetime
+from fractions import Fraction
 from typing import Annotated, Literal
 
 import msgspec
@@ -30,6 +31,7 @@ from fantasy_core.lineups import SportTemplate, sport_template
 from fantasy_core.payments import ChargeOutcome, Payout, Refund
 from fantasy_core.payout_accounts import OnboardingLink, PayoutAccount
 from fantasy_core.payouts import MultipleOfFee, PayoutStructure, RankTable, TopFraction
+from fantasy_core.protection.fairplay import MonthFigures
 from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.scoring import format_points
 from fantasy_core.usecases.connect import PlayerPayouts
@@ -980,4 +982,46 @@ def board_row_out(row: BoardRow) -> BoardRowOut:
         deadline=row.deadline,
         overdue=row.overdue,
         payouts_outstanding=row.payouts_outstanding,
+    )
+
+
+class FairPlayOut(Struct, kw_only=True):
+    """A month's published fair-play figures, from the ledger (decision 0041): the players
+    of the contests whose games completed that month, their median and mean net winnings
+    (prizes, withholding included, less the fees they kept) and the share of the prize
+    money won by highly experienced players. Exact values are fractions of cents ("n" or
+    "n/d"); the rounded ones (to the cent, half to even; to a tenth of a percent) are for
+    display."""
+
+    month: str
+    complete: bool  # the month is over (figures of a month under way can still change)
+    players: int
+    prizes_minor: int
+    median_net_minor: int
+    median_net_exact: str
+    mean_net_minor: int
+    mean_net_exact: str
+    highly_experienced_share: str  # of prizes_minor, exact ("0" when no prize was paid)
+    highly_experienced_percent: str  # e.g. "12.5"
+
+
+def _fraction(value: Fraction) -> str:
+    return (
+        str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    )
+
+
+def fair_play_out(month: str, complete: bool, figures: MonthFigures) -> FairPlayOut:
+    tenths = round(figures.experienced_share * 1000)
+    return FairPlayOut(
+        month=month,
+        complete=complete,
+        players=figures.players,
+        prizes_minor=figures.prizes_minor,
+        median_net_minor=round(figures.median_net_minor),
+        median_net_exact=_fraction(figures.median_net_minor),
+        mean_net_minor=round(figures.mean_net_minor),
+        mean_net_exact=_fraction(figures.mean_net_minor),
+        highly_experienced_share=_fraction(figures.experienced_share),
+        highly_experienced_percent=f"{tenths // 10}.{tenths % 10}",
     )

@@ -24,6 +24,7 @@ from apps.web.account import AccountPages
 from apps.web.console import ConsolePages
 from apps.web.entries import EntryPages
 from apps.web.errors import web_exception_handlers
+from apps.web.fairplay import FairPlayPages
 from apps.web.lobby import LobbyPages
 from apps.web.password import PasswordPages
 from apps.web.payouts import PayoutPages
@@ -142,6 +143,7 @@ def web_routers(settings: Settings) -> list[Router]:
             EntryPages,
             ProtectionPages,
             PayoutPages,
+            FairPlayPages,
             ConsolePages,
         ],
         middleware=[

@@ -38,6 +38,16 @@ def month_bounds(year: int, month: int) -> tuple[datetime, datetime]:
     return start, end
 
 
+def parse_month(text: str) -> tuple[int, int] | None:
+    """(year, month) of 'YYYY-MM' (a year from 2000), or None when it is not one."""
+    year, dash, month = text.partition("-")
+    if not (dash and len(year) == 4 and len(month) == 2 and year.isdigit() and month.isdigit()):
+        return None
+    if not (year.isascii() and month.isascii()) or int(year) < 2000 or not 1 <= int(month) <= 12:
+        return None
+    return int(year), int(month)
+
+
 def published_figures(p: Platform, year: int, month: int) -> MonthFigures:
     """The month's median and mean net winnings of the players of contests paid that
     month, and the share of its prize money won by highly experienced players."""
