@@ -193,6 +193,10 @@ def test_a_declined_card_shows_why_and_enters_nothing(api: Api) -> None:
     assert contest_summary(api.world.p, contest).seats_taken == 0
     # The page offers a fresh key, so another card is a new attempt, not the old answer.
     assert KEY.search(page.text).group(1) != form["idempotency_key"]  # type: ignore[union-attr]
+    [declined] = entries_of(api.world.p, user)
+    entry_page = api.client.get(f"/web/entries/{declined.entry_id}").text
+    assert "Charged" not in entry_page
+    assert "Nothing charged." in entry_page
 
 
 def test_an_invalid_lineup_shows_the_cores_own_message(api: Api) -> None:

@@ -11,8 +11,12 @@ more is the same join, charged once (decision 0053).
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import json
 import random
 import re
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -198,3 +202,61 @@ def test_a_player_pays_with_stripe_js_passes_3ds_and_the_webhook_enters_him(
         EntryStatus.DECLINED,
         EntryStatus.ACTIVE,
     ]
+
+
+def _signed_event(kind: str, intent: dict[str, object]) -> tuple[bytes, str]:
+    """An event as Stripe signs it for the endpoint (`t=...,v1=HMAC-SHA256`)."""
+    body = {
+        "id": f"evt_{uuid.uuid4().hex}",
+        "object": "event",
+        "type": kind,
+        "created": int(time.time()),
+        "livemode": False,
+        "data": {"object": intent},
+    }
+    payload = json.dumps(body).encode()
+    stamp = int(time.time())
+    mac = hmac.new(WEBHOOK_SECRET.encode(), f"{stamp}.".encode() + payload, hashlib.sha256)
+    return payload, f"t={stamp},v1={mac.hexdigest()}"
+
+
+def test_a_challenge_the_player_fails_charges_nothing_and_stripes_word_frees_the_seat(
+    stripe_site: tuple[Site, str], page: Page
+) -> None:
+    site, emulator = stripe_site
+    api = Api(site)
+    contest = api.contest("fifty_fifty")
+    name = f"emil-{site.store}"
+    sign_up(page, site, name)
+    page.goto(f"{site.url}/web/contests/{contest}")
+    pool = site.platform.feed.player_pool(SLATE)
+    fill_lineup(page, LineupPicker(pool, TEMPLATE, random.Random(8)).lineup())
+    expect(page.locator("#lineup-check")).to_contain_text("Valid lineup")
+    fill_card(page, CARD_3DS)
+    page.get_by_role("button", name="Pay and join").click()
+    page.get_by_role("button", name="Confirm with your bank").click()
+    page.get_by_role("button", name="Fail authentication").click()  # the bank's page
+    expect(page.locator("#bank-result")).to_contain_text("nothing was charged")
+    assert_accessible(page)
+    me = api.client.get("/me", headers=api.token(f"{name}@example.com", PASSWORD))
+    [entry] = entries_of(site.platform, me.json()["user_id"])
+    assert entry.status is EntryStatus.PENDING_ACTION  # holds its seat until Stripe's word
+    [intent] = intents_of(emulator, entry.fingerprint)
+    assert intent["status"] == "requires_payment_method"  # nothing charged
+    assert intent["latest_charge"] is None
+
+    # Stripe's payment_intent.payment_failed (localstripe sends none for a failed
+    # challenge: the test posts it, signed as Stripe signs): the seat goes back.
+    payload, signature = _signed_event("payment_intent.payment_failed", intent)
+    answer = httpx.post(
+        f"{site.url}/webhooks/stripe",
+        content=payload,
+        headers={"Stripe-Signature": signature, "Content-Type": "application/json"},
+    )
+    assert answer.json()["applied"] is True
+    page.goto(f"{site.url}/web/entries/{entry.entry_id}")
+    expect(page.locator("#entry-status")).to_have_text("declined")
+    expect(
+        page.get_by_text(re.compile(r"Payment of \$10\.00 not made .*nothing charged"))
+    ).to_be_visible()
+    assert contest_summary(site.platform, contest).seats_taken == 0
