@@ -166,6 +166,11 @@ class EntryRepository(Protocol):
     def contests_entered(self, user_id: str) -> int:
         """How many contests the user has an active (paid, kept) entry in."""
 
+    def entrants_over(self, contest_id: str, contests: int) -> list[str]:
+        """The players with an active entry in `contest_id` who have active entries in more
+        than `contests` contests and are not flagged highly experienced yet, by id; one
+        statement (the fair-play review of a contest's entrants, decision 0044)."""
+
     def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
         """By user asked (an empty list for none): every entry of theirs in any contest made
         at or after `since` that holds a seat (reserved, pending action, active), as what

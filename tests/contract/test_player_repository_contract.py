@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 
+import attrs
 import pytest
 
 from contract.backends import Backend
@@ -86,6 +87,37 @@ def test_spend_counts_the_seat_holding_entries_made_since_an_instant(backend: Ba
         spent = uow.entries.spend_since(["ann", "bob", "cat"], NOW - day)
     fee = a_contest().terms.entry_fee.minor
     assert spent == {"ann": [Spend(NOW, fee), Spend(NOW + day, fee)], "bob": [], "cat": []}
+
+
+def test_a_contests_entrants_over_a_number_of_contests_not_yet_flagged(backend: Backend) -> None:
+    """ann entered c1, c2, c3 (twice in c3); bob c1 and c2, and a refunded entry in c3;
+    cat c2 and c3 only; dan c1, c2, c3 but is flagged already."""
+    a, r = EntryStatus.ACTIVE, EntryStatus.REFUNDED
+    played = {
+        "ann": [("c1", a), ("c2", a), ("c3", a), ("c3", a)],
+        "bob": [("c1", a), ("c2", a), ("c3", r)],
+        "cat": [("c2", a), ("c3", a), ("c4", a)],
+        "dan": [("c1", a), ("c2", a), ("c3", a)],
+    }
+    with backend.uow() as uow:
+        for cid in ("c1", "c2", "c3", "c4"):
+            uow.contests.add(a_contest(cid))
+        uow.entries.add_all(
+            [
+                an_entry(f"{user}-{n}", cid, user, status)
+                for user, entries in played.items()
+                for n, (cid, status) in enumerate(entries)
+            ]
+        )
+        uow.players.add(a_profile("ann"))
+        uow.players.add(attrs.evolve(a_profile("dan"), highly_experienced_since=NOW))
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.entries.entrants_over("c1", 2) == ["ann"]  # bob: 2; cat: not in c1
+        assert uow.entries.entrants_over("c1", 1) == ["ann", "bob"]
+        assert uow.entries.entrants_over("c4", 2) == ["cat"]  # no profile: still counted
+        assert uow.entries.entrants_over("c1", 3) == []
+        assert uow.entries.entrants_over("none", 0) == []
 
 
 def test_a_w9_comes_back_as_saved_and_a_new_one_replaces_it(backend: Backend) -> None:

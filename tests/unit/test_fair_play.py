@@ -3,6 +3,7 @@ figures published from the ledger."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from fractions import Fraction
 
 import pytest
@@ -10,13 +11,19 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from fantasy_core.contest import ContestTerms
+from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.errors import TierRefused
 from fantasy_core.payments import Payout, payout_fingerprint
 from fantasy_core.protection.fairplay import Experience, FairPlay, check_tier, month_figures
 from fantasy_core.usecases.joining import JoinRequest
 from fantasy_core.usecases.joining_batch import join_many
 from fantasy_core.usecases.net_winnings import published_figures, winnings_between
-from fantasy_core.usecases.protecting import player_profile, review_experience
+from fantasy_core.usecases.protecting import (
+    highly_experienced,
+    player_profile,
+    review_experience,
+)
+from fantasy_core.usecases.queries import leaderboard
 from support.protection import protect, register
 from support.world import LOCK, World, lineup
 
@@ -165,3 +172,46 @@ def test_net_winnings_from_the_ledger_add_up_to_prizes_less_fees() -> None:
     assert figures.players == 4
     assert figures.mean_net_minor == Fraction(prizes - 4_000, 4)
     assert figures.experienced_share == 0
+
+
+def _played(world: World, user: str, contests: int) -> None:
+    """`user` kept a paid entry in `contests` earlier contests (written as the store has them)."""
+    with world.store.unit_of_work() as uow:
+        uow.entries.add_all(
+            [
+                Entry(f"{user}-old-{n}", f"old-{n}", user, f"join-{user}-old-{n}", lineup(0),
+                      "pm_card_visa", 1_000, LOCK - timedelta(days=30), EntryStatus.ACTIVE)
+                for n in range(contests)
+            ]
+        )  # fmt: skip
+        uow.commit()
+
+
+def test_the_worker_flags_a_player_past_1000_contests_when_their_contest_settles() -> None:
+    """No join of a closed contest is needed: the status is the platform's, and shows on the
+    profile and the leaderboard once the 1,001st contest settles (decision 0044)."""
+    world = World()
+    protect(world)
+    for user, before in (("vet", 1_000), ("almost", 999), ("new", 0)):
+        register(world, user)
+        world.give_account(user)
+        _played(world, user, before)
+    contest = world.create()
+    for n, user in enumerate(("vet", "almost", "new")):
+        assert world.join(contest, user, key="k", variant=n).accepted
+    assert highly_experienced(world.p, ["vet"]) == set()
+    world.play_games()
+    assert world.state(contest) == "PAID"
+    flagged = {
+        user: profile.highly_experienced_since
+        for user in ("vet", "almost", "new")
+        if (profile := player_profile(world.p, user)) is not None
+    }
+    assert flagged["vet"] is not None  # 1,001 contests: more than 1,000
+    assert flagged["almost"] is None  # 1,000: not more than 1,000
+    assert flagged["new"] is None
+    with world.store.unit_of_work() as uow:
+        trail = uow.audit.for_actor("system")
+    assert [r.subject for r in trail if r.action == "player.highly_experienced"] == ["vet"]
+    rows = leaderboard(world.p, contest.contest_id, 0, 10).rows
+    assert highly_experienced(world.p, [r.user_id for r in rows]) == {"vet"}

@@ -324,6 +324,21 @@ class _Entries(_Repo):
             }
         )
 
+    def entrants_over(self, contest_id: str, contests: int) -> list[str]:
+        active = [e for e in self.t.entries.values() if e.status is EntryStatus.ACTIVE]
+        entrants = {e.user_id for e in active if e.contest_id == contest_id}
+        entered: dict[str, set[str]] = {}
+        for entry in active:
+            if entry.user_id in entrants:
+                entered.setdefault(entry.user_id, set()).add(entry.contest_id)
+        players = self.t.players
+        return sorted(
+            user
+            for user, seen in entered.items()
+            if len(seen) > contests
+            and not (user in players and players[user].highly_experienced_since is not None)
+        )
+
     def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
         spent: dict[str, list[Spend]] = {user: [] for user in user_ids}
         for _, e in sorted(self.t.entries.items(), key=lambda item: item[1].created_at):

@@ -153,6 +153,28 @@ _SPEND_SINCE = (
     )
     .order_by(t.entries.c.created_at, t.entries.c.entry_id)
 )
+_ACTIVE = EntryStatus.ACTIVE.value
+_ENTRANTS = (
+    select(t.entries.c.user_id)
+    .where(t.entries.c.contest_id == bindparam("contest"), t.entries.c.status == _ACTIVE)
+    .distinct()
+)
+_FLAGGED = select(t.player_profiles.c.user_id).where(
+    t.player_profiles.c.highly_experienced_since.is_not(None)
+)
+# A contest's entrants (index contest_id, user_id) over N contests entered (their entries,
+# index user_id, created_at), not flagged yet: one statement (decision 0044).
+_ENTRANTS_OVER = (
+    select(t.entries.c.user_id)
+    .where(
+        t.entries.c.user_id.in_(_ENTRANTS),
+        t.entries.c.user_id.not_in(_FLAGGED),
+        t.entries.c.status == _ACTIVE,
+    )
+    .group_by(t.entries.c.user_id)
+    .having(func.count(func.distinct(t.entries.c.contest_id)) > bindparam("contests"))
+    .order_by(t.entries.c.user_id)
+)
 _INSERT_ENTRY = t.entries.insert()
 
 
@@ -346,6 +368,10 @@ class SqlEntries:
             t.entries.c.user_id == user_id, t.entries.c.status == EntryStatus.ACTIVE.value
         )
         return int(self._db.execute(query).scalar_one())
+
+    def entrants_over(self, contest_id: str, contests: int) -> list[str]:
+        rows = self._db.execute(_ENTRANTS_OVER, {"contest": contest_id, "contests": contests})
+        return [str(row.user_id) for row in rows]
 
     def spend_since(self, user_ids: Iterable[str], since: datetime) -> dict[str, list[Spend]]:
         spent: dict[str, list[Spend]] = {user: [] for user in user_ids}

@@ -7,7 +7,7 @@ from attrs import frozen
 from fantasy_core.calendar import CalendarOpening
 from fantasy_core.lifecycle import ContestState, ContestTransitioned
 from fantasy_core.platform import Platform
-from fantasy_core.protection.fairplay import BIG_PRIZE_MINOR
+from fantasy_core.protection.fairplay import BIG_PRIZE_MINOR, EXPERIENCED_CONTESTS
 from fantasy_core.usecases.calendar import run_calendar
 from fantasy_core.usecases.delivery import deliver_notices
 from fantasy_core.usecases.lifecycle import tick
@@ -30,19 +30,23 @@ class PassReport:
     locks_moved: int = 0
 
 
-def _review_winners(p: Platform, settled: list[str]) -> None:
-    """The winners of a prize of $1,000 or more in a contest just settled may have become
-    highly experienced (fair play): their status is reviewed now, once per such prize."""
-    winners: set[str] = set()
+def _review_players(p: Platform, settled: list[str]) -> None:
+    """Players of a contest just settled may have become highly experienced (fair play):
+    the winners of a prize of $1,000 or more (more than 3 such prizes), and the entrants
+    with more than 1,000 contests entered (one statement per contest), not flagged yet.
+    Their status is reviewed now, so that it shows on their profile and leaderboard rows
+    before any rule depends on it (decision 0044)."""
+    candidates: set[str] = set()
     with p.uow() as uow:
         for contest_id in settled:
-            winners.update(
+            candidates.update(
                 payout.user_id
                 for payout in uow.payouts.for_contest(contest_id)
                 if payout.amount_minor >= BIG_PRIZE_MINOR
             )
-    if winners:
-        review_experience(p, winners)
+            candidates.update(uow.entries.entrants_over(contest_id, EXPERIENCED_CONTESTS))
+    if candidates:
+        review_experience(p, candidates)
 
 
 def run_once(p: Platform) -> PassReport:
@@ -65,7 +69,7 @@ def run_once(p: Platform) -> PassReport:
     paid = execute_payouts(p)
     moved += tick(p)
     if p.protection is not None:
-        _review_winners(p, [e.contest_id for e in moved if e.target is ContestState.SETTLED])
+        _review_players(p, [e.contest_id for e in moved if e.target is ContestState.SETTLED])
     refunded = send_refunds(p)
     announced = deliver_notices(p).delivered
     return PassReport(
