@@ -435,6 +435,11 @@ def test_tax_details_are_kept_and_only_the_ids_last_four_shown_again(api: Api) -
     assert browser.post("/web/me/protection/tax-details", form).status_code == 303
     page = api.client.get("/web/me/protection").text
     assert "taxpayer id ending 6789" in page
+    # The W-9 form is in the page's body once, not in its <title> (where no one sees it).
+    title = re.search(r"<title>(.*?)</title>", page, re.S)
+    assert title is not None
+    assert title.group(1) == "Limits and breaks · Fantasy contests"
+    assert page.count('action="/web/me/protection/tax-details"') == 1
     assert "123-45" not in page
     refused = browser.post("/web/me/protection/tax-details", {**form, "taxpayer_id": "12x"})
     assert refused.status_code == 422
