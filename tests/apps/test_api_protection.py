@@ -3,7 +3,7 @@ them charges anything (counted on the gateway's side); the limits and breaks fro
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import attrs
@@ -254,3 +254,58 @@ def test_the_monthly_fair_play_figures_are_published_without_a_token(api: Api) -
     for bad in ("2025-13", "25-09", "2025-9", "\uff11\uff19\uff19\uff19-01", "2025-09-01"):
         assert_problem(api.client.get(f"/fair-play/{bad}"), 400, "malformed")
     assert_problem(api.client.get("/fair-play/2025-10"), 404, "not-found")
+
+
+def test_a_login_during_a_break_says_so_and_its_token_enters_no_contest(api: Api) -> None:
+    """Issue 16: during a cool-off or self-exclusion, no login that can enter contests. The
+    login answers with the break and its end; its token is refused by every route that
+    enters or plays a contest, with the break's own problem, and charges nothing; it still
+    reads entries and payouts and gives tax details (decision 0043)."""
+    contest, other = api.contest("fifty_fifty"), api.contest("tournament")
+    ann = api.player("ann")
+    entry = join(api, contest, ann, "k1").json()["entry_id"]
+    before = api.client.post("/auth/login", json={"email": "ann@example.com", "password": PASSWORD})
+    assert (before.json()["break_from_play"], before.json()["can_enter_contests"]) == (None, True)
+    assert api.client.post("/me/cool-off", json={"hours": 72}, headers=ann).status_code == 200
+    answer = api.client.post("/auth/login", json={"email": "ann@example.com", "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    body = answer.json()
+    assert body["can_enter_contests"] is False
+    assert body["break_from_play"]["kind"] == "cool_off"
+    until = datetime.fromisoformat(body["break_from_play"]["until"])
+    assert until == api.world.clock.now() + timedelta(hours=72)
+    token = {"Authorization": f"Bearer {body['access_token']}"}
+    charged = charges(api)
+    # Every route that enters or plays a contest: the break's own problem, with its end.
+    refused = assert_problem(join(api, other, token, "k2"), 403, "cool-off")
+    assert datetime.fromisoformat(refused["until"]) == until
+    picks = [{"slot": s, "player_id": p} for s, p in lineup(1).picks]
+    bulk = api.client.post(
+        f"/contests/{other}/entries/bulk",
+        json={"entries": [{"lineup": picks, "payment_method": "pm_card_visa"}]},
+        headers={**token, "Idempotency-Key": "b"},
+    )
+    assert bulk.status_code == 200, bulk.text
+    (item,) = bulk.json()["results"]
+    assert (item["status"], item["problem"]["type"]) == (403, "/problems/cool-off")
+    edit = api.client.put(f"/entries/{entry}/lineup", json={"lineup": picks}, headers=token)
+    assert datetime.fromisoformat(assert_problem(edit, 403, "cool-off")["until"]) == until
+    assert charges(api) == charged
+    # What the player may still do: read, see prizes, give a W-9.
+    assert api.client.get(f"/entries/{entry}", headers=token).json()["status"] == "withdrawn"
+    assert api.client.get("/me/entries", headers=token).status_code == 200
+    assert api.client.get("/me/payouts", headers=token).status_code == 200
+    assert api.client.get("/me/payments", headers=token).status_code == 200
+    w9 = {"legal_name": "Ann Smith", "address": "1 Main St", "taxpayer_id": "123-45-6789"}
+    assert api.client.put("/me/tax-details", json=w9, headers=token).status_code == 200
+    # A self-exclusion lengthens the break: the login says so, permanent has no end.
+    excluding = api.client.post("/me/self-exclusion", json={"term": "permanent"}, headers=token)
+    assert excluding.status_code == 200, excluding.text
+    excluded = api.client.post(
+        "/auth/login", json={"email": "ann@example.com", "password": PASSWORD}
+    )
+    assert excluded.json()["break_from_play"]["kind"] == "self_exclusion"
+    assert excluded.json()["break_from_play"]["until"] is None
+    token = {"Authorization": f"Bearer {excluded.json()['access_token']}"}
+    problem = assert_problem(join(api, other, token, "k3"), 403, "self-excluded")
+    assert problem["until"] is None

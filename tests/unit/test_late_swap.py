@@ -8,13 +8,15 @@ from datetime import timedelta
 import pytest
 
 from fantasy_core.contest import ContestTerms, InvalidContestTerms
-from fantasy_core.errors import InvalidLineup, LineupChangeRefused
+from fantasy_core.errors import InvalidLineup, LineupChangeRefused, NotYourEntry, PlayerRestricted
 from fantasy_core.game_starts import GameStarts, visible_picks
 from fantasy_core.lineups import Lineup
 from fantasy_core.snapshot import entry_rows, verify
 from fantasy_core.stats import GameStatus
 from fantasy_core.usecases.lineups import edit_lineup
+from fantasy_core.usecases.protecting import start_cool_off
 from fantasy_core.usecases.queries import leaderboard, settlement_snapshot
+from support.protection import protect, register
 from support.staggered import KICKOFFS, LATE, staggered
 from support.world import LOCK, World, lineup
 
@@ -222,3 +224,32 @@ def test_visible_picks_show_only_players_whose_game_has_started() -> None:
         None,
     ]
     assert [slot for slot, _ in shown] == [slot for slot, _ in lineup(0).picks]
+
+
+def test_a_player_in_a_break_from_play_cannot_swap_until_it_ends() -> None:
+    """A cool-off leaves the entries of locked contests to play (their prizes are paid),
+    but the player plays no contest meanwhile: no swap, with the break's own refusal
+    (decision 0043), while a player in no break swaps at that moment."""
+    world, contest = late_swap_world()
+    protect(world)
+    register(world, "ann")
+    register(world, "bob")
+    ann = joined_pair(world, contest)
+    world.clock.set(LOCK + timedelta(minutes=30))
+    world.run()
+    start_cool_off(world.p, "ann", timedelta(hours=72))
+    swapped = with_pick(lineup(0), PHI_RB, "DAL-RB2")
+    with pytest.raises(PlayerRestricted) as refused:
+        edit_lineup(world.p, ann, "ann", swapped)
+    assert (refused.value.reason, refused.value.until) == (
+        "cool_off",
+        LOCK + timedelta(minutes=30, hours=72),
+    )
+    with pytest.raises(NotYourEntry):  # another's entry is still refused as such
+        edit_lineup(world.p, ann, "bob", swapped)
+    with world.store.unit_of_work() as uow:
+        assert uow.entries.get(ann).lineup == lineup(0)
+    with world.store.unit_of_work() as uow:
+        bob = next(e.entry_id for e in uow.entries.for_user("bob"))
+    bob_swapped = with_pick(lineup(2), 1, "DAL-RB2")  # PHI-RB1: his game (g2) is later
+    assert edit_lineup(world.p, bob, "bob", bob_swapped).lineup == bob_swapped

@@ -40,12 +40,14 @@ from apps.api.wire import (
     entry_out,
     payments_out,
     profile_out,
+    restriction_out,
 )
 from apps.bootstrap import Services
 from apps.password_reset import PasswordReset
-from fantasy_core.accounts import Account
+from fantasy_core.accounts import Account, Role
 from fantasy_core.platform import Platform
-from fantasy_core.usecases.protecting import player_profile
+from fantasy_core.protection.restrictions import Restriction
+from fantasy_core.usecases.protecting import break_in_force, player_profile
 from fantasy_core.usecases.queries import entries_of, payments_of, payout_account, placings
 
 _log = logging.getLogger("fantasy.api")
@@ -98,13 +100,18 @@ class AuthController(Controller):
         data: JSONBody[Credentials],
         accounts: NamedDependency[Accounts],
         tokens: NamedDependency[TokenIssuer],
+        platform: NamedDependency[Platform],
         request: Request[Any, Any, Any],
     ) -> TokenOut:
         """A bearer token for `Authorization: Bearer <token>`. Rate limited per address
-        (the connection's; behind a proxy, see the README on forwarded addresses)."""
+        (the connection's; behind a proxy, see the README on forwarded addresses). During
+        a cool-off or self-exclusion the answer says so (`break_from_play`, with its end;
+        `can_enter_contests` false): the token reads entries and payouts and takes tax
+        details, and every route that enters or plays a contest refuses it with the
+        break's own problem (403 `cool-off` / `self-excluded`)."""
         _spend_login(request)
         account = accounts.login(data.email, data.password)
-        return _token_out(tokens, account)
+        return _token_out(tokens, account, break_in_force(platform, account.user_id))
 
     @post(
         "/password-reset",
@@ -305,11 +312,15 @@ def send_reset_mail(platform: Platform, mailer: Mailer, mail: Mail, now: datetim
         platform.alert(MAIL_ALERT, f"password reset mail could not be sent: {error}")
 
 
-def _token_out(tokens: TokenIssuer, account: Account) -> TokenOut:
+def _token_out(
+    tokens: TokenIssuer, account: Account, in_force: Restriction | None = None
+) -> TokenOut:
     return TokenOut(
         access_token=tokens.issue(account),
         token_type="bearer",
         expires_in=int(tokens.ttl.total_seconds()),
         user_id=account.user_id,
         role=account.role.value,
+        break_from_play=None if in_force is None else restriction_out(in_force),
+        can_enter_contests=in_force is None and account.role is Role.PLAYER,
     )

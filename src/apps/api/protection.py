@@ -14,10 +14,11 @@ from msgspec import UNSET, Meta, Struct, UnsetType
 from apps.api.auth import BEARER, players_only
 from apps.api.problems import problem_responses
 from apps.api.wire import Request as RequestBody
+from apps.api.wire import RestrictionOut, restriction_out
 from fantasy_core.accounts import Account
 from fantasy_core.platform import Platform
 from fantasy_core.protection.limits import MAX_LIMIT, LimitKind
-from fantasy_core.protection.restrictions import ExclusionTerm, Restriction
+from fantasy_core.protection.restrictions import ExclusionTerm
 from fantasy_core.usecases.protecting import (
     LimitStatus,
     limits_of,
@@ -85,18 +86,6 @@ class CoolOffIn(RequestBody):
 
 class SelfExclusionIn(RequestBody):
     term: Literal["1y", "5y", "permanent"]
-
-
-class RestrictionOut(Struct, kw_only=True):
-    kind: str  # cool_off or self_exclusion
-    since: datetime
-    until: datetime | None  # null: permanent
-
-
-def restriction_out(restriction: Restriction) -> RestrictionOut:
-    return RestrictionOut(
-        kind=restriction.kind.value, since=restriction.since, until=restriction.until
-    )
 
 
 class TaxDetailsIn(RequestBody):

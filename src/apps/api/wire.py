@@ -33,6 +33,7 @@ from fantasy_core.payout_accounts import OnboardingLink, PayoutAccount
 from fantasy_core.payouts import MultipleOfFee, PayoutStructure, RankTable, TopFraction
 from fantasy_core.protection.fairplay import MonthFigures
 from fantasy_core.protection.players import PlayerProfile
+from fantasy_core.protection.restrictions import Restriction
 from fantasy_core.scoring import format_points
 from fantasy_core.usecases.connect import PlayerPayouts
 from fantasy_core.usecases.console import BoardRow
@@ -155,12 +156,28 @@ class PasswordResetOut(Struct, kw_only=True):
     detail: str
 
 
+class RestrictionOut(Struct, kw_only=True):
+    kind: str  # cool_off or self_exclusion
+    since: datetime
+    until: datetime | None  # null: permanent
+
+
+def restriction_out(restriction: Restriction) -> RestrictionOut:
+    return RestrictionOut(
+        kind=restriction.kind.value, since=restriction.since, until=restriction.until
+    )
+
+
 class TokenOut(Struct, kw_only=True):
     access_token: str
     token_type: str
     expires_in: int
     user_id: str
     role: str
+    # A cool-off or self-exclusion in force (decision 0043): the token still reads entries
+    # and payouts and takes tax details, but enters and plays no contest until `until`.
+    break_from_play: RestrictionOut | None = None
+    can_enter_contests: bool = True
 
 
 class PayoutAccountIn(Request):

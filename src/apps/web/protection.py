@@ -17,7 +17,8 @@ from litestar.response import Redirect
 
 from apps.api.auth import players_only
 from apps.api.problems import Problem
-from apps.api.protection import limits_out, restriction_out
+from apps.api.protection import limits_out
+from apps.api.wire import restriction_out
 from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, render
 from apps.web.session import signed_in

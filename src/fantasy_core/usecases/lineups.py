@@ -13,6 +13,7 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
+from fantasy_core.usecases.protecting import check_no_break
 
 
 def edit_lineup(p: Platform, entry_id: str, user_id: str, lineup: Lineup) -> Entry:
@@ -24,8 +25,10 @@ def edit_lineup(p: Platform, entry_id: str, user_id: str, lineup: Lineup) -> Ent
     lineup obeys the join's rules (InvalidLineup: which rule, which player).
     NotYourEntry: another player's. LineupChangeRefused: an entry that does not
     play (not_active), the contest no longer takes changes (locked), or a swap touches a
-    player whose game has started (player_started, naming him). The same lineup again
-    changes nothing. The audit records the old and new lineups' fingerprints.
+    player whose game has started (player_started, naming him). PlayerRestricted: the
+    owner is in a cool-off or self-exclusion (no contest is played then, decision 0043).
+    The same lineup again changes nothing. The audit records the old and new lineups'
+    fingerprints.
     """
     with p.uow() as uow:
         contest_id = uow.entries.get(entry_id).contest_id
@@ -34,6 +37,8 @@ def edit_lineup(p: Platform, entry_id: str, user_id: str, lineup: Lineup) -> Ent
         now = p.clock.now()
         swap = not contest.accepts_entries(now)
         starts = game_starts(uow, contest) if swap and contest.terms.late_swap else None
+        if entry.user_id == user_id:  # another's entry is refused as such by check_change
+            check_no_break(p, uow, user_id, now)
         check_change(contest, entry, user_id, lineup, now, starts)
         if lineup == entry.lineup:
             return entry

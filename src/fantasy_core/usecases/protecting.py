@@ -29,6 +29,7 @@ from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.protection.restrictions import (
     ExclusionTerm,
     Restriction,
+    check_not_restricted,
     combine,
     cool_off,
     self_exclusion,
@@ -208,6 +209,29 @@ def highly_experienced(p: Platform, user_ids: Sequence[str]) -> set[str]:
     """Which of `user_ids` the platform found highly experienced (leaderboards show it)."""
     with p.uow() as uow:
         return uow.players.highly_experienced(user_ids)
+
+
+def break_in_force(p: Platform, user_id: str) -> Restriction | None:
+    """The player's cool-off or self-exclusion in force now, if any (None also for a
+    platform without protection or an account with no player record)."""
+    if p.protection is None:
+        return None
+    with p.uow() as uow:
+        profile = uow.players.get(user_id)
+    now = p.clock.now()
+    if profile is None or profile.restriction is None or not profile.restriction.active(now):
+        return None
+    return profile.restriction
+
+
+def check_no_break(p: Platform, uow: UnitOfWork, user_id: str, now: datetime) -> None:
+    """In `uow`: PlayerRestricted (cool_off, self_excluded, with its end) if the player is
+    in a break from play: nothing that enters or plays a contest is done for them then."""
+    if p.protection is None:
+        return
+    profile = uow.players.get(user_id)
+    if profile is not None:
+        check_not_restricted(profile.restriction, now)
 
 
 def player_profile(p: Platform, user_id: str) -> PlayerProfile | None:
