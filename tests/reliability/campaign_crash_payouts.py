@@ -12,10 +12,17 @@ does after 24 hours), so recovery must find earlier transfers by their metadata
 alone: a worker that sent a payout of unknown outcome again without looking it up
 would transfer it twice, every run.
 
+The fee ($1,000 by default) makes the ten best places reportable prizes (their net
+winnings of 2025 reach $600) won by players with no W-9: the worker, which runs player
+protection as the apps do, withholds 24% of each (decision 0042) when it first sends
+it, so kills also land between that decision (committed with the send's mark) and the
+transfer, and after a transfer of the rest before its record.
+
 Counted on the emulator's side: every winner has exactly one transfer, of the
-recorded amount, to the winner's account; nothing else was transferred. On ours:
-the contest is PAID, every payout CONFIRMED with that transfer's id and confirmed
-once in the audit trail, and the ledger verifies.
+recorded amount less what was withheld, to the winner's account; nothing else was
+transferred. On ours: the contest is PAID, every payout CONFIRMED with that transfer's
+id and confirmed once in the audit trail, its withholding decided once (audited once,
+posted once, exactly 24% where due), and the ledger verifies.
 """
 
 from __future__ import annotations
@@ -32,9 +39,12 @@ from adapters.sqlalchemy import tables as t
 from adapters.stripe_gateway import RequestRetry, StripeGateway
 from fantasy_core.contest import Contest
 from fantasy_core.entry_limits import MaxEntries
+from fantasy_core.ledger import Movement
 from fantasy_core.lifecycle import ContestState
+from fantasy_core.money import Money
 from fantasy_core.payments import PayoutStatus
 from fantasy_core.payouts import PrizeTier, RankTable
+from fantasy_core.protection.tax import backup_withholding
 from fantasy_core.usecases.reports import verify_ledger
 from support.campaign import CampaignReport
 from support.postgres_schema import fresh_schema
@@ -61,6 +71,8 @@ class CrashPayoutsConfig:
     kill_after_a_transfer_every: int = 2
     # After reaching its kill point, wait up to this long before the SIGKILL.
     jitter_seconds: float = 0.03
+    # Each entry's fee (cents): $1,000 makes the ten best places reportable (withheld).
+    entry_fee: int = 100_000
 
 
 @frozen
@@ -102,13 +114,16 @@ def every_entry_wins(prizes: int) -> RankTable:
     return RankTable(tuple(tiers))
 
 
-def settled_contest(world: SqlWorld, books: StripeBooks, prizes: int, run: int) -> Contest:
+def settled_contest(
+    world: SqlWorld, books: StripeBooks, prizes: int, run: int, fee: int = 100_000
+) -> Contest:
     """A SETTLED contest with `prizes` entries, each a winner with a Connect account."""
     contest = world.create(
         name=f"Crash run {run}",
         capacity=prizes,
         entry_limit=MaxEntries(1),
         payout=every_entry_wins(prizes),
+        entry_fee=Money(fee, "usd"),
     )
     for n in range(prizes):
         user = f"winner-{run}-{n:04d}"
@@ -134,6 +149,7 @@ def run_campaign(
         "contest reaches PAID after every kill and restart",
         "emulator: exactly one transfer per payout fingerprint, none unlabelled",
         "emulator: each transfer's amount and destination are the recorded payout's",
+        "withholding: decided once per prize (audit, ledger), 24% where reportable",
         "database: every payout CONFIRMED with the emulator's transfer id",
         "audit: one payout.confirmed per payout",
         "ledger verifies (every posting set balanced, closed contests conserved)",
@@ -141,7 +157,7 @@ def run_campaign(
     rng = random.Random(config.seed)
     started = time.monotonic()
     books = StripeBooks(stripe_url)
-    for key in ("prizes", "transfers", "duplicate transfers", "restarts"):
+    for key in ("prizes", "transfers", "duplicate transfers", "restarts", "prizes withheld"):
         report.figures[key] = 0
     with fresh_schema(postgres_url, "crash") as url:
         retry = RequestRetry(attempts=3, first_delay=0.01, max_delay=0.05, sleep_budget=1.0)
@@ -150,7 +166,7 @@ def run_campaign(
         for run in range(config.runs):
             world = SqlWorld(url, gateway)
             try:
-                contest = settled_contest(world, books, config.prizes, run)
+                contest = settled_contest(world, books, config.prizes, run, config.entry_fee)
                 log = workdir / f"crash-run-{run}.log"
                 worker = WorkerProcess(fantasy_worker(WORKER_INTERVAL), env, log)
                 _kill_and_restart(config, rng, world, worker, books, contest, report)
@@ -266,6 +282,7 @@ def _check_run(
     world: SqlWorld, books: StripeBooks, contest: Contest, report: CampaignReport
 ) -> None:
     cid = contest.contest_id
+    fee = contest.terms.entry_fee.minor
     tally = books.transfer_tally(cid)
     with world.p.uow() as uow:
         state = uow.contests.get(cid).state
@@ -275,7 +292,16 @@ def _check_run(
             r.subject for r in uow.audit.for_contest(cid) if r.action == "payout.confirmed"
         )
         sends = sum(1 for r in uow.audit.for_contest(cid) if r.action == "payout.sending")
+        withheld_audits = Counter(
+            r.subject for r in uow.audit.for_contest(cid) if r.action == "payout.withheld"
+        )
+        posted = {
+            s.key.removeprefix("withheld:"): s.amount
+            for s in uow.ledger.for_contest(cid)
+            if s.movement is Movement.PRIZE_WITHHELD
+        }
     report.count("prizes", len(payouts))
+    report.count("prizes withheld", sum(1 for x in payouts if x.withheld_minor))
     report.count("transfers", tally.count)
     report.count("duplicate transfers", tally.duplicates)
     report.count("payout attempts (audited sends)", sends)
@@ -292,9 +318,21 @@ def _check_run(
         fp = payout.fingerprint
         account = accounts[payout.user_id]
         report.check(payout.status is PayoutStatus.CONFIRMED, f"{fp} is {payout.status.value}")
+        withheld = payout.withheld_minor
+        report.check(withheld is not None, f"{fp}: paid with no withholding decided")
+        rest = payout.amount_minor - (withheld or 0)
         report.check(
-            tally.amounts.get(fp) in (None, payout.amount_minor),
-            f"{fp}: transferred {tally.amounts.get(fp)}, owed {payout.amount_minor}",
+            tally.amounts.get(fp) in (None, rest),
+            f"{fp}: transferred {tally.amounts.get(fp)}, owed {rest} ({withheld} withheld)",
+        )
+        # The winner's only contest: net = prize - fee, reportable from 2025's $600.
+        due = backup_withholding(payout.amount_minor) if payout.amount_minor - fee >= 60_000 else 0
+        report.check(withheld == due, f"{fp}: withheld {withheld}, due {due}")
+        report.check(
+            posted.get(fp, 0) == (withheld or 0)
+            and withheld_audits[payout.entry_id] == (1 if withheld else 0),
+            f"{fp}: withheld {withheld}, posted {posted.get(fp)}, "
+            f"audited {withheld_audits[payout.entry_id]} times",
         )
         report.check(
             account is not None and tally.destinations.get(fp) in (None, account.account_id),
