@@ -23,6 +23,7 @@ from fantasy_core.usecases.joining import JoinRequest, join, withdraw
 from fantasy_core.usecases.joining_batch import join_many
 from fantasy_core.usecases.payment_events import apply_payment_event
 from fantasy_core.usecases.protecting import (
+    guard_joins,
     set_limits,
     start_cool_off,
     start_self_exclusion,
@@ -137,6 +138,34 @@ def test_a_batch_holds_one_player_to_their_limit() -> None:
     assert [type(a) for a in refused] == [LimitReached, LimitReached]
     assert all(isinstance(a, LimitReached) and a.left == 0 for a in refused)
     assert charges(world) == 4  # ann twice (her 2,000), bob twice
+
+
+def test_what_a_player_spent_is_read_only_when_a_limit_of_theirs_is_in_force(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The spend of the periods is every seat the player took this month: read at every
+    # join, it grew with the player's history though most players set no limit.
+    world = World()
+    protect(world)
+    register(world, "ann")
+    register(world, "bob")
+    set_limits(world.p, "ann", {LimitKind.FEES_WEEK: 5_000})
+    asked: list[list[str]] = []
+    now = world.p.clock.now()
+    with world.p.uow() as uow:
+        read = uow.entries.spend_since
+
+        def spy(users: list[str], since: object) -> object:
+            asked.append(list(users))
+            return read(users, since)  # type: ignore[arg-type]
+
+        monkeypatch.setattr(uow.entries, "spend_since", spy)
+        guard_joins(world.p, uow, ["bob"], now)
+        guard_joins(world.p, uow, ["bob", "ann"], now)
+    assert asked == [["ann"]]
+    contest = world.create()
+    for n in range(3):
+        assert world.join(contest, "bob", key=f"b{n}", variant=n).status is EntryStatus.ACTIVE
 
 
 def test_a_batch_refuses_an_excluded_jurisdiction_alone() -> None:

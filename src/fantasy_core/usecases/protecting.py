@@ -103,7 +103,10 @@ def guard_joins(p: Platform, uow: UnitOfWork, user_ids: Iterable[str], now: date
         return JoinGuard(None, None, {}, {}, now)
     users = sorted(set(user_ids))
     profiles = uow.players.lock_all(users)
-    spent = uow.entries.spend_since(users, earliest_start(now))
+    # Only a limit in force needs what the player spent: most players set none, and the
+    # spend of the periods is every seat they took this month, read anew at each join.
+    limited = [u for u in users if u in profiles and profiles[u].limits.in_force(now).values]
+    spent = uow.entries.spend_since(limited, earliest_start(now)) if limited else {}
     return JoinGuard(uow, p.protection, profiles, spent, now)
 
 
