@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from datetime import timedelta
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from functools import lru_cache
+from typing import Any, Self, cast
 
 from attrs import frozen
 from litestar.connection import ASGIConnection
@@ -45,9 +46,78 @@ PUBLIC_PATHS = [
 BEARER: list[dict[str, list[str]]] = [{"BearerToken": []}]
 
 
+class CheckedToken(Token):
+    """A bearer token whose signature and claims are checked once per process, not at each
+    request: pyjwt's decode (base64, JSON, the HMAC) was a fifth of the event loop's work
+    per join (docs/performance.md). What can change is still checked at every request: the
+    expiry here, and the account, its role and the revocations in `retrieve_user`. A token
+    that fails its check is not kept, so a forged one costs a full check every time."""
+
+    @classmethod
+    def decode(
+        cls,
+        encoded_token: str,
+        secret: str,
+        algorithm: str,
+        audience: str | Sequence[str] | None = None,
+        issuer: str | Sequence[str] | None = None,
+        require_claims: Sequence[str] | None = None,
+        verify_exp: bool = True,
+        verify_nbf: bool = True,
+        strict_audience: bool = False,
+    ) -> Self:
+        token = _checked(
+            encoded_token,
+            secret,
+            algorithm,
+            _hashable(audience),
+            _hashable(issuer),
+            None if require_claims is None else tuple(require_claims),
+            verify_exp,
+            verify_nbf,
+            strict_audience,
+        )
+        # pyjwt's rule: expired when `exp` <= now (no leeway). `nbf` cannot turn a token
+        # that passed into one that fails, and ours carry none.
+        if verify_exp and token.exp <= datetime.now(UTC):
+            raise NotAuthorizedException("Invalid token")
+        return cast(Self, token)
+
+
+def _hashable(value: str | Sequence[str] | None) -> str | tuple[str, ...] | None:
+    return value if value is None or isinstance(value, str) else tuple(value)
+
+
+@lru_cache(maxsize=4096)
+def _checked(
+    encoded_token: str,
+    secret: str,
+    algorithm: str,
+    audience: str | tuple[str, ...] | None,
+    issuer: str | tuple[str, ...] | None,
+    require_claims: tuple[str, ...] | None,
+    verify_exp: bool,
+    verify_nbf: bool,
+    strict_audience: bool,
+) -> CheckedToken:
+    """Token.decode itself (it raises for a token that fails, and nothing is kept)."""
+    return super(CheckedToken, CheckedToken).decode(
+        encoded_token,
+        secret,
+        algorithm,
+        audience,
+        issuer,
+        require_claims,
+        verify_exp,
+        verify_nbf,
+        strict_audience,
+    )
+
+
 def jwt_auth(secret: str, ttl: timedelta) -> JWTAuth[Account, Token]:
     return JWTAuth[Account, Token](
         token_secret=secret,
+        token_cls=CheckedToken,
         retrieve_user_handler=retrieve_user,
         default_token_expiration=ttl,
         exclude=PUBLIC_PATHS,
