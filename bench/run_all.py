@@ -40,6 +40,10 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
     "join_http": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
     "join_overload": (["--seconds", "15"], ["--seconds", "5"]),
     "join_processes": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
+    "settle_during_joins": (
+        ["--entries", "1000000", "--seconds", "15"],
+        ["--entries", "100000", "--seconds", "5"],
+    ),
     "payouts_rate_limited": (["--payouts", "1500"], ["--payouts", "300"]),
     "memory": (["--entries", "1000000"], ["--entries", "100000"]),
     "web_pages": (["--seconds", "10"], ["--seconds", "3"]),
@@ -54,6 +58,7 @@ NEEDS_POSTGRES = {
     "join_http",
     "join_overload",
     "join_processes",
+    "settle_during_joins",
     "payouts_rate_limited",
     "memory",
     "web_pages",
@@ -198,6 +203,23 @@ def _overload(records: list[Record]) -> Row:
     )
 
 
+def _settle_during_joins(records: list[Record]) -> Row:
+    r = records[0]
+    return _row(
+        "settle one contest while 32 clients join 8 others, PostgreSQL",
+        _size(r),
+        f"settled in {r['settle_during_joins_seconds']:.2f} s "
+        f"({r['settle_ratio']:.2f}x alone); joins {r['joins_during_per_second']:.0f}/s, "
+        f"p99 {r['joins_during_p99_ms']:.0f} ms ({r['joins_ratio']:.2f}x alone); "
+        f"{r['lost']} accepted missing",
+        f"alone: settled in {r['settle_alone_seconds']:.2f} s; "
+        f"joins {r['joins_alone_per_second']:.0f}/s, p99 {r['joins_alone_p99_ms']:.0f} ms",
+        f"{r['settle_ratio']:.2f}x / {r['joins_ratio']:.2f}x",
+        "0 lost",
+        r["lost"] == 0,
+    )
+
+
 def _payouts(records: list[Record]) -> Row:
     r = records[-1]
     return _row(
@@ -260,6 +282,7 @@ FORMATS: dict[str, Callable[[list[Record]], Row]] = {
     "join_fill": _fill,
     "join_overload": _overload,
     "join_processes": _processes,
+    "settle_during_joins": _settle_during_joins,
     "payouts_rate_limited": _payouts,
     "memory_settle_postgresql": _memory,
     "memory_settle_sqlite": _memory,
