@@ -170,7 +170,13 @@ def phase(
     }
 
 
-def run(clients: int, factor: int, seconds: int, pg_url: str | None) -> dict[str, object]:
+def run(
+    clients: int,
+    factor: int,
+    seconds: int,
+    pg_url: str | None,
+    max_waiting: int = MAX_WAITING,
+) -> dict[str, object]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
     url = fresh_postgres(postgres_url_for("overload", pg_url))
@@ -179,7 +185,7 @@ def run(clients: int, factor: int, seconds: int, pg_url: str | None) -> dict[str
         directory = Path(scratch)
         settings = {
             "FANTASY_JOIN_BATCH_MAX": str(BATCH_MAX),
-            "FANTASY_JOIN_MAX_WAITING": str(MAX_WAITING),
+            "FANTASY_JOIN_MAX_WAITING": str(max_waiting),
         }
         server, info = start_server(url, port, directory, settings)
         try:
@@ -202,7 +208,7 @@ def run(clients: int, factor: int, seconds: int, pg_url: str | None) -> dict[str
         "clients": clients,
         "factor": factor,
         "batch_max": BATCH_MAX,
-        "max_waiting": MAX_WAITING,
+        "max_waiting": max_waiting,
         "normal": normal,
         "overload": over,
         "p99_ratio": round(ratio, 2),
@@ -222,8 +228,12 @@ def main() -> None:
     parser.add_argument("--factor", type=int, default=4)
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--postgres-url", default=None)
+    parser.add_argument(
+        "--max-waiting", type=int, default=MAX_WAITING,
+        help=f"FANTASY_JOIN_MAX_WAITING of the server (default: {MAX_WAITING})",
+    )  # fmt: skip
     args = parser.parse_args()
-    emit(run(args.clients, args.factor, args.seconds, args.postgres_url))
+    emit(run(args.clients, args.factor, args.seconds, args.postgres_url, args.max_waiting))
 
 
 if __name__ == "__main__":
