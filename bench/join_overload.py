@@ -4,10 +4,12 @@ Usage: uv run python bench/join_overload.py [--seconds S] [--clients C] [--facto
            [--postgres-url URL]
 
 The server is bench/join_server.py (the product's app, one process, PostgreSQL, the sandbox
-gateway) with batches of at most 16 joins and at most 32 joins waiting for the lane beyond
-the batch running (FANTASY_JOIN_MAX_WAITING): all of the normal load fits, a join
-accepted under overload waits for at most two batches before its own. Two phases of S seconds,
-each on a contest of a million seats of its own:
+gateway) with batches of at most 16 joins and at most 24 joins waiting for the lane beyond
+the batch running (FANTASY_JOIN_MAX_WAITING, decision 0057; --max-waiting to try another):
+at most 40 accepted joins in flight under overload against the normal load's 32, so an
+accepted join waits about 1.25x its normal time; the normal load itself is shed only in
+the moments a small batch runs (a few in a thousand). Two phases of S seconds, each on a
+contest of a million seats of its own:
 
 - normal: C clients (default 32) join back to back: C - 8 from wrk, 8 from a probe in
   this process that times each of its joins itself;
@@ -42,7 +44,10 @@ from join_http import LUA, SEAT_HOLDING, rate, start_server, wrk
 
 PROBES = 8
 BATCH_MAX = 16  # joins a batch
-MAX_WAITING = 32  # joins waiting beyond the batch running: the normal load's 32 fit
+# Joins waiting beyond the batch running (decision 0057): at most 16 + 24 = 40 accepted in
+# flight under overload, 1.25x the normal load's 32, so an accepted join waits about
+# 1.25x its normal time (Little's law); 32 let the wait grow to 1.5x, 16 shed the normal load.
+MAX_WAITING = 24
 
 # wrk's script, plus: after a 503 the connection waits out the Retry-After (wrk calls
 # delay() for a connection right after response() for it; one thread, so no race).
