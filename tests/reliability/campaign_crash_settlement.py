@@ -525,8 +525,11 @@ def _check_settlement(
         fp = payout.fingerprint
         report.check(payout.status is PayoutStatus.CONFIRMED, f"{fp} is {payout.status.value}")
         report.check(
-            tally.amounts.get(fp) == payout.amount_minor,
-            f"{fp}: transferred {tally.amounts.get(fp)}, owed {payout.amount_minor}",
+            # The prize less its backup withholding (decision 0042: the worker runs player
+            # protection, and big prizes to players with no W-9 are reportable).
+            tally.amounts.get(fp) == payout.transfer_minor,
+            f"{fp}: transferred {tally.amounts.get(fp)}, owed {payout.transfer_minor} "
+            f"({payout.withheld_minor} of {payout.amount_minor} withheld)",
         )
         report.check(
             tally.destinations.get(fp) == loaded.accounts.get(payout.user_id),

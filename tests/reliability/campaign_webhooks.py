@@ -309,8 +309,8 @@ class Campaign:
                 {
                     "id": payout.transfer_id,
                     "object": "transfer",
-                    "amount": payout.amount_minor,
-                    "amount_reversed": payout.amount_minor,
+                    "amount": payout.transfer_minor,
+                    "amount_reversed": payout.transfer_minor,
                 },
                 hours_late=1,
             )
@@ -453,12 +453,12 @@ def _check(campaign: Campaign, contest: Contest, reversed_: set[str]) -> None:
     # that much unpaid (and a critical alert asks a person to act); all else balances.
     ledger = verify_ledger(world.p)
     report.check(not ledger.unbalanced, f"unbalanced posting sets: {ledger.unbalanced}")
-    owed = sum(payouts[f].amount_minor for f in reversed_)
+    owed = sum(payouts[f].transfer_minor for f in reversed_)  # what the transfers carried
     for books in ledger.closed_contests:
         report.check(
-            books.awarded - books.paid_out == owed
+            books.owed == owed
             and books.collected + books.overlay
-            == books.paid_out + owed + books.rake + books.refunded,
+            == books.paid_out + books.withheld + owed + books.rake + books.refunded,
             f"{books.contest_id}: {books.describe()} (reversed {owed})",
         )
     alerts = {a.key for a in world.alerts.alerts}

@@ -297,8 +297,10 @@ def _check_payouts(
             payout.status is PayoutStatus.CONFIRMED, f"{payout.fingerprint}: {payout.status}"
         )
         report.check(
-            tally.amounts.get(payout.fingerprint) == payout.amount_minor,
-            f"{payout.fingerprint}: transferred {tally.amounts.get(payout.fingerprint)}",
+            # The prize less any backup withholding (decision 0042).
+            tally.amounts.get(payout.fingerprint) == payout.transfer_minor,
+            f"{payout.fingerprint}: transferred {tally.amounts.get(payout.fingerprint)}, "
+            f"owed {payout.transfer_minor} ({payout.withheld_minor} withheld)",
         )
         n = confirmed[payout.entry_id]
         report.check(n == 1, f"{payout.fingerprint}: payout.confirmed audited {n} times")

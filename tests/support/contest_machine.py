@@ -854,7 +854,7 @@ class ContestMachine(RuleBasedStateMachine):
             for transfer in transfers:
                 fingerprint = transfer.metadata["payout_fingerprint"].split("/", 1)[0]
                 payout = uow.payouts.get(fingerprint)
-                assert transfer.amount.minor == payout.amount_minor, (transfer, payout)
+                assert transfer.amount.minor == payout.transfer_minor, (transfer, payout)
                 assert transfer.destination == f"acct_{payout.user_id}", (transfer, payout)
             for cid in uow.contests.ids_in_states(list(ContestState)):
                 payouts = uow.payouts.for_contest(cid)
