@@ -248,8 +248,9 @@ def test_a_player_resets_a_forgotten_password_from_the_mail_and_logs_in_with_it(
 
 
 def test_the_pages_the_other_tests_pass_by_are_accessible_too(site: Site, page: Page) -> None:
-    """My entries, the sandbox's 3-D Secure page and an error page, each checked by axe-core
-    (the other tests go through them without checking, or not at all)."""
+    """My entries, the sandbox's 3-D Secure page, an error page and the published fair-play
+    figures, each checked by axe-core (the other tests go through them without checking,
+    or not at all)."""
     week3 = "nfl-2025-reg-wk03"  # after the weeks the other tests move through
     contest = Api(site).contest("fifty_fifty", slate=week3)
     sign_up(page, site, f"dora-{site.store}")
@@ -270,4 +271,7 @@ def test_the_pages_the_other_tests_pass_by_are_accessible_too(site: Site, page: 
     assert_accessible(page)
     page.goto(f"{site.url}/web/contests/no-such-contest")
     expect(page.get_by_role("heading", level=1)).to_contain_text("No such contest")
+    assert_accessible(page)
+    page.get_by_role("link", name="Fair play figures").click()  # from the footer
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Fair play figures")
     assert_accessible(page)
