@@ -31,11 +31,14 @@ import attrs
 import httpx
 from sqlalchemy import func, select
 
+from adapters.location import DeclaredLocation
 from adapters.sqlalchemy import tables as t
 from adapters.stripe_gateway import StripeGateway
 from apps.settings import PRODUCTION_PAYOUT_SENDERS, STRIPE_LIVE_PACE
 from fantasy_core.payments import PayoutStatus
 from fantasy_core.payout_accounts import PayoutAccount
+from fantasy_core.platform import Protection
+from fantasy_core.protection.rules import JurisdictionRules
 from fantasy_core.usecases.paying import execute_payouts
 from harness import emit, free_port, median, postgres_url_for
 from settle_db import prepare, settle_once
@@ -58,7 +61,9 @@ def start_stub(port: int, limit: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the Stripe stand-in did not start")
 
 
-def run(payouts: int, limit: int, pg_url: str | None, paced: bool = True) -> dict[str, object]:
+def run(
+    payouts: int, limit: int, pg_url: str | None, paced: bool = True, protected: bool = False
+) -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="payouts-bench-") as scratch:
         url = postgres_url_for("payouts", pg_url)
         ready = prepare("postgresql", payouts * 5, Path(scratch), url)
@@ -79,6 +84,10 @@ def run(payouts: int, limit: int, pg_url: str | None, paced: bool = True) -> dic
             )
             senders = PRODUCTION_PAYOUT_SENDERS if paced else 1
             platform = attrs.evolve(ready.platform, gateway=gateway, payout_senders=senders)
+            if protected:  # as the apps run: each first send decides its backup withholding
+                platform = attrs.evolve(
+                    platform, protection=Protection(JurisdictionRules(), DeclaredLocation())
+                )
             started = time.perf_counter()
             confirmed = execute_payouts(platform)
             seconds = time.perf_counter() - started
@@ -96,7 +105,8 @@ def run(payouts: int, limit: int, pg_url: str | None, paced: bool = True) -> dic
             ready.close()
     rate = confirmed / seconds
     return {
-        "scenario": "payouts_rate_limited" if paced else "payouts_rate_limited_unpaced",
+        "scenario": ("payouts_rate_limited" if paced else "payouts_rate_limited_unpaced")
+        + ("_protected" if protected else ""),
         "payouts": int(total),
         "limit_per_second": limit,
         "seconds": round(seconds, 3),
@@ -114,9 +124,23 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=1)
     parser.add_argument("--postgres-url", default=None)
     parser.add_argument("--unpaced", action="store_true", help="send as fast as the worker can")
+    parser.add_argument(
+        "--protected",
+        action="store_true",
+        help="run player protection as the apps do (backup withholding decided per payout; "
+        "default: off, as before)",
+    )
     args = parser.parse_args()
     runs = [
-        emit(run(args.payouts, args.limit, args.postgres_url, paced=not args.unpaced))
+        emit(
+            run(
+                args.payouts,
+                args.limit,
+                args.postgres_url,
+                paced=not args.unpaced,
+                protected=args.protected,
+            )
+        )
         for _ in range(args.repeat)
     ]
     if len(runs) > 1:

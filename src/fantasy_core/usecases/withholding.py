@@ -9,6 +9,7 @@ again after a reversal) transfers the same rest, and a W-9 given later changes n
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from fantasy_core.entries import EntryStatus
@@ -20,6 +21,7 @@ from fantasy_core.platform import Platform
 from fantasy_core.ports import UnitOfWork
 from fantasy_core.protection.tax import (
     BACKUP_WITHHOLDING_PERCENT,
+    REPORTING_THRESHOLDS,
     reporting_threshold,
     withholding_due,
 )
@@ -30,15 +32,13 @@ def withheld_key(payout: Payout) -> str:
     return "withheld:" + payout.fingerprint
 
 
-def net_winnings_of_year(uow: UnitOfWork, user_id: str, year: int, threshold: int) -> int:
+def net_winnings_of_year(
+    uow: UnitOfWork, user_id: str, year: int, payouts: Sequence[Payout] | None = None
+) -> int:
     """A player's net winnings in the contests whose games completed in `year`, as the
     records say now: every prize awarded to them (paid or not yet: earned) less the fees
-    they kept (entries still active). Read with the player's indexed lists; a player whose
-    prizes of all time stay under `threshold` is answered without reading any contest."""
-    payouts = uow.payouts.for_user(user_id)
-    every_prize = sum(x.amount_minor for x in payouts)
-    if every_prize < threshold:
-        return every_prize  # an upper bound of the year's net: under the threshold
+    they kept (entries still active). `payouts`: the player's, if read already."""
+    mine = uow.payouts.for_user(user_id) if payouts is None else payouts
     completed: dict[str, datetime | None] = {}
 
     def in_year(contest_id: str) -> bool:
@@ -49,7 +49,7 @@ def net_winnings_of_year(uow: UnitOfWork, user_id: str, year: int, threshold: in
         at = completed[contest_id]
         return at is not None and at.year == year
 
-    prizes = sum(x.amount_minor for x in payouts if in_year(x.contest_id))
+    prizes = sum(x.amount_minor for x in mine if in_year(x.contest_id))
     fees = sum(
         e.fee_minor
         for e in uow.entries.for_user(user_id)
@@ -67,12 +67,21 @@ def decide_withholding(p: Platform, uow: UnitOfWork, payout: Payout) -> None:
     if p.protection is None:
         payout.decide_withholding(0)
         return
+    # The cheap answers first: a W-9 on file (one read), or prizes of all time under the
+    # lowest threshold of any year (the player's payouts, by an index): nothing withheld,
+    # no contest read. Net winnings of a year never exceed the prizes of all time.
+    if uow.tax_details.get(payout.user_id) is not None:
+        payout.decide_withholding(0)
+        return
+    payouts = uow.payouts.for_user(payout.user_id)
+    if sum(x.amount_minor for x in payouts) < min(REPORTING_THRESHOLDS.values()):
+        payout.decide_withholding(0)
+        return
     contest = uow.contests.get(payout.contest_id)
     year = (contest.completed_at or p.clock.now()).year
     threshold = reporting_threshold(year)
-    w9 = uow.tax_details.get(payout.user_id) is not None
-    net = 0 if w9 else net_winnings_of_year(uow, payout.user_id, year, threshold)
-    withheld = withholding_due(payout.amount_minor, net, threshold, w9)
+    net = net_winnings_of_year(uow, payout.user_id, year, payouts)
+    withheld = withholding_due(payout.amount_minor, net, threshold, w9=False)
     payout.decide_withholding(withheld)
     if withheld == 0:
         return
