@@ -263,6 +263,17 @@ def _instant(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
+@frozen
+class ContestMark:
+    """What a reader holding a copy of a contest needs to know whether it is current: the
+    version (moved by every change of the contest: its state, its cancel reason, its
+    terms) and the seats taken (which move without it, as entries come and go)."""
+
+    contest_id: str
+    version: int
+    seats_taken: int
+
+
 @define
 class Contest:
     """The aggregate root of a contest. State changes only through its methods.

@@ -15,7 +15,7 @@ from fantasy_core.accounts import Account
 from fantasy_core.alerting import AlertState, StoredAlert
 from fantasy_core.audit import Alert, AuditRecord
 from fantasy_core.calendar import CalendarOpening, SlateSchedule
-from fantasy_core.contest import Contest, ContestTerms
+from fantasy_core.contest import Contest, ContestMark, ContestTerms
 from fantasy_core.entries import Entry, EntryStatus, SettlementRow
 from fantasy_core.ledger import PostingSet
 from fantasy_core.lifecycle import ContestState
@@ -76,6 +76,11 @@ class ContestRepository(Protocol):
 
     def get(self, contest_id: str) -> Contest:
         """The contest, read without a lock; raises UnknownContest."""
+
+    def mark(self, contest_id: str) -> ContestMark:
+        """The contest's version and seats taken, read without a lock and without its
+        terms (one small row: whether a copy kept by a reader is still current); raises
+        UnknownContest."""
 
     def lock(self, contest_id: str) -> Contest:
         """The contest, locked until the unit of work ends (SELECT ... FOR UPDATE).

@@ -642,3 +642,57 @@ def test_an_entry_waiting_for_the_bank_follows_itself_and_offers_its_owner_alone
     seen = api.client.get(f"/web/entries/{entry_id.group(1)}")
     assert seen.status_code == 200
     assert secret.group(1) not in seen.text  # the client secret is its owner's alone
+
+
+def test_a_visitors_kept_contest_page_follows_seats_and_changes(api: Api) -> None:
+    # A visitor's page is kept by contest version, seats and openness (apps.web.lobby):
+    # it must be what a fresh rendering gives, and move with every join and change.
+    contest = api.contest("fifty_fifty")
+    page = f"/web/contests/{contest}"
+
+    def as_visitor() -> str:
+        api.client.cookies.clear()
+        response = api.client.get(page)
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/html; charset=utf-8"
+        assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        return response.text
+
+    first = as_visitor()
+    assert as_visitor() == first
+    afresh = api.client.get(page, params={"sort": "salary"})  # the same page, not kept
+    assert afresh.text == first
+    assert "0 / " in first
+    browser = Browser(api)
+    browser.sign_up("ann")
+    joined = browser.post(f"{page}/join", browser.join_form(contest))
+    assert joined.status_code == 303
+    after_join = as_visitor()
+    assert "1 / " in after_join
+    assert after_join == api.client.get(page, params={"sort": "salary"}).text
+    browser.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD)
+    token = CSRF.search(api.client.get("/web/operator").text).group(1)  # type: ignore[union-attr]
+    cancel = {"_csrf_token": token, "reason": "feed outage", "confirm": "yes"}
+    assert browser.post(f"/web/operator/contests/{contest}/cancel", cancel).status_code == 303
+    cancelled = as_visitor()
+    assert "state cancelled" in cancelled
+    assert "feed outage" in cancelled
+    assert "Build your lineup" not in cancelled
+
+
+def test_the_pool_search_answers_from_the_kept_pool(api: Api) -> None:
+    contest = api.contest("fifty_fifty")
+    players = f"/web/contests/{contest}/players"
+    everyone = api.client.get(players).text
+    shown = {p.name for p in POOL.players.values()}
+    assert f"{len(shown)} of {len(shown)} players" in everyone
+    by_name = api.client.get(players, params={"sort": "name"}).text
+    names = re.findall(r"<tr><td>([^<]+)</td>", by_name)
+    assert names == sorted(names)
+    assert sorted(names) == sorted(re.findall(r"<tr><td>([^<]+)</td>", everyone))
+    some = next(iter(POOL.players.values()))
+    found = api.client.get(players, params={"q": some.team, "position": some.position.value})
+    wanted = [
+        p for p in POOL.players.values() if p.team == some.team and p.position == some.position
+    ]
+    assert f"{len(wanted)} of {len(shown)} players" in found.text

@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 
 from contract.backends import Backend
 from fantasy_core.audit import AuditRecord, Outcome
-from fantasy_core.contest import Contest, ContestTerms
+from fantasy_core.contest import Contest, ContestMark, ContestTerms
 from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.entry_limits import SingleEntry
 from fantasy_core.errors import (
@@ -334,6 +334,8 @@ def test_unknown_records_raise_or_return_none_as_the_port_says(backend: Backend)
             uow.contests.get("nope")
         with pytest.raises(UnknownContest):
             uow.contests.lock("nope")
+        with pytest.raises(UnknownContest):
+            uow.contests.mark("nope")
         with pytest.raises(UnknownEntry):
             uow.entries.get("nope")
         with pytest.raises(UnknownPayout):
@@ -682,6 +684,35 @@ def test_seats_taken_follows_every_entry_that_takes_or_gives_back_a_seat(
         uow.entries.save(withdrawn)
         uow.entries.save(withdrawn)  # saving it again gives back nothing more
         assert uow.entries.seats_taken("c1") == 0
+
+
+def test_a_contest_mark_moves_with_every_change_and_every_seat(backend: Backend) -> None:
+    # What a page keeping a contest relies on: a change of state (or terms) moves the
+    # version, an entry taking or giving back a seat moves the seats.
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.contests.mark("c1") == ContestMark("c1", 0, 0)
+        uow.entries.add(an_entry("e1", "c1", user="ann", status=EntryStatus.ACTIVE))
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.contests.mark("c1") == ContestMark("c1", 0, 1)
+        moved = uow.contests.lock("c1")
+        moved.move_lock_earlier(moved.terms.lock_at - timedelta(hours=1))
+        uow.contests.save_terms(moved)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.contests.mark("c1") == ContestMark("c1", 1, 1)
+        contest = uow.contests.lock("c1")
+        contest.cancel(CREATED, "changed my mind", "ops")
+        uow.contests.save(contest)
+        withdrawn = uow.entries.get("e1")
+        withdrawn.withdraw("withdrawn by the user")
+        uow.entries.save(withdrawn)
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.contests.mark("c1") == ContestMark("c1", 2, 0)
 
 
 def test_a_rolled_back_join_gives_its_seat_back(backend: Backend) -> None:

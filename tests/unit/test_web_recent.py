@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+
+import pytest
+
 from apps.web.recent import Kept, Recent
 
 
@@ -28,6 +32,45 @@ def test_a_value_is_reused_for_its_seconds_then_read_again() -> None:
     ticks.now = 1.0
     assert recent.get(source, load) == 2
     assert reads == [0.0, 1.0]
+
+
+def test_while_one_caller_reads_afresh_the_others_get_the_value_held() -> None:
+    ticks, started, release = Ticks(), threading.Event(), threading.Event()
+    recent: Recent[str] = Recent(1.0, ticks)
+    source = object()
+    assert recent.get(source, lambda: "old") == "old"
+    ticks.now = 5.0  # expired
+
+    def slow() -> str:
+        started.set()
+        assert release.wait(10)
+        return "new"
+
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(recent.get(source, slow)))
+    reader.start()
+    assert started.wait(10)
+    # Expired, but another caller is reading: the held value, and no second read.
+    assert recent.get(source, lambda: "a second read") == "old"
+    release.set()
+    reader.join(10)
+    assert got == ["new"]
+    assert recent.get(source, lambda: "a third read") == "new"
+
+
+def test_a_failed_read_lets_the_next_caller_read_afresh() -> None:
+    ticks = Ticks()
+    recent: Recent[str] = Recent(1.0, ticks)
+    source = object()
+    assert recent.get(source, lambda: "old") == "old"
+    ticks.now = 5.0
+
+    def broken() -> str:
+        raise OSError("store unavailable")
+
+    with pytest.raises(OSError, match="store unavailable"):
+        recent.get(source, broken)
+    assert recent.get(source, lambda: "new") == "new"
 
 
 def test_another_source_is_always_read_afresh() -> None:

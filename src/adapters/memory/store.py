@@ -20,7 +20,7 @@ from typing import Self, TypeVar
 from fantasy_core.alerting import AlertState, StoredAlert
 from fantasy_core.audit import AuditRecord, log_committed
 from fantasy_core.calendar import CalendarOpening
-from fantasy_core.contest import Contest
+from fantasy_core.contest import Contest, ContestMark
 from fantasy_core.entries import SEAT_HOLDING, Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
     ConcurrentUpdate,
@@ -183,6 +183,13 @@ class _Contests(_Repo):
             return _stored_contest(self.t.contests[contest_id])
         except KeyError:
             raise UnknownContest(f"no contest {contest_id}") from None
+
+    def mark(self, contest_id: str) -> ContestMark:
+        try:
+            version = self.t.contests[contest_id].version
+        except KeyError:
+            raise UnknownContest(f"no contest {contest_id}") from None
+        return ContestMark(contest_id, version, self.t.seats.get(contest_id, 0))
 
     def lock(self, contest_id: str) -> Contest:
         return self.get(contest_id)  # the store's lock already serialises units of work

@@ -15,7 +15,7 @@ from adapters.sqlalchemy.records import (
 )
 from adapters.sqlalchemy.seats import SeatCounters
 from adapters.sqlalchemy.statements import Statements
-from fantasy_core.contest import Contest
+from fantasy_core.contest import Contest, ContestMark
 from fantasy_core.errors import (
     ConcurrentUpdate,
     DuplicateRecord,
@@ -26,6 +26,10 @@ from fantasy_core.lifecycle import ContestState
 # The statements of a join, built once: building and compiling a statement per call
 # cost more of a join's time than running it (see docs/performance.md).
 _GET_CONTEST = select(t.contests).where(t.contests.c.contest_id == bindparam("contest_id"))
+# A contest's version and seats alone: what a reader keeping the contest checks per read.
+_MARK = select(t.contests.c.version, t.contests.c.seats_taken).where(
+    t.contests.c.contest_id == bindparam("contest_id")
+)
 # PostgreSQL: FOR NO KEY UPDATE serialises lockers like FOR UPDATE, but lets other
 # transactions insert rows that reference the contest (their foreign key checks take
 # KEY SHARE). SQLite renders nothing: BEGIN IMMEDIATE already made this unit of work the
@@ -82,6 +86,12 @@ class SqlContests:
 
     def get(self, contest_id: str) -> Contest:
         return self._read(contest_id, for_update=False)
+
+    def mark(self, contest_id: str) -> ContestMark:
+        row = self._db.execute(_MARK, {"contest_id": contest_id}).first()
+        if row is None:
+            raise UnknownContest(f"no contest {contest_id}")
+        return ContestMark(contest_id, int(row.version), int(row.seats_taken))
 
     def lock(self, contest_id: str) -> Contest:
         return self._read(contest_id, for_update=True)

@@ -55,7 +55,14 @@ from apps.api.system import MetricsController, SystemController
 from apps.bootstrap import Services, services_for, start, watchdog_thresholds
 from apps.metrics import PlatformCollector, pass_histogram
 from apps.settings import Settings
-from apps.web.lobby import LOBBY, LOBBY_SECONDS, POOL_TABLES, POOL_TABLES_KEPT
+from apps.web.lobby import (
+    CONTEST_VIEWS,
+    CONTEST_VIEWS_KEPT,
+    LOBBY,
+    LOBBY_SECONDS,
+    VISITOR_PAGES,
+    VISITOR_PAGES_KEPT,
+)
 from apps.web.recent import Kept, Recent
 from apps.web.routes import template_config, web_routers
 from apps.worker import Worker
@@ -90,7 +97,8 @@ def create_app(
     state[ACCOUNTS] = account_lookups(state)
     state[LOBBY] = Recent(LOBBY_SECONDS)  # what the web lobby read, reused for a second
     state[FAIR_PLAY] = new_figures_cache()  # each month's published figures, for a minute
-    state[POOL_TABLES] = Kept(POOL_TABLES_KEPT)  # each contest's pool table, rendered once
+    state[CONTEST_VIEWS] = Kept(CONTEST_VIEWS_KEPT)  # each contest's page parts, made once
+    state[VISITOR_PAGES] = Kept(VISITOR_PAGES_KEPT)  # contest pages as a visitor sees them
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         PlatformCollector(lambda: services_of(state).platform, shed=lambda: state[JOINS].shed)

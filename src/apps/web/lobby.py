@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import anyio.to_thread
+import msgspec
 from attrs import frozen
-from litestar import Controller, Request, Response, get, post
+from litestar import Controller, MediaType, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.plugins.jinja import JinjaTemplateEngine
@@ -21,13 +23,19 @@ from apps.api.problems import Problem
 from apps.api.quota import spend
 from apps.api.sandbox import sandbox_confirm_url
 from apps.api.state import JOINS, LINEUPS
-from apps.api.wire import ContestDetailOut, ContestOut, contest_detail_out, contest_out
+from apps.api.wire import (
+    ContestDetailOut,
+    ContestOut,
+    SlatePlayerOut,
+    contest_detail_out,
+    contest_out,
+)
 from apps.templates import SPORT_OF_TEMPLATE
 from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, new_idempotency_key, picks_of, render
 from apps.web.recent import Kept, Recent
 from apps.web.session import signed_in, viewer
-from apps.web.views import check_lineup, contest_kind, lobby_rows, prize_rows
+from apps.web.views import PrizeRow, check_lineup, contest_kind, lobby_rows, prize_rows
 from fantasy_core.accounts import Role
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import DomainError
@@ -35,13 +43,20 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.joining import JoinRequest, pending_payment
-from fantasy_core.usecases.queries import ContestSummary, contest_summary, list_contests
+from fantasy_core.usecases.queries import (
+    ContestSummary,
+    contest_mark,
+    contest_summary,
+    list_contests,
+)
 
 SORTS = {"salary", "name", "position", "team"}
 LOBBY = "web_lobby"  # the app state's Recent[LobbyRead]
 LOBBY_SECONDS = 1.0
-POOL_TABLES = "web_pool_tables"  # the app state's Kept[Markup], by contest id
-POOL_TABLES_KEPT = 64
+CONTEST_VIEWS = "web_contest_views"  # the app state's Kept[ContestView], by id and version
+CONTEST_VIEWS_KEPT = 64
+VISITOR_PAGES = "web_visitor_pages"  # the app state's Kept[str], by id, version, seats, open
+VISITOR_PAGES_KEPT = 64
 KIND_CHOICES = ("head-to-head", "50/50", "double-up", "tournament", "fixed prizes")
 FEE_CHOICES = (100, 500, 1_000, 2_500, 10_000)  # "at most" filters, minor units
 IN_PLAY_OR_DONE = [
@@ -75,6 +90,8 @@ class LobbyPages(Controller):
         platform: NamedDependency[Platform],
     ) -> Any:
         """Terms, prize table, the player pool and, while it takes entries, the builder."""
+        if viewer(request) is None and not request.query_params:
+            return _visitor_page(request, platform, contest_id)
         context = contest_context(request, platform, contest_id, {})
         return render(request, "contest.html", **context)
 
@@ -86,8 +103,11 @@ class LobbyPages(Controller):
         platform: NamedDependency[Platform],
     ) -> Any:
         """The pool table alone, searched and sorted (what the search form refreshes)."""
-        detail = contest_detail_out(contest_summary(platform, contest_id))
-        return render(request, "_pool.html", detail=detail, **_pool(request, detail))
+        view, detail = contest_view(request, platform, contest_id)
+        _, players = _pool(request, view)
+        if players is None:
+            return Response(view.pool_html, media_type=MediaType.HTML)
+        return render(request, "_pool.html", detail=detail, pool_players=players)
 
     @post("/contests/{contest_id:str}/lineup-check", sync_to_thread=True)
     def lineup_check(
@@ -98,9 +118,8 @@ class LobbyPages(Controller):
         platform: NamedDependency[Platform],
     ) -> Any:
         """The builder's verdict on the picks so far: salary left and the core's message."""
-        summary = contest_summary(platform, contest_id)
-        detail = contest_detail_out(summary)
-        terms = summary.contest.terms
+        view, detail = contest_view(request, platform, contest_id)
+        terms = view.summary.contest.terms
         check = check_lineup(terms.sport_template, terms.pool, picks_of(detail.roster, data))
         return render(request, "_lineup_check.html", check=check, detail=detail)
 
@@ -219,28 +238,116 @@ def _read_lobby(platform: Platform) -> LobbyRead:
     return LobbyRead([contest_out(s) for s in summaries], kinds, under_way, fair_play)
 
 
-def _pool(request: Request[Any, Any, Any], detail: ContestDetailOut) -> dict[str, Any]:
+def _pool(
+    request: Request[Any, Any, Any], view: ContestView
+) -> tuple[dict[str, str], list[SlatePlayerOut] | None]:
+    """The pool table's query (search, position, sort) and its rows; None for the rows of
+    the table as first shown (no search, by salary), which the view holds rendered."""
     query = request.query_params
     text = (query.get("q") or "").strip().lower()
     position = query.get("position") or ""
     sort = query.get("sort") or "salary"
     sort = sort if sort in SORTS else "salary"
+    shown = {"q": query.get("q") or "", "position": position, "sort": sort}
+    if not text and not position and sort == "salary":
+        return shown, None
     players = [
         p
-        for p in detail.players
+        for p in view.by_salary
         if (not text or text in p.name.lower() or text in p.team.lower())
         and (not position or p.position == position)
     ]
-    if sort == "salary":
-        players.sort(key=lambda p: (-p.salary, p.name))
-    else:
-        players.sort(key=lambda p: (str(getattr(p, sort)), -p.salary, p.name))
-    positions = sorted({p.position for p in detail.players})
-    return {
-        "pool_players": players,
-        "pool_query": {"q": query.get("q") or "", "position": position, "sort": sort},
-        "positions": positions,
-    }
+    if sort != "salary":  # stable: by salary within each name, position or team
+        players.sort(key=lambda p: str(getattr(p, sort)))
+    return shown, players
+
+
+@frozen
+class ContestView:
+    """What a contest's page shows that changes only with the contest's version (its
+    state, cancel reason, terms), made once per version and kept (CONTEST_VIEWS): the
+    terms, the prize table if full, the pool by salary and its table as first shown, the
+    builder's choices per slot. Seats taken are read per request (`contest_mark`)."""
+
+    summary: ContestSummary  # as read; its seats are those of that read
+    detail: ContestDetailOut
+    kind: str
+    prizes_full: list[PrizeRow]
+    positions: list[str]
+    by_salary: list[SlatePlayerOut]
+    pool_html: Markup  # the pool table as first shown (no search, by salary)
+    eligible: dict[int, list[SlatePlayerOut]]  # by slot index, by salary
+
+    @property
+    def version(self) -> int:
+        return self.summary.contest.version
+
+
+def _make_view(request: Request[Any, Any, Any], summary: ContestSummary) -> ContestView:
+    detail = contest_detail_out(summary)
+    terms = summary.contest.terms
+    by_salary = sorted(detail.players, key=lambda p: (-p.salary, p.name))
+    engine = request.app.template_engine
+    if not isinstance(engine, JinjaTemplateEngine):
+        raise TypeError("the web pages render with Jinja")
+    pool_html = engine.engine.get_template("_pool.html").render(
+        detail=detail, pool_players=by_salary
+    )
+    return ContestView(
+        summary=summary,
+        detail=detail,
+        kind=contest_kind(terms.payout, terms.capacity),
+        prizes_full=prize_rows(terms, terms.capacity),
+        positions=sorted({p.position for p in detail.players}),
+        by_salary=by_salary,
+        pool_html=Markup(pool_html),  # rendered by the autoescaping environment
+        eligible={
+            index: [p for p in by_salary if p.position in slot.positions]
+            for index, slot in enumerate(detail.roster.slots)
+        },
+    )
+
+
+def contest_view(
+    request: Request[Any, Any, Any], platform: Platform, contest_id: str
+) -> tuple[ContestView, ContestDetailOut]:
+    """The contest's view and its detail with the seats taken now: one small read (the
+    contest's version and seats) per request, the whole contest once per version. Raises
+    UnknownContest."""
+    mark = contest_mark(platform, contest_id)
+    kept: Kept[ContestView] = request.app.state[CONTEST_VIEWS]
+    view = kept.get(
+        platform,
+        (contest_id, mark.version),
+        lambda: _make_view(request, contest_summary(platform, contest_id)),
+    )
+    # A view read after a later change than the mark's holds the seats of its own read.
+    seats = mark.seats_taken if view.version == mark.version else view.summary.seats_taken
+    if seats == view.detail.seats_taken:
+        return view, view.detail
+    return view, msgspec.structs.replace(view.detail, seats_taken=seats)
+
+
+def _visitor_page(
+    request: Request[Any, Any, Any], platform: Platform, contest_id: str
+) -> Response[str]:
+    """The page as a visitor who is not signed in first opens it (no search, no form): the
+    same bytes for the same contest version, seats taken and openness, so rendered once
+    for them and kept (VISITOR_PAGES); the contest's mark is still read per request."""
+    view, detail = contest_view(request, platform, contest_id)
+    now = platform.clock.now()
+    is_open = view.summary.contest.accepts_entries(now)
+
+    def make() -> str:
+        context = _contest_context(request, platform, view, detail, {}, None, now)
+        engine = request.app.template_engine
+        if not isinstance(engine, JinjaTemplateEngine):
+            raise TypeError("the web pages render with Jinja")
+        return engine.engine.get_template("contest.html").render(viewer=None, **context)
+
+    kept: Kept[str] = request.app.state[VISITOR_PAGES]
+    key = (contest_id, view.version, detail.seats_taken, is_open)
+    return Response(kept.get(platform, key, make), media_type=MediaType.HTML)
 
 
 def contest_context(
@@ -250,61 +357,43 @@ def contest_context(
     form: dict[str, str],
     problem: dict[str, object] | None = None,
 ) -> dict[str, Any]:
-    summary: ContestSummary = contest_summary(platform, contest_id)
-    detail = contest_detail_out(summary)
-    terms = summary.contest.terms
+    view, detail = contest_view(request, platform, contest_id)
+    return _contest_context(request, platform, view, detail, form, problem, platform.clock.now())
+
+
+def _contest_context(
+    request: Request[Any, Any, Any],
+    platform: Platform,
+    view: ContestView,
+    detail: ContestDetailOut,
+    form: dict[str, str],
+    problem: dict[str, object] | None,
+    now: datetime,
+) -> dict[str, Any]:
+    terms = view.summary.contest.terms
     picks = picks_of(detail.roster, form)
     user = viewer(request)
     builds = user is not None and user.role is Role.PLAYER  # only a player sees the builder
-    eligible = {
-        index: sorted(
-            (p for p in detail.players if p.position in slot.positions),
-            key=lambda p: (-p.salary, p.name),
-        )
-        for index, slot in enumerate(detail.roster.slots)
-        if builds
-    }
-    pool = _pool(request, detail)
+    pool_query, pool_players = _pool(request, view)
     return {
         "detail": detail,
-        "now": platform.clock.now(),
-        "open": summary.contest.accepts_entries(platform.clock.now()),
-        "prizes_now": prize_rows(terms, summary.seats_taken),
-        "prizes_full": prize_rows(terms, terms.capacity),
-        "kind": contest_kind(terms.payout, terms.capacity),
-        "eligible": eligible,
+        "now": now,
+        "open": view.summary.contest.accepts_entries(now),
+        "prizes_now": prize_rows(terms, detail.seats_taken),
+        "prizes_full": view.prizes_full,
+        "kind": view.kind,
+        "eligible": view.eligible if builds else {},
         "picks": picks,
         "check": check_lineup(terms.sport_template, terms.pool, picks),
-        "idempotency_key": new_idempotency_key(),
+        "idempotency_key": new_idempotency_key() if builds else "",
         "cards": _cards(platform),
         "chosen_card": form.get("payment_method", ""),
         "problem": problem,
-        **pool,
-        "pool_html": _default_pool_html(request, platform, detail, pool),
+        "pool_query": pool_query,
+        "pool_players": pool_players,
+        "positions": view.positions,
+        "pool_html": view.pool_html if pool_players is None else None,
     }
-
-
-def _default_pool_html(
-    request: Request[Any, Any, Any],
-    platform: Platform,
-    detail: ContestDetailOut,
-    pool: dict[str, Any],
-) -> Markup | None:
-    """The pool table as first shown (no search, by salary), rendered once per contest: a
-    contest's pool is fixed with its terms, and rendering its hundreds of rows was most of
-    the page's time (bench/web_pages.py). None when the visitor searched or sorted."""
-    if pool["pool_query"] != {"q": "", "position": "", "sort": "salary"}:
-        return None
-    kept: Kept[Markup] = request.app.state[POOL_TABLES]
-
-    def make() -> Markup:
-        engine = request.app.template_engine
-        if not isinstance(engine, JinjaTemplateEngine):
-            raise TypeError("the web pages render with Jinja")
-        html = engine.engine.get_template("_pool.html").render(detail=detail, **pool)
-        return Markup(html)
-
-    return kept.get(platform, detail.contest_id, make)
 
 
 def _cards(platform: Platform) -> dict[str, str]:

@@ -18,24 +18,40 @@ T = TypeVar("T")
 
 
 class Recent(Generic[T]):
-    """The last value `load` gave for a source, reused for `seconds` after it was read."""
+    """The last value `load` gave for a source, reused for `seconds` after it was read.
+
+    One caller at a time reads afresh: while it does, the others are answered with the
+    value held (older than `seconds` by at most that read's time), so the whole server
+    does not read at once when the value expires (bench/web_pages.py: 32 clients meeting
+    an expired lobby made a burst of reads that was most of its p99)."""
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._seconds = seconds
         self._clock = clock
         self._lock = threading.Lock()
         self._held: tuple[object, float, T] | None = None
+        self._reading = False
+
+    def _fresh(self, read_at: float) -> bool:
+        return self._clock() - read_at < self._seconds
 
     def get(self, source: object, load: Callable[[], T]) -> T:
         """`load()`'s value, or the one read less than `seconds` ago from the same `source`
-        (another source, such as a platform swapped in, always reads afresh)."""
+        (another source, such as a platform swapped in, always reads afresh), or that one
+        while another caller is reading afresh."""
         with self._lock:
             held = self._held
-        if held is not None and held[0] is source and self._clock() - held[1] < self._seconds:
-            return held[2]
-        value = load()
+            if held is not None and held[0] is source and (self._reading or self._fresh(held[1])):
+                return held[2]
+            self._reading = True
+        try:
+            value = load()
+        except BaseException:
+            with self._lock:
+                self._reading = False
+            raise
         with self._lock:
-            self._held = (source, self._clock(), value)
+            self._held, self._reading = (source, self._clock(), value), False
         return value
 
 

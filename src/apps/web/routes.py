@@ -104,6 +104,8 @@ def template_config(settings: Settings) -> TemplateConfig[JinjaTemplateEngine]:
         autoescape=True,  # every value is escaped unless a template says otherwise (none does)
         trim_blocks=True,
         lstrip_blocks=True,
+        # The templates ship with the package: no stat() of each template per render.
+        auto_reload=False,
     )
     environment.filters["money"] = money
     environment.filters["payout_words"] = payout_words

@@ -14,7 +14,7 @@ from fractions import Fraction
 from attrs import frozen
 
 from fantasy_core.audit import AuditRecord
-from fantasy_core.contest import Contest
+from fantasy_core.contest import Contest, ContestMark
 from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.errors import UnknownSlate
 from fantasy_core.leaderboard import LeaderboardPage, Standing
@@ -99,6 +99,13 @@ def contest_summary(p: Platform, contest_id: str) -> ContestSummary:
     """Raises UnknownContest."""
     with p.uow() as uow:
         return ContestSummary(uow.contests.get(contest_id), uow.entries.seats_taken(contest_id))
+
+
+def contest_mark(p: Platform, contest_id: str) -> ContestMark:
+    """The contest's version and seats taken, without its terms: one small read telling a
+    page that keeps a contest whether its copy is current. Raises UnknownContest."""
+    with p.uow() as uow:
+        return uow.contests.mark(contest_id)
 
 
 def get_entry(p: Platform, entry_id: str) -> tuple[Entry, Contest]:
