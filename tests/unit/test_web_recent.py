@@ -26,10 +26,13 @@ def test_a_value_is_reused_for_its_seconds_then_read_again() -> None:
         reads.append(ticks.now)
         return len(reads)
 
+    assert recent.held(source) is None  # nothing read yet: a caller must read
     assert recent.get(source, load) == 1
     ticks.now = 0.9
     assert recent.get(source, load) == 1
+    assert recent.held(source) == 1
     ticks.now = 1.0
+    assert recent.held(source) is None  # expired and nobody reading
     assert recent.get(source, load) == 2
     assert reads == [0.0, 1.0]
 
@@ -52,6 +55,7 @@ def test_while_one_caller_reads_afresh_the_others_get_the_value_held() -> None:
     assert started.wait(10)
     # Expired, but another caller is reading: the held value, and no second read.
     assert recent.get(source, lambda: "a second read") == "old"
+    assert recent.held(source) == "old"
     release.set()
     reader.join(10)
     assert got == ["new"]
@@ -78,6 +82,7 @@ def test_another_source_is_always_read_afresh() -> None:
     first, second = object(), object()
     assert recent.get(first, lambda: "first") == "first"
     assert recent.get(second, lambda: "second") == "second"
+    assert recent.held(first) is None
     assert recent.get(first, lambda: "first again") == "first again"
 
 

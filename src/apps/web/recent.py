@@ -35,6 +35,16 @@ class Recent(Generic[T]):
     def _fresh(self, read_at: float) -> bool:
         return self._clock() - read_at < self._seconds
 
+    def held(self, source: object) -> T | None:
+        """What `get` would answer without reading (the value held for `source`, fresh or
+        being read afresh by another caller), or None when `get` would read: a caller on
+        an event loop answers from it and goes to a worker thread only to read."""
+        with self._lock:
+            held = self._held
+            if held is not None and held[0] is source and (self._reading or self._fresh(held[1])):
+                return held[2]
+        return None
+
     def get(self, source: object, load: Callable[[], T]) -> T:
         """`load()`'s value, or the one read less than `seconds` ago from the same `source`
         (another source, such as a platform swapped in, always reads afresh), or that one
