@@ -10,11 +10,16 @@ and wrk (Debian's package) sends GET requests from C connections back to back fo
 seconds after a warm-up, anonymously (the pages a visitor opens first):
 - lobby: GET /web/ (the open contests, filters, time to lock);
 - contest: GET /web/contests/{id} (terms, prize tables, the pool, the builder's slots);
-- floor: GET /bench/page-floor, a fixed page of the contest page's size through the same
-  server stack (uvicorn, Litestar, its middleware), no database and no template: the least
-  a page of that size costs here.
-Prints one JSON line per figure: requests per second, p50 and p99 latency (ms), the goal
-(p99 <= 50 ms) and whether it was met.
+- the floor of each page (bench/web_floor_server.py, started beside the app on the same
+  database and measured in the same run): a bare ASGI app under uvicorn reading the rows
+  the page shows with the raw driver (sqlite3, psycopg) and writing the HTML with string
+  joins, one query per request, what a contest's version fixes written once per version;
+- a second line, named for what it is: a fixed page of the contest page's size through
+  the app's own stack (GET /bench/page-floor: uvicorn, Litestar, no database, no template,
+  none of the pages' session or CSRF middleware).
+Prints one JSON line per page and store: requests per second, p50 and p99 latency (ms),
+the page's bytes, its floor's figures and bytes, the ratio of p99 to the floor's, the
+fixed page's figures, the goal (p99 <= 50 ms) and whether it was met.
 """
 
 from __future__ import annotations
@@ -84,49 +89,86 @@ def serve(
     raise SystemExit("the server did not answer within 120 s")
 
 
+def serve_floor(database_url: str) -> tuple[subprocess.Popen[bytes], int]:
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, str(BENCH / "web_floor_server.py"), "--database-url", database_url,
+         "--port", str(port)],
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise SystemExit(f"the floor server exited ({server.returncode})")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health").is_success:
+                return server, port
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    server.kill()
+    raise SystemExit("the floor server did not answer within 60 s")
+
+
+def _rps(s: dict[str, Any]) -> float:
+    return round(float(s["requests"]) / (float(s["duration_us"]) / 1e6), 1)
+
+
 def measure(store: str, database_url: str, clients: int, seconds: float) -> None:
     with tempfile.TemporaryDirectory() as scratch:
         directory = Path(scratch)
         script = directory / "done.lua"
         script.write_text(LUA)
         server, port, info = serve(database_url, directory)
+        floor_server, floor_port = serve_floor(database_url)
         try:
-            base = f"http://127.0.0.1:{port}"
+            base, lean = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{floor_port}"
+            contest = info["contests"][0]
             pages = {
                 "lobby": f"{base}/web/",
-                "contest": f"{base}/web/contests/{info['contests'][0]}",
-                "floor": f"{base}/bench/page-floor",
+                "contest": f"{base}/web/contests/{contest}",
+                "lobby_floor": f"{lean}/floor/lobby",
+                "contest_floor": f"{lean}/floor/contests/{contest}",
+                "fixed_page": f"{base}/bench/page-floor",
             }
-            for url in pages.values():
-                assert httpx.get(url).status_code == 200, url
+            sizes = {}
+            for name, url in pages.items():
+                answer = httpx.get(url)
+                assert answer.status_code == 200, url
+                sizes[name] = len(answer.content)
             figures = {}
             for name, url in pages.items():
                 wrk(url, script, clients, 2)  # warm-up
                 figures[name] = wrk(url, script, clients, seconds)
-            floor = figures["floor"]
+            fixed = figures["fixed_page"]
             for name in ("lobby", "contest"):
-                s = figures[name]
-                p99 = s["p99_us"] / 1000
+                s, floor = figures[name], figures[f"{name}_floor"]
+                p99, floor_p99 = s["p99_us"] / 1000, floor["p99_us"] / 1000
                 emit(
                     {
                         "scenario": f"web_{name}_{store}",
                         "store": store,
                         "clients": clients,
-                        "requests_per_second": round(s["requests"] / (s["duration_us"] / 1e6), 1),
+                        "requests_per_second": _rps(s),
                         "p50_ms": round(s["p50_us"] / 1000, 2),
                         "p99_ms": round(p99, 2),
+                        "bytes": sizes[name],
                         "errors": s["errors"] + s["non_2xx"],
-                        "floor_requests_per_second": round(
-                            floor["requests"] / (floor["duration_us"] / 1e6), 1
-                        ),
-                        "floor_p99_ms": round(floor["p99_us"] / 1000, 2),
+                        "floor_requests_per_second": _rps(floor),
+                        "floor_p50_ms": round(floor["p50_us"] / 1000, 2),
+                        "floor_p99_ms": round(floor_p99, 2),
+                        "floor_bytes": sizes[f"{name}_floor"],
+                        "ratio": round(p99 / floor_p99, 2),
+                        "fixed_page_requests_per_second": _rps(fixed),
+                        "fixed_page_p99_ms": round(fixed["p99_us"] / 1000, 2),
+                        "fixed_page_bytes": sizes["fixed_page"],
                         "goal_p99_ms": GOAL_P99_MS,
                         "met": p99 <= GOAL_P99_MS and s["errors"] + s["non_2xx"] == 0,
                     }
                 )
         finally:
-            server.terminate()
-            server.wait(timeout=30)
+            for process in (server, floor_server):
+                process.terminate()
+                process.wait(timeout=30)
 
 
 def main() -> None:
