@@ -111,10 +111,11 @@ def start(
 ) -> Services:
     """Wire every adapter the settings choose (unless passed in) into a Platform and services."""
     clock = clock or _clock(settings)
-    uow, engine = _store(settings)
+    uow, reads, engine = _store(settings)
     try:
         platform = Platform(
             uow=uow,
+            reads=reads,
             gateway=gateway or _gateway(settings),
             feed=feed or _feed(settings, clock),
             clock=clock,
@@ -225,13 +226,17 @@ def alert_channels(settings: Settings) -> tuple[AlertChannel, ...]:
     return tuple(channels)
 
 
-def _store(settings: Settings) -> tuple[Callable[[], UnitOfWork], Engine | None]:
+def _store(
+    settings: Settings,
+) -> tuple[Callable[[], UnitOfWork], Callable[[], UnitOfWork] | None, Engine | None]:
+    """The units of work, those that only read (None: the same), and the SQL engine."""
     if settings.uses_memory_store:
-        return MemoryStore().unit_of_work, None
+        return MemoryStore().unit_of_work, None, None
     engine = open_database(
         settings.database_url, settings.environment, upgrade=settings.database_auto_upgrade
     )
-    return SqlDatabase(engine).unit_of_work, engine
+    database = SqlDatabase(engine)
+    return database.unit_of_work, database.reading_unit_of_work, engine
 
 
 def _accounts(settings: Settings, engine: Engine | None) -> Accounts:

@@ -78,10 +78,18 @@ class Platform:
     catalogue: ContestCatalogue | None = None
     # What settled contests scored with, by snapshot digest (explanations read it).
     settled_scoring: ScoringMemo = field(factory=ScoringMemo, eq=False, repr=False)
+    # Units of work that only read (None: `uow`'s): a store may serve them more cheaply
+    # (SQLite: without taking the database's one write lock). See `reading`.
+    reads: Callable[[], UnitOfWork] | None = None
     # Player protection (age, jurisdiction, limits, breaks from play) on every paid join.
     # The apps always set it (bootstrap); None is a platform embedded without players'
     # records (the core's own tests of other rules), where joins check none of it.
     protection: Protection | None = None
+
+    def reading(self) -> UnitOfWork:
+        """A unit of work for reading alone: it never commits. On SQLite it takes no write
+        lock, so readers neither queue behind each other nor behind a writer's lock."""
+        return (self.reads or self.uow)()
 
     def audit(
         self,

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from adapters.sqlalchemy import SqlDatabase
 from contract.backends import Backend
 from fantasy_core.audit import AuditRecord, Outcome
 from fantasy_core.contest import Contest, ContestMark, ContestTerms
@@ -595,6 +596,35 @@ def test_a_locked_contest_shuts_other_writers_out_until_committed_on_sqlite(
         uow.commit()
     with backend.uow() as uow:
         assert uow.contests.lock("c1").state is ContestState.CANCELLED
+
+
+def test_a_reading_unit_of_work_reads_beside_a_writer_and_never_commits(
+    sql_backend: Backend,
+) -> None:
+    # The pages' reads (Platform.reads): on SQLite a reader takes no write lock, so it
+    # neither waits for a writer holding it nor holds it; it sees what was committed.
+    backend = sql_backend
+    database = SqlDatabase(backend.sql)
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    with backend.uow() as writer:
+        contest = writer.contests.lock("c1")  # SQLite: the database's write lock
+        contest.cancel(CREATED, "not committed yet", "ops")
+        writer.contests.save(contest)
+        started = time.monotonic()
+        with database.reading_unit_of_work() as reader:
+            assert reader.contests.mark("c1") == ContestMark("c1", 0, 0)
+            assert reader.contests.get("c1").state is ContestState.SCHEDULED
+            with pytest.raises(RuntimeError, match="does not commit"):
+                reader.commit()
+        assert time.monotonic() - started < 1.0  # not the busy timeout's wait
+        writer.commit()
+    with database.reading_unit_of_work() as reader:
+        assert reader.contests.mark("c1") == ContestMark("c1", 1, 0)
+    with backend.uow() as uow:  # and a writer after it is not refused by it
+        uow.contests.add(a_contest("c2"))
+        uow.commit()
 
 
 # --- queries and their order ---------------------------------------------------------------

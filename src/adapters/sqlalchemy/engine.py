@@ -66,6 +66,10 @@ def make_engine(url: str | URL) -> Engine:
     return create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True)
 
 
+# The execution option a reading unit of work sets on its connection.
+READING = "fantasy_reading"
+
+
 def _sqlite_engine(url: URL) -> Engine:
     if url.database and url.database != ":memory:" and not url.database.startswith("file:"):
         Path(url.database).parent.mkdir(parents=True, exist_ok=True)
@@ -95,4 +99,8 @@ def _configure_sqlite_connection(
 
 
 def _begin_immediate(connection: Connection) -> None:
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A reading unit of work (uow.SqlDatabase.reading_unit_of_work) begins deferred: in
+    # WAL mode a reader sees a snapshot and needs no lock, where BEGIN IMMEDIATE would
+    # queue it behind every other transaction, sleeping in SQLite's busy handler.
+    reading = connection.get_execution_options().get(READING, False)
+    connection.exec_driver_sql("BEGIN" if reading else "BEGIN IMMEDIATE")

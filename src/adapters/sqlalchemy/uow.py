@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 from adapters.sqlalchemy.alerts import SqlAlerts
 from adapters.sqlalchemy.calendar import SqlCalendar
 from adapters.sqlalchemy.contests import SqlContests
+from adapters.sqlalchemy.engine import READING
 from adapters.sqlalchemy.entries import SqlEntries
 from adapters.sqlalchemy.errors import store_unavailable, translate, unreachable
 from adapters.sqlalchemy.journals import (
@@ -52,6 +53,12 @@ class SqlDatabase:
     def unit_of_work(self) -> SqlUnitOfWork:
         return SqlUnitOfWork(self.engine, self._caches)
 
+    def reading_unit_of_work(self) -> SqlUnitOfWork:
+        """A unit of work that only reads (Platform.reads): on SQLite its transaction
+        begins deferred (BEGIN, a snapshot of the database without its write lock), so
+        readers never wait for each other or for a writer; `commit()` refuses."""
+        return SqlUnitOfWork(self.engine, self._caches, reading=True)
+
 
 class SqlUnitOfWork:
     """One transaction; rows read with `contests.lock` stay locked until commit or exit."""
@@ -73,9 +80,10 @@ class SqlUnitOfWork:
     calendar: SqlCalendar
     tax_details: SqlTaxDetails
 
-    def __init__(self, engine: Engine, caches: Caches) -> None:
+    def __init__(self, engine: Engine, caches: Caches, *, reading: bool = False) -> None:
         self._engine = engine
         self._caches = caches
+        self._reading = reading
         self._connection: Connection | None = None
         self._seats: SeatCounters | None = None
 
@@ -86,6 +94,8 @@ class SqlUnitOfWork:
             connection = self._engine.connect()
         except DBAPIError as error:
             raise translate(error) from error
+        if self._reading:
+            connection.execution_options(**{READING: True})  # this connection's, until closed
         self._connection = connection
         db = Statements(connection, self._caches)
         seats = self._seats = SeatCounters(db)
@@ -131,6 +141,8 @@ class SqlUnitOfWork:
     def commit(self) -> None:
         if self._connection is None:
             raise RuntimeError("commit outside the unit of work's block")
+        if self._reading:
+            raise RuntimeError("a reading unit of work does not commit")
         self.audit.flush()
         if self._seats is not None:
             self._seats.forget()

@@ -104,7 +104,7 @@ def contest_summary(p: Platform, contest_id: str) -> ContestSummary:
 def contest_mark(p: Platform, contest_id: str) -> ContestMark:
     """The contest's version and seats taken, without its terms: one small read telling a
     page that keeps a contest whether its copy is current. Raises UnknownContest."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.contests.mark(contest_id)
 
 
