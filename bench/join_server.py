@@ -28,7 +28,7 @@ from litestar import Litestar, get, post
 from sqlalchemy import BigInteger, Column, Engine, Identity, MetaData, Table, Text, insert
 from uvicorn.supervisors import Multiprocess
 
-from apps.api import create_app, freeze_startup_heap
+from apps.api.app import create_app, freeze_startup_heap
 from apps.api.state import JOINS, SERVICES, TOKENS
 from apps.bootstrap import Services, start
 from apps.settings import load_settings

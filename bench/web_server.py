@@ -13,7 +13,7 @@ from pathlib import Path
 import uvicorn
 from litestar import Response, get
 
-from apps.api import create_app, freeze_startup_heap
+from apps.api.app import create_app, freeze_startup_heap
 from apps.bootstrap import start
 from apps.settings import load_settings
 from apps.templates import template

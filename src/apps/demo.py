@@ -32,7 +32,7 @@ from adapters.clock import ControllableClock
 from adapters.feeds.replay import default_csv_path
 from adapters.ids import SequentialIds
 from adapters.sandbox import SandboxGateway
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import Services, start
 from apps.calendar_file import DEFAULT_CALENDAR_FILE, read_calendar
 from apps.demo_players import PASSWORD, DemoApi, InProcessClient, LineupPicker

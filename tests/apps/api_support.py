@@ -7,7 +7,7 @@ from typing import Any
 from litestar import Litestar
 from litestar.testing import TestClient
 
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import Services, services_for
 from apps.settings import Settings
 from support.world import SLATE, World, lineup

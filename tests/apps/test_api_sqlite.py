@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 
 from adapters.clock import ControllableClock
 from adapters.ids import SequentialIds
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import start
 from apps.demo_players import LineupPicker
 from fantasy_core.snapshot import verify

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from litestar.testing import TestClient
 
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import start
 from apps.cli import EXIT_OK, main
 from apps.settings import load_settings

@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import start
 from apps.demo_players import LineupPicker
 from apps.settings import Settings

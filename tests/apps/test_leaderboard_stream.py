@@ -17,7 +17,7 @@ import pytest
 from api_support import BORN, OPERATOR_EMAIL, OPERATOR_PASSWORD, PASSWORD, api_settings
 
 from adapters.clock import ControllableClock
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import Services, start
 from apps.demo_players import LineupPicker
 from fantasy_core.usecases.live import open_live

@@ -571,7 +571,7 @@ def test_the_policy_names_stripe_exactly_where_its_card_form_is_served() -> None
     )
     policy = _directives(content_security_policy(live))
     assert policy["script-src"] == "'self' https://js.stripe.com"
-    assert policy["frame-src"] == "https://js.stripe.com"
+    assert policy["frame-src"] == "https://js.stripe.com https://hooks.stripe.com"
     assert policy["connect-src"] == "'self' https://api.stripe.com"
     stripe_s = ("script-src", "frame-src", "connect-src")
     unchanged = _directives(CONTENT_SECURITY_POLICY)
@@ -584,6 +584,7 @@ def test_the_policy_names_stripe_exactly_where_its_card_form_is_served() -> None
     )
     assert "https://" not in content_security_policy(emulated)
     assert "script-src 'self' http://127.0.0.1:9;" in content_security_policy(emulated)
+    assert "frame-src http://127.0.0.1:9;" in content_security_policy(emulated)
 
 
 def test_on_stripe_the_join_form_takes_the_card_with_stripe_js_from_stripe_only() -> None:

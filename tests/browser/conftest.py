@@ -21,7 +21,7 @@ from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from adapters.clock import ControllableClock
 from adapters.ids import SequentialIds
 from adapters.sandbox import SandboxGateway
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import start
 from apps.settings import Settings
 from support.live_server import serving

@@ -39,7 +39,7 @@ from playwright.sync_api import Page, Request, expect
 
 from adapters.clock import ControllableClock
 from adapters.ids import SequentialIds
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import start
 from apps.demo_players import LineupPicker
 from apps.settings import Settings

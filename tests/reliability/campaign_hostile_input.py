@@ -42,7 +42,7 @@ from sqlalchemy import Engine, func, select
 from adapters.ids import TimeOrderedIds
 from adapters.sqlalchemy import make_engine, upgrade
 from adapters.sqlalchemy.tables import DATA_TABLES, contests
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import start
 from apps.settings import Settings
 from support.campaign import CampaignReport

@@ -37,7 +37,7 @@ import httpx
 from attrs import frozen
 
 from adapters.stripe_gateway import RequestRetry, StripeGateway
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import start
 from apps.demo_players import LineupPicker
 from apps.settings import Settings

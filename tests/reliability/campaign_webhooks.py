@@ -35,7 +35,7 @@ from attrs import define, field, frozen
 from litestar.testing import TestClient
 
 from adapters.sqlalchemy import upgrade
-from apps.api import create_app
+from apps.api.app import create_app
 from apps.bootstrap import services_for
 from apps.settings import Settings
 from fantasy_core.contest import Contest

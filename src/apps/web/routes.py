@@ -46,14 +46,17 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 # Where Stripe's card form is served (a publishable key configured, decision 0053): its
-# script and frames from js.stripe.com, its calls to api.stripe.com, and nothing else.
+# script from js.stripe.com, its frames from js.stripe.com and hooks.stripe.com (where
+# some banks' 3-D Secure pages open; Stripe's CSP guidance lists both), its calls to
+# api.stripe.com, and nothing else.
 STRIPE_POLICY = (
     "default-src 'none'; script-src 'self' {js}; style-src 'self'; img-src 'self'; "
-    "connect-src 'self' {api}; frame-src {js}; form-action 'self'; frame-ancestors 'none'; "
+    "connect-src 'self' {api}; frame-src {frames}; form-action 'self'; frame-ancestors 'none'; "
     "base-uri 'none'"
 )
 STRIPE_JS_URL = "https://js.stripe.com/v3/"
 STRIPE_API_ORIGIN = "https://api.stripe.com"
+STRIPE_HOOKS_ORIGIN = "https://hooks.stripe.com"
 
 
 @frozen
@@ -80,8 +83,10 @@ def content_security_policy(settings: Settings) -> str:
     if form is None:
         return CONTENT_SECURITY_POLICY
     js = _origin(form.js_url)
-    api = STRIPE_API_ORIGIN if settings.stripe_js_url is None else js  # the emulator's own
-    return STRIPE_POLICY.format(js=js, api=api)
+    if settings.stripe_js_url is not None:  # an emulator: its one origin serves it all
+        return STRIPE_POLICY.format(js=js, api=js, frames=js)
+    frames = f"{js} {STRIPE_HOOKS_ORIGIN}"
+    return STRIPE_POLICY.format(js=js, api=STRIPE_API_ORIGIN, frames=frames)
 
 
 def _origin(url: str) -> str:
