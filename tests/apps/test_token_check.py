@@ -8,7 +8,7 @@ import pytest
 from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import Token
 
-from apps.api.app import auth
+from apps.api import auth
 from apps.api.auth import CheckedToken
 
 SECRET = "a-test-secret-a-test-secret-0123456789"
