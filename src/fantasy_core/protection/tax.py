@@ -25,8 +25,9 @@ BACKUP_WITHHOLDING_PERCENT = 24
 def backup_withholding(prize_minor: int) -> int:
     """24% of a prize, to the nearest cent: (prize * 24 + 50) // 100.
 
-    No tie is ever rounded: 24 * prize is even, so its last two digits are never 50 and
-    half-up, half-even and half-down all give this same cent.
+    No tie is ever rounded: 24 * prize is a multiple of 4 and a number ending in 50 never is
+    (100k + 50 leaves 2 divided by 4), so its last two digits are never 50 and half-up,
+    half-even and half-down all give this same cent.
     """
     if type(prize_minor) is not int or prize_minor < 0:
         raise ValueError(f"a prize is a non-negative number of cents, got {prize_minor!r}")
