@@ -697,3 +697,8 @@ def test_the_pool_search_answers_from_the_kept_pool(api: Api) -> None:
         p for p in POOL.players.values() if p.team == some.team and p.position == some.position
     ]
     assert f"{len(wanted)} of {len(shown)} players" in found.text
+    # Each player's game shows its teams and kickoff, not the feed's game id.
+    game = some.game_id
+    teams = sorted({p.team for p in POOL.players.values() if p.game_id == game})
+    assert f"<td>{' v '.join(teams)}, " in everyone
+    assert f"<td>{game}</td>" not in everyone

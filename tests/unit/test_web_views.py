@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 from hypothesis import given
 from hypothesis import strategies as st
 
-from apps.web.views import check_lineup, countdown, money, prize_rows
+from apps.web.views import check_lineup, countdown, game_labels, money, prize_rows
 from fantasy_core.settlement import prize_pool
 from support.world import POOL, World, lineup
 
@@ -64,3 +64,14 @@ def test_the_builder_counts_empty_slots_then_gives_the_cores_verdict() -> None:
     twice = [*picks[:2], (picks[2][0], picks[1][1]), *picks[3:]]
     refused = check_lineup("draftkings_nfl_classic", POOL, [(s, p) for s, p in twice])
     assert (refused.valid, refused.rule) == (False, "duplicate_player")
+
+
+def test_a_game_is_labelled_by_its_teams_and_its_kickoff_in_utc() -> None:
+    paris = timezone(timedelta(hours=2))
+    kickoffs = {"g1": datetime(2025, 9, 7, 19, 0, tzinfo=paris), "g2": NOW}
+    pairs = [("g1", "KC"), ("g1", "BUF"), ("g1", "KC"), ("g2", "SF"), ("g3", "NYJ")]
+    assert game_labels(pairs, kickoffs) == {
+        "g1": "BUF v KC, Sun 07 Sep 17:00 UTC",  # 19:00 at +02:00 is 17:00 UTC
+        "g2": "SF, Sun 07 Sep 12:00 UTC",  # only one side in the pool
+        "g3": "NYJ",  # no kickoff known
+    }

@@ -35,7 +35,14 @@ from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, new_idempotency_key, picks_of, render
 from apps.web.recent import Kept, Recent
 from apps.web.session import signed_in, viewer
-from apps.web.views import PrizeRow, check_lineup, contest_kind, lobby_rows, prize_rows
+from apps.web.views import (
+    PrizeRow,
+    check_lineup,
+    contest_kind,
+    game_labels,
+    lobby_rows,
+    prize_rows,
+)
 from fantasy_core.accounts import Role
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import DomainError
@@ -111,7 +118,7 @@ class LobbyPages(Controller):
         _, players = _pool(request, view)
         if players is None:
             return Response(view.pool_html, media_type=MediaType.HTML)
-        return render(request, "_pool.html", detail=detail, pool_players=players)
+        return render(request, "_pool.html", detail=detail, pool_players=players, games=view.games)
 
     @post("/contests/{contest_id:str}/lineup-check", sync_to_thread=True)
     def lineup_check(
@@ -291,6 +298,7 @@ class ContestView:
     positions: list[str]
     by_salary: list[SlatePlayerOut]
     pool_html: Markup  # the pool table as first shown (no search, by salary)
+    games: dict[str, str]  # each game's label in the pool: teams and kickoff
     eligible: dict[int, list[SlatePlayerOut]]  # by slot index, by salary
 
     @property
@@ -305,8 +313,9 @@ def _make_view(request: Request[Any, Any, Any], summary: ContestSummary) -> Cont
     engine = request.app.template_engine
     if not isinstance(engine, JinjaTemplateEngine):
         raise TypeError("the web pages render with Jinja")
+    games = game_labels(((p.game_id, p.team) for p in detail.players), detail.kickoffs)
     pool_html = engine.engine.get_template("_pool.html").render(
-        detail=detail, pool_players=by_salary
+        detail=detail, pool_players=by_salary, games=games
     )
     return ContestView(
         summary=summary,
@@ -316,6 +325,7 @@ def _make_view(request: Request[Any, Any, Any], summary: ContestSummary) -> Cont
         positions=sorted({p.position for p in detail.players}),
         by_salary=by_salary,
         pool_html=Markup(pool_html),  # rendered by the autoescaping environment
+        games=games,
         eligible={
             index: [p for p in by_salary if p.position in slot.positions]
             for index, slot in enumerate(detail.roster.slots)
@@ -408,6 +418,7 @@ def _contest_context(
         "pool_players": pool_players,
         "positions": view.positions,
         "pool_html": view.pool_html if pool_players is None else None,
+        "games": view.games,
     }
 
 

@@ -7,8 +7,8 @@ answers for a person (money as dollars, a lock as a countdown, places as ranges)
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from datetime import datetime
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
 
 from attrs import frozen
 
@@ -50,6 +50,25 @@ PAYOUT_WORDS = {
 
 def payout_words(status: str) -> str:
     return PAYOUT_WORDS.get(status, status)
+
+
+def game_labels(
+    teams_by_game: Iterable[tuple[str, str]], kickoffs: Mapping[str, datetime]
+) -> dict[str, str]:
+    """Each game's label for the player pool: its teams as the pool has them, then its
+    kickoff in UTC ("BUF v KC, Sun 07 Sep 17:00 UTC"); a game without a known kickoff
+    shows its teams alone."""
+    teams: dict[str, set[str]] = {}
+    for game_id, team in teams_by_game:
+        teams.setdefault(game_id, set()).add(team)
+    labels = {}
+    for game_id, sides in teams.items():
+        label = " v ".join(sorted(sides))
+        kickoff = kickoffs.get(game_id)
+        if kickoff is not None:
+            label += kickoff.astimezone(UTC).strftime(", %a %d %b %H:%M UTC")
+        labels[game_id] = label
+    return labels
 
 
 def countdown(lock_at: datetime, now: datetime) -> str:
