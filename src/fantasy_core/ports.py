@@ -107,8 +107,16 @@ class ContestRepository(Protocol):
         """`save`, writing the terms too: after `Contest.move_lock_earlier`, the one change
         terms allow. Locked in this unit of work; ConcurrentUpdate as `save`."""
 
-    def ids_in_states(self, states: Iterable[ContestState]) -> list[str]:
-        """Ids of contests in any of `states`, ascending."""
+    def ids_in_states(
+        self, states: Iterable[ContestState], after: str | None = None, limit: int | None = None
+    ) -> list[str]:
+        """Ids of contests in any of `states`, ascending; with `after`, only the ids after
+        it (a page's last id), and at most `limit` of them when given (keyset paging)."""
+
+    def latest_completed(self, states: Iterable[ContestState], limit: int) -> list[str]:
+        """Ids of at most `limit` contests in any of `states` that have completed, the most
+        recently completed first (equal times: descending id). A listing of finished
+        contests reads these, not every contest the platform ever ran."""
 
 
 class EntryRepository(Protocol):

@@ -46,6 +46,30 @@ def test_the_lobby_filters_guaranteed_and_open_contests(api: Api) -> None:
     assert api.client.get("/contests", params={"open_only": True}).json() == []
 
 
+def test_the_lobby_comes_a_page_at_a_time_after_the_last_id_seen(api: Api) -> None:
+    made = sorted(api.contest(t) for t in ("fifty_fifty", "head_to_head", "tournament"))
+    first = api.client.get("/contests", params={"limit": 2}).json()
+    assert [c["contest_id"] for c in first] == made[:2]
+    rest = api.client.get("/contests", params={"limit": 2, "after": made[1]}).json()
+    assert [c["contest_id"] for c in rest] == made[2:]  # shorter than the limit: the last
+    # A filter that passes few contests still fills each page from those after the cursor.
+    every = api.client.get("/contests").json()
+    dear = [c["contest_id"] for c in every if c["entry_fee_minor"] >= 2000]
+    assert 0 < len(dear) < len(made)
+    paged, after = [], None
+    while True:
+        params = {"limit": 1, "min_fee": 2000} | ({} if after is None else {"after": after})
+        page = [c["contest_id"] for c in api.client.get("/contests", params=params).json()]
+        paged += page
+        if len(page) < 1:
+            break
+        after = page[-1]
+    assert paged == dear
+    assert api.client.get("/contests", params={"after": made[2]}).json() == []
+    for bad in ({"limit": 0}, {"limit": 201}, {"limit": "ten"}, {"after": "x" * 256}):
+        assert_problem(api.client.get("/contests", params=bad), 400, "malformed")
+
+
 def test_a_contest_shows_its_rules_fingerprint_payout_table_and_slate(api: Api) -> None:
     contest = api.contest("tournament")
     detail = api.client.get(f"/contests/{contest}").json()

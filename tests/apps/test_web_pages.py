@@ -5,6 +5,7 @@ store and on SQLite (tests/apps/conftest.py); the browser itself is tests/browse
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from typing import Any
 
 import attrs
@@ -25,18 +26,21 @@ from adapters.mail import SandboxMailbox
 from adapters.stripe_gateway import StripeGateway
 from apps.api.state import SERVICES
 from apps.settings import Settings
+from apps.web.lobby import FINISHED_SHOWN
 from apps.web.routes import CONTENT_SECURITY_POLICY, content_security_policy
 from apps.web.session import COOKIE
 from fantasy_core.calendar import Calendar
+from fantasy_core.contest import Contest
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import InvalidLineup
+from fantasy_core.lifecycle import ContestState
 from fantasy_core.lineups import Lineup, sport_template, validate_lineup
 from fantasy_core.money import Money
 from fantasy_core.payouts import winner_take_all
 from fantasy_core.usecases.calendar import paused_lines
 from fantasy_core.usecases.queries import contest_summary, entries_of
 from support.calendar_world import LINES, SmallCatalogue
-from support.world import POOL, World, lineup
+from support.world import LOCK, POOL, World, lineup
 
 CSRF = re.compile(r'name="_csrf_token" value="([^"]+)"')
 KEY = re.compile(r'name="idempotency_key" value="([^"]+)"')
@@ -420,6 +424,24 @@ def test_the_lobby_filters_beginners_contests(api: Api) -> None:
     both = api.client.get("/web/lobby/rows").text
     assert beginners in both
     assert everyone in both
+
+
+def test_the_lobby_shows_what_is_in_play_and_only_the_latest_finished(api: Api) -> None:
+    done_at = LOCK + timedelta(hours=6)
+    with api.world.p.uow() as uow:
+        for n in range(FINISHED_SHOWN + 3):  # contest-paid-00 finished first
+            paid = Contest(f"contest-paid-{n:02}", api.world.terms(), ContestState.PAID)
+            paid.completed_at = done_at + timedelta(minutes=n)
+            uow.contests.add(paid)
+        uow.contests.add(Contest("contest-live", api.world.terms(), ContestState.LIVE))
+        uow.commit()
+    page = api.client.get("/web/").text
+    in_play, finished = page.split("<h2>In play</h2>")[1].split("<h2>Recently finished</h2>")
+    assert "contest-live" in in_play
+    assert "contest-paid" not in in_play
+    listed = re.findall(r"/web/contests/(contest-paid-\d+)/leaderboard", finished)
+    newest_first = [f"contest-paid-{n:02}" for n in range(FINISHED_SHOWN + 2, 2, -1)]
+    assert listed == newest_first
 
 
 def test_tax_details_are_kept_and_only_the_ids_last_four_shown_again(api: Api) -> None:

@@ -642,6 +642,42 @@ def test_ids_in_states_are_ascending_byte_wise(backend: Backend) -> None:
         assert uow.contests.ids_in_states(wanted) == ["C-a", "_c", "c-a", "c-b"]
         assert uow.contests.ids_in_states([ContestState.CANCELLED]) == ["b"]
         assert uow.contests.ids_in_states([]) == []
+        # Keyset pages: after a page's last id, at most `limit`, the order kept.
+        assert uow.contests.ids_in_states(wanted, limit=2) == ["C-a", "_c"]
+        assert uow.contests.ids_in_states(wanted, after="_c", limit=2) == ["c-a", "c-b"]
+        assert uow.contests.ids_in_states(wanted, after="c-a") == ["c-b"]
+        assert uow.contests.ids_in_states(wanted, after="c-b", limit=5) == []
+        assert uow.contests.ids_in_states(wanted, after="C", limit=1) == ["C-a"]
+
+
+def test_the_latest_completed_come_first_and_no_more_than_asked(backend: Backend) -> None:
+    t0 = datetime(2025, 9, 8, 4, 0, tzinfo=UTC)
+    finished = {  # id: (state, completed_at)
+        "p-old": (ContestState.PAID, t0),
+        "p-new": (ContestState.PAID, t0 + timedelta(days=2)),
+        "p-tie-a": (ContestState.PAID, t0 + timedelta(days=1)),
+        "p-tie-b": (ContestState.PAID, t0 + timedelta(days=1)),
+        "s-newest": (ContestState.SETTLED, t0 + timedelta(days=3)),
+        "x-never": (ContestState.CANCELLED, None),
+    }
+    with backend.uow() as uow:
+        for contest_id, (state, at) in finished.items():
+            contest = a_contest(contest_id, state)
+            contest.completed_at = at
+            uow.contests.add(contest)
+        uow.contests.add(a_contest("live", ContestState.LIVE))
+        uow.commit()
+    with backend.uow() as uow:
+        paid = [ContestState.PAID]
+        assert uow.contests.latest_completed(paid, 10) == ["p-new", "p-tie-b", "p-tie-a", "p-old"]
+        assert uow.contests.latest_completed(paid, 2) == ["p-new", "p-tie-b"]
+        both = [ContestState.PAID, ContestState.SETTLED]
+        assert uow.contests.latest_completed(both, 1) == ["s-newest"]
+        # Never completed: not listed, whatever its state.
+        every = list(ContestState)
+        assert "x-never" not in uow.contests.latest_completed(every, 10)
+        assert "live" not in uow.contests.latest_completed(every, 10)
+        assert uow.contests.latest_completed([], 10) == []
 
 
 def test_entries_come_by_ascending_entry_id_filtered_by_status(backend: Backend) -> None:

@@ -208,9 +208,25 @@ class _Contests(_Repo):
     def save_terms(self, contest: Contest) -> None:
         self.save(contest)  # the stored copy is the whole contest, terms included
 
-    def ids_in_states(self, states: Iterable[ContestState]) -> list[str]:
+    def ids_in_states(
+        self, states: Iterable[ContestState], after: str | None = None, limit: int | None = None
+    ) -> list[str]:
         wanted = set(states)
-        return sorted(cid for cid, c in self.t.contests.items() if c.state in wanted)
+        found = sorted(
+            cid
+            for cid, c in self.t.contests.items()
+            if c.state in wanted and (after is None or cid > after)
+        )
+        return found if limit is None else found[:limit]
+
+    def latest_completed(self, states: Iterable[ContestState], limit: int) -> list[str]:
+        wanted = set(states)
+        done = [
+            (c.completed_at, cid)
+            for cid, c in self.t.contests.items()
+            if c.state in wanted and c.completed_at is not None
+        ]
+        return [cid for _, cid in sorted(done, reverse=True)[:limit]]
 
 
 def _stored_contest(contest: Contest) -> Contest:

@@ -134,7 +134,9 @@ class SqlContests:
             raise UnknownContest(f"no contest {contest.contest_id}")
         raise ConcurrentUpdate(f"contest {contest.contest_id} changed meanwhile")
 
-    def ids_in_states(self, states: Iterable[ContestState]) -> list[str]:
+    def ids_in_states(
+        self, states: Iterable[ContestState], after: str | None = None, limit: int | None = None
+    ) -> list[str]:
         wanted = [s.value for s in states]
         if not wanted:
             return []
@@ -142,5 +144,22 @@ class SqlContests:
             select(t.contests.c.contest_id)
             .where(t.contests.c.state.in_(wanted))
             .order_by(t.contests.c.contest_id)
+        )
+        if after is not None:
+            query = query.where(t.contests.c.contest_id > after)
+        if limit is not None:
+            query = query.limit(limit)
+        return [str(cid) for cid in self._db.execute(query).scalars()]
+
+    def latest_completed(self, states: Iterable[ContestState], limit: int) -> list[str]:
+        wanted = [s.value for s in states]
+        if not wanted:
+            return []
+        c = t.contests.c
+        query = (
+            select(c.contest_id)
+            .where(c.state.in_(wanted), c.completed_at.is_not(None))
+            .order_by(c.completed_at.desc(), c.contest_id.desc())
+            .limit(limit)
         )
         return [str(cid) for cid in self._db.execute(query).scalars()]

@@ -136,7 +136,9 @@ contests = Table(
     Column("seats_taken", BigInteger, nullable=False, server_default="0"),
     one_of("state", ContestState, "state"),
     CheckConstraint("version >= 0", name="version"),
-    Index(None, "state"),
+    # Since 0018 (state, completed_at), was (state): by state, and the latest finished
+    # first for the listings that show only those (the lobby).
+    Index(None, "state", "completed_at"),
 )
 
 entries = Table(

@@ -40,6 +40,7 @@ from fantasy_core.usecases.queries import (
 )
 
 MAX_PAGE = 200
+DEFAULT_CONTEST_PAGE = 100
 MAX_STREAMED_ENTRIES = 20
 
 
@@ -78,9 +79,19 @@ class LobbyController(Controller):
         open_only: Annotated[
             bool, QueryParameter(description="only contests taking entries now, with a seat")
         ] = False,
+        after: Annotated[
+            str | None,
+            QueryParameter(
+                max_length=255,
+                description="the last contest_id of the page before: the page after it",
+            ),
+        ] = None,
+        limit: Annotated[int, QueryParameter(ge=1, le=MAX_PAGE)] = DEFAULT_CONTEST_PAGE,
     ) -> list[ContestOut]:
         """Contests, filtered by state, sport (nfl), entry fee range, guaranteed prize pool,
-        and whether they take entries now. 400 for a sport the platform does not offer."""
+        and whether they take entries now, by ascending contest_id, at most `limit` a page:
+        the next page is asked with `after` set to this page's last contest_id, and a page
+        shorter than `limit` is the last. 400 for a sport the platform does not offer."""
         admitted = LobbyFilter(
             states=None if contest_state is None else frozenset({contest_state}),
             sport_templates=None if sport is None else _templates_of(sport),
@@ -89,7 +100,7 @@ class LobbyController(Controller):
             guaranteed=guaranteed,
             open_at=platform.clock.now() if open_only else None,
         )
-        return [contest_out(s) for s in lobby_contests(platform, admitted)]
+        return [contest_out(s) for s in lobby_contests(platform, admitted, after, limit)]
 
     @get(
         "/{contest_id:str}",

@@ -54,6 +54,7 @@ from fantasy_core.usecases.queries import (
     ContestSummary,
     contest_mark,
     contest_summary,
+    latest_completed,
     list_contests,
 )
 
@@ -66,13 +67,10 @@ VISITOR_PAGES = "web_visitor_pages"  # the app state's Kept[str], by id, version
 VISITOR_PAGES_KEPT = 64
 KIND_CHOICES = ("head-to-head", "50/50", "double-up", "tournament", "fixed prizes")
 FEE_CHOICES = (100, 500, 1_000, 2_500, 10_000)  # "at most" filters, minor units
-IN_PLAY_OR_DONE = [
-    ContestState.LOCKED,
-    ContestState.LIVE,
-    ContestState.COMPLETE,
-    ContestState.SETTLED,
-    ContestState.PAID,
-]
+# In play: every contest from lock until its prizes are paid (as many as are running);
+# finished: only the latest FINISHED_SHOWN paid, not every contest the platform ever ran.
+IN_PLAY = [ContestState.LOCKED, ContestState.LIVE, ContestState.COMPLETE, ContestState.SETTLED]
+FINISHED_SHOWN = 20
 
 
 class LobbyPages(Controller):
@@ -226,7 +224,8 @@ def _lobby(request: Request[Any, Any, Any], platform: Platform, read: LobbyRead)
     )
     return {
         "fair_play": read.fair_play,
-        "under_way": read.under_way,
+        "in_play": read.in_play,
+        "finished": read.finished,
         "rows": rows,
         "filters": filters,
         "sports": sorted(set(SPORT_OF_TEMPLATE.values())),
@@ -242,7 +241,8 @@ class LobbyRead:
 
     open: list[ContestOut]
     kinds: dict[str, str]
-    under_way: list[ContestOut]
+    in_play: list[ContestOut]  # from lock until paid, by lock time
+    finished: list[ContestOut]  # the latest paid, the most recently completed first
     fair_play: dict[str, str]  # by contest id: open, beginners, no_highly_experienced
 
 
@@ -252,12 +252,15 @@ def _read_lobby(platform: Platform) -> LobbyRead:
         s.contest.contest_id: contest_kind(s.contest.terms.payout, s.contest.terms.capacity)
         for s in summaries
     }
-    under_way = sorted(
-        (contest_out(s) for s in list_contests(platform, IN_PLAY_OR_DONE)),
+    in_play = sorted(
+        (contest_out(s) for s in list_contests(platform, IN_PLAY)),
         key=lambda c: (c.lock_at, c.contest_id),
     )
+    finished = [
+        contest_out(s) for s in latest_completed(platform, [ContestState.PAID], FINISHED_SHOWN)
+    ]
     fair_play = {s.contest.contest_id: s.contest.terms.fair_play.value for s in summaries}
-    return LobbyRead([contest_out(s) for s in summaries], kinds, under_way, fair_play)
+    return LobbyRead([contest_out(s) for s in summaries], kinds, in_play, finished, fair_play)
 
 
 def _pool(

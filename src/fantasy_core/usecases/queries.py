@@ -47,11 +47,25 @@ class ContestSummary:
 
 
 def list_contests(
-    p: Platform, states: Iterable[ContestState] | None = None
+    p: Platform,
+    states: Iterable[ContestState] | None = None,
+    after: str | None = None,
+    limit: int | None = None,
 ) -> list[ContestSummary]:
-    """Contests in any of `states` (all when None), by ascending id, with seats taken."""
+    """Contests in any of `states` (all when None), by ascending id, with seats taken; with
+    `after` and `limit`, one keyset page: the ids after `after`, at most `limit`."""
+    wanted = list(ContestState) if states is None else states
     with p.uow() as uow:
-        ids = uow.contests.ids_in_states(list(ContestState) if states is None else states)
+        ids = uow.contests.ids_in_states(wanted, after, limit)
+        return [ContestSummary(uow.contests.get(cid), uow.entries.seats_taken(cid)) for cid in ids]
+
+
+def latest_completed(
+    p: Platform, states: Iterable[ContestState], limit: int
+) -> list[ContestSummary]:
+    """At most `limit` contests in any of `states` that have completed, the latest first."""
+    with p.uow() as uow:
+        ids = uow.contests.latest_completed(states, limit)
         return [ContestSummary(uow.contests.get(cid), uow.entries.seats_taken(cid)) for cid in ids]
 
 
@@ -89,10 +103,22 @@ class LobbyFilter:
         )
 
 
-def lobby_contests(p: Platform, admitted: LobbyFilter) -> list[ContestSummary]:
-    """The contests `admitted` lets through, by ascending id, with seats taken."""
-    found = list_contests(p, admitted.states)
-    return [summary for summary in found if admitted.admits(summary)]
+def lobby_contests(
+    p: Platform, admitted: LobbyFilter, after: str | None = None, limit: int | None = None
+) -> list[ContestSummary]:
+    """The contests `admitted` lets through, by ascending id, with seats taken; with
+    `limit`, the first `limit` of them after `after` (the store is read a page of `limit`
+    at a time until that many pass or none are left)."""
+    if limit is None:
+        return [s for s in list_contests(p, admitted.states, after) if admitted.admits(s)]
+    found: list[ContestSummary] = []
+    while len(found) < limit:
+        page = list_contests(p, admitted.states, after, limit)
+        found += [s for s in page if admitted.admits(s)]
+        if len(page) < limit:
+            break
+        after = page[-1].contest.contest_id
+    return found[:limit]
 
 
 def contest_summary(p: Platform, contest_id: str) -> ContestSummary:
