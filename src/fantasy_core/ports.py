@@ -113,6 +113,14 @@ class ContestRepository(Protocol):
         """Ids of contests in any of `states`, ascending; with `after`, only the ids after
         it (a page's last id), and at most `limit` of them when given (keyset paging)."""
 
+    def ids_of_slate(self, slate_id: str) -> list[str]:
+        """Ids of the contests played on `slate_id`, in every state, ascending."""
+
+    def completed_between(
+        self, states: Iterable[ContestState], start: datetime, end: datetime
+    ) -> list[str]:
+        """Ids of the contests in any of `states` that completed in [start, end), ascending."""
+
     def latest_completed(self, states: Iterable[ContestState], limit: int) -> list[str]:
         """Ids of at most `limit` contests in any of `states` that have completed, the most
         recently completed first (equal times: descending id). A listing of finished

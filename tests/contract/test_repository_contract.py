@@ -650,6 +650,19 @@ def test_ids_in_states_are_ascending_byte_wise(backend: Backend) -> None:
         assert uow.contests.ids_in_states(wanted, after="C", limit=1) == ["C-a"]
 
 
+def test_a_slates_contests_are_found_in_every_state_and_no_others(backend: Backend) -> None:
+    other_pool = attrs.evolve(TERMS.pool, slate_id="2025-reg-02")
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("b", ContestState.PAID))
+        uow.contests.add(a_contest("a", ContestState.CANCELLED))
+        uow.contests.add(Contest("c", attrs.evolve(TERMS, pool=other_pool)))
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.contests.ids_of_slate(TERMS.slate_id) == ["a", "b"]
+        assert uow.contests.ids_of_slate("2025-reg-02") == ["c"]
+        assert uow.contests.ids_of_slate("no-such-slate") == []
+
+
 def test_the_latest_completed_come_first_and_no_more_than_asked(backend: Backend) -> None:
     t0 = datetime(2025, 9, 8, 4, 0, tzinfo=UTC)
     finished = {  # id: (state, completed_at)
@@ -678,6 +691,21 @@ def test_the_latest_completed_come_first_and_no_more_than_asked(backend: Backend
         assert "x-never" not in uow.contests.latest_completed(every, 10)
         assert "live" not in uow.contests.latest_completed(every, 10)
         assert uow.contests.latest_completed([], 10) == []
+        # Completed in [start, end): the start counts, the end does not; by ascending id.
+        day = timedelta(days=1)
+        assert uow.contests.completed_between(paid, t0, t0 + 2 * day) == [
+            "p-old",
+            "p-tie-a",
+            "p-tie-b",
+        ]
+        assert uow.contests.completed_between(paid, t0 + day, t0 + 3 * day) == [
+            "p-new",
+            "p-tie-a",
+            "p-tie-b",
+        ]
+        assert uow.contests.completed_between(both, t0 + 3 * day, t0 + 4 * day) == ["s-newest"]
+        assert uow.contests.completed_between(paid, t0 + 3 * day, t0 + 9 * day) == []
+        assert uow.contests.completed_between([], t0, t0 + 9 * day) == []
 
 
 def test_entries_come_by_ascending_entry_id_filtered_by_status(backend: Backend) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 
+import attrs
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
@@ -30,12 +31,13 @@ from adapters.sqlalchemy import (
     upgrade,
 )
 from adapters.sqlalchemy.engine import database_url
+from adapters.sqlalchemy.records import terms_to_text
 from adapters.sqlalchemy.schema import alembic_config
 from contract.backends import POSTGRES_URL_VARIABLE, Backend
 from fantasy_core.accounts import default_display_name
 from fantasy_core.contest import Contest
 from fantasy_core.lifecycle import ContestState
-from support.world import World
+from support.world import POOL, World
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -179,9 +181,31 @@ def test_the_seat_counter_migration_counts_the_seats_of_existing_contests(
                 ),
                 {"e": f"e{n}", "f": f"join-{n}", "s": status},
             )
-        command.upgrade(alembic_config(connection), "head")
+        command.upgrade(alembic_config(connection), "0003")
         seats = dict(connection.execute(text("SELECT contest_id, seats_taken FROM contests")).all())
     assert seats == {"c1": 3, "c2": 0}
+    engine.dispose()
+
+
+def test_contests_stored_before_0019_get_their_slate_from_their_terms(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'slates.db'}")
+    world = World()
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0018")
+        for contest_id, slate in (("c1", "2025-reg-01"), ("c2", "2025-reg-02")):
+            terms = world.terms(pool=attrs.evolve(POOL, slate_id=slate))
+            connection.execute(
+                text(
+                    "INSERT INTO contests (contest_id, state, terms, version) "
+                    "VALUES (:c, 'SCHEDULED', :t, 0)"
+                ),
+                {"c": contest_id, "t": terms_to_text(terms)},
+            )
+        command.upgrade(alembic_config(connection), "head")
+        slates = dict(connection.execute(text("SELECT contest_id, slate_id FROM contests")).all())
+    assert slates == {"c1": "2025-reg-01", "c2": "2025-reg-02"}
+    with SqlDatabase(engine).unit_of_work() as uow:
+        assert uow.contests.ids_of_slate("2025-reg-02") == ["c2"]
     engine.dispose()
 
 

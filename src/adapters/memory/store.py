@@ -219,6 +219,19 @@ class _Contests(_Repo):
         )
         return found if limit is None else found[:limit]
 
+    def ids_of_slate(self, slate_id: str) -> list[str]:
+        return sorted(cid for cid, c in self.t.contests.items() if c.terms.slate_id == slate_id)
+
+    def completed_between(
+        self, states: Iterable[ContestState], start: datetime, end: datetime
+    ) -> list[str]:
+        wanted = set(states)
+        return sorted(
+            cid
+            for cid, c in self.t.contests.items()
+            if c.state in wanted and c.completed_at is not None and start <= c.completed_at < end
+        )
+
     def latest_completed(self, states: Iterable[ContestState], limit: int) -> list[str]:
         wanted = set(states)
         done = [

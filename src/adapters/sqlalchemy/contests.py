@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import weakref
 from collections.abc import Iterable
+from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
@@ -69,6 +70,7 @@ class SqlContests:
         values = {
             "contest_id": contest.contest_id,
             "terms": terms_to_text(contest.terms),
+            "slate_id": contest.terms.slate_id,
             **contest_values(contest),
         }
         if self._db.execute(self._db.insert_new(t.contests), values).rowcount != 1:
@@ -149,6 +151,28 @@ class SqlContests:
             query = query.where(t.contests.c.contest_id > after)
         if limit is not None:
             query = query.limit(limit)
+        return [str(cid) for cid in self._db.execute(query).scalars()]
+
+    def ids_of_slate(self, slate_id: str) -> list[str]:
+        query = (
+            select(t.contests.c.contest_id)
+            .where(t.contests.c.slate_id == slate_id)
+            .order_by(t.contests.c.contest_id)
+        )
+        return [str(cid) for cid in self._db.execute(query).scalars()]
+
+    def completed_between(
+        self, states: Iterable[ContestState], start: datetime, end: datetime
+    ) -> list[str]:
+        wanted = [s.value for s in states]
+        if not wanted:
+            return []
+        c = t.contests.c
+        query = (
+            select(c.contest_id)
+            .where(c.state.in_(wanted), c.completed_at >= start, c.completed_at < end)
+            .order_by(c.contest_id)
+        )
         return [str(cid) for cid in self._db.execute(query).scalars()]
 
     def latest_completed(self, states: Iterable[ContestState], limit: int) -> list[str]:

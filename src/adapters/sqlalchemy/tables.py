@@ -128,6 +128,7 @@ contests = Table(
     _key("contest_id", primary_key=True),
     Column("state", String(16), nullable=False),
     Column("terms", Text, nullable=False),  # ContestTerms.canonical() as JSON
+    _key("slate_id", nullable=False),  # since 0019: the terms' slate, to find a slate's contests
     Column("completed_at", UtcDateTime(), nullable=True),
     Column("cancel_reason", Text, nullable=True),
     Column("version", BigInteger, nullable=False),
@@ -139,6 +140,7 @@ contests = Table(
     # Since 0018 (state, completed_at), was (state): by state, and the latest finished
     # first for the listings that show only those (the lobby).
     Index(None, "state", "completed_at"),
+    Index(None, "slate_id"),
 )
 
 entries = Table(

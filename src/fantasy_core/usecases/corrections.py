@@ -29,8 +29,8 @@ def correct_stat(
     with p.uow() as uow:
         contests = [
             contest
-            for contest in map(uow.contests.get, uow.contests.ids_in_states(list(ContestState)))
-            if contest.terms.slate_id == slate_id and contest.state is not ContestState.CANCELLED
+            for contest in map(uow.contests.get, uow.contests.ids_of_slate(slate_id))
+            if contest.state is not ContestState.CANCELLED
         ]
         validate_correction(uow, contests, slate_id, player_id, stat, value_text, reason)
         settled = [c.contest_id for c in contests if c.state in _SETTLED]

@@ -16,11 +16,7 @@ def winnings_between(p: Platform, start: datetime, end: datetime) -> dict[str, W
     [start, end), from those contests' posting sets."""
     total: dict[str, Winnings] = {}
     with p.uow() as uow:
-        for contest_id in uow.contests.ids_in_states([ContestState.PAID]):
-            contest = uow.contests.get(contest_id)
-            completed = contest.completed_at
-            if completed is None or not start <= completed < end:
-                continue
+        for contest_id in uow.contests.completed_between([ContestState.PAID], start, end):
             entries = {e.fingerprint: e.user_id for e in uow.entries.for_contest(contest_id)}
             payouts = {x.fingerprint: x.user_id for x in uow.payouts.for_contest(contest_id)}
             found = winnings_by_player(uow.ledger.for_contest(contest_id), entries, payouts)
