@@ -577,7 +577,10 @@ def test_the_prizes_page_shows_what_was_withheld_for_tax(api: Api) -> None:
     browser.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     ledger = api.client.get("/web/operator/ledger").text
     assert "paid out + withheld for tax" in ledger
-    assert '<td class="num">$1,368.00</td><td class="num">$432.00</td><td>yes</td>' in ledger
+    assert (
+        '<td class="num" data-label="Paid out">$1,368.00</td>'
+        '<td class="num" data-label="Withheld">$432.00</td><td data-label="Conserved">yes</td>'
+    ) in ledger
 
 
 def _directives(policy: str) -> dict[str, str]:
