@@ -633,6 +633,8 @@ def test_on_stripe_the_join_form_takes_the_card_with_stripe_js_from_stripe_only(
             "/web/static/pay.js",
         ]
         assert 'data-publishable-key="pk_test_web"' in page.text
+        # The Payment Element's amount and currency, as Stripe.js takes them (decision 0060).
+        assert 'data-amount="1000" data-currency="usd"' in page.text
         assert '<input type="hidden" id="payment_method" name="payment_method" value="">' in (
             page.text
         )

@@ -1,12 +1,14 @@
-"""Paying with Stripe.js in Chromium, on SQLite and on PostgreSQL, without the internet:
-the app on the Stripe gateway against localstripe (extended, tests/support), whose own fake
-Stripe.js (`/js.stripe.com/v3/`) the page loads through FANTASY_STRIPE_JS_URL, and whose
-signed webhooks enter the player.
+"""Paying with Stripe's Payment Element in Chromium, on SQLite and on PostgreSQL, without
+the internet: the app on the Stripe gateway against localstripe (extended, tests/support),
+whose signed webhooks enter the player. The page loads, through FANTASY_STRIPE_JS_URL, the
+emulator's test double of the Stripe.js calls it makes (tests/support/stripe_js_double.js):
+plain card fields in the page where Stripe's are in its frame, a PaymentMethod made with the
+publishable key, 3-D Secure answered on localstripe's own authenticate endpoint.
 
 A declined card enters nothing; a card asking 3-D Secure gets the bank's challenge from
-Stripe.js, and once it is passed localstripe's `payment_intent.succeeded`, signed with the
-endpoint's secret, makes the entry active while its page is open; the join form sent once
-more is the same join, charged once (decision 0053).
+handleNextAction, and once it is passed localstripe's `payment_intent.succeeded`, signed
+with the endpoint's secret, makes the entry active while its page is open; the join form
+sent once more is the same join, charged once (decisions 0053, 0060).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs
 
 import httpx
 import pytest
@@ -83,7 +86,7 @@ def _serve(database_url: str, store: str, emulator: str) -> Iterator[tuple[Site,
         stripe_api_key=API_KEY,
         stripe_api_base=emulator,
         stripe_publishable_key=PUBLISHABLE_KEY,
-        stripe_js_url=f"{emulator}/js.stripe.com/v3/",
+        stripe_js_url=f"{emulator}/stripe-js-double/v3/",
         stripe_webhook_secret=WEBHOOK_SECRET,
         operator_email=OPERATOR_EMAIL,
         operator_password=OPERATOR_PASSWORD,
@@ -110,13 +113,13 @@ def _serve(database_url: str, store: str, emulator: str) -> Iterator[tuple[Site,
 
 
 def fill_card(page: Page, number: str) -> None:
-    """Type a card into Stripe.js's card fields (localstripe's: number, month, year, CVC)."""
-    card = page.locator("#card-element")
-    card.locator("input[placeholder=number]").fill(number)
-    card.locator("input[placeholder=exp_month]").fill("12")
-    card.locator("input[placeholder=exp_year]").fill("30")
-    card.locator("input[placeholder=cvc]").fill("123")
-    card.locator("input[placeholder=postal_code]").fill("07030")
+    """Type a card into the Payment Element's fields (the double's, in the page)."""
+    card = page.locator("#payment-element")
+    card.get_by_label("Card number").fill(number)
+    card.get_by_label("Expiry month").fill("12")
+    card.get_by_label("Expiry year").fill("30")
+    card.get_by_label("Security code").fill("123")
+    card.get_by_label("ZIP code").fill("07030")
 
 
 def intents_of(emulator: str, fingerprint: str) -> list[dict[str, object]]:
@@ -149,10 +152,18 @@ def test_a_player_pays_with_stripe_js_passes_3ds_and_the_webhook_enters_him(
     picks = lineup.lineup()
     fill_lineup(page, picks)
     expect(page.locator("#lineup-check")).to_contain_text("Valid lineup")
-    expect(page.locator("#card-element input")).to_have_count(5)  # Stripe.js mounted its fields
+    expect(page.locator("#payment-element input")).to_have_count(5)  # Stripe.js mounted it
     assert_accessible(page)
     me = api.client.get("/me", headers=api.token(f"{name}@example.com", PASSWORD))
     user_id = me.json()["user_id"]
+    joins: list[Request] = []
+    page.on("request", lambda r: joins.append(r) if r.url.endswith("/join") else None)
+
+    # A card left incomplete: elements.submit() says why, and nothing is sent.
+    page.get_by_role("button", name="Pay and join").click()
+    expect(page.locator("#payment-errors")).to_contain_text("card number is incomplete")
+    assert joins == []
+    assert entries_of(site.platform, user_id) == []
 
     # A declined card: why, and nothing entered.
     fill_card(page, CARD_DECLINED)
@@ -163,8 +174,7 @@ def test_a_player_pays_with_stripe_js_passes_3ds_and_the_webhook_enters_him(
     assert_accessible(page)
 
     # A card the bank wants confirmed: the challenge, passed, then the webhook enters him.
-    joins: list[Request] = []
-    page.on("request", lambda r: joins.append(r) if r.url.endswith("/join") else None)
+    joins.clear()
     fill_lineup(page, picks)
     fill_card(page, CARD_3DS)
     page.get_by_role("button", name="Pay and join").click()
@@ -185,10 +195,14 @@ def test_a_player_pays_with_stripe_js_passes_3ds_and_the_webhook_enters_him(
     assert contest_summary(site.platform, contest).seats_taken == 1
     [intent] = intents_of(emulator, pending.fingerprint)
     assert intent["status"] == "succeeded"
+    # The form carried the PaymentMethod Stripe.js made, and the server charged it.
+    [sent] = joins
+    [method] = parse_qs(sent.post_data or "")["payment_method"]
+    assert method.startswith("pm_")
+    assert intent["payment_method"] == method
 
     # The same form sent again (the browser's replay): the same join, answered by its
     # outcome, and no second payment.
-    [sent] = joins
     again = page.request.post(
         sent.url,
         data=sent.post_data or "",

@@ -500,6 +500,70 @@ def _card_token(url: str, number: str) -> str:
     return str(token)
 
 
+def _payment_method(url: str, number: str) -> str:
+    """A PaymentMethod as Stripe.js's createPaymentMethod makes it from the Payment Element:
+    POST /v1/payment_methods with the publishable key in the form (decision 0060)."""
+    made = httpx.post(
+        f"{url}/v1/payment_methods",
+        data={
+            "type": "card",
+            "card[number]": number,
+            "card[exp_month]": "12",
+            "card[exp_year]": "30",
+            "card[cvc]": "123",
+            "billing_details[address][postal_code]": "07030",
+            "key": "pk_test_contract",
+        },
+    )
+    made.raise_for_status()
+    method = made.json()["id"]
+    assert method.startswith("pm_")
+    return str(method)
+
+
+def test_a_payment_method_from_the_payment_element_is_charged_once_and_may_ask_3ds(
+    localstripe_url: str,
+) -> None:
+    gateway = _stripe(localstripe_url).gateway
+    method = _payment_method(localstripe_url, "4242424242424242")
+    key = _key("join")
+    paid = gateway.charge(key, FEE, method, {"entry_id": "e1"})
+    assert paid.status is ChargeStatus.SUCCEEDED
+    assert gateway.charge(key, FEE, method, {"entry_id": "e1"}) == paid  # the key's replay
+    found = httpx.get(
+        f"{localstripe_url}/v1/payment_intents/search",
+        params={"query": f"metadata['join_fingerprint']:'{key}'"},
+        auth=(API_KEY, ""),
+    ).json()["data"]
+    assert [(i["id"], i["payment_method"]) for i in found] == [(paid.charge_id, method)]
+
+    challenged = gateway.charge(
+        _key("join"), FEE, _payment_method(localstripe_url, "4000002760003184"), {}
+    )
+    assert challenged.status is ChargeStatus.REQUIRES_ACTION
+    assert challenged.client_secret is not None
+    declined = gateway.charge(
+        _key("join"), FEE, _payment_method(localstripe_url, "4000000000000341"), {}
+    )
+    assert declined.status is ChargeStatus.DECLINED
+    assert declined.decline_code == "card_declined"
+
+
+def test_the_publishable_key_makes_payment_methods_and_nothing_else(localstripe_url: str) -> None:
+    """The emulator lets the publishable key through where Stripe does (Stripe.js's
+    createPaymentMethod) and nowhere else: an intent still needs the secret key."""
+    refused = httpx.post(
+        f"{localstripe_url}/v1/payment_intents",
+        data={"amount": "300", "currency": "usd", "key": "pk_test_contract"},
+    )
+    assert refused.status_code == 401
+    anonymous = httpx.post(
+        f"{localstripe_url}/v1/payment_methods",
+        data={"type": "card", "card[number]": "4242424242424242"},
+    )
+    assert anonymous.status_code == 401
+
+
 def test_a_card_token_from_stripe_js_is_charged_once_and_may_ask_3ds(localstripe_url: str) -> None:
     gateway = _stripe(localstripe_url).gateway
     token = _card_token(localstripe_url, "4242424242424242")

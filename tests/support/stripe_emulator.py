@@ -56,10 +56,14 @@ Stripe's documented behaviour:
     the client after a transfer and before it records it. GET /_config/faults
     reads the counters.
   DELETE /_config/idempotency_keys: forget every key (Stripe prunes after 24 h).
-- localstripe's fake Stripe.js (`/js.stripe.com/v3/`) is served inside one block, so
-  its top-level `class Element` stays its own instead of hiding the DOM's `Element`
-  from the page's other scripts (htmx's `instanceof Element` checks); Stripe's real
-  script defines no such global.
+- `card[...]` on PaymentMethod create with the publishable key (`key=pk_...` in the
+  form), as Stripe.js's `createPaymentMethod` sends it and Stripe accepts; localstripe
+  takes the publishable key only for tokens, sources and its 3-D Secure answers.
+- A test double of Stripe.js's Payment Element calls (`stripe_js_double.js`, decision
+  0060) at /stripe-js-double/v3/, for the browser tests' FANTASY_STRIPE_JS_URL: it posts
+  cards to /v1/payment_methods and 3-D Secure answers to localstripe's own
+  /v1/payment_intents/{id}/_authenticate. localstripe's own Stripe.js (Card Element
+  only) is left as it is and unused.
 - localstripe's store is never loaded from or saved to /tmp/localstripe.pickle,
   so concurrent test runs share nothing.
 """
@@ -72,6 +76,7 @@ import re
 import secrets
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -443,20 +448,39 @@ def _is_api(request: web.Request) -> bool:
     return request.path.startswith("/v1/")
 
 
-STRIPE_JS_PATH = "/js.stripe.com/v3/"
+STRIPE_JS_DOUBLE = Path(__file__).resolve().parent / "stripe_js_double.js"
+STRIPE_JS_DOUBLE_PATH = "/stripe-js-double/v3/"
+
+
+async def stripe_js_double(_: web.Request) -> web.Response:
+    return web.Response(
+        text=STRIPE_JS_DOUBLE.read_text(encoding="utf-8"), content_type="application/javascript"
+    )
 
 
 @web.middleware
-async def stripe_js_in_a_block(request: web.Request, handler: Any) -> web.StreamResponse:
-    """localstripe's Stripe.js, unchanged, inside one block `{ ... }`: at a script's top
-    level its `class Element` would replace the DOM's `Element` for every script of the
-    page (htmx checks `instanceof Element`, and would stop working); in a block it is
-    its own. `Stripe` is still assigned globally, as Stripe's own script does."""
-    response: web.StreamResponse = await handler(request)
-    if request.path != STRIPE_JS_PATH or not isinstance(response, web.Response):
-        return response
-    text = response.text or ""
-    return web.Response(text="{\n" + text + "\n}\n", content_type="application/javascript")
+async def publishable_key_makes_payment_methods(
+    request: web.Request, handler: Any
+) -> web.StreamResponse:
+    """localstripe's authentication, and beside it what Stripe also accepts: POST
+    /v1/payment_methods with the publishable key in the form (`key=pk_...`), as
+    Stripe.js's createPaymentMethod sends it; the Stripe.js double is public, as
+    localstripe's own script. Anything else goes to localstripe's check."""
+    if request.method == "GET" and request.path == STRIPE_JS_DOUBLE_PATH:
+        script: web.StreamResponse = await handler(request)
+        return script
+    if (
+        request.method == "POST"
+        and request.path == "/v1/payment_methods"
+        and server.get_api_key(request) is None
+    ):
+        data = await server.get_post_data(request, remove_auth=False)
+        key = data.get("key") if isinstance(data, dict) else None
+        if isinstance(key, str) and key.startswith("pk_") and len(key) > len("pk_"):
+            response: web.StreamResponse = await handler(request)
+            return response
+    checked: web.StreamResponse = await server.auth_middleware(request, handler)
+    return checked
 
 
 @web.middleware
@@ -589,8 +613,12 @@ def extend(app: web.Application) -> None:
     app.router.add_get("/_config/faults", get_faults)
     app.router.add_post("/_config/faults", set_faults)
     app.router.add_delete("/_config/idempotency_keys", forget_idempotency_keys)
+    app.router.add_get(STRIPE_JS_DOUBLE_PATH, stripe_js_double)
+    app.middlewares[app.middlewares.index(server.auth_middleware)] = (
+        publishable_key_makes_payment_methods
+    )
     # Innermost last: ids on every reply, faults around the idempotent result.
-    app.middlewares.extend([stripe_js_in_a_block, request_ids, faults, idempotency])
+    app.middlewares.extend([request_ids, faults, idempotency])
 
 
 def main() -> None:

@@ -126,6 +126,10 @@ class StripeGateway:
 
         The PaymentIntent id is the charge id (webhooks name it too). `key` goes
         into the metadata as `join_fingerprint`, overriding any such entry given.
+        `payment_method` is a PaymentMethod id (`pm_...`: the web join page's Payment
+        Element makes one, decision 0060), used as it is, or a Stripe.js card token
+        (`tok_...`), made into a PaymentMethod first. Either way the PaymentIntent is
+        created under `key`: the same join sent again is answered by its first outcome.
         """
         params: PaymentIntentCreateParams = {
             "amount": amount.minor,
@@ -164,8 +168,9 @@ class StripeGateway:
         return self._call("charge", key, attempt)
 
     def _method_of_token(self, key: str, token: str) -> str:
-        """The PaymentMethod of a Stripe.js card token (the web join page's card form,
-        decision 0053), made with Stripe's documented `card[token]`: the card's details
+        """The PaymentMethod of a Stripe.js card token (`createToken`, which the web join
+        page used before the Payment Element, decisions 0053 and 0060; a client of the API
+        may still send one), made with Stripe's documented `card[token]`: the card's details
         never reach this server. Under the join's own key (suffixed), so a retried join
         makes it once and its PaymentIntent's request is the same again."""
         made = self.client.v1.payment_methods.create(

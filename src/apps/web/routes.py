@@ -45,7 +45,7 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
     "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
-# Where Stripe's card form is served (a publishable key configured, decision 0053): its
+# Where Stripe's card form is served (a publishable key configured, decisions 0053, 0060): its
 # script from js.stripe.com, its frames from js.stripe.com and hooks.stripe.com (where
 # some banks' 3-D Secure pages open; Stripe's CSP guidance lists both), its calls to
 # api.stripe.com, and nothing else.

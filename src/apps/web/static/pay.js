@@ -1,49 +1,68 @@
-// Paying with Stripe.js on the web pages (decision 0053); loaded only where Stripe's card
-// form is served, after Stripe.js itself (https://js.stripe.com/v3/, or an emulator's in
-// tests). No inline script: the pages' Content-Security-Policy allows none.
+// Paying with Stripe.js on the web pages (decision 0060); loaded only where Stripe's card
+// form is served, after Stripe.js itself (https://js.stripe.com/v3/; in the browser tests
+// a test double of it, FANTASY_STRIPE_JS_URL). No inline script: the pages'
+// Content-Security-Policy allows none.
 //
-// 1. The join form (#card-element): Stripe's Card Element takes the card in Stripe's own
-//    fields; on submit, Stripe.js turns it into a token, which goes in the form's
-//    payment_method field, and the form is sent as usual. The server makes the payment
-//    (its PaymentIntent) through the join's idempotency key: the same form sent again is
-//    the same join, charged once.
-// 2. A payment the bank wants confirmed (#bank-confirm): Stripe.js shows the bank's
-//    challenge (3-D Secure) with the PaymentIntent's client secret; the outcome reaches
-//    the platform as Stripe's signed webhook, and the entry's page follows it.
+// 1. The join form (#payment-element): Stripe's Payment Element takes the card in Stripe's
+//    own frame, before any PaymentIntent exists (Stripe's "finalize payments on the
+//    server" flow). On submit, elements.submit() checks the fields and
+//    stripe.createPaymentMethod({elements}) makes a PaymentMethod of them; its id goes in
+//    the form's payment_method field and the form is sent as usual. The server makes
+//    and confirms the payment (its PaymentIntent) under the join's idempotency key: the
+//    same form sent again is the same join, charged once.
+// 2. A payment the bank wants confirmed (#bank-confirm): stripe.handleNextAction shows
+//    the bank's challenge (3-D Secure) with the PaymentIntent's client secret; the
+//    outcome reaches the platform as Stripe's signed webhook, and the entry's page
+//    follows it.
 "use strict";
 
 (function () {
-  function cardForm(mount) {
+  function paymentForm(mount) {
     const form = mount.closest("form");
     const stripe = Stripe(mount.dataset.publishableKey);
-    const card = stripe.elements().create("card");
-    card.mount(mount);
-    const errors = document.getElementById("card-errors");
+    const elements = stripe.elements({
+      mode: "payment",
+      amount: Number(mount.dataset.amount),
+      currency: mount.dataset.currency,
+      paymentMethodTypes: ["card"],
+      paymentMethodCreation: "manual", // the PaymentMethod is made here, charged by the server
+    });
+    elements.create("payment").mount(mount);
+    const errors = document.getElementById("payment-errors");
     const method = document.getElementById("payment_method");
     const button = form.querySelector("button[type=submit]");
-    let tokenised = false;
+    let made = false;
+
+    function refuse(message) {
+      errors.textContent = "Your card could not be used: " + (message || "check its details") +
+        ". Nothing was charged.";
+      button.disabled = false;
+    }
+
     form.addEventListener("submit", async function (event) {
-      if (tokenised) {
-        return; // the token is in the form: let it go
+      if (made) {
+        return; // the PaymentMethod is in the form: let it go
       }
       event.preventDefault();
-      button.disabled = true; // one token, one submission
+      button.disabled = true; // one PaymentMethod, one submission
       errors.textContent = "";
-      let result;
       try {
-        result = await stripe.createToken(card);
+        const checked = await elements.submit();
+        if (checked.error) {
+          refuse(checked.error.message);
+          return;
+        }
+        const result = await stripe.createPaymentMethod({ elements: elements });
+        if (result.error || !result.paymentMethod) {
+          refuse(result.error && result.error.message);
+          return;
+        }
+        method.value = result.paymentMethod.id;
       } catch (failure) {
-        result = { error: { message: String(failure) } };
-      }
-      if (!result || result.error || !result.token) {
-        const message = result && result.error && result.error.message;
-        errors.textContent = "Your card could not be read: " + (message || "check its details") +
-          ". Nothing was charged.";
-        button.disabled = false;
+        refuse(String(failure));
         return;
       }
-      method.value = result.token.id;
-      tokenised = true;
+      made = true;
       form.requestSubmit();
     });
   }
@@ -57,7 +76,7 @@
       said.textContent = "Waiting for your bank…";
       let result;
       try {
-        result = await stripe.confirmCardPayment(box.dataset.clientSecret);
+        result = await stripe.handleNextAction({ clientSecret: box.dataset.clientSecret });
       } catch (failure) {
         result = { error: { message: String(failure) } };
       }
@@ -73,9 +92,9 @@
     });
   }
 
-  const mount = document.getElementById("card-element");
+  const mount = document.getElementById("payment-element");
   if (mount) {
-    cardForm(mount);
+    paymentForm(mount);
   }
   const box = document.getElementById("bank-confirm");
   if (box) {
