@@ -316,6 +316,28 @@ def test_a_break_from_play_needs_confirming_then_stops_every_join(api: Api) -> N
     assert len(api.world.gateway.charges) == 0
 
 
+def test_a_player_in_a_break_signs_in_to_the_page_that_announces_it(api: Api) -> None:
+    browser = Browser(api)
+    browser.sign_up("ann")
+    token = browser.token("/web/me/protection")
+    form = {"_csrf_token": token, "hours": "72", "confirm": "yes"}
+    assert browser.post("/web/me/protection/cool-off", form).status_code == 303
+    browser.client.cookies.clear()
+    login = {"_csrf_token": browser.token("/web/login"), "email": "ann@example.com"}
+    signed_in = browser.post("/web/login", {**login, "password": PASSWORD})
+    assert signed_in.headers["location"] == "/web/me/protection"
+    assert "A break from play since" in api.client.get("/web/me/protection").text
+    # A page asked for is still where the sign-in goes; a player with no break goes home.
+    asked = {**login, "password": PASSWORD, "next": "/web/me/entries"}
+    browser.client.cookies.clear()
+    asked["_csrf_token"] = browser.token("/web/login")
+    assert browser.post("/web/login", asked).headers["location"] == "/web/me/entries"
+    Browser(api).sign_up("bob")
+    browser.client.cookies.clear()
+    bob = {"_csrf_token": browser.token("/web/login"), "email": "bob@example.com"}
+    assert browser.post("/web/login", {**bob, "password": PASSWORD}).headers["location"] == "/web/"
+
+
 def test_what_players_type_is_escaped(api: Api) -> None:
     browser = Browser(api)
     browser.sign_up("ann", "<b>Ann</b>")

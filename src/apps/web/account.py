@@ -24,10 +24,12 @@ from fantasy_core.accounts import Account, Role
 from fantasy_core.errors import DomainError
 from fantasy_core.platform import Platform
 from fantasy_core.protection.rules import US_JURISDICTIONS
+from fantasy_core.usecases.protecting import break_in_force
 
 HOME = "/web/"
 JURISDICTIONS = sorted(US_JURISDICTIONS)
 CONSOLE = "/web/operator"
+BREAK_PAGE = "/web/me/protection"  # where a player's break from play is announced
 
 
 class AccountPages(Controller):
@@ -96,7 +98,11 @@ class AccountPages(Controller):
         accounts: NamedDependency[Accounts],
         tokens: NamedDependency[TokenIssuer],
         settings: NamedDependency[Settings],
+        platform: NamedDependency[Platform],
     ) -> Response[Any]:
+        """Sign in; to the page asked for, else home (operators: the console). A player in
+        a break from play is sent to the page that says so, as the API's login answers
+        it (decision 0043), unless a page was asked for."""
         email, password = field(data, "email"), field(data, "password")
         target = safe_next(data.get("next"), "")
         address = request.client.host if request.client is not None else "unknown"
@@ -108,7 +114,12 @@ class AccountPages(Controller):
             return render(
                 request, "login.html", 401, next=target, email=email, problem=problem, reset=False
             )
-        home = CONSOLE if account.role is Role.OPERATOR else HOME
+        if account.role is Role.OPERATOR:
+            home = CONSOLE
+        elif await anyio.to_thread.run_sync(break_in_force, platform, account.user_id):
+            home = BREAK_PAGE
+        else:
+            home = HOME
         return _signed_in(request, tokens, settings, account, target or home)
 
     @post("/logout", sync_to_thread=True)
