@@ -161,7 +161,9 @@ def test_a_player_pays_with_stripe_js_passes_3ds_and_the_webhook_enters_him(
 
     # A card left incomplete: elements.submit() says why, and nothing is sent.
     page.get_by_role("button", name="Pay and join").click()
-    expect(page.locator("#payment-errors")).to_contain_text("card number is incomplete")
+    expect(page.locator("#payment-errors")).to_have_text(
+        "Your card could not be used: Your card number is incomplete. Nothing was charged."
+    )
     assert joins == []
     assert entries_of(site.platform, user_id) == []
 

@@ -106,6 +106,7 @@
         input.maxLength = size;
         input.addEventListener("input", () => {
           this.group.submitted = false; // changed since submit(): submit again
+          this.say(""); // as Stripe's form, its message follows the fields
         });
         wrap.append(label, input);
         box.append(wrap);

@@ -34,8 +34,9 @@
     let made = false;
 
     function refuse(message) {
-      errors.textContent = "Your card could not be used: " + (message || "check its details") +
-        ". Nothing was charged.";
+      // Stripe's messages end with their own full stop ("Your card number is incomplete.").
+      const why = (message || "check its details").replace(/\.\s*$/, "");
+      errors.textContent = "Your card could not be used: " + why + ". Nothing was charged.";
       button.disabled = false;
     }
 
