@@ -26,8 +26,14 @@ from adapters.mail import SandboxMailbox
 from adapters.stripe_gateway import StripeGateway
 from apps.api.state import SERVICES
 from apps.settings import Settings
-from apps.web.lobby import FINISHED_SHOWN
-from apps.web.routes import CONTENT_SECURITY_POLICY, content_security_policy
+from apps.web.lobby import (
+    FINISHED_SHOWN,
+    VISITOR_MARK_SECONDS,
+    VISITOR_MARKS,
+    VISITOR_MARKS_KEPT,
+)
+from apps.web.recent import RecentEach
+from apps.web.routes import CONTENT_SECURITY_POLICY, CSRF_COOKIE, content_security_policy
 from apps.web.session import COOKIE
 from fantasy_core.calendar import Calendar
 from fantasy_core.contest import Contest
@@ -694,9 +700,30 @@ def test_an_entry_waiting_for_the_bank_follows_itself_and_offers_its_owner_alone
     assert secret.group(1) not in seen.text  # the client secret is its owner's alone
 
 
-def test_a_visitors_kept_contest_page_follows_seats_and_changes(api: Api) -> None:
-    # A visitor's page is kept by contest version, seats and openness (apps.web.lobby):
-    # it must be what a fresh rendering gives, and move with every join and change.
+class Ticks:
+    """A monotonic clock the test moves."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def visitor_clock(app: Litestar) -> Ticks:
+    """The clock of the marks behind visitors' contest pages, moved by the test."""
+    ticks = Ticks()
+    app.state[VISITOR_MARKS] = RecentEach(VISITOR_MARK_SECONDS, VISITOR_MARKS_KEPT, ticks)
+    return ticks
+
+
+def test_a_visitors_contest_page_follows_seats_and_changes_within_a_second(
+    api: Api, app: Litestar
+) -> None:
+    # A visitor's page is kept by contest version, seats and openness, from a mark read at
+    # most a second ago (decision 0058): it must be what a fresh rendering gives, and show
+    # every join and change once that second has passed.
+    ticks = visitor_clock(app)
     contest = api.contest("fifty_fifty")
     page = f"/web/contests/{contest}"
 
@@ -706,28 +733,95 @@ def test_a_visitors_kept_contest_page_follows_seats_and_changes(api: Api) -> Non
         assert response.status_code == 200
         assert response.headers["content-type"] == "text/html; charset=utf-8"
         assert response.headers["content-security-policy"] == CONTENT_SECURITY_POLICY
+        assert "set-cookie" not in response.headers  # no form, so no CSRF cookie
         return response.text
+
+    def rendered_afresh() -> str:
+        api.client.cookies.clear()
+        return api.client.get(page, params={"sort": "salary"}).text  # the same page, not kept
 
     first = as_visitor()
     assert as_visitor() == first
-    afresh = api.client.get(page, params={"sort": "salary"})  # the same page, not kept
-    assert afresh.text == first
+    assert rendered_afresh() == first
     assert "0 / " in first
     browser = Browser(api)
     browser.sign_up("ann")
     joined = browser.post(f"{page}/join", browser.join_form(contest))
     assert joined.status_code == 303
+    assert "1 / " in api.client.get(page).text  # the player's own page: read now
+    ticks.now = 0.9
+    assert "0 / " in as_visitor()  # read 0.9 s ago: within the bound, still shown
+    ticks.now = 1.0
     after_join = as_visitor()
     assert "1 / " in after_join
-    assert after_join == api.client.get(page, params={"sort": "salary"}).text
+    assert after_join == rendered_afresh()
     browser.log_in(OPERATOR_EMAIL, OPERATOR_PASSWORD)
     token = CSRF.search(api.client.get("/web/operator").text).group(1)  # type: ignore[union-attr]
     cancel = {"_csrf_token": token, "reason": "feed outage", "confirm": "yes"}
     assert browser.post(f"/web/operator/contests/{contest}/cancel", cancel).status_code == 303
+    ticks.now = 2.0
     cancelled = as_visitor()
     assert "state cancelled" in cancelled
     assert "feed outage" in cancelled
     assert "Build your lineup" not in cancelled
+    assert cancelled == rendered_afresh()
+
+
+def test_a_signed_in_players_contest_page_is_never_a_visitors_kept_page(
+    api: Api, app: Litestar
+) -> None:
+    visitor_clock(app)  # held until the test moves it: only a fresh read would show a change
+    contest = api.contest("fifty_fifty")
+    page = f"/web/contests/{contest}"
+    api.client.cookies.clear()
+    visitors = api.client.get(page).text
+    assert "Log in</a> or <a" in visitors
+    assert "_csrf_token" not in visitors
+    assert "idempotency_key" not in visitors
+    browser = Browser(api)
+    browser.sign_up("ann", display_name="Ann")
+    first = api.client.get(page).text
+    assert "Log out Ann" in first
+    assert "Pay and join" in first
+    form = browser.join_form(contest)
+    assert browser.post(f"{page}/join", form).status_code == 303
+    own = api.client.get(page).text
+    assert "1 / " in own  # the seat just taken, though visitors are shown the mark held
+    assert KEY.search(own).group(1) != form["idempotency_key"]  # type: ignore[union-attr]
+    browser.sign_up("bob", display_name="Bob")
+    bobs = api.client.get(page).text
+    assert "Log out Bob" in bobs
+    assert "Log out Ann" not in bobs
+    api.client.cookies.clear()
+    assert api.client.get(page).text == visitors  # the visitor's page, held within the bound
+
+
+def test_a_visitor_without_a_csrf_cookie_from_a_contest_page_still_logs_in_and_joins(
+    api: Api,
+) -> None:
+    contest = api.contest("fifty_fifty")
+    page = f"/web/contests/{contest}"
+    browser = Browser(api)
+    browser.sign_up("ann")
+    api.client.cookies.clear()
+    # Anonymous: the contest page makes no token; a forged session counts as none.
+    api.client.cookies.set(COOKIE, "not-a-token")
+    seen = api.client.get(page)
+    assert seen.status_code == 200
+    assert "Log in</a> or <a" in seen.text
+    assert "set-cookie" not in seen.headers
+    assert api.client.cookies.get(CSRF_COOKIE) is None
+    # A form posted with no token is refused as before.
+    refused = browser.post("/web/login", {"email": "ann@example.com", "password": PASSWORD})
+    assert refused.status_code == 403
+    # The login page makes the token; logging in from there and joining works.
+    login = api.client.get(f"/web/login?next={page}")
+    assert api.client.cookies.get(CSRF_COOKIE)
+    token = CSRF.search(login.text).group(1)  # type: ignore[union-attr]
+    form = {"_csrf_token": token, "email": "ann@example.com", "password": PASSWORD}
+    assert browser.post("/web/login", form).status_code == 303
+    joined = browser.post(f"{page}/join", browser.join_form(contest))
+    assert joined.status_code == 303, joined.text
 
 
 def test_the_pool_search_answers_from_the_kept_pool(api: Api) -> None:

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from apps.web.recent import Kept, Recent
+from apps.web.recent import Kept, Recent, RecentEach
 
 
 class Ticks:
@@ -102,3 +102,88 @@ def test_kept_values_are_made_once_per_key_and_the_oldest_go_first() -> None:
     assert made == ["a", "b", "c", "a"]
     other = object()
     assert kept.get(other, "b", lambda: "other b") == "other b"  # another platform
+
+
+def test_each_key_is_read_once_a_second_and_its_reader_alone_reads_it() -> None:
+    ticks, reads = Ticks(), []
+    recent: RecentEach[str, str] = RecentEach(1.0, 8, ticks)
+    source = object()
+
+    def load(key: str) -> str:
+        reads.append((key, ticks.now))
+        return f"{key}@{ticks.now}"
+
+    assert recent.held(source, "a") is None
+    assert recent.get(source, "a", lambda: load("a")) == "a@0.0"
+    ticks.now = 0.5
+    assert recent.get(source, "b", lambda: load("b")) == "b@0.5"  # its own second
+    ticks.now = 0.9
+    assert recent.held(source, "a") == "a@0.0"
+    assert recent.get(source, "a", lambda: load("a")) == "a@0.0"
+    ticks.now = 1.0
+    assert recent.held(source, "a") is None  # a's second is over; b's is not
+    assert recent.held(source, "b") == "b@0.5"
+    assert recent.get(source, "a", lambda: load("a")) == "a@1.0"
+    assert reads == [("a", 0.0), ("b", 0.5), ("a", 1.0)]
+    assert recent.held(object(), "a") is None  # another platform reads afresh
+
+
+def test_while_a_key_is_read_afresh_its_callers_get_the_value_held() -> None:
+    ticks, started, release = Ticks(), threading.Event(), threading.Event()
+    recent: RecentEach[str, str] = RecentEach(1.0, 8, ticks)
+    source = object()
+    recent.get(source, "a", lambda: "old a")
+    ticks.now = 5.0
+
+    def slow() -> str:
+        started.set()
+        assert release.wait(10)
+        return "new a"
+
+    got: list[str] = []
+    reader = threading.Thread(target=lambda: got.append(recent.get(source, "a", slow)))
+    reader.start()
+    assert started.wait(10)
+    assert recent.held(source, "a") == "old a"
+    assert recent.get(source, "a", lambda: "a second read") == "old a"
+    assert recent.get(source, "b", lambda: "b") == "b"  # another key is not held up
+    release.set()
+    reader.join(10)
+    assert got == ["new a"]
+    assert recent.held(source, "a") == "new a"
+
+
+def test_a_failed_read_of_a_key_lets_the_next_caller_read_it() -> None:
+    ticks = Ticks()
+    recent: RecentEach[str, str] = RecentEach(1.0, 8, ticks)
+    source = object()
+    recent.get(source, "a", lambda: "old")
+    ticks.now = 5.0
+
+    def broken() -> str:
+        raise OSError("store unavailable")
+
+    with pytest.raises(OSError, match="store unavailable"):
+        recent.get(source, "a", broken)
+    assert recent.held(source, "a") is None
+    assert recent.get(source, "a", lambda: "new") == "new"
+
+
+def test_only_the_last_read_keys_are_held() -> None:
+    recent: RecentEach[str, str] = RecentEach(60.0, 2, Ticks())
+    source = object()
+    recent.get(source, "a", lambda: "A")
+    recent.get(source, "b", lambda: "B")
+    recent.get(source, "c", lambda: "C")  # "a", read longest ago, goes
+    assert recent.held(source, "a") is None
+    assert recent.held(source, "b") == "B"
+    assert recent.held(source, "c") == "C"
+
+
+def test_a_kept_value_is_held_without_making_it() -> None:
+    kept: Kept[str] = Kept(2)
+    source = object()
+    assert kept.held(source, "a") is None
+    kept.get(source, "a", lambda: "A")
+    assert kept.held(source, "a") == "A"
+    assert kept.held(object(), "a") is None

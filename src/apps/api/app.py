@@ -60,10 +60,13 @@ from apps.web.lobby import (
     CONTEST_VIEWS_KEPT,
     LOBBY,
     LOBBY_SECONDS,
+    VISITOR_MARK_SECONDS,
+    VISITOR_MARKS,
+    VISITOR_MARKS_KEPT,
     VISITOR_PAGES,
     VISITOR_PAGES_KEPT,
 )
-from apps.web.recent import Kept, Recent
+from apps.web.recent import Kept, Recent, RecentEach
 from apps.web.routes import template_config, web_routers
 from apps.worker import Worker
 from fantasy_core.platform import Platform
@@ -99,6 +102,8 @@ def create_app(
     state[FAIR_PLAY] = new_figures_cache()  # each month's published figures, for a minute
     state[CONTEST_VIEWS] = Kept(CONTEST_VIEWS_KEPT)  # each contest's page parts, made once
     state[VISITOR_PAGES] = Kept(VISITOR_PAGES_KEPT)  # contest pages as a visitor sees them
+    # Each contest's version and seats behind a visitor's page, read at most once a second.
+    state[VISITOR_MARKS] = RecentEach(VISITOR_MARK_SECONDS, VISITOR_MARKS_KEPT)
     registry = CollectorRegistry(auto_describe=False)
     registry.register(
         PlatformCollector(lambda: services_of(state).platform, shed=lambda: state[JOINS].shed)

@@ -33,7 +33,7 @@ from apps.api.wire import (
 from apps.templates import SPORT_OF_TEMPLATE
 from apps.web.errors import api_problem
 from apps.web.forms import FormBody, field, new_idempotency_key, picks_of, render
-from apps.web.recent import Kept, Recent
+from apps.web.recent import Kept, Recent, RecentEach
 from apps.web.session import signed_in, viewer
 from apps.web.views import (
     PrizeRow,
@@ -44,6 +44,7 @@ from apps.web.views import (
     prize_rows,
 )
 from fantasy_core.accounts import Role
+from fantasy_core.contest import ContestMark
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import DomainError
 from fantasy_core.lifecycle import ContestState
@@ -63,8 +64,14 @@ LOBBY = "web_lobby"  # the app state's Recent[LobbyRead]
 LOBBY_SECONDS = 1.0
 CONTEST_VIEWS = "web_contest_views"  # the app state's Kept[ContestView], by id and version
 CONTEST_VIEWS_KEPT = 64
-VISITOR_PAGES = "web_visitor_pages"  # the app state's Kept[str], by id, version, seats, open
+VISITOR_PAGES = "web_visitor_pages"  # the app state's Kept[bytes], by id, version, seats, open
 VISITOR_PAGES_KEPT = 64
+VISITOR_MARKS = "web_visitor_marks"  # the app state's RecentEach[str, ContestMark], by id
+VISITOR_MARK_SECONDS = 1.0  # a visitor's contest page is at most this stale (decision 0058)
+VISITOR_MARKS_KEPT = 256
+# A page's route opt: its GET renders no form for a visitor not signed in, so it makes
+# them no CSRF token (routes.WebCSRF); a signed-in person's page gets theirs as usual.
+NO_FORM_FOR_VISITORS = "no_form_for_visitors"
 KIND_CHOICES = ("head-to-head", "50/50", "double-up", "tournament", "fixed prizes")
 FEE_CHOICES = (100, 500, 1_000, 2_500, 10_000)  # "at most" filters, minor units
 # In play: every contest from lock until its prizes are paid (as many as are running);
@@ -91,17 +98,25 @@ class LobbyPages(Controller):
         read = await _lobby_read(request, platform)
         return render(request, "_lobby_rows.html", **_lobby(request, platform, read))
 
-    @get("/contests/{contest_id:str}", sync_to_thread=True)
-    def contest(
+    @get("/contests/{contest_id:str}", opt={NO_FORM_FOR_VISITORS: True})
+    async def contest(
         self,
         contest_id: FromPath[str],
         request: Request[Any, Any, Any],
         platform: NamedDependency[Platform],
     ) -> Any:
-        """Terms, prize table, the player pool and, while it takes entries, the builder."""
+        """Terms, prize table, the player pool and, while it takes entries, the builder.
+        A visitor not signed in, with no search, is answered on the event loop from what
+        was read at most a second ago (decision 0058); anyone signed in, from a read of
+        their own request."""
         if viewer(request) is None and not request.query_params:
-            return _visitor_page(request, platform, contest_id)
-        context = contest_context(request, platform, contest_id, {})
+            page = _held_visitor_page(request, platform, contest_id)
+            if page is None:
+                page = await anyio.to_thread.run_sync(_visitor_page, request, platform, contest_id)
+            return Response(page, media_type=MediaType.HTML)
+        context = await anyio.to_thread.run_sync(
+            lambda: contest_context(request, platform, contest_id, {})
+        )
         return render(request, "contest.html", **context)
 
     @get("/contests/{contest_id:str}/players", sync_to_thread=True)
@@ -343,39 +358,87 @@ def contest_view(
     contest's version and seats) per request, the whole contest once per version. Raises
     UnknownContest."""
     mark = contest_mark(platform, contest_id)
+    view = _view_for(request, platform, mark)
+    return view, _with_seats(view, mark)
+
+
+def _view_for(
+    request: Request[Any, Any, Any], platform: Platform, mark: ContestMark
+) -> ContestView:
+    """The kept view of the mark's version, or the contest read now and kept under it."""
     kept: Kept[ContestView] = request.app.state[CONTEST_VIEWS]
-    view = kept.get(
+    return kept.get(
         platform,
-        (contest_id, mark.version),
-        lambda: _make_view(request, contest_summary(platform, contest_id)),
+        (mark.contest_id, mark.version),
+        lambda: _make_view(request, contest_summary(platform, mark.contest_id)),
     )
-    # A view read after a later change than the mark's holds the seats of its own read.
+
+
+def _visitor_mark(
+    request: Request[Any, Any, Any], platform: Platform, contest_id: str
+) -> ContestMark:
+    """The contest's version and seats as read at most VISITOR_MARK_SECONDS ago (or, while
+    another caller reads it afresh, as held): the one read behind a visitor's page, made
+    by one caller at a time per contest. Raises UnknownContest."""
+    marks: RecentEach[str, ContestMark] = request.app.state[VISITOR_MARKS]
+    return marks.get(platform, contest_id, lambda: contest_mark(platform, contest_id))
+
+
+def _with_seats(view: ContestView, mark: ContestMark) -> ContestDetailOut:
+    """The view's detail with the mark's seats; a view read after a later change than the
+    mark's holds the seats of its own read."""
     seats = mark.seats_taken if view.version == mark.version else view.summary.seats_taken
     if seats == view.detail.seats_taken:
-        return view, view.detail
-    return view, msgspec.structs.replace(view.detail, seats_taken=seats)
+        return view.detail
+    return msgspec.structs.replace(view.detail, seats_taken=seats)
 
 
-def _visitor_page(
+def _visitor_key(
+    contest_id: str, view: ContestView, detail: ContestDetailOut, now: datetime
+) -> tuple[str, int, int, bool]:
+    return (contest_id, view.version, detail.seats_taken, view.summary.contest.accepts_entries(now))
+
+
+def _held_visitor_page(
     request: Request[Any, Any, Any], platform: Platform, contest_id: str
-) -> Response[str]:
+) -> bytes | None:
+    """The visitor's page from what is held (the mark read at most a second ago, the view
+    of its version, the page rendered for it), without reading or rendering: answered on
+    the event loop; None when something must be read or made (in a worker thread)."""
+    marks: RecentEach[str, ContestMark] = request.app.state[VISITOR_MARKS]
+    mark = marks.held(platform, contest_id)
+    if mark is None:
+        return None
+    views: Kept[ContestView] = request.app.state[CONTEST_VIEWS]
+    view = views.held(platform, (contest_id, mark.version))
+    if view is None:
+        return None
+    pages: Kept[bytes] = request.app.state[VISITOR_PAGES]
+    key = _visitor_key(contest_id, view, _with_seats(view, mark), platform.clock.now())
+    return pages.held(platform, key)
+
+
+def _visitor_page(request: Request[Any, Any, Any], platform: Platform, contest_id: str) -> bytes:
     """The page as a visitor who is not signed in first opens it (no search, no form): the
     same bytes for the same contest version, seats taken and openness, so rendered once
-    for them and kept (VISITOR_PAGES); the contest's mark is still read per request."""
-    view, detail = contest_view(request, platform, contest_id)
+    for them and kept (VISITOR_PAGES), from the contest's mark read at most a second ago
+    (VISITOR_MARKS). Raises UnknownContest."""
+    mark = _visitor_mark(request, platform, contest_id)
+    view = _view_for(request, platform, mark)
+    detail = _with_seats(view, mark)
     now = platform.clock.now()
-    is_open = view.summary.contest.accepts_entries(now)
 
-    def make() -> str:
+    def make() -> bytes:
         context = _contest_context(request, platform, view, detail, {}, None, now)
         engine = request.app.template_engine
         if not isinstance(engine, JinjaTemplateEngine):
             raise TypeError("the web pages render with Jinja")
-        return engine.engine.get_template("contest.html").render(viewer=None, **context)
+        # Rendered without the request: no form token can be in it (csrf_token() needs
+        # the request), which is why the page may skip the CSRF cookie (routes.WebCSRF).
+        return engine.engine.get_template("contest.html").render(viewer=None, **context).encode()
 
-    kept: Kept[str] = request.app.state[VISITOR_PAGES]
-    key = (contest_id, view.version, detail.seats_taken, is_open)
-    return Response(kept.get(platform, key, make), media_type=MediaType.HTML)
+    kept: Kept[bytes] = request.app.state[VISITOR_PAGES]
+    return kept.get(platform, _visitor_key(mark.contest_id, view, detail, now), make)
 
 
 def contest_context(

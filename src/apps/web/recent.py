@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable
 from typing import Generic, TypeVar
 
+K = TypeVar("K")
 T = TypeVar("T")
 
 
@@ -65,6 +66,64 @@ class Recent(Generic[T]):
         return value
 
 
+class RecentEach(Generic[K, T]):
+    """Recent, for each of the last `size` keys of a source: what `load` gave for a key,
+    reused for `seconds` after it was read, or (while one caller reads that key afresh)
+    by the others. Another source (a platform swapped in) starts afresh."""
+
+    def __init__(
+        self, seconds: float, size: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self._seconds = seconds
+        self._size = size
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._source: object | None = None
+        self._held: dict[K, tuple[float, T]] = {}
+        self._reading: set[K] = set()
+
+    def _usable(self, source: object, key: K) -> T | None:
+        if self._source is not source:
+            return None
+        held = self._held.get(key)
+        if held is None:
+            return None
+        read_at, value = held
+        if key in self._reading or self._clock() - read_at < self._seconds:
+            return value
+        return None
+
+    def held(self, source: object, key: K) -> T | None:
+        """What `get` would answer without reading, or None when it would read: a caller
+        on an event loop answers from it and goes to a worker thread only to read."""
+        with self._lock:
+            return self._usable(source, key)
+
+    def get(self, source: object, key: K, load: Callable[[], T]) -> T:
+        with self._lock:
+            value = self._usable(source, key)
+            if value is not None:
+                return value
+            if self._source is not source:
+                self._source, self._held, self._reading = source, {}, set()
+            self._reading.add(key)
+        try:
+            value = load()
+        except BaseException:
+            with self._lock:
+                if self._source is source:
+                    self._reading.discard(key)
+            raise
+        with self._lock:
+            if self._source is source:
+                self._reading.discard(key)
+                self._held.pop(key, None)  # re-inserted: the most recently read go last
+                self._held[key] = (self._clock(), value)
+                while len(self._held) > self._size:
+                    del self._held[next(iter(self._held))]  # the longest unread
+        return value
+
+
 class Kept(Generic[T]):
     """Values that never change once made (what a contest's fixed terms render to), kept
     for the last `size` keys of a source; another source (a platform swapped in) starts
@@ -75,6 +134,11 @@ class Kept(Generic[T]):
         self._lock = threading.Lock()
         self._source: object | None = None
         self._values: dict[object, T] = {}
+
+    def held(self, source: object, key: object) -> T | None:
+        """The value kept for `key`, or None where `get` would make it."""
+        with self._lock:
+            return self._values.get(key) if self._source is source else None
 
     def get(self, source: object, key: object, make: Callable[[], T]) -> T:
         with self._lock:

@@ -12,12 +12,14 @@ from jinja2 import Environment, FileSystemLoader
 from litestar import Router, get
 from litestar.config.csrf import CSRFConfig
 from litestar.datastructures import ResponseHeader
+from litestar.enums import ScopeType
 from litestar.middleware import DefineMiddleware
 from litestar.middleware.csrf import CSRFMiddleware
 from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
+from litestar.types import Receive, Scope, Send
 
 from apps.settings import Settings
 from apps.web.account import AccountPages
@@ -25,7 +27,7 @@ from apps.web.console import ConsolePages
 from apps.web.entries import EntryPages
 from apps.web.errors import web_exception_handlers
 from apps.web.fairplay import FairPlayPages
-from apps.web.lobby import LobbyPages
+from apps.web.lobby import NO_FORM_FOR_VISITORS, LobbyPages
 from apps.web.password import PasswordPages
 from apps.web.payouts import PayoutPages
 from apps.web.protection import ProtectionPages
@@ -125,6 +127,26 @@ def _csrf_secret(settings: Settings) -> str:
     return hmac.new(settings.token_secret.encode(), b"web csrf", hashlib.sha256).hexdigest()
 
 
+class WebCSRF(CSRFMiddleware):
+    """Litestar's CSRF middleware, except for a visitor not signed in asking (GET) for a
+    page whose handler says it renders them no form (NO_FORM_FOR_VISITORS): no token is
+    made and no CSRF cookie set for a page that has no form to put it in (a contest page,
+    answered from the bytes kept for every visitor, decision 0058). Every form still
+    carries its token: the pages that show one (log in, sign up) make it on their GET,
+    and a signed-in person's pages get theirs as before; every unsafe method is checked."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if (
+            scope["type"] == ScopeType.HTTP
+            and scope["method"] in self.config.safe_methods
+            and scope.get("user") is None
+            and scope["route_handler"].opt.get(NO_FORM_FOR_VISITORS) is True
+        ):
+            await self.app(scope, receive, send)
+            return
+        await super().__call__(scope, receive, send)
+
+
 @get("/", include_in_schema=False, sync_to_thread=False)
 def _root() -> Redirect:
     return Redirect("/web/", status_code=302)
@@ -155,7 +177,7 @@ def web_routers(settings: Settings) -> list[Router]:
         ],
         middleware=[
             DefineMiddleware(WebSession, secret=settings.token_secret),
-            DefineMiddleware(CSRFMiddleware, config=csrf),
+            DefineMiddleware(WebCSRF, config=csrf),  # after WebSession: it knows the user
         ],
         exception_handlers=web_exception_handlers(),
         response_headers=security_headers(settings),
