@@ -19,7 +19,10 @@ Figures, each the median of R runs of S seconds after a short warm-up:
   for that contest's row lock): joins per second (201 responses), p50 and p99 latency, the
   ratio to the lean floor's requests per second (the median of each run's ratio to the
   lean floor run just before it; `ratio_stack_floor` the same against our stack's floor),
-  and the mean size of the batches the app ran them in (decision 0013);
+  the mean size of the batches the app ran them in (decision 0013), how busy the join lane
+  was (`lane_busy`: the seconds it spent running batches over the run's seconds; near 1, the
+  lane bounds the joins/s) and the server process's CPU per join (`server_cpu_ms`, from
+  /proc: one Python process serves at most 1 / that many joins a second);
 - lobby: the same, the joins spread over 8 such contests (a lobby at lock time);
 - filling up: the same load on a contest of 500 seats until it is full; the database is
   then checked: seats held must not exceed the capacity (oversold = 0), and the accepted
@@ -31,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -135,6 +139,16 @@ def wrk(port: int, script: Path, clients: int, seconds: float) -> dict[str, Any]
             summary["statuses"] = {int(k): v for k, v in summary["statuses"].items()}
             return summary
     raise SystemExit(f"wrk printed no summary:\n{out}")
+
+
+def process_cpu_seconds(pid: int) -> float | None:
+    """The CPU seconds (user + system) process `pid` has used, from /proc; None elsewhere."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rate(summary: dict[str, Any], status: int | None = None) -> float:
@@ -248,10 +262,17 @@ def joins_record(
         ),
         "not_201": sum(s["requests"] - s["statuses"].get(201, 0) for s in joins),
         "mean_batch": round(median(s["mean_batch"] for s in joins), 1),
+        "lane_busy": round(median(s["lane_busy"] for s in joins), 2),
+        "server_cpu_ms": _median_or_none([s["server_cpu_ms"] for s in joins]),
         "runs_joins_per_second": [round(rate(s, 201), 1) for s in joins],
         "runs_floor_requests_per_second": [round(rate(s), 1) for s in floors],
         "runs_stack_floor_requests_per_second": [round(rate(s), 1) for s in stack_floors],
     }
+
+
+def _median_or_none(values: list[float | None]) -> float | None:
+    known = [v for v in values if v is not None]
+    return round(median(known), 3) if known else None
 
 
 def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dict[str, object]]:
@@ -267,17 +288,24 @@ def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dic
         lobby = [f"/contests/{cid}/entries" for cid in info["lobby"]]
         floor = ["/bench/floor"]
 
-        def batched() -> dict[str, int]:
-            counts: dict[str, int] = httpx.get(f"http://127.0.0.1:{port}/bench/batches").json()
+        def batched() -> dict[str, float]:
+            counts: dict[str, float] = httpx.get(f"http://127.0.0.1:{port}/bench/batches").json()
             return counts
 
         def load(name: str, paths: list[str], duration: int) -> dict[str, Any]:
-            before = batched()
+            before, cpu_before = batched(), process_cpu_seconds(server.pid)
             summary = wrk(port, lua_script(directory, name, paths, info), clients, duration)
-            after = batched()
+            after, cpu_after = batched(), process_cpu_seconds(server.pid)
             summary["clients"] = clients
             batches = after["batches"] - before["batches"]
             summary["mean_batch"] = (after["joins"] - before["joins"]) / batches if batches else 0
+            summary["lane_busy"] = (after["busy"] - before["busy"]) / (summary["duration_us"] / 1e6)
+            joined = summary["statuses"].get(201, 0)
+            summary["server_cpu_ms"] = (
+                None
+                if cpu_before is None or cpu_after is None or not joined
+                else (cpu_after - cpu_before) * 1000 / joined
+            )
             return summary
 
         def lean_load(name: str) -> dict[str, Any]:

@@ -177,11 +177,12 @@ def with_bench_routes(app: Litestar, engine: Engine) -> Litestar:
         return {"id": int(row)}
 
     @get("/bench/batches", sync_to_thread=False, exclude_from_auth=True)
-    def batches() -> dict[str, int]:
-        """How many join batches ran in this process and how many joins they held (the
-        mean batch size); with several processes, one process's figures."""
+    def batches() -> dict[str, float]:
+        """How many join batches ran in this process, how many joins they held (the mean
+        batch size) and the seconds the join lanes spent running them (how busy the lanes
+        were); with several processes, one process's figures."""
         joins = app.state[JOINS]
-        return {"batches": joins.batches, "joins": joins.items}
+        return {"batches": joins.batches, "joins": joins.items, "busy": joins.busy_seconds}
 
     app.register(floor)
     app.register(batches)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -40,6 +41,27 @@ def test_items_submitted_while_a_batch_runs_make_the_next_batch() -> None:
 
     assert asyncio.run(scenario()) == [0, 10, 20, 30, 40, 50]
     assert seen == [[0], [1, 2, 3], [4, 5]]  # at most max_batch, in arrival order
+
+
+def test_a_batcher_counts_the_seconds_its_lanes_spend_running_batches() -> None:
+    # bench/join_http.py divides them by a run's seconds: how busy the join lane was.
+    def run(items: Sequence[int]) -> list[int | Exception]:
+        time.sleep(0.05)
+        return list(items)
+
+    async def scenario() -> tuple[float, float]:
+        batcher = Batcher(run, name="test", lanes=1, max_batch=4)
+        assert batcher.busy_seconds == 0.0
+        started = time.perf_counter()
+        await batcher.submit(1)  # one batch, then an idle lane, then another
+        await asyncio.sleep(0.1)
+        await batcher.submit(2)
+        elapsed = time.perf_counter() - started
+        await batcher.close()
+        return batcher.busy_seconds, elapsed
+
+    busy, elapsed = asyncio.run(scenario())
+    assert 0.1 <= busy <= elapsed - 0.1  # both batches' time, not the idle wait between
 
 
 def test_beyond_its_bound_a_batcher_sheds_at_once_and_loses_nothing_it_accepted() -> None:

@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
@@ -74,6 +75,10 @@ class Batcher(Generic[T, R]):
         self.batches = 0  # how many batches ran, and how many items: the mean batch size
         self.items = 0
         self.shed = 0  # items refused because too many were waiting
+        # Seconds the lanes spent running batches (wall time, summed over lanes): over a
+        # window of load, busy / window is how much of it the lanes worked; near 1 for one
+        # lane, the lane is what bounds the throughput (docs/performance.md).
+        self.busy_seconds = 0.0
 
     async def submit(self, item: T) -> R:
         """Run `item` with whatever else is waiting; its result, or raise its exception."""
@@ -128,6 +133,7 @@ class Batcher(Generic[T, R]):
             items = [item for item, _ in batch]
             self.batches += 1
             self.items += len(items)
+            started = time.perf_counter()
             try:
                 answers: list[R | Exception] = list(self._run(items))
                 if len(answers) != len(items):
@@ -135,6 +141,9 @@ class Batcher(Generic[T, R]):
             except Exception as error:  # the batch itself failed: each of its items says so
                 _log.exception("a batch of %d %s failed", len(items), self.name)
                 answers = [error] * len(items)
+            finally:
+                with self._taking:  # lanes may end batches at once: += is not atomic
+                    self.busy_seconds += time.perf_counter() - started
             loop.call_soon_threadsafe(_answer, batch, answers)
 
     def open(self) -> None:
