@@ -804,12 +804,15 @@ def test_a_visitor_without_a_csrf_cookie_from_a_contest_page_still_logs_in_and_j
     browser = Browser(api)
     browser.sign_up("ann")
     api.client.cookies.clear()
-    # Anonymous: the contest page makes no token; a forged session counts as none.
-    api.client.cookies.set(COOKIE, "not-a-token")
-    seen = api.client.get(page)
-    assert seen.status_code == 200
+    # Anonymous: the lobby and the contest page make no token (they hold no form that
+    # posts); a forged session counts as none.
+    api.client.cookies.set(COOKIE, "not-a-token", domain="testserver.local")
+    for path in ("/web/", "/web/lobby/rows", page):
+        seen = api.client.get(path)
+        assert seen.status_code == 200
+        assert "set-cookie" not in seen.headers
+        assert "_csrf_token" not in seen.text
     assert "Log in</a> or <a" in seen.text
-    assert "set-cookie" not in seen.headers
     assert api.client.cookies.get(CSRF_COOKIE) is None
     # A form posted with no token is refused as before.
     refused = browser.post("/web/login", {"email": "ann@example.com", "password": PASSWORD})
@@ -822,6 +825,11 @@ def test_a_visitor_without_a_csrf_cookie_from_a_contest_page_still_logs_in_and_j
     assert browser.post("/web/login", form).status_code == 303
     joined = browser.post(f"{page}/join", browser.join_form(contest))
     assert joined.status_code == 303, joined.text
+    # Signed in, the lobby carries the logout form with the session's token, and it works.
+    lobby = api.client.get("/web/")
+    assert CSRF.search(lobby.text).group(1) == token  # type: ignore[union-attr]
+    assert browser.post("/web/logout", {"_csrf_token": token}).status_code == 303
+    assert api.client.cookies.get(COOKIE) is None
 
 
 def test_the_pool_search_answers_from_the_kept_pool(api: Api) -> None:

@@ -83,7 +83,7 @@ FINISHED_SHOWN = 20
 class LobbyPages(Controller):
     path = "/web"
 
-    @get("/")
+    @get("/", opt={NO_FORM_FOR_VISITORS: True})  # its filters' form is a GET
     async def lobby(
         self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
     ) -> Any:
@@ -91,7 +91,7 @@ class LobbyPages(Controller):
         read = await _lobby_read(request, platform)
         return render(request, "lobby.html", **_lobby(request, platform, read))
 
-    @get("/lobby/rows")
+    @get("/lobby/rows", opt={NO_FORM_FOR_VISITORS: True})
     async def lobby_rows(
         self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
     ) -> Any:
