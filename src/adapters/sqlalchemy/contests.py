@@ -6,7 +6,7 @@ import weakref
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Select, bindparam, select
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.records import (
@@ -151,6 +151,9 @@ class SqlContests:
             query = query.where(t.contests.c.contest_id > after)
         if limit is not None:
             query = query.limit(limit)
+        return self._ids(query)
+
+    def _ids(self, query: Select[tuple[str]]) -> list[str]:
         return [str(cid) for cid in self._db.execute(query).scalars()]
 
     def ids_of_slate(self, slate_id: str) -> list[str]:
@@ -159,31 +162,27 @@ class SqlContests:
             .where(t.contests.c.slate_id == slate_id)
             .order_by(t.contests.c.contest_id)
         )
-        return [str(cid) for cid in self._db.execute(query).scalars()]
+        return self._ids(query)
 
     def completed_between(
         self, states: Iterable[ContestState], start: datetime, end: datetime
     ) -> list[str]:
-        wanted = [s.value for s in states]
-        if not wanted:
-            return []
         c = t.contests.c
+        wanted = [s.value for s in states]
         query = (
             select(c.contest_id)
             .where(c.state.in_(wanted), c.completed_at >= start, c.completed_at < end)
             .order_by(c.contest_id)
         )
-        return [str(cid) for cid in self._db.execute(query).scalars()]
+        return self._ids(query) if wanted else []
 
     def latest_completed(self, states: Iterable[ContestState], limit: int) -> list[str]:
-        wanted = [s.value for s in states]
-        if not wanted:
-            return []
         c = t.contests.c
+        wanted = [s.value for s in states]
         query = (
             select(c.contest_id)
             .where(c.state.in_(wanted), c.completed_at.is_not(None))
             .order_by(c.completed_at.desc(), c.contest_id.desc())
             .limit(limit)
         )
-        return [str(cid) for cid in self._db.execute(query).scalars()]
+        return self._ids(query) if wanted else []
