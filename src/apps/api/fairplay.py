@@ -16,18 +16,18 @@ from litestar.params import FromPath
 
 from apps.api.problems import problem_responses
 from apps.api.wire import FairPlayOut, fair_play_out
-from apps.web.recent import Kept, Recent
+from apps.web.recent import RecentEach
 from fantasy_core.platform import Platform
 from fantasy_core.protection.fairplay import MonthFigures
 from fantasy_core.usecases.net_winnings import month_bounds, parse_month, published_figures
 
-FAIR_PLAY = "fair_play_figures"  # the app state's Kept[Recent[MonthFigures]], by month
+FAIR_PLAY = "fair_play_figures"  # the app state's RecentEach[str, MonthFigures], by month
 FIGURES_SECONDS = 60.0
 FIGURES_MONTHS = 36
 
 
-def new_figures_cache() -> Kept[Recent[MonthFigures]]:
-    return Kept(FIGURES_MONTHS)
+def new_figures_cache() -> RecentEach[str, MonthFigures]:
+    return RecentEach(FIGURES_SECONDS, FIGURES_MONTHS)
 
 
 def month_figures_of(
@@ -42,9 +42,8 @@ def month_figures_of(
     now = platform.clock.now()
     if now < start:
         raise NotFoundException(f"no figures for {month}: the month has not begun")
-    cache: Kept[Recent[MonthFigures]] = request.app.state[FAIR_PLAY]
-    recent = cache.get(platform, month, lambda: Recent(FIGURES_SECONDS))
-    return now >= end, recent.get(platform, lambda: published_figures(platform, *parsed))
+    cache: RecentEach[str, MonthFigures] = request.app.state[FAIR_PLAY]
+    return now >= end, cache.get(platform, month, lambda: published_figures(platform, *parsed))
 
 
 class FairPlayController(Controller):

@@ -24,46 +24,23 @@ class Recent(Generic[T]):
     One caller at a time reads afresh: while it does, the others are answered with the
     value held (older than `seconds` by at most that read's time), so the whole server
     does not read at once when the value expires (bench/web_pages.py: 32 clients meeting
-    an expired lobby made a burst of reads that was most of its p99)."""
+    an expired lobby made a burst of reads that was most of its p99). RecentEach's rule
+    for a single key."""
 
     def __init__(self, seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._seconds = seconds
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._held: tuple[object, float, T] | None = None
-        self._reading = False
-
-    def _fresh(self, read_at: float) -> bool:
-        return self._clock() - read_at < self._seconds
+        self._one: RecentEach[None, T] = RecentEach(seconds, 1, clock)
 
     def held(self, source: object) -> T | None:
         """What `get` would answer without reading (the value held for `source`, fresh or
         being read afresh by another caller), or None when `get` would read: a caller on
         an event loop answers from it and goes to a worker thread only to read."""
-        with self._lock:
-            held = self._held
-            if held is not None and held[0] is source and (self._reading or self._fresh(held[1])):
-                return held[2]
-        return None
+        return self._one.held(source, None)
 
     def get(self, source: object, load: Callable[[], T]) -> T:
         """`load()`'s value, or the one read less than `seconds` ago from the same `source`
         (another source, such as a platform swapped in, always reads afresh), or that one
         while another caller is reading afresh."""
-        with self._lock:
-            held = self._held
-            if held is not None and held[0] is source and (self._reading or self._fresh(held[1])):
-                return held[2]
-            self._reading = True
-        try:
-            value = load()
-        except BaseException:
-            with self._lock:
-                self._reading = False
-            raise
-        with self._lock:
-            self._held, self._reading = (source, self._clock(), value), False
-        return value
+        return self._one.get(source, None, load)
 
 
 class RecentEach(Generic[K, T]):

@@ -219,7 +219,7 @@ def break_in_force(p: Platform, user_id: str) -> Restriction | None:
     platform without protection or an account with no player record)."""
     if p.protection is None:
         return None
-    with p.uow() as uow:
+    with p.reading() as uow:
         profile = uow.players.get(user_id)
     now = p.clock.now()
     if profile is None or profile.restriction is None or not profile.restriction.active(now):

@@ -23,6 +23,7 @@ from fantasy_core.lineups import PlayerPool
 from fantasy_core.payments import Payout, Refund
 from fantasy_core.payout_accounts import PayoutAccount
 from fantasy_core.platform import Platform
+from fantasy_core.ports import UnitOfWork
 from fantasy_core.snapshot import entry_rows
 from fantasy_core.stats import Game
 from fantasy_core.usecases.standings import live_leaderboard
@@ -46,6 +47,10 @@ class ContestSummary:
     seats_taken: int
 
 
+def _summaries(uow: UnitOfWork, ids: Iterable[str]) -> list[ContestSummary]:
+    return [ContestSummary(uow.contests.get(cid), uow.entries.seats_taken(cid)) for cid in ids]
+
+
 def list_contests(
     p: Platform,
     states: Iterable[ContestState] | None = None,
@@ -57,7 +62,7 @@ def list_contests(
     wanted = list(ContestState) if states is None else states
     with p.uow() as uow:
         ids = uow.contests.ids_in_states(wanted, after, limit)
-        return [ContestSummary(uow.contests.get(cid), uow.entries.seats_taken(cid)) for cid in ids]
+        return _summaries(uow, ids)
 
 
 def latest_completed(
@@ -66,7 +71,7 @@ def latest_completed(
     """At most `limit` contests in any of `states` that have completed, the latest first."""
     with p.uow() as uow:
         ids = uow.contests.latest_completed(states, limit)
-        return [ContestSummary(uow.contests.get(cid), uow.entries.seats_taken(cid)) for cid in ids]
+        return _summaries(uow, ids)
 
 
 @frozen
@@ -124,7 +129,7 @@ def lobby_contests(
 def contest_summary(p: Platform, contest_id: str) -> ContestSummary:
     """Raises UnknownContest."""
     with p.uow() as uow:
-        return ContestSummary(uow.contests.get(contest_id), uow.entries.seats_taken(contest_id))
+        return _summaries(uow, [contest_id])[0]
 
 
 def contest_mark(p: Platform, contest_id: str) -> ContestMark:
