@@ -16,7 +16,7 @@ from typing import Any
 
 import attrs
 import pytest
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, event, text
 from sqlalchemy.exc import DBAPIError
 
 from adapters.sqlalchemy import SqlDatabase
@@ -879,6 +879,40 @@ def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Back
         assert (uow.entries.seats_taken("c1"), uow.entries.seats_taken("c2")) == (2, 1)
         with pytest.raises(ValueError, match="twice"):
             uow.entries.save_all([paid, paid])
+
+
+def test_a_list_lookup_is_one_statement_whatever_its_length_on_postgresql(
+    sql_backend: Backend,
+) -> None:
+    """A join batch looks entries up by lists as long as the batch. On PostgreSQL the list
+    is bound as one array (decision 0061): lists of 1 to 12 ids run one statement text per
+    lookup, which psycopg and PostgreSQL prepare once; SQLite spells each length anew.
+    Every length finds exactly the entries that exist."""
+    entries = [an_entry(f"e{n:02}", user=f"u{n:02}") for n in range(12)]
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add_all(entries)
+        uow.commit()
+    texts: set[str] = set()
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "FROM entries" in statement:
+            texts.add(statement)
+
+    event.listen(sql_backend.sql, "before_cursor_execute", seen)
+    try:
+        for length in range(1, 13):
+            some = entries[:length]
+            with sql_backend.uow() as uow:
+                found = uow.entries.by_fingerprints([e.fingerprint for e in some] + ["join-no"])
+                assert found == {e.fingerprint: e for e in some}
+                assert uow.entries.get_all([e.entry_id for e in reversed(some)]) == some[::-1]
+    finally:
+        event.remove(sql_backend.sql, "before_cursor_execute", seen)
+    if sql_backend.sql.dialect.name == "postgresql":
+        assert len(texts) == 2, texts  # by fingerprint, by id
+    else:
+        assert len(texts) == 2 * 12
 
 
 def test_a_batch_of_entries_with_a_duplicate_stores_none_of_them(backend: Backend) -> None:

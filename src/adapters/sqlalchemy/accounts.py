@@ -7,10 +7,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, bindparam, delete, select, update
+from sqlalchemy import ColumnElement, Engine, Row, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.sqlalchemy.errors import store_unavailable, unreachable
+from adapters.sqlalchemy.lists import list_query
 from adapters.sqlalchemy.tables import revoked_tokens, user_accounts
 from fantasy_core.accounts import Account, Role, default_display_name
 from fantasy_core.errors import DuplicateRecord
@@ -51,7 +52,7 @@ class SqlAccountStore:
         if not wanted:
             return {}
         with _translating(), self._engine.connect() as connection:
-            rows = connection.execute(_BY_IDS, {"ids": wanted})
+            rows = connection.execute(_BY_IDS.for_(connection), {"ids": wanted})
             return {row.user_id: _account(row) for row in rows}
 
     def replace_password(
@@ -101,7 +102,8 @@ class SqlAccountStore:
         if not wanted:
             return set()
         with _translating(), self._engine.connect() as connection:
-            return {row.token_id for row in connection.execute(_REVOKED, {"ids": wanted})}
+            rows = connection.execute(_REVOKED.for_(connection), {"ids": wanted})
+            return {row.token_id for row in rows}
 
     def token_checks(
         self, user_ids: Iterable[str], token_ids: Iterable[str]
@@ -115,10 +117,11 @@ class SqlAccountStore:
         # ROLLBACK at its return, three round trips the second read need not pay.
         with _translating(), self._engine.connect() as connection:
             if users:
-                rows = connection.execute(_BY_IDS, {"ids": users})
+                rows = connection.execute(_BY_IDS.for_(connection), {"ids": users})
                 found = {row.user_id: _account(row) for row in rows}
             if tokens:
-                revoked = {row.token_id for row in connection.execute(_REVOKED, {"ids": tokens})}
+                rows = connection.execute(_REVOKED.for_(connection), {"ids": tokens})
+                revoked = {row.token_id for row in rows}
         return found, revoked
 
     def _one(self, condition: ColumnElement[bool]) -> Account | None:
@@ -149,9 +152,9 @@ _COLUMNS = (
     user_accounts.c.token_generation,
 )
 # The token check of every request, batched (apps.api.auth): built once.
-_BY_IDS = select(*_COLUMNS).where(user_accounts.c.user_id.in_(bindparam("ids", expanding=True)))
-_REVOKED = select(revoked_tokens.c.token_id).where(
-    revoked_tokens.c.token_id.in_(bindparam("ids", expanding=True))
+_BY_IDS = list_query(lambda one_of: select(*_COLUMNS).where(one_of(user_accounts.c.user_id, "ids")))
+_REVOKED = list_query(
+    lambda one_of: select(revoked_tokens.c.token_id).where(one_of(revoked_tokens.c.token_id, "ids"))
 )
 
 

@@ -7,11 +7,12 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BindParameter, Row, Update, bindparam, func, select
+from sqlalchemy import BindParameter, Row, Select, Update, bindparam, func, select
 from sqlalchemy.dialects import postgresql
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.collector import garbage_collection_paused
+from adapters.sqlalchemy.lists import ListQuery, list_query
 from adapters.sqlalchemy.records import (
     EntryReader,
     entry_values,
@@ -119,39 +120,48 @@ _SEATS_OF_USER = select(func.count().filter(_HOLDS_SEAT)).where(
     t.entries.c.contest_id == bindparam("contest_id"),
     t.entries.c.user_id == bindparam("user_id"),
 )
-# The batch forms (a join batch): one statement each, whatever the count.
-_ENTRIES_BY = {
-    name: select(*_ENTRY_COLUMNS).where(t.entries.c[name].in_(bindparam("values", expanding=True)))
-    for name in ("entry_id", "fingerprint")
-}
+
+
+def _entries_by(name: str) -> ListQuery[Select[Any]]:
+    """Entries whose `name` is one of a list (the batch forms, for a join batch: one
+    statement each, whatever the count; adapters.sqlalchemy.lists)."""
+    return list_query(
+        lambda one_of: select(*_ENTRY_COLUMNS).where(one_of(t.entries.c[name], "values"))
+    )
+
+
+_ENTRIES_BY = {name: _entries_by(name) for name in ("entry_id", "fingerprint")}
 # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE made this unit of work the only writer.
-_STATUSES_BEFORE = (
-    select(t.entries.c.entry_id, t.entries.c.contest_id, t.entries.c.status)
-    .where(t.entries.c.entry_id.in_(bindparam("ids", expanding=True)))
-    .with_for_update()
+_STATUSES_BEFORE = list_query(
+    lambda one_of: (
+        select(t.entries.c.entry_id, t.entries.c.contest_id, t.entries.c.status)
+        .where(one_of(t.entries.c.entry_id, "ids"))
+        .with_for_update()
+    )
 )
 # The contests asked for times the users asked for: a superset of the pairs, which the
 # caller keeps; one statement, on the (contest, user) index (statuses counted, as above).
-_SEATS_OF_USERS = (
-    select(
-        t.entries.c.contest_id,
-        t.entries.c.user_id,
-        func.count().filter(_HOLDS_SEAT).label("held"),
+_SEATS_OF_USERS = list_query(
+    lambda one_of: (
+        select(
+            t.entries.c.contest_id,
+            t.entries.c.user_id,
+            func.count().filter(_HOLDS_SEAT).label("held"),
+        )
+        .where(one_of(t.entries.c.contest_id, "contests"), one_of(t.entries.c.user_id, "users"))
+        .group_by(t.entries.c.contest_id, t.entries.c.user_id)
     )
-    .where(
-        t.entries.c.contest_id.in_(bindparam("contests", expanding=True)),
-        t.entries.c.user_id.in_(bindparam("users", expanding=True)),
-    )
-    .group_by(t.entries.c.contest_id, t.entries.c.user_id)
 )
-_SPEND_SINCE = (
-    select(t.entries.c.user_id, t.entries.c.created_at, t.entries.c.fee_minor)
-    .where(
-        t.entries.c.user_id.in_(bindparam("users", expanding=True)),
-        t.entries.c.created_at >= bindparam("since"),
-        _HOLDS_SEAT,
+_SPEND_SINCE = list_query(
+    lambda one_of: (
+        select(t.entries.c.user_id, t.entries.c.created_at, t.entries.c.fee_minor)
+        .where(
+            one_of(t.entries.c.user_id, "users"),
+            t.entries.c.created_at >= bindparam("since"),
+            _HOLDS_SEAT,
+        )
+        .order_by(t.entries.c.created_at, t.entries.c.entry_id)
     )
-    .order_by(t.entries.c.created_at, t.entries.c.entry_id)
 )
 _ACTIVE = EntryStatus.ACTIVE.value
 _ENTRANTS = (

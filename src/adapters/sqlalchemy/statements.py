@@ -21,6 +21,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from adapters.sqlalchemy.errors import translate, translate_driver
+from adapters.sqlalchemy.lists import ListQuery
 from adapters.sqlalchemy.records import aware, snapshot_from_text, terms_from_text
 from fantasy_core.contest import ContestTerms
 from fantasy_core.errors import DomainError, StoreUnavailable
@@ -106,13 +107,16 @@ class Statements:
 
     def execute(
         self,
-        statement: Executable,
+        statement: Executable | ListQuery[Any],
         parameters: Mapping[str, object] | Sequence[Mapping[str, object]] | None = None,
         *,
         missing_parent: DomainError | None = None,
     ) -> CursorResult[Any]:
+        runnable = (
+            statement.for_(self.connection) if isinstance(statement, ListQuery) else statement
+        )
         try:
-            return self.connection.execute(statement, parameters)
+            return self.connection.execute(runnable, parameters)
         except DBAPIError as error:
             raise translate(error, missing_parent) from error
         except StatementError as error:

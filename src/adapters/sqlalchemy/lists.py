@@ -1,0 +1,51 @@
+"""Queries that match a column against a list of values: one statement for any length.
+
+`column IN (:v1, :v2, ...)` is a new statement for each length of the list: SQLAlchemy
+renders the list into the statement at every execution, psycopg converts that text
+again, and PostgreSQL parses and plans it every time, as it never sees the same text
+often enough to prepare it. A join batch runs several such lookups (entries by
+fingerprint and by id, contests and players to lock, seats held), each with a list as
+long as the batch. On PostgreSQL the list is bound as one array instead
+(`column = ANY(:values)`): one text for every length, which SQLAlchemy's cache, psycopg's
+and PostgreSQL's prepared statements all serve. SQLite has no arrays and keeps `IN`
+(decision 0061).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
+
+from attrs import frozen
+from sqlalchemy import ColumnElement, Connection, Executable, String, any_, bindparam
+from sqlalchemy.dialects import postgresql
+
+S = TypeVar("S", bound=Executable)
+
+OneOf = Callable[[ColumnElement[Any], str], ColumnElement[bool]]
+"""`one_of(column, name)`: the condition that `column` is one of the list bound as `name`."""
+
+
+@frozen
+class ListQuery(Generic[S]):
+    """One query in its two spellings; `for_(connection)` is the one its dialect runs."""
+
+    postgresql: S
+    other: S
+
+    def for_(self, connection: Connection) -> S:
+        return self.postgresql if connection.dialect.name == "postgresql" else self.other
+
+
+def list_query(build: Callable[[OneOf], S]) -> ListQuery[S]:
+    """The query `build(one_of)` makes, spelt for PostgreSQL (an array bound once) and for
+    the other dialects (an expanding `IN`). Values are text: every list is of ids."""
+    return ListQuery(build(_any_of), build(_expanding_in))
+
+
+def _any_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    return column == any_(bindparam(name, type_=postgresql.ARRAY(String())))
+
+
+def _expanding_in(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    return column.in_(bindparam(name, expanding=True))
