@@ -24,7 +24,7 @@ class ChargeOutcome:
     """The gateway's answer to a charge: a charge id unless it was declined outright.
 
     A charge that REQUIRES_ACTION carries the `client_secret` the player's client needs
-    to finish it (Stripe.js `confirmCardPayment`, or the sandbox's confirm route); it
+    to finish it (Stripe.js `handleNextAction`, or the sandbox's confirm route); it
     authorises that one payment only, and is never logged or stored.
     """
 

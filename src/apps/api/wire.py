@@ -540,8 +540,9 @@ class PickOut(Struct, kw_only=True):
 class PaymentActionOut(Struct, kw_only=True):
     """What a client needs to finish a payment the bank wants confirmed (3-D Secure).
 
-    With Stripe, pass `client_secret` to Stripe.js (`stripe.confirmCardPayment`) with the
-    publishable key; in test environments on the sandbox gateway, POST it to `confirm_url`.
+    With Stripe, pass `client_secret` to Stripe.js (`stripe.handleNextAction({clientSecret})`,
+    as the web join page does) with the publishable key; in test environments on the
+    sandbox gateway, POST it to `confirm_url`.
     The outcome arrives as a payment event; the entry's status says how it ended. A
     payment not confirmed within 15 minutes (or before lock) gives its seat back.
     """
