@@ -21,8 +21,12 @@ Figures, each the median of R runs of S seconds after a short warm-up:
   lean floor run just before it; `ratio_stack_floor` the same against our stack's floor),
   the mean size of the batches the app ran them in (decision 0013), how busy the join lane
   was (`lane_busy`: the seconds it spent running batches over the run's seconds; near 1, the
-  lane bounds the joins/s) and the server process's CPU per join (`server_cpu_ms`, from
-  /proc: one Python process serves at most 1 / that many joins a second);
+  lane bounds the joins/s) and the CPU per join, from /proc: the server process's
+  (`server_cpu_ms`: one Python process serves at most 1 / that many joins a second),
+  PostgreSQL's (`postgres_cpu_ms`, every postgres process) and how many of the machine's
+  cores were busy (`cores_busy`); the same three of the lean floor's runs (`floor_*`):
+  a floor whose server is one busy core is bound by its Python, joins with cores to spare
+  are bound by something serial (docs/performance.md);
 - lobby: the same, the joins spread over 8 such contests (a lobby at lock time);
 - filling up: the same load on a contest of 500 seats until it is full; the database is
   then checked: seats held must not exceed the capacity (oversold = 0), and the accepted
@@ -151,9 +155,63 @@ def process_cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def postgres_cpu_seconds() -> float | None:
+    """The CPU seconds every `postgres` process on this machine has used, from /proc (the
+    server's own and its backends', other clients' included: on a machine running only
+    the benchmark, the database's CPU); None elsewhere."""
+    proc = Path("/proc")
+    if not (proc / "stat").exists():
+        return None
+    ticks = 0
+    for entry in proc.iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            if (entry / "comm").read_text().strip() != "postgres":
+                continue
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # the process ended meanwhile
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy_seconds() -> float | None:
+    """The CPU seconds all cores of the machine have spent not idle, from /proc/stat."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:9]]
+    except OSError:
+        return None
+    idle = fields[3] + fields[4]  # idle, iowait
+    return (sum(fields) - idle) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_counters(pid: int) -> tuple[float | None, ...]:
+    """The server's, PostgreSQL's and the machine's CPU seconds so far."""
+    return process_cpu_seconds(pid), postgres_cpu_seconds(), machine_busy_seconds()
+
+
+def with_cpu(
+    summary: dict[str, Any],
+    before: tuple[float | None, ...],
+    after: tuple[float | None, ...],
+    done: int,
+) -> dict[str, Any]:
+    """`summary` with the CPU its `done` requests cost: the server's and PostgreSQL's
+    milliseconds a request, and how many of the machine's cores were busy (wrk's share and
+    anything else running included)."""
+    seconds = summary["duration_us"] / 1e6
+    spent = [None if b is None or a is None else a - b for b, a in zip(before, after, strict=True)]
+    server, postgres, machine = spent
+    summary["server_cpu_ms"] = None if server is None or not done else server * 1000 / done
+    summary["postgres_cpu_ms"] = None if postgres is None or not done else postgres * 1000 / done
+    summary["cores_busy"] = None if machine is None else machine / seconds
+    return summary
+
+
 def rate(summary: dict[str, Any], status: int | None = None) -> float:
     count = summary["requests"] if status is None else summary["statuses"].get(status, 0)
-    return float(count) / (summary["duration_us"] / 1e6)
+    return float(count) / (float(summary["duration_us"]) / 1e6)
 
 
 Server = subprocess.Popen[bytes]
@@ -264,6 +322,11 @@ def joins_record(
         "mean_batch": round(median(s["mean_batch"] for s in joins), 1),
         "lane_busy": round(median(s["lane_busy"] for s in joins), 2),
         "server_cpu_ms": _median_or_none([s["server_cpu_ms"] for s in joins]),
+        "postgres_cpu_ms": _median_or_none([s["postgres_cpu_ms"] for s in joins]),
+        "cores_busy": _median_or_none([s["cores_busy"] for s in joins]),
+        "floor_server_cpu_ms": _median_or_none([s["server_cpu_ms"] for s in floors]),
+        "floor_postgres_cpu_ms": _median_or_none([s["postgres_cpu_ms"] for s in floors]),
+        "floor_cores_busy": _median_or_none([s["cores_busy"] for s in floors]),
         "runs_joins_per_second": [round(rate(s, 201), 1) for s in joins],
         "runs_floor_requests_per_second": [round(rate(s), 1) for s in floors],
         "runs_stack_floor_requests_per_second": [round(rate(s), 1) for s in stack_floors],
@@ -293,24 +356,20 @@ def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dic
             return counts
 
         def load(name: str, paths: list[str], duration: int) -> dict[str, Any]:
-            before, cpu_before = batched(), process_cpu_seconds(server.pid)
+            before, cpu_before = batched(), cpu_counters(server.pid)
             summary = wrk(port, lua_script(directory, name, paths, info), clients, duration)
-            after, cpu_after = batched(), process_cpu_seconds(server.pid)
+            after, cpu_after = batched(), cpu_counters(server.pid)
             summary["clients"] = clients
             batches = after["batches"] - before["batches"]
             summary["mean_batch"] = (after["joins"] - before["joins"]) / batches if batches else 0
             summary["lane_busy"] = (after["busy"] - before["busy"]) / (summary["duration_us"] / 1e6)
-            joined = summary["statuses"].get(201, 0)
-            summary["server_cpu_ms"] = (
-                None
-                if cpu_before is None or cpu_after is None or not joined
-                else (cpu_after - cpu_before) * 1000 / joined
-            )
-            return summary
+            return with_cpu(summary, cpu_before, cpu_after, summary["statuses"].get(201, 0))
 
         def lean_load(name: str) -> dict[str, Any]:
             script = lua_script(directory, name, ["/floor"], info)
-            return wrk(lean_port, script, clients, seconds)
+            cpu_before = cpu_counters(lean.pid)
+            summary = wrk(lean_port, script, clients, seconds)
+            return with_cpu(summary, cpu_before, cpu_counters(lean.pid), summary["requests"])
 
         try:
             load("warm-floor", floor, 3)
