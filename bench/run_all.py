@@ -145,6 +145,18 @@ def _ingest(records: list[Record]) -> Row:
     )  # fmt: skip
 
 
+def _cpu(r: Record, prefix: str, each: str) -> str:
+    """The CPU figures bench/join_http.py read from /proc, where it could."""
+    server, postgres = r.get(f"{prefix}server_cpu_ms"), r.get(f"{prefix}postgres_cpu_ms")
+    cores = r.get(f"{prefix}cores_busy")
+    if server is None or postgres is None or cores is None:
+        return ""
+    return (
+        f" (server {server:.2f} ms and PostgreSQL {postgres:.2f} ms of CPU {each}, "
+        f"{cores:.2f} of the machine's cores busy)"
+    )
+
+
 def _joins(records: list[Record]) -> Row:
     r = records[0]
     spread = "one contest" if r["contests"] == 1 else f"spread over {r['contests']} contests"
@@ -152,9 +164,11 @@ def _joins(records: list[Record]) -> Row:
     return _row(
         f"joins over HTTP, PostgreSQL, {spread}",
         _size(r),
-        f"{r['joins_per_second']:.0f} joins/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms",
-        f"lean {r['floor_requests_per_second']:.0f} req/s, p50 {r['floor_p50_ms']:.0f} ms; "
-        f"our stack {r.get('stack_floor_requests_per_second', 0):.0f} req/s",
+        f"{r['joins_per_second']:.0f} joins/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms"
+        + _cpu(r, "", "a join"),
+        f"lean {r['floor_requests_per_second']:.0f} req/s, p50 {r['floor_p50_ms']:.0f} ms"
+        + _cpu(r, "floor_", "a request")
+        + f"; our stack {r.get('stack_floor_requests_per_second', 0):.0f} req/s",
         f"{r['ratio']:.2f} (of our stack's: {r.get('ratio_stack_floor', 0):.2f})",
         ">= 0.6 of floor, p99 <= 100 ms",
         met,
