@@ -9,7 +9,7 @@ from datetime import datetime
 from sqlalchemy import Select, bindparam, select
 
 from adapters.sqlalchemy import tables as t
-from adapters.sqlalchemy.lists import list_query
+from adapters.sqlalchemy.lists import lock_in_key_order
 from adapters.sqlalchemy.records import (
     contest_from_row,
     contest_values,
@@ -37,16 +37,8 @@ _MARK = select(t.contests.c.version, t.contests.c.seats_taken).where(
 # KEY SHARE). SQLite renders nothing: BEGIN IMMEDIATE already made this unit of work the
 # only writer.
 _LOCK_CONTEST = _GET_CONTEST.with_for_update(key_share=True)
-# Several at once, in ascending id order: rows are locked as they are read, so two
-# lockers of overlapping sets both take them in one order and cannot deadlock.
-_LOCK_CONTESTS = list_query(
-    lambda one_of: (
-        select(t.contests)
-        .where(one_of(t.contests.c.contest_id, "ids"))
-        .order_by(t.contests.c.contest_id)
-        .with_for_update(key_share=True)
-    )
-)
+# Several at once, in ascending id order (no deadlock between lockers of overlapping sets).
+_LOCK_CONTESTS = lock_in_key_order(t.contests, t.contests.c.contest_id)
 
 
 class SqlContests:

@@ -17,7 +17,18 @@ from collections.abc import Callable
 from typing import Any, Generic, TypeVar
 
 from attrs import frozen
-from sqlalchemy import ColumnElement, Connection, Executable, String, any_, bindparam
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Connection,
+    Executable,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    select,
+)
 from sqlalchemy.dialects import postgresql
 
 S = TypeVar("S", bound=Executable)
@@ -41,6 +52,18 @@ def list_query(build: Callable[[OneOf], S]) -> ListQuery[S]:
     """The query `build(one_of)` makes, spelt for PostgreSQL (an array bound once) and for
     the other dialects (an expanding `IN`). Values are text: every list is of ids."""
     return ListQuery(build(_any_of), build(_expanding_in))
+
+
+def lock_in_key_order(table: Table, key: Column[Any]) -> ListQuery[Select[Any]]:
+    """The rows of `table` whose `key` is one of the list bound as `ids`, locked (FOR NO KEY
+    UPDATE: the key never changes) as they are read in ascending key order, so that two
+    lockers of overlapping sets take them in one order and cannot deadlock. SQLite renders
+    no FOR UPDATE: BEGIN IMMEDIATE made the unit of work the only writer."""
+    return list_query(
+        lambda one_of: (
+            select(table).where(one_of(key, "ids")).order_by(key).with_for_update(key_share=True)
+        )
+    )
 
 
 def _any_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:

@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, or_, select
 
 from adapters.sqlalchemy import tables as t
-from adapters.sqlalchemy.lists import list_query
+from adapters.sqlalchemy.lists import lock_in_key_order
 from adapters.sqlalchemy.records import aware, utc
 from adapters.sqlalchemy.statements import Statements
 from fantasy_core.errors import DuplicateRecord
@@ -22,14 +22,7 @@ from fantasy_core.protection.tax import TaxDetails
 _GET = select(t.player_profiles).where(t.player_profiles.c.user_id == bindparam("user_id"))
 # FOR NO KEY UPDATE, as contests: the row's key never changes.
 _LOCK = _GET.with_for_update(key_share=True)
-_LOCK_ALL = list_query(
-    lambda one_of: (
-        select(t.player_profiles)
-        .where(one_of(t.player_profiles.c.user_id, "ids"))
-        .order_by(t.player_profiles.c.user_id)
-        .with_for_update(key_share=True)
-    )
-)
+_LOCK_ALL = lock_in_key_order(t.player_profiles, t.player_profiles.c.user_id)
 
 
 def limits_to_text(schedule: LimitSchedule) -> str:
