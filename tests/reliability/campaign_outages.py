@@ -365,32 +365,37 @@ def _run_the_week(
             break
         if clock.now() < give_up:
             clock.advance(timedelta(hours=2))
-        if state in (ContestState.COMPLETE, ContestState.SETTLED) and not cut_during_payouts:
-            # The worker pays a handful of winners in less than a poll of the state takes:
-            # watch the emulator instead, and cut at its first transfer. Watch long enough
-            # for a loaded machine's next worker pass: a second-long watch that missed it
-            # next saw the contest PAID, and the campaign never cut during payouts.
-            if _first_transfer(books, cid, within=15.0):
-                proxy.cut()
-                with_cut = books.transfer_tally(cid).count
-                report.figures["transfers made when the database was cut"] = with_cut
-                report.fault("database cut while the worker paid")
-                time.sleep(OUTAGE_SECONDS)
-                proxy.restore()
-                cut_during_payouts = True
+        if cut_during_payouts:
+            time.sleep(0.3)
             continue
-        time.sleep(0.3)
+        # The worker can complete, settle and pay a handful of winners between two looks
+        # at the contest's state (a CI run ended PAID with no cut, the contest likely seen
+        # LIVE, then PAID): so between two looks, whatever the state, watch the emulator,
+        # and cut at the contest's first transfer. Once the
+        # contest is complete, watch long enough for a loaded machine's next worker pass:
+        # a second-long watch that missed it next saw the contest PAID.
+        # (Before completion every 20 ms, so as not to keep the emulator busy for the week.)
+        complete = state in (ContestState.COMPLETE, ContestState.SETTLED)
+        if _first_transfer(books, cid, 15.0 if complete else 0.3, 0.005 if complete else 0.02):
+            proxy.cut()
+            with_cut = books.transfer_tally(cid).count
+            report.figures["transfers made when the database was cut"] = with_cut
+            report.fault("database cut while the worker paid")
+            time.sleep(OUTAGE_SECONDS)
+            proxy.restore()
+            cut_during_payouts = True
     report.check(_state(platform, cid) is ContestState.PAID, f"{cid} not PAID in time")
     report.check(cut_during_payouts, "the database was never cut during payouts")
 
 
-def _first_transfer(books: StripeBooks, cid: str, within: float) -> bool:
-    """Whether the emulator holds a transfer of the contest within `within` seconds."""
+def _first_transfer(books: StripeBooks, cid: str, within: float, every: float) -> bool:
+    """Whether the emulator holds a transfer of the contest within `within` seconds,
+    asking it every `every` seconds."""
     until = time.monotonic() + within
     while books.transfer_tally(cid).count == 0:
         if time.monotonic() >= until:
             return False
-        time.sleep(0.005)
+        time.sleep(every)
     return True
 
 
