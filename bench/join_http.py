@@ -145,14 +145,19 @@ def wrk(port: int, script: Path, clients: int, seconds: float) -> dict[str, Any]
     raise SystemExit(f"wrk printed no summary:\n{out}")
 
 
+def _stat_ticks(process: Path) -> int:
+    """User + system clock ticks of the process whose /proc directory is `process`."""
+    stat = (process / "stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+    return int(fields[11]) + int(fields[12])
+
+
 def process_cpu_seconds(pid: int) -> float | None:
     """The CPU seconds (user + system) process `pid` has used, from /proc; None elsewhere."""
     try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
+        return _stat_ticks(Path(f"/proc/{pid}")) / os.sysconf("SC_CLK_TCK")
     except OSError:
         return None
-    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float | None:
@@ -164,15 +169,11 @@ def postgres_cpu_seconds() -> float | None:
         return None
     ticks = 0
     for entry in proc.iterdir():
-        if not entry.name.isdigit():
-            continue
         try:
-            if (entry / "comm").read_text().strip() != "postgres":
-                continue
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            if entry.name.isdigit() and (entry / "comm").read_text().strip() == "postgres":
+                ticks += _stat_ticks(entry)
         except OSError:  # the process ended meanwhile
             continue
-        ticks += int(fields[11]) + int(fields[12])
     return ticks / os.sysconf("SC_CLK_TCK")
 
 

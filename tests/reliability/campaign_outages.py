@@ -371,10 +371,10 @@ def _run_the_week(
         # The worker can complete, settle and pay a handful of winners between two looks
         # at the contest's state (a CI run ended PAID with no cut, the contest likely seen
         # LIVE, then PAID): so between two looks, whatever the state, watch the emulator,
-        # and cut at the contest's first transfer. Once the
-        # contest is complete, watch long enough for a loaded machine's next worker pass:
-        # a second-long watch that missed it next saw the contest PAID.
-        # (Before completion every 20 ms, so as not to keep the emulator busy for the week.)
+        # and cut at the contest's first transfer; every 20 ms before completion, so as not
+        # to keep the emulator busy all week. Once the contest is complete, watch long
+        # enough for a loaded machine's next worker pass: a second-long watch that missed
+        # it next saw the contest PAID.
         complete = state in (ContestState.COMPLETE, ContestState.SETTLED)
         if _first_transfer(books, cid, 15.0 if complete else 0.3, 0.005 if complete else 0.02):
             proxy.cut()
