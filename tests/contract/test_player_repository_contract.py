@@ -26,6 +26,18 @@ def a_profile(user: str = "ann", email: str | None = None) -> PlayerProfile:
     )
 
 
+def test_players_are_locked_in_ascending_id_order_whatever_order_they_were_stored_in(
+    backend: Backend,
+) -> None:
+    """As contests: overlapping join batches lock their players in one order."""
+    with backend.uow() as uow:
+        for user in ("cat", "bob", "ann"):
+            uow.players.add(a_profile(user))
+        uow.commit()
+    with backend.uow() as uow:
+        assert list(uow.players.lock_all(["bob", "cat", "ann"])) == ["ann", "bob", "cat"]
+
+
 def test_a_profile_comes_back_as_it_was_saved(backend: Backend) -> None:
     profile = a_profile()
     limits = profile.limits.request({LimitKind.FEES_DAY: 700, LimitKind.FEES_MONTH: None}, NOW)

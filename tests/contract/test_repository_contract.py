@@ -881,6 +881,19 @@ def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Back
             uow.entries.save_all([paid, paid])
 
 
+def test_contests_are_locked_in_ascending_id_order_whatever_order_they_were_stored_in(
+    backend: Backend,
+) -> None:
+    """Two lockers of overlapping sets (join batches) take the rows in one order, so they
+    cannot deadlock: the rows come back (and are locked) by id, not as they lie on disk."""
+    with backend.uow() as uow:
+        for cid in ("c3", "c2", "c1"):
+            uow.contests.add(a_contest(cid))
+        uow.commit()
+    with backend.uow() as uow:
+        assert list(uow.contests.lock_all(["c2", "c1", "c3"])) == ["c1", "c2", "c3"]
+
+
 def test_a_list_lookup_is_one_statement_whatever_its_length_on_postgresql(
     sql_backend: Backend,
 ) -> None:
