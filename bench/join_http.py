@@ -1,7 +1,7 @@
 """Benchmark: joins per second over HTTP on PostgreSQL with the sandbox gateway, against a floor.
 
 Usage: uv run python bench/join_http.py [--seconds S] [--clients C] [--repeat R]
-           [--postgres-url URL]
+           [--postgres-url URL] [--lean-join-alone]
 
 The app runs as `fantasy serve` runs it (bench/join_server.py: uvicorn, one process, on a
 free 127.0.0.1 port, a fresh database); the load comes from wrk (Debian's package) in
@@ -12,6 +12,14 @@ Figures, each the median of R runs of S seconds after a short warm-up:
 - floor (lean): bench/lean_floor_server.py, another process answering POST /floor with one
   autocommit INSERT ... RETURNING over async psycopg (Litestar + uvicorn, no auth, nothing
   of ours): the least a request that records a row costs on this machine;
+- lean join floor (`lean_join_*`): bench/lean_join_server.py, a third process doing what
+  any paid join must (the lineup checked, the token's account read, the contest locked, the
+  seat and the entry, the charge, the entry made active, the fee's postings, two audit rows)
+  the leanest way this stack allows: raw SQL over async psycopg, the joins that arrive
+  together batched into one reserving and one recording statement (`--lean-join-alone`: two
+  statements a join, no batches). Run on the same paths right after the joins, it says what
+  a join could cost here; `ratio_lean_join` is the joins' rate over it, and
+  `lean_join_ratio` its own over the lean floor;
 - floor through our stack (`stack_floor_*`, the floor used until now): the product's
   server answering POST /bench/floor, one INSERT through its engine (pool_pre_ping), a
   worker-thread hop and its request class: a route of the benchmark's wiring only;
@@ -210,6 +218,22 @@ def with_cpu(
     return summary
 
 
+def timed(
+    server: subprocess.Popen[bytes],
+    port: int,
+    script: Path,
+    clients: int,
+    seconds: float,
+    status: int | None,
+) -> dict[str, Any]:
+    """wrk's summary of `script` against `server`, with the CPU of each request answered
+    `status` (each request, with None)."""
+    before = cpu_counters(server.pid)
+    summary = wrk(port, script, clients, seconds)
+    done = summary["requests"] if status is None else summary["statuses"].get(status, 0)
+    return with_cpu(summary, before, cpu_counters(server.pid), done)
+
+
 def rate(summary: dict[str, Any], status: int | None = None) -> float:
     count = summary["requests"] if status is None else summary["statuses"].get(status, 0)
     return float(count) / (float(summary["duration_us"]) / 1e6)
@@ -249,16 +273,19 @@ def start_server(
     raise SystemExit("the server did not come up in 120 s")
 
 
-def start_lean_floor(url: str, port: int, directory: Path) -> Server:
-    log = (directory / "lean.log").open("wb")
+def start_lean_floor(
+    url: str, port: int, directory: Path, script: str = "lean_floor_server.py", *extra: str
+) -> Server:
+    """bench/`script` (a lean floor) serving on `port`, once it answers GET /ping."""
+    log_file = directory / f"{script}.log"
     server = subprocess.Popen(
-        [sys.executable, str(BENCH / "lean_floor_server.py"), str(port), url],
-        stdout=log, stderr=subprocess.STDOUT,
+        [sys.executable, str(BENCH / script), str(port), url, *extra],
+        stdout=log_file.open("wb"), stderr=subprocess.STDOUT,
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise SystemExit(f"the lean floor exited: {(directory / 'lean.log').read_text()}")
+            raise SystemExit(f"the lean floor exited: {log_file.read_text()}")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/ping", timeout=2).status_code == 200:
                 return server
@@ -297,6 +324,7 @@ def joins_record(
     joins: list[dict[str, Any]],
     floors: list[dict[str, Any]],
     stack_floors: list[dict[str, Any]],
+    lean_joins: list[dict[str, Any]],
 ) -> dict[str, object]:
     floor_rps = median(rate(s) for s in floors)
     joins_ps = median(rate(s, 201) for s in joins)
@@ -319,6 +347,19 @@ def joins_record(
         "ratio_stack_floor": round(
             median(rate(j, 201) / rate(f) for j, f in zip(joins, stack_floors, strict=True)), 3
         ),
+        # Each join run against the lean join floor's run just after it, on the same paths.
+        "lean_join_per_second": round(median(rate(s, 201) for s in lean_joins), 1),
+        "lean_join_p99_ms": round(median(s["p99_us"] for s in lean_joins) / 1000, 2),
+        "ratio_lean_join": round(
+            median(rate(j, 201) / rate(f, 201) for j, f in zip(joins, lean_joins, strict=True)), 3
+        ),
+        "lean_join_ratio": round(
+            median(rate(j, 201) / rate(f) for j, f in zip(lean_joins, floors, strict=True)), 3
+        ),
+        "lean_join_server_cpu_ms": _median_or_none([s["server_cpu_ms"] for s in lean_joins]),
+        "lean_join_postgres_cpu_ms": _median_or_none([s["postgres_cpu_ms"] for s in lean_joins]),
+        "lean_join_cores_busy": _median_or_none([s["cores_busy"] for s in lean_joins]),
+        "lean_join_not_201": sum(s["requests"] - s["statuses"].get(201, 0) for s in lean_joins),
         "not_201": sum(s["requests"] - s["statuses"].get(201, 0) for s in joins),
         "mean_batch": round(median(s["mean_batch"] for s in joins), 1),
         "lane_busy": round(median(s["lane_busy"] for s in joins), 2),
@@ -339,15 +380,22 @@ def _median_or_none(values: list[float | None]) -> float | None:
     return round(median(known), 3) if known else None
 
 
-def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dict[str, object]]:
+def run(
+    clients: int, seconds: int, repeat: int, pg_url: str | None, lean_join_alone: bool = False
+) -> list[dict[str, object]]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
     url = fresh_postgres(postgres_url_for("join", pg_url))
-    port, lean_port = free_port(), free_port()
+    port, lean_port, lean_join_port = free_port(), free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="join-bench-") as scratch:
         directory = Path(scratch)
         server, info = start_server(url, port, directory)
         lean = start_lean_floor(url, lean_port, directory)
+        mode = [] if lean_join_alone else ["--batched"]
+        lean_join = start_lean_floor(
+            url, lean_join_port, directory, "lean_join_server.py",
+            str(directory / "server.json"), *mode,
+        )  # fmt: skip
         hot = [f"/contests/{info['big']}/entries"]
         lobby = [f"/contests/{cid}/entries" for cid in info["lobby"]]
         floor = ["/bench/floor"]
@@ -368,24 +416,29 @@ def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dic
 
         def lean_load(name: str) -> dict[str, Any]:
             script = lua_script(directory, name, ["/floor"], info)
-            cpu_before = cpu_counters(lean.pid)
-            summary = wrk(lean_port, script, clients, seconds)
-            return with_cpu(summary, cpu_before, cpu_counters(lean.pid), summary["requests"])
+            return timed(lean, lean_port, script, clients, seconds, None)
+
+        def lean_join_load(name: str, paths: list[str]) -> dict[str, Any]:
+            script = lua_script(directory, name, paths, info)
+            return timed(lean_join, lean_join_port, script, clients, seconds, 201)
 
         try:
             load("warm-floor", floor, 3)
             wrk(lean_port, lua_script(directory, "warm-lean", ["/floor"], info), clients, 3)
             load("warm-joins", lobby, 3)
-            leans, floors, joins, spread = [], [], [], []
+            wrk(lean_join_port, lua_script(directory, "warm-lean-join", lobby, info), clients, 3)
+            leans, floors, joins, spread, lean_joins, lean_spread = [], [], [], [], [], []
             for n in range(repeat):
                 leans.append(lean_load(f"lean{n}"))
                 floors.append(load(f"floor{n}", floor, seconds))
                 joins.append(load(f"join{n}", hot, seconds))
+                lean_joins.append(lean_join_load(f"lean-join{n}", hot))
                 leans.append(lean_load(f"lean{n}b"))
                 spread.append(load(f"lobby{n}", lobby, seconds))
+                lean_spread.append(lean_join_load(f"lean-lobby{n}", lobby))
             statuses = fill_up(port, directory, info, clients)
         finally:
-            for process in (server, lean):
+            for process in (server, lean, lean_join):
                 process.terminate()
                 process.wait(30)
     held = seats(url, info["small"])
@@ -393,8 +446,8 @@ def run(clients: int, seconds: int, repeat: int, pg_url: str | None) -> list[dic
     capacity = int(info["small_capacity"])
     return [
         # Each figure against the lean floor run just before it.
-        joins_record("join_http", 1, joins, leans[0::2], floors),
-        joins_record("join_http_lobby", len(lobby), spread, leans[1::2], floors),
+        joins_record("join_http", 1, joins, leans[0::2], floors, lean_joins),
+        joins_record("join_http_lobby", len(lobby), spread, leans[1::2], floors, lean_spread),
         {
             "scenario": "join_fill",
             "clients": clients,
@@ -414,8 +467,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--postgres-url", default=None)
+    parser.add_argument(
+        "--lean-join-alone", action="store_true",
+        help="the lean join floor without batches: two statements a join",
+    )  # fmt: skip
     args = parser.parse_args()
-    for record in run(args.clients, args.seconds, args.repeat, args.postgres_url):
+    runs = run(args.clients, args.seconds, args.repeat, args.postgres_url, args.lean_join_alone)
+    for record in runs:
         emit(record)
 
 

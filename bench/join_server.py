@@ -125,7 +125,28 @@ def prepare(services: Services, players: int, fill_capacity: int, lobby: int) ->
         for n in range(players)
     ]
     lineups = valid_lineups(pool, 64, seed=7)
+    template = sport_template("draftkings_nfl_classic")
     return {
+        # The slate and its rules, for bench/lean_join_server.py's lineup check.
+        "pool": [
+            {
+                "player_id": p.player_id,
+                "position": p.position.value,
+                "team": p.team,
+                "game_id": p.game_id,
+                "salary": p.salary,
+            }
+            for p in pool.players.values()
+        ],
+        "template": {
+            "slots": [
+                {"name": s.name, "eligible": sorted(e.value for e in s.eligible)}
+                for s in template.slots
+            ],
+            "salary_cap": template.salary_cap,
+            "min_teams": template.min_teams,
+            "min_games": template.min_games,
+        },
         "big": big.contest_id,
         "lobby": [big.contest_id] + [c.contest_id for c in others],
         "small": small.contest_id,

@@ -157,6 +157,16 @@ def _cpu(r: Record, prefix: str, each: str) -> str:
     )
 
 
+def _lean_join(r: Record) -> str:
+    """The lean join floor's figures (bench/lean_join_server.py), where the run has them."""
+    if "lean_join_per_second" not in r:
+        return ""
+    return (
+        f"; lean join {r['lean_join_per_second']:.0f} joins/s, p99 {r['lean_join_p99_ms']:.0f} ms,"
+        f" {r['lean_join_ratio']:.2f} of the lean floor" + _cpu(r, "lean_join_", "a join")
+    )
+
+
 def _joins(records: list[Record]) -> Row:
     r = records[0]
     spread = "one contest" if r["contests"] == 1 else f"spread over {r['contests']} contests"
@@ -168,8 +178,10 @@ def _joins(records: list[Record]) -> Row:
         + _cpu(r, "", "a join"),
         f"lean {r['floor_requests_per_second']:.0f} req/s, p50 {r['floor_p50_ms']:.0f} ms"
         + _cpu(r, "floor_", "a request")
-        + f"; our stack {r.get('stack_floor_requests_per_second', 0):.0f} req/s",
-        f"{r['ratio']:.2f} (of our stack's: {r.get('ratio_stack_floor', 0):.2f})",
+        + f"; our stack {r.get('stack_floor_requests_per_second', 0):.0f} req/s"
+        + _lean_join(r),
+        f"{r['ratio']:.2f} (of our stack's: {r.get('ratio_stack_floor', 0):.2f}"
+        + (f"; of the lean join's: {r['ratio_lean_join']:.2f})" if "ratio_lean_join" in r else ")"),
         ">= 0.6 of floor, p99 <= 100 ms",
         met,
     )
