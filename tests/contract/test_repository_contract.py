@@ -944,6 +944,90 @@ def test_a_batch_of_entries_with_a_duplicate_stores_none_of_them(backend: Backen
         assert uow.entries.seats_taken("c1") == 1
 
 
+def test_a_batch_of_entries_for_a_contest_that_does_not_exist_is_refused_by_the_database(
+    sql_backend: Backend,
+) -> None:
+    """The foreign key refuses it, and the SQL adapter says which contest is missing, on the
+    bulk paths as on the others (the port promises nothing here: the fakes store it)."""
+    backend = sql_backend
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    with backend.uow() as uow, pytest.raises(UnknownContest):
+        uow.entries.add_all([an_entry("e1", "c1"), an_entry("e2", "nope")])
+    with backend.uow() as uow:
+        uow.entries.add(an_entry("e1", "c1"))
+        uow.commit()
+    with backend.uow() as uow:
+        moved = uow.entries.get("e1")
+        moved.contest_id = "nope"
+        with pytest.raises(UnknownContest):
+            uow.entries.save_all([moved])
+    with backend.uow() as uow:
+        assert uow.entries.get_all(["e1"]) == [an_entry("e1", "c1")]
+        assert uow.entries.for_contest("nope") == []
+
+
+def test_a_batch_write_is_one_statement_executed_once_on_postgresql(
+    sql_backend: Backend,
+) -> None:
+    """A join batch writes its entries, audit rows and postings with COPY and changes its
+    entries and records its posting sets with one statement over arrays (decision 0062):
+    on PostgreSQL none of these is an executemany, whatever the batch's size, and each
+    batch size runs the same statement texts."""
+    runs: list[tuple[str, bool]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, many: bool) -> None:
+        if statement.split(maxsplit=1)[0] in {"INSERT", "UPDATE"}:
+            runs.append((statement, many))
+
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.commit()
+    event.listen(sql_backend.sql, "before_cursor_execute", seen)
+    try:
+        for size in (1, 2, 5):
+            reserved = EntryStatus.RESERVED
+            batch = [an_entry(f"e{size}-{n}", user=f"u{n}", status=reserved) for n in range(size)]
+            with sql_backend.uow() as uow:
+                uow.entries.add_all(batch)
+                for entry in batch:
+                    entry.accept(f"ch_{entry.entry_id}")
+                uow.entries.save_all(batch)
+                sets = [
+                    fee_collected(f"fee:{e.entry_id}", "c1", Money(1_000, "usd")) for e in batch
+                ]
+                assert uow.ledger.record_all(sets) == size
+                uow.commit()
+            with sql_backend.uow() as uow:
+                assert uow.entries.get_all([e.entry_id for e in batch]) == batch
+    finally:
+        event.remove(sql_backend.sql, "before_cursor_execute", seen)
+    entries = [(s, many) for s, many in runs if " entries " in s or "INTO entries" in s]
+    if sql_backend.sql.dialect.name == "postgresql":
+        assert not any(many for _, many in runs), runs
+        assert len({s for s, _ in runs if s.startswith("UPDATE entries")}) == 1
+        assert len({s for s, _ in runs if "posting_sets" in s}) == 1
+        assert not any(s.startswith("INSERT INTO entries") for s, _ in entries)  # COPY
+    else:
+        assert any(many for _, many in entries)
+
+
+def test_posting_sets_recorded_together_keep_their_order(backend: Backend) -> None:
+    """The ledger reads back in recording order: the sets of one batch in the batch's."""
+    sets = [
+        fee_collected(f"fee:{key}", "c1", Money(100 * n + 1, "usd"))
+        for n, key in enumerate("qzamxb", start=1)
+    ]
+    with backend.uow() as uow:
+        assert uow.ledger.record_all(sets[:1]) == 1
+        assert uow.ledger.record_all(sets) == 5
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.ledger.all() == sets
+        assert uow.ledger.for_contest("c1") == sets
+
+
 def test_posting_sets_recorded_together_are_each_recorded_once(backend: Backend) -> None:
     sets = [
         fee_collected("fee:b", "c1", Money(1_000, "usd")),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 import attrs
@@ -36,8 +36,9 @@ from adapters.sqlalchemy.schema import alembic_config
 from contract.backends import POSTGRES_URL_VARIABLE, Backend
 from fantasy_core.accounts import default_display_name
 from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry
 from fantasy_core.lifecycle import ContestState
-from support.world import POOL, World
+from support.world import POOL, World, lineup
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -158,6 +159,33 @@ def test_a_naive_datetime_is_refused_rather_than_stored_in_the_wrong_zone(
         contest.complete(datetime(2025, 9, 7, 12, 0))  # no time zone
         with pytest.raises(ValueError, match="naive datetime"):
             uow.contests.save(contest)
+
+
+def test_a_naive_datetime_is_refused_by_the_batch_writes_too(sql_backend: Backend) -> None:
+    """COPY and the UPDATE over arrays (decision 0062) bypass SQLAlchemy's types: they
+    refuse a naive instant themselves."""
+    world = World()
+    with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
+        uow.contests.add(Contest("c1", world.terms()))
+        uow.commit()
+    naive = datetime(2025, 9, 7, 12, 0)  # no time zone
+    entry = Entry(
+        entry_id="e1", contest_id="c1", user_id="ann", fingerprint="join-e1",
+        lineup=lineup(1), payment_method="pm_card_visa", fee_minor=1_000, created_at=naive,
+    )  # fmt: skip
+    with (
+        SqlDatabase(sql_backend.sql).unit_of_work() as uow,
+        pytest.raises(ValueError, match="naive datetime"),
+    ):
+        uow.entries.add_all([entry])
+    with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
+        entry.created_at = datetime(2025, 9, 7, 12, 0, tzinfo=UTC)
+        uow.entries.add_all([entry])
+        uow.commit()
+    with SqlDatabase(sql_backend.sql).unit_of_work() as uow:
+        entry.created_at = naive
+        with pytest.raises(ValueError, match="naive datetime"):
+            uow.entries.save_all([entry])
 
 
 def test_the_seat_counter_migration_counts_the_seats_of_existing_contests(

@@ -185,7 +185,6 @@ _ENTRANTS_OVER = (
     .having(func.count(func.distinct(t.entries.c.contest_id)) > bindparam("contests"))
     .order_by(t.entries.c.user_id)
 )
-_INSERT_ENTRY = t.entries.insert()
 
 
 def _distinct(entry_ids: Sequence[str]) -> None:
@@ -325,14 +324,14 @@ class SqlEntries:
         return int(self._db.execute(_SEATS_OF_USER, params).scalar_one())
 
     def add_all(self, entries: Sequence[Entry]) -> None:
-        # One executemany (pipelined by psycopg) and one for the contests' seat counters. A
+        # One COPY (Statements.add_rows) and one UPDATE of the contests' seat counters. A
         # duplicate raises DuplicateRecord from the database, which then refuses the rest
         # of the transaction: the unit of work can only be abandoned.
         if not entries:
             return
         contests = sorted({e.contest_id for e in entries})
-        self._db.execute(
-            _INSERT_ENTRY,
+        self._db.add_rows(
+            t.entries,
             [entry_values(e) for e in entries],
             missing_parent=UnknownContest(f"no contest among {contests}"),
         )
@@ -348,9 +347,10 @@ class SqlEntries:
         new = [e for e in entries if e.entry_id not in before]
         missing = UnknownContest(f"no contest among {sorted({e.contest_id for e in entries})}")
         if stored:
-            self._db.execute(_REPLACE, [_replace_params(e) for e in stored], missing_parent=missing)
+            changed = [entry_values(e) for e in stored]
+            self._db.update_rows(t.entries, "entry_id", changed, missing_parent=missing)
         if new:
-            self._db.execute(_INSERT_ENTRY, [entry_values(e) for e in new], missing_parent=missing)
+            self._db.add_rows(t.entries, [entry_values(e) for e in new], missing_parent=missing)
         self._seats.move(seat_moves(entries, before))
 
     def _many(self, column: str, values: Iterable[str]) -> dict[str, Entry]:

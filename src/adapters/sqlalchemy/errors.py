@@ -68,12 +68,17 @@ def translate(error: DBAPIError, missing_parent: DomainError | None = None) -> E
     return error
 
 
-def translate_driver(error: Exception, dbapi: DBAPIModule) -> Exception:
+def translate_driver(
+    error: Exception, dbapi: DBAPIModule, missing_parent: DomainError | None = None
+) -> Exception:
     """The same translation for an error raised by the driver `dbapi` itself (the bulk paths,
     which bypass SQLAlchemy's wrapping)."""
     sqlstate = getattr(error, "sqlstate", None)
-    if sqlstate == _PG_UNIQUE or getattr(error, "sqlite_errorname", None) in _SQLITE_UNIQUE:
+    name = getattr(error, "sqlite_errorname", None)
+    if sqlstate == _PG_UNIQUE or name in _SQLITE_UNIQUE:
         return DuplicateRecord(f"a record with this key exists already: {error}")
+    if (sqlstate == _PG_FOREIGN_KEY or name == _SQLITE_FOREIGN_KEY) and missing_parent is not None:
+        return missing_parent
     if sqlstate in _PG_RETRYABLE:
         return ConcurrentUpdate(f"the database refused a concurrent change: {error}")
     if isinstance(error, (dbapi.OperationalError, dbapi.InterfaceError)):

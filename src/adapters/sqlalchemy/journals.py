@@ -14,7 +14,7 @@ from functools import cache
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, Insert, Row, bindparam, func, select
+from sqlalchemy import ColumnElement, Executable, Insert, Row, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy import tables as t
@@ -41,15 +41,21 @@ _NEW_SET = {
 }
 
 
-# The batch form: the sets in one statement, returning the keys that were new.
-_NEW_SETS = {
-    dialect: insert(t.posting_sets)
+# The batch form: the sets in one statement, returning the keys that were new. On
+# PostgreSQL the sets are bound as one array a column (one text, one execution for any
+# number of sets; decision 0062), inserted in their order, so their ids keep it.
+_NEW_SETS: dict[str, Executable] = {
+    "postgresql": text(
+        "INSERT INTO posting_sets (key, contest_id, movement)"
+        " SELECT key, contest_id, movement FROM unnest(CAST(:keys AS VARCHAR[]),"
+        " CAST(:contest_ids AS VARCHAR[]), CAST(:movements AS VARCHAR[]))"
+        " WITH ORDINALITY AS s(key, contest_id, movement, n) ORDER BY n"
+        " ON CONFLICT (key) DO NOTHING RETURNING id, key"
+    ),
+    "sqlite": sqlite.insert(t.posting_sets)
     .on_conflict_do_nothing()
-    .returning(t.posting_sets.c.id, t.posting_sets.c.key)
-    for dialect, insert in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))
+    .returning(t.posting_sets.c.id, t.posting_sets.c.key),
 }
-_INSERT_POSTINGS = t.postings.insert()
-_INSERT_AUDIT = t.audit.insert()
 
 
 @cache
@@ -99,10 +105,16 @@ class SqlLedger:
             raise ValueError(f"posting sets recorded twice in one call: {sorted(keys)}")
         if not posting_sets:
             return 0
-        sets = [
+        sets: list[dict[str, object]] | dict[str, object] = [
             {"key": s.key, "contest_id": s.contest_id, "movement": s.movement.value}
             for s in posting_sets
         ]
+        if self._db.dialect == "postgresql":
+            sets = {
+                "keys": [s.key for s in posting_sets],
+                "contest_ids": [s.contest_id for s in posting_sets],
+                "movements": [s.movement.value for s in posting_sets],
+            }
         new = {
             str(row.key): int(row.id) for row in self._db.execute(_NEW_SETS[self._db.dialect], sets)
         }
@@ -118,8 +130,7 @@ class SqlLedger:
             if s.key in new
             for position, posting in enumerate(s.postings)
         ]
-        if postings:
-            self._db.execute(_INSERT_POSTINGS, postings)
+        self._db.add_rows(t.postings, postings)
         return len(new)
 
     def _read(self, where: ColumnElement[bool] | None) -> list[PostingSet]:
@@ -180,7 +191,7 @@ class SqlAuditLog:
         """Write the records appended since the last flush (the unit of work's commit calls it)."""
         if self._unwritten:
             records, self._unwritten = self._unwritten, []
-            self._db.execute(_INSERT_AUDIT, [audit_values(r) for r in records])
+            self._db.add_rows(t.audit, [audit_values(r) for r in records])
 
     def _read(self, where: ColumnElement[bool]) -> list[AuditRecord]:
         self.flush()

@@ -13,11 +13,12 @@ import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import cache, lru_cache
 from typing import Any
 
-from sqlalchemy import Connection, CursorResult, Executable, Select, Table
+from sqlalchemy import Connection, CursorResult, Executable, Select, Table, bindparam, text
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 
 from adapters.sqlalchemy.errors import translate, translate_driver
@@ -62,6 +63,43 @@ def _with_instants(
             if isinstance(value, datetime):
                 values[i] = convert(value)
         yield values
+
+
+@cache
+def _plain_insert(table: Table) -> Executable:
+    """`table`'s INSERT of the columns given, built once (SQLAlchemy caches its compiled
+    form by the statement's key, which an INSERT built anew must be traversed for)."""
+    return table.insert()
+
+
+@cache
+def _update_each(table: Table, key: str, columns: tuple[str, ...]) -> Executable:
+    """UPDATE of one row of `table` by its `key`, the values bound as new_<column>."""
+    where = table.c[key] == bindparam(f"new_{key}")
+    changes: dict[str, Any] = {c: bindparam(f"new_{c}") for c in columns if c != key}
+    return table.update().where(where).values(changes)
+
+
+@cache
+def _update_from_arrays(
+    table: Table, key: str, columns: tuple[str, ...], dialect: Dialect
+) -> Executable:
+    """PostgreSQL's (`dialect`'s) UPDATE of `table` from arrays bound as a0, a1, ... (one a
+    column, in `columns`' order), joined to the rows by `key`."""
+    quote = dialect.identifier_preparer.quote
+
+    def array_of(name: str) -> str:
+        # The column's type without its collation (an array takes the element type).
+        return table.c[name].type.compile(dialect=dialect).split(" COLLATE ")[0] + "[]"
+
+    arrays = ", ".join(f"CAST(:a{i} AS {array_of(c)})" for i, c in enumerate(columns))
+    names = ", ".join(quote(c) for c in columns)
+    changes = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns if c != key)
+    name = quote(table.name)
+    return text(
+        f"UPDATE {name} SET {changes} FROM unnest({arrays}) AS v({names}) "
+        f"WHERE {name}.{quote(key)} = v.{quote(key)}"
+    )
 
 
 class Caches:
@@ -198,6 +236,55 @@ class Statements:
             _with_instants(table, columns, rows, _sqlite_instant),
         )
 
+    def add_rows(
+        self,
+        table: Table,
+        rows: Sequence[Mapping[str, object]],
+        *,
+        missing_parent: DomainError | None = None,
+    ) -> None:
+        """INSERT `rows` (each with the same columns) in one command: COPY on PostgreSQL,
+        executemany elsewhere (decision 0062).
+
+        An executemany is one execution a row on the server, and psycopg's pipeline costs
+        the client more than the COPY of the same rows. As for any INSERT, a violated key
+        raises DuplicateRecord and a missing parent `missing_parent`; the database then
+        refuses the rest of the transaction, so the unit of work can only be abandoned.
+        """
+        if not rows:
+            return
+        if self.dialect != "postgresql":
+            self.execute(_plain_insert(table), list(rows), missing_parent=missing_parent)
+            return
+        columns = list(rows[0])
+        with self._translating(missing_parent):
+            self._copy(table, columns, [[row[name] for name in columns] for row in rows])
+
+    def update_rows(
+        self,
+        table: Table,
+        key: str,
+        rows: Sequence[Mapping[str, object]],
+        *,
+        missing_parent: DomainError | None = None,
+    ) -> None:
+        """UPDATE the row whose `key` is each of `rows`' own (distinct) to that row's other
+        columns (each of `rows` with the same columns): on PostgreSQL one statement joining
+        the rows bound as one array a column (one text for any number of rows, one
+        execution), executemany elsewhere (decision 0062)."""
+        if not rows:
+            return
+        columns = tuple(rows[0])
+        if self.dialect != "postgresql":
+            named = [{f"new_{name}": row[name] for name in columns} for row in rows]
+            self.execute(_update_each(table, key, columns), named, missing_parent=missing_parent)
+            return
+        listed = [[row[name] for name in columns] for row in rows]
+        values = list(_with_instants(table, columns, listed, aware))
+        arrays = {f"a{i}": [row[i] for row in values] for i in range(len(columns))}
+        statement = _update_from_arrays(table, key, columns, self.connection.dialect)
+        self.execute(statement, arrays, missing_parent=missing_parent)
+
     def _copy(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         quote = self.connection.dialect.identifier_preparer.quote
         names = ", ".join(quote(name) for name in columns)
@@ -210,18 +297,19 @@ class Statements:
                 copy.write_row(row)
 
     @contextmanager
-    def _translating(self) -> Iterator[None]:
+    def _translating(self, missing_parent: DomainError | None = None) -> Iterator[None]:
         """The core's errors for SQLAlchemy's, and for the driver's own (the paths that run on
         the driver's cursor, which SQLAlchemy does not wrap)."""
         try:
             yield
         except DBAPIError as error:
-            translated = translate(error)
+            translated = translate(error, missing_parent)
             if translated is error:
                 raise
             raise translated from error
         except Exception as error:
-            translated = translate_driver(error, self.connection.dialect.loaded_dbapi)
+            dbapi = self.connection.dialect.loaded_dbapi
+            translated = translate_driver(error, dbapi, missing_parent)
             if isinstance(translated, StoreUnavailable):
                 # SQLAlchemy did not see this error, so it would try to roll back on a lost
                 # connection when the unit of work ends: tell it the connection is gone.
