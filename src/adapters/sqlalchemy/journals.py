@@ -105,16 +105,18 @@ class SqlLedger:
             raise ValueError(f"posting sets recorded twice in one call: {sorted(keys)}")
         if not posting_sets:
             return 0
-        sets: list[dict[str, object]] | dict[str, object] = [
-            {"key": s.key, "contest_id": s.contest_id, "movement": s.movement.value}
-            for s in posting_sets
-        ]
-        if self._db.dialect == "postgresql":
-            sets = {
+        sets: dict[str, object] | list[dict[str, object]] = (
+            {
                 "keys": [s.key for s in posting_sets],
                 "contest_ids": [s.contest_id for s in posting_sets],
                 "movements": [s.movement.value for s in posting_sets],
             }
+            if self._db.dialect == "postgresql"
+            else [
+                {"key": s.key, "contest_id": s.contest_id, "movement": s.movement.value}
+                for s in posting_sets
+            ]
+        )
         new = {
             str(row.key): int(row.id) for row in self._db.execute(_NEW_SETS[self._db.dialect], sets)
         }
