@@ -14,7 +14,8 @@ tokens and Idempotency-Key):
 2. the reservation, one statement: the caller's account by its token's SHA-256 (unknown:
    401), the contest's row locked (open, before its lock time), the player's entries in it
    counted against the limit, the entry INSERTed as reserved under its key, the seat
-   counter moved and an audit row written; a full or locked contest answers 409;
+   counter moved and an audit row written; a full, locked or unknown contest, a player at
+   the limit and a key used before answer 409 (a floor need not tell them apart);
 3. the charge: an in-memory gateway keyed by the Idempotency-Key, as the sandbox's;
 4. the record, one statement: the contest's row share-locked (still open), the entry made
    active with its charge, the fee's posting set and its two postings, an audit row.
@@ -317,16 +318,17 @@ class Lane:
         while self.waiting:
             batch = self.waiting[:BATCH_MAX]
             try:
-                answers: list[int] | None = await self._batch([(c, a) for c, a, _ in batch])
+                answers = await self._batch([(c, a) for c, a, _ in batch])
             except Exception as error:  # every join of the batch fails with it
-                for _, _, future in batch:
-                    future.set_exception(error)
-                answers = None
+                answers = [error] * len(batch)
             del self.waiting[: len(batch)]
-            for (_, _, future), answer in zip(batch, answers or [], strict=True):
-                future.set_result(answer)
+            for (_, _, future), answer in zip(batch, answers, strict=True):
+                if isinstance(answer, Exception):
+                    future.set_exception(answer)
+                else:
+                    future.set_result(answer)
 
-    async def _batch(self, batch: list[tuple[str, Asked]]) -> list[int]:
+    async def _batch(self, batch: list[tuple[str, Asked]]) -> list[int | Exception]:
         columns = {
             "contests": [c for c, _ in batch],
             "entries": [a.entry_id for _, a in batch],
@@ -336,7 +338,7 @@ class Lane:
             "details": [a.detail for _, a in batch],
         }
         rows = await one(self.idle, RESERVE_BATCH, {"limit": ENTRY_LIMIT, **columns})
-        answers = [
+        answers: list[int | Exception] = [
             409 if known and not added else 401 if not known else 0 for _, known, added in rows
         ]
         charged = {
