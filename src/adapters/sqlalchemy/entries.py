@@ -101,11 +101,6 @@ _REPLACE_RETURNING_BEFORE = _replace_returning_before()
 _STATUS_BEFORE = select(t.entries.c.contest_id, t.entries.c.status).where(
     t.entries.c.entry_id == bindparam("target")
 )
-_REPLACE = (
-    t.entries.update()
-    .where(t.entries.c.entry_id == bindparam("target"))
-    .values(_entry_binds("new_", but="entry_id"))
-)
 _ENTRY_BY = {
     name: select(*_ENTRY_COLUMNS).where(t.entries.c[name] == bindparam("value"))
     for name in ("entry_id", "fingerprint", "charge_id")
@@ -237,17 +232,17 @@ class SqlEntries:
         The stored row is locked before it is read, so the status it had is the one
         replaced: the seat counter moves by exactly what changed.
         """
-        params = _replace_params(entry)
         missing = UnknownContest(f"no contest {entry.contest_id}")
         row: Row[Any] | None
         if self._db.dialect == "postgresql":
             row = self._db.execute(
-                _REPLACE_RETURNING_BEFORE, params, missing_parent=missing
+                _REPLACE_RETURNING_BEFORE, _replace_params(entry), missing_parent=missing
             ).first()
         else:  # SQLite: this unit of work is the only writer (BEGIN IMMEDIATE)
             row = self._db.execute(_STATUS_BEFORE, {"target": entry.entry_id}).first()
             if row is not None:
-                self._db.execute(_REPLACE, params, missing_parent=missing)
+                changed = [entry_values(entry)]
+                self._db.update_rows(t.entries, "entry_id", changed, missing_parent=missing)
         if row is None:
             return None
         contest_id, status = tuple(row)

@@ -249,7 +249,9 @@ class Statements:
         An executemany is one execution a row on the server, and psycopg's pipeline costs
         the client more than the COPY of the same rows. As for any INSERT, a violated key
         raises DuplicateRecord and a missing parent `missing_parent`; the database then
-        refuses the rest of the transaction, so the unit of work can only be abandoned.
+        refuses the rest of the transaction, so the unit of work can only be abandoned
+        (`insert_many` is the same COPY in a savepoint, which leaves the unit of work usable
+        at two round trips more).
         """
         if not rows:
             return
