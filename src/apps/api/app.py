@@ -167,8 +167,7 @@ def _security_per_route(app_config: AppConfig) -> AppConfig:
 # Tracked objects allocated (net of those freed) between collections of the youngest
 # generation, then collections of each generation between two of the next (Python's
 # default: 700, 10, 10).
-YOUNG_COLLECTION = 50_000
-COLLECTION_THRESHOLDS = (YOUNG_COLLECTION, 20, 10)
+COLLECTION_THRESHOLDS = (50_000, 20, 10)
 
 
 def freeze_startup_heap() -> None:
@@ -178,9 +177,9 @@ def freeze_startup_heap() -> None:
 
     Collections that walked the whole heap were the slowest requests' pauses: at 32
     clients the join p99 fell from 137-223 ms to 88-104 ms with it (docs/performance.md).
-    The youngest generation is collected every YOUNG_COLLECTION allocations rather than
-    every 700: what a request allocates is nearly all freed by reference counting, and
-    the frequent collections cost the join server about 6% of its CPU (docs/performance.md).
+    The youngest generation is collected every 50,000 allocations (COLLECTION_THRESHOLDS)
+    rather than every 700: what a request allocates is nearly all freed by reference
+    counting, and the frequent collections cost the join server about 6% of its CPU.
     """
     gc.collect()
     gc.freeze()
