@@ -1,6 +1,7 @@
 """The lean join floor: the least a paid join must cost over HTTP, with none of the product.
 
-Usage: python bench/lean_join_server.py PORT POSTGRES_URL INFO_FILE
+Usage: python bench/lean_join_server.py PORT POSTGRES_URL INFO_FILE [--batched]
+           [--in-thread [--extra-round-trips N]]
 
 bench/lean_floor_server.py measures the least a request that records one row costs. A join
 must do more, whatever code does it, and this server does exactly that much the leanest way
@@ -27,16 +28,21 @@ metrics, logs. It is a floor, not a second implementation: the per-player entry 
 the statement's snapshot, so two joins of one player racing for the last allowed entry
 could both pass (the product counts under the lock). `GET /ping` answers at once.
 
+`--in-thread` (with `--batched`) runs each batch's two statements in a worker thread
+through sync psycopg, as the product's join lane runs its batch, and
+`--extra-round-trips N` adds N `SELECT 1` a batch there: bench/lean_join_round_trips.py
+measures what a round trip costs a lane in a thread with them. Neither is the floor.
+
 The contests, players' tokens, lineups and slate come from INFO_FILE, which
 bench/join_server.py writes; the tables (lean_join_*) are this server's own.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import hashlib
 import json
-import sys
 import uuid
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -302,8 +308,10 @@ class Lane:
     """Joins that arrive together run as one batch, as the product's (decision 0013): one lane
     takes what has queued, at most BATCH_MAX, and runs the two batch statements for it."""
 
-    def __init__(self, idle: Connections, gateway: Gateway) -> None:
-        self.idle, self.gateway = idle, gateway
+    def __init__(
+        self, idle: Connections, gateway: Gateway, in_thread: Threaded | None = None
+    ) -> None:
+        self.idle, self.gateway, self.in_thread = idle, gateway, in_thread
         self.waiting: list[tuple[str, Asked, asyncio.Future[int]]] = []
 
     async def join(self, contest: str, asked: Asked) -> int:
@@ -329,15 +337,9 @@ class Lane:
                     future.set_result(answer)
 
     async def _batch(self, batch: list[tuple[str, Asked]]) -> list[int | Exception]:
-        columns = {
-            "contests": [c for c, _ in batch],
-            "entries": [a.entry_id for _, a in batch],
-            "keys": [a.key for _, a in batch],
-            "tokens": [a.token for _, a in batch],
-            "lineups": [a.lineup for _, a in batch],
-            "details": [a.detail for _, a in batch],
-        }
-        rows = await one(self.idle, RESERVE_BATCH, {"limit": ENTRY_LIMIT, **columns})
+        if self.in_thread is not None:
+            return await asyncio.to_thread(self.in_thread.run, self.gateway, batch)
+        rows = await one(self.idle, RESERVE_BATCH, {"limit": ENTRY_LIMIT, **_columns(batch)})
         answers: list[int | Exception] = [
             409 if known and not added else 401 if not known else 0 for _, known, added in rows
         ]
@@ -361,11 +363,58 @@ class Lane:
         ]
 
 
-def app(url: str, info: Mapping[str, Any], batched: bool) -> Litestar:
+def _columns(batch: list[tuple[str, Asked]]) -> dict[str, list[Any]]:
+    return {
+        "contests": [c for c, _ in batch],
+        "entries": [a.entry_id for _, a in batch],
+        "keys": [a.key for _, a in batch],
+        "tokens": [a.token for _, a in batch],
+        "lineups": [a.lineup for _, a in batch],
+        "details": [a.detail for _, a in batch],
+    }
+
+
+class Threaded:
+    """A batch's statements in a worker thread, through one sync psycopg connection (the
+    lane runs one batch at a time), with `extra` round trips (`SELECT 1`) before them."""
+
+    def __init__(self, url: str, extra: int) -> None:
+        self.url, self.extra = url, extra
+        self.conn: psycopg.Connection[tuple[Any, ...]] | None = None
+
+    def run(self, gateway: Gateway, batch: list[tuple[str, Asked]]) -> list[int | Exception]:
+        if self.conn is None:
+            self.conn = psycopg.connect(self.url, autocommit=True)
+        conn = self.conn
+        for _ in range(self.extra):
+            conn.execute("SELECT 1").fetchall()
+        rows = conn.execute(RESERVE_BATCH, {"limit": ENTRY_LIMIT, **_columns(batch)}).fetchall()
+        answers: list[int | Exception] = [
+            409 if known and not added else 401 if not known else 0 for _, known, added in rows
+        ]
+        charged = {
+            a.entry_id: gateway.charge(a.key)
+            for (_, a), n in zip(batch, answers, strict=True)
+            if n == 0
+        }
+        if not charged:
+            return answers
+        contests = sorted({c for (c, a), n in zip(batch, answers, strict=True) if n == 0})
+        params = {"contests": contests, "entries": list(charged), "charges": list(charged.values())}
+        recorded = {row[0] for row in conn.execute(RECORD_BATCH, params).fetchall()}
+        return [
+            (201 if a.entry_id in recorded else 409) if n == 0 else n
+            for (_, a), n in zip(batch, answers, strict=True)
+        ]
+
+
+def app(
+    url: str, info: Mapping[str, Any], batched: bool, in_thread: Threaded | None = None
+) -> Litestar:
     idle: Connections = asyncio.Queue()
     slate = Slate(info)
     gateway = Gateway()
-    lane = Lane(idle, gateway)
+    lane = Lane(idle, gateway, in_thread)
 
     async def connect() -> None:
         async with await psycopg.AsyncConnection.connect(url, autocommit=True) as conn:
@@ -421,8 +470,21 @@ def app(url: str, info: Mapping[str, Any], batched: bool) -> Litestar:
 
 
 if __name__ == "__main__":
-    port, url, info_file = int(sys.argv[1]), sys.argv[2], Path(sys.argv[3])
-    batched = sys.argv[4:] == ["--batched"]
-    info = json.loads(info_file.read_text())
-    served = app(url, info, batched)
-    uvicorn.run(served, host="127.0.0.1", port=port, log_config=None, access_log=False)
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("port", type=int)
+    parser.add_argument("url")
+    parser.add_argument("info_file", type=Path)
+    parser.add_argument("--batched", action="store_true")
+    parser.add_argument("--in-thread", action="store_true")
+    parser.add_argument("--extra-round-trips", type=int, default=0)
+    args = parser.parse_args()
+    if (args.in_thread or args.extra_round_trips) and not args.batched:
+        raise SystemExit("--in-thread and --extra-round-trips need --batched")
+    if args.extra_round_trips < 0:
+        raise SystemExit(f"--extra-round-trips must be 0 or more, not {args.extra_round_trips}")
+    if args.extra_round_trips and not args.in_thread:
+        raise SystemExit("--extra-round-trips needs --in-thread")
+    threaded = Threaded(args.url, args.extra_round_trips) if args.in_thread else None
+    info = json.loads(args.info_file.read_text())
+    served = app(args.url, info, args.batched, threaded)
+    uvicorn.run(served, host="127.0.0.1", port=args.port, log_config=None, access_log=False)

@@ -1,0 +1,112 @@
+"""Benchmark: the join lane alone, `join_many` in a loop with no HTTP, on PostgreSQL.
+
+Usage: uv run python bench/join_lane.py [--batch B] [--batches N] [--contests 1|8]
+           [--hold-gil WORK_MS,REST_MS] [--postgres-url URL]
+
+The database is prepared as bench/join_server.py prepares it (its contests, players and
+lineups), with the app's services built from the same settings. Each batch is B new joins
+(distinct keys, players in turn) on the big contest, or spread over the lobby's 8
+contests; five batches warm up first. Prints one JSON line: the medians of a batch's wall
+time and of the lane thread's CPU, and the joins per second that wall time gives.
+
+`--hold-gil 0.2,0.2` runs a second thread in the process that runs Python for WORK_MS, then
+sleeps REST_MS, in turn: what the event loop does to the lane in the server. The lane's
+wall time over its CPU, with and without it, is what sharing the GIL costs the lane
+(docs/performance.md, 2026-12-04 noon).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import threading
+import time
+from typing import Any
+
+from apps.bootstrap import start
+from apps.settings import load_settings
+from fantasy_core.lineups import Lineup
+from fantasy_core.usecases.joining import JoinRequest
+from fantasy_core.usecases.joining_batch import join_many
+from harness import emit, fresh_postgres, median, postgres_url_for
+from join_server import bench_settings, prepare
+
+WARM_UP = 5
+
+
+def hold_gil(work_ms: float, rest_ms: float) -> None:
+    """Start a daemon thread that runs Python for `work_ms`, then sleeps `rest_ms`, forever."""
+
+    def spin() -> None:
+        while True:
+            until = time.perf_counter() + work_ms / 1000
+            while time.perf_counter() < until:
+                json.dumps({"a": [1, 2, 3], "b": "x" * 50})
+            time.sleep(rest_ms / 1000)
+
+    threading.Thread(target=spin, name="hold-gil", daemon=True).start()
+
+
+def run(
+    batch: int, batches: int, contests: int, gil: tuple[float, float] | None, pg_url: str | None
+) -> dict[str, object]:
+    url = fresh_postgres(postgres_url_for("join_lane", pg_url))
+    with start(load_settings(bench_settings(url, {}))) as services:
+        info: dict[str, Any] = prepare(services, 2048, 500, 7)
+        users = [account.user_id for account in info["accounts"]]
+        lineups = [
+            Lineup(tuple((pick["slot"], pick["player_id"]) for pick in json.loads(b)["lineup"]))
+            for b in info["bodies"]
+        ]
+        targets = [info["big"]] if contests == 1 else info["lobby"]
+        if gil is not None:
+            hold_gil(*gil)
+        walls: list[float] = []
+        cpus: list[float] = []
+        n = 0
+        for round_ in range(WARM_UP + batches):
+            requests = []
+            for _ in range(batch):
+                n += 1
+                target, user = targets[n % len(targets)], users[n % len(users)]
+                lineup = lineups[n % len(lineups)]
+                requests.append(JoinRequest(target, user, f"lane-{n}", lineup, "pm_card_visa"))
+            wall, cpu = time.perf_counter(), time.thread_time()
+            answers = join_many(services.platform, requests)
+            wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
+            failed = [a for a in answers if isinstance(a, Exception)]
+            if failed:
+                raise SystemExit(f"{len(failed)} joins of a batch failed: {failed[0]!r}")
+            if round_ >= WARM_UP:
+                walls.append(wall)
+                cpus.append(cpu)
+    wall_ms, cpu_ms = 1000 * median(walls), 1000 * median(cpus)
+    return {
+        "scenario": "join_lane",
+        "contests": len(targets),
+        "batch": batch,
+        "batches": batches,
+        "hold_gil_ms": list(gil) if gil is not None else None,
+        "wall_ms_a_batch": round(wall_ms, 2),
+        "cpu_ms_a_batch": round(cpu_ms, 2),
+        "joins_per_second": round(1000 * batch / wall_ms, 1),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--batch", type=int, default=17)
+    parser.add_argument("--batches", type=int, default=150)
+    parser.add_argument("--contests", type=int, choices=(1, 8), default=1)
+    parser.add_argument("--hold-gil", default=None, metavar="WORK_MS,REST_MS")
+    parser.add_argument("--postgres-url", default=None)
+    args = parser.parse_args()
+    gil = None
+    if args.hold_gil is not None:
+        work, rest = (float(part) for part in args.hold_gil.split(","))
+        gil = (work, rest)
+    emit(run(args.batch, args.batches, args.contests, gil, args.postgres_url))
+
+
+if __name__ == "__main__":
+    main()
