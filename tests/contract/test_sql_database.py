@@ -345,3 +345,26 @@ def test_payouts_sent_before_withholding_kept_nothing_and_the_unsent_are_undecid
         with pytest.raises(RuntimeError, match="backup withholding"):
             command.downgrade(alembic_config(connection), "0016")
     engine.dispose()
+
+
+def test_a_statement_run_again_and_again_is_planned_for_its_values_each_time(
+    fresh_postgres: Backend,
+) -> None:
+    """psycopg prepares a statement on its fifth run on a connection, and PostgreSQL may
+    then keep one generic plan for it for the connection's life. A plan made while the
+    entries were few (a sequential scan) stays when they are a million, and the pool keeps
+    connections for days (autovacuum's ANALYZE, which would clear it, may be off or late).
+    The engine asks for a plan for each run's values (decision 0064): none is generic."""
+    lookup = text("SELECT entry_id FROM entries WHERE fingerprint = ANY(:fingerprints)")
+    wanted = {"fingerprints": [f"join-e{n}" for n in range(17)]}
+    with fresh_postgres.sql.connect() as connection:
+        for _ in range(12):
+            assert connection.execute(lookup, wanted).all() == []
+        plans = connection.execute(
+            text(
+                "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
+                " WHERE statement LIKE '%fingerprint = ANY%'"
+            )
+        ).one()
+    assert plans.generic_plans == 0
+    assert plans.custom_plans >= 7  # prepared on the fifth run at the latest

@@ -60,8 +60,12 @@ def make_engine(url: str | URL) -> Engine:
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed)
     # Sessions in UTC: instants come back in UTC, as from SQLite, with nothing to convert.
+    # Every run of a prepared statement planned for its values: a generic plan is kept for
+    # the connection's life, and one made while a table was small (a sequential scan of
+    # the entries) would stay as the table grew (decision 0064).
     # (connect_args override the URL's own options, so those are kept in front.)
-    options = f"{parsed.query.get('options', '')} -c TimeZone=UTC".strip()
+    settings = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"
+    options = f"{parsed.query.get('options', '')} {settings}".strip()
     # pre-ping: a long-running worker survives a server restart between ticks.
     return create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True)
 
