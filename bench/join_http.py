@@ -1,7 +1,7 @@
 """Benchmark: joins per second over HTTP on PostgreSQL with the sandbox gateway, against a floor.
 
 Usage: uv run python bench/join_http.py [--seconds S] [--clients C] [--repeat R]
-           [--postgres-url URL] [--lean-join-alone]
+           [--postgres-url URL] [--lean-join-alone] [--lane-process]
 
 The app runs as `fantasy serve` runs it (bench/join_server.py: uvicorn, one process, on a
 free 127.0.0.1 port, a fresh database); the load comes from wrk (Debian's package) in
@@ -39,6 +39,9 @@ Figures, each the median of R runs of S seconds after a short warm-up:
 - filling up: the same load on a contest of 500 seats until it is full; the database is
   then checked: seats held must not exceed the capacity (oversold = 0), and the accepted
   joins must be exactly the seats.
+With --lane-process the product runs with FANTASY_JOIN_LANE_PROCESS=true (its join batches
+in a child process, apps.lane; decision 0065), and the figures' names end in
+`_lane_process`; the server's CPU is then its own and its child's.
 Prints one JSON line per figure.
 """
 
@@ -161,11 +164,32 @@ def _stat_ticks(process: Path) -> int:
 
 
 def process_cpu_seconds(pid: int) -> float | None:
-    """The CPU seconds (user + system) process `pid` has used, from /proc; None elsewhere."""
+    """The CPU seconds (user + system) process `pid` and the processes it started (a join
+    lane process, uvicorn's workers) have used, from /proc; None elsewhere."""
+    proc = Path("/proc")
     try:
-        return _stat_ticks(Path(f"/proc/{pid}")) / os.sysconf("SC_CLK_TCK")
+        ticks = _stat_ticks(proc / str(pid))
     except OSError:
         return None
+    parents: dict[int, int] = {}
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:  # the process ended meanwhile
+                continue
+            parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+    family, grew = {pid}, True
+    while grew:
+        more = {child for child, parent in parents.items() if parent in family} - family
+        family |= more
+        grew = bool(more)
+    for member in family - {pid}:
+        try:
+            ticks += _stat_ticks(proc / str(member))
+        except OSError:
+            continue
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 def postgres_cpu_seconds() -> float | None:
@@ -381,7 +405,12 @@ def _median_or_none(values: list[float | None]) -> float | None:
 
 
 def run(
-    clients: int, seconds: int, repeat: int, pg_url: str | None, lean_join_alone: bool = False
+    clients: int,
+    seconds: int,
+    repeat: int,
+    pg_url: str | None,
+    lean_join_alone: bool = False,
+    lane_process: bool = False,
 ) -> list[dict[str, object]]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -389,7 +418,8 @@ def run(
     port, lean_port, lean_join_port = free_port(), free_port(), free_port()
     with tempfile.TemporaryDirectory(prefix="join-bench-") as scratch:
         directory = Path(scratch)
-        server, info = start_server(url, port, directory)
+        product = {"FANTASY_JOIN_LANE_PROCESS": "true"} if lane_process else None
+        server, info = start_server(url, port, directory, product)
         lean = start_lean_floor(url, lean_port, directory)
         mode = [] if lean_join_alone else ["--batched"]
         lean_join = start_lean_floor(
@@ -444,12 +474,15 @@ def run(
     held = seats(url, info["small"])
     seats_held = sum(held.get(s, 0) for s in SEAT_HOLDING)
     capacity = int(info["small_capacity"])
+    suffix = "_lane_process" if lane_process else ""
     return [
         # Each figure against the lean floor run just before it.
-        joins_record("join_http", 1, joins, leans[0::2], floors, lean_joins),
-        joins_record("join_http_lobby", len(lobby), spread, leans[1::2], floors, lean_spread),
+        joins_record(f"join_http{suffix}", 1, joins, leans[0::2], floors, lean_joins),
+        joins_record(
+            f"join_http_lobby{suffix}", len(lobby), spread, leans[1::2], floors, lean_spread
+        ),
         {
-            "scenario": "join_fill",
+            "scenario": f"join_fill{suffix}",
             "clients": clients,
             "capacity": capacity,
             "accepted": statuses.get(201, 0),
@@ -471,8 +504,15 @@ def main() -> None:
         "--lean-join-alone", action="store_true",
         help="the lean join floor without batches: two statements a join",
     )  # fmt: skip
+    parser.add_argument(
+        "--lane-process", action="store_true",
+        help="the product with FANTASY_JOIN_LANE_PROCESS=true: its join batches in a child",
+    )  # fmt: skip
     args = parser.parse_args()
-    runs = run(args.clients, args.seconds, args.repeat, args.postgres_url, args.lean_join_alone)
+    runs = run(
+        args.clients, args.seconds, args.repeat, args.postgres_url, args.lean_join_alone,
+        args.lane_process,
+    )  # fmt: skip
     for record in runs:
         emit(record)
 

@@ -38,6 +38,10 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
     "live_scoring": (["--entries", "1000000", "--repeat", "3"], ["--entries", "100000"]),
     "ingest": ([], ["--entries", "20000"]),
     "join_http": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
+    "join_http_lane_process": (
+        ["--seconds", "15", "--repeat", "3", "--lane-process"],
+        ["--seconds", "5", "--repeat", "1", "--lane-process"],
+    ),
     "join_overload": (["--seconds", "15"], ["--seconds", "5"]),
     "join_processes": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
     "settle_during_joins": (
@@ -52,10 +56,13 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
         ["--entries", "10000", "--subscribers", "100", "--updates", "3"],
     ),
 }
+# A scenario run by another scenario's script (with its own arguments).
+SCRIPTS = {"join_http_lane_process": "join_http"}
 STORES = ("sqlite", "postgresql")
 NEEDS_POSTGRES = {
     "settle_db",
     "join_http",
+    "join_http_lane_process",
     "join_overload",
     "join_processes",
     "settle_during_joins",
@@ -72,7 +79,7 @@ def run_scenario(name: str, quick: bool, pg_url: str | None) -> list[Record]:
     print(f"-- {name} {' '.join(args)}", file=sys.stderr, flush=True)
     started = time.perf_counter()
     done = subprocess.run(
-        [sys.executable, str(BENCH / f"{name}.py"), *args],
+        [sys.executable, str(BENCH / f"{SCRIPTS.get(name, name)}.py"), *args],
         capture_output=True, text=True, check=False, env={**os.environ, "PYTHONUNBUFFERED": "1"},
     )  # fmt: skip
     records = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
@@ -170,9 +177,10 @@ def _lean_join(r: Record) -> str:
 def _joins(records: list[Record]) -> Row:
     r = records[0]
     spread = "one contest" if r["contests"] == 1 else f"spread over {r['contests']} contests"
+    lane = ", join lane process" if r["scenario"].endswith("_lane_process") else ""
     met = r["ratio"] >= 0.6 and r["p99_ms"] <= 100
     return _row(
-        f"joins over HTTP, PostgreSQL, {spread}",
+        f"joins over HTTP, PostgreSQL, {spread}{lane}",
         _size(r),
         f"{r['joins_per_second']:.0f} joins/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms"
         + _cpu(r, "", "a join"),
@@ -189,8 +197,9 @@ def _joins(records: list[Record]) -> Row:
 
 def _fill(records: list[Record]) -> Row:
     r = records[0]
+    lane = ", join lane process" if r["scenario"].endswith("_lane_process") else ""
     return _row(
-        "contest filling up under the same load", f"{r['capacity']:,} seats",
+        f"contest filling up under the same load{lane}", f"{r['capacity']:,} seats",
         f"{r['seats_held']:,} seats held, {r['refused_full']:,} refused full", "", "",
         "0 oversold", r["oversold"] == 0,
     )  # fmt: skip
@@ -316,6 +325,9 @@ FORMATS: dict[str, Callable[[list[Record]], Row]] = {
     "join_http": _joins,
     "join_http_lobby": _joins,
     "join_fill": _fill,
+    "join_http_lane_process": _joins,
+    "join_http_lobby_lane_process": _joins,
+    "join_fill_lane_process": _fill,
     "join_overload": _overload,
     "join_processes": _processes,
     "settle_during_joins": _settle_during_joins,

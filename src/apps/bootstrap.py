@@ -39,6 +39,7 @@ from adapters.sqlalchemy import (
 )
 from adapters.stripe_gateway import StripeGateway, StripeWebhooks
 from apps.accounts import Accounts, Passwords, normalise_email
+from apps.lane import LaneGateway, LaneProcess
 from apps.settings import Settings
 from apps.templates import Catalogue
 from fantasy_core.accounts import Role
@@ -79,8 +80,12 @@ class Services:
     mailer: Mailer | None = None
     # The Connect endpoint's events (connected accounts'): its own secret, or `webhooks`'.
     connect_webhooks: WebhookVerifier | None = None
+    # The child process the join batches run in (FANTASY_JOIN_LANE_PROCESS), if any.
+    lane: LaneProcess | None = None
 
     def close(self) -> None:
+        if self.lane is not None:
+            self.lane.close()
         if self.engine is not None:
             self.engine.dispose()
         if isinstance(self.platform.feed, SportsDataIOFeed):
@@ -109,7 +114,21 @@ def start(
     gateway: PaymentGateway | None = None,
     ids: IdSource | None = None,
 ) -> Services:
-    """Wire every adapter the settings choose (unless passed in) into a Platform and services."""
+    """Wire every adapter the settings choose (unless passed in) into a Platform and services.
+
+    With FANTASY_JOIN_LANE_PROCESS the join lane's process is started last, with services
+    of its own made here from the same settings; the sandbox gateway is then its, and this
+    process's platform forwards to it (apps.lane)."""
+    lane = None
+    if settings.join_lane_process:
+        if any(given is not None for given in (clock, feed, gateway, ids)):
+            raise InvalidConfiguration(
+                "FANTASY_JOIN_LANE_PROCESS: the join lane builds its services from the "
+                "settings, so a clock, feed, gateway or id source passed in would not be its"
+            )
+        lane = LaneProcess(settings, start)
+        if settings.uses_sandbox_gateway:
+            gateway = LaneGateway(lane)
     clock = clock or _clock(settings)
     uow, reads, engine = _store(settings)
     try:
@@ -144,8 +163,15 @@ def start(
         engine,
         _mailer(settings),
         connect_webhooks=_connect_webhooks(settings),
+        lane=lane,
     )
-    _seed_operator(services)
+    try:
+        _seed_operator(services)
+        if lane is not None:
+            lane.start()
+    except BaseException:
+        services.close()
+        raise
     return services
 
 

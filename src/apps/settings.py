@@ -43,6 +43,9 @@ Variables (default in brackets):
   FANTASY_JOIN_BATCH_LANES         join batches run at once [4 in production, 1]
   FANTASY_JOIN_MAX_WAITING         joins a process queues beyond the batches running; more
                                    are answered 503 with Retry-After [one batch a lane]
+  FANTASY_JOIN_LANE_PROCESS        run the join batches in a child process of each API
+                                   process (apps.lane; a SQL database and the system clock)
+                                   [false]
   FANTASY_OPERATOR_EMAIL, FANTASY_OPERATOR_PASSWORD  an operator account made at start-up
   FANTASY_ALERT_WEBHOOK_URL        a JSON webhook (Slack-compatible `text`) alerts go to [none]
   FANTASY_PAGERDUTY_ROUTING_KEY    a PagerDuty Events API v2 integration key [none]
@@ -170,6 +173,8 @@ class Settings:
     join_batch_lanes: int = 1
     # Joins waiting for a lane beyond which a join is shed (503): None, one full batch a lane.
     join_max_waiting: int | None = None
+    # The join batches in a child process of their own (apps.lane, decision 0065).
+    join_lane_process: bool = False
     operator_email: str | None = None
     operator_password: str | None = field(default=None, repr=False)
     alert_webhook_url: str | None = field(default=None, repr=False)  # Slack's holds a secret
@@ -445,6 +450,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
             "JOIN_BATCH_LANES", PRODUCTION_JOIN_BATCH_LANES if production else 1
         ),
         join_max_waiting=read.positive_or_none("JOIN_MAX_WAITING"),
+        join_lane_process=read.boolean("JOIN_LANE_PROCESS", False),
         operator_email=read.raw("OPERATOR_EMAIL"),
         operator_password=read.raw("OPERATOR_PASSWORD"),
         alert_webhook_url=_http_url(read, "ALERT_WEBHOOK_URL"),
@@ -649,6 +655,14 @@ def _address(read: _Reader, name: str) -> str | None:
 
 
 def _check_together(read: _Reader, settings: Settings) -> None:
+    if settings.join_lane_process and settings.uses_memory_store:
+        read.problem("JOIN_LANE_PROCESS", "needs a database the processes share (SQL), not memory:")
+    if settings.join_lane_process and settings.clock_speed != 1:
+        read.problem(
+            "JOIN_LANE_PROCESS",
+            "needs the system clock (FANTASY_CLOCK_SPEED=1): an accelerated clock is one "
+            "process's own",
+        )
     waiting = settings.join_max_waiting
     if waiting is not None and waiting < settings.join_batch_max:
         read.problem(

@@ -20,6 +20,7 @@ import secrets
 import threading
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
+from typing import Protocol, runtime_checkable
 
 from attrs import define, field
 
@@ -73,6 +74,16 @@ _CARD_STATUS: Mapping[str, ChargeStatus] = {
     INSUFFICIENT_FUNDS: ChargeStatus.DECLINED,
     REQUIRES_ACTION: ChargeStatus.REQUIRES_ACTION,
 }
+
+
+@runtime_checkable
+class SandboxPayments(Protocol):
+    """A gateway whose payments the sandbox's 3-D Secure page confirms: a SandboxGateway,
+    or a gateway forwarding to one in another process (apps.lane.LaneGateway)."""
+
+    def confirm(self, charge_id: str, client_secret: str, succeeded: bool) -> PaymentEvent:
+        """Pass or fail the challenge of the payment `charge_id` waits on, with its secret."""
+        ...
 
 
 @define

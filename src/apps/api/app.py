@@ -18,7 +18,7 @@ from litestar.openapi.spec import Tag
 from prometheus_client import CollectorRegistry
 
 from adapters.mail import SandboxMailbox
-from adapters.sandbox import SandboxGateway
+from adapters.sandbox import SandboxPayments
 from apps.api.auth import TokenIssuer, account_lookups, jwt_auth
 from apps.api.catalogue import SlateController
 from apps.api.dependencies import dependencies
@@ -116,7 +116,7 @@ def create_app(
     # The sandbox's 3-D Secure page exists only where the sandbox takes the payments.
     sandbox: list[type[Controller]] = (
         [SandboxController]
-        if settings.environment == "test" and isinstance(services.platform.gateway, SandboxGateway)
+        if settings.environment == "test" and isinstance(services.platform.gateway, SandboxPayments)
         else []
     )
     if settings.environment == "test" and isinstance(services.mailer, SandboxMailbox):

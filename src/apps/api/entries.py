@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import anyio.to_thread
@@ -58,10 +59,18 @@ JoinBatcher = Batcher[JoinRequest, Joined]
 
 def join_batcher(state: State, settings: Settings) -> JoinBatcher:
     """Joins that arrive together run as one batch (`join_many`): see apps.api.batching.
-    The platform is the app's at the time of the batch (tests swap it)."""
+    The platform is the app's at the time of the batch (tests swap it); with a join lane
+    process (FANTASY_JOIN_LANE_PROCESS) the batch runs there (apps.lane)."""
     one_batch_a_lane = settings.join_batch_max * settings.join_batch_lanes
+
+    def run(requests: Sequence[JoinRequest]) -> list[Joined | Exception]:
+        services = services_of(state)
+        if services.lane is not None:
+            return services.lane.run(requests)
+        return join_many(services.platform, requests)
+
     return Batcher(
-        lambda requests: join_many(services_of(state).platform, requests),
+        run,
         name="joins",
         max_batch=settings.join_batch_max,
         lanes=settings.join_batch_lanes,

@@ -21,7 +21,7 @@ from litestar.status_codes import HTTP_409_CONFLICT
 from msgspec import Struct
 
 from adapters.mail import SandboxMailbox
-from adapters.sandbox import SandboxGateway
+from adapters.sandbox import SandboxPayments
 from adapters.sandbox.gateway import InvalidClientSecret, NoActionPending
 from apps.api.problems import Problem, problem_responses
 from apps.api.wire import EntryOut, SandboxConfirmIn, entry_out
@@ -68,7 +68,7 @@ CONFIRM_PATH = "/sandbox/payments/{payment_intent}/confirm"
 
 def sandbox_confirm_url(platform: Platform, outcome: ChargeOutcome) -> str | None:
     """Where a client confirms `outcome`'s payment: on the sandbox only (Stripe.js else)."""
-    if not isinstance(platform.gateway, SandboxGateway) or outcome.charge_id is None:
+    if not isinstance(platform.gateway, SandboxPayments) or outcome.charge_id is None:
         return None
     return CONFIRM_PATH.format(payment_intent=outcome.charge_id)
 
@@ -96,7 +96,7 @@ class SandboxController(Controller):
         nothing (confirmed or failed already).
         """
         gateway = platform.gateway
-        if not isinstance(gateway, SandboxGateway):  # pragma: no cover - never registered so
+        if not isinstance(gateway, SandboxPayments):  # pragma: no cover - never registered so
             raise NotFoundException("the sandbox gateway is not in use")
         try:
             event = gateway.confirm(

@@ -11,7 +11,7 @@ from litestar.exceptions import NotFoundException, PermissionDeniedException
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from adapters.sandbox import SandboxGateway
+from adapters.sandbox import SandboxPayments
 from adapters.sandbox.gateway import InvalidClientSecret, NoActionPending
 from apps.accounts import Accounts, display_names
 from apps.api.auth import ensure_can_see_entry, players_only
@@ -216,7 +216,7 @@ class EntryPages(Controller):
         """The sandbox's stand-in for the bank's 3-D Secure page (test environments only)."""
         user = signed_in(request)
         gateway = platform.gateway
-        if not isinstance(gateway, SandboxGateway):
+        if not isinstance(gateway, SandboxPayments):
             raise NotFoundException("the sandbox gateway is not in use")
         entry = await anyio.to_thread.run_sync(entry_charged_by, platform, payment_intent)
         if entry is None or entry.user_id != user.user_id:

@@ -15,7 +15,7 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.response import Redirect
 from markupsafe import Markup
 
-from adapters.sandbox import TEST_CARDS, SandboxGateway
+from adapters.sandbox import TEST_CARDS, SandboxPayments
 from apps.api.auth import players_only
 from apps.api.batching import Overloaded
 from apps.api.entries import JoinBatcher, status_of_join
@@ -490,6 +490,6 @@ def _contest_context(
 
 def _cards(platform: Platform) -> dict[str, str]:
     """The payment methods the form offers: the sandbox's test cards where it takes payments."""
-    if isinstance(platform.gateway, SandboxGateway):
+    if isinstance(platform.gateway, SandboxPayments):
         return dict(TEST_CARDS)
     return {}

@@ -1,0 +1,212 @@
+"""FANTASY_JOIN_LANE_PROCESS: the join batches run in a child process (apps.lane).
+
+Each test starts real services on a SQLite file the two processes share, with the
+sandbox gateway, which then lives in the child: the API process's gateway forwards to it.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import signal
+import time
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from api_support import api_settings
+
+from adapters.sandbox import SandboxPayments
+from apps.bootstrap import Services, start
+from apps.lane import LaneGateway, LaneLost, LaneProcess, RaisedThere
+from apps.settings import Settings, SettingsError, load_settings
+from fantasy_core.entries import EntryStatus
+from fantasy_core.errors import (
+    GatewayUnavailable,
+    IdempotencyKeyReused,
+    InvalidConfiguration,
+    JoinRefused,
+    PaymentOutcomeUnknown,
+)
+from fantasy_core.payments import ChargeStatus
+from fantasy_core.usecases.contests import create_contest
+from fantasy_core.usecases.joining import JoinRequest
+from fantasy_core.usecases.payment_events import apply_payment_event
+from support.lanes import answers_nothing
+from support.world import World, lineup
+
+
+@pytest.fixture(scope="module")
+def lane_settings(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    database = tmp_path_factory.mktemp("lane") / "fantasy.db"
+    return api_settings(database_url=f"sqlite:///{database}", join_lane_process=True)
+
+
+@pytest.fixture(scope="module")
+def services(lane_settings: Settings) -> Iterator[Services]:
+    with start(lane_settings) as started:
+        yield started
+
+
+def _contest(services: Services, capacity: int = 10) -> str:
+    lock_at = datetime.now(UTC) + timedelta(days=1)
+    terms = World().terms(lock_at=lock_at, capacity=capacity)
+    return create_contest(services.platform, terms, actor="operator").contest_id
+
+
+def _player(services: Services, name: str) -> str:
+    account = services.accounts.register_player(
+        services.platform, f"{name}@example.com", "correct horse battery", date(1990, 5, 17), "NJ"
+    )
+    return account.user_id
+
+
+def _request(contest_id: str, user: str, key: str, card: str = "pm_card_visa") -> JoinRequest:
+    return JoinRequest(contest_id, user, key, lineup(0), card)
+
+
+def test_a_batch_runs_in_the_child_and_answers_each_join_in_order(services: Services) -> None:
+    lane = services.lane
+    assert lane is not None
+    assert lane.pid not in (None, os.getpid())
+    contest = _contest(services, capacity=3)
+    ann, bob, cy, dan = (_player(services, n) for n in ("ann", "bob", "cy", "dan"))
+    answers = lane.run(
+        [
+            _request(contest, ann, "a1"),
+            _request(contest, bob, "b1", card="pm_card_chargeDeclined"),
+            _request(contest, cy, "c1"),
+            _request(contest, ann, "a1"),  # the same join again: one entry, one charge
+            _request("no-such-contest", ann, "a2"),
+        ]
+    )
+    first, declined, third, again, unknown = answers
+    assert not isinstance(first, Exception)
+    assert first[0].status is EntryStatus.ACTIVE
+    assert not isinstance(declined, Exception)
+    assert declined[0].status is EntryStatus.DECLINED
+    assert declined[0].decline_code == "generic_decline"
+    assert not isinstance(third, Exception)
+    assert third[0].status is EntryStatus.ACTIVE
+    assert again == first
+    assert type(unknown).__name__ == "UnknownContest"
+    # The declined seat was freed: bob takes it; then the contest is full, said as such.
+    (retried, full) = lane.run([_request(contest, bob, "b2"), _request(contest, dan, "d1")])
+    assert not isinstance(retried, Exception)
+    assert retried[0].status is EntryStatus.ACTIVE
+    assert isinstance(full, JoinRefused)
+    assert full.reason == "full"
+    # The child's sandbox is this process's gateway: one charge under the join's key.
+    gateway = services.platform.gateway
+    assert isinstance(gateway, LaneGateway)
+    assert isinstance(gateway, SandboxPayments)
+    charged = gateway.find_charge(first[1].fingerprint)
+    assert charged is not None
+    assert charged.status is ChargeStatus.SUCCEEDED
+    assert charged.charge_id == first[1].charge_id
+
+
+def test_the_3d_secure_page_of_this_process_confirms_a_payment_made_in_the_child(
+    services: Services,
+) -> None:
+    lane = services.lane
+    assert lane is not None
+    contest = _contest(services)
+    dee = _player(services, "dee")
+    (waiting,) = lane.run([_request(contest, dee, "d1", card="pm_card_authenticationRequired")])
+    assert not isinstance(waiting, Exception)
+    result, entry = waiting
+    assert result.status is EntryStatus.PENDING_ACTION
+    gateway = services.platform.gateway
+    assert isinstance(gateway, SandboxPayments)
+    outcome = services.platform.gateway.find_charge(entry.fingerprint)
+    assert outcome is not None
+    assert outcome.client_secret is not None
+    assert outcome.charge_id is not None
+    event = gateway.confirm(outcome.charge_id, outcome.client_secret, succeeded=True)
+    apply_payment_event(services.platform, event)
+    with services.platform.uow() as uow:
+        assert uow.entries.get(entry.entry_id).status is EntryStatus.ACTIVE
+    # An error raised in the child comes back as itself: here, the sandbox's own.
+    with pytest.raises(Exception, match="no payment") as raised:
+        gateway.confirm(outcome.charge_id, "not-the-secret", succeeded=True)
+    assert type(raised.value).__name__ == "InvalidClientSecret"
+
+
+def test_a_child_that_died_between_batches_is_replaced_before_the_next(
+    services: Services,
+) -> None:
+    lane = services.lane
+    assert lane is not None
+    before, pid = lane.started, lane.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while lane.pid == pid and time.monotonic() < deadline:  # the reader saw it end
+        time.sleep(0.01)
+    contest = _contest(services)
+    (joined,) = lane.run([_request(contest, _player(services, "eve"), "e1")])
+    assert not isinstance(joined, Exception), joined
+    assert lane.started == before + 1
+    assert lane.pid not in (None, pid)
+
+
+def test_a_child_lost_mid_batch_answers_every_join_to_retry_with_its_key(
+    lane_settings: Settings,
+) -> None:
+    lane = LaneProcess(lane_settings, start, target=answers_nothing)
+    try:
+        requests = [_request("c", "u", f"k{n}") for n in range(3)]
+        answers = lane.run(requests)
+        assert len(answers) == 3
+        for answer in answers:
+            assert isinstance(answer, LaneLost)
+            assert isinstance(answer, PaymentOutcomeUnknown)
+        assert lane.started == 1
+        lane.run(requests)  # a new child for the next batch
+        assert lane.started == 2
+    finally:
+        lane.close()
+    with pytest.raises(LaneLost, match="shut down"):
+        lane.call("check")
+
+
+def test_errors_cross_with_their_class_message_and_attributes() -> None:
+    errors: list[Exception] = [
+        JoinRefused("full", "contest c1 is full (10)"),
+        IdempotencyKeyReused("k1", "idempotency key 'k1' was first used for entry e1"),
+        GatewayUnavailable("sandbox: charge refused, gateway unreachable"),
+        LaneLost("the join lane process ended before it answered"),
+    ]
+    for error in errors:
+        crossed = pickle.loads(pickle.dumps(RaisedThere.of(error))).rebuilt()
+        assert type(crossed) is type(error)
+        assert str(crossed) == str(error)
+        assert crossed.args == error.args
+        assert vars(crossed) == vars(error)
+    assert vars(errors[0]) == {"reason": "full"}  # an attribute __init__ set, not in args
+
+
+def test_the_setting_is_refused_where_a_child_could_not_share_the_data_or_the_clock(
+    tmp_path: Path,
+) -> None:
+    base = {"FANTASY_JOIN_LANE_PROCESS": "true"}
+    with pytest.raises(SettingsError, match=r"JOIN_LANE_PROCESS.*not memory:"):
+        load_settings({**base, "FANTASY_DATABASE_URL": "memory:"})
+    with pytest.raises(SettingsError, match=r"JOIN_LANE_PROCESS.*system clock"):
+        load_settings(
+            {
+                **base,
+                "FANTASY_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}",
+                "FANTASY_CLOCK_SPEED": "60",
+            }
+        )
+    with pytest.raises(SettingsError, match=r"JOIN_LANE_PROCESS.*true or false"):
+        load_settings({"FANTASY_JOIN_LANE_PROCESS": "sometimes"})
+    settings = load_settings({**base, "FANTASY_DATABASE_URL": f"sqlite:///{tmp_path / 'f.db'}"})
+    assert settings.join_lane_process
+    given: dict[str, Any] = {"gateway": object()}
+    with pytest.raises(InvalidConfiguration, match="would not be its"):
+        start(settings, **given)

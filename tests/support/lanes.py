@@ -1,0 +1,15 @@
+"""Stand-ins for the join lane's child (apps.lane.serve_lane), for tests of its loss."""
+
+from __future__ import annotations
+
+import os
+from multiprocessing.connection import Connection
+from typing import Any
+
+
+def answers_nothing(_settings: Any, _make: Any, connection: Connection) -> None:
+    """Say ready, take the first request, and end without answering it (as a child killed
+    mid-batch would)."""
+    connection.send(("ready", None))
+    connection.recv()
+    os._exit(3)
