@@ -240,6 +240,11 @@ class LaneProcess:
             except (EOFError, OSError) as error:
                 self._lost(child, error)
                 return
+            except Exception as error:  # an answer that cannot be read: whose, unknown
+                _log.exception("an answer of the join lane process could not be read")
+                child.process.kill()  # so that no caller waits for it forever
+                self._lost(child, error)
+                return
             with self._guard:
                 waiting = child.waiting.pop(number, None)
             if waiting is not None:

@@ -16,9 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from api_support import api_settings
+from api_support import BORN, PASSWORD, api_settings
+from litestar import Litestar
+from litestar.testing import TestClient
 
 from adapters.sandbox import SandboxPayments
+from apps.api.app import create_app
 from apps.bootstrap import Services, start
 from apps.lane import LaneGateway, LaneLost, LaneProcess, RaisedThere
 from apps.settings import Settings, SettingsError, load_settings
@@ -34,7 +37,7 @@ from fantasy_core.payments import ChargeStatus
 from fantasy_core.usecases.contests import create_contest
 from fantasy_core.usecases.joining import JoinRequest
 from fantasy_core.usecases.payment_events import apply_payment_event
-from support.lanes import answers_nothing
+from support.lanes import answers_garbage, answers_nothing
 from support.world import World, lineup
 
 
@@ -153,6 +156,40 @@ def test_a_child_that_died_between_batches_is_replaced_before_the_next(
     assert lane.pid not in (None, pid)
 
 
+def test_the_apps_joins_go_through_the_lane(services: Services) -> None:
+    """A join over HTTP runs in the child. With the child killed, the next join starts
+    another even when it is refused before any charge (its lineup breaks the rules): a
+    batcher that ran joins in this process would ask the child nothing."""
+    lane = services.lane
+    assert lane is not None
+    contest = _contest(services)
+    picks = [{"slot": s, "player_id": p} for s, p in lineup(1).picks]
+    with TestClient[Litestar](create_app(services.settings, services=services)) as client:
+        login = {"email": "fay@example.com", "password": PASSWORD}
+        assert client.post("/auth/register", json={**login, **BORN}).status_code == 201
+        token = client.post("/auth/login", json=login).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+
+        def join(key: str, chosen: list[dict[str, str]]) -> Any:
+            body = {"lineup": chosen, "payment_method": "pm_card_visa"}
+            path = f"/contests/{contest}/entries"
+            return client.post(path, json=body, headers={**headers, "Idempotency-Key": key})
+
+        assert join("f1", picks).status_code == 201
+        before, pid = lane.started, lane.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while lane.pid == pid and time.monotonic() < deadline:
+            time.sleep(0.01)
+        twice = [picks[0], picks[0], *picks[2:]]  # one player in two slots
+        refused = join("f2", twice)
+        assert refused.status_code == 422, refused.text
+        assert lane.started == before + 1
+        assert join("f3", picks).status_code == 201
+        assert client.get("/health").status_code == 200  # the gateway's check, forwarded
+
+
 def test_a_child_lost_mid_batch_answers_every_join_to_retry_with_its_key(
     lane_settings: Settings,
 ) -> None:
@@ -171,6 +208,21 @@ def test_a_child_lost_mid_batch_answers_every_join_to_retry_with_its_key(
         lane.close()
     with pytest.raises(LaneLost, match="shut down"):
         lane.call("check")
+
+
+def test_an_answer_that_cannot_be_read_ends_the_child_and_fails_its_callers(
+    lane_settings: Settings,
+) -> None:
+    lane = LaneProcess(lane_settings, start, target=answers_garbage)
+    try:
+        (answer,) = lane.run([_request("c", "u", "k1")])
+        assert isinstance(answer, LaneLost)
+        assert lane.pid is None  # killed: nothing can wait for it
+        with pytest.raises(LaneLost):
+            lane.call("check")  # a new child, which answers garbage too
+        assert lane.started == 2
+    finally:
+        lane.close()
 
 
 def test_errors_cross_with_their_class_message_and_attributes() -> None:

@@ -13,3 +13,11 @@ def answers_nothing(_settings: Any, _make: Any, connection: Connection) -> None:
     connection.send(("ready", None))
     connection.recv()
     os._exit(3)
+
+
+def answers_garbage(_settings: Any, _make: Any, connection: Connection) -> None:
+    """Say ready, then answer each request with bytes that are no pickle, and wait."""
+    connection.send(("ready", None))
+    while True:
+        connection.recv()
+        connection.send_bytes(b"not a pickle")
