@@ -1,7 +1,7 @@
 """Benchmark: the join lane alone, `join_many` in a loop with no HTTP, on PostgreSQL.
 
 Usage: uv run python bench/join_lane.py [--batch B] [--batches N] [--contests 1|8]
-           [--hold-gil WORK_MS,REST_MS] [--postgres-url URL]
+           [--hold-gil WORK_MS,REST_MS] [--by-call] [--postgres-url URL]
 
 The database is prepared as bench/join_server.py prepares it (its contests, players and
 lineups), with the app's services built from the same settings. Each batch is B new joins
@@ -13,16 +13,28 @@ time and of the lane thread's CPU, and the joins per second that wall time gives
 sleeps REST_MS, in turn: what the event loop does to the lane in the server. The lane's
 wall time over its CPU, with and without it, is what sharing the GIL costs the lane
 (docs/performance.md, 2026-12-04 noon).
+
+`--by-call` times each call the batch makes of the SQL adapter (the outermost only: a
+call inside another counts in its caller), and adds each one's wall time and CPU a batch,
+in ms, to the line (`by_call`): where a batch's time goes (2026-12-04 afternoon).
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import threading
 import time
+from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
+from adapters.sqlalchemy.contests import SqlContests
+from adapters.sqlalchemy.entries import SqlEntries
+from adapters.sqlalchemy.journals import SqlAuditLog, SqlLedger
+from adapters.sqlalchemy.players import SqlPlayers
+from adapters.sqlalchemy.uow import SqlUnitOfWork
 from apps.bootstrap import start
 from apps.settings import load_settings
 from fantasy_core.lineups import Lineup
@@ -47,8 +59,57 @@ def hold_gil(work_ms: float, rest_ms: float) -> None:
     threading.Thread(target=spin, name="hold-gil", daemon=True).start()
 
 
+# The adapter's calls a join batch makes, by class.
+CALLS: dict[type, tuple[str, ...]] = {
+    SqlEntries: ("by_fingerprints", "seats_of_users", "add_all", "get_all", "save_all"),
+    SqlContests: ("lock_all",),
+    SqlPlayers: ("lock_all",),
+    SqlLedger: ("record_all",),
+    SqlAuditLog: ("flush",),
+    SqlUnitOfWork: ("__enter__", "commit"),
+}
+
+
+class CallTimes:
+    """Wall time and CPU of the adapter's outermost calls, by name, since `clear`."""
+
+    def __init__(self) -> None:
+        self.wall: Counter[str] = Counter()
+        self.cpu: Counter[str] = Counter()
+        self._depth = 0
+
+    def clear(self) -> None:
+        self.wall.clear()
+        self.cpu.clear()
+
+    def install(self) -> None:
+        for cls, names in CALLS.items():
+            for name in names:
+                setattr(cls, name, self._timed(f"{cls.__name__}.{name}", getattr(cls, name)))
+
+    def _timed(self, label: str, call: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(call)
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            self._depth += 1
+            wall, cpu = time.perf_counter(), time.thread_time()
+            try:
+                return call(*args, **kwargs)
+            finally:
+                self._depth -= 1
+                if self._depth == 0:
+                    self.wall[label] += time.perf_counter() - wall
+                    self.cpu[label] += time.thread_time() - cpu
+
+        return timed
+
+
 def run(
-    batch: int, batches: int, contests: int, gil: tuple[float, float] | None, pg_url: str | None
+    batch: int,
+    batches: int,
+    contests: int,
+    gil: tuple[float, float] | None,
+    pg_url: str | None,
+    by_call: bool = False,
 ) -> dict[str, object]:
     url = fresh_postgres(postgres_url_for("join_lane", pg_url))
     with start(load_settings(bench_settings(url, {}))) as services:
@@ -61,6 +122,9 @@ def run(
         targets = [info["big"]] if contests == 1 else info["lobby"]
         if gil is not None:
             hold_gil(*gil)
+        times = CallTimes()
+        if by_call:
+            times.install()
         walls: list[float] = []
         cpus: list[float] = []
         n = 0
@@ -71,6 +135,8 @@ def run(
                 target, user = targets[n % len(targets)], users[n % len(users)]
                 lineup = lineups[n % len(lineups)]
                 requests.append(JoinRequest(target, user, f"lane-{n}", lineup, "pm_card_visa"))
+            if round_ == WARM_UP:
+                times.clear()
             wall, cpu = time.perf_counter(), time.thread_time()
             answers = join_many(services.platform, requests)
             wall, cpu = time.perf_counter() - wall, time.thread_time() - cpu
@@ -90,6 +156,15 @@ def run(
         "wall_ms_a_batch": round(wall_ms, 2),
         "cpu_ms_a_batch": round(cpu_ms, 2),
         "joins_per_second": round(1000 * batch / wall_ms, 1),
+        "by_call": {
+            label: {
+                "wall_ms_a_batch": round(1000 * spent / batches, 2),
+                "cpu_ms_a_batch": round(1000 * times.cpu[label] / batches, 2),
+            }
+            for label, spent in times.wall.most_common()
+        }
+        if by_call
+        else None,
     }
 
 
@@ -99,13 +174,14 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=150)
     parser.add_argument("--contests", type=int, choices=(1, 8), default=1)
     parser.add_argument("--hold-gil", default=None, metavar="WORK_MS,REST_MS")
+    parser.add_argument("--by-call", action="store_true")
     parser.add_argument("--postgres-url", default=None)
     args = parser.parse_args()
     gil = None
     if args.hold_gil is not None:
         work, rest = (float(part) for part in args.hold_gil.split(","))
         gil = (work, rest)
-    emit(run(args.batch, args.batches, args.contests, gil, args.postgres_url))
+    emit(run(args.batch, args.batches, args.contests, gil, args.postgres_url, args.by_call))
 
 
 if __name__ == "__main__":
