@@ -16,44 +16,13 @@ each side, their ratio, and the ratio of each pair of runs (B over A).
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from harness import emit, free_port, fresh_postgres, median, postgres_url_for
-from join_http import cpu_counters, lua_script, rate, with_cpu, wrk
-
-
-def start(
-    tree: Path, url: str, port: int, directory: Path, settings: list[str]
-) -> tuple[subprocess.Popen[bytes], dict[str, Any]]:
-    """`tree`'s bench/join_server.py serving on `port`, once it answers /health."""
-    info_file = directory / "server.json"
-    log = (directory / "server.log").open("wb")
-    server = subprocess.Popen(
-        [str(tree / ".venv" / "bin" / "python"), str(tree / "bench" / "join_server.py"),
-         "--database-url", url, "--port", str(port), "--info", str(info_file),
-         *[f"--setting={setting}" for setting in settings]],
-        stdout=log, stderr=subprocess.STDOUT, cwd=tree,
-    )  # fmt: skip
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        if server.poll() is not None:
-            raise SystemExit(f"{tree}'s server exited: {(directory / 'server.log').read_text()}")
-        if info_file.exists():
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health", timeout=2).status_code == 200:
-                    return server, json.loads(info_file.read_text())
-            except httpx.TransportError:
-                pass
-        time.sleep(0.2)
-    server.terminate()
-    raise SystemExit(f"{tree}'s server did not come up in 120 s")
+from join_http import cpu_counters, lua_script, rate, start_server, with_cpu, wrk
 
 
 def run(args: argparse.Namespace) -> dict[str, object]:
@@ -66,7 +35,8 @@ def run(args: argparse.Namespace) -> dict[str, object]:
                 directory.mkdir()
                 url = fresh_postgres(postgres_url_for(f"ab_{name.lower()}", args.postgres_url))
                 port = free_port()
-                server, info = start(tree.resolve(), url, port, directory, settings)
+                chosen = dict(setting.split("=", 1) for setting in settings)
+                server, info = start_server(url, port, directory, chosen, tree=tree.resolve())
                 servers[name] = (server, port, directory, info)
             paths = {
                 name: [f"/contests/{info['big']}/entries"]

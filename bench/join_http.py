@@ -272,15 +272,23 @@ def start_server(
     directory: Path,
     settings: dict[str, str] | None = None,
     processes: int = 1,
+    tree: Path | None = None,
 ) -> tuple[Server, dict[str, Any]]:
+    """bench/join_server.py serving on `port`, once it answers /health; `tree`: another
+    checkout's, run by its own environment (TREE/.venv: bench/join_ab.py)."""
     info_file = directory / "server.json"
     log = (directory / "server.log").open("wb")
     extra = [f"--setting={name}={value}" for name, value in (settings or {}).items()]
     extra.append(f"--processes={processes}")
+    python, bench = (
+        (sys.executable, BENCH)
+        if tree is None
+        else (str(tree / ".venv" / "bin" / "python"), tree / "bench")
+    )
     server = subprocess.Popen(
-        [sys.executable, str(BENCH / "join_server.py"), "--database-url", url,
+        [python, str(bench / "join_server.py"), "--database-url", url,
          "--port", str(port), "--info", str(info_file), *extra],
-        stdout=log, stderr=subprocess.STDOUT,
+        stdout=log, stderr=subprocess.STDOUT, cwd=tree,
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline:
