@@ -39,7 +39,7 @@ from adapters.sqlalchemy import (
 )
 from adapters.stripe_gateway import StripeGateway, StripeWebhooks
 from apps.accounts import Accounts, Passwords, normalise_email
-from apps.lane import LaneGateway, LaneProcess
+from apps.lane import LANE_LOST_ALERT, LaneGateway, LaneProcess
 from apps.settings import Settings
 from apps.templates import Catalogue
 from fantasy_core.accounts import Role
@@ -165,6 +165,8 @@ def start(
         connect_webhooks=_connect_webhooks(settings),
         lane=lane,
     )
+    if lane is not None:
+        lane.on_lost = lambda what: platform.alert(LANE_LOST_ALERT, what)
     try:
         _seed_operator(services)
         if lane is not None:

@@ -16,8 +16,8 @@ the worker's refunds and the charges of the joins all see the same payments.
 If the child ends (killed, out of memory), every request it was answering gets
 PaymentOutcomeUnknown, which tells the client to send the same request again with the
 same Idempotency-Key: a join is idempotent by its fingerprint, so the retry finishes a
-seat reserved or charged before the loss, and never charges twice. The next request
-starts a new child. (The sandbox's payments are lost with its process; Stripe's are not.)
+seat reserved or charged before the loss, and never charges twice. The operators get the
+alert LANE_LOST_ALERT, and the next request starts a new child. (The sandbox's payments are lost with its process; Stripe's are not.)
 """
 
 from __future__ import annotations
@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 
 _log = logging.getLogger("fantasy.lane")
 
+LANE_LOST_ALERT = "join-lane-lost"
 START_SECONDS = 120.0  # the child's imports, engine and services, on a slow machine
 STOP_SECONDS = 10.0
 
@@ -185,6 +186,9 @@ class LaneProcess:
         self._settings = settings
         self._make = make
         self._target = target
+        # Told (in a thread of its own) when a child ends unasked, with what happened:
+        # apps.bootstrap raises the operators' alert LANE_LOST_ALERT with it.
+        self.on_lost: Callable[[str], None] | None = None
         self._guard = threading.Lock()  # the child's start, replacement and stop
         self._child: _Child | None = None
         self._numbers = itertools.count(1)
@@ -256,16 +260,22 @@ class LaneProcess:
             if self._child is child:
                 self._child = None
             closed = self._closed
-        if not closed or waiting:
-            _log.error(
-                "the join lane process ended (exit code %s) with %d requests unanswered; "
-                "the next request starts another",
-                child.process.exitcode,
-                len(waiting),
-                extra={"error": repr(error)},
-            )
         for future in waiting.values():
             future.set_result(LaneLost("the join lane process ended before it answered"))
+        if closed and not waiting:
+            return  # stopped on purpose
+        child.process.join(STOP_SECONDS)  # its exit code, for the operators
+        what = (
+            f"the join lane process {child.process.pid} ended (exit code "
+            f"{child.process.exitcode}) with {len(waiting)} requests unanswered, each told "
+            "to retry with its Idempotency-Key; the next request starts another"
+        )
+        _log.error(what, extra={"error": repr(error)})
+        if self.on_lost is not None:
+            try:
+                self.on_lost(what)
+            except Exception:  # the log line above says it anyway
+                _log.exception("the join lane's loss could not be raised as an alert")
 
     def _ask(self, kind: str, payload: object) -> object:
         future: Future[object] = Future()

@@ -23,8 +23,9 @@ from litestar.testing import TestClient
 from adapters.sandbox import SandboxPayments
 from apps.api.app import create_app
 from apps.bootstrap import Services, start
-from apps.lane import LaneGateway, LaneLost, LaneProcess, RaisedThere
+from apps.lane import LANE_LOST_ALERT, LaneGateway, LaneLost, LaneProcess, RaisedThere
 from apps.settings import Settings, SettingsError, load_settings
+from fantasy_core.alerting import StoredAlert
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import (
     GatewayUnavailable,
@@ -64,6 +65,11 @@ def _player(services: Services, name: str) -> str:
         services.platform, f"{name}@example.com", "correct horse battery", date(1990, 5, 17), "NJ"
     )
     return account.user_id
+
+
+def _alert(services: Services, key: str) -> StoredAlert | None:
+    with services.platform.uow() as uow:
+        return uow.alerts.get(key)
 
 
 def _request(contest_id: str, user: str, key: str, card: str = "pm_card_visa") -> JoinRequest:
@@ -154,6 +160,12 @@ def test_a_child_that_died_between_batches_is_replaced_before_the_next(
     assert not isinstance(joined, Exception), joined
     assert lane.started == before + 1
     assert lane.pid not in (None, pid)
+    # The operators are told, by the thread that saw the child end.
+    deadline = time.monotonic() + 10
+    while (alert := _alert(services, LANE_LOST_ALERT)) is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert alert is not None
+    assert f"join lane process {pid} ended (exit code -9)" in alert.message
 
 
 def test_the_apps_joins_go_through_the_lane(services: Services) -> None:
