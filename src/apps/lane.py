@@ -267,8 +267,9 @@ class LaneProcess:
         child.process.join(STOP_SECONDS)  # its exit code, for the operators
         what = (
             f"the join lane process {child.process.pid} ended (exit code "
-            f"{child.process.exitcode}) with {len(waiting)} requests unanswered, each told "
-            "to retry with its Idempotency-Key; the next request starts another"
+            f"{child.process.exitcode}) with {len(waiting)} batches or gateway calls "
+            "unanswered; their joins were told to retry with their Idempotency-Key, and the "
+            "next request starts another process"
         )
         _log.error(what, extra={"error": repr(error)})
         if self.on_lost is not None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import pickle
 import signal
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -27,6 +28,7 @@ from apps.lane import LANE_LOST_ALERT, LaneGateway, LaneLost, LaneProcess, Raise
 from apps.settings import Settings, SettingsError, load_settings
 from fantasy_core.alerting import StoredAlert
 from fantasy_core.entries import EntryStatus
+from fantasy_core.entry_limits import MaxEntries
 from fantasy_core.errors import (
     GatewayUnavailable,
     IdempotencyKeyReused,
@@ -200,6 +202,50 @@ def test_the_apps_joins_go_through_the_lane(services: Services) -> None:
         assert lane.started == before + 1
         assert join("f3", picks).status_code == 201
         assert client.get("/health").status_code == 200  # the gateway's check, forwarded
+
+
+def test_a_child_killed_amid_batches_loses_nothing_and_each_retry_finishes_its_join(
+    services: Services,
+) -> None:
+    """Batches keep coming while the child is SIGKILLed: whatever each request was told
+    (joined, or LaneLost), the same requests again with their keys end with exactly one
+    active entry each, one fee each, and the seat counter equal to the seats held."""
+    lane = services.lane
+    assert lane is not None
+    lock_at = datetime.now(UTC) + timedelta(days=1)
+    terms = World().terms(lock_at=lock_at, capacity=1_000, entry_limit=MaxEntries(500))
+    contest = create_contest(services.platform, terms, actor="operator").contest_id
+    gus = _player(services, "gus")
+    requests = [_request(contest, gus, f"kill-{n}") for n in range(240)]
+    told: dict[str, object] = {}
+
+    def send() -> None:
+        for first in range(0, len(requests), 6):
+            batch = requests[first : first + 6]
+            told.update(zip((r.client_key for r in batch), lane.run(batch), strict=True))
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    deadline = time.monotonic() + 30
+    while len(told) < 30 and time.monotonic() < deadline:
+        time.sleep(0.001)
+    pid = lane.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    sender.join(60)
+    assert len(told) == len(requests)
+    assert all(isinstance(a, tuple | LaneLost) for a in told.values()), told
+    again = lane.run(requests)
+    entries = set()
+    for answer in again:
+        assert not isinstance(answer, Exception), answer
+        assert answer[0].status is EntryStatus.ACTIVE
+        entries.add(answer[1].entry_id)
+    assert len(entries) == len(requests)
+    with services.platform.uow() as uow:
+        assert uow.entries.count(contest, [EntryStatus.ACTIVE]) == len(requests)
+        assert uow.entries.seats_taken(contest) == len(requests)
+        assert len(uow.ledger.for_contest(contest)) == len(requests)
 
 
 def test_a_child_lost_mid_batch_answers_every_join_to_retry_with_its_key(
