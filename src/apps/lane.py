@@ -17,7 +17,8 @@ If the child ends (killed, out of memory), every request it was answering gets
 PaymentOutcomeUnknown, which tells the client to send the same request again with the
 same Idempotency-Key: a join is idempotent by its fingerprint, so the retry finishes a
 seat reserved or charged before the loss, and never charges twice. The operators get the
-alert LANE_LOST_ALERT, and the next request starts a new child. (The sandbox's payments are lost with its process; Stripe's are not.)
+alert LANE_LOST_ALERT, and the next request starts a new child. (The sandbox's payments
+are lost with its process; Stripe's are not.)
 """
 
 from __future__ import annotations
