@@ -1,7 +1,7 @@
 """Benchmark: joins at 4x the load the server sustains shed the excess instead of queueing it.
 
 Usage: uv run python bench/join_overload.py [--seconds S] [--clients C] [--factor F]
-           [--postgres-url URL]
+           [--postgres-url URL] [--lane-process]
 
 The server is bench/join_server.py (the product's app, one process, PostgreSQL, the sandbox
 gateway) with batches of at most 16 joins and at most 24 joins waiting for the lane beyond
@@ -22,6 +22,8 @@ overload p99 within 2x of the normal one); the entries counted in the database a
 the 201s answered (goal: none of the 201s missing; the database may hold a few more, the
 joins wrk had sent when it stopped and never read the answer of); the sheds the process counted in
 its /metrics (`fantasy_join_overload_shed_total`) against the 503s answered.
+`--lane-process`: the server with FANTASY_JOIN_LANE_PROCESS=true (decision 0065); the
+figure is then `join_overload_lane_process`.
 """
 
 from __future__ import annotations
@@ -181,6 +183,7 @@ def run(
     seconds: int,
     pg_url: str | None,
     max_waiting: int = MAX_WAITING,
+    lane_process: bool = False,
 ) -> dict[str, object]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is needed: apt-get install -y wrk")
@@ -192,6 +195,8 @@ def run(
             "FANTASY_JOIN_BATCH_MAX": str(BATCH_MAX),
             "FANTASY_JOIN_MAX_WAITING": str(max_waiting),
         }
+        if lane_process:
+            settings["FANTASY_JOIN_LANE_PROCESS"] = "true"
         server, info = start_server(url, port, directory, settings)
         try:
             warm = info["lobby"][2]
@@ -209,7 +214,7 @@ def run(
     }
     ratio = over["p99_accepted_ms"] / normal["p99_accepted_ms"]
     return {
-        "scenario": "join_overload",
+        "scenario": "join_overload_lane_process" if lane_process else "join_overload",
         "clients": clients,
         "factor": factor,
         "batch_max": BATCH_MAX,
@@ -237,8 +242,16 @@ def main() -> None:
         "--max-waiting", type=int, default=MAX_WAITING,
         help=f"FANTASY_JOIN_MAX_WAITING of the server (default: {MAX_WAITING})",
     )  # fmt: skip
+    parser.add_argument(
+        "--lane-process", action="store_true",
+        help="the server with FANTASY_JOIN_LANE_PROCESS=true",
+    )  # fmt: skip
     args = parser.parse_args()
-    emit(run(args.clients, args.factor, args.seconds, args.postgres_url, args.max_waiting))
+    figures = run(
+        args.clients, args.factor, args.seconds, args.postgres_url, args.max_waiting,
+        args.lane_process,
+    )  # fmt: skip
+    emit(figures)
 
 
 if __name__ == "__main__":

@@ -43,6 +43,10 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
         ["--seconds", "5", "--repeat", "1", "--lane-process"],
     ),
     "join_overload": (["--seconds", "15"], ["--seconds", "5"]),
+    "join_overload_lane_process": (
+        ["--seconds", "15", "--lane-process"],
+        ["--seconds", "5", "--lane-process"],
+    ),
     "join_processes": (["--seconds", "15", "--repeat", "3"], ["--seconds", "5", "--repeat", "1"]),
     "settle_during_joins": (
         ["--entries", "1000000", "--seconds", "15"],
@@ -57,13 +61,17 @@ SCENARIOS: dict[str, tuple[list[str], list[str]]] = {
     ),
 }
 # A scenario run by another scenario's script (with its own arguments).
-SCRIPTS = {"join_http_lane_process": "join_http"}
+SCRIPTS = {
+    "join_http_lane_process": "join_http",
+    "join_overload_lane_process": "join_overload",
+}
 STORES = ("sqlite", "postgresql")
 NEEDS_POSTGRES = {
     "settle_db",
     "join_http",
     "join_http_lane_process",
     "join_overload",
+    "join_overload_lane_process",
     "join_processes",
     "settle_during_joins",
     "payouts_rate_limited",
@@ -223,8 +231,10 @@ def _processes(records: list[Record]) -> Row:
 def _overload(records: list[Record]) -> Row:
     r = records[0]
     normal, over = r["normal"], r["overload"]
+    lane = ", join lane process" if r["scenario"].endswith("_lane_process") else ""
     return _row(
-        f"joins at {r['factor']}x the clients, at most {r['max_waiting']} waiting (503 beyond)",
+        f"joins at {r['factor']}x the clients, at most {r['max_waiting']} waiting "
+        f"(503 beyond){lane}",
         f"{over['clients']:,} clients",
         f"{over['accepted_per_second']:.0f} joins/s, "
         f"accepted p99 {over['p99_accepted_ms']:.0f} ms; "
@@ -329,6 +339,7 @@ FORMATS: dict[str, Callable[[list[Record]], Row]] = {
     "join_http_lobby_lane_process": _joins,
     "join_fill_lane_process": _fill,
     "join_overload": _overload,
+    "join_overload_lane_process": _overload,
     "join_processes": _processes,
     "settle_during_joins": _settle_during_joins,
     "payouts_rate_limited": _payouts,
