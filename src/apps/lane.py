@@ -26,6 +26,7 @@ from __future__ import annotations
 import itertools
 import logging
 import multiprocessing
+import signal
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -112,6 +113,9 @@ def serve_lane(settings: Settings, make: MakeServices, connection: Connection) -
     """The child's main: services made from `settings` by `make` (apps.bootstrap.start),
     then each message answered in a thread of its own, until the API process says stop or
     goes away."""
+    # Ctrl-C reaches the whole process group: the API process stops this one (a None
+    # message, or the pipe's end), after the batches it runs.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     configure_logging()
     own = attrs.evolve(settings, join_lane_process=False, database_auto_upgrade=False)
     try:

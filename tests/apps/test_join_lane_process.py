@@ -204,6 +204,22 @@ def test_the_apps_joins_go_through_the_lane(services: Services) -> None:
         assert client.get("/health").status_code == 200  # the gateway's check, forwarded
 
 
+def test_ctrl_c_is_the_api_processs_to_handle_not_the_childs(services: Services) -> None:
+    """Ctrl-C reaches the whole process group: the child ignores it, and the API process
+    stops it when it stops itself (after the batches it runs)."""
+    lane = services.lane
+    assert lane is not None
+    (joined,) = lane.run([_request(_contest(services), _player(services, "hal"), "h1")])
+    assert not isinstance(joined, Exception)
+    pid, started = lane.pid, lane.started
+    assert pid is not None
+    os.kill(pid, signal.SIGINT)
+    time.sleep(0.3)
+    (again,) = lane.run([_request(_contest(services), _player(services, "ivy"), "i1")])
+    assert not isinstance(again, Exception)
+    assert (lane.pid, lane.started) == (pid, started)
+
+
 def test_a_child_killed_amid_batches_loses_nothing_and_each_retry_finishes_its_join(
     services: Services,
 ) -> None:
