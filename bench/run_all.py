@@ -182,10 +182,15 @@ def _lean_join(r: Record) -> str:
     )
 
 
+def _lane(r: Record) -> str:
+    """How a join figure's server ran its batches, when not in the default thread."""
+    return ", join lane process" if r["scenario"].endswith("_lane_process") else ""
+
+
 def _joins(records: list[Record]) -> Row:
     r = records[0]
     spread = "one contest" if r["contests"] == 1 else f"spread over {r['contests']} contests"
-    lane = ", join lane process" if r["scenario"].endswith("_lane_process") else ""
+    lane = _lane(r)
     met = r["ratio"] >= 0.6 and r["p99_ms"] <= 100
     return _row(
         f"joins over HTTP, PostgreSQL, {spread}{lane}",
@@ -205,7 +210,7 @@ def _joins(records: list[Record]) -> Row:
 
 def _fill(records: list[Record]) -> Row:
     r = records[0]
-    lane = ", join lane process" if r["scenario"].endswith("_lane_process") else ""
+    lane = _lane(r)
     return _row(
         f"contest filling up under the same load{lane}", f"{r['capacity']:,} seats",
         f"{r['seats_held']:,} seats held, {r['refused_full']:,} refused full", "", "",
@@ -231,7 +236,7 @@ def _processes(records: list[Record]) -> Row:
 def _overload(records: list[Record]) -> Row:
     r = records[0]
     normal, over = r["normal"], r["overload"]
-    lane = ", join lane process" if r["scenario"].endswith("_lane_process") else ""
+    lane = _lane(r)
     return _row(
         f"joins at {r['factor']}x the clients, at most {r['max_waiting']} waiting "
         f"(503 beyond){lane}",
