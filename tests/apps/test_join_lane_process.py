@@ -56,17 +56,28 @@ def services(lane_settings: Settings) -> Iterator[Services]:
         yield started
 
 
-def _contest(services: Services, capacity: int = 10) -> str:
+def _contest(services: Services, capacity: int = 10, **changes: Any) -> str:
     lock_at = datetime.now(UTC) + timedelta(days=1)
-    terms = World().terms(lock_at=lock_at, capacity=capacity)
+    terms = World().terms(lock_at=lock_at, capacity=capacity, **changes)
     return create_contest(services.platform, terms, actor="operator").contest_id
 
 
 def _player(services: Services, name: str) -> str:
     account = services.accounts.register_player(
-        services.platform, f"{name}@example.com", "correct horse battery", date(1990, 5, 17), "NJ"
+        services.platform, f"{name}@example.com", PASSWORD, date(1990, 5, 17), "NJ"
     )
     return account.user_id
+
+
+def _killed(lane: LaneProcess) -> int:
+    """SIGKILL the lane's child once the reader has seen it end; its pid."""
+    pid = lane.pid
+    assert pid is not None
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while lane.pid == pid and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return pid
 
 
 def _alert(services: Services, key: str) -> StoredAlert | None:
@@ -151,12 +162,8 @@ def test_a_child_that_died_between_batches_is_replaced_before_the_next(
 ) -> None:
     lane = services.lane
     assert lane is not None
-    before, pid = lane.started, lane.pid
-    assert pid is not None
-    os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while lane.pid == pid and time.monotonic() < deadline:  # the reader saw it end
-        time.sleep(0.01)
+    before = lane.started
+    pid = _killed(lane)
     contest = _contest(services)
     (joined,) = lane.run([_request(contest, _player(services, "eve"), "e1")])
     assert not isinstance(joined, Exception), joined
@@ -190,12 +197,8 @@ def test_the_apps_joins_go_through_the_lane(services: Services) -> None:
             return client.post(path, json=body, headers={**headers, "Idempotency-Key": key})
 
         assert join("f1", picks).status_code == 201
-        before, pid = lane.started, lane.pid
-        assert pid is not None
-        os.kill(pid, signal.SIGKILL)
-        deadline = time.monotonic() + 10
-        while lane.pid == pid and time.monotonic() < deadline:
-            time.sleep(0.01)
+        before = lane.started
+        _killed(lane)
         twice = [picks[0], picks[0], *picks[2:]]  # one player in two slots
         refused = join("f2", twice)
         assert refused.status_code == 422, refused.text
@@ -228,9 +231,7 @@ def test_a_child_killed_amid_batches_loses_nothing_and_each_retry_finishes_its_j
     active entry each, one fee each, and the seat counter equal to the seats held."""
     lane = services.lane
     assert lane is not None
-    lock_at = datetime.now(UTC) + timedelta(days=1)
-    terms = World().terms(lock_at=lock_at, capacity=1_000, entry_limit=MaxEntries(500))
-    contest = create_contest(services.platform, terms, actor="operator").contest_id
+    contest = _contest(services, capacity=1_000, entry_limit=MaxEntries(500))
     gus = _player(services, "gus")
     requests = [_request(contest, gus, f"kill-{n}") for n in range(240)]
     told: dict[str, object] = {}
