@@ -944,28 +944,37 @@ def test_a_batch_of_entries_with_a_duplicate_stores_none_of_them(backend: Backen
         assert uow.entries.seats_taken("c1") == 1
 
 
-def test_a_batch_of_entries_for_a_contest_that_does_not_exist_is_refused_by_the_database(
-    sql_backend: Backend,
+def test_an_entry_for_a_contest_that_does_not_exist_is_refused_on_every_write_path(
+    backend: Backend,
 ) -> None:
-    """The foreign key refuses it, and the SQL adapter says which contest is missing, on the
-    bulk paths as on the others (the port promises nothing here: the fakes store it)."""
-    backend = sql_backend
+    """UnknownContest, saying which, whether the entry is added, saved, or one of a batch;
+    and nothing of the batch is stored. The SQL stores' foreign key refuses it, and the
+    memory store as well: a fake that stored it would let a property test pass a join the
+    database refuses."""
     with backend.uow() as uow:
         uow.contests.add(a_contest("c1"))
         uow.commit()
-    with backend.uow() as uow, pytest.raises(UnknownContest):
-        uow.entries.add_all([an_entry("e1", "c1"), an_entry("e2", "nope")])
+    for write in (
+        lambda uow: uow.entries.add(an_entry("e1", "nope")),
+        lambda uow: uow.entries.save(an_entry("e1", "nope")),
+        lambda uow: uow.entries.add_all([an_entry("e1", "c1"), an_entry("e2", "nope")]),
+        lambda uow: uow.entries.save_all([an_entry("e1", "c1"), an_entry("e2", "nope")]),
+    ):
+        with backend.uow() as uow, pytest.raises(UnknownContest, match="nope"):
+            write(uow)
     with backend.uow() as uow:
+        assert uow.entries.for_contest("c1") == []
         uow.entries.add(an_entry("e1", "c1"))
         uow.commit()
     with backend.uow() as uow:
         moved = uow.entries.get("e1")
         moved.contest_id = "nope"
-        with pytest.raises(UnknownContest):
+        with pytest.raises(UnknownContest, match="nope"):
             uow.entries.save_all([moved])
     with backend.uow() as uow:
         assert uow.entries.get_all(["e1"]) == [an_entry("e1", "c1")]
         assert uow.entries.for_contest("nope") == []
+        assert uow.entries.seats_taken("c1") == 1
 
 
 def test_a_batch_write_is_one_statement_executed_once_on_postgresql(

@@ -10,9 +10,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from fantasy_core.contest import ContestTerms
+from fantasy_core.contest import Contest, ContestTerms
 from fantasy_core.entries import Entry, EntryStatus
 from fantasy_core.errors import TierRefused
+from fantasy_core.lifecycle import ContestState
 from fantasy_core.payments import Payout, payout_fingerprint
 from fantasy_core.protection.fairplay import Experience, FairPlay, check_tier, month_figures
 from fantasy_core.usecases.joining import JoinRequest
@@ -176,7 +177,12 @@ def test_net_winnings_from_the_ledger_add_up_to_prizes_less_fees() -> None:
 
 def _played(world: World, user: str, contests: int) -> None:
     """`user` kept a paid entry in `contests` earlier contests (written as the store has them)."""
+    terms = world.terms()
     with world.store.unit_of_work() as uow:
+        known = set(uow.contests.ids_in_states([ContestState.PAID]))
+        for n in range(contests):
+            if f"old-{n}" not in known:
+                uow.contests.add(Contest(f"old-{n}", terms, state=ContestState.PAID))
         uow.entries.add_all(
             [
                 Entry(f"{user}-old-{n}", f"old-{n}", user, f"join-{user}-old-{n}", lineup(0),

@@ -249,6 +249,12 @@ def _stored_contest(contest: Contest) -> Contest:
     return stored
 
 
+def _contest_exists(tables: _Tables, entry: Entry) -> None:
+    """An entry belongs to a stored contest: the SQL store's foreign key, kept here too."""
+    if entry.contest_id not in tables.contests:
+        raise UnknownContest(f"no contest {entry.contest_id}")
+
+
 class _Entries(_Repo):
     def add(self, entry: Entry) -> None:
         if entry.entry_id in self.t.entries or entry.fingerprint in self.t.fingerprints:
@@ -257,6 +263,7 @@ class _Entries(_Repo):
         self.t.fingerprints[entry.fingerprint] = entry.entry_id
 
     def save(self, entry: Entry) -> None:
+        _contest_exists(self.t, entry)
         old = self.t.entries.get(entry.entry_id)
         if old is not None and old.holds_seat:
             self.t.seats[old.contest_id] -= 1
@@ -327,11 +334,15 @@ class _Entries(_Repo):
         ):
             raise DuplicateRecord(f"one of entries {ids} exists (by id or fingerprint)")
         for entry in entries:
+            _contest_exists(self.t, entry)  # before any is stored, as the database's one command
+        for entry in entries:
             self.add(entry)
 
     def save_all(self, entries: Sequence[Entry]) -> None:
         if len({e.entry_id for e in entries}) < len(entries):
             raise ValueError(f"entry ids saved twice: {sorted(e.entry_id for e in entries)}")
+        for entry in entries:
+            _contest_exists(self.t, entry)
         for entry in entries:
             self.save(entry)
 
