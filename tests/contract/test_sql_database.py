@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import secrets
-from collections.abc import Iterator
-from datetime import UTC, datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import event, inspect, text
 from sqlalchemy.engine import make_url
 
 from adapters.sqlalchemy import (
@@ -33,6 +35,7 @@ from adapters.sqlalchemy import (
 from adapters.sqlalchemy.engine import database_url
 from adapters.sqlalchemy.records import terms_to_text
 from adapters.sqlalchemy.schema import alembic_config
+from adapters.sqlalchemy.statements import TermsByDigest
 from contract.backends import POSTGRES_URL_VARIABLE, Backend
 from fantasy_core.accounts import default_display_name
 from fantasy_core.contest import Contest
@@ -231,10 +234,105 @@ def test_contests_stored_before_0019_get_their_slate_from_their_terms(tmp_path: 
             )
         command.upgrade(alembic_config(connection), "head")
         slates = dict(connection.execute(text("SELECT contest_id, slate_id FROM contests")).all())
+        digests = dict(
+            connection.execute(text("SELECT contest_id, terms_digest FROM contests")).all()
+        )
+        texts = dict(connection.execute(text("SELECT contest_id, terms FROM contests")).all())
     assert slates == {"c1": "2025-reg-01", "c2": "2025-reg-02"}
+    # Since 0020 each row also holds its terms' digest, filled in by the migration.
+    assert digests == {cid: hashlib.sha256(texts[cid].encode()).hexdigest() for cid in texts}
     with SqlDatabase(engine).unit_of_work() as uow:
         assert uow.contests.ids_of_slate("2025-reg-02") == ["c2"]
+        assert uow.contests.get("c1").terms.slate_id == "2025-reg-01"
     engine.dispose()
+
+
+def _contest_reads(backend: Backend) -> tuple[list[str], Callable[[], None]]:
+    """The statements that read contests' terms text from now on, and how to stop watching."""
+    seen: list[str] = []
+
+    def watch(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if "contests.terms," in statement or "contests.terms " in statement:
+            seen.append(statement)
+
+    event.listen(backend.sql, "before_cursor_execute", watch)
+    return seen, lambda: event.remove(backend.sql, "before_cursor_execute", watch)
+
+
+def test_a_contests_terms_text_is_read_once_per_process_then_only_its_digest(
+    sql_backend: Backend,
+) -> None:
+    """A contest's terms are tens of kilobytes and a join batch locks its contests twice
+    (decision 0066): once parsed, a read takes the 64-character digest alone, whichever
+    read it is (get, lock, lock_all), and still answers the whole contest."""
+    database = SqlDatabase(sql_backend.sql)
+    world = World()
+    with database.unit_of_work() as uow:
+        uow.contests.add(Contest("c1", world.terms()))
+        uow.contests.add(Contest("c2", world.terms(capacity=7)))
+        uow.commit()
+    reads, stop = _contest_reads(sql_backend)
+    try:
+        with database.unit_of_work() as uow:
+            first = uow.contests.lock_all(["c2", "c1"])
+        assert len(reads) == 1  # one statement for both texts
+        with database.unit_of_work() as uow:
+            again = uow.contests.lock_all(["c1", "c2"])
+            assert uow.contests.get("c1") == first["c1"]
+            assert uow.contests.lock("c2") == first["c2"]
+        assert len(reads) == 1
+    finally:
+        stop()
+    assert again == first
+    assert first["c2"].terms == world.terms(capacity=7)
+    assert first["c1"].terms == world.terms()
+
+
+def test_terms_changed_by_the_calendar_are_read_anew_and_a_text_unlike_its_digest_refused(
+    sql_backend: Backend,
+) -> None:
+    """A lock moved earlier is new terms, so a new digest: the next read has the new lock
+    even in a process that parsed the old terms. A row whose text no longer matches its
+    digest (edited by hand) is refused by a process reading it first, never parsed."""
+    database = SqlDatabase(sql_backend.sql)
+    world = World()
+    with database.unit_of_work() as uow:
+        uow.contests.add(Contest("c1", world.terms()))
+        uow.commit()
+    with database.unit_of_work() as uow:
+        contest = uow.contests.lock("c1")
+        earlier = contest.terms.lock_at - timedelta(hours=1)
+        contest.move_lock_earlier(earlier)
+        uow.contests.save_terms(contest)
+        uow.commit()
+    with database.unit_of_work() as uow:
+        assert uow.contests.get("c1").terms.lock_at == earlier
+        assert uow.contests.lock_all(["c1"])["c1"].terms.lock_at == earlier
+    with sql_backend.sql.begin() as connection:
+        connection.execute(
+            text("UPDATE contests SET terms = :t"), {"t": terms_to_text(world.terms(capacity=9))}
+        )
+    with (
+        SqlDatabase(sql_backend.sql).unit_of_work() as uow,
+        pytest.raises(ValueError, match="c1: its stored terms do not match their digest"),
+    ):
+        uow.contests.get("c1")
+
+
+def test_parsed_terms_are_kept_by_digest_the_most_recently_used_first() -> None:
+    cache = TermsByDigest(2)
+    world = World()
+    texts = [terms_to_text(world.terms(capacity=n)) for n in (3, 4, 5)]
+    digests = [hashlib.sha256(text.encode()).hexdigest() for text in texts]
+    cache.learn("c3", digests[0], texts[0])
+    cache.learn("c4", digests[1], texts[1])
+    assert cache.get(digests[0]) == world.terms(capacity=3)  # now the most recent
+    cache.learn("c5", digests[2], texts[2])
+    assert cache.get(digests[1]) is None  # the least recently used went
+    assert cache.get(digests[0]) is not None
+    assert cache.get(digests[2]) is not None
+    with pytest.raises(ValueError, match="c9: its stored terms do not match"):
+        cache.learn("c9", digests[0], texts[1])
 
 
 def test_a_snapshot_is_stored_compressed_and_read_back_byte_for_byte(

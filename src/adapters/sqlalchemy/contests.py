@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import Row, Select, bindparam, select
 
 from adapters.sqlalchemy import tables as t
-from adapters.sqlalchemy.lists import lock_in_key_order
+from adapters.sqlalchemy.lists import list_query, lock_in_key_order
 from adapters.sqlalchemy.records import (
     contest_from_row,
     contest_values,
+    terms_digest,
     terms_to_text,
 )
 from adapters.sqlalchemy.seats import SeatCounters
 from adapters.sqlalchemy.statements import Statements
-from fantasy_core.contest import Contest, ContestMark
+from fantasy_core.contest import Contest, ContestMark, ContestTerms
 from fantasy_core.errors import (
     ConcurrentUpdate,
     DuplicateRecord,
@@ -27,7 +29,10 @@ from fantasy_core.lifecycle import ContestState
 
 # The statements of a join, built once: building and compiling a statement per call
 # cost more of a join's time than running it (see docs/performance.md).
-_GET_CONTEST = select(t.contests).where(t.contests.c.contest_id == bindparam("contest_id"))
+# Every column but the terms' text (tens of kilobytes): a read takes their digest, and the
+# text only for terms this process has not parsed yet (decision 0066).
+_READ = [column for column in t.contests.c if column.name != "terms"]
+_GET_CONTEST = select(*_READ).where(t.contests.c.contest_id == bindparam("contest_id"))
 # A contest's version and seats alone: what a reader keeping the contest checks per read.
 _MARK = select(t.contests.c.version, t.contests.c.seats_taken).where(
     t.contests.c.contest_id == bindparam("contest_id")
@@ -38,7 +43,11 @@ _MARK = select(t.contests.c.version, t.contests.c.seats_taken).where(
 # only writer.
 _LOCK_CONTEST = _GET_CONTEST.with_for_update(key_share=True)
 # Several at once, in ascending id order (no deadlock between lockers of overlapping sets).
-_LOCK_CONTESTS = lock_in_key_order(t.contests, t.contests.c.contest_id)
+_LOCK_CONTESTS = lock_in_key_order(t.contests, t.contests.c.contest_id, _READ)
+# The whole rows, terms included, of contests whose terms a read had not parsed yet.
+_WITH_TERMS = list_query(
+    lambda one_of: select(t.contests).where(one_of(t.contests.c.contest_id, "ids"))
+)
 
 
 class SqlContests:
@@ -61,10 +70,35 @@ class SqlContests:
             return None
         return known[1]
 
+    def _built(self, rows: Sequence[Row[Any]]) -> list[Contest]:
+        """The contests `rows` (read without their terms' text) hold. Terms parsed before
+        are the cache's; for the others one statement reads the whole rows again, and those
+        rows are used: under a lock they are the same, and without one they are a later
+        state of the contest, each read whole from one statement."""
+        cache = self._db.caches.terms
+        terms: dict[str, ContestTerms] = {}
+        for row in rows:
+            known = cache.get(row.terms_digest)
+            if known is not None:
+                terms[row.terms_digest] = known
+        unknown = sorted({row.contest_id for row in rows if row.terms_digest not in terms})
+        fresh: dict[str, Row[Any]] = {}
+        if unknown:
+            for row in self._db.execute(_WITH_TERMS, {"ids": unknown}):
+                terms[row.terms_digest] = cache.learn(row.contest_id, row.terms_digest, row.terms)
+                fresh[row.contest_id] = row
+        missing = [cid for cid in unknown if cid not in fresh]
+        if missing:  # contests are never deleted: a row read a moment ago is still there
+            raise UnknownContest(f"no contest {missing[0]}")
+        whole = [fresh.get(row.contest_id, row) for row in rows]
+        return [contest_from_row(row, terms[row.terms_digest]) for row in whole]
+
     def add(self, contest: Contest) -> None:
+        text = terms_to_text(contest.terms)
         values = {
             "contest_id": contest.contest_id,
-            "terms": terms_to_text(contest.terms),
+            "terms": text,
+            "terms_digest": terms_digest(text),
             "slate_id": contest.terms.slate_id,
             **contest_values(contest),
         }
@@ -79,7 +113,7 @@ class SqlContests:
             raise UnknownContest(f"no contest {contest_id}")
         if for_update:
             self._seats.read_with_lock(contest_id, int(row.seats_taken))
-        return self._remember(contest_from_row(row, self._db.caches.terms(row.terms)))
+        return self._remember(self._built([row])[0])
 
     def get(self, contest_id: str) -> Contest:
         return self._read(contest_id, for_update=False)
@@ -97,18 +131,17 @@ class SqlContests:
         wanted = sorted(set(contest_ids))
         if not wanted:
             return {}
-        locked: dict[str, Contest] = {}
-        for row in self._db.execute(_LOCK_CONTESTS, {"ids": wanted}):
+        rows = self._db.execute(_LOCK_CONTESTS, {"ids": wanted}).all()
+        for row in rows:
             self._seats.read_with_lock(row.contest_id, int(row.seats_taken))
-            contest = contest_from_row(row, self._db.caches.terms(row.terms))
-            locked[contest.contest_id] = self._remember(contest)
-        return locked
+        return {contest.contest_id: self._remember(contest) for contest in self._built(rows)}
 
     def save(self, contest: Contest) -> None:
         self._save(contest, {})
 
     def save_terms(self, contest: Contest) -> None:
-        self._save(contest, {"terms": terms_to_text(contest.terms)})
+        text = terms_to_text(contest.terms)
+        self._save(contest, {"terms": text, "terms_digest": terms_digest(text)})
 
     def _save(self, contest: Contest, extra: dict[str, object]) -> None:
         table = t.contests

@@ -13,7 +13,7 @@ and PostgreSQL's prepared statements all serve. SQLite has no arrays and keeps `
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Generic, TypeVar
 
 from attrs import frozen
@@ -54,14 +54,18 @@ def list_query(build: Callable[[OneOf], S]) -> ListQuery[S]:
     return ListQuery(build(_any_of), build(_expanding_in))
 
 
-def lock_in_key_order(table: Table, key: Column[Any]) -> ListQuery[Select[Any]]:
-    """The rows of `table` whose `key` is one of the list bound as `ids`, locked (FOR NO KEY
-    UPDATE: the key never changes) as they are read in ascending key order, so that two
-    lockers of overlapping sets take them in one order and cannot deadlock. SQLite renders
-    no FOR UPDATE: BEGIN IMMEDIATE made the unit of work the only writer."""
+def lock_in_key_order(
+    table: Table, key: Column[Any], columns: Sequence[Column[Any]] | None = None
+) -> ListQuery[Select[Any]]:
+    """The rows of `table` whose `key` is one of the list bound as `ids` (their `columns`,
+    all by default), locked (FOR NO KEY UPDATE: the key never changes) as they are read in
+    ascending key order, so that two lockers of overlapping sets take them in one order
+    and cannot deadlock. SQLite renders no FOR UPDATE: BEGIN IMMEDIATE made the unit of
+    work the only writer."""
+    chosen = [table] if columns is None else list(columns)
     return list_query(
         lambda one_of: (
-            select(table).where(one_of(key, "ids")).order_by(key).with_for_update(key_share=True)
+            select(*chosen).where(one_of(key, "ids")).order_by(key).with_for_update(key_share=True)
         )
     )
 

@@ -7,6 +7,7 @@ both shapes. Reading builds fresh objects, so every record handed out is a copy
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -30,6 +31,12 @@ Values = dict[str, object]
 def terms_to_text(terms: ContestTerms) -> str:
     """The terms as stored: their canonical JSON, as the core encodes every document."""
     return canonical_bytes(terms.canonical()).decode("ascii")
+
+
+def terms_digest(text: str) -> str:
+    """The SHA-256 (hex) of stored terms: stored beside them, so that a read can get the
+    digest alone and parse the text only once per process (decision 0066)."""
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def terms_from_text(text: str) -> ContestTerms:

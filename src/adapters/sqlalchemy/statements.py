@@ -10,6 +10,8 @@ aborts the transaction, the unit of work must be abandoned.
 from __future__ import annotations
 
 import itertools
+import threading
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -23,7 +25,12 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from adapters.sqlalchemy.errors import translate, translate_driver
 from adapters.sqlalchemy.lists import ListQuery
-from adapters.sqlalchemy.records import aware, snapshot_from_text, terms_from_text
+from adapters.sqlalchemy.records import (
+    aware,
+    snapshot_from_text,
+    terms_digest,
+    terms_from_text,
+)
 from fantasy_core.contest import ContestTerms
 from fantasy_core.errors import DomainError, StoreUnavailable
 from fantasy_core.stats import FeedSnapshot
@@ -102,16 +109,55 @@ def _update_from_arrays(
     )
 
 
-class Caches:
-    """Parsed forms of immutable stored documents, keyed by their exact text.
+class TermsByDigest:
+    """Parsed contest terms by the SHA-256 of their stored text, the `size` most recently
+    used (decision 0066).
 
-    Contest terms and feed snapshots never change once written, and parsing them
-    (rules, player pools, stat lines) costs far more than reading them; keying by
-    the text itself means a cache can never return something the row does not say.
+    A contest's row carries its terms' digest (`terms_digest`), so a read selects the
+    digest alone (64 characters, where the terms are tens of kilobytes) and asks for the
+    text only when the digest is new here. Keying by the digest of the text means the
+    cache can never return terms the row does not hold; `learn` checks the text against
+    the digest it was stored with and refuses a mismatch.
+    """
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._parsed: OrderedDict[str, ContestTerms] = OrderedDict()
+        self._lock = threading.Lock()  # the API's worker threads share one cache
+
+    def get(self, digest: str) -> ContestTerms | None:
+        with self._lock:
+            terms = self._parsed.get(digest)
+            if terms is not None:
+                self._parsed.move_to_end(digest)
+            return terms
+
+    def learn(self, contest_id: str, digest: str, text: str) -> ContestTerms:
+        """The terms `text` holds, kept under `digest`; ValueError if it is not their digest."""
+        if terms_digest(text) != digest:
+            raise ValueError(
+                f"contest {contest_id}: its stored terms do not match their digest {digest}"
+            )
+        terms = terms_from_text(text)
+        with self._lock:
+            self._parsed[digest] = terms
+            self._parsed.move_to_end(digest)
+            while len(self._parsed) > self._size:
+                self._parsed.popitem(last=False)
+        return terms
+
+
+class Caches:
+    """Parsed forms of immutable stored documents, keyed by their exact text or its digest.
+
+    Contest terms and feed snapshots never change once written (a contest's changed terms
+    are a new text), and parsing them (rules, player pools, stat lines) costs far more than
+    reading them; keying by the text, or by its SHA-256, means a cache can never return
+    something the row does not say.
     """
 
     def __init__(self, size: int = 256) -> None:
-        self.terms: Callable[[str], ContestTerms] = lru_cache(maxsize=size)(terms_from_text)
+        self.terms = TermsByDigest(size)
         self.snapshot: Callable[[str], FeedSnapshot] = lru_cache(maxsize=size // 8)(
             snapshot_from_text
         )

@@ -128,6 +128,8 @@ contests = Table(
     _key("contest_id", primary_key=True),
     Column("state", String(16), nullable=False),
     Column("terms", Text, nullable=False),  # ContestTerms.canonical() as JSON
+    # Since 0020: the SHA-256 (hex) of `terms`, read in its place (decision 0066).
+    Column("terms_digest", String(64), nullable=False),
     _key("slate_id", nullable=False),  # since 0019: the terms' slate, to find a slate's contests
     Column("completed_at", UtcDateTime(), nullable=True),
     Column("cancel_reason", Text, nullable=True),
