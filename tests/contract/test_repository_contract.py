@@ -1022,6 +1022,128 @@ def test_a_batch_write_is_one_statement_executed_once_on_postgresql(
         assert any(many for _, many in entries)
 
 
+def test_save_all_stores_what_changed_since_the_entry_was_read_or_saved(
+    backend: Backend,
+) -> None:
+    """The SQL adapter writes only the columns an entry changed since this unit of work
+    read or saved it (decision 0067): whatever was changed, read, saved and changed back,
+    what is stored after the commit is each entry as last saved, on every backend."""
+    joined, other = an_entry("e1").lineup, lineup(3)
+    assert joined != other
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        reserved = EntryStatus.RESERVED
+        uow.entries.add_all([an_entry(f"e{n}", user=f"u{n}", status=reserved) for n in range(5)])
+        uow.commit()
+    with backend.uow() as uow:
+        kept = uow.entries.get("e4")
+    kept.accept("ch_e4")
+    with backend.uow() as uow:  # read in another unit of work: every column is written
+        uow.entries.save_all([kept])
+        uow.commit()
+    with backend.uow() as uow:
+        swapped, paid = uow.entries.get_all(["e1", "e2"])
+        swapped.replace_lineup(other)
+        paid.accept("ch_e2")
+        uow.entries.save_all([swapped, paid])
+        swapped.replace_lineup(swapped.lineup_joined_with)  # back to the first lineup
+        uow.entries.save_all([swapped, paid])  # paid: unchanged since saved
+        alone = uow.entries.get("e3")
+        alone.replace_lineup(other)
+        uow.entries.save(alone)
+        alone.replace_lineup(alone.lineup_joined_with)
+        uow.entries.save_all([alone])
+        fixed = uow.entries.by_fingerprint("join-e0")
+        assert fixed is not None
+        fixed.payment_method = "pm_card_mastercard"  # a column no join changes
+        uow.entries.save_all([fixed])
+        uow.commit()
+    with backend.uow() as uow:
+        stored = uow.entries.get_all(["e0", "e1", "e2", "e3", "e4"])
+    assert stored == [fixed, swapped, paid, alone, kept]
+    assert [(e.lineup, e.joined_lineup) for e in stored[1:4:2]] == [(joined, joined)] * 2
+    assert (stored[4].status, stored[4].charge_id) == (EntryStatus.ACTIVE, "ch_e4")
+    assert (stored[2].status, stored[2].charge_id) == (EntryStatus.ACTIVE, "ch_e2")
+    assert stored[0].payment_method == "pm_card_mastercard"
+
+
+def test_seats_of_several_contests_move_in_one_statement_where_all_are_locked(
+    sql_backend: Backend,
+) -> None:
+    """A join batch spread over a lobby counts its seats in one statement on PostgreSQL
+    when it holds every contest locked; otherwise, an executemany in contest id order, so
+    that two movers never take the same rows' locks in different orders."""
+    runs: list[tuple[str, bool]] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, many: bool) -> None:
+        if statement.startswith("UPDATE contests SET seats_taken"):
+            runs.append((statement, many))
+
+    with sql_backend.uow() as uow:
+        for cid in ("c1", "c2", "c3"):
+            uow.contests.add(a_contest(cid))
+        uow.commit()
+    spread = [("e1", "c1"), ("e2", "c1"), ("e3", "c2"), ("e4", "c3")]
+    event.listen(sql_backend.sql, "before_cursor_execute", seen)
+    try:
+        with sql_backend.uow() as uow:
+            uow.contests.lock_all(["c1", "c2", "c3"])
+            uow.entries.add_all([an_entry(e, c, user=e) for e, c in spread])
+            assert [uow.entries.seats_taken(c) for c in ("c1", "c2", "c3")] == [2, 1, 1]
+            uow.commit()
+        locked = len(runs)
+        with sql_backend.uow() as uow:
+            uow.entries.add_all([an_entry("e5", "c3", user="e5"), an_entry("e6", "c2", user="e6")])
+            uow.commit()
+    finally:
+        event.remove(sql_backend.sql, "before_cursor_execute", seen)
+    with sql_backend.uow() as uow:
+        assert [uow.entries.seats_taken(c) for c in ("c1", "c2", "c3")] == [2, 2, 2]
+    assert locked == 1
+    if sql_backend.sql.dialect.name == "postgresql":
+        assert [many for _, many in runs] == [False, True]
+        assert "unnest" in runs[0][0]
+    else:
+        assert [many for _, many in runs] == [True, True]
+
+
+def test_a_joins_record_sends_only_the_status_and_charge_it_changed(
+    sql_backend: Backend,
+) -> None:
+    """A join batch's record reads its entries, accepts them and saves them: its UPDATE sets
+    the two columns that changed, and sends no lineup or fixed column back (decision 0067)."""
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        reserved = EntryStatus.RESERVED
+        uow.entries.add_all([an_entry(f"e{n}", user=f"u{n}", status=reserved) for n in range(3)])
+        uow.commit()
+    updates: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("UPDATE entries"):
+            updates.append(statement)
+
+    event.listen(sql_backend.sql, "before_cursor_execute", seen)
+    try:
+        with sql_backend.uow() as uow:
+            entries = uow.entries.get_all(["e0", "e1", "e2"])
+            for entry in entries:
+                entry.accept(f"ch_{entry.entry_id}")
+            uow.entries.save_all(entries)
+            uow.entries.save_all(entries)  # nothing changed since: nothing sent
+            uow.commit()
+    finally:
+        event.remove(sql_backend.sql, "before_cursor_execute", seen)
+    assert len(updates) == 1, updates
+    assignments = updates[0].split(" SET ", 1)[1].split(" FROM ")[0].split(" WHERE ")[0]
+    assert sorted(part.split("=")[0].strip() for part in assignments.split(",")) == [
+        "charge_id",
+        "status",
+    ]
+    with sql_backend.uow() as uow:
+        assert uow.entries.get_all(["e0", "e1", "e2"]) == entries
+
+
 def test_posting_sets_recorded_together_keep_their_order(backend: Backend) -> None:
     """The ledger reads back in recording order: the sets of one batch in the batch's."""
     sets = [

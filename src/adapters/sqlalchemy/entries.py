@@ -14,7 +14,9 @@ from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.collector import garbage_collection_paused
 from adapters.sqlalchemy.lists import ListQuery, list_query
 from adapters.sqlalchemy.records import (
+    ENTRY_COLUMN_NAMES,
     EntryReader,
+    entry_fields,
     entry_values,
     utc,
 )
@@ -192,11 +194,37 @@ def _replace_params(entry: Entry) -> dict[str, object]:
 
 
 class SqlEntries:
-    """Entries; every change of one's seat moves its contest's counter (seats.SeatCounters)."""
+    """Entries; every change of one's seat moves its contest's counter (seats.SeatCounters).
+
+    The entries this unit of work read one by one or by a list (not the big reads) or
+    saved are kept as they were then (`entry_fields`), so that `save_all` writes only the
+    columns that changed since: a join's record changes an entry's status and charge, and
+    sends neither its lineups nor its fixed columns back (decision 0067).
+    """
 
     def __init__(self, db: Statements, seats: SeatCounters) -> None:
         self._db = db
         self._seats = seats
+        self._as_stored: dict[str, tuple[object, ...]] = {}
+
+    def _stored(self, entries: Iterable[Entry]) -> None:
+        """`entries` are as stored now (read, or saved by this unit of work)."""
+        for entry in entries:
+            self._as_stored[entry.entry_id] = entry_fields(entry)
+
+    def _changed_columns(self, entries: Sequence[Entry]) -> tuple[str, ...]:
+        """The key and the columns whose value any of `entries` changed since it was read
+        or written here; every column when one of them was not."""
+        moved: set[int] = set()
+        for entry in entries:
+            before = self._as_stored.get(entry.entry_id)
+            if before is None:
+                return ENTRY_COLUMN_NAMES
+            now = entry_fields(entry)
+            if now != before:
+                pairs = enumerate(zip(before, now, strict=True))
+                moved.update(n for n, (old, new) in pairs if old != new)
+        return ("entry_id", *(ENTRY_COLUMN_NAMES[n] for n in sorted(moved)))
 
     def add(self, entry: Entry) -> None:
         # A join adds its entry under the contest's lock, so that on PostgreSQL the entry
@@ -225,6 +253,7 @@ class SqlEntries:
                 missing_parent=UnknownContest(f"no contest {entry.contest_id}"),
             )
         self._seats.move(seat_moves([entry], {} if before is None else {entry.entry_id: before}))
+        self._stored([entry])
 
     def _replace(self, entry: Entry) -> tuple[str, str] | None:
         """Overwrite the stored entry; its (contest id, status) before, or None if it is new.
@@ -250,7 +279,11 @@ class SqlEntries:
 
     def _one(self, column: str, value: str) -> Entry | None:
         row = self._db.execute(_ENTRY_BY[column], {"value": value}).first()
-        return None if row is None else EntryReader().entry(row)
+        if row is None:
+            return None
+        entry = EntryReader().entry(row)
+        self._stored([entry])
+        return entry
 
     def get(self, entry_id: str) -> Entry:
         entry = self._one("entry_id", entry_id)
@@ -341,12 +374,14 @@ class SqlEntries:
         stored = [e for e in entries if e.entry_id in before]
         new = [e for e in entries if e.entry_id not in before]
         missing = UnknownContest(f"no contest among {sorted({e.contest_id for e in entries})}")
-        if stored:
-            changed = [entry_values(e) for e in stored]
+        columns = self._changed_columns(stored)
+        if stored and len(columns) > 1:
+            changed = [entry_values(e, columns) for e in stored]
             self._db.update_rows(t.entries, "entry_id", changed, missing_parent=missing)
         if new:
             self._db.add_rows(t.entries, [entry_values(e) for e in new], missing_parent=missing)
         self._seats.move(seat_moves(entries, before))
+        self._stored(entries)
 
     def _many(self, column: str, values: Iterable[str]) -> dict[str, Entry]:
         wanted = sorted(set(values))
@@ -354,7 +389,8 @@ class SqlEntries:
             return {}
         reader = EntryReader()
         rows = self._db.execute(_ENTRIES_BY[column], {"values": wanted})
-        entries = (reader.entry(row) for row in rows)
+        entries = [reader.entry(row) for row in rows]
+        self._stored(entries)
         return {getattr(e, column): e for e in entries}
 
     def get_all(self, entry_ids: Sequence[str]) -> list[Entry]:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Row
@@ -109,23 +110,50 @@ def lineup_to_text(lineup: Lineup) -> str:
     return json.dumps(picks, separators=(",", ":"), ensure_ascii=False)
 
 
-def entry_values(entry: Entry) -> Values:
-    return {
-        "entry_id": entry.entry_id,
-        "contest_id": entry.contest_id,
-        "user_id": entry.user_id,
-        "fingerprint": entry.fingerprint,
-        "lineup": lineup_to_text(entry.lineup),
-        "payment_method": entry.payment_method,
-        "fee_minor": entry.fee_minor,
-        "created_at": entry.created_at,
-        "status": entry.status.value,
-        "charge_id": entry.charge_id,
-        "reason": entry.reason,
-        "joined_lineup": None
-        if entry.joined_lineup is None
-        else lineup_to_text(entry.joined_lineup),
-    }
+def _joined_lineup_text(entry: Entry) -> str | None:
+    return None if entry.joined_lineup is None else lineup_to_text(entry.joined_lineup)
+
+
+# Each column of `entries`, in the table's order, and how an entry gives its stored value.
+_ENTRY_VALUE: dict[str, Callable[[Entry], object]] = {
+    "entry_id": attrgetter("entry_id"),
+    "contest_id": attrgetter("contest_id"),
+    "user_id": attrgetter("user_id"),
+    "fingerprint": attrgetter("fingerprint"),
+    "lineup": lambda entry: lineup_to_text(entry.lineup),
+    "payment_method": attrgetter("payment_method"),
+    "fee_minor": attrgetter("fee_minor"),
+    "created_at": attrgetter("created_at"),
+    "status": lambda entry: entry.status.value,
+    "charge_id": attrgetter("charge_id"),
+    "reason": attrgetter("reason"),
+    "joined_lineup": _joined_lineup_text,
+}
+ENTRY_COLUMN_NAMES = tuple(_ENTRY_VALUE)
+
+
+def entry_values(entry: Entry, columns: Sequence[str] = ENTRY_COLUMN_NAMES) -> Values:
+    """The stored values of `entry`'s `columns` (all of them unless given)."""
+    return {name: _ENTRY_VALUE[name](entry) for name in columns}
+
+
+def entry_fields(entry: Entry) -> tuple[object, ...]:
+    """`entry`'s fields in ENTRY_COLUMN_NAMES' order, as the entry holds them (lineups as
+    objects, not text): cheap to take and to compare, to find the columns a change moved."""
+    return (
+        entry.entry_id,
+        entry.contest_id,
+        entry.user_id,
+        entry.fingerprint,
+        entry.lineup,
+        entry.payment_method,
+        entry.fee_minor,
+        entry.created_at,
+        entry.status,
+        entry.charge_id,
+        entry.reason,
+        entry.joined_lineup,
+    )
 
 
 class _Pairs(dict[str, tuple[str, str]]):
