@@ -61,7 +61,7 @@ def hold_gil(work_ms: float, rest_ms: float) -> None:
 
 # The adapter's calls a join batch makes, by class.
 CALLS: dict[type, tuple[str, ...]] = {
-    SqlEntries: ("by_fingerprints", "seats_of_users", "add_all", "get_all", "save_all"),
+    SqlEntries: ("by_fingerprints", "seats_of_users", "add_all", "lock_all", "save_all"),
     SqlContests: ("lock_all",),
     SqlPlayers: ("lock_all",),
     SqlLedger: ("record_all",),

@@ -175,8 +175,10 @@ class EntryRepository(Protocol):
     def save_all(self, entries: Sequence[Entry]) -> None:
         """`save` each entry (ids distinct), as one change."""
 
-    def get_all(self, entry_ids: Sequence[str]) -> list[Entry]:
-        """The entries (ids distinct) in the order asked; raises UnknownEntry if any is missing."""
+    def lock_all(self, entry_ids: Sequence[str]) -> list[Entry]:
+        """The entries (ids distinct) in the order asked, each row locked until the unit of
+        work ends (a `save_all` of them then needs no read of what they were); raises
+        UnknownEntry if any is missing."""
 
     def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
         """The entries found, by fingerprint (a fingerprint with no entry is left out)."""

@@ -843,8 +843,8 @@ def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Back
         assert uow.entries.seats_taken("c2") == 1
         uow.commit()
     with backend.uow() as uow:
-        assert uow.entries.get_all(["e2", "e3"]) == [batch[2], batch[0]]
-        assert uow.entries.get_all([]) == []
+        assert uow.entries.lock_all(["e2", "e3"]) == [batch[2], batch[0]]
+        assert uow.entries.lock_all([]) == []
         assert uow.entries.by_fingerprints(["join-e1", "join-e0", "join-nope"]) == {
             "join-e1": batch[1],
             "join-e0": uow.entries.get("e0"),
@@ -860,11 +860,11 @@ def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Back
         }
         assert uow.entries.seats_of_users([]) == {}
         with pytest.raises(UnknownEntry):
-            uow.entries.get_all(["e1", "nope"])
+            uow.entries.lock_all(["e1", "nope"])
         with pytest.raises(ValueError, match="twice"):
-            uow.entries.get_all(["e1", "e1"])
+            uow.entries.lock_all(["e1", "e1"])
     with backend.uow() as uow:
-        paid, declined, moved = uow.entries.get_all(["e1", "e2", "e3"])
+        paid, declined, moved = uow.entries.lock_all(["e1", "e2", "e3"])
         paid.accept("ch_e1")
         declined.decline("card declined")
         moved.accept("ch_e3")
@@ -874,7 +874,7 @@ def test_batch_entry_forms_read_and_write_what_the_single_forms_do(backend: Back
         assert uow.entries.seats_taken("c2") == 1
         uow.commit()
     with backend.uow() as uow:
-        assert uow.entries.get_all(["e1", "e2", "e3", "e4"]) == [paid, declined, moved, fresh]
+        assert uow.entries.lock_all(["e1", "e2", "e3", "e4"]) == [paid, declined, moved, fresh]
         assert uow.entries.by_charge("ch_e1") == paid
         assert (uow.entries.seats_taken("c1"), uow.entries.seats_taken("c2")) == (2, 1)
         with pytest.raises(ValueError, match="twice"):
@@ -919,7 +919,7 @@ def test_a_list_lookup_is_one_statement_whatever_its_length_on_postgresql(
             with sql_backend.uow() as uow:
                 found = uow.entries.by_fingerprints([e.fingerprint for e in some] + ["join-no"])
                 assert found == {e.fingerprint: e for e in some}
-                assert uow.entries.get_all([e.entry_id for e in reversed(some)]) == some[::-1]
+                assert uow.entries.lock_all([e.entry_id for e in reversed(some)]) == some[::-1]
     finally:
         event.remove(sql_backend.sql, "before_cursor_execute", seen)
     if sql_backend.sql.dialect.name == "postgresql":
@@ -972,7 +972,7 @@ def test_an_entry_for_a_contest_that_does_not_exist_is_refused_on_every_write_pa
         with pytest.raises(UnknownContest, match="nope"):
             uow.entries.save_all([moved])
     with backend.uow() as uow:
-        assert uow.entries.get_all(["e1"]) == [an_entry("e1", "c1")]
+        assert uow.entries.lock_all(["e1"]) == [an_entry("e1", "c1")]
         assert uow.entries.for_contest("nope") == []
         assert uow.entries.seats_taken("c1") == 1
 
@@ -1009,7 +1009,7 @@ def test_a_batch_write_is_one_statement_executed_once_on_postgresql(
                 assert uow.ledger.record_all(sets) == size
                 uow.commit()
             with sql_backend.uow() as uow:
-                assert uow.entries.get_all([e.entry_id for e in batch]) == batch
+                assert uow.entries.lock_all([e.entry_id for e in batch]) == batch
     finally:
         event.remove(sql_backend.sql, "before_cursor_execute", seen)
     entries = [(s, many) for s, many in runs if " entries " in s or "INTO entries" in s]
@@ -1042,7 +1042,7 @@ def test_save_all_stores_what_changed_since_the_entry_was_read_or_saved(
         uow.entries.save_all([kept])
         uow.commit()
     with backend.uow() as uow:
-        swapped, paid = uow.entries.get_all(["e1", "e2"])
+        swapped, paid = uow.entries.lock_all(["e1", "e2"])
         swapped.replace_lineup(other)
         paid.accept("ch_e2")
         uow.entries.save_all([swapped, paid])
@@ -1059,7 +1059,7 @@ def test_save_all_stores_what_changed_since_the_entry_was_read_or_saved(
         uow.entries.save_all([fixed])
         uow.commit()
     with backend.uow() as uow:
-        stored = uow.entries.get_all(["e0", "e1", "e2", "e3", "e4"])
+        stored = uow.entries.lock_all(["e0", "e1", "e2", "e3", "e4"])
     assert stored == [fixed, swapped, paid, alone, kept]
     assert [(e.lineup, e.joined_lineup) for e in stored[1:4:2]] == [(joined, joined)] * 2
     assert (stored[4].status, stored[4].charge_id) == (EntryStatus.ACTIVE, "ch_e4")
@@ -1107,26 +1107,84 @@ def test_seats_of_several_contests_move_in_one_statement_where_all_are_locked(
         assert [many for _, many in runs] == [True, True]
 
 
+def test_seats_follow_locked_entries_saved_again_and_again(backend: Backend) -> None:
+    """save_all moves seats by what each entry held before. For entries this unit of work
+    locked, that is what they held when locked or last saved here, never read again: an
+    entry moved to another contest and back leaves each contest's count as it was."""
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.contests.add(a_contest("c2"))
+        uow.entries.add(an_entry("e1", "c1"))
+        uow.commit()
+    with backend.uow() as uow:
+        (entry,) = uow.entries.lock_all(["e1"])
+        entry.contest_id = "c2"
+        uow.entries.save_all([entry])
+        assert (uow.entries.seats_taken("c1"), uow.entries.seats_taken("c2")) == (0, 1)
+        entry.contest_id = "c1"
+        uow.entries.save_all([entry])
+        assert (uow.entries.seats_taken("c1"), uow.entries.seats_taken("c2")) == (1, 0)
+        entry.withdraw("withdrawn by the user")
+        uow.entries.save(entry)
+        entry.contest_id = "c2"
+        uow.entries.save_all([entry])  # a withdrawn entry holds no seat to move
+        uow.commit()
+    with backend.uow() as uow:
+        assert (uow.entries.seats_taken("c1"), uow.entries.seats_taken("c2")) == (0, 0)
+        assert uow.entries.lock_all(["e1"]) == [entry]
+
+
+def test_a_locked_entry_waits_for_the_locker_and_then_sees_its_change(
+    fresh_postgres: Backend,
+) -> None:
+    backend = fresh_postgres
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
+        uow.commit()
+    seen: list[EntryStatus] = []
+    locked = threading.Event()
+
+    def second_worker() -> None:
+        locked.wait()
+        with backend.uow() as uow:
+            seen.extend(entry.status for entry in uow.entries.lock_all(["e1"]))
+
+    worker = threading.Thread(target=second_worker)
+    worker.start()
+    try:
+        with backend.uow() as uow:
+            (entry,) = uow.entries.lock_all(["e1"])
+            locked.set()
+            wait_until_a_transaction_waits_on_a_lock(backend.sql)
+            entry.accept("ch_e1")
+            uow.entries.save_all([entry])
+            uow.commit()
+    finally:
+        worker.join(timeout=10)
+    assert seen == [EntryStatus.ACTIVE]
+
+
 def test_a_joins_record_sends_only_the_status_and_charge_it_changed(
     sql_backend: Backend,
 ) -> None:
-    """A join batch's record reads its entries, accepts them and saves them: its UPDATE sets
-    the two columns that changed, and sends no lineup or fixed column back (decision 0067)."""
+    """A join batch's record locks its entries, accepts them and saves them: its UPDATE
+    sets the two columns that changed, sends no lineup or fixed column back, and needs no
+    read of what the rows held before (decision 0067)."""
     with sql_backend.uow() as uow:
         uow.contests.add(a_contest("c1"))
         reserved = EntryStatus.RESERVED
         uow.entries.add_all([an_entry(f"e{n}", user=f"u{n}", status=reserved) for n in range(3)])
         uow.commit()
-    updates: list[str] = []
+    statements: list[str] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        if statement.startswith("UPDATE entries"):
-            updates.append(statement)
+        statements.append(statement)
 
     event.listen(sql_backend.sql, "before_cursor_execute", seen)
     try:
         with sql_backend.uow() as uow:
-            entries = uow.entries.get_all(["e0", "e1", "e2"])
+            entries = uow.entries.lock_all(["e0", "e1", "e2"])
             for entry in entries:
                 entry.accept(f"ch_{entry.entry_id}")
             uow.entries.save_all(entries)
@@ -1134,14 +1192,17 @@ def test_a_joins_record_sends_only_the_status_and_charge_it_changed(
             uow.commit()
     finally:
         event.remove(sql_backend.sql, "before_cursor_execute", seen)
-    assert len(updates) == 1, updates
-    assignments = updates[0].split(" SET ", 1)[1].split(" FROM ")[0].split(" WHERE ")[0]
+    run = [s for s in statements if s.split(maxsplit=1)[0] in {"SELECT", "UPDATE", "INSERT"}]
+    assert len(run) == 2, run  # the lock, then one UPDATE
+    assert run[0].startswith("SELECT entries.entry_id, entries.contest_id, entries.user_id")
+    assert run[1].startswith("UPDATE entries SET")
+    assignments = run[1].split(" SET ", 1)[1].split(" FROM ")[0].split(" WHERE ")[0]
     assert sorted(part.split("=")[0].strip() for part in assignments.split(",")) == [
         "charge_id",
         "status",
     ]
     with sql_backend.uow() as uow:
-        assert uow.entries.get_all(["e0", "e1", "e2"]) == entries
+        assert uow.entries.lock_all(["e0", "e1", "e2"]) == entries
 
 
 def test_posting_sets_recorded_together_keep_their_order(backend: Backend) -> None:
@@ -1604,7 +1665,7 @@ def test_an_edited_lineup_keeps_the_lineup_it_was_joined_with(backend: Backend) 
             uow.entries.get("e1"),
             uow.entries.by_fingerprint(entry.fingerprint),
             *uow.entries.for_contest("c1"),
-            *uow.entries.get_all(["e1"]),
+            *uow.entries.lock_all(["e1"]),
         ):
             assert found is not None
             assert (found.lineup, found.joined_lineup) == (edited, joined)

@@ -346,7 +346,8 @@ class _Entries(_Repo):
         for entry in entries:
             self.save(entry)
 
-    def get_all(self, entry_ids: Sequence[str]) -> list[Entry]:
+    def lock_all(self, entry_ids: Sequence[str]) -> list[Entry]:
+        # One unit of work at a time holds the store: every row read is as good as locked.
         if len(set(entry_ids)) < len(entry_ids):
             raise ValueError(f"entry ids asked twice: {sorted(entry_ids)}")
         return [self.get(entry_id) for entry_id in entry_ids]

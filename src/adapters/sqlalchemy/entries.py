@@ -12,7 +12,7 @@ from sqlalchemy.dialects import postgresql
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.collector import garbage_collection_paused
-from adapters.sqlalchemy.lists import ListQuery, list_query
+from adapters.sqlalchemy.lists import ListQuery, list_query, lock_in_key_order
 from adapters.sqlalchemy.records import (
     ENTRY_COLUMN_NAMES,
     EntryReader,
@@ -128,6 +128,7 @@ def _entries_by(name: str) -> ListQuery[Select[Any]]:
 
 
 _ENTRIES_BY = {name: _entries_by(name) for name in ("entry_id", "fingerprint")}
+_LOCK_ENTRIES = lock_in_key_order(t.entries, t.entries.c.entry_id, _ENTRY_COLUMNS)
 # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE made this unit of work the only writer.
 _STATUSES_BEFORE = list_query(
     lambda one_of: (
@@ -206,6 +207,9 @@ class SqlEntries:
         self._db = db
         self._seats = seats
         self._as_stored: dict[str, tuple[object, ...]] = {}
+        # The (contest id, status) stored for each entry whose row this transaction holds
+        # locked (lock_all, or saved since): what save_all would otherwise read first.
+        self._held: dict[str, tuple[str, str]] = {}
 
     def _stored(self, entries: Iterable[Entry]) -> None:
         """`entries` are as stored now (read, or saved by this unit of work)."""
@@ -254,6 +258,12 @@ class SqlEntries:
             )
         self._seats.move(seat_moves([entry], {} if before is None else {entry.entry_id: before}))
         self._stored([entry])
+        self._hold([entry])
+
+    def _hold(self, entries: Iterable[Entry]) -> None:
+        """`entries` are stored as they are now, in rows this transaction holds locked."""
+        for entry in entries:
+            self._held[entry.entry_id] = (entry.contest_id, entry.status.value)
 
     def _replace(self, entry: Entry) -> tuple[str, str] | None:
         """Overwrite the stored entry; its (contest id, status) before, or None if it is new.
@@ -369,8 +379,10 @@ class SqlEntries:
         if not entries:
             return
         _distinct([e.entry_id for e in entries])
-        rows = self._db.execute(_STATUSES_BEFORE, {"ids": [e.entry_id for e in entries]})
-        before = {str(r.entry_id): (str(r.contest_id), str(r.status)) for r in rows}
+        before = {e.entry_id: self._held[e.entry_id] for e in entries if e.entry_id in self._held}
+        if len(before) < len(entries):
+            rows = self._db.execute(_STATUSES_BEFORE, {"ids": [e.entry_id for e in entries]})
+            before = {str(r.entry_id): (str(r.contest_id), str(r.status)) for r in rows}
         stored = [e for e in entries if e.entry_id in before]
         new = [e for e in entries if e.entry_id not in before]
         missing = UnknownContest(f"no contest among {sorted({e.contest_id for e in entries})}")
@@ -382,6 +394,7 @@ class SqlEntries:
             self._db.add_rows(t.entries, [entry_values(e) for e in new], missing_parent=missing)
         self._seats.move(seat_moves(entries, before))
         self._stored(entries)
+        self._hold(entries)
 
     def _many(self, column: str, values: Iterable[str]) -> dict[str, Entry]:
         wanted = sorted(set(values))
@@ -393,12 +406,18 @@ class SqlEntries:
         self._stored(entries)
         return {getattr(e, column): e for e in entries}
 
-    def get_all(self, entry_ids: Sequence[str]) -> list[Entry]:
+    def lock_all(self, entry_ids: Sequence[str]) -> list[Entry]:
         _distinct(entry_ids)
-        found = self._many("entry_id", entry_ids)
+        if not entry_ids:
+            return []
+        reader = EntryReader()
+        rows = self._db.execute(_LOCK_ENTRIES, {"ids": list(entry_ids)})
+        found = {e.entry_id: e for e in (reader.entry(row) for row in rows)}
         missing = [i for i in entry_ids if i not in found]
         if missing:
             raise UnknownEntry(f"no entries {missing}")
+        self._stored(found.values())
+        self._hold(found.values())
         return [found[i] for i in entry_ids]
 
     def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:

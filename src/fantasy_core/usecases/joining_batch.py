@@ -217,7 +217,7 @@ def _record_all(
     try:
         with p.uow() as uow:
             locked = uow.contests.lock_all(contest_of[entry_id] for entry_id in charged)
-            entries = uow.entries.get_all(sorted(charged))
+            entries = uow.entries.lock_all(sorted(charged))
             fees: list[PostingSet] = []
             recorded: dict[str, Joined | Exception] = {
                 e.entry_id: (
