@@ -10,9 +10,10 @@ from __future__ import annotations
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from fractions import Fraction
-from typing import Any
+from typing import Any, TypeVar
 
 import attrs
 import pytest
@@ -69,6 +70,7 @@ ELSEWHERE = datetime(
     2025, 9, 7, 14, 30, 15, 654321, tzinfo=timezone(timedelta(hours=5, minutes=30))
 )
 TERMS = World().terms()
+T = TypeVar("T")
 
 
 # --- building real domain records --------------------------------------------------------
@@ -533,28 +535,41 @@ def test_a_locked_contest_waits_for_the_locker_and_then_sees_its_change(
     with backend.uow() as uow:
         uow.contests.add(a_contest("c1"))
         uow.commit()
-    seen: list[ContestState] = []
+
+    def cancel(uow: UnitOfWork, contest: Contest) -> None:
+        contest.cancel(CREATED, "cancelled while locked", "ops")
+        uow.contests.save(contest)
+
+    seen = seen_by_a_second_locker(backend, lambda uow: uow.contests.lock("c1"), cancel)
+    assert [contest.state for contest in seen] == [ContestState.CANCELLED]
+
+
+def seen_by_a_second_locker(
+    backend: Backend, lock: Callable[[UnitOfWork], T], change: Callable[[UnitOfWork, T], None]
+) -> list[T]:
+    """What a second unit of work's `lock` returns, when the first `lock`s the same rows,
+    waits to see the second blocked on its lock, then makes its `change` and commits."""
+    seen: list[T] = []
     locked = threading.Event()
 
     def second_worker() -> None:
         locked.wait()
         with backend.uow() as uow:
-            seen.append(uow.contests.lock("c1").state)
+            seen.append(lock(uow))
 
     worker = threading.Thread(target=second_worker)
     worker.start()
     try:
         with backend.uow() as uow:
-            contest = uow.contests.lock("c1")
+            held = lock(uow)
             locked.set()
-            # Change the contest only once the second worker is seen blocked on our lock.
+            # Change the rows only once the second worker is seen blocked on our lock.
             wait_until_a_transaction_waits_on_a_lock(backend.sql)
-            contest.cancel(CREATED, "cancelled while locked", "ops")
-            uow.contests.save(contest)
+            change(uow, held)
             uow.commit()
     finally:
         worker.join(timeout=10)
-    assert seen == [ContestState.CANCELLED]
+    return seen
 
 
 def wait_until_a_transaction_waits_on_a_lock(engine: Engine, timeout: float = 10.0) -> None:
@@ -1142,27 +1157,13 @@ def test_a_locked_entry_waits_for_the_locker_and_then_sees_its_change(
         uow.contests.add(a_contest("c1"))
         uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
         uow.commit()
-    seen: list[EntryStatus] = []
-    locked = threading.Event()
 
-    def second_worker() -> None:
-        locked.wait()
-        with backend.uow() as uow:
-            seen.extend(entry.status for entry in uow.entries.lock_all(["e1"]))
+    def accept(uow: UnitOfWork, entries: list[Entry]) -> None:
+        entries[0].accept("ch_e1")
+        uow.entries.save_all(entries)
 
-    worker = threading.Thread(target=second_worker)
-    worker.start()
-    try:
-        with backend.uow() as uow:
-            (entry,) = uow.entries.lock_all(["e1"])
-            locked.set()
-            wait_until_a_transaction_waits_on_a_lock(backend.sql)
-            entry.accept("ch_e1")
-            uow.entries.save_all([entry])
-            uow.commit()
-    finally:
-        worker.join(timeout=10)
-    assert seen == [EntryStatus.ACTIVE]
+    seen = seen_by_a_second_locker(backend, lambda uow: uow.entries.lock_all(["e1"]), accept)
+    assert [[entry.status for entry in entries] for entries in seen] == [[EntryStatus.ACTIVE]]
 
 
 def test_a_joins_record_sends_only_the_status_and_charge_it_changed(
