@@ -1149,6 +1149,33 @@ def test_seats_follow_locked_entries_saved_again_and_again(backend: Backend) -> 
         assert uow.entries.lock_all(["e1"]) == [entry]
 
 
+def test_after_a_commit_a_save_all_knows_nothing_of_what_was_locked_or_read(
+    backend: Backend,
+) -> None:
+    """A commit ends the transaction's locks, and others may then change what it read: a
+    save in the next transaction of the same unit of work counts seats from the rows as
+    they are, and writes the whole entry."""
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
+        uow.commit()
+    with backend.uow() as first:
+        (entry,) = first.entries.lock_all(["e1"])
+        first.commit()
+        if backend.name != "memory":  # the memory store's unit of work holds the store
+            with backend.uow() as second:
+                declined = second.entries.get("e1")
+                declined.decline("card declined")
+                second.entries.save(declined)
+                second.commit()
+        entry.accept("ch_e1")
+        first.entries.save_all([entry])
+        first.commit()
+    with backend.uow() as uow:
+        assert uow.entries.lock_all(["e1"]) == [entry]
+        assert uow.entries.seats_taken("c1") == 1
+
+
 def test_a_locked_entry_waits_for_the_locker_and_then_sees_its_change(
     fresh_postgres: Backend,
 ) -> None:

@@ -197,10 +197,11 @@ def _replace_params(entry: Entry) -> dict[str, object]:
 class SqlEntries:
     """Entries; every change of one's seat moves its contest's counter (seats.SeatCounters).
 
-    The entries this unit of work read one by one or by a list (not the big reads) or
+    The entries this transaction read one by one or by a list (not the big reads) or
     saved are kept as they were then (`entry_fields`), so that `save_all` writes only the
     columns that changed since: a join's record changes an entry's status and charge, and
-    sends neither its lineups nor its fixed columns back (decision 0067).
+    sends neither its lineups nor its fixed columns back (decision 0067). A commit
+    forgets them (`forget`).
     """
 
     def __init__(self, db: Statements, seats: SeatCounters) -> None:
@@ -216,9 +217,19 @@ class SqlEntries:
         for entry in entries:
             self._as_stored[entry.entry_id] = entry_fields(entry)
 
+    def _hold(self, entries: Iterable[Entry]) -> None:
+        """`entries` are stored as they are now, in rows this transaction holds locked."""
+        for entry in entries:
+            self._held[entry.entry_id] = (entry.contest_id, entry.status.value)
+
+    def forget(self) -> None:
+        """The transaction ended: its locks are gone, and others may change what it read."""
+        self._as_stored.clear()
+        self._held.clear()
+
     def _changed_columns(self, entries: Sequence[Entry]) -> tuple[str, ...]:
         """The key and the columns whose value any of `entries` changed since it was read
-        or written here; every column when one of them was not."""
+        or saved in this transaction; every column when one of them was not."""
         moved: set[int] = set()
         for entry in entries:
             before = self._as_stored.get(entry.entry_id)
@@ -259,11 +270,6 @@ class SqlEntries:
         self._seats.move(seat_moves([entry], {} if before is None else {entry.entry_id: before}))
         self._stored([entry])
         self._hold([entry])
-
-    def _hold(self, entries: Iterable[Entry]) -> None:
-        """`entries` are stored as they are now, in rows this transaction holds locked."""
-        for entry in entries:
-            self._held[entry.entry_id] = (entry.contest_id, entry.status.value)
 
     def _replace(self, entry: Entry) -> tuple[str, str] | None:
         """Overwrite the stored entry; its (contest id, status) before, or None if it is new.

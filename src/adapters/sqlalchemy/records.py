@@ -137,23 +137,14 @@ def entry_values(entry: Entry, columns: Sequence[str] = ENTRY_COLUMN_NAMES) -> V
     return {name: _ENTRY_VALUE[name](entry) for name in columns}
 
 
+_ENTRY_FIELDS = attrgetter(*ENTRY_COLUMN_NAMES)  # an entry's attributes bear the names
+
+
 def entry_fields(entry: Entry) -> tuple[object, ...]:
     """`entry`'s fields in ENTRY_COLUMN_NAMES' order, as the entry holds them (lineups as
     objects, not text): cheap to take and to compare, to find the columns a change moved."""
-    return (
-        entry.entry_id,
-        entry.contest_id,
-        entry.user_id,
-        entry.fingerprint,
-        entry.lineup,
-        entry.payment_method,
-        entry.fee_minor,
-        entry.created_at,
-        entry.status,
-        entry.charge_id,
-        entry.reason,
-        entry.joined_lineup,
-    )
+    fields: tuple[object, ...] = _ENTRY_FIELDS(entry)
+    return fields
 
 
 class _Pairs(dict[str, tuple[str, str]]):

@@ -146,6 +146,7 @@ class SqlUnitOfWork:
         self.audit.flush()
         if self._seats is not None:
             self._seats.forget()
+        self.entries.forget()
         try:
             self._connection.commit()
         except DBAPIError as error:
