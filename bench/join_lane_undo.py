@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import join_lane
-from adapters.sqlalchemy.entries import SqlEntries
+from adapters.sqlalchemy.entries import _STATUSES_BEFORE, SqlEntries
 from adapters.sqlalchemy.records import ENTRY_COLUMN_NAMES
 from adapters.sqlalchemy.seats import SeatCounters
 from fantasy_core.entries import Entry
@@ -48,8 +48,9 @@ def undoing(cut: str, undone: Callable[[], bool]) -> None:
         save_all = SqlEntries.save_all
 
         def save(self: SqlEntries, entries: Sequence[Entry]) -> None:
-            if undone():
-                self._held.clear()
+            if undone():  # the read of what the rows held, as before the cut
+                ids = {"ids": [entry.entry_id for entry in entries]}
+                self._db.execute(_STATUSES_BEFORE, ids).all()
             save_all(self, entries)
 
         SqlEntries.save_all = save  # type: ignore[method-assign]

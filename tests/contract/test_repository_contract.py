@@ -1040,9 +1040,10 @@ def test_a_batch_write_is_one_statement_executed_once_on_postgresql(
 def test_save_all_stores_what_changed_since_the_entry_was_read_or_saved(
     backend: Backend,
 ) -> None:
-    """The SQL adapter writes only the columns an entry changed since this unit of work
-    read or saved it (decision 0067): whatever was changed, read, saved and changed back,
-    what is stored after the commit is each entry as last saved, on every backend."""
+    """The SQL adapter writes only the columns an entry changed since this transaction
+    locked or saved it, and whole entries read without a lock (decision 0067): whatever
+    was changed, saved and changed back, what is stored after the commit is each entry as
+    last saved, on every backend."""
     joined, other = an_entry("e1").lineup, lineup(3)
     assert joined != other
     with backend.uow() as uow:
@@ -1168,6 +1169,32 @@ def test_after_a_commit_a_save_all_knows_nothing_of_what_was_locked_or_read(
                 declined.decline("card declined")
                 second.entries.save(declined)
                 second.commit()
+        entry.accept("ch_e1")
+        first.entries.save_all([entry])
+        first.commit()
+    with backend.uow() as uow:
+        assert uow.entries.lock_all(["e1"]) == [entry]
+        assert uow.entries.seats_taken("c1") == 1
+
+
+def test_a_save_of_entries_read_without_a_lock_reads_what_their_rows_hold_first(
+    fresh_postgres: Backend,
+) -> None:
+    """Only rows locked by this transaction (lock_all, or saved) are known without asking:
+    an entry read by `get` can change under another transaction before it is saved, and
+    its seat moves by what the row holds then."""
+    backend = fresh_postgres
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
+        uow.commit()
+    with backend.uow() as first:
+        entry = first.entries.get("e1")
+        with backend.uow() as second:
+            declined = second.entries.get("e1")
+            declined.decline("card declined")
+            second.entries.save(declined)
+            second.commit()
         entry.accept("ch_e1")
         first.entries.save_all([entry])
         first.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import BindParameter, Row, Select, Update, bindparam, func, select
 from sqlalchemy.dialects import postgresql
@@ -129,6 +129,9 @@ def _entries_by(name: str) -> ListQuery[Select[Any]]:
 
 _ENTRIES_BY = {name: _entries_by(name) for name in ("entry_id", "fingerprint")}
 _LOCK_ENTRIES = lock_in_key_order(t.entries, t.entries.c.entry_id, _ENTRY_COLUMNS)
+# Where an entry's contest and status lie among its fields (records.entry_fields).
+_CONTEST_AT = ENTRY_COLUMN_NAMES.index("contest_id")
+_STATUS_AT = ENTRY_COLUMN_NAMES.index("status")
 # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE made this unit of work the only writer.
 _STATUSES_BEFORE = list_query(
     lambda one_of: (
@@ -197,42 +200,41 @@ def _replace_params(entry: Entry) -> dict[str, object]:
 class SqlEntries:
     """Entries; every change of one's seat moves its contest's counter (seats.SeatCounters).
 
-    The entries this transaction read one by one or by a list (not the big reads) or
-    saved are kept as they were then (`entry_fields`), so that `save_all` writes only the
-    columns that changed since: a join's record changes an entry's status and charge, and
-    sends neither its lineups nor its fixed columns back (decision 0067). A commit
-    forgets them (`forget`).
+    The entries whose rows this transaction holds locked (read with `lock_all`, or saved)
+    are kept as they are stored (`entry_fields`), so that `save_all` reads nothing before
+    it writes them and writes only the columns that changed since: a join's record changes
+    an entry's status and charge, and sends neither its lineups nor its fixed columns back
+    (decision 0067). An entry read without a lock is written whole, as another transaction
+    may have changed its row meanwhile. A commit forgets them all (`forget`).
     """
 
     def __init__(self, db: Statements, seats: SeatCounters) -> None:
         self._db = db
         self._seats = seats
-        self._as_stored: dict[str, tuple[object, ...]] = {}
-        # The (contest id, status) stored for each entry whose row this transaction holds
-        # locked (lock_all, or saved since): what save_all would otherwise read first.
-        self._held: dict[str, tuple[str, str]] = {}
-
-    def _stored(self, entries: Iterable[Entry]) -> None:
-        """`entries` are as stored now (read, or saved by this unit of work)."""
-        for entry in entries:
-            self._as_stored[entry.entry_id] = entry_fields(entry)
+        # The fields of each entry whose row this transaction holds locked (lock_all, or
+        # saved since), as the row stores them: no one else can change them until the end.
+        self._held: dict[str, tuple[object, ...]] = {}
 
     def _hold(self, entries: Iterable[Entry]) -> None:
         """`entries` are stored as they are now, in rows this transaction holds locked."""
         for entry in entries:
-            self._held[entry.entry_id] = (entry.contest_id, entry.status.value)
+            self._held[entry.entry_id] = entry_fields(entry)
+
+    def _held_before(self, entry_id: str) -> tuple[str, str]:
+        """The (contest id, status) a row this transaction holds locked stores."""
+        fields = self._held[entry_id]
+        return str(fields[_CONTEST_AT]), cast(EntryStatus, fields[_STATUS_AT]).value
 
     def forget(self) -> None:
-        """The transaction ended: its locks are gone, and others may change what it read."""
-        self._as_stored.clear()
+        """The transaction ended: its locks are gone, and others may change those rows."""
         self._held.clear()
 
     def _changed_columns(self, entries: Sequence[Entry]) -> tuple[str, ...]:
-        """The key and the columns whose value any of `entries` changed since it was read
-        or saved in this transaction; every column when one of them was not."""
+        """The key and the columns whose value any of `entries` changed since this
+        transaction locked or saved it; every column when it holds one of them unlocked."""
         moved: set[int] = set()
         for entry in entries:
-            before = self._as_stored.get(entry.entry_id)
+            before = self._held.get(entry.entry_id)
             if before is None:
                 return ENTRY_COLUMN_NAMES
             now = entry_fields(entry)
@@ -268,7 +270,6 @@ class SqlEntries:
                 missing_parent=UnknownContest(f"no contest {entry.contest_id}"),
             )
         self._seats.move(seat_moves([entry], {} if before is None else {entry.entry_id: before}))
-        self._stored([entry])
         self._hold([entry])
 
     def _replace(self, entry: Entry) -> tuple[str, str] | None:
@@ -295,11 +296,7 @@ class SqlEntries:
 
     def _one(self, column: str, value: str) -> Entry | None:
         row = self._db.execute(_ENTRY_BY[column], {"value": value}).first()
-        if row is None:
-            return None
-        entry = EntryReader().entry(row)
-        self._stored([entry])
-        return entry
+        return None if row is None else EntryReader().entry(row)
 
     def get(self, entry_id: str) -> Entry:
         entry = self._one("entry_id", entry_id)
@@ -385,8 +382,9 @@ class SqlEntries:
         if not entries:
             return
         _distinct([e.entry_id for e in entries])
-        before = {e.entry_id: self._held[e.entry_id] for e in entries if e.entry_id in self._held}
-        if len(before) < len(entries):
+        if all(e.entry_id in self._held for e in entries):
+            before = {e.entry_id: self._held_before(e.entry_id) for e in entries}
+        else:
             rows = self._db.execute(_STATUSES_BEFORE, {"ids": [e.entry_id for e in entries]})
             before = {str(r.entry_id): (str(r.contest_id), str(r.status)) for r in rows}
         stored = [e for e in entries if e.entry_id in before]
@@ -399,7 +397,6 @@ class SqlEntries:
         if new:
             self._db.add_rows(t.entries, [entry_values(e) for e in new], missing_parent=missing)
         self._seats.move(seat_moves(entries, before))
-        self._stored(entries)
         self._hold(entries)
 
     def _many(self, column: str, values: Iterable[str]) -> dict[str, Entry]:
@@ -408,8 +405,7 @@ class SqlEntries:
             return {}
         reader = EntryReader()
         rows = self._db.execute(_ENTRIES_BY[column], {"values": wanted})
-        entries = [reader.entry(row) for row in rows]
-        self._stored(entries)
+        entries = (reader.entry(row) for row in rows)
         return {getattr(e, column): e for e in entries}
 
     def lock_all(self, entry_ids: Sequence[str]) -> list[Entry]:
@@ -422,7 +418,6 @@ class SqlEntries:
         missing = [i for i in entry_ids if i not in found]
         if missing:
             raise UnknownEntry(f"no entries {missing}")
-        self._stored(found.values())
         self._hold(found.values())
         return [found[i] for i in entry_ids]
 
