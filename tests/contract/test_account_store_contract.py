@@ -3,14 +3,18 @@ PostgreSQL), and the accounts service over it: an email registers once, logins s
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import attrs
 import pytest
+from psycopg.pq import TransactionStatus
+from sqlalchemy import Connection, event
 
 from adapters.memory import MemoryAccountStore
 from adapters.sqlalchemy import SqlAccountStore, open_database
+from adapters.sqlalchemy.tables import revoked_tokens
 from apps.accounts import AccountError, Accounts, Passwords
 from contract.backends import Backend
 from fantasy_core.accounts import Account, Role
@@ -128,6 +132,59 @@ def test_token_checks_read_the_accounts_and_the_revoked_tokens_together(
     assert set(store.token_checks(users, [])[0]) == {"user-1"}
     assert store.token_checks([], tokens) == ({}, {"token-a"})
     assert store.token_checks([], []) == ({}, set())
+
+
+def test_account_reads_wait_for_no_writer(sql_backend: Backend) -> None:
+    """A request's token check reads while a unit of work writes: on SQLite it must not
+    queue behind the writer's lock (BEGIN IMMEDIATE) for SQLite's busy timeout."""
+    store = SqlAccountStore(sql_backend.sql)
+    store.add(an_account())
+    now = datetime.now(UTC)
+    store.revoke_token("token-a", "user-1", now + timedelta(hours=1), now)
+    answers: list[object] = []
+
+    def read() -> None:
+        answers.append(store.token_checks(["user-1"], ["token-a", "token-b"]))
+        answers.append(store.get_many(["user-1"]))
+        answers.append(store.by_email("ann@example.com"))
+        answers.append(store.revoked(["token-a", "token-b"]))
+
+    with sql_backend.sql.begin() as writer:  # SQLite: BEGIN IMMEDIATE, the writer's lock
+        revoking = {"token_id": "token-b", "user_id": "user-1", "expires_at": now}
+        writer.execute(revoked_tokens.insert().values(**revoking))
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join(timeout=10)
+        assert not reader.is_alive(), "an account read waited for a writer"
+    # What the writer had not committed yet was not seen.
+    assert answers == [
+        ({"user-1": an_account()}, {"token-a"}),
+        {"user-1": an_account()},
+        an_account(),
+        {"token-a"},
+    ]
+    assert store.revoked(["token-b"]) == {"token-b"}
+
+
+def test_account_reads_on_postgresql_run_outside_a_transaction(fresh_postgres: Backend) -> None:
+    """No BEGIN and ROLLBACK around a token check: two round trips of every request's check
+    that buy nothing (at READ COMMITTED each statement has its own snapshot anyway)."""
+    store = SqlAccountStore(fresh_postgres.sql)
+    store.add(an_account())
+    statuses: list[int] = []
+
+    def after(connection: Connection, *_: object) -> None:
+        statuses.append(connection.connection.dbapi_connection.info.transaction_status)
+
+    event.listen(fresh_postgres.sql, "after_cursor_execute", after)
+    try:
+        store.token_checks(["user-1"], ["token-a"])
+        store.get_many(["user-1"])
+        store.by_email("ann@example.com")
+        store.revoked(["token-a"])
+    finally:
+        event.remove(fresh_postgres.sql, "after_cursor_execute", after)
+    assert statuses == [TransactionStatus.IDLE] * 5
 
 
 def test_a_token_revoked_through_one_process_is_revoked_for_another(tmp_path: Path) -> None:

@@ -7,9 +7,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, Row, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Row, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
+from adapters.sqlalchemy.engine import READING
 from adapters.sqlalchemy.errors import store_unavailable, unreachable
 from adapters.sqlalchemy.lists import list_query
 from adapters.sqlalchemy.tables import revoked_tokens, user_accounts
@@ -51,7 +52,7 @@ class SqlAccountStore:
         wanted = sorted(set(user_ids))
         if not wanted:
             return {}
-        with _translating(), self._engine.connect() as connection:
+        with _reading(self._engine) as connection:
             rows = connection.execute(_BY_IDS.for_(connection), {"ids": wanted})
             return {row.user_id: _account(row) for row in rows}
 
@@ -101,7 +102,7 @@ class SqlAccountStore:
         wanted = sorted(set(token_ids))
         if not wanted:
             return set()
-        with _translating(), self._engine.connect() as connection:
+        with _reading(self._engine) as connection:
             rows = connection.execute(_REVOKED.for_(connection), {"ids": wanted})
             return {row.token_id for row in rows}
 
@@ -113,9 +114,9 @@ class SqlAccountStore:
         revoked: set[str] = set()
         if not users and not tokens:
             return found, revoked
-        # One connection for both reads: a connection is a pre-ping, a BEGIN and a
-        # ROLLBACK at its return, three round trips the second read need not pay.
-        with _translating(), self._engine.connect() as connection:
+        # One connection for both reads: a connection is a pre-ping the second read need
+        # not pay.
+        with _reading(self._engine) as connection:
             if users:
                 rows = connection.execute(_BY_IDS.for_(connection), {"ids": users})
                 found = {row.user_id: _account(row) for row in rows}
@@ -125,9 +126,24 @@ class SqlAccountStore:
         return found, revoked
 
     def _one(self, condition: ColumnElement[bool]) -> Account | None:
-        with _translating(), self._engine.connect() as connection:
+        with _reading(self._engine) as connection:
             row = connection.execute(select(*_COLUMNS).where(condition)).first()
         return None if row is None else _account(row)
+
+
+@contextmanager
+def _reading(engine: Engine) -> Iterator[Connection]:
+    """A connection for reads, which take no lock: on PostgreSQL each statement on its own
+    (at READ COMMITTED a transaction gives each statement its own snapshot anyway, and
+    its BEGIN and ROLLBACK were two round trips a token check); on SQLite a deferred
+    transaction, a snapshot that waits for no writer (BEGIN IMMEDIATE would queue every
+    request's token check behind the writes)."""
+    with _translating(), engine.connect() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
+        else:
+            connection.execution_options(**{READING: True})
+        yield connection
 
 
 @contextmanager
