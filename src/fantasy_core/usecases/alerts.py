@@ -105,7 +105,7 @@ def clear_now(p: Platform, keys: Iterable[str] = (), prefix: str | None = None) 
 
 def list_alerts(p: Platform, states: Iterable[AlertState] | None = None) -> list[StoredAlert]:
     """The alerts (in `states` when given), by first sighting."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.alerts.listed(states)
 
 

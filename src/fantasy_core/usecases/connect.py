@@ -35,7 +35,7 @@ def start_onboarding(
 
 
 def _account_id(p: Platform, user_id: str) -> str | None:
-    with p.uow() as uow:
+    with p.reading() as uow:
         account = uow.accounts.get(user_id)
     return None if account is None else account.account_id
 
@@ -132,7 +132,7 @@ def _where(payout: Payout) -> str:
 
 
 def payouts_of(p: Platform, user_id: str) -> PlayerPayouts:
-    with p.uow() as uow:
+    with p.reading() as uow:
         account = uow.accounts.get(user_id) or PayoutAccount(user_id)
         payouts = uow.payouts.for_user(user_id)
     return PlayerPayouts(

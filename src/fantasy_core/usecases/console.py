@@ -50,7 +50,7 @@ def contest_board(
     now = p.clock.now()
     wanted = [s for s in ContestState if states is None or s in states]
     rows: list[BoardRow] = []
-    with p.uow() as uow:
+    with p.reading() as uow:
         for contest_id in uow.contests.ids_in_states(wanted):
             rows.append(_row(uow, uow.contests.get(contest_id), now, thresholds))
     order = {s: n for n, s in enumerate(ContestState)}
@@ -104,7 +104,7 @@ def audit_of_payout(p: Platform, payout: str) -> list[AuditRecord]:
     """Every record about one payout, found by its fingerprint or its gateway transfer id:
     its attempts (the contest's payout.* records of its entry) and its alerts. Raises
     UnknownPayout when there is no such payout."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         found = uow.payouts.by_transfer(payout)
         if found is None:
             found = uow.payouts.get(payout)  # raises UnknownPayout
@@ -121,7 +121,7 @@ def audit_of_payout(p: Platform, payout: str) -> list[AuditRecord]:
 def audit_of_charge(p: Platform, charge_id: str) -> list[AuditRecord]:
     """Every record about the entry a charge paid for (its join, refund, withdrawal,
     lineup changes). Raises UnknownEntry when no entry was charged with it."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         entry = uow.entries.by_charge(charge_id)
         if entry is None:
             raise UnknownEntry(f"no entry was charged with {charge_id!r}")

@@ -94,7 +94,7 @@ def _send(p: Platform, channel: AlertChannel, notice: AlertNotice) -> bool:
 
 def channel_health(p: Platform) -> list[ChannelHealth]:
     """Each configured channel's backlog and failure, by name."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         failing = uow.outbox.failing_since()
         backlog = uow.outbox.backlog()
     now = p.clock.now()

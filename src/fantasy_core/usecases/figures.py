@@ -55,7 +55,7 @@ class PlatformFigures:
 def platform_figures(p: Platform) -> PlatformFigures:
     """Everything `/metrics` and `fantasy status` show, read at once."""
     now = p.clock.now()
-    with p.uow() as uow:
+    with p.reading() as uow:
         contests = {s: len(uow.contests.ids_in_states([s])) for s in ContestState}
         actions = uow.audit.counts()
         payouts = dict.fromkeys(PayoutStatus, 0) | uow.payouts.count_by_status()

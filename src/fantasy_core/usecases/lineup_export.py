@@ -32,7 +32,7 @@ def exported_lineups(p: Platform, contest_id: str) -> tuple[Contest, list[Export
     lineups: picks of games not started are None until the contest completes), best
     first, with the leaderboard's ranks and points. LineupsNotPublic before lock and for
     a cancelled contest; UnknownContest for an unknown id."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         contest = uow.contests.get(contest_id)
         if contest.state not in LEADERBOARD_STATES:
             raise LineupsNotPublic(

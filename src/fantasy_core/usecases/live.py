@@ -51,7 +51,7 @@ def _started(uow: UnitOfWork, contest: Contest, p: Platform) -> frozenset[str]:
 def open_live(p: Platform, contest_id: str, window: int = TOP_WINDOW) -> LiveContest:
     """The contest's standings now. StandingsNotLive before lock, once settled, or for a
     cancelled contest; UnknownContest for an unknown id."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         contest = uow.contests.get(contest_id)
         _check_live(contest)
         slate_id = contest.terms.slate_id
@@ -76,7 +76,7 @@ def _check_live(contest: Contest) -> None:
 
 def stats_sequence(p: Platform, slate_id: str) -> int:
     """The slate's stats change sequence (StatsRepository.change_sequence): cheap to poll."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.stats.change_sequence(slate_id)
 
 
@@ -85,7 +85,7 @@ def refresh_live(p: Platform, live: LiveContest) -> StandingsUpdate | None:
     same state); else what moved. The lineups are re-read when a game has started since
     they last were (until then a swap can only exchange players with no points); the last
     update of a contest leaving the live states carries its new state and no changes."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         seq = uow.stats.change_sequence(live.slate_id)
         contest = uow.contests.get(live.contest_id)
         state = contest.state.value

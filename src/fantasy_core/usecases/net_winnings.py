@@ -15,7 +15,7 @@ def winnings_between(p: Platform, start: datetime, end: datetime) -> dict[str, W
     """Each player's fees and prizes in the contests PAID whose games completed in
     [start, end), from those contests' posting sets."""
     total: dict[str, Winnings] = {}
-    with p.uow() as uow:
+    with p.reading() as uow:
         for contest_id in uow.contests.completed_between([ContestState.PAID], start, end):
             entries = {e.fingerprint: e.user_id for e in uow.entries.for_contest(contest_id)}
             payouts = {x.fingerprint: x.user_id for x in uow.payouts.for_contest(contest_id)}
@@ -48,7 +48,7 @@ def published_figures(p: Platform, year: int, month: int) -> MonthFigures:
     """The month's median and mean net winnings of the players of contests paid that
     month, and the share of its prize money won by highly experienced players."""
     winnings = winnings_between(p, *month_bounds(year, month))
-    with p.uow() as uow:
+    with p.reading() as uow:
         experienced = uow.players.highly_experienced(winnings)
     return month_figures(
         {u: w.net for u, w in winnings.items()},

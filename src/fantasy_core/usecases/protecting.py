@@ -190,7 +190,7 @@ def located_detail(location: Location | None) -> str:
 
 def identity_holder(p: Platform, identity_key: str) -> str | None:
     """The user who registered this identity (this person), if anyone did."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.players.by_identity(identity_key)
 
 
@@ -210,7 +210,7 @@ def register_player(p: Platform, profile: PlayerProfile) -> None:
 
 def highly_experienced(p: Platform, user_ids: Sequence[str]) -> set[str]:
     """Which of `user_ids` the platform found highly experienced (leaderboards show it)."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.players.highly_experienced(user_ids)
 
 
@@ -238,7 +238,7 @@ def check_no_break(p: Platform, uow: UnitOfWork, user_id: str, now: datetime) ->
 
 
 def player_profile(p: Platform, user_id: str) -> PlayerProfile | None:
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.players.get(user_id)
 
 
@@ -280,7 +280,7 @@ class LimitStatus:
 def limits_of(p: Platform, user_id: str) -> list[LimitStatus]:
     """Every limit of the player now, in LimitKind order."""
     now = p.clock.now()
-    with p.uow() as uow:
+    with p.reading() as uow:
         profile = uow.players.get(user_id)
         if profile is None:
             raise ProfileIncomplete(f"{user_id} has no date of birth and jurisdiction on file")

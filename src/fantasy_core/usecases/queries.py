@@ -60,7 +60,7 @@ def list_contests(
     """Contests in any of `states` (all when None), by ascending id, with seats taken; with
     `after` and `limit`, one keyset page: the ids after `after`, at most `limit`."""
     wanted = list(ContestState) if states is None else states
-    with p.uow() as uow:
+    with p.reading() as uow:
         ids = uow.contests.ids_in_states(wanted, after, limit)
         return _summaries(uow, ids)
 
@@ -69,7 +69,7 @@ def latest_completed(
     p: Platform, states: Iterable[ContestState], limit: int
 ) -> list[ContestSummary]:
     """At most `limit` contests in any of `states` that have completed, the latest first."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         ids = uow.contests.latest_completed(states, limit)
         return _summaries(uow, ids)
 
@@ -128,7 +128,7 @@ def lobby_contests(
 
 def contest_summary(p: Platform, contest_id: str) -> ContestSummary:
     """Raises UnknownContest."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return _summaries(uow, [contest_id])[0]
 
 
@@ -141,20 +141,20 @@ def contest_mark(p: Platform, contest_id: str) -> ContestMark:
 
 def get_entry(p: Platform, entry_id: str) -> tuple[Entry, Contest]:
     """The entry and its contest; raises UnknownEntry."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         entry = uow.entries.get(entry_id)
         return entry, uow.contests.get(entry.contest_id)
 
 
 def entry_charged_by(p: Platform, charge_id: str) -> Entry | None:
     """The entry whose fee the gateway's charge `charge_id` pays, if any."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.entries.by_charge(charge_id)
 
 
 def entries_of(p: Platform, user_id: str) -> list[Entry]:
     """Every join attempt of a user, by ascending entry id."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.entries.for_user(user_id)
 
 
@@ -171,7 +171,7 @@ def payments_of(p: Platform, user_id: str) -> PaymentsOf:
     entries = entries_of(p, user_id)
     mine = {e.entry_id for e in entries}
     contests = sorted({e.contest_id for e in entries})
-    with p.uow() as uow:
+    with p.reading() as uow:
         refunds = [
             r for cid in contests for r in uow.refunds.for_contest(cid) if r.entry_id in mine
         ]
@@ -187,13 +187,13 @@ def payments_of(p: Platform, user_id: str) -> PaymentsOf:
 
 def player_audit(p: Platform, user_id: str) -> list[AuditRecord]:
     """The audit records of what a user did (the user as actor), oldest first."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.audit.for_actor(user_id)
 
 
 def settlement_snapshot(p: Platform, contest_id: str) -> tuple[bytes, str] | None:
     """The published settlement snapshot and its hash, or None before settlement."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         uow.contests.get(contest_id)  # raises UnknownContest
         return uow.settlements.get(contest_id)
 
@@ -205,7 +205,7 @@ def leaderboard(p: Platform, contest_id: str, offset: int = 0, limit: int = 50) 
     """
     if offset < 0 or limit < 1:
         raise ValueError(f"a page needs offset >= 0 and limit >= 1, got {offset}, {limit}")
-    with p.uow() as uow:
+    with p.reading() as uow:
         contest = uow.contests.get(contest_id)
         if contest.state not in LEADERBOARD_STATES:
             return LeaderboardPage(contest_id, contest.state, False, 0, ())
@@ -246,7 +246,7 @@ def placings(p: Platform, entries: Iterable[Entry]) -> dict[str, Placing]:
 
 
 def _placings_in(p: Platform, contest_id: str, entry_ids: list[str]) -> dict[str, Placing]:
-    with p.uow() as uow:
+    with p.reading() as uow:
         contest = uow.contests.get(contest_id)
         if contest.state not in LEADERBOARD_STATES:
             return {}
@@ -285,7 +285,7 @@ def _standings_from_snapshot(snapshot: bytes) -> list[Standing]:
 
 
 def payout_account(p: Platform, user_id: str) -> PayoutAccount | None:
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.accounts.get(user_id)
 
 
@@ -313,7 +313,7 @@ def slate_for_contests(p: Platform, slate_id: str) -> SlateForContests:
 
 def check_store(p: Platform) -> None:
     """A trivial read: raises whatever the store raises when it cannot be reached."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         uow.contests.ids_in_states([])
 
 

@@ -49,7 +49,7 @@ def explain_entry(p: Platform, entry_id: str) -> EntryExplanation:
     settlement used, the rules and stat lines of its snapshot, so it always sums
     to the settled score: a late correction is recorded, but changes nothing here.
     """
-    with p.uow() as uow:
+    with p.reading() as uow:
         entry = uow.entries.get(entry_id)
         contest = uow.contests.get(entry.contest_id)
         slate_id = contest.terms.slate_id
@@ -125,7 +125,7 @@ def _sources(
 
 def audit_trail(p: Platform, contest_id: str) -> list[AuditRecord]:
     """Every recorded action on the contest, oldest first; raises UnknownContest."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         uow.contests.get(contest_id)
         return uow.audit.for_contest(contest_id)
 
@@ -148,7 +148,7 @@ def verify_ledger(p: Platform) -> LedgerReport:
     edited in the database shows up here, and conservation is not claimed over a
     ledger that does not balance.
     """
-    with p.uow() as uow:
+    with p.reading() as uow:
         unbalanced = tuple(uow.ledger.unbalanced())
         if unbalanced:
             return LedgerReport(posting_sets=0, unbalanced=unbalanced, closed_contests=())

@@ -46,7 +46,7 @@ def submit_tax_details(
 
 
 def tax_details_of(p: Platform, user_id: str) -> TaxDetails | None:
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.tax_details.get(user_id)
 
 
@@ -61,7 +61,7 @@ def tax_report(p: Platform, year: int) -> list[TaxReportRow]:
     threshold = reporting_threshold(year)
     winnings = winnings_between(p, start, end)
     rows: list[TaxReportRow] = []
-    with p.uow() as uow:
+    with p.reading() as uow:
         for user_id in sorted(winnings):
             mine = winnings[user_id]
             if mine.net < threshold:

@@ -58,7 +58,7 @@ def lineup_views(
 ) -> dict[str, LineupView]:
     """The lineups of `entries` (of contest `contest_id`) as `viewer` sees them now, by entry
     id; the contest and its games' starts are read once."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         contest = uow.contests.get(contest_id)
         starts = game_starts(uow, contest)
     now = p.clock.now()
