@@ -21,6 +21,7 @@ from adapters.sqlalchemy.tables import revoked_tokens
 from contract.backends import Backend
 from fantasy_core.platform import Platform
 from fantasy_core.usecases.alerts import list_alerts
+from fantasy_core.usecases.calendar import paused_lines
 from fantasy_core.usecases.connect import payouts_of
 from fantasy_core.usecases.console import contest_board
 from fantasy_core.usecases.delivery import channel_health
@@ -36,7 +37,9 @@ from fantasy_core.usecases.queries import (
     player_audit,
 )
 from fantasy_core.usecases.reports import audit_trail, explain_entry, verify_ledger
+from fantasy_core.usecases.stats import slates_to_watch
 from fantasy_core.usecases.tax import tax_details_of, tax_report
+from fantasy_core.usecases.watchdogs import worker_silence
 from fantasy_core.watchdog_rules import WatchdogThresholds
 from support.sql_world import SqlWorld
 
@@ -64,6 +67,10 @@ READS: dict[str, Read] = {
     "tax details": lambda p, _c, _e: tax_details_of(p, "ann"),
     "net winnings": lambda p, _c, _e: winnings_between(p, EPOCH, datetime.now(UTC)),
     "tax report": lambda p, _c, _e: tax_report(p, 2025),
+    # The worker's reads before its writes.
+    "paused calendar lines": lambda p, _c, _e: paused_lines(p),
+    "slates to watch": lambda p, _c, _e: slates_to_watch(p),
+    "worker silence": lambda p, _c, _e: worker_silence(p, WatchdogThresholds()),
 }
 
 

@@ -60,7 +60,7 @@ def run_calendar(p: Platform) -> CalendarReport:
     recent = {
         s.slate_id: s for s in schedules if s.sport in sports and now < s.first_kickoff + RECENT
     }
-    with p.uow() as uow:
+    with p.reading() as uow:
         openings = uow.calendar.opened(recent)
         paused = uow.calendar.paused_lines()
     states = _line_states(p, openings)
@@ -82,7 +82,7 @@ def _line_states(
     refilled = {line.key for line in p.calendar.lines if line.refill}
     opened: dict[tuple[str, str], set[int]] = defaultdict(set)
     full: dict[tuple[str, str], int] = defaultdict(int)
-    with p.uow() as uow:
+    with p.reading() as uow:
         for opening in openings:
             where = (opening.key.slate_id, opening.key.line)
             opened[where].add(opening.key.sequence)
@@ -178,7 +178,7 @@ def _move_locks(
 
 def paused_lines(p: Platform) -> set[str]:
     """The calendar lines an operator paused."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         return uow.calendar.paused_lines()
 
 

@@ -42,7 +42,7 @@ def deliver_notices(p: Platform) -> DeliveryReport:
     channels = {c.name: c for c in p.channels}
     if not channels:
         return DeliveryReport(0, 0)
-    with p.uow() as uow:
+    with p.reading() as uow:
         due = uow.outbox.due(p.clock.now(), p.delivery.batch, sorted(channels))
     delivered = failed = 0
     # An incident's changes in the order they happened (they may fall due together).

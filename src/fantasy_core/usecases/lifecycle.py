@@ -30,7 +30,7 @@ def tick(p: Platform) -> list[ContestTransitioned]:
     Safe to run from several workers at once: each step locks the contest and
     re-checks its guard, so a step another worker took is not taken again.
     """
-    with p.uow() as uow:
+    with p.reading() as uow:
         ids = uow.contests.ids_in_states(OPEN)
     moved: list[ContestTransitioned] = []
     for contest_id in ids:

@@ -60,7 +60,7 @@ def execute_payouts(p: Platform) -> int:
     authentication failure stops all payouts for this run and alerts once.
     Up to `p.payout_senders` payouts are in flight at once (one: strictly in turn).
     """
-    with p.uow() as uow:
+    with p.reading() as uow:
         contests = uow.contests.ids_in_states([ContestState.SETTLED])
         now = p.clock.now()
         found = [payout for cid in contests for payout in uow.payouts.for_contest(cid)]

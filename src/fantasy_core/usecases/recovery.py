@@ -30,7 +30,7 @@ def resolve_reservations(
     `action_window` or the contest locked. Returns how many were resolved.
     """
     now = p.clock.now()
-    with p.uow() as uow:
+    with p.reading() as uow:
         waiting = uow.entries.with_status([EntryStatus.RESERVED, EntryStatus.PENDING_ACTION])
         stale = [
             e

@@ -50,7 +50,7 @@ def send_refunds(p: Platform, contest_id: str | None = None) -> int:
     lost reply refunds nothing twice. Failures stay pending and are retried on
     the next run; repeated failures alert.
     """
-    with p.uow() as uow:
+    with p.reading() as uow:
         pending = [r for r in uow.refunds.pending() if contest_id in (None, r.contest_id)]
         currencies = {r.contest_id: uow.contests.get(r.contest_id).terms.currency for r in pending}
     confirmed = 0

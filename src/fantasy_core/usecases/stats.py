@@ -33,7 +33,7 @@ def feed_invalid_prefix(slate_id: str) -> str:
 
 def slates_to_watch(p: Platform) -> list[str]:
     """Slates of contests whose games matter now (locked, live or awaiting settlement)."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         ids = uow.contests.ids_in_states(WATCHED)
         return sorted({uow.contests.get(cid).terms.slate_id for cid in ids})
 

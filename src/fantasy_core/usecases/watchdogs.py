@@ -115,7 +115,7 @@ def forget_worker(p: Platform, worker_id: str) -> None:
 
 def worker_silence(p: Platform, thresholds: WatchdogThresholds) -> WorkerSilence:
     now = p.clock.now()
-    with p.uow() as uow:
+    with p.reading() as uow:
         passes = uow.workers.last_passes()
     silent = {w: at for w, at in passes.items() if rules.worker_silent(at, now, thresholds)}
     return WorkerSilence(max(passes.values(), default=None), silent)
@@ -125,7 +125,7 @@ def watch_workers(p: Platform, thresholds: WatchdogThresholds, worker_id: str) -
     """Alert each other worker silent for `worker_silent`; resolve those passing again."""
     now = p.clock.now()
     silence = worker_silence(p, thresholds)
-    with p.uow() as uow:
+    with p.reading() as uow:
         alerted = set(uow.alerts.unresolved_keys(WORKER_SILENT))
     raised = []
     for other, at in silence.silent.items():
@@ -150,7 +150,7 @@ def watch_locks(p: Platform, thresholds: WatchdogThresholds) -> list[str]:
     alerts of contests that have moved on."""
     now = p.clock.now()
     found: dict[str, tuple[str, str | None]] = {}
-    with p.uow() as uow:
+    with p.reading() as uow:
         for cid in uow.contests.ids_in_states([ContestState.SCHEDULED]):
             lock_at = uow.contests.get(cid).terms.lock_at
             late = rules.lock_overdue(lock_at, now, thresholds)
@@ -169,7 +169,7 @@ def watch_live(p: Platform, thresholds: WatchdogThresholds) -> list[str]:
     alerts of contests that completed (or were cancelled)."""
     now = p.clock.now()
     found: dict[str, tuple[str, str | None]] = {}
-    with p.uow() as uow:
+    with p.reading() as uow:
         ends: dict[str, datetime | None] = {}
         for cid in uow.contests.ids_in_states([ContestState.LIVE]):
             slate_id = uow.contests.get(cid).terms.slate_id
@@ -194,7 +194,7 @@ def watch_payouts(p: Platform, thresholds: WatchdogThresholds) -> list[str]:
     for `payouts_stalled` (counted from settlement); resolve once they move or are all paid."""
     now = p.clock.now()
     found: dict[str, tuple[str, str | None]] = {}
-    with p.uow() as uow:
+    with p.reading() as uow:
         for cid in uow.contests.ids_in_states([ContestState.SETTLED]):
             last_move = uow.audit.last_at(cid, PAYOUT_MOVES)
             if last_move is None:
@@ -217,7 +217,7 @@ def watch_feeds(p: Platform, thresholds: WatchdogThresholds) -> list[str]:
     `feed_stale` (it is down, unreadable, or refused since then); resolve once it does."""
     now = p.clock.now()
     found: dict[str, tuple[str, str | None]] = {}
-    with p.uow() as uow:
+    with p.reading() as uow:
         slates = sorted(
             {
                 uow.contests.get(c).terms.slate_id
@@ -259,7 +259,7 @@ def watch_ledger(p: Platform) -> list[str]:
 def _settle(p: Platform, prefix: str, found: dict[str, tuple[str, str | None]]) -> list[str]:
     """Raise each alert `found` (key: message, contest), critical; resolve the unresolved
     alerts under `prefix` no longer found. The keys raised."""
-    with p.uow() as uow:
+    with p.reading() as uow:
         alerted = set(uow.alerts.unresolved_keys(prefix))
     for key, (message, contest_id) in sorted(found.items()):
         p.alert(key, message, contest_id=contest_id, critical=True)

@@ -37,7 +37,7 @@ def _review_players(p: Platform, settled: list[str]) -> None:
     Their status is reviewed now, so that it shows on their profile and leaderboard rows
     before any rule depends on it (decision 0044)."""
     candidates: set[str] = set()
-    with p.uow() as uow:
+    with p.reading() as uow:
         for contest_id in settled:
             candidates.update(
                 payout.user_id
