@@ -28,9 +28,10 @@ from litestar import Litestar, get, post
 from sqlalchemy import BigInteger, Column, Engine, Identity, MetaData, Table, Text, insert
 from uvicorn.supervisors import Multiprocess
 
-from apps.api.app import create_app, freeze_startup_heap
+from apps.api.app import create_app
 from apps.api.state import JOINS, SERVICES, TOKENS
 from apps.bootstrap import Services, start
+from apps.heap import freeze_startup_heap
 from apps.settings import load_settings
 from fantasy_core.accounts import Account
 from fantasy_core.contest import ContestTerms

@@ -13,8 +13,9 @@ from pathlib import Path
 import uvicorn
 from litestar import Response, get
 
-from apps.api.app import create_app, freeze_startup_heap
+from apps.api.app import create_app
 from apps.bootstrap import start
+from apps.heap import freeze_startup_heap
 from apps.settings import load_settings
 from apps.templates import template
 from fantasy_core.usecases.contests import create_contest

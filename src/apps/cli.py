@@ -469,7 +469,8 @@ def _add_serve(commands: argparse._SubParsersAction[_Parser]) -> None:
 
 
 def _run_serve(args: argparse.Namespace) -> None:
-    from apps.api.app import create_app, freeze_startup_heap  # noqa: PLC0415
+    from apps.api.app import create_app  # noqa: PLC0415
+    from apps.heap import freeze_startup_heap  # noqa: PLC0415
     from apps.logs import configure_logging  # noqa: PLC0415
     from apps.serving import serve  # noqa: PLC0415
 

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 import attrs
 
+from apps.heap import freeze_startup_heap
 from apps.logs import configure_logging
 from fantasy_core.errors import PaymentOutcomeUnknown
 from fantasy_core.money import Money
@@ -104,6 +105,10 @@ def serve_lane(settings: Settings, make: MakeServices, connection: Connection) -
     except BaseException as error:
         connection.send(("failed", RaisedThere.of(error)))
         raise
+    # As the API process does before it serves: without it every full collection walked
+    # the ~134,000 objects start-up made, pausing a batch for 80-105 ms, the joins' p99
+    # (docs/performance.md, 2026-12-04 night).
+    freeze_startup_heap()
     sending = threading.Lock()
     gateway = services.platform.gateway
 

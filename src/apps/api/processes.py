@@ -13,7 +13,8 @@ import os
 
 from litestar import Litestar
 
-from apps.api.app import create_app, freeze_startup_heap
+from apps.api.app import create_app
+from apps.heap import freeze_startup_heap
 from apps.logs import configure_logging
 from apps.settings import load_settings
 
