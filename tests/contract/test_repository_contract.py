@@ -1150,31 +1150,45 @@ def test_seats_follow_locked_entries_saved_again_and_again(backend: Backend) -> 
         assert uow.entries.lock_all(["e1"]) == [entry]
 
 
+def _one_reserved_entry(backend: Backend) -> None:
+    """Contest c1 with one entry, e1, reserved (holding a seat), committed."""
+    with backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
+        uow.commit()
+
+
+def _declined_by_another_unit_of_work(backend: Backend) -> None:
+    """Another unit of work declines e1 (giving its seat back) and commits."""
+    with backend.uow() as second:
+        declined = second.entries.get("e1")
+        declined.decline("card declined")
+        second.entries.save(declined)
+        second.commit()
+
+
+def _stored_as_saved_holding_one_seat(backend: Backend, entry: Entry) -> None:
+    with backend.uow() as uow:
+        assert uow.entries.lock_all(["e1"]) == [entry]
+        assert uow.entries.seats_taken("c1") == 1
+
+
 def test_after_a_commit_a_save_all_knows_nothing_of_what_was_locked_or_read(
     backend: Backend,
 ) -> None:
     """A commit ends the transaction's locks, and others may then change what it read: a
     save in the next transaction of the same unit of work counts seats from the rows as
     they are, and writes the whole entry."""
-    with backend.uow() as uow:
-        uow.contests.add(a_contest("c1"))
-        uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
-        uow.commit()
+    _one_reserved_entry(backend)
     with backend.uow() as first:
         (entry,) = first.entries.lock_all(["e1"])
         first.commit()
         if backend.name != "memory":  # the memory store's unit of work holds the store
-            with backend.uow() as second:
-                declined = second.entries.get("e1")
-                declined.decline("card declined")
-                second.entries.save(declined)
-                second.commit()
+            _declined_by_another_unit_of_work(backend)
         entry.accept("ch_e1")
         first.entries.save_all([entry])
         first.commit()
-    with backend.uow() as uow:
-        assert uow.entries.lock_all(["e1"]) == [entry]
-        assert uow.entries.seats_taken("c1") == 1
+    _stored_as_saved_holding_one_seat(backend, entry)
 
 
 def test_a_save_of_entries_read_without_a_lock_reads_what_their_rows_hold_first(
@@ -1184,33 +1198,21 @@ def test_a_save_of_entries_read_without_a_lock_reads_what_their_rows_hold_first(
     an entry read by `get` can change under another transaction before it is saved, and
     its seat moves by what the row holds then."""
     backend = fresh_postgres
-    with backend.uow() as uow:
-        uow.contests.add(a_contest("c1"))
-        uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
-        uow.commit()
+    _one_reserved_entry(backend)
     with backend.uow() as first:
         entry = first.entries.get("e1")
-        with backend.uow() as second:
-            declined = second.entries.get("e1")
-            declined.decline("card declined")
-            second.entries.save(declined)
-            second.commit()
+        _declined_by_another_unit_of_work(backend)
         entry.accept("ch_e1")
         first.entries.save_all([entry])
         first.commit()
-    with backend.uow() as uow:
-        assert uow.entries.lock_all(["e1"]) == [entry]
-        assert uow.entries.seats_taken("c1") == 1
+    _stored_as_saved_holding_one_seat(backend, entry)
 
 
 def test_a_locked_entry_waits_for_the_locker_and_then_sees_its_change(
     fresh_postgres: Backend,
 ) -> None:
     backend = fresh_postgres
-    with backend.uow() as uow:
-        uow.contests.add(a_contest("c1"))
-        uow.entries.add(an_entry("e1", "c1", status=EntryStatus.RESERVED))
-        uow.commit()
+    _one_reserved_entry(backend)
 
     def accept(uow: UnitOfWork, entries: list[Entry]) -> None:
         entries[0].accept("ch_e1")
