@@ -18,7 +18,7 @@ from adapters.sqlalchemy.records import (
     terms_to_text,
 )
 from adapters.sqlalchemy.seats import SeatCounters
-from adapters.sqlalchemy.statements import Statements
+from adapters.sqlalchemy.statements import Prepared, Statements
 from fantasy_core.contest import Contest, ContestMark, ContestTerms
 from fantasy_core.errors import (
     ConcurrentUpdate,
@@ -32,21 +32,24 @@ from fantasy_core.lifecycle import ContestState
 # Every column but the terms' text (tens of kilobytes): a read takes their digest, and the
 # text only for terms this process has not parsed yet (decision 0066).
 _READ = [column for column in t.contests.c if column.name != "terms"]
-_GET_CONTEST = select(*_READ).where(t.contests.c.contest_id == bindparam("contest_id"))
+_GET = select(*_READ).where(t.contests.c.contest_id == bindparam("contest_id"))
+_GET_CONTEST = Prepared(_GET)
 # A contest's version and seats alone: what a reader keeping the contest checks per read.
-_MARK = select(t.contests.c.version, t.contests.c.seats_taken).where(
-    t.contests.c.contest_id == bindparam("contest_id")
+_MARK = Prepared(
+    select(t.contests.c.version, t.contests.c.seats_taken).where(
+        t.contests.c.contest_id == bindparam("contest_id")
+    )
 )
 # PostgreSQL: FOR NO KEY UPDATE serialises lockers like FOR UPDATE, but lets other
 # transactions insert rows that reference the contest (their foreign key checks take
 # KEY SHARE). SQLite renders nothing: BEGIN IMMEDIATE already made this unit of work the
 # only writer.
-_LOCK_CONTEST = _GET_CONTEST.with_for_update(key_share=True)
+_LOCK_CONTEST = Prepared(_GET.with_for_update(key_share=True))
 # Several at once, in ascending id order (no deadlock between lockers of overlapping sets).
-_LOCK_CONTESTS = lock_in_key_order(t.contests, t.contests.c.contest_id, _READ)
+_LOCK_CONTESTS = Prepared(lock_in_key_order(t.contests, t.contests.c.contest_id, _READ))
 # The whole rows, terms included, of contests whose terms a read had not parsed yet.
-_WITH_TERMS = list_query(
-    lambda one_of: select(t.contests).where(one_of(t.contests.c.contest_id, "ids"))
+_WITH_TERMS = Prepared(
+    list_query(lambda one_of: select(t.contests).where(one_of(t.contests.c.contest_id, "ids")))
 )
 
 
@@ -84,7 +87,7 @@ class SqlContests:
         unknown = sorted({row.contest_id for row in rows if row.terms_digest not in terms})
         fresh: dict[str, Row[Any]] = {}
         if unknown:
-            for row in self._db.execute(_WITH_TERMS, {"ids": unknown}):
+            for row in self._db.run(_WITH_TERMS, {"ids": unknown}):
                 terms[row.terms_digest] = cache.learn(row.contest_id, row.terms_digest, row.terms)
                 fresh[row.contest_id] = row
         missing = [cid for cid in unknown if cid not in fresh]
@@ -108,7 +111,7 @@ class SqlContests:
 
     def _read(self, contest_id: str, *, for_update: bool) -> Contest:
         query = _LOCK_CONTEST if for_update else _GET_CONTEST
-        row = self._db.execute(query, {"contest_id": contest_id}).first()
+        row = self._db.run(query, {"contest_id": contest_id}).first()
         if row is None:
             raise UnknownContest(f"no contest {contest_id}")
         if for_update:
@@ -119,7 +122,7 @@ class SqlContests:
         return self._read(contest_id, for_update=False)
 
     def mark(self, contest_id: str) -> ContestMark:
-        row = self._db.execute(_MARK, {"contest_id": contest_id}).first()
+        row = self._db.run(_MARK, {"contest_id": contest_id}).first()
         if row is None:
             raise UnknownContest(f"no contest {contest_id}")
         return ContestMark(contest_id, int(row.version), int(row.seats_taken))
@@ -131,7 +134,7 @@ class SqlContests:
         wanted = sorted(set(contest_ids))
         if not wanted:
             return {}
-        rows = self._db.execute(_LOCK_CONTESTS, {"ids": wanted}).all()
+        rows = self._db.run(_LOCK_CONTESTS, {"ids": wanted}).all()
         for row in rows:
             self._seats.read_with_lock(row.contest_id, int(row.seats_taken))
         return {contest.contest_id: self._remember(contest) for contest in self._built(rows)}

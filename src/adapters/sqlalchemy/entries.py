@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import BindParameter, Row, Select, Update, bindparam, func, select
+from sqlalchemy import BindParameter, Row, Select, Update, bindparam, func, literal, select
 from sqlalchemy.dialects import postgresql
 
 from adapters.sqlalchemy import tables as t
@@ -21,7 +21,7 @@ from adapters.sqlalchemy.records import (
     utc,
 )
 from adapters.sqlalchemy.seats import SEAT_STATUSES, SeatCounters, seat_moves
-from adapters.sqlalchemy.statements import STREAM_BATCH, Statements
+from adapters.sqlalchemy.statements import STREAM_BATCH, Prepared, Statements
 from fantasy_core.entries import Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
     DuplicateRecord,
@@ -112,10 +112,14 @@ _ENTRY_BY = {
 # its statistics are older than the contest's rush of joins (a contest fills from empty
 # in minutes): a join batch slowed from 439 to 295 joins/s as 18,000 entries came in.
 # Counted, only the (contest, user) index serves the WHERE clause.
-_HOLDS_SEAT = t.entries.c.status.in_(SEAT_STATUSES)
-_SEATS_OF_USER = select(func.count().filter(_HOLDS_SEAT)).where(
-    t.entries.c.contest_id == bindparam("contest_id"),
-    t.entries.c.user_id == bindparam("user_id"),
+# The statuses are bound as values, not as a list SQLAlchemy expands into the text at each
+# run, so that the join batch's reads can be Prepared.
+_HOLDS_SEAT = t.entries.c.status.in_([literal(status) for status in SEAT_STATUSES])
+_SEATS_OF_USER = Prepared(
+    select(func.count().filter(_HOLDS_SEAT)).where(
+        t.entries.c.contest_id == bindparam("contest_id"),
+        t.entries.c.user_id == bindparam("user_id"),
+    )
 )
 
 
@@ -127,41 +131,47 @@ def _entries_by(name: str) -> ListQuery[Select[Any]]:
     )
 
 
-_ENTRIES_BY = {name: _entries_by(name) for name in ("entry_id", "fingerprint")}
-_LOCK_ENTRIES = lock_in_key_order(t.entries, t.entries.c.entry_id, _ENTRY_COLUMNS)
+_ENTRIES_BY = {name: Prepared(_entries_by(name)) for name in ("entry_id", "fingerprint")}
+_LOCK_ENTRIES = Prepared(lock_in_key_order(t.entries, t.entries.c.entry_id, _ENTRY_COLUMNS))
 # Where an entry's contest and status lie among its fields (records.entry_fields).
 _CONTEST_AT = ENTRY_COLUMN_NAMES.index("contest_id")
 _STATUS_AT = ENTRY_COLUMN_NAMES.index("status")
 # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE made this unit of work the only writer.
-_STATUSES_BEFORE = list_query(
-    lambda one_of: (
-        select(t.entries.c.entry_id, t.entries.c.contest_id, t.entries.c.status)
-        .where(one_of(t.entries.c.entry_id, "ids"))
-        .with_for_update()
+_STATUSES_BEFORE = Prepared(
+    list_query(
+        lambda one_of: (
+            select(t.entries.c.entry_id, t.entries.c.contest_id, t.entries.c.status)
+            .where(one_of(t.entries.c.entry_id, "ids"))
+            .with_for_update()
+        )
     )
 )
 # The contests asked for times the users asked for: a superset of the pairs, which the
 # caller keeps; one statement, on the (contest, user) index (statuses counted, as above).
-_SEATS_OF_USERS = list_query(
-    lambda one_of: (
-        select(
-            t.entries.c.contest_id,
-            t.entries.c.user_id,
-            func.count().filter(_HOLDS_SEAT).label("held"),
+_SEATS_OF_USERS = Prepared(
+    list_query(
+        lambda one_of: (
+            select(
+                t.entries.c.contest_id,
+                t.entries.c.user_id,
+                func.count().filter(_HOLDS_SEAT).label("held"),
+            )
+            .where(one_of(t.entries.c.contest_id, "contests"), one_of(t.entries.c.user_id, "users"))
+            .group_by(t.entries.c.contest_id, t.entries.c.user_id)
         )
-        .where(one_of(t.entries.c.contest_id, "contests"), one_of(t.entries.c.user_id, "users"))
-        .group_by(t.entries.c.contest_id, t.entries.c.user_id)
     )
 )
-_SPEND_SINCE = list_query(
-    lambda one_of: (
-        select(t.entries.c.user_id, t.entries.c.created_at, t.entries.c.fee_minor)
-        .where(
-            one_of(t.entries.c.user_id, "users"),
-            t.entries.c.created_at >= bindparam("since"),
-            _HOLDS_SEAT,
+_SPEND_SINCE = Prepared(
+    list_query(
+        lambda one_of: (
+            select(t.entries.c.user_id, t.entries.c.created_at, t.entries.c.fee_minor)
+            .where(
+                one_of(t.entries.c.user_id, "users"),
+                t.entries.c.created_at >= bindparam("since"),
+                _HOLDS_SEAT,
+            )
+            .order_by(t.entries.c.created_at, t.entries.c.entry_id)
         )
-        .order_by(t.entries.c.created_at, t.entries.c.entry_id)
     )
 )
 _ACTIVE = EntryStatus.ACTIVE.value
@@ -362,7 +372,7 @@ class SqlEntries:
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
         params = {"contest_id": contest_id, "user_id": user_id}
-        return int(self._db.execute(_SEATS_OF_USER, params).scalar_one())
+        return int(self._db.run(_SEATS_OF_USER, params).scalar_one())
 
     def add_all(self, entries: Sequence[Entry]) -> None:
         # One COPY (Statements.add_rows) and one UPDATE of the contests' seat counters. A
@@ -385,7 +395,7 @@ class SqlEntries:
         if all(e.entry_id in self._held for e in entries):
             before = {e.entry_id: self._held_before(e.entry_id) for e in entries}
         else:
-            rows = self._db.execute(_STATUSES_BEFORE, {"ids": [e.entry_id for e in entries]})
+            rows = self._db.run(_STATUSES_BEFORE, {"ids": [e.entry_id for e in entries]})
             before = {str(r.entry_id): (str(r.contest_id), str(r.status)) for r in rows}
         stored = [e for e in entries if e.entry_id in before]
         new = [e for e in entries if e.entry_id not in before]
@@ -404,7 +414,7 @@ class SqlEntries:
         if not wanted:
             return {}
         reader = EntryReader()
-        rows = self._db.execute(_ENTRIES_BY[column], {"values": wanted})
+        rows = self._db.run(_ENTRIES_BY[column], {"values": wanted})
         entries = (reader.entry(row) for row in rows)
         return {getattr(e, column): e for e in entries}
 
@@ -413,7 +423,7 @@ class SqlEntries:
         if not entry_ids:
             return []
         reader = EntryReader()
-        rows = self._db.execute(_LOCK_ENTRIES, {"ids": list(entry_ids)})
+        rows = self._db.run(_LOCK_ENTRIES, {"ids": list(entry_ids)})
         found = {e.entry_id: e for e in (reader.entry(row) for row in rows)}
         missing = [i for i in entry_ids if i not in found]
         if missing:
@@ -438,7 +448,7 @@ class SqlEntries:
         spent: dict[str, list[Spend]] = {user: [] for user in user_ids}
         if spent:
             params = {"users": sorted(spent), "since": since}
-            for row in self._db.execute(_SPEND_SINCE, params):
+            for row in self._db.run(_SPEND_SINCE, params):
                 spent[row.user_id].append(Spend(utc(row.created_at), int(row.fee_minor)))
         return spent
 
@@ -449,7 +459,7 @@ class SqlEntries:
                 "contests": sorted({c for c, _ in seats}),
                 "users": sorted({u for _, u in seats}),
             }
-            for row in self._db.execute(_SEATS_OF_USERS, params):
+            for row in self._db.run(_SEATS_OF_USERS, params):
                 pair = (str(row.contest_id), str(row.user_id))
                 if pair in seats:
                     seats[pair] = int(row.held)

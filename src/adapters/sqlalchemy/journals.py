@@ -14,12 +14,12 @@ from functools import cache
 from itertools import groupby
 from typing import Any
 
-from sqlalchemy import ColumnElement, Executable, Insert, Row, bindparam, func, select, text
+from sqlalchemy import ColumnElement, Insert, Row, bindparam, func, select, text
 from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.records import audit_from_row, audit_values
-from adapters.sqlalchemy.statements import Statements
+from adapters.sqlalchemy.statements import Prepared, Statements
 from fantasy_core.audit import AuditRecord
 from fantasy_core.errors import DuplicateRecord, UnknownContest
 from fantasy_core.ledger import Movement, Posting, PostingSet
@@ -44,18 +44,20 @@ _NEW_SET = {
 # The batch form: the sets in one statement, returning the keys that were new. On
 # PostgreSQL the sets are bound as one array a column (one text, one execution for any
 # number of sets; decision 0062), inserted in their order, so their ids keep it.
-_NEW_SETS: dict[str, Executable] = {
-    "postgresql": text(
+_NEW_SETS_POSTGRESQL = Prepared(
+    text(
         "INSERT INTO posting_sets (key, contest_id, movement)"
         " SELECT key, contest_id, movement FROM unnest(CAST(:keys AS VARCHAR[]),"
         " CAST(:contest_ids AS VARCHAR[]), CAST(:movements AS VARCHAR[]))"
         " WITH ORDINALITY AS s(key, contest_id, movement, n) ORDER BY n"
         " ON CONFLICT (key) DO NOTHING RETURNING id, key"
-    ),
-    "sqlite": sqlite.insert(t.posting_sets)
+    )
+)
+_NEW_SETS_SQLITE = (
+    sqlite.insert(t.posting_sets)
     .on_conflict_do_nothing()
-    .returning(t.posting_sets.c.id, t.posting_sets.c.key),
-}
+    .returning(t.posting_sets.c.id, t.posting_sets.c.key)
+)
 
 
 @cache
@@ -105,21 +107,21 @@ class SqlLedger:
             raise ValueError(f"posting sets recorded twice in one call: {sorted(keys)}")
         if not posting_sets:
             return 0
-        sets: dict[str, object] | list[dict[str, object]] = (
-            {
+        rows: Iterable[Any]
+        if self._db.dialect == "postgresql":
+            arrays = {
                 "keys": [s.key for s in posting_sets],
                 "contest_ids": [s.contest_id for s in posting_sets],
                 "movements": [s.movement.value for s in posting_sets],
             }
-            if self._db.dialect == "postgresql"
-            else [
+            rows = self._db.run(_NEW_SETS_POSTGRESQL, arrays)
+        else:
+            sets = [
                 {"key": s.key, "contest_id": s.contest_id, "movement": s.movement.value}
                 for s in posting_sets
             ]
-        )
-        new = {
-            str(row.key): int(row.id) for row in self._db.execute(_NEW_SETS[self._db.dialect], sets)
-        }
+            rows = self._db.execute(_NEW_SETS_SQLITE, sets)
+        new = {str(row.key): int(row.id) for row in rows}
         postings = [
             {
                 "set_id": new[s.key],

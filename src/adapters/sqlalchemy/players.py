@@ -12,7 +12,7 @@ from sqlalchemy import Row, bindparam, or_, select
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.lists import lock_in_key_order
 from adapters.sqlalchemy.records import aware, utc
-from adapters.sqlalchemy.statements import Statements
+from adapters.sqlalchemy.statements import Prepared, Statements
 from fantasy_core.errors import DuplicateRecord
 from fantasy_core.protection.limits import LimitKind, Limits, LimitSchedule, PendingChange
 from fantasy_core.protection.players import PlayerProfile
@@ -21,8 +21,8 @@ from fantasy_core.protection.tax import TaxDetails
 
 _GET = select(t.player_profiles).where(t.player_profiles.c.user_id == bindparam("user_id"))
 # FOR NO KEY UPDATE, as contests: the row's key never changes.
-_LOCK = _GET.with_for_update(key_share=True)
-_LOCK_ALL = lock_in_key_order(t.player_profiles, t.player_profiles.c.user_id)
+_LOCK = Prepared(_GET.with_for_update(key_share=True))
+_LOCK_ALL = Prepared(lock_in_key_order(t.player_profiles, t.player_profiles.c.user_id))
 
 
 def limits_to_text(schedule: LimitSchedule) -> str:
@@ -108,14 +108,14 @@ class SqlPlayers:
         return None if row is None else str(row.user_id)
 
     def lock(self, user_id: str) -> PlayerProfile | None:
-        row = self._db.execute(_LOCK, {"user_id": user_id}).first()
+        row = self._db.run(_LOCK, {"user_id": user_id}).first()
         return None if row is None else _profile(row)
 
     def lock_all(self, user_ids: Iterable[str]) -> dict[str, PlayerProfile]:
         wanted = sorted(set(user_ids))
         if not wanted:
             return {}
-        rows = self._db.execute(_LOCK_ALL, {"ids": wanted})
+        rows = self._db.run(_LOCK_ALL, {"ids": wanted})
         return {row.user_id: _profile(row) for row in rows}
 
     def save(self, profile: PlayerProfile) -> None:

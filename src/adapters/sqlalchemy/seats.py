@@ -14,14 +14,14 @@ from collections.abc import Mapping, Sequence
 from sqlalchemy import bindparam, select, text
 
 from adapters.sqlalchemy import tables as t
-from adapters.sqlalchemy.statements import Statements
+from adapters.sqlalchemy.statements import Prepared, Statements
 from fantasy_core.entries import SEAT_HOLDING, Entry
 
 SEAT_STATUSES = sorted(s.value for s in SEAT_HOLDING)
 """The stored statuses of an entry that holds a seat."""
 
 # Built once: a join counts its seat with it, under the contest's lock.
-_ADD_SEATS = (
+_ADD_SEATS = Prepared(
     t.contests.update()
     .where(t.contests.c.contest_id == bindparam("target"))
     .values(seats_taken=t.contests.c.seats_taken + bindparam("delta"))
@@ -30,13 +30,16 @@ _ADD_SEATS = (
 # statement over two arrays (decision 0062), where an executemany runs once a contest.
 # Only for rows locked already: joined to a list, an UPDATE takes new row locks in no set
 # order, and two of them could deadlock.
-_ADD_SEATS_OF_LOCKED = text(
-    "UPDATE contests SET seats_taken = contests.seats_taken + m.delta"
-    " FROM unnest(CAST(:targets AS VARCHAR[]), CAST(:deltas AS BIGINT[])) AS m(contest_id, delta)"
-    " WHERE contests.contest_id = m.contest_id"
+_ADD_SEATS_OF_LOCKED = Prepared(
+    text(
+        "UPDATE contests SET seats_taken = contests.seats_taken + m.delta"
+        " FROM unnest(CAST(:targets AS VARCHAR[]), CAST(:deltas AS BIGINT[]))"
+        " AS m(contest_id, delta)"
+        " WHERE contests.contest_id = m.contest_id"
+    )
 )
-_SEATS_TAKEN = select(t.contests.c.seats_taken).where(
-    t.contests.c.contest_id == bindparam("contest_id")
+_SEATS_TAKEN = Prepared(
+    select(t.contests.c.seats_taken).where(t.contests.c.contest_id == bindparam("contest_id"))
 )
 
 
@@ -78,7 +81,7 @@ class SeatCounters:
         locked = self._locked.get(contest_id)
         if locked is not None:
             return locked  # read with the lock this transaction holds
-        seats = self._db.execute(_SEATS_TAKEN, {"contest_id": contest_id}).scalar()
+        seats = self._db.run(_SEATS_TAKEN, {"contest_id": contest_id}).scalar()
         return 0 if seats is None else int(seats)
 
     def move(self, deltas: Mapping[str, int]) -> None:
@@ -88,12 +91,12 @@ class SeatCounters:
         moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
         params = [{"target": c, "delta": d} for c, d in moved.items()]
         if len(params) == 1:
-            self._db.execute(_ADD_SEATS, params[0])
+            self._db.run(_ADD_SEATS, params[0])
         elif params and self._db.dialect == "postgresql" and self._locked.keys() >= moved.keys():
             arrays = {"targets": list(moved), "deltas": list(moved.values())}
-            self._db.execute(_ADD_SEATS_OF_LOCKED, arrays)
+            self._db.run(_ADD_SEATS_OF_LOCKED, arrays)
         elif params:
-            self._db.execute(_ADD_SEATS, params)
+            self._db.execute(_ADD_SEATS.for_dialect(self._db.connection), params)
         for contest_id, delta in moved.items():
             if contest_id in self._locked:
                 self._locked[contest_id] += delta
