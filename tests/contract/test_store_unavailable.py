@@ -131,9 +131,10 @@ def _payouts(n: int) -> list[Payout]:
 
 
 # Each path a unit of work reaches the database by: SQLAlchemy statements, the driver's
-# own cursor (streamed reads, COPY), and the commit.
+# own cursor (prepared statements, streamed reads, COPY), and the commit.
 PATHS: dict[str, Callable[[UnitOfWork], object]] = {
-    "a statement": lambda uow: uow.contests.get(CONTEST),
+    "a statement": lambda uow: uow.contests.ids_in_states(list(ContestState)),
+    "a prepared statement": lambda uow: uow.contests.get(CONTEST),  # decision 0069
     "a streamed read": lambda uow: uow.entries.for_settlement(CONTEST),
     "a bulk insert": lambda uow: uow.payouts.add_all(_payouts(3)),
     "the commit": lambda uow: uow.commit(),
