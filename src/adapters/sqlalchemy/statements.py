@@ -157,10 +157,12 @@ class Prepared:
             known = self._compiled = _Compiled.of(self.for_dialect(connection), connection.dialect)
         return known
 
-    def row_maker(self, names: Sequence[str]) -> Callable[[Sequence[Any]], Any]:
-        """The named tuple type of this statement's rows, made at its first run."""
+    def row_maker(self, cursor: Any) -> Callable[[Sequence[Any]], Any]:
+        """The named tuple type of this statement's rows, made at its first run from the
+        cursor's description (which psycopg builds anew each time it is read)."""
         maker = self._row
         if maker is None:
+            names = [column.name for column in cursor.description]
             maker = self._row = namedtuple("Row", names)._make  # type: ignore[attr-defined]
         return maker
 
@@ -372,7 +374,7 @@ class Statements:
                 if cursor.pgresult.status != ExecStatus.TUPLES_OK:  # no rows returned
                     return Rows([], cursor.rowcount)
                 found = cursor.fetchall()
-                make = prepared.row_maker([column.name for column in cursor.description])
+                make = prepared.row_maker(cursor)
                 if compiled.results:
                     found = [list(row) for row in found]
                     for row in found:
