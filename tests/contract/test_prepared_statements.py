@@ -17,7 +17,7 @@ from sqlalchemy import Connection, bindparam, event, select, text
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.lists import list_query
-from adapters.sqlalchemy.statements import Caches, Prepared, Rows, Statements
+from adapters.sqlalchemy.statements import ARRAYS_UP_TO, Caches, Prepared, Rows, Statements
 from contract.backends import Backend
 from contract.test_repository_contract import a_contest, an_entry
 from fantasy_core.errors import DuplicateRecord, UnknownContest
@@ -163,3 +163,26 @@ def test_one_row_is_one_row() -> None:
         with pytest.raises(ValueError, match="one row expected"):
             Rows(rows, len(rows)).scalar_one()
     assert Rows([], 0).scalar() is None
+
+
+@pytest.mark.parametrize("count", [3, ARRAYS_UP_TO + 1])
+def test_rows_added_together_keep_their_order_and_their_values(db: Statements, count: int) -> None:
+    """On PostgreSQL up to ARRAYS_UP_TO rows go as one INSERT over arrays, more by COPY:
+    either way the audit's ids follow the rows' order, and every value is stored as given."""
+    start = datetime(2026, 3, 1, 17, 0, tzinfo=_EAST)
+    rows = [
+        {
+            "at": start + timedelta(microseconds=n),
+            "actor": f"actor-{count - n}",
+            "action": "entry.reserved",
+            "contest_id": None if n % 3 == 0 else "c1",
+            "subject": f'q"\\,{{}} NULL {n}',
+            "outcome": "success",
+            "detail": "" if n % 2 else "é",
+        }
+        for n in range(count)
+    ]
+    db.add_rows(t.audit, rows)
+    columns = [t.audit.c[name] for name in rows[0]]
+    stored = db.execute(select(*columns).order_by(t.audit.c.id)).all()
+    assert [tuple(row) for row in stored] == [tuple(row.values()) for row in rows]

@@ -179,3 +179,18 @@ def test_a_connection_killed_mid_unit_of_work_raises_store_unavailable_on_every_
     # The pool notices, and the next unit of work works again; nothing was written.
     with database.unit_of_work() as uow:
         assert CONTEST not in uow.contests.ids_in_states(list(ContestState))
+
+
+def test_a_connection_killed_before_a_unit_of_works_first_statement_raises_store_unavailable(
+    victim: tuple[Engine, str], postgres_engine: Engine
+) -> None:
+    """The first statement of a transaction carries its BEGIN in one pipeline (decision
+    0070): a connection lost before it is StoreUnavailable there too."""
+    engine, name = victim
+    database = SqlDatabase(engine)
+    with database.unit_of_work() as uow:  # checked out, pinged: the connection is alive
+        assert _kill(postgres_engine, name) == 1
+        with pytest.raises(StoreUnavailable):
+            uow.contests.get(CONTEST)
+    with database.unit_of_work() as uow:
+        assert CONTEST not in uow.contests.ids_in_states(list(ContestState))

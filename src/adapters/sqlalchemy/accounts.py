@@ -7,12 +7,13 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Row, delete, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, delete, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from adapters.sqlalchemy.engine import READING
 from adapters.sqlalchemy.errors import store_unavailable, unreachable
 from adapters.sqlalchemy.lists import list_query
+from adapters.sqlalchemy.statements import Caches, Prepared, Statements
 from adapters.sqlalchemy.tables import revoked_tokens, user_accounts
 from fantasy_core.accounts import Account, Role, default_display_name
 from fantasy_core.errors import DuplicateRecord
@@ -53,7 +54,7 @@ class SqlAccountStore:
         if not wanted:
             return {}
         with _reading(self._engine) as connection:
-            rows = connection.execute(_BY_IDS.for_(connection), {"ids": wanted})
+            rows = _statements(connection).run(_BY_IDS, {"ids": wanted})
             return {row.user_id: _account(row) for row in rows}
 
     def replace_password(
@@ -103,7 +104,7 @@ class SqlAccountStore:
         if not wanted:
             return set()
         with _reading(self._engine) as connection:
-            rows = connection.execute(_REVOKED.for_(connection), {"ids": wanted})
+            rows = _statements(connection).run(_REVOKED, {"ids": wanted})
             return {row.token_id for row in rows}
 
     def token_checks(
@@ -117,11 +118,12 @@ class SqlAccountStore:
         # One connection for both reads: a connection is a pre-ping the second read need
         # not pay.
         with _reading(self._engine) as connection:
+            statements = _statements(connection)
             if users:
-                rows = connection.execute(_BY_IDS.for_(connection), {"ids": users})
+                rows = statements.run(_BY_IDS, {"ids": users})
                 found = {row.user_id: _account(row) for row in rows}
             if tokens:
-                rows = connection.execute(_REVOKED.for_(connection), {"ids": tokens})
+                rows = statements.run(_REVOKED, {"ids": tokens})
                 revoked = {row.token_id for row in rows}
         return found, revoked
 
@@ -146,6 +148,13 @@ def _reading(engine: Engine) -> Iterator[Connection]:
         yield connection
 
 
+def _statements(connection: Connection) -> Statements:
+    return Statements(connection, _NO_TERMS)
+
+
+_NO_TERMS = Caches(size=1)  # (accounts read no contest terms)
+
+
 @contextmanager
 def _translating() -> Iterator[None]:
     """A database that cannot be reached is StoreUnavailable, as in a unit of work; any
@@ -168,13 +177,21 @@ _COLUMNS = (
     user_accounts.c.token_generation,
 )
 # The token check of every request, batched (apps.api.auth): built once.
-_BY_IDS = list_query(lambda one_of: select(*_COLUMNS).where(one_of(user_accounts.c.user_id, "ids")))
-_REVOKED = list_query(
-    lambda one_of: select(revoked_tokens.c.token_id).where(one_of(revoked_tokens.c.token_id, "ids"))
+# Every request's token check runs these two (decision 0070: on libpq, on PostgreSQL).
+_BY_IDS = Prepared(
+    list_query(lambda one_of: select(*_COLUMNS).where(one_of(user_accounts.c.user_id, "ids")))
+)
+_REVOKED = Prepared(
+    list_query(
+        lambda one_of: select(revoked_tokens.c.token_id).where(
+            one_of(revoked_tokens.c.token_id, "ids")
+        )
+    )
 )
 
 
-def _account(row: Row[Any, Any, Any, Any, Any, Any, Any]) -> Account:
+def _account(row: Any) -> Account:
+    """The account of a row of `_COLUMNS` (SQLAlchemy's or a `Prepared` statement's)."""
     return Account(
         user_id=row.user_id,
         email=row.email,

@@ -34,6 +34,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.compiler import SQLCompiler
 
+from adapters.sqlalchemy import libpq
 from adapters.sqlalchemy.errors import translate, translate_driver
 from adapters.sqlalchemy.lists import ListQuery
 from adapters.sqlalchemy.records import (
@@ -53,6 +54,12 @@ _cursor_names = itertools.count(1)
 STREAM_BATCH = 20_000
 """Rows fetched at a time when `stream`ing a big read (a server-side cursor on PostgreSQL):
 big enough to amortise round trips, small enough to bound memory."""
+
+
+ARRAYS_UP_TO = 1_000
+"""The most rows `Statements.add_rows` sends in one INSERT over arrays on PostgreSQL (a join
+batch's, in one round trip); more are streamed by COPY, which holds no whole array in
+memory."""
 
 
 def _sqlite_instant(value: datetime) -> str:
@@ -98,6 +105,12 @@ def _update_each(table: Table, key: str, columns: tuple[str, ...]) -> Executable
     return table.update().where(where).values(changes)
 
 
+def _array_type(table: Table, name: str, dialect: Dialect) -> str:
+    """The PostgreSQL array type of `table`'s column `name` (without its collation: an array
+    takes the element type)."""
+    return table.c[name].type.compile(dialect=dialect).split(" COLLATE ")[0] + "[]"
+
+
 @cache
 def _update_from_arrays(
     table: Table, key: str, columns: tuple[str, ...], dialect: Dialect
@@ -105,12 +118,9 @@ def _update_from_arrays(
     """PostgreSQL's (`dialect`'s) UPDATE of `table` from arrays bound as a0, a1, ... (one a
     column, in `columns`' order), joined to the rows by `key`."""
     quote = dialect.identifier_preparer.quote
-
-    def array_of(name: str) -> str:
-        # The column's type without its collation (an array takes the element type).
-        return table.c[name].type.compile(dialect=dialect).split(" COLLATE ")[0] + "[]"
-
-    arrays = ", ".join(f"CAST(:a{i} AS {array_of(c)})" for i, c in enumerate(columns))
+    arrays = ", ".join(
+        f"CAST(:a{i} AS {_array_type(table, c, dialect)})" for i, c in enumerate(columns)
+    )
     names = ", ".join(quote(c) for c in columns)
     changes = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns if c != key)
     name = quote(table.name)
@@ -122,14 +132,34 @@ def _update_from_arrays(
     )
 
 
+@cache
+def _insert_from_arrays(table: Table, columns: tuple[str, ...], dialect: Dialect) -> Prepared:
+    """PostgreSQL's (`dialect`'s) INSERT into `table` of the rows of arrays bound as a0, a1,
+    ... (one a column, in `columns`' order), in the arrays' order (the audit's ids follow
+    it)."""
+    quote = dialect.identifier_preparer.quote
+    arrays = ", ".join(
+        f"CAST(:a{i} AS {_array_type(table, c, dialect)})" for i, c in enumerate(columns)
+    )
+    names = ", ".join(quote(c) for c in columns)
+    return Prepared(
+        text(
+            f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
+            f"FROM unnest({arrays}) WITH ORDINALITY AS v({names}, row_number) "
+            "ORDER BY row_number"
+        )
+    )
+
+
 class Prepared:
     """A statement built once, at import, that a join batch runs (decision 0069).
 
-    On PostgreSQL it is compiled once, and each run goes to the driver's cursor with the
-    parameters it is given, the values bound in the statement, and each bound value
-    converted by its column's type as SQLAlchemy would (`UtcDateTime`): a run through
-    SQLAlchemy's execution costs about 0.1 ms of CPU more (docs/performance.md,
-    2026-12-04, late night), a tenth of a join batch's CPU over its ten or so statements.
+    On PostgreSQL it is compiled once, and each run goes to libpq under the driver's
+    connection (`libpq.execute`, decision 0070) with the parameters it is given, the
+    values bound in the statement, and each bound value converted by its column's type as
+    SQLAlchemy would (`UtcDateTime`): a run through SQLAlchemy's execution costs about 0.1
+    ms of CPU more (docs/performance.md, 2026-12-04, late night), and one through psycopg's
+    cursor about 45 µs more, out of a join batch's twenty or so statements.
     Its rows are named tuples, named after the statement's columns, as SQLAlchemy names
     them, with each column's type's result conversion applied. Other dialects run the
     statement through SQLAlchemy, as `Statements.execute` does.
@@ -157,20 +187,19 @@ class Prepared:
             known = self._compiled = _Compiled.of(self.for_dialect(connection), connection.dialect)
         return known
 
-    def row_maker(self, cursor: Any) -> Callable[[Sequence[Any]], Any]:
+    def row_maker(self, names: Callable[[], list[str]]) -> Callable[[Sequence[Any]], Any]:
         """The named tuple type of this statement's rows, made at its first run from the
-        cursor's description (which psycopg builds anew each time it is read)."""
+        `names` of the result's columns."""
         maker = self._row
         if maker is None:
-            names = [column.name for column in cursor.description]
-            maker = self._row = namedtuple("Row", names)._make  # type: ignore[attr-defined]
+            maker = self._row = namedtuple("Row", names())._make  # type: ignore[attr-defined]
         return maker
 
 
 class _Compiled:
     """A statement's PostgreSQL text, its bound values, and its types' conversions."""
 
-    __slots__ = ("binds", "bound", "results", "sql")
+    __slots__ = ("binds", "bound", "results", "sql", "wire")
 
     def __init__(
         self,
@@ -180,6 +209,7 @@ class _Compiled:
         results: tuple[tuple[int, Callable[[Any], Any]], ...],
     ) -> None:
         self.sql = sql
+        self.wire = libpq.Statement(sql)
         self.bound = bound
         self.binds = binds
         self.results = results
@@ -346,15 +376,16 @@ class Statements:
         *,
         missing_parent: DomainError | None = None,
     ) -> Rows:
-        """Run a statement built once (`Prepared`): on PostgreSQL on the driver's cursor,
-        elsewhere as `execute` runs it. Its errors are the core's, as for `execute`.
-        SQLAlchemy's cursor listeners are called, but one that rewrites the statement
-        (`retval=True`) is not honoured on PostgreSQL."""
+        """Run a statement built once (`Prepared`): on PostgreSQL through libpq under the
+        driver's connection (`libpq.execute`), elsewhere as `execute` runs it. Its errors
+        are the core's, as for `execute`.
+        SQLAlchemy's cursor listeners are called (with no cursor on PostgreSQL), but one that
+        rewrites the statement (`retval=True`) is not honoured there."""
         if self.dialect != "postgresql":
-            result = self.execute(
+            executed = self.execute(
                 prepared.for_dialect(self.connection), parameters, missing_parent=missing_parent
             )
-            return Rows(list(result.all()) if result.returns_rows else [], result.rowcount)
+            return Rows(list(executed.all()) if executed.returns_rows else [], executed.rowcount)
         compiled = prepared.compiled(self.connection)
         values = {**compiled.bound, **(parameters or {})}
         for name, process in compiled.binds.items():
@@ -363,25 +394,24 @@ class Statements:
         dispatch = self.connection.dispatch
         with self._translating(missing_parent):
             driver = self._driver_connection()
-            with driver.cursor() as cursor:
-                # SQLAlchemy's cursor events still see the statement (instrumentation,
-                # statement logs, the tests that count a batch's statements).
-                for before in dispatch.before_cursor_execute:
-                    before(self.connection, cursor, compiled.sql, values, None, False)
-                cursor.execute(compiled.sql, values)
-                for after in dispatch.after_cursor_execute:
-                    after(self.connection, cursor, compiled.sql, values, None, False)
-                if cursor.pgresult.status != ExecStatus.TUPLES_OK:  # no rows returned
-                    return Rows([], cursor.rowcount)
-                found = cursor.fetchall()
-                make = prepared.row_maker(cursor)
-                if compiled.results:
-                    found = [list(row) for row in found]
-                    for row in found:
-                        for position, convert in compiled.results:
-                            if row[position] is not None:
-                                row[position] = convert(row[position])
-                return Rows(list(map(make, found)), cursor.rowcount)
+            # SQLAlchemy's cursor events still see the statement (instrumentation, statement
+            # logs, the tests that count a batch's statements); there is no cursor.
+            for before in dispatch.before_cursor_execute:
+                before(self.connection, None, compiled.sql, values, None, False)
+            result = libpq.execute(driver, compiled.wire, values)
+            for after in dispatch.after_cursor_execute:
+                after(self.connection, None, compiled.sql, values, None, False)
+            if result.status != ExecStatus.TUPLES_OK:  # no rows returned
+                return Rows([], libpq.touched(result))
+            found: list[Any] = libpq.rows(driver, result)
+            make = prepared.row_maker(lambda: libpq.column_names(result))
+            if compiled.results:
+                found = [list(row) for row in found]
+                for row in found:
+                    for position, convert in compiled.results:
+                        if row[position] is not None:
+                            row[position] = convert(row[position])
+            return Rows(list(map(make, found)), libpq.touched(result))
 
     def _driver_connection(self) -> Any:
         """The DBAPI connection, inside this unit of work's transaction."""
@@ -463,15 +493,16 @@ class Statements:
         *,
         missing_parent: DomainError | None = None,
     ) -> None:
-        """INSERT `rows` (each with the same columns) in one command: COPY on PostgreSQL,
-        executemany elsewhere (decision 0062).
+        """INSERT `rows` (each with the same columns) in one command, in their order: on
+        PostgreSQL one INSERT over arrays (one round trip, decision 0070), or COPY beyond
+        `ARRAYS_UP_TO` rows; executemany elsewhere (decision 0062).
 
         An executemany is one execution a row on the server, and psycopg's pipeline costs
         the client more than the COPY of the same rows. As for any INSERT, a violated key
         raises DuplicateRecord and a missing parent `missing_parent`; the database then
         refuses the rest of the transaction, so the unit of work can only be abandoned
-        (`insert_many` is the same COPY in a savepoint, which leaves the unit of work usable
-        at two round trips more).
+        (`insert_many` is a COPY in a savepoint, which leaves the unit of work usable at
+        two round trips more).
         """
         if not rows:
             return
@@ -479,6 +510,11 @@ class Statements:
             self.execute(_plain_insert(table), list(rows), missing_parent=missing_parent)
             return
         columns = list(rows[0])
+        if len(rows) <= ARRAYS_UP_TO:
+            statement = _insert_from_arrays(table, tuple(columns), self.connection.dialect)
+            arrays = {f"a{i}": [row[name] for row in rows] for i, name in enumerate(columns)}
+            self.run(statement, arrays, missing_parent=missing_parent)
+            return
         with self._translating(missing_parent):
             self._copy(table, columns, [[row[name] for name in columns] for row in rows])
 
@@ -501,9 +537,8 @@ class Statements:
             named = [{f"new_{name}": row[name] for name in columns} for row in rows]
             self.execute(_update_each(table, key, columns), named, missing_parent=missing_parent)
             return
-        listed = [[row[name] for name in columns] for row in rows]
-        values = list(_with_instants(table, columns, listed, aware))
-        arrays = {f"a{i}": [row[i] for row in values] for i in range(len(columns))}
+        # (libpq.as_text refuses a naive instant, as `aware` does for COPY.)
+        arrays = {f"a{i}": [row[name] for row in rows] for i, name in enumerate(columns)}
         statement = _update_from_arrays(table, key, columns, self.connection.dialect)
         self.run(statement, arrays, missing_parent=missing_parent)
 

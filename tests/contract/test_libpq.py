@@ -1,0 +1,217 @@
+"""Statements sent through libpq itself (adapters.sqlalchemy.libpq, decision 0070).
+
+Every parameter goes as untyped text, lists as array literals built by the adapter, and a
+transaction's BEGIN rides in one pipeline with its first statement. These tests hold that
+path to what psycopg's cursor does with the same values, on PostgreSQL: the same values
+back, the same transaction, the same errors, and nothing cut short or coerced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta, timezone
+from decimal import Decimal
+from typing import Any
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
+from psycopg import pq
+from sqlalchemy import Engine
+
+from adapters.sqlalchemy import libpq
+
+_EAST = timezone(timedelta(hours=5, minutes=30))
+_IN_ORDER = libpq.Statement(
+    "SELECT u FROM unnest(CAST(%(values)s AS TEXT[])) WITH ORDINALITY AS v(u, n) ORDER BY n"
+)
+
+
+@pytest.fixture(scope="module")
+def driver(postgres_engine: Engine) -> Iterator[psycopg.Connection[Any]]:
+    """A pooled connection's psycopg connection (the engine's settings: a UTC session)."""
+    pooled = postgres_engine.raw_connection()
+    connection = pooled.driver_connection
+    assert isinstance(connection, psycopg.Connection)
+    try:
+        yield connection
+    finally:
+        connection.rollback()
+        pooled.close()
+
+
+@pytest.fixture
+def idle(driver: psycopg.Connection[Any]) -> Iterator[psycopg.Connection[Any]]:
+    """`driver` outside any transaction, and left so."""
+    driver.rollback()
+    yield driver
+    driver.rollback()
+    driver.autocommit = False
+    driver.isolation_level = None
+    driver.read_only = None
+
+
+def _rows(connection: psycopg.Connection[Any], sql: str, **values: object) -> list[Any]:
+    result = libpq.execute(connection, libpq.Statement(sql), values)
+    return libpq.rows(connection, result)
+
+
+def test_placeholders_become_numbered_once_per_name() -> None:
+    statement = libpq.Statement("SELECT %(a)s, %(b)s, %(a)s, 100%% FROM t WHERE x = %(c)s")
+    assert statement.sql == b"SELECT $1, $2, $1, 100% FROM t WHERE x = $3"
+    assert statement.names == ("a", "b", "c")
+    assert statement.parameters({"a": 1, "b": None, "c": "x", "unused": 2}) == [b"1", None, b"x"]
+    with pytest.raises(KeyError, match="'c'"):
+        statement.parameters({"a": 1, "b": 2})
+
+
+@settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    st.lists(
+        st.none()
+        | st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"))
+    )
+)
+@example(["a,b", '"q"', "back\\slash", "\\", '\\"', "NULL", "null", "", "{}", "{a,b}", " sp "])
+@example([None, "NULL", None])
+def test_an_array_literal_brings_back_every_text_in_order(
+    driver: psycopg.Connection[Any], values: list[str | None]
+) -> None:
+    driver.rollback()
+    got = _rows(driver, _IN_ORDER.sql.decode().replace("$1", "%(values)s"), values=values)
+    assert [row[0] for row in got] == values
+
+
+def test_a_nul_is_refused_not_cut_short(idle: psycopg.Connection[Any]) -> None:
+    # libpq would send the text up to the NUL: "a" where "a\0b" was meant.
+    with pytest.raises(psycopg.DataError, match="NUL"):
+        _rows(idle, "SELECT %(v)s::text", v="a\0b")
+    with pytest.raises(psycopg.DataError, match="NUL"):
+        _rows(idle, "SELECT %(v)s::text[]", v=["ok", "a\0b"])
+
+
+def test_scalars_come_back_as_they_were_sent(idle: psycopg.Connection[Any]) -> None:
+    at = datetime(2026, 3, 1, 17, 0, 30, 123456, tzinfo=_EAST)
+    [row] = _rows(
+        idle,
+        "SELECT %(yes)s::boolean, %(no)s::boolean, %(big)s::bigint, %(exact)s::numeric, "
+        "%(day)s::date, %(at)s::timestamptz, %(nothing)s::text, %(ats)s::timestamptz[]",
+        yes=True,
+        no=False,
+        big=-(2**62) - 7,
+        exact=Decimal("-12.3450"),
+        day=date(2024, 2, 29),
+        at=at,
+        nothing=None,
+        ats=[at, None, datetime(2000, 1, 1, tzinfo=UTC)],
+    )
+    assert row[:5] == (True, False, -(2**62) - 7, Decimal("-12.3450"), date(2024, 2, 29))
+    assert row[5] == at
+    assert row[5].utcoffset() == timedelta(0)  # the engine's sessions are in UTC
+    assert row[6] is None
+    assert row[7] == [at, None, datetime(2000, 1, 1, tzinfo=UTC)]
+
+
+@pytest.mark.parametrize(
+    ("value", "error"),
+    [
+        (1.5, TypeError),  # money and points are exact: a float is a bug
+        (b"raw", TypeError),
+        ({"a": 1}, TypeError),
+        ([["nested"]], TypeError),
+        (datetime(2026, 3, 1, 12, 0), ValueError),
+        ([datetime(2026, 3, 1, 12, 0)], ValueError),
+    ],
+)
+def test_what_has_no_exact_text_form_is_refused(value: object, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        libpq.as_text(value)
+
+
+def test_rows_are_loaded_as_psycopgs_cursor_loads_them(idle: psycopg.Connection[Any]) -> None:
+    sql = (
+        "SELECT 7::int2, 2::int4, 9007199254740993::int8, 1.10::numeric, 'é'::text, "
+        "'x'::varchar(3), true, NULL::text, '2026-03-01 12:00:00+05:30'::timestamptz, "
+        "'2026-03-01'::date, ARRAY['a', NULL]::text[], '{\"k\": [1]}'::jsonb, '\\x00ff'::bytea"
+    )
+    mine = _rows(idle, sql)
+    idle.rollback()
+    with idle.cursor() as cursor:
+        theirs = cursor.execute(sql).fetchall()
+    assert mine == theirs
+    named = libpq.execute(idle, libpq.Statement("SELECT 1 AS one, 2 AS two"), {})
+    assert libpq.column_names(named) == ["one", "two"]
+
+
+def test_the_first_statement_begins_the_transaction_with_the_connections_settings(
+    idle: psycopg.Connection[Any],
+) -> None:
+    idle.isolation_level = psycopg.IsolationLevel.SERIALIZABLE
+    idle.read_only = True
+    assert idle.pgconn.transaction_status == pq.TransactionStatus.IDLE
+    [first] = _rows(
+        idle,
+        "SELECT current_setting('transaction_isolation'), "
+        "current_setting('transaction_read_only'), now()",
+    )
+    assert first[:2] == ("serializable", "on")
+    assert idle.pgconn.transaction_status == pq.TransactionStatus.INTRANS
+    [second] = _rows(idle, "SELECT now()")
+    assert second[0] == first[2]  # one transaction: one now()
+    idle.rollback()
+    assert idle.pgconn.transaction_status == pq.TransactionStatus.IDLE
+
+
+def test_an_autocommit_connection_runs_each_statement_on_its_own(
+    idle: psycopg.Connection[Any],
+) -> None:
+    idle.autocommit = True
+    _rows(idle, "SELECT 1")
+    assert idle.pgconn.transaction_status == pq.TransactionStatus.IDLE
+
+
+def test_a_statement_refused_in_the_pipeline_raises_the_servers_error_and_leaves_it(
+    idle: psycopg.Connection[Any],
+) -> None:
+    with pytest.raises(psycopg.errors.DivisionByZero):
+        _rows(idle, "SELECT 1 / %(zero)s::int", zero=0)
+    assert idle.pgconn.pipeline_status == pq.PipelineStatus.OFF
+    assert idle.pgconn.transaction_status == pq.TransactionStatus.INERROR
+    idle.rollback()
+    assert _rows(idle, "SELECT %(n)s::int + 1", n=41) == [(42,)]
+
+
+def test_a_begin_refused_is_the_error_raised_not_the_statements_abort(
+    idle: psycopg.Connection[Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(libpq, "_begin", lambda _connection: b"BEGIN NONSENSE")
+    with pytest.raises(psycopg.errors.SyntaxError):
+        _rows(idle, "SELECT 1")
+    assert idle.pgconn.pipeline_status == pq.PipelineStatus.OFF
+    assert idle.pgconn.transaction_status == pq.TransactionStatus.IDLE
+
+
+def test_a_statement_in_a_transaction_under_way_is_refused_as_the_server_says(
+    idle: psycopg.Connection[Any],
+) -> None:
+    _rows(idle, "SELECT 1")
+    with pytest.raises(psycopg.errors.UndefinedTable):
+        _rows(idle, "SELECT * FROM no_such_table_here")
+    idle.rollback()
+
+
+def test_a_lost_connection_is_an_operational_error(postgres_engine: Engine) -> None:
+    pooled = postgres_engine.raw_connection()
+    connection = pooled.driver_connection
+    assert isinstance(connection, psycopg.Connection)
+    try:
+        with postgres_engine.connect() as admin:
+            admin.exec_driver_sql(f"SELECT pg_terminate_backend({connection.info.backend_pid})")
+        # Idle: the BEGIN and the statement go in one pipeline.
+        with pytest.raises(psycopg.OperationalError):
+            _rows(connection, "SELECT 1")
+        with pytest.raises(psycopg.OperationalError, match="closed"):
+            _rows(connection, "SELECT 1")
+    finally:
+        pooled.invalidate()
