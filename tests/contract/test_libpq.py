@@ -215,3 +215,50 @@ def test_a_lost_connection_is_an_operational_error(postgres_engine: Engine) -> N
             _rows(connection, "SELECT 1")
     finally:
         pooled.invalidate()
+
+
+def _prepared(connection: psycopg.Connection[Any], text: str) -> list[tuple[Any, ...]]:
+    with connection.cursor() as cursor:
+        return cursor.execute(
+            "SELECT name, custom_plans + generic_plans FROM pg_prepared_statements"
+            " WHERE statement = %s",
+            (text,),
+        ).fetchall()
+
+
+def test_a_statement_is_prepared_once_a_connection_and_runs_under_its_name(
+    idle: psycopg.Connection[Any],
+) -> None:
+    statement = libpq.Statement("SELECT %(n)s::int * 2 AS twice_of_the_prepared_test")
+    for n in range(3):
+        assert libpq.rows(idle, libpq.execute(idle, statement, {"n": n})) == [(2 * n,)]
+    [(name, runs)] = _prepared(idle, statement.sql.decode())
+    assert name.startswith("fantasy_")
+    assert runs == 3
+
+
+def test_statements_deallocated_behind_its_back_are_prepared_again(
+    idle: psycopg.Connection[Any],
+) -> None:
+    statement = libpq.Statement("SELECT %(n)s::int + 1 AS deallocated_test")
+    libpq.execute(idle, statement, {"n": 1})
+    idle.rollback()
+    idle.pgconn.exec_(b"DEALLOCATE ALL")
+    with pytest.raises(psycopg.errors.InvalidSqlStatementName):  # this run fails, loudly
+        libpq.execute(idle, statement, {"n": 1})
+    idle.rollback()
+    assert libpq.rows(idle, libpq.execute(idle, statement, {"n": 2})) == [(3,)]
+
+
+def test_statements_sent_together_are_each_prepared_once_and_committed_after_them(
+    idle: psycopg.Connection[Any],
+) -> None:
+    twice = libpq.Statement("SELECT %(n)s::int * 10 AS sent_together_test")
+    other = libpq.Statement("SELECT %(n)s::int * 100 AS sent_together_other_test")
+    results = libpq.execute_all(
+        idle, [(twice, {"n": 1}), (other, {"n": 2}), (twice, {"n": 3})], commit=True
+    )
+    assert [libpq.rows(idle, result) for result in results] == [[(10,)], [(200,)], [(30,)]]
+    assert idle.pgconn.transaction_status == pq.TransactionStatus.IDLE  # committed
+    assert [runs for _, runs in _prepared(idle, twice.sql.decode())] == [2]
+    assert [runs for _, runs in _prepared(idle, other.sql.decode())] == [1]

@@ -17,6 +17,7 @@ from sqlalchemy import Connection, bindparam, event, select, text
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.lists import list_query
+from adapters.sqlalchemy.records import entry_values
 from adapters.sqlalchemy.statements import ARRAYS_UP_TO, Caches, Prepared, Rows, Statements
 from contract.backends import Backend
 from contract.test_repository_contract import a_contest, an_entry
@@ -186,3 +187,66 @@ def test_rows_added_together_keep_their_order_and_their_values(db: Statements, c
     columns = [t.audit.c[name] for name in rows[0]]
     stored = db.execute(select(*columns).order_by(t.audit.c.id)).all()
     assert [tuple(row) for row in stored] == [tuple(row.values()) for row in rows]
+
+
+_REASONS = Prepared(select(t.entries.c.entry_id, t.entries.c.reason).order_by(t.entries.c.entry_id))
+_REASON = Prepared(
+    t.entries.update().where(t.entries.c.entry_id == bindparam("target")).values(reason="why")
+)
+
+
+def _reasons(sql_backend: Backend) -> list[tuple[str, str | None]]:
+    """The entries' reasons as another connection sees them: what was committed."""
+    with sql_backend.sql.connect() as other:
+        return [tuple(row) for row in Statements(other, Caches()).run(_REASONS)]
+
+
+def test_statements_run_together_run_in_turn_and_commit_once_all_have(
+    db: Statements, sql_backend: Backend
+) -> None:
+    done = db.run_all(
+        [(_REASON, {"target": "e1"}), (_REASONS, None), (_REASON, {"target": "nope"})],
+        commit=True,
+    )
+    assert [rows.rowcount for rows in (done[0], done[2])] == [1, 0]
+    assert [tuple(row) for row in done[1]] == [("e1", "why"), ("e2", None)]  # after the first
+    assert _reasons(sql_backend) == [("e1", "why"), ("e2", None)]  # committed
+
+
+def test_the_first_error_of_statements_run_together_is_raised_and_nothing_after_it_runs(
+    db: Statements, sql_backend: Backend
+) -> None:
+    clash = {"target": "e2", "fingerprint": "join-e1", "contest": "c1"}
+    with pytest.raises(DuplicateRecord):
+        db.run_all(
+            [(_REASON, {"target": "e1"}), (_MOVE, clash), (_REASON, {"target": "e2"})],
+            commit=True,
+        )
+    db.connection.rollback()
+    assert _reasons(sql_backend) == [("e1", None), ("e2", None)]  # no commit, no third
+
+
+def test_rows_added_with_statements_after_them_and_a_commit(
+    db: Statements, sql_backend: Backend
+) -> None:
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c2"))
+        uow.commit()
+    db.add_rows(
+        t.entries,
+        [entry_values(an_entry("e3", "c2", user="cy"))],
+        then=[(_REASON, {"target": "e3"})],
+        commit=True,
+    )
+    assert _reasons(sql_backend) == [("e1", None), ("e2", None), ("e3", "why")]
+    missing = UnknownContest("no contest c9")
+    with pytest.raises(UnknownContest):
+        db.add_rows(
+            t.entries,
+            [entry_values(an_entry("e4", "c9", user="dee"))],
+            missing_parent=missing,
+            then=[(_REASON, {"target": "e1"})],
+            commit=True,
+        )
+    db.connection.rollback()
+    assert _reasons(sql_backend) == [("e1", None), ("e2", None), ("e3", "why")]

@@ -35,7 +35,7 @@ from adapters.sqlalchemy import (
 from adapters.sqlalchemy.engine import database_url
 from adapters.sqlalchemy.records import terms_to_text
 from adapters.sqlalchemy.schema import alembic_config
-from adapters.sqlalchemy.statements import TermsByDigest
+from adapters.sqlalchemy.statements import Caches, Prepared, Statements, TermsByDigest
 from contract.backends import POSTGRES_URL_VARIABLE, Backend
 from fantasy_core.accounts import default_display_name
 from fantasy_core.contest import Contest
@@ -448,21 +448,41 @@ def test_payouts_sent_before_withholding_kept_nothing_and_the_unsent_are_undecid
 def test_a_statement_run_again_and_again_is_planned_for_its_values_each_time(
     fresh_postgres: Backend,
 ) -> None:
-    """psycopg prepares a statement on its fifth run on a connection, and PostgreSQL may
-    then keep one generic plan for it for the connection's life. A plan made while the
-    entries were few (a sequential scan) stays when they are a million, and the pool keeps
-    connections for days (autovacuum's ANALYZE, which would clear it, may be off or late).
-    The engine asks for a plan for each run's values (decision 0064): none is generic."""
-    lookup = text("SELECT entry_id FROM entries WHERE fingerprint = ANY(:fingerprints)")
+    """A `Prepared` statement is prepared on the server at its first run on a connection
+    (decision 0070), and PostgreSQL may then keep one generic plan for it for the
+    connection's life. A plan made while the entries were few (a sequential scan) stays
+    when they are a million, and the pool keeps connections for days (autovacuum's
+    ANALYZE, which would clear it, may be off or late). The engine asks for a plan for each
+    run's values (decision 0064): none is generic."""
+    lookup = Prepared(text("SELECT entry_id FROM entries WHERE fingerprint = ANY(:fingerprints)"))
     wanted = {"fingerprints": [f"join-e{n}" for n in range(17)]}
     with fresh_postgres.sql.connect() as connection:
+        statements = Statements(connection, Caches())
         for _ in range(12):
-            assert connection.execute(lookup, wanted).all() == []
+            assert statements.run(lookup, wanted).all() == []
         plans = connection.execute(
             text(
                 "SELECT generic_plans, custom_plans FROM pg_prepared_statements"
-                " WHERE statement LIKE '%fingerprint = ANY%'"
-            )
+                " WHERE statement = :sent"
+            ),
+            {"sent": lookup.compiled(connection).wire.sql.decode()},
         ).one()
     assert plans.generic_plans == 0
-    assert plans.custom_plans >= 7  # prepared on the fifth run at the latest
+    assert plans.custom_plans == 12  # prepared at the first run
+
+
+def test_psycopg_prepares_nothing_itself_on_postgresql(fresh_postgres: Backend) -> None:
+    """psycopg deallocates every prepared statement of a connection when it rolls back one
+    of its own prepared statements' transactions: the join batch's would go with them. So
+    the engine turns its preparing off; a statement run through SQLAlchemy again and again
+    leaves nothing prepared on the server."""
+    with fresh_postgres.sql.connect() as connection:
+        for _ in range(8):
+            connection.execute(text("SELECT count(*) FROM entries")).scalar_one()
+        prepared = connection.execute(
+            text(
+                "SELECT count(*) FROM pg_prepared_statements"
+                " WHERE statement LIKE 'SELECT count(*) FROM entries%'"
+            )
+        )
+        assert prepared.scalar_one() == 0

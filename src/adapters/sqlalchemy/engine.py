@@ -66,8 +66,14 @@ def make_engine(url: str | URL) -> Engine:
     # (connect_args override the URL's own options, so those are kept in front.)
     settings = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"
     options = f"{parsed.query.get('options', '')} {settings}".strip()
+    # psycopg prepares nothing itself: it would deallocate every prepared statement of the
+    # connection at each rollback, the join batch's own among them (libpq.execute).
     # pre-ping: a long-running worker survives a server restart between ticks.
-    return create_engine(parsed, connect_args={"options": options}, pool_pre_ping=True)
+    return create_engine(
+        parsed,
+        connect_args={"options": options, "prepare_threshold": None},
+        pool_pre_ping=True,
+    )
 
 
 # The execution option a reading unit of work sets on its connection.

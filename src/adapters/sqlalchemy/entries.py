@@ -375,18 +375,25 @@ class SqlEntries:
         return int(self._db.run(_SEATS_OF_USER, params).scalar_one())
 
     def add_all(self, entries: Sequence[Entry]) -> None:
-        # One COPY (Statements.add_rows) and one UPDATE of the contests' seat counters. A
-        # duplicate raises DuplicateRecord from the database, which then refuses the rest
-        # of the transaction: the unit of work can only be abandoned.
+        # One INSERT (Statements.add_rows) and one UPDATE of the contests' seat counters,
+        # in one round trip on PostgreSQL. A duplicate raises DuplicateRecord from the
+        # database, which then refuses the rest of the transaction: the unit of work can
+        # only be abandoned.
         if not entries:
             return
         contests = sorted({e.contest_id for e in entries})
+        deltas = Counter(e.contest_id for e in entries if e.holds_seat)
+        moves = self._seats.moves(deltas)
         self._db.add_rows(
             t.entries,
             [entry_values(e) for e in entries],
             missing_parent=UnknownContest(f"no contest among {contests}"),
+            then=moves or (),
         )
-        self._seats.move(Counter(e.contest_id for e in entries if e.holds_seat))
+        if moves is None:
+            self._seats.move(deltas)
+        else:
+            self._seats.moved(deltas)
 
     def save_all(self, entries: Sequence[Entry]) -> None:
         if not entries:

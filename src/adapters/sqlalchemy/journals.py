@@ -191,11 +191,13 @@ class SqlAuditLog:
         self._unwritten.append(record)
         self.uncommitted.append(record)
 
-    def flush(self) -> None:
-        """Write the records appended since the last flush (the unit of work's commit calls it)."""
+    def flush(self, *, commit: bool = False) -> None:
+        """Write the records appended since the last flush. With `commit` (the unit of
+        work's commit), the transaction is committed with them, in the same round trip on
+        PostgreSQL; with no record to write, the caller's own commit does it."""
         if self._unwritten:
             records, self._unwritten = self._unwritten, []
-            self._db.add_rows(t.audit, [audit_values(r) for r in records])
+            self._db.add_rows(t.audit, [audit_values(r) for r in records], commit=commit)
 
     def _read(self, where: ColumnElement[bool]) -> list[AuditRecord]:
         self.flush()

@@ -10,8 +10,9 @@ Here:
 - every parameter is sent as text, untyped, so PostgreSQL infers each one's type from
   where it stands, as for a literal; a list is sent as one array literal built here
   (psycopg's list dumpers cost a batch's arrays more than the statement they save);
+- each statement is prepared on the server at its first run on a connection;
 - the first statement of a transaction carries its BEGIN in a libpq pipeline: one round
-  trip for both;
+  trip for both (and for the statement's PREPARE, at its first run);
 - the rows are loaded by psycopg's own loaders (a `Transformer`), as a cursor loads them.
 
 Waiting for the server releases the GIL (a poll on the socket), so an event loop or
@@ -21,8 +22,10 @@ from the result, OperationalError for a lost connection; the caller translates t
 
 from __future__ import annotations
 
+import itertools
 import re
 import select
+import weakref
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -36,6 +39,12 @@ from psycopg.pq.abc import PGconn, PGresult
 _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
+
+# The names of the statements prepared on each connection, by their text.
+_PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[bytes, bytes]] = (
+    weakref.WeakKeyDictionary()
+)
+_names = itertools.count(1)
 
 
 class Statement:
@@ -116,22 +125,58 @@ def execute(
 ) -> PGresult:
     """Run `statement` with `values` on `connection`, in its transaction (begun here, in the
     same round trip, when the connection is idle and not in autocommit); its result."""
-    parameters = statement.parameters(values)
+    return execute_all(connection, [(statement, values)])[0]
+
+
+def execute_all(
+    connection: psycopg.Connection[Any],
+    runs: Sequence[tuple[Statement, Mapping[str, object]]],
+    *,
+    commit: bool = False,
+) -> list[PGresult]:
+    """Run each of `runs` on `connection` in turn, in its transaction, then COMMIT it if
+    `commit`: all in one round trip (a libpq pipeline); each run's result. The first
+    error raised is the first the server met: it skips what follows it, the COMMIT too.
+
+    The transaction is begun here when the connection is idle and not in autocommit. Each
+    statement is prepared on the server under a name of its own, at its first run on each
+    connection, so that PostgreSQL parses it once. The engine turns psycopg's own
+    preparing off (`prepare_threshold=None`), because psycopg deallocates every prepared
+    statement of a connection at its rollbacks."""
+    parameters = [statement.parameters(values) for statement, values in runs]
     pgconn = connection.pgconn
     if pgconn.status != pq.ConnStatus.OK:
         raise psycopg.OperationalError("the connection is closed")
     begin = None
     if not connection.autocommit and pgconn.transaction_status == pq.TransactionStatus.IDLE:
         begin = _begin(connection)
-    if begin is None:
-        pgconn.send_query_params(statement.sql, parameters)
-        return _checked(connection, _one_result(pgconn))
+    known = _PREPARED.setdefault(connection, {})
+    names = [known.get(statement.sql) for statement, _ in runs]
+    if begin is None and not commit and len(runs) == 1 and names[0] is not None:
+        pgconn.send_query_prepared(names[0], parameters[0])
+        return [_ran(connection, _one_result(pgconn), known)]
+    # What each result of the pipeline answers: a command, a PREPARE (of a text, under a
+    # name) or a run.
+    sent: list[tuple[str, bytes, bytes]] = []
+    naming: dict[bytes, bytes] = {}  # the texts first prepared in this pipeline
     pgconn.enter_pipeline_mode()
     try:
-        pgconn.send_query_params(begin, None)
-        pgconn.send_query_params(statement.sql, parameters)
+        if begin is not None:
+            pgconn.send_query_params(begin, None)
+            sent.append(("command", b"", b""))
+        for position, (statement, _) in enumerate(runs):
+            name = names[position] or naming.get(statement.sql)
+            if name is None:
+                name = naming[statement.sql] = b"fantasy_%d" % next(_names)
+                pgconn.send_prepare(name, statement.sql)
+                sent.append(("prepare", statement.sql, name))
+            pgconn.send_query_prepared(name, parameters[position])
+            sent.append(("run", b"", b""))
+        if commit:
+            pgconn.send_query_params(b"COMMIT", None)
+            sent.append(("command", b"", b""))
         pgconn.pipeline_sync()
-        began, result = _pipeline_results(pgconn)
+        results = _pipeline_results(pgconn)
         if pgconn.status == pq.ConnStatus.OK:
             pgconn.exit_pipeline_mode()
     except BaseException:
@@ -140,8 +185,16 @@ def execute(
         if pgconn.pipeline_status != pq.PipelineStatus.OFF:
             pgconn.finish()
         raise
-    _checked(connection, began)
-    return _checked(connection, result)
+    results += [None] * (len(sent) - len(results))
+    answers: list[PGresult] = []
+    for (kind, text, name), result in zip(sent, results, strict=True):
+        if kind == "run":
+            answers.append(_ran(connection, result, known))
+            continue
+        _checked(connection, result)
+        if kind == "prepare":
+            known[text] = name
+    return answers
 
 
 def rows(connection: psycopg.Connection[Any], result: PGresult) -> list[tuple[Any, ...]]:
@@ -174,6 +227,17 @@ def _begin(connection: psycopg.Connection[Any]) -> bytes:
     return b" ".join(parts)
 
 
+def _ran(
+    connection: psycopg.Connection[Any], result: PGresult | None, known: dict[bytes, bytes]
+) -> PGresult:
+    """The statement's result, checked. If the server no longer knows the connection's
+    prepared statements (a DEALLOCATE ALL or DISCARD ALL sent by someone else), they are
+    forgotten here: this run fails, loudly, and the next one prepares its statement again."""
+    if result is not None and result.error_field(pq.DiagnosticField.SQLSTATE) == b"26000":
+        known.clear()
+    return _checked(connection, result)
+
+
 def _checked(connection: psycopg.Connection[Any], result: PGresult | None) -> PGresult:
     pgconn = connection.pgconn
     if pgconn.status != pq.ConnStatus.OK:
@@ -198,21 +262,19 @@ def _one_result(pgconn: PGconn) -> PGresult | None:
     return first
 
 
-def _pipeline_results(pgconn: PGconn) -> tuple[PGresult | None, PGresult | None]:
-    """The results of the pipeline's two queries, read up to its sync."""
+def _pipeline_results(pgconn: PGconn) -> list[PGresult | None]:
+    """The results of the pipeline's queries, read up to its sync."""
     _flush(pgconn)
     found: list[PGresult | None] = []
     while True:
         result = _next_result(pgconn)
         if result is None:
             if pgconn.status != pq.ConnStatus.OK:
-                break
+                return found
             continue  # the end of one query's results
         if result.status == pq.ExecStatus.PIPELINE_SYNC:
-            break
+            return found
         found.append(result)
-    found += [None, None]
-    return found[0], found[1]
 
 
 def _next_result(pgconn: PGconn) -> PGresult | None:

@@ -88,17 +88,33 @@ class SeatCounters:
         """Move each contest's counter by its delta (entries took or gave back seats): one
         statement; for several contests, one over arrays if this transaction holds them all
         locked on PostgreSQL, else an executemany in contest id order."""
-        moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
-        params = [{"target": c, "delta": d} for c, d in moved.items()]
-        if len(params) == 1:
-            self._db.run(_ADD_SEATS, params[0])
-        elif params and self._db.dialect == "postgresql" and self._locked.keys() >= moved.keys():
-            arrays = {"targets": list(moved), "deltas": list(moved.values())}
-            self._db.run(_ADD_SEATS_OF_LOCKED, arrays)
-        elif params:
+        runs = self.moves(deltas)
+        if runs is None:
+            moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
+            params = [{"target": c, "delta": d} for c, d in moved.items()]
             self._db.execute(_ADD_SEATS.for_dialect(self._db.connection), params)
-        for contest_id, delta in moved.items():
-            if contest_id in self._locked:
+            self.moved(deltas)
+        elif runs:
+            self._db.run_all(runs)
+            self.moved(deltas)
+
+    def moves(self, deltas: Mapping[str, int]) -> list[tuple[Prepared, dict[str, object]]] | None:
+        """The statement that moves each contest's counter by its delta (none if nothing
+        moves), for the caller to run and then tell `moved`; None if it takes an
+        executemany (several contests, not all locked by this transaction)."""
+        moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
+        if len(moved) == 1:
+            [(contest_id, delta)] = moved.items()
+            return [(_ADD_SEATS, {"target": contest_id, "delta": delta})]
+        if moved and self._db.dialect == "postgresql" and self._locked.keys() >= moved.keys():
+            arrays = {"targets": list(moved), "deltas": list(moved.values())}
+            return [(_ADD_SEATS_OF_LOCKED, arrays)]
+        return [] if not moved else None
+
+    def moved(self, deltas: Mapping[str, int]) -> None:
+        """The counters were moved by `deltas`: what this transaction knows of them follows."""
+        for contest_id, delta in deltas.items():
+            if delta and contest_id in self._locked:
                 self._locked[contest_id] += delta
 
     def forget(self) -> None:

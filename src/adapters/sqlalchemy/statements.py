@@ -19,6 +19,7 @@ from functools import cache, lru_cache
 from typing import Any
 
 from psycopg.pq import ExecStatus
+from psycopg.pq.abc import PGresult
 from sqlalchemy import (
     ClauseElement,
     Connection,
@@ -269,6 +270,32 @@ class Rows:
         return self.rows[0][0]
 
 
+def _bound(compiled: _Compiled, parameters: Mapping[str, object] | None) -> dict[str, object]:
+    """A run's values: the statement's own, then the caller's, each converted by its
+    column type's bind processor."""
+    values = {**compiled.bound, **(parameters or {})}
+    for name, process in compiled.binds.items():
+        if values.get(name) is not None:
+            values[name] = process(values[name])
+    return values
+
+
+def _rows_of(prepared: Prepared, compiled: _Compiled, driver: Any, result: PGresult) -> Rows:
+    """A run's result as `Rows`: named tuples, each value converted by its column type's
+    result processor."""
+    if result.status != ExecStatus.TUPLES_OK:  # no rows returned
+        return Rows([], libpq.touched(result))
+    found: list[Any] = libpq.rows(driver, result)
+    make = prepared.row_maker(lambda: libpq.column_names(result))
+    if compiled.results:
+        found = [list(row) for row in found]
+        for row in found:
+            for position, convert in compiled.results:
+                if row[position] is not None:
+                    row[position] = convert(row[position])
+    return Rows(list(map(make, found)), libpq.touched(result))
+
+
 class TermsByDigest:
     """Parsed contest terms by the SHA-256 of their stored text, the `size` most recently
     used (decision 0066).
@@ -378,40 +405,52 @@ class Statements:
     ) -> Rows:
         """Run a statement built once (`Prepared`): on PostgreSQL through libpq under the
         driver's connection (`libpq.execute`), elsewhere as `execute` runs it. Its errors
-        are the core's, as for `execute`.
-        SQLAlchemy's cursor listeners are called (with no cursor on PostgreSQL), but one that
-        rewrites the statement (`retval=True`) is not honoured there."""
+        are the core's, as for `execute`. SQLAlchemy's cursor listeners are called (with no
+        cursor on PostgreSQL), but one that rewrites the statement (`retval=True`) is not
+        honoured there."""
+        return self.run_all([(prepared, parameters)], missing_parent=missing_parent)[0]
+
+    def run_all(
+        self,
+        runs: Sequence[tuple[Prepared, Mapping[str, object] | None]],
+        *,
+        missing_parent: DomainError | None = None,
+        commit: bool = False,
+    ) -> list[Rows]:
+        """`run` each of `runs` in turn, then commit the transaction if `commit`: on
+        PostgreSQL all in one round trip (`libpq.execute_all`). The first error is raised,
+        and nothing after it runs. Each run's rows."""
         if self.dialect != "postgresql":
-            executed = self.execute(
-                prepared.for_dialect(self.connection), parameters, missing_parent=missing_parent
-            )
-            return Rows(list(executed.all()) if executed.returns_rows else [], executed.rowcount)
-        compiled = prepared.compiled(self.connection)
-        values = {**compiled.bound, **(parameters or {})}
-        for name, process in compiled.binds.items():
-            if values.get(name) is not None:
-                values[name] = process(values[name])
+            done = []
+            for prepared, parameters in runs:
+                executed = self.execute(
+                    prepared.for_dialect(self.connection), parameters, missing_parent=missing_parent
+                )
+                rows = list(executed.all()) if executed.returns_rows else []
+                done.append(Rows(rows, executed.rowcount))
+            if commit:
+                self.connection.commit()
+            return done
+        compiled = [prepared.compiled(self.connection) for prepared, _ in runs]
+        values = [_bound(c, parameters) for c, (_, parameters) in zip(compiled, runs, strict=True)]
         dispatch = self.connection.dispatch
         with self._translating(missing_parent):
             driver = self._driver_connection()
-            # SQLAlchemy's cursor events still see the statement (instrumentation, statement
-            # logs, the tests that count a batch's statements); there is no cursor.
-            for before in dispatch.before_cursor_execute:
-                before(self.connection, None, compiled.sql, values, None, False)
-            result = libpq.execute(driver, compiled.wire, values)
-            for after in dispatch.after_cursor_execute:
-                after(self.connection, None, compiled.sql, values, None, False)
-            if result.status != ExecStatus.TUPLES_OK:  # no rows returned
-                return Rows([], libpq.touched(result))
-            found: list[Any] = libpq.rows(driver, result)
-            make = prepared.row_maker(lambda: libpq.column_names(result))
-            if compiled.results:
-                found = [list(row) for row in found]
-                for row in found:
-                    for position, convert in compiled.results:
-                        if row[position] is not None:
-                            row[position] = convert(row[position])
-            return Rows(list(map(make, found)), libpq.touched(result))
+            # SQLAlchemy's cursor events still see each statement (instrumentation,
+            # statement logs, the tests that count a batch's statements); there is no cursor.
+            for c, v in zip(compiled, values, strict=True):
+                for before in dispatch.before_cursor_execute:
+                    before(self.connection, None, c.sql, v, None, False)
+            results = libpq.execute_all(
+                driver, [(c.wire, v) for c, v in zip(compiled, values, strict=True)], commit=commit
+            )
+            for c, v in zip(compiled, values, strict=True):
+                for after in dispatch.after_cursor_execute:
+                    after(self.connection, None, c.sql, v, None, False)
+            return [
+                _rows_of(prepared, c, driver, result)
+                for (prepared, _), c, result in zip(runs, compiled, results, strict=True)
+            ]
 
     def _driver_connection(self) -> Any:
         """The DBAPI connection, inside this unit of work's transaction."""
@@ -492,10 +531,14 @@ class Statements:
         rows: Sequence[Mapping[str, object]],
         *,
         missing_parent: DomainError | None = None,
+        then: Sequence[tuple[Prepared, Mapping[str, object] | None]] = (),
+        commit: bool = False,
     ) -> None:
-        """INSERT `rows` (each with the same columns) in one command, in their order: on
-        PostgreSQL one INSERT over arrays (one round trip, decision 0070), or COPY beyond
-        `ARRAYS_UP_TO` rows; executemany elsewhere (decision 0062).
+        """INSERT `rows` (each with the same columns) in one command, in their order, then
+        `run` each of `then`, then commit the transaction if `commit`. On PostgreSQL the
+        INSERT is one statement over arrays, sent with the rest in one round trip
+        (decision 0070), or, beyond `ARRAYS_UP_TO` rows, a COPY; elsewhere an executemany
+        (decision 0062).
 
         An executemany is one execution a row on the server, and psycopg's pipeline costs
         the client more than the COPY of the same rows. As for any INSERT, a violated key
@@ -504,19 +547,21 @@ class Statements:
         (`insert_many` is a COPY in a savepoint, which leaves the unit of work usable at
         two round trips more).
         """
-        if not rows:
-            return
-        if self.dialect != "postgresql":
-            self.execute(_plain_insert(table), list(rows), missing_parent=missing_parent)
-            return
-        columns = list(rows[0])
-        if len(rows) <= ARRAYS_UP_TO:
+        postgresql = self.dialect == "postgresql"
+        if rows and postgresql and len(rows) <= ARRAYS_UP_TO:
+            columns = list(rows[0])
             statement = _insert_from_arrays(table, tuple(columns), self.connection.dialect)
             arrays = {f"a{i}": [row[name] for row in rows] for i, name in enumerate(columns)}
-            self.run(statement, arrays, missing_parent=missing_parent)
+            self.run_all([(statement, arrays), *then], missing_parent=missing_parent, commit=commit)
             return
-        with self._translating(missing_parent):
-            self._copy(table, columns, [[row[name] for name in columns] for row in rows])
+        if rows and postgresql:
+            columns = list(rows[0])
+            with self._translating(missing_parent):
+                self._copy(table, columns, [[row[name] for name in columns] for row in rows])
+        elif rows:
+            self.execute(_plain_insert(table), list(rows), missing_parent=missing_parent)
+        if then or commit:
+            self.run_all(then, missing_parent=missing_parent, commit=commit)
 
     def update_rows(
         self,

@@ -143,11 +143,14 @@ class SqlUnitOfWork:
             raise RuntimeError("commit outside the unit of work's block")
         if self._reading:
             raise RuntimeError("a reading unit of work does not commit")
-        self.audit.flush()
         if self._seats is not None:
             self._seats.forget()
         self.entries.forget()
         try:
+            # The audit's rows and the COMMIT, in one round trip on PostgreSQL. Then
+            # SQLAlchemy ends its transaction: the commit itself when there was no row
+            # to write, else only SQLAlchemy's own state (the driver has nothing to send).
+            self.audit.flush(commit=True)
             self._connection.commit()
         except DBAPIError as error:
             raise translate(error) from error
