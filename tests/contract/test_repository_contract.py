@@ -1002,7 +1002,7 @@ def test_a_batch_write_is_one_statement_executed_once_on_postgresql(
     runs: list[tuple[str, bool]] = []
 
     def seen(_conn: Any, _cursor: Any, statement: str, _params: Any, _ctx: Any, many: bool) -> None:
-        if statement.split(maxsplit=1)[0] in {"INSERT", "UPDATE"}:
+        if statement.split(maxsplit=1)[0] in {"INSERT", "UPDATE", "WITH"}:
             runs.append((statement, many))
 
     with sql_backend.uow() as uow:

@@ -42,15 +42,27 @@ _NEW_SET = {
 
 
 # The batch form: the sets in one statement, returning the keys that were new. On
-# PostgreSQL the sets are bound as one array a column (one text, one execution for any
-# number of sets; decision 0062), inserted in their order, so their ids keep it.
+# PostgreSQL the sets and their postings are bound as one array a column (one text, one
+# execution for any number of sets; decisions 0062, 0070): the sets are inserted in their
+# order, so their ids keep it, and the postings of those that were new are inserted by the
+# same statement (the foreign key's checks, at its end, see the new sets).
 _NEW_SETS_POSTGRESQL = Prepared(
     text(
+        "WITH sets AS ("
         "INSERT INTO posting_sets (key, contest_id, movement)"
         " SELECT key, contest_id, movement FROM unnest(CAST(:keys AS VARCHAR[]),"
         " CAST(:contest_ids AS VARCHAR[]), CAST(:movements AS VARCHAR[]))"
         " WITH ORDINALITY AS s(key, contest_id, movement, n) ORDER BY n"
         " ON CONFLICT (key) DO NOTHING RETURNING id, key"
+        "), postings AS ("
+        "INSERT INTO postings (set_id, position, account, amount_minor, currency)"
+        " SELECT sets.id, p.position, p.account, p.amount_minor, p.currency"
+        " FROM unnest(CAST(:posting_keys AS VARCHAR[]), CAST(:positions AS INTEGER[]),"
+        " CAST(:accounts AS VARCHAR[]), CAST(:amounts AS BIGINT[]),"
+        " CAST(:currencies AS VARCHAR[]))"
+        " WITH ORDINALITY AS p(key, position, account, amount_minor, currency, n)"
+        " JOIN sets ON sets.key = p.key ORDER BY p.n"
+        ") SELECT id, key FROM sets"
     )
 )
 _NEW_SETS_SQLITE = (
@@ -107,22 +119,25 @@ class SqlLedger:
             raise ValueError(f"posting sets recorded twice in one call: {sorted(keys)}")
         if not posting_sets:
             return 0
-        rows: Iterable[Any]
         if self._db.dialect == "postgresql":
+            postings = [(s.key, n, p) for s in posting_sets for n, p in enumerate(s.postings)]
             arrays = {
                 "keys": [s.key for s in posting_sets],
                 "contest_ids": [s.contest_id for s in posting_sets],
                 "movements": [s.movement.value for s in posting_sets],
+                "posting_keys": [key for key, _, _ in postings],
+                "positions": [n for _, n, _ in postings],
+                "accounts": [p.account for _, _, p in postings],
+                "amounts": [p.amount.minor for _, _, p in postings],
+                "currencies": [p.amount.currency for _, _, p in postings],
             }
-            rows = self._db.run(_NEW_SETS_POSTGRESQL, arrays)
-        else:
-            sets = [
-                {"key": s.key, "contest_id": s.contest_id, "movement": s.movement.value}
-                for s in posting_sets
-            ]
-            rows = self._db.execute(_NEW_SETS_SQLITE, sets)
-        new = {str(row.key): int(row.id) for row in rows}
-        postings = [
+            return len(self._db.run(_NEW_SETS_POSTGRESQL, arrays).all())
+        sets = [
+            {"key": s.key, "contest_id": s.contest_id, "movement": s.movement.value}
+            for s in posting_sets
+        ]
+        new = {str(row.key): int(row.id) for row in self._db.execute(_NEW_SETS_SQLITE, sets)}
+        rows = [
             {
                 "set_id": new[s.key],
                 "position": position,
@@ -134,7 +149,7 @@ class SqlLedger:
             if s.key in new
             for position, posting in enumerate(s.postings)
         ]
-        self._db.add_rows(t.postings, postings)
+        self._db.add_rows(t.postings, rows)
         return len(new)
 
     def _read(self, where: ColumnElement[bool] | None) -> list[PostingSet]:
