@@ -67,7 +67,7 @@ def make_engine(url: str | URL) -> Engine:
     settings = "-c TimeZone=UTC -c plan_cache_mode=force_custom_plan"
     options = f"{parsed.query.get('options', '')} {settings}".strip()
     # psycopg prepares nothing itself: it would deallocate every prepared statement of the
-    # connection at each rollback, the join batch's own among them (libpq.execute).
+    # connection at each rollback, the join batch's own among them (libpq.execute_all).
     # pre-ping: a long-running worker survives a server restart between ticks.
     return create_engine(
         parsed,

@@ -90,13 +90,11 @@ class SeatCounters:
         locked on PostgreSQL, else an executemany in contest id order."""
         runs = self.moves(deltas)
         if runs is None:
-            moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
-            params = [{"target": c, "delta": d} for c, d in moved.items()]
+            params = [{"target": c, "delta": d} for c, d in sorted(deltas.items()) if d]
             self._db.execute(_ADD_SEATS.for_dialect(self._db.connection), params)
-            self.moved(deltas)
         elif runs:
             self._db.run_all(runs)
-            self.moved(deltas)
+        self.moved(deltas)
 
     def moves(self, deltas: Mapping[str, int]) -> list[tuple[Prepared, dict[str, object]]] | None:
         """The statement that moves each contest's counter by its delta (none if nothing

@@ -156,7 +156,7 @@ class Prepared:
     """A statement built once, at import, that a join batch runs (decision 0069).
 
     On PostgreSQL it is compiled once, and each run goes to libpq under the driver's
-    connection (`libpq.execute`, decision 0070) with the parameters it is given, the
+    connection (`libpq.execute_all`, decision 0070) with the parameters it is given, the
     values bound in the statement, and each bound value converted by its column's type as
     SQLAlchemy would (`UtcDateTime`): a run through SQLAlchemy's execution costs about 0.1
     ms of CPU more (docs/performance.md, 2026-12-04, late night), and one through psycopg's
@@ -404,7 +404,7 @@ class Statements:
         missing_parent: DomainError | None = None,
     ) -> Rows:
         """Run a statement built once (`Prepared`): on PostgreSQL through libpq under the
-        driver's connection (`libpq.execute`), elsewhere as `execute` runs it. Its errors
+        driver's connection (`libpq.execute_all`), elsewhere as `execute` runs it. Its errors
         are the core's, as for `execute`. SQLAlchemy's cursor listeners are called (with no
         cursor on PostgreSQL), but one that rewrites the statement (`retval=True`) is not
         honoured there."""
