@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -36,6 +37,7 @@ from adapters.sqlalchemy.journals import SqlAuditLog, SqlLedger
 from adapters.sqlalchemy.players import SqlPlayers
 from adapters.sqlalchemy.uow import SqlUnitOfWork
 from apps.bootstrap import start
+from apps.logs import configure_logging
 from apps.settings import load_settings
 from fantasy_core.lineups import Lineup
 from fantasy_core.usecases.joining import JoinRequest
@@ -112,7 +114,11 @@ def run(
     by_call: bool = False,
 ) -> dict[str, object]:
     url = fresh_postgres(postgres_url_for("join_lane", pg_url))
-    with start(load_settings(bench_settings(url, {}))) as services:
+    with (
+        tempfile.TemporaryFile("w", encoding="utf-8") as log,
+        start(load_settings(bench_settings(url, {}))) as services,
+    ):
+        configure_logging(stream=log)
         info: dict[str, Any] = prepare(services, 2048, 500, 7)
         users = [account.user_id for account in info["accounts"]]
         lineups = [
