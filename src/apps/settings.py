@@ -39,10 +39,12 @@ Variables (default in brackets):
   FANTASY_LOGIN_RATE_PER_MINUTE    logins per client address, or off [10]
   FANTASY_JOIN_RATE_PER_MINUTE     lineups a player may submit a minute (single and bulk
                                    joins alike), or off [300]
-  FANTASY_JOIN_BATCH_MAX           joins arriving together run as one batch, at most [64]
+  FANTASY_JOIN_BATCH_MAX           joins arriving together run as one batch, at most
+                                   [64; 16 with FANTASY_JOIN_LANE_PROCESS]
   FANTASY_JOIN_BATCH_LANES         join batches run at once [4 in production, 1]
   FANTASY_JOIN_MAX_WAITING         joins a process queues beyond the batches running; more
-                                   are answered 503 with Retry-After [one batch a lane]
+                                   are answered 503 with Retry-After [one batch a lane;
+                                   two with FANTASY_JOIN_LANE_PROCESS]
   FANTASY_JOIN_LANE_PROCESS        run the join batches in a child process of each API
                                    process (apps.lane; a SQL database and the system clock)
                                    [false]
@@ -109,6 +111,13 @@ PRODUCTION_CHARGE_SENDERS = 8  # a batch of joins waits on its slowest charge, n
 # locks (the fastest with the sandbox: docs/performance.md); against Stripe, whose
 # charges take a few hundred ms, more lanes overlap one batch's charges with the next.
 PRODUCTION_JOIN_BATCH_LANES = 4
+# With the join lane process, a batch that took every join waiting left the API process
+# idle while the child ran it, then the child idle while the API process answered it and
+# took the next requests in (a lane busy 0.55 of the time, batches of all 32 clients).
+# Batches of at most 16 keep two groups of joins out of step, each one's HTTP work beside
+# the other's batch (decision 0071). With the lane in a thread they share one GIL, and
+# the smaller batches only cost more a join.
+LANE_PROCESS_JOIN_BATCH_MAX = 16
 DEFAULT_DATABASE_PATH = Path("var") / "fantasy.db"
 MEMORY_DATABASE = "memory:"
 SPORTSDATAIO_BASE_URL = "https://api.sportsdata.io"
@@ -171,7 +180,8 @@ class Settings:
     join_rate_per_minute: int | None = 300
     join_batch_max: int = 64
     join_batch_lanes: int = 1
-    # Joins waiting for a lane beyond which a join is shed (503): None, one full batch a lane.
+    # Joins waiting for a lane beyond which a join is shed (503): None, one full batch a lane
+    # (two with the lane process: the other group of joins, and those that came meanwhile).
     join_max_waiting: int | None = None
     # The join batches in a child process of their own (apps.lane, decision 0065).
     join_lane_process: bool = False
@@ -413,6 +423,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         else "test"
     )
     production = environment == "production"
+    lane_process = read.boolean("JOIN_LANE_PROCESS", False)
     settings = Settings(
         environment=environment,
         database_url=read.raw("DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_PATH}",
@@ -445,12 +456,14 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         stream_poll_seconds=read.seconds("STREAM_POLL_SECONDS", 0.1, upper=60),
         login_rate_per_minute=read.positive_or_off("LOGIN_RATE_PER_MINUTE", 10),
         join_rate_per_minute=read.positive_or_off("JOIN_RATE_PER_MINUTE", 300),
-        join_batch_max=read.positive("JOIN_BATCH_MAX", 64),
+        join_batch_max=read.positive(
+            "JOIN_BATCH_MAX", LANE_PROCESS_JOIN_BATCH_MAX if lane_process else 64
+        ),
         join_batch_lanes=read.positive(
             "JOIN_BATCH_LANES", PRODUCTION_JOIN_BATCH_LANES if production else 1
         ),
         join_max_waiting=read.positive_or_none("JOIN_MAX_WAITING"),
-        join_lane_process=read.boolean("JOIN_LANE_PROCESS", False),
+        join_lane_process=lane_process,
         operator_email=read.raw("OPERATOR_EMAIL"),
         operator_password=read.raw("OPERATOR_PASSWORD"),
         alert_webhook_url=_http_url(read, "ALERT_WEBHOOK_URL"),

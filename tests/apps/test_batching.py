@@ -110,7 +110,7 @@ def test_a_shed_join_is_a_503_problem_with_retry_after(api: Api) -> None:
     assert api.join(contest, ann).status_code == 201
 
 
-def test_the_join_batcher_queues_one_batch_a_lane_unless_told_otherwise() -> None:
+def test_the_join_batcher_queues_one_batch_a_lane_two_with_the_lane_process() -> None:
     def max_waiting(**changes: int) -> int:
         app = wire(World(), api_settings(**changes))
         waiting: int = app.state[JOINS].max_waiting
@@ -118,6 +118,10 @@ def test_the_join_batcher_queues_one_batch_a_lane_unless_told_otherwise() -> Non
 
     assert max_waiting(join_batch_lanes=2) == 2 * 64
     assert max_waiting(join_batch_max=8, join_max_waiting=500) == 500
+    # With the lane process, the other group of joins waits whole while one batch runs.
+    assert max_waiting(join_lane_process=True, join_batch_max=16) == 2 * 16
+    assert max_waiting(join_lane_process=True, join_batch_max=16, join_batch_lanes=3) == 96
+    assert max_waiting(join_lane_process=True, join_batch_max=16, join_max_waiting=20) == 20
 
 
 def test_each_item_gets_its_own_answer_or_its_own_exception() -> None:

@@ -176,6 +176,11 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
     local = load_settings({})
     assert (local.charge_senders, local.join_batch_lanes, local.join_batch_max) == (1, 1, 64)
     assert load_settings({"FANTASY_JOIN_BATCH_MAX": "1"}).join_batch_max == 1  # no batching
+    # With the lane process, batches of 16 keep two groups of joins out of step (0071).
+    db = {"FANTASY_DATABASE_URL": "sqlite:///var/x.db", "FANTASY_JOIN_LANE_PROCESS": "true"}
+    assert load_settings(db).join_batch_max == 16
+    assert load_settings({**db, "FANTASY_JOIN_BATCH_MAX": "64"}).join_batch_max == 64
+    assert load_settings({**production, **db}).join_batch_max == 16
     # The joins a process queues before shedding: one full batch a lane unless set.
     assert local.join_max_waiting is None
     assert load_settings({"FANTASY_JOIN_MAX_WAITING": "200"}).join_max_waiting == 200

@@ -61,7 +61,10 @@ def join_batcher(state: State, settings: Settings) -> JoinBatcher:
     """Joins that arrive together run as one batch (`join_many`): see apps.api.batching.
     The platform is the app's at the time of the batch (tests swap it); with a join lane
     process (FANTASY_JOIN_LANE_PROCESS) the batch runs there (apps.lane)."""
-    one_batch_a_lane = settings.join_batch_max * settings.join_batch_lanes
+    # With the lane process, batches are cut so that two groups of joins alternate
+    # (settings.LANE_PROCESS_JOIN_BATCH_MAX): one waits whole while the other runs.
+    batches_waiting = 2 if settings.join_lane_process else 1
+    waiting = settings.join_batch_max * settings.join_batch_lanes * batches_waiting
 
     def run(requests: Sequence[JoinRequest]) -> list[Joined | Exception]:
         services = services_of(state)
@@ -74,9 +77,10 @@ def join_batcher(state: State, settings: Settings) -> JoinBatcher:
         name="joins",
         max_batch=settings.join_batch_max,
         lanes=settings.join_batch_lanes,
-        # A join accepted waits for at most the batches running and one more a lane: under
-        # overload the rest are shed (503) and the accepted keep their latency (bench/).
-        max_waiting=settings.join_max_waiting or one_batch_a_lane,
+        # A join accepted waits for at most the batches running and one more a lane (two
+        # with the lane process): under overload the rest are shed (503) and the accepted
+        # keep their latency (bench/).
+        max_waiting=settings.join_max_waiting or waiting,
     )
 
 
