@@ -106,10 +106,21 @@ def _update_each(table: Table, key: str, columns: tuple[str, ...]) -> Executable
     return table.update().where(where).values(changes)
 
 
-def _array_type(table: Table, name: str, dialect: Dialect) -> str:
-    """The PostgreSQL array type of `table`'s column `name` (without its collation: an array
-    takes the element type)."""
-    return table.c[name].type.compile(dialect=dialect).split(" COLLATE ")[0] + "[]"
+def _cast_arrays(table: Table, columns: tuple[str, ...], dialect: Dialect) -> str:
+    """The arrays bound as a0, a1, ... (one a column of `table`, in `columns`' order), each
+    cast to its column's PostgreSQL array type (without its collation: an array takes the
+    element type), as unnest's arguments."""
+    return ", ".join(
+        f"CAST(:a{i} AS {table.c[c].type.compile(dialect=dialect).split(' COLLATE ')[0]}[])"
+        for i, c in enumerate(columns)
+    )
+
+
+def _column_arrays(
+    rows: Sequence[Mapping[str, object]], columns: Sequence[str]
+) -> dict[str, object]:
+    """`rows` bound as `_cast_arrays` names them: one list a column."""
+    return {f"a{i}": [row[name] for row in rows] for i, name in enumerate(columns)}
 
 
 @cache
@@ -119,9 +130,7 @@ def _update_from_arrays(
     """PostgreSQL's (`dialect`'s) UPDATE of `table` from arrays bound as a0, a1, ... (one a
     column, in `columns`' order), joined to the rows by `key`."""
     quote = dialect.identifier_preparer.quote
-    arrays = ", ".join(
-        f"CAST(:a{i} AS {_array_type(table, c, dialect)})" for i, c in enumerate(columns)
-    )
+    arrays = _cast_arrays(table, columns, dialect)
     names = ", ".join(quote(c) for c in columns)
     changes = ", ".join(f"{quote(c)} = v.{quote(c)}" for c in columns if c != key)
     name = quote(table.name)
@@ -139,9 +148,7 @@ def _insert_from_arrays(table: Table, columns: tuple[str, ...], dialect: Dialect
     ... (one a column, in `columns`' order), in the arrays' order (the audit's ids follow
     it)."""
     quote = dialect.identifier_preparer.quote
-    arrays = ", ".join(
-        f"CAST(:a{i} AS {_array_type(table, c, dialect)})" for i, c in enumerate(columns)
-    )
+    arrays = _cast_arrays(table, columns, dialect)
     names = ", ".join(quote(c) for c in columns)
     return Prepared(
         text(
@@ -548,14 +555,13 @@ class Statements:
         two round trips more).
         """
         postgresql = self.dialect == "postgresql"
+        columns = list(rows[0]) if rows else []
         if rows and postgresql and len(rows) <= ARRAYS_UP_TO:
-            columns = list(rows[0])
             statement = _insert_from_arrays(table, tuple(columns), self.connection.dialect)
-            arrays = {f"a{i}": [row[name] for row in rows] for i, name in enumerate(columns)}
+            arrays = _column_arrays(rows, columns)
             self.run_all([(statement, arrays), *then], missing_parent=missing_parent, commit=commit)
             return
         if rows and postgresql:
-            columns = list(rows[0])
             with self._translating(missing_parent):
                 self._copy(table, columns, [[row[name] for name in columns] for row in rows])
         elif rows:
@@ -583,9 +589,8 @@ class Statements:
             self.execute(_update_each(table, key, columns), named, missing_parent=missing_parent)
             return
         # (libpq.as_text refuses a naive instant, as `aware` does for COPY.)
-        arrays = {f"a{i}": [row[name] for row in rows] for i, name in enumerate(columns)}
         statement = _update_from_arrays(table, key, columns, self.connection.dialect)
-        self.run(statement, arrays, missing_parent=missing_parent)
+        self.run(statement, _column_arrays(rows, columns), missing_parent=missing_parent)
 
     def _copy(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         quote = self.connection.dialect.identifier_preparer.quote
