@@ -14,6 +14,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError, ProgrammingError
 
 from adapters.sqlalchemy import SqlAccountStore, SqlDatabase, make_engine
+from adapters.sqlalchemy import engine as engine_module
 from adapters.sqlalchemy.errors import translate
 from fantasy_core.accounts import Account, Role
 from fantasy_core.contest import Contest
@@ -194,3 +195,82 @@ def test_a_connection_killed_before_a_unit_of_works_first_statement_raises_store
             uow.contests.get(CONTEST)
     with database.unit_of_work() as uow:
         assert CONTEST not in uow.contests.ids_in_states(list(ContestState))
+
+
+# ---- a pooled connection's ping (decision 0072) ----------------------------------------
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def pings(victim: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch) -> tuple[_Clock, list[int]]:
+    """The listeners' clock, moved by hand, and a list that grows at each ping of `victim`."""
+    engine, _ = victim
+    clock, done = _Clock(), []
+    monkeypatch.setattr(engine_module, "_now", clock)
+    ping = engine.dialect.do_ping
+
+    def counted(dbapi_connection: object) -> bool:
+        done.append(1)
+        return ping(dbapi_connection)
+
+    monkeypatch.setattr(engine.dialect, "do_ping", counted)
+    return clock, done
+
+
+def test_a_connection_back_in_the_pool_for_at_most_the_window_is_not_pinged(
+    victim: tuple[Engine, str], pings: tuple[_Clock, list[int]]
+) -> None:
+    engine, _ = victim
+    clock, done = pings
+    database = SqlDatabase(engine)
+    for _ in range(3):  # a new connection, then the same one again at once, then at the edge
+        with database.unit_of_work() as uow:
+            uow.contests.ids_in_states(list(ContestState))
+        clock.now += engine_module.PING_AFTER_IDLE_SECONDS / 2
+    clock.now += engine_module.PING_AFTER_IDLE_SECONDS / 2
+    with database.unit_of_work() as uow:
+        uow.contests.ids_in_states(list(ContestState))
+    assert done == []
+    clock.now += engine_module.PING_AFTER_IDLE_SECONDS + 0.001
+    with database.unit_of_work() as uow:
+        uow.contests.ids_in_states(list(ContestState))
+    assert done == [1]
+
+
+def test_a_connection_idle_past_the_window_is_pinged_and_replaced_if_lost(
+    victim: tuple[Engine, str], pings: tuple[_Clock, list[int]], postgres_engine: Engine
+) -> None:
+    engine, name = victim
+    clock, done = pings
+    database = SqlDatabase(engine)
+    with database.unit_of_work() as uow:
+        uow.contests.ids_in_states(list(ContestState))
+    assert _kill(postgres_engine, name) == 1
+    clock.now += engine_module.PING_AFTER_IDLE_SECONDS + 1
+    with database.unit_of_work() as uow:  # the ping finds it lost: the pool makes another
+        assert CONTEST not in uow.contests.ids_in_states(list(ContestState))
+    assert done == [1]
+
+
+def test_a_connection_lost_within_the_window_fails_one_unit_of_work_then_is_replaced(
+    victim: tuple[Engine, str], pings: tuple[_Clock, list[int]], postgres_engine: Engine
+) -> None:
+    """The window's price: a server restart is met by the next statement, not by a ping."""
+    engine, name = victim
+    _, done = pings
+    database = SqlDatabase(engine)
+    with database.unit_of_work() as uow:
+        uow.contests.ids_in_states(list(ContestState))
+    assert _kill(postgres_engine, name) == 1
+    with pytest.raises(StoreUnavailable), database.unit_of_work() as uow:
+        uow.contests.ids_in_states(list(ContestState))
+    with database.unit_of_work() as uow:
+        assert CONTEST not in uow.contests.ids_in_states(list(ContestState))
+    assert done == []

@@ -10,11 +10,14 @@ platform (backups, reports) read while a unit of work writes.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import URL, Connection, make_url
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.exc import DisconnectionError
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 
 SQLITE_BUSY_TIMEOUT_SECONDS = 30
 # Page cache per connection, in KiB (SQLite's default is 2 MiB): a big contest's indexes
@@ -23,6 +26,12 @@ SQLITE_CACHE_KIB = 64 * 1024
 DEFAULT_SQLITE_PATH = Path("var") / "fantasy.db"
 
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+
+# A pooled PostgreSQL connection is pinged before use only when it sat in the pool longer
+# than this (decision 0072): one used this recently was answering a moment ago.
+PING_AFTER_IDLE_SECONDS = 1.0
+_RETURNED = "fantasy_returned_at"  # in the pool entry's info: when it was last in use
+_now = time.monotonic  # the listeners' clock (tests move it)
 
 
 class UnsupportedDatabase(ValueError):
@@ -68,12 +77,33 @@ def make_engine(url: str | URL) -> Engine:
     options = f"{parsed.query.get('options', '')} {settings}".strip()
     # psycopg prepares nothing itself: it would deallocate every prepared statement of the
     # connection at each rollback, the join batch's own among them (libpq.execute_all).
-    # pre-ping: a long-running worker survives a server restart between ticks.
-    return create_engine(
-        parsed,
-        connect_args={"options": options, "prepare_threshold": None},
-        pool_pre_ping=True,
-    )
+    engine = create_engine(parsed, connect_args={"options": options, "prepare_threshold": None})
+    ping_when_idle(engine)
+    return engine
+
+
+def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
+    """Ping each connection the pool hands out if it was idle for more than `idle_seconds`
+    (decision 0072): a long-running worker survives a server restart between its ticks,
+    as with SQLAlchemy's `pool_pre_ping`, without a round trip before each unit of work
+    under load. A connection found dead is replaced by the pool (DisconnectionError)."""
+
+    def returned(_dbapi: Any, record: ConnectionPoolEntry) -> None:
+        record.info[_RETURNED] = _now()
+
+    def checkout(dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
+        if _now() - record.info.get(_RETURNED, float("-inf")) <= idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi)
+        except engine.dialect.loaded_dbapi.Error as error:
+            if engine.dialect.is_disconnect(error, dbapi, None):
+                raise DisconnectionError(f"a pooled connection was lost: {error}") from error
+            raise
+
+    event.listen(engine, "connect", returned)  # a new connection needs no ping
+    event.listen(engine, "checkin", returned)
+    event.listen(engine, "checkout", checkout)
 
 
 # The execution option a reading unit of work sets on its connection.
