@@ -224,38 +224,45 @@ def pings(victim: tuple[Engine, str], monkeypatch: pytest.MonkeyPatch) -> tuple[
     return clock, done
 
 
+def _read(database: SqlDatabase) -> list[str]:
+    """A unit of work that reads: the contests' ids."""
+    with database.unit_of_work() as uow:
+        return list(uow.contests.ids_in_states(list(ContestState)))
+
+
+def _used_then_killed(victim: tuple[Engine, str], admin: Engine) -> SqlDatabase:
+    """A database on `victim` whose one pooled connection read, then was killed."""
+    engine, name = victim
+    database = SqlDatabase(engine)
+    _read(database)
+    assert _kill(admin, name) == 1
+    return database
+
+
 def test_a_connection_back_in_the_pool_for_at_most_the_window_is_not_pinged(
     victim: tuple[Engine, str], pings: tuple[_Clock, list[int]]
 ) -> None:
-    engine, _ = victim
     clock, done = pings
-    database = SqlDatabase(engine)
-    for _ in range(3):  # a new connection, then the same one again at once, then at the edge
-        with database.unit_of_work() as uow:
-            uow.contests.ids_in_states(list(ContestState))
-        clock.now += engine_module.PING_AFTER_IDLE_SECONDS / 2
-    clock.now += engine_module.PING_AFTER_IDLE_SECONDS / 2
-    with database.unit_of_work() as uow:
-        uow.contests.ids_in_states(list(ContestState))
+    database = SqlDatabase(victim[0])
+    # A new connection, then the same one back after half the window, twice, then after
+    # exactly the window: none is pinged. Just past it, one is.
+    for step in (0.5, 0.5, 1.0):
+        _read(database)
+        clock.now += engine_module.PING_AFTER_IDLE_SECONDS * step
+    _read(database)
     assert done == []
     clock.now += engine_module.PING_AFTER_IDLE_SECONDS + 0.001
-    with database.unit_of_work() as uow:
-        uow.contests.ids_in_states(list(ContestState))
+    _read(database)
     assert done == [1]
 
 
 def test_a_connection_idle_past_the_window_is_pinged_and_replaced_if_lost(
     victim: tuple[Engine, str], pings: tuple[_Clock, list[int]], postgres_engine: Engine
 ) -> None:
-    engine, name = victim
     clock, done = pings
-    database = SqlDatabase(engine)
-    with database.unit_of_work() as uow:
-        uow.contests.ids_in_states(list(ContestState))
-    assert _kill(postgres_engine, name) == 1
+    database = _used_then_killed(victim, postgres_engine)
     clock.now += engine_module.PING_AFTER_IDLE_SECONDS + 1
-    with database.unit_of_work() as uow:  # the ping finds it lost: the pool makes another
-        assert CONTEST not in uow.contests.ids_in_states(list(ContestState))
+    assert CONTEST not in _read(database)  # the ping finds it lost: the pool makes another
     assert done == [1]
 
 
@@ -263,14 +270,9 @@ def test_a_connection_lost_within_the_window_fails_one_unit_of_work_then_is_repl
     victim: tuple[Engine, str], pings: tuple[_Clock, list[int]], postgres_engine: Engine
 ) -> None:
     """The window's price: a server restart is met by the next statement, not by a ping."""
-    engine, name = victim
     _, done = pings
-    database = SqlDatabase(engine)
-    with database.unit_of_work() as uow:
-        uow.contests.ids_in_states(list(ContestState))
-    assert _kill(postgres_engine, name) == 1
-    with pytest.raises(StoreUnavailable), database.unit_of_work() as uow:
-        uow.contests.ids_in_states(list(ContestState))
-    with database.unit_of_work() as uow:
-        assert CONTEST not in uow.contests.ids_in_states(list(ContestState))
+    database = _used_then_killed(victim, postgres_engine)
+    with pytest.raises(StoreUnavailable):
+        _read(database)
+    assert CONTEST not in _read(database)
     assert done == []
