@@ -111,6 +111,7 @@ PRODUCTION_CHARGE_SENDERS = 8  # a batch of joins waits on its slowest charge, n
 # locks (the fastest with the sandbox: docs/performance.md); against Stripe, whose
 # charges take a few hundred ms, more lanes overlap one batch's charges with the next.
 PRODUCTION_JOIN_BATCH_LANES = 4
+JOIN_BATCH_MAX = 64  # joins a batch, at most, unless the lane process runs them
 # With the join lane process, a batch that took every join waiting left the API process
 # idle while the child ran it, then the child idle while the API process answered it and
 # took the next requests in (a lane busy 0.55 of the time, batches of all 32 clients).
@@ -178,7 +179,7 @@ class Settings:
     # None: no limit per address (a proxy in front limits, or one address load-tests).
     login_rate_per_minute: int | None = 10
     join_rate_per_minute: int | None = 300
-    join_batch_max: int = 64
+    join_batch_max: int = JOIN_BATCH_MAX
     join_batch_lanes: int = 1
     # Joins waiting for a lane beyond which a join is shed (503): None, one full batch a lane
     # (two with the lane process: the other group of joins, and those that came meanwhile).
@@ -457,7 +458,7 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         login_rate_per_minute=read.positive_or_off("LOGIN_RATE_PER_MINUTE", 10),
         join_rate_per_minute=read.positive_or_off("JOIN_RATE_PER_MINUTE", 300),
         join_batch_max=read.positive(
-            "JOIN_BATCH_MAX", LANE_PROCESS_JOIN_BATCH_MAX if lane_process else 64
+            "JOIN_BATCH_MAX", LANE_PROCESS_JOIN_BATCH_MAX if lane_process else JOIN_BATCH_MAX
         ),
         join_batch_lanes=read.positive(
             "JOIN_BATCH_LANES", PRODUCTION_JOIN_BATCH_LANES if production else 1

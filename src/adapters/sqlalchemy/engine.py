@@ -82,17 +82,18 @@ def make_engine(url: str | URL) -> Engine:
     return engine
 
 
-def ping_when_idle(engine: Engine, idle_seconds: float = PING_AFTER_IDLE_SECONDS) -> None:
-    """Ping each connection the pool hands out if it was idle for more than `idle_seconds`
-    (decision 0072): a long-running worker survives a server restart between its ticks,
-    as with SQLAlchemy's `pool_pre_ping`, without a round trip before each unit of work
-    under load. A connection found dead is replaced by the pool (DisconnectionError)."""
+def ping_when_idle(engine: Engine) -> None:
+    """Ping each connection the pool hands out if it was idle for more than
+    PING_AFTER_IDLE_SECONDS (decision 0072): a long-running worker survives a server
+    restart between its ticks, as with SQLAlchemy's `pool_pre_ping`, without a round trip
+    before each unit of work under load. A connection found dead is replaced by the pool
+    (DisconnectionError)."""
 
     def returned(_dbapi: Any, record: ConnectionPoolEntry) -> None:
         record.info[_RETURNED] = _now()
 
     def checkout(dbapi: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection) -> None:
-        if _now() - record.info.get(_RETURNED, float("-inf")) <= idle_seconds:
+        if _now() - record.info.get(_RETURNED, float("-inf")) <= PING_AFTER_IDLE_SECONDS:
             return
         try:
             engine.dialect.do_ping(dbapi)
