@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 
 import attrs
 import pytest
-from sqlalchemy import Engine, event, text
+from sqlalchemy import Engine, bindparam, event, text
 from sqlalchemy.exc import DBAPIError
 
 from adapters.sqlalchemy import SqlDatabase
@@ -822,6 +822,86 @@ def test_a_contest_mark_moves_with_every_change_and_every_seat(backend: Backend)
         uow.commit()
     with backend.uow() as uow:
         assert uow.contests.mark("c1") == ContestMark("c1", 2, 0)
+
+
+def _rows_read(plan: dict[str, Any], table: str, indexes: set[str]) -> int:
+    """The rows an EXPLAIN ANALYZE plan's nodes read from `table` or its `indexes`."""
+    here = 0
+    if plan.get("Relation Name") == table or plan.get("Index Name") in indexes:
+        here = plan["Actual Rows"] * plan["Actual Loops"]
+    return here + sum(_rows_read(child, table, indexes) for child in plan.get("Plans", []))
+
+
+def test_the_seats_of_a_batch_s_players_read_their_entries_only(fresh_postgres: Backend) -> None:
+    # A join batch asks for the seats of its (contest, user) pairs, under its contests'
+    # locks. Asked over several contests, the query must probe the pairs, not read every
+    # entry of those contests (as a contest = ANY(...) AND user = ANY(...) query was
+    # planned): a contest of a million entries would be read at every batch.
+    engine = fresh_postgres.sql
+    contests = [f"c{n}" for n in range(8)]
+    with fresh_postgres.uow() as uow:
+        for contest_id in contests:
+            uow.contests.add(a_contest(contest_id))
+        uow.commit()
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "INSERT INTO entries (entry_id, contest_id, user_id, fingerprint, lineup,"
+                " payment_method, fee_minor, created_at, status)"
+                " SELECT 'e' || n, 'c' || (n % 8), 'u' || (n / 16), 'f' || n, '[]', 'pm', 100,"
+                " now(), CASE WHEN n % 5 = 0 THEN 'declined' ELSE 'active' END"
+                " FROM generate_series(0, 19999) AS n"
+            )
+        )
+        connection.execute(text("ANALYZE entries"))
+        indexes = set(
+            connection.execute(
+                text("SELECT indexname FROM pg_indexes WHERE tablename = 'entries'")
+            ).scalars()
+        )
+    # 16 pairs over the 8 contests: user u7 has two entries in each contest, one declined
+    # in three; "nobody" none.
+    asked = [(c, "u7") for c in contests] + [(c, f"u{100 + n}") for n, c in enumerate(contests)]
+    asked[11] = ("c3", "nobody")
+    traced: list[tuple[str, dict[str, Any]]] = []
+
+    def explain(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "held" in statement:
+            traced.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", explain)
+    try:
+        with fresh_postgres.uow() as uow:
+            held = uow.entries.seats_of_users(asked)
+    finally:
+        event.remove(engine, "before_cursor_execute", explain)
+    with engine.begin() as connection:
+        expected = {
+            (c, u): connection.execute(
+                text(
+                    "SELECT count(*) FROM entries WHERE contest_id = :c AND user_id = :u"
+                    " AND status = 'active'"
+                ),
+                {"c": c, "u": u},
+            ).scalar_one()
+            for c, u in asked
+        }
+        assert held == expected
+        assert sorted(set(expected.values())) == [0, 1, 2]  # the counts tell pairs apart
+        matched = connection.execute(
+            text("SELECT count(*) FROM entries WHERE (contest_id, user_id) IN :pairs").bindparams(
+                bindparam("pairs", expanding=True)
+            ),
+            {"pairs": asked},
+        ).scalar_one()
+        (statement, parameters), *_ = traced
+        [[plan]] = connection.exec_driver_sql(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
+        ).one()
+    # An index scan and the heap behind it may each count a row: at most twice the pairs'
+    # entries (30), where the lists' query read the 16 users' entries in all 8 contests
+    # (256 rows) or, planned otherwise, every entry of the 8 contests.
+    assert _rows_read(plan["Plan"], "entries", indexes) <= 2 * matched
 
 
 def test_a_rolled_back_join_gives_its_seat_back(backend: Backend) -> None:
