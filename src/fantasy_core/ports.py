@@ -308,8 +308,10 @@ class LedgerRepository(Protocol):
         backed by a unique constraint in a database.
         """
 
-    def record_all(self, posting_sets: Sequence[PostingSet]) -> int:
-        """`record` each set, in order, as one change; how many were new."""
+    def record_all(self, posting_sets: Sequence[PostingSet]) -> None:
+        """`record` each set, in order, as one change. A database may write them as late as
+        the unit of work's commit (nothing waits for them in between, so they travel with
+        the COMMIT), and says nothing of which were new: `record` does."""
 
     def for_contest(self, contest_id: str) -> list[PostingSet]: ...
 

@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import Engine, bindparam, event, text
 from sqlalchemy.exc import DBAPIError
 
-from adapters.sqlalchemy import SqlDatabase
+from adapters.sqlalchemy import SqlDatabase, libpq
 from contract.backends import Backend
 from fantasy_core.audit import AuditRecord, Outcome
 from fantasy_core.contest import Contest, ContestMark, ContestTerms
@@ -1101,7 +1101,7 @@ def test_a_batch_write_is_one_statement_executed_once_on_postgresql(
                 sets = [
                     fee_collected(f"fee:{e.entry_id}", "c1", Money(1_000, "usd")) for e in batch
                 ]
-                assert uow.ledger.record_all(sets) == size
+                uow.ledger.record_all(sets)
                 uow.commit()
             with sql_backend.uow() as uow:
                 assert uow.entries.lock_all([e.entry_id for e in batch]) == batch
@@ -1117,6 +1117,90 @@ def test_a_batch_write_is_one_statement_executed_once_on_postgresql(
         assert len(set(inserts)) == 1, inserts
     else:
         assert any(many for _, many in entries)
+
+
+def test_a_batch_s_changes_and_its_posting_sets_go_with_its_commit(
+    sql_backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing waits for the UPDATE of a join batch's entries or for its posting sets: on
+    PostgreSQL they are sent with the COMMIT, in its round trip (Statements.defer), and any
+    statement run before it, of any kind, sees them."""
+    reserved = EntryStatus.RESERVED
+    batch = [an_entry(f"e{n}", user=f"u{n}", status=reserved) for n in range(3)]
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add_all(batch)
+        uow.commit()
+    round_trips: list[bool] = []
+    real = libpq.execute_all
+
+    def counted(connection: Any, runs: Any, *, commit: bool = False) -> Any:
+        round_trips.append(commit)
+        return real(connection, runs, commit=commit)
+
+    monkeypatch.setattr(libpq, "execute_all", counted)
+    postgresql = sql_backend.sql.dialect.name == "postgresql"
+    sets = [fee_collected(f"fee:{e.entry_id}", "c1", Money(1_001, "usd")) for e in batch]
+    with sql_backend.uow() as uow:
+        locked = uow.entries.lock_all([e.entry_id for e in batch])
+        for entry in locked:
+            entry.accept(f"ch_{entry.entry_id}")
+        round_trips.clear()
+        uow.entries.save_all(locked)
+        uow.ledger.record_all(sets)
+        if postgresql:
+            assert round_trips == []
+        uow.commit()
+        if postgresql:
+            assert round_trips == [True]  # one, with the COMMIT
+    with sql_backend.uow() as uow:
+        assert [e.status for e in uow.entries.lock_all(["e0", "e1", "e2"])] == [
+            EntryStatus.ACTIVE
+        ] * 3
+        assert uow.ledger.for_contest("c1") == sets
+    # Read before the commit, by each way a statement runs: the writes are there.
+    with sql_backend.uow() as uow:
+        uow.entries.add_all([an_entry(f"e{n}", user=f"u{n}", status=reserved) for n in (3, 4, 5)])
+        uow.commit()
+    with sql_backend.uow() as uow:
+        first, second, third = uow.entries.lock_all(["e3", "e4", "e5"])
+        for entry in (first, second, third):
+            entry.accept(f"ch_{entry.entry_id}")  # a seat held still: no counter moves
+        uow.entries.save_all([first])
+        assert uow.entries.get("e3") == first  # SQLAlchemy's execution
+        uow.entries.save_all([second])
+        assert uow.entries.lock_all(["e4"]) == [second]  # a statement run on libpq
+        uow.entries.save_all([third])
+        assert uow.entries.for_contest("c1")[3:] == [first, second, third]  # a stream
+        late = fee_collected("fee:late", "c1", Money(7, "usd"))
+        uow.ledger.record_all([late])
+        assert uow.ledger.for_contest("c1") == [*sets, late]
+    with sql_backend.uow() as uow:
+        assert uow.ledger.for_contest("c1") == sets  # not committed: none kept
+
+
+def test_a_deferred_write_that_fails_fails_the_unit_of_work(sql_backend: Backend) -> None:
+    """A write sent with a later statement raises there (at the commit, here), and nothing
+    of its unit of work is kept."""
+    with sql_backend.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", user="ann", status=EntryStatus.ACTIVE, charge_id="ch_1"))
+        uow.entries.add(an_entry("e2", user="bob", status=EntryStatus.RESERVED))
+        uow.commit()
+
+    def accept_with_e1_s_charge() -> None:
+        with sql_backend.uow() as uow:
+            (entry,) = uow.entries.lock_all(["e2"])
+            entry.accept("ch_1")  # the unique key refuses it (SQLite at once)
+            uow.entries.save_all([entry])
+            uow.ledger.record_all([fee_collected("fee:e2", "c1", Money(1_000, "usd"))])
+            uow.commit()
+
+    with pytest.raises(DuplicateRecord):
+        accept_with_e1_s_charge()
+    with sql_backend.uow() as uow:
+        assert uow.entries.get("e2").status is EntryStatus.RESERVED
+        assert uow.ledger.for_contest("c1") == []
 
 
 def test_save_all_stores_what_changed_since_the_entry_was_read_or_saved(
@@ -1351,8 +1435,8 @@ def test_posting_sets_recorded_together_keep_their_order(backend: Backend) -> No
         for n, key in enumerate("qzamxb", start=1)
     ]
     with backend.uow() as uow:
-        assert uow.ledger.record_all(sets[:1]) == 1
-        assert uow.ledger.record_all(sets) == 5
+        uow.ledger.record_all(sets[:1])
+        uow.ledger.record_all(sets)
         uow.commit()
     with backend.uow() as uow:
         assert uow.ledger.all() == sets
@@ -1366,9 +1450,9 @@ def test_posting_sets_recorded_together_are_each_recorded_once(backend: Backend)
     ]
     with backend.uow() as uow:
         assert uow.ledger.record(sets[1])
-        assert uow.ledger.record_all(sets) == 1  # fee:a was recorded already
-        assert uow.ledger.record_all(sets) == 0
-        assert uow.ledger.record_all([]) == 0
+        uow.ledger.record_all(sets)  # fee:a was recorded already
+        uow.ledger.record_all(sets)
+        uow.ledger.record_all([])
         with pytest.raises(ValueError, match="twice"):
             uow.ledger.record_all([sets[0], sets[0]])
         uow.commit()

@@ -494,11 +494,12 @@ class _Ledger(_Repo):
         self.t.ledger[posting_set.key] = posting_set
         return True
 
-    def record_all(self, posting_sets: Sequence[PostingSet]) -> int:
+    def record_all(self, posting_sets: Sequence[PostingSet]) -> None:
         keys = [s.key for s in posting_sets]
         if len(set(keys)) < len(keys):
             raise ValueError(f"posting sets recorded twice in one call: {sorted(keys)}")
-        return sum(self.record(posting_set) for posting_set in posting_sets)
+        for posting_set in posting_sets:
+            self.record(posting_set)
 
     def for_contest(self, contest_id: str) -> list[PostingSet]:
         return [s for s in self.t.ledger.values() if s.contest_id == contest_id]

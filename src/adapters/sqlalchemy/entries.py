@@ -444,7 +444,12 @@ class SqlEntries:
         columns = self._changed_columns(stored)
         if stored and len(columns) > 1:
             changed = [entry_values(e, columns) for e in stored]
-            self._db.update_rows(t.entries, "entry_id", changed, missing_parent=missing)
+            # Sent with the next statement (a join batch's: with its posting sets and its
+            # COMMIT), unless it moves an entry to another contest, whose row may be missing.
+            deferred = "contest_id" not in columns
+            self._db.update_rows(
+                t.entries, "entry_id", changed, missing_parent=missing, deferred=deferred
+            )
         if new:
             self._db.add_rows(t.entries, [entry_values(e) for e in new], missing_parent=missing)
         self._seats.move(seat_moves(entries, before))

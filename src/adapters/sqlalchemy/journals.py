@@ -113,12 +113,12 @@ class SqlLedger:
         self._db.execute(_postings_insert(len(posting_set.postings)), params)
         return True
 
-    def record_all(self, posting_sets: Sequence[PostingSet]) -> int:
+    def record_all(self, posting_sets: Sequence[PostingSet]) -> None:
         keys = [s.key for s in posting_sets]
         if len(set(keys)) < len(keys):  # the first under a key would win, silently
             raise ValueError(f"posting sets recorded twice in one call: {sorted(keys)}")
         if not posting_sets:
-            return 0
+            return
         if self._db.dialect == "postgresql":
             postings = [(s.key, n, p) for s in posting_sets for n, p in enumerate(s.postings)]
             arrays = {
@@ -131,7 +131,9 @@ class SqlLedger:
                 "amounts": [p.amount.minor for _, _, p in postings],
                 "currencies": [p.amount.currency for _, _, p in postings],
             }
-            return len(self._db.run(_NEW_SETS_POSTGRESQL, arrays).all())
+            # With the next statement: a join batch's sets go with its COMMIT.
+            self._db.defer(_NEW_SETS_POSTGRESQL, arrays)
+            return
         sets = [
             {"key": s.key, "contest_id": s.contest_id, "movement": s.movement.value}
             for s in posting_sets
@@ -150,7 +152,6 @@ class SqlLedger:
             for position, posting in enumerate(s.postings)
         ]
         self._db.add_rows(t.postings, rows)
-        return len(new)
 
     def _read(self, where: ColumnElement[bool] | None) -> list[PostingSet]:
         s, p = t.posting_sets, t.postings

@@ -364,6 +364,8 @@ class Statements:
         self.connection = connection
         self.caches = caches
         self.dialect = connection.dialect.name
+        # Writes whose rows and count nobody reads (`defer`), sent with the next statement.
+        self._deferred: list[tuple[Prepared, Mapping[str, object] | None]] = []
 
     def insert(self, table: Table) -> Insert:
         """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same)."""
@@ -393,6 +395,7 @@ class Statements:
         runnable = (
             statement.for_(self.connection) if isinstance(statement, ListQuery) else statement
         )
+        self.send_deferred()
         try:
             return self.connection.execute(runnable, parameters)
         except DBAPIError as error:
@@ -417,6 +420,24 @@ class Statements:
         honoured there."""
         return self.run_all([(prepared, parameters)], missing_parent=missing_parent)[0]
 
+    def defer(self, prepared: Prepared, parameters: Mapping[str, object] | None = None) -> None:
+        """Run `prepared`, a write whose rows and count nobody reads, at the latest with
+        this unit of work's next statement or its COMMIT: on PostgreSQL in that one's round
+        trip (a join batch's UPDATE of its entries and its posting sets go with its
+        COMMIT), elsewhere now. Its error is raised there, translated as that statement's
+        are: so a deferred write must be one that cannot miss a parent row. The database
+        refuses the rest of a transaction after any failed write, so either way the unit
+        of work can only be abandoned."""
+        if self.dialect != "postgresql":
+            self.run(prepared, parameters)
+        else:
+            self._deferred.append((prepared, parameters))
+
+    def send_deferred(self, *, commit: bool = False) -> None:
+        """Send the deferred writes now, if any, and the COMMIT with them if `commit`."""
+        if self._deferred:
+            self.run_all([], commit=commit)
+
     def run_all(
         self,
         runs: Sequence[tuple[Prepared, Mapping[str, object] | None]],
@@ -438,6 +459,8 @@ class Statements:
             if commit:
                 self.connection.commit()
             return done
+        deferred, self._deferred = self._deferred, []
+        runs = [*deferred, *runs]
         compiled = [prepared.compiled(self.connection) for prepared, _ in runs]
         values = [_bound(c, parameters) for c, (_, parameters) in zip(compiled, runs, strict=True)]
         dispatch = self.connection.dispatch
@@ -457,7 +480,7 @@ class Statements:
             return [
                 _rows_of(prepared, c, driver, result)
                 for (prepared, _), c, result in zip(runs, compiled, results, strict=True)
-            ]
+            ][len(deferred) :]
 
     def _driver_connection(self) -> Any:
         """The DBAPI connection, inside this unit of work's transaction."""
@@ -481,6 +504,7 @@ class Statements:
         compiled = query.compile(
             dialect=self.connection.dialect, compile_kwargs={"render_postcompile": True}
         )
+        self.send_deferred()
         with self._translating():
             driver = self._driver_connection()
             if self.dialect == "postgresql" and at_once:
@@ -508,6 +532,7 @@ class Statements:
         Runs in a savepoint, so that a violated key leaves none of the rows behind and
         the unit of work usable; a duplicate key raises DuplicateRecord.
         """
+        self.send_deferred()
         with self._translating():
             savepoint = self.connection.begin_nested()
             try:
@@ -562,6 +587,7 @@ class Statements:
             self.run_all([(statement, arrays), *then], missing_parent=missing_parent, commit=commit)
             return
         if rows and postgresql:
+            self.send_deferred()
             with self._translating(missing_parent):
                 self._copy(table, columns, [[row[name] for name in columns] for row in rows])
         elif rows:
@@ -576,11 +602,13 @@ class Statements:
         rows: Sequence[Mapping[str, object]],
         *,
         missing_parent: DomainError | None = None,
+        deferred: bool = False,
     ) -> None:
         """UPDATE the row whose `key` is each of `rows`' own (distinct) to that row's other
         columns (each of `rows` with the same columns): on PostgreSQL one statement joining
         the rows bound as one array a column (one text for any number of rows, one
-        execution), executemany elsewhere (decision 0062)."""
+        execution), executemany elsewhere (decision 0062). `deferred`: sent with the next
+        statement (`defer`), for an UPDATE that changes no foreign key."""
         if not rows:
             return
         columns = tuple(rows[0])
@@ -590,7 +618,10 @@ class Statements:
             return
         # (libpq.as_text refuses a naive instant, as `aware` does for COPY.)
         statement = _update_from_arrays(table, key, columns, self.connection.dialect)
-        self.run(statement, _column_arrays(rows, columns), missing_parent=missing_parent)
+        if deferred:
+            self.defer(statement, _column_arrays(rows, columns))
+        else:
+            self.run(statement, _column_arrays(rows, columns), missing_parent=missing_parent)
 
     def _copy(self, table: Table, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
         quote = self.connection.dialect.identifier_preparer.quote

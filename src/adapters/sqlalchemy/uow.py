@@ -97,7 +97,7 @@ class SqlUnitOfWork:
         if self._reading:
             connection.execution_options(**{READING: True})  # this connection's, until closed
         self._connection = connection
-        db = Statements(connection, self._caches)
+        db = self._db = Statements(connection, self._caches)
         seats = self._seats = SeatCounters(db)
         self.contests = SqlContests(db, seats)
         self.entries = SqlEntries(db, seats)
@@ -147,10 +147,12 @@ class SqlUnitOfWork:
             self._seats.forget()
         self.entries.forget()
         try:
-            # The audit's rows and the COMMIT, in one round trip on PostgreSQL. Then
-            # SQLAlchemy ends its transaction: the commit itself when there was no row
-            # to write, else only SQLAlchemy's own state (the driver has nothing to send).
+            # The writes deferred (Statements.defer), the audit's rows and the COMMIT, in
+            # one round trip on PostgreSQL. Then SQLAlchemy ends its transaction: the
+            # commit itself when there was nothing to write, else only SQLAlchemy's own
+            # state (the driver has nothing to send).
             self.audit.flush(commit=True)
+            self._db.send_deferred(commit=True)
             self._connection.commit()
         except DBAPIError as error:
             raise translate(error) from error
