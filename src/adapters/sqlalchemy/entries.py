@@ -11,7 +11,6 @@ from sqlalchemy import (
     BindParameter,
     Row,
     Select,
-    String,
     Update,
     bindparam,
     func,
@@ -22,7 +21,13 @@ from sqlalchemy.dialects import postgresql
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.collector import garbage_collection_paused
-from adapters.sqlalchemy.lists import ListQuery, list_query, lock_in_key_order
+from adapters.sqlalchemy.lists import (
+    ListQuery,
+    expanding_in,
+    id_array,
+    list_query,
+    lock_in_key_order,
+)
 from adapters.sqlalchemy.records import (
     ENTRY_COLUMN_NAMES,
     EntryReader,
@@ -165,10 +170,7 @@ _STATUSES_BEFORE = Prepared(
 # superset of the pairs, which the caller keeps): it probes its index once a combination.
 # The statuses are counted, not searched for (see _HOLDS_SEAT).
 _PAIRS = (
-    func.unnest(
-        bindparam("contests", type_=postgresql.ARRAY(String())),
-        bindparam("users", type_=postgresql.ARRAY(String())),
-    )
+    func.unnest(id_array("contests"), id_array("users"))
     .table_valued("contest_id", "user_id", name="pairs")
     .render_derived()
 )
@@ -189,8 +191,8 @@ _SEATS_OF_USERS = Prepared(
         .group_by(t.entries.c.contest_id, t.entries.c.user_id),
         other=select(*_HELD)
         .where(
-            t.entries.c.contest_id.in_(bindparam("contests", expanding=True)),
-            t.entries.c.user_id.in_(bindparam("users", expanding=True)),
+            expanding_in(t.entries.c.contest_id, "contests"),
+            expanding_in(t.entries.c.user_id, "users"),
         )
         .group_by(t.entries.c.contest_id, t.entries.c.user_id),
     )

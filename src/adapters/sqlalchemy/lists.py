@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 
 from attrs import frozen
 from sqlalchemy import (
+    BindParameter,
     Column,
     ColumnElement,
     Connection,
@@ -51,7 +52,7 @@ class ListQuery(Generic[S]):
 def list_query(build: Callable[[OneOf], S]) -> ListQuery[S]:
     """The query `build(one_of)` makes, spelt for PostgreSQL (an array bound once) and for
     the other dialects (an expanding `IN`). Values are text: every list is of ids."""
-    return ListQuery(build(_any_of), build(_expanding_in))
+    return ListQuery(build(_any_of), build(expanding_in))
 
 
 def lock_in_key_order(
@@ -70,9 +71,15 @@ def lock_in_key_order(
     )
 
 
+def id_array(name: str) -> BindParameter[Any]:
+    """A list of ids bound as `name`, as one array (PostgreSQL)."""
+    return bindparam(name, type_=postgresql.ARRAY(String()))
+
+
 def _any_of(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
-    return column == any_(bindparam(name, type_=postgresql.ARRAY(String())))
+    return column == any_(id_array(name))
 
 
-def _expanding_in(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+def expanding_in(column: ColumnElement[Any], name: str) -> ColumnElement[bool]:
+    """`column IN` the list bound as `name`, expanded into the text at each run (SQLite)."""
     return column.in_(bindparam(name, expanding=True))
