@@ -11,6 +11,8 @@ from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
+import attrs
+
 from fantasy_core.accounts import Account
 from fantasy_core.alerting import AlertState, StoredAlert
 from fantasy_core.audit import Alert, AuditRecord
@@ -514,6 +516,17 @@ class CalendarRepository(Protocol):
         """Pause (or resume) a line; True when that changed something."""
 
 
+@attrs.frozen
+class JoinReads:
+    """What a join batch reads before it reserves, the contests and players locked
+    (`UnitOfWork.read_for_joins`)."""
+
+    found: dict[str, Entry]  # the entries of the fingerprints that have one
+    contests: dict[str, Contest]  # locked
+    held: dict[tuple[str, str], int]  # the seats each (contest id, user id) holds
+    profiles: dict[str, PlayerProfile]  # locked
+
+
 class UnitOfWork(Protocol):
     """One transaction around one use case.
 
@@ -574,6 +587,29 @@ class UnitOfWork(Protocol):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None: ...
+
+    def read_for_joins(
+        self,
+        fingerprints: Iterable[str],
+        contest_ids: Iterable[str],
+        pairs: Iterable[tuple[str, str]],
+        user_ids: Iterable[str],
+    ) -> JoinReads:
+        """A join batch's reads, in this order, each as its own call means it:
+        `entries.by_fingerprints(fingerprints)`, `contests.lock_all(contest_ids)`,
+        `entries.seats_of_users(pairs)` (after the contests' locks, so current under them)
+        and `players.lock_all(user_ids)` (after the contests': one lock order for every
+        joiner). One call, so that a store which can sends them in one round trip
+        (decision 0074); none of them waits for another's answer."""
+        ...
+
+    def lock_for_record(
+        self, contest_ids: Iterable[str], entry_ids: Sequence[str]
+    ) -> tuple[dict[str, Contest], list[Entry]]:
+        """`contests.lock_all(contest_ids)`, then `entries.lock_all(entry_ids)`: a join
+        batch's record locks its contests before it reads its entries, so that what it
+        reads is current. One call, as `read_for_joins`."""
+        ...
 
     def commit(self) -> None: ...
 

@@ -34,6 +34,7 @@ from fantasy_core.lifecycle import ContestState
 from fantasy_core.outbox import AlertNotice
 from fantasy_core.payments import Payout, PayoutStatus, Refund, RefundStatus
 from fantasy_core.payout_accounts import PayoutAccount
+from fantasy_core.ports import JoinReads
 from fantasy_core.protection.limits import Spend
 from fantasy_core.protection.players import PlayerProfile
 from fantasy_core.protection.tax import TaxDetails
@@ -124,6 +125,23 @@ class MemoryUnitOfWork:
         self.calendar = _Calendar(tables)
         self.tax_details = _TaxDetails(tables)
         return self
+
+    def read_for_joins(
+        self,
+        fingerprints: Iterable[str],
+        contest_ids: Iterable[str],
+        pairs: Iterable[tuple[str, str]],
+        user_ids: Iterable[str],
+    ) -> JoinReads:
+        found = self.entries.by_fingerprints(fingerprints)
+        contests = self.contests.lock_all(contest_ids)
+        held = self.entries.seats_of_users(pairs)
+        return JoinReads(found, contests, held, self.players.lock_all(user_ids))
+
+    def lock_for_record(
+        self, contest_ids: Iterable[str], entry_ids: Sequence[str]
+    ) -> tuple[dict[str, Contest], list[Entry]]:
+        return self.contests.lock_all(contest_ids), self.entries.lock_all(entry_ids)
 
     def __exit__(
         self,

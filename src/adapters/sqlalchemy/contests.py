@@ -18,7 +18,7 @@ from adapters.sqlalchemy.records import (
     terms_to_text,
 )
 from adapters.sqlalchemy.seats import SeatCounters
-from adapters.sqlalchemy.statements import Prepared, Statements
+from adapters.sqlalchemy.statements import Prepared, Read, Rows, Statements
 from fantasy_core.contest import Contest, ContestMark, ContestTerms
 from fantasy_core.errors import (
     ConcurrentUpdate,
@@ -131,13 +131,21 @@ class SqlContests:
         return self._read(contest_id, for_update=True)
 
     def lock_all(self, contest_ids: Iterable[str]) -> dict[str, Contest]:
+        return self._db.read(self.lock_all_read(contest_ids))
+
+    def lock_all_read(self, contest_ids: Iterable[str]) -> Read[dict[str, Contest]]:
+        """`lock_all` as a Read (SqlUnitOfWork.read_for_joins, lock_for_record)."""
         wanted = sorted(set(contest_ids))
         if not wanted:
-            return {}
-        rows = self._db.run(_LOCK_CONTESTS, {"ids": wanted}).all()
-        for row in rows:
-            self._seats.read_with_lock(row.contest_id, int(row.seats_taken))
-        return {contest.contest_id: self._remember(contest) for contest in self._built(rows)}
+            return Read((), lambda _: {})
+
+        def meaning(results: list[Rows]) -> dict[str, Contest]:
+            rows = results[0].all()
+            for row in rows:
+                self._seats.read_with_lock(row.contest_id, int(row.seats_taken))
+            return {c.contest_id: self._remember(c) for c in self._built(rows)}
+
+        return Read([(_LOCK_CONTESTS, {"ids": wanted})], meaning)
 
     def save(self, contest: Contest) -> None:
         self._save(contest, {})

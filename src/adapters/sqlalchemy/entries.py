@@ -36,7 +36,7 @@ from adapters.sqlalchemy.records import (
     utc,
 )
 from adapters.sqlalchemy.seats import SEAT_STATUSES, SeatCounters, seat_moves
-from adapters.sqlalchemy.statements import STREAM_BATCH, Prepared, Statements
+from adapters.sqlalchemy.statements import STREAM_BATCH, Prepared, Read, Rows, Statements
 from fantasy_core.entries import Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
     DuplicateRecord,
@@ -458,29 +458,46 @@ class SqlEntries:
         self._hold(entries)
 
     def _many(self, column: str, values: Iterable[str]) -> dict[str, Entry]:
+        return self._db.read(self._many_read(column, values))
+
+    def _many_read(self, column: str, values: Iterable[str]) -> Read[dict[str, Entry]]:
         wanted = sorted(set(values))
         if not wanted:
-            return {}
-        reader = EntryReader()
-        rows = self._db.run(_ENTRIES_BY[column], {"values": wanted})
-        entries = (reader.entry(row) for row in rows)
-        return {getattr(e, column): e for e in entries}
+            return Read((), lambda _: {})
+
+        def meaning(results: list[Rows]) -> dict[str, Entry]:
+            reader = EntryReader()
+            entries = (reader.entry(row) for row in results[0])
+            return {getattr(e, column): e for e in entries}
+
+        return Read([(_ENTRIES_BY[column], {"values": wanted})], meaning)
 
     def lock_all(self, entry_ids: Sequence[str]) -> list[Entry]:
+        return self._db.read(self.lock_all_read(entry_ids))
+
+    def lock_all_read(self, entry_ids: Sequence[str]) -> Read[list[Entry]]:
+        """`lock_all` as a Read (SqlUnitOfWork.lock_for_record)."""
         _distinct(entry_ids)
         if not entry_ids:
-            return []
-        reader = EntryReader()
-        rows = self._db.run(_LOCK_ENTRIES, {"ids": list(entry_ids)})
-        found = {e.entry_id: e for e in (reader.entry(row) for row in rows)}
-        missing = [i for i in entry_ids if i not in found]
-        if missing:
-            raise UnknownEntry(f"no entries {missing}")
-        self._hold(found.values())
-        return [found[i] for i in entry_ids]
+            return Read((), lambda _: [])
+
+        def meaning(results: list[Rows]) -> list[Entry]:
+            reader = EntryReader()
+            found = {e.entry_id: e for e in (reader.entry(row) for row in results[0])}
+            missing = [i for i in entry_ids if i not in found]
+            if missing:
+                raise UnknownEntry(f"no entries {missing}")
+            self._hold(found.values())
+            return [found[i] for i in entry_ids]
+
+        return Read([(_LOCK_ENTRIES, {"ids": list(entry_ids)})], meaning)
 
     def by_fingerprints(self, fingerprints: Iterable[str]) -> dict[str, Entry]:
         return self._many("fingerprint", fingerprints)
+
+    def by_fingerprints_read(self, fingerprints: Iterable[str]) -> Read[dict[str, Entry]]:
+        """`by_fingerprints` as a Read (SqlUnitOfWork.read_for_joins)."""
+        return self._many_read("fingerprint", fingerprints)
 
     def contests_entered(self, user_id: str) -> int:
         query = select(func.count(func.distinct(t.entries.c.contest_id))).where(
@@ -501,13 +518,24 @@ class SqlEntries:
         return spent
 
     def seats_of_users(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return self._db.read(self.seats_of_users_read(pairs))
+
+    def seats_of_users_read(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> Read[dict[tuple[str, str], int]]:
+        """`seats_of_users` as a Read (SqlUnitOfWork.read_for_joins)."""
         seats = dict.fromkeys(pairs, 0)
-        if seats:
-            # Distinct pairs (the dict's keys): on PostgreSQL a pair asked twice would be
-            # counted twice.
-            params = {"contests": [c for c, _ in seats], "users": [u for _, u in seats]}
-            for row in self._db.run(_SEATS_OF_USERS, params):
+        if not seats:
+            return Read((), lambda _: seats)
+
+        def meaning(results: list[Rows]) -> dict[tuple[str, str], int]:
+            for row in results[0]:
                 pair = (str(row.contest_id), str(row.user_id))
                 if pair in seats:
                     seats[pair] = int(row.held)
-        return seats
+            return seats
+
+        # Distinct pairs (the dict's keys): on PostgreSQL a pair asked twice would be
+        # counted twice.
+        params = {"contests": [c for c, _ in seats], "users": [u for _, u in seats]}
+        return Read([(_SEATS_OF_USERS, params)], meaning)

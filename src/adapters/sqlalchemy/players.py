@@ -12,7 +12,7 @@ from sqlalchemy import Row, bindparam, or_, select
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.lists import lock_in_key_order
 from adapters.sqlalchemy.records import aware, utc
-from adapters.sqlalchemy.statements import Prepared, Statements
+from adapters.sqlalchemy.statements import Prepared, Read, Statements
 from fantasy_core.errors import DuplicateRecord
 from fantasy_core.protection.limits import LimitKind, Limits, LimitSchedule, PendingChange
 from fantasy_core.protection.players import PlayerProfile
@@ -112,11 +112,17 @@ class SqlPlayers:
         return None if row is None else _profile(row)
 
     def lock_all(self, user_ids: Iterable[str]) -> dict[str, PlayerProfile]:
+        return self._db.read(self.lock_all_read(user_ids))
+
+    def lock_all_read(self, user_ids: Iterable[str]) -> Read[dict[str, PlayerProfile]]:
+        """`lock_all` as a Read (SqlUnitOfWork.read_for_joins)."""
         wanted = sorted(set(user_ids))
         if not wanted:
-            return {}
-        rows = self._db.run(_LOCK_ALL, {"ids": wanted})
-        return {row.user_id: _profile(row) for row in rows}
+            return Read((), lambda _: {})
+        return Read(
+            [(_LOCK_ALL, {"ids": wanted})],
+            lambda results: {row.user_id: _profile(row) for row in results[0]},
+        )
 
     def save(self, profile: PlayerProfile) -> None:
         table = t.player_profiles

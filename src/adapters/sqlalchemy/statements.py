@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache, lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from psycopg.pq import ExecStatus
 from psycopg.pq.abc import PGresult
@@ -47,6 +47,8 @@ from adapters.sqlalchemy.records import (
 from fantasy_core.contest import ContestTerms
 from fantasy_core.errors import DomainError, StoreUnavailable
 from fantasy_core.stats import FeedSnapshot
+
+T = TypeVar("T")
 
 Insert = postgresql.Insert | sqlite.Insert
 
@@ -277,6 +279,21 @@ class Rows:
         return self.rows[0][0]
 
 
+Run = tuple["Prepared", Mapping[str, object] | None]
+
+
+class Read(Generic[T]):
+    """A read as statements and what their rows mean: made by a repository, run alone
+    (`Statements.read`) or with other reads in one round trip on PostgreSQL
+    (`Statements.read_all`: a join batch's reads under its locks, decision 0074)."""
+
+    __slots__ = ("meaning", "runs")
+
+    def __init__(self, runs: Sequence[Run], meaning: Callable[[list[Rows]], T]) -> None:
+        self.runs = runs  # none: the answer needs no statement (nothing was asked)
+        self.meaning = meaning
+
+
 def _bound(compiled: _Compiled, parameters: Mapping[str, object] | None) -> dict[str, object]:
     """A run's values: the statement's own, then the caller's, each converted by its
     column type's bind processor."""
@@ -419,6 +436,25 @@ class Statements:
         cursor on PostgreSQL), but one that rewrites the statement (`retval=True`) is not
         honoured there."""
         return self.run_all([(prepared, parameters)], missing_parent=missing_parent)[0]
+
+    def read(self, read: Read[T]) -> T:
+        """`read`'s answer: its statements run (in one round trip on PostgreSQL)."""
+        return read.meaning(self.run_all(read.runs) if read.runs else [])
+
+    def read_all(self, reads: Sequence[Read[Any]]) -> list[Any]:
+        """Each read's answer, in order: their statements run in turn, all in one round
+        trip on PostgreSQL, then each read's rows given their meaning in turn (which may
+        read more: a contest's terms not cached yet). The first error is raised, and no
+        statement after it runs."""
+        runs = [run for read in reads for run in read.runs]
+        results = self.run_all(runs) if runs else []
+        answers = []
+        start = 0
+        for read in reads:
+            end = start + len(read.runs)
+            answers.append(read.meaning(results[start:end]))
+            start = end
+        return answers
 
     def defer(self, prepared: Prepared, parameters: Mapping[str, object] | None = None) -> None:
         """Run `prepared`, a write whose rows and count nobody reads, at the latest with

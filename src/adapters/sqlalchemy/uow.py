@@ -13,6 +13,7 @@ mean that); every other database error is either the core's or a bug.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from types import TracebackType
 from typing import Self
 
@@ -41,6 +42,9 @@ from adapters.sqlalchemy.seats import SeatCounters
 from adapters.sqlalchemy.statements import Caches, Statements
 from adapters.sqlalchemy.workers import SqlWorkerPasses
 from fantasy_core.audit import log_committed
+from fantasy_core.contest import Contest
+from fantasy_core.entries import Entry
+from fantasy_core.ports import JoinReads
 
 
 class SqlDatabase:
@@ -116,6 +120,33 @@ class SqlUnitOfWork:
         self.calendar = SqlCalendar(db)
         self.tax_details = SqlTaxDetails(db)
         return self
+
+    def read_for_joins(
+        self,
+        fingerprints: Iterable[str],
+        contest_ids: Iterable[str],
+        pairs: Iterable[tuple[str, str]],
+        user_ids: Iterable[str],
+    ) -> JoinReads:
+        """The four reads in one round trip on PostgreSQL (Statements.read_all), in the
+        order the port gives; on SQLite one after the other."""
+        found, contests, held, profiles = self._db.read_all(
+            [
+                self.entries.by_fingerprints_read(fingerprints),
+                self.contests.lock_all_read(contest_ids),
+                self.entries.seats_of_users_read(pairs),
+                self.players.lock_all_read(user_ids),
+            ]
+        )
+        return JoinReads(found, contests, held, profiles)
+
+    def lock_for_record(
+        self, contest_ids: Iterable[str], entry_ids: Sequence[str]
+    ) -> tuple[dict[str, Contest], list[Entry]]:
+        contests, entries = self._db.read_all(
+            [self.contests.lock_all_read(contest_ids), self.entries.lock_all_read(entry_ids)]
+        )
+        return contests, entries
 
     def __exit__(
         self,

@@ -49,7 +49,7 @@ from fantasy_core.usecases.protecting import (
     JoinCheck,
     Located,
     flag_if_experienced,
-    guard_joins,
+    guard_locked,
     locate,
 )
 from fantasy_core.usecases.refunds import send_refunds
@@ -122,25 +122,29 @@ def _reserve_all(
     """Reserve the batch's seats in one transaction; the entry of each request not refused
     (a new reservation, or the entry its fingerprint already has), and the contests locked.
 
-    As in `join`, fingerprints are looked up before the locks are taken (one round trip
-    less while they are held): if another join adds one meanwhile, the unique key refuses
-    this batch's copy, and `join_many` runs the batch again one by one.
+    As in `join`, fingerprints are looked up before the locks are taken: if another join
+    adds one meanwhile, the unique key refuses this batch's copy, and `join_many` runs the
+    batch again one by one. The reads are one call (`read_for_joins`, decision 0074), so
+    what depends on an earlier answer is read for every request: the seats and the
+    player locks of a replay too.
     """
     planned: dict[int, Entry] = {}
     with p.uow() as uow:
-        found = uow.entries.by_fingerprints(fingerprints)
-        contests = uow.contests.lock_all(r.contest_id for r in requests)
+        read = uow.read_for_joins(
+            fingerprints,
+            (r.contest_id for r in requests),
+            ((r.contest_id, r.user_id) for r in requests),
+            (r.user_id for r in requests) if p.protection is not None else (),
+        )
+        found, contests = read.found, read.contests
         for n, request in enumerate(requests):
             if request.contest_id not in contests:
                 refused[n] = UnknownContest(f"no contest {request.contest_id}")
         asked = [n for n in range(len(requests)) if n not in refused]
-        fresh = [n for n in asked if fingerprints[n] not in found]
-        held = uow.entries.seats_of_users(
-            (requests[n].contest_id, requests[n].user_id) for n in fresh
-        )
-        seats = {cid: uow.entries.seats_taken(cid) for cid, _ in held}
+        held = read.held
+        seats = {cid: uow.entries.seats_taken(cid) for cid in contests}
         now = p.clock.now()
-        protection = guard_joins(p, uow, (requests[n].user_id for n in fresh), now)
+        protection = guard_locked(p, uow, read.profiles, now)
         made: dict[str, Entry] = {}
         where: dict[str, Location | None] = {}
         for n in asked:
@@ -216,8 +220,9 @@ def _record_all(
         return {}
     try:
         with p.uow() as uow:
-            locked = uow.contests.lock_all(contest_of[entry_id] for entry_id in charged)
-            entries = uow.entries.lock_all(sorted(charged))
+            locked, entries = uow.lock_for_record(
+                (contest_of[entry_id] for entry_id in charged), sorted(charged)
+            )
             fees: list[PostingSet] = []
             recorded: dict[str, Joined | Exception] = {
                 e.entry_id: (

@@ -101,11 +101,20 @@ def guard_joins(p: Platform, uow: UnitOfWork, user_ids: Iterable[str], now: date
     their limits, in the caller's unit of work."""
     if p.protection is None:
         return JoinGuard(None, None, {}, {}, now)
-    users = sorted(set(user_ids))
-    profiles = uow.players.lock_all(users)
+    return guard_locked(p, uow, uow.players.lock_all(user_ids), now)
+
+
+def guard_locked(
+    p: Platform, uow: UnitOfWork, profiles: Mapping[str, PlayerProfile], now: datetime
+) -> JoinGuard:
+    """`guard_joins` for players whose records the caller locked (`profiles`, by user id,
+    as `players.lock_all` answered; a player with no record is left out)."""
+    if p.protection is None:
+        return JoinGuard(None, None, {}, {}, now)
+    profiles = dict(profiles)
     # Only a limit in force needs what the player spent: most players set none, and the
     # spend of the periods is every seat they took this month, read anew at each join.
-    limited = [u for u in users if u in profiles and profiles[u].limits.in_force(now).values]
+    limited = sorted(u for u, profile in profiles.items() if profile.limits.in_force(now).values)
     spent = uow.entries.spend_since(limited, earliest_start(now)) if limited else {}
     return JoinGuard(uow, p.protection, profiles, spent, now)
 
