@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import attrs
 import pytest
@@ -13,7 +14,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, event
 
 from adapters.memory import MemoryAccountStore
-from adapters.sqlalchemy import SqlAccountStore, open_database
+from adapters.sqlalchemy import SqlAccountStore, libpq, open_database
 from adapters.sqlalchemy.tables import revoked_tokens
 from apps.accounts import AccountError, Accounts, Passwords
 from contract.backends import Backend
@@ -185,6 +186,30 @@ def test_account_reads_on_postgresql_run_outside_a_transaction(fresh_postgres: B
     finally:
         event.remove(fresh_postgres.sql, "after_cursor_execute", after)
     assert statuses == [TransactionStatus.IDLE] * 5
+
+
+def test_a_token_check_on_postgresql_is_one_round_trip(
+    fresh_postgres: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every request's token check reads the accounts and the revoked tokens: neither read
+    waits for the other's answer, so both go in one libpq pipeline."""
+    store = SqlAccountStore(fresh_postgres.sql)
+    store.add(an_account())
+    now = datetime.now(UTC)
+    store.revoke_token("token-a", "user-1", now + timedelta(hours=1), now)
+    trips: list[int] = []
+    real = libpq.execute_all
+
+    def counted(connection: Any, runs: Any, *, commit: bool = False) -> Any:
+        trips.append(len(runs))
+        return real(connection, runs, commit=commit)
+
+    monkeypatch.setattr(libpq, "execute_all", counted)
+    assert store.token_checks(["user-1", "user-9"], ["token-a", "token-b"]) == (
+        {"user-1": an_account()},
+        {"token-a"},
+    )
+    assert trips == [2]
 
 
 def test_a_token_revoked_through_one_process_is_revoked_for_another(tmp_path: Path) -> None:
