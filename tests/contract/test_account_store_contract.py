@@ -6,7 +6,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import attrs
 import pytest
@@ -14,13 +13,14 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Connection, event
 
 from adapters.memory import MemoryAccountStore
-from adapters.sqlalchemy import SqlAccountStore, libpq, open_database
+from adapters.sqlalchemy import SqlAccountStore, open_database
 from adapters.sqlalchemy.tables import revoked_tokens
 from apps.accounts import AccountError, Accounts, Passwords
 from contract.backends import Backend
 from fantasy_core.accounts import Account, Role
 from fantasy_core.errors import DuplicateRecord
 from fantasy_core.ports import AccountStore
+from support.round_trips import counted_round_trips
 
 NOW = datetime(2025, 9, 7, 12, tzinfo=UTC)
 
@@ -197,14 +197,7 @@ def test_a_token_check_on_postgresql_is_one_round_trip(
     store.add(an_account())
     now = datetime.now(UTC)
     store.revoke_token("token-a", "user-1", now + timedelta(hours=1), now)
-    trips: list[int] = []
-    real = libpq.execute_all
-
-    def counted(connection: Any, runs: Any, *, commit: bool = False) -> Any:
-        trips.append(len(runs))
-        return real(connection, runs, commit=commit)
-
-    monkeypatch.setattr(libpq, "execute_all", counted)
+    trips = counted_round_trips(monkeypatch)
     assert store.token_checks(["user-1", "user-9"], ["token-a", "token-b"]) == (
         {"user-1": an_account()},
         {"token-a"},

@@ -9,13 +9,13 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
-from adapters.sqlalchemy import libpq
 from contract.backends import Backend
 from contract.test_player_repository_contract import a_profile
 from contract.test_repository_contract import a_contest, an_entry
 from fantasy_core.entries import EntryStatus
 from fantasy_core.errors import UnknownEntry
 from fantasy_core.ports import JoinReads
+from support.round_trips import counted_round_trips
 
 FINGERPRINTS = ["join-e3", "join-none", "join-e1"]
 CONTESTS = ["c2", "c1", "c9", "c1"]  # c9: no such contest
@@ -42,19 +42,6 @@ def _stored(backend: Backend) -> None:
         uow.contests.lock_all(["c1", "c2"])
 
 
-def _counted(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many statements each libpq round trip carried, from now on."""
-    trips: list[int] = []
-    real = libpq.execute_all
-
-    def counted(connection: Any, runs: Any, *, commit: bool = False) -> Any:
-        trips.append(len(runs))
-        return real(connection, runs, commit=commit)
-
-    monkeypatch.setattr(libpq, "execute_all", counted)
-    return trips
-
-
 def test_a_join_batch_s_reads_answer_as_their_own_calls_do(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -66,7 +53,7 @@ def test_a_join_batch_s_reads_answer_as_their_own_calls_do(
             uow.entries.seats_of_users(PAIRS),
             uow.players.lock_all(USERS),
         )
-    trips = _counted(monkeypatch)
+    trips = counted_round_trips(monkeypatch)
     with backend.uow() as uow:
         together = uow.read_for_joins(FINGERPRINTS, CONTESTS, PAIRS, USERS)
     assert together == one_by_one
@@ -83,7 +70,7 @@ def test_a_join_batch_s_reads_answer_as_their_own_calls_do(
 
 
 def test_nothing_asked_reads_nothing(backend: Backend, monkeypatch: pytest.MonkeyPatch) -> None:
-    trips = _counted(monkeypatch)
+    trips = counted_round_trips(monkeypatch)
     with backend.uow() as uow:
         assert uow.read_for_joins([], [], [], []) == JoinReads({}, {}, {}, {})
         assert uow.lock_for_record([], []) == ({}, [])
@@ -123,7 +110,7 @@ def test_a_record_locks_its_contests_then_reads_its_entries_in_one_round_trip(
     backend: Backend, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _stored(backend)
-    trips = _counted(monkeypatch)
+    trips = counted_round_trips(monkeypatch)
     with backend.uow() as uow:
         contests, entries = uow.lock_for_record(["c2", "c1", "c2"], ["e3", "e1"])
         assert sorted(contests) == ["c1", "c2"]
