@@ -80,8 +80,8 @@ def test_nothing_asked_reads_nothing(backend: Backend, monkeypatch: pytest.Monke
 def test_the_reads_run_in_the_port_s_order_the_players_locked_after_the_contests(
     sql_backend: Backend,
 ) -> None:
-    """The lock order every joiner keeps (contests, then players), and the seats counted
-    under the contests' locks."""
+    """The lock order every joiner keeps (contests, then players), the seats counted under
+    the contests' locks, and a record's entries read under its contests' locks."""
     _stored(sql_backend)
     seen: list[str] = []
 
@@ -93,10 +93,15 @@ def test_the_reads_run_in_the_port_s_order_the_players_locked_after_the_contests
     try:
         with sql_backend.uow() as uow:
             uow.read_for_joins(FINGERPRINTS, CONTESTS, PAIRS, USERS)
+        with sql_backend.uow() as uow:
+            uow.lock_for_record(["c1"], ["e1"])
     finally:
         event.remove(engine, "before_cursor_execute", statement)
     reads = [text for text in seen if text.lstrip().upper().startswith(("SELECT", "WITH"))]
-    assert len(reads) == 4, reads
+    assert len(reads) == 6, reads
+    # The record's: the contest locked before its entries are read.
+    assert "FROM contests" in reads[4]
+    assert "FROM entries" in reads[5]
     assert "fingerprint" in reads[0]
     assert "FROM contests" in reads[1]
     assert "held" in reads[2]
