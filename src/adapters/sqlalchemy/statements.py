@@ -279,6 +279,7 @@ class Rows:
         return self.rows[0][0]
 
 
+# A statement built once and its values, as `Statements.run_all` runs them.
 Run = tuple["Prepared", Mapping[str, object] | None]
 
 
@@ -382,7 +383,7 @@ class Statements:
         self.caches = caches
         self.dialect = connection.dialect.name
         # Writes whose rows and count nobody reads (`defer`), sent with the next statement.
-        self._deferred: list[tuple[Prepared, Mapping[str, object] | None]] = []
+        self._deferred: list[Run] = []
 
     def insert(self, table: Table) -> Insert:
         """The dialect's INSERT, which knows ON CONFLICT (both dialects spell it the same)."""
@@ -476,7 +477,7 @@ class Statements:
 
     def run_all(
         self,
-        runs: Sequence[tuple[Prepared, Mapping[str, object] | None]],
+        runs: Sequence[Run],
         *,
         missing_parent: DomainError | None = None,
         commit: bool = False,
