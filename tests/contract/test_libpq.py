@@ -73,6 +73,8 @@ def test_placeholders_become_numbered_once_per_name() -> None:
 )
 @example(["a,b", '"q"', "back\\slash", "\\", '\\"', "NULL", "null", "", "{}", "{a,b}", " sp "])
 @example([None, "NULL", None])
+@example(['a","b', "c", '"', '","'])  # texts only: quotes that look like the separator
+@example(["plain", "texts", ""])  # texts only, nothing to escape: one join
 def test_an_array_literal_brings_back_every_text_in_order(
     driver: psycopg.Connection[Any], values: list[str | None]
 ) -> None:

@@ -5,11 +5,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
-from apps.logs import configure_logging
+from apps.logs import ID_FIELDS, JsonFormatter, configure_logging
 
 _FLAGS = ("_srcfile", "logThreads", "logProcesses", "logMultiprocessing")
 
@@ -57,3 +61,52 @@ def test_records_are_made_without_caller_thread_or_process(
     [record] = seen
     assert (record.lineno, record.funcName) == (0, "(unknown function)")
     assert (record.thread, record.process, record.processName) == (None, None, None)
+
+
+def _as_the_encoder_writes(record: logging.LogRecord) -> str:
+    """The line as a dict handed to the json encoder (ensure_ascii off) would be."""
+    document: dict[str, object] = {
+        "at": datetime.fromtimestamp(record.created, UTC).isoformat(),
+        "level": record.levelname.lower(),
+        "logger": record.name,
+        "message": record.getMessage(),
+    }
+    for name in ID_FIELDS:
+        if record.__dict__.get(name) is not None:
+            document[name] = record.__dict__[name]
+    if record.exc_info:
+        document["exception"] = logging.Formatter().formatException(record.exc_info)
+    return json.dumps(document, ensure_ascii=False)
+
+
+_TEXT = st.text()  # any code point: quotes, backslashes, controls, lone surrogates
+
+
+@settings(max_examples=300)
+@given(
+    message=_TEXT,
+    fields=st.dictionaries(st.sampled_from(ID_FIELDS), st.none() | _TEXT | st.integers()),
+    created=st.floats(min_value=0, max_value=4e9),
+    level=st.sampled_from([logging.INFO, logging.WARNING, logging.ERROR]),
+)
+@example(message='say "hi"\\ \n\t\x00 é \ud800', fields={"entry_id": 'e"1'}, created=0.5, level=20)
+@example(message="", fields={}, created=1_700_000_000.0, level=logging.INFO)  # no fraction
+def test_a_line_is_the_json_encoders_own_bytes(
+    message: str, fields: dict[str, object], created: float, level: int
+) -> None:
+    record = logging.LogRecord("fantasy.audit", level, "", 0, "%s", (message,), None)
+    record.__dict__.update(fields)
+    record.created = created
+    line = JsonFormatter().format(record)
+    assert line == _as_the_encoder_writes(record)
+    assert json.loads(line)["message"] == message
+
+
+def test_an_exception_is_a_field_of_its_line() -> None:
+    try:
+        raise ValueError('broken "quoted"')
+    except ValueError:
+        record = logging.LogRecord("fantasy", logging.ERROR, "", 0, "failed", (), sys.exc_info())
+    line = JsonFormatter().format(record)
+    assert line == _as_the_encoder_writes(record)
+    assert 'ValueError: broken "quoted"' in json.loads(line)["exception"]

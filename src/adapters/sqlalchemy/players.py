@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Row, bindparam, or_, select
@@ -41,6 +42,9 @@ def _name(item: tuple[LimitKind, object]) -> str:
     return item[0].value
 
 
+# Most players share a handful of schedules (none at all, most of them), and a schedule is
+# immutable: each text is parsed once, not at every lock of its player in a join batch.
+@lru_cache(maxsize=4096)
 def limits_from_text(text: str) -> LimitSchedule:
     document = json.loads(text)
     limits = Limits({LimitKind(k): int(v) for k, v in document["limits"].items()})
