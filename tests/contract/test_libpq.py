@@ -262,3 +262,41 @@ def test_statements_sent_together_are_each_prepared_once_and_committed_after_the
     assert idle.pgconn.transaction_status == pq.TransactionStatus.IDLE  # committed
     assert [runs for _, runs in _prepared(idle, twice.sql.decode())] == [2]
     assert [runs for _, runs in _prepared(idle, other.sql.decode())] == [1]
+
+
+def test_a_statement_planned_once_is_planned_for_its_values_in_autocommit(
+    idle: psycopg.Connection[Any],
+) -> None:
+    """Its generic plan is asked for by a SET LOCAL, which lasts for a transaction: in
+    autocommit there is none, so nothing is asked (PostgreSQL would warn and ignore it)."""
+    idle.autocommit = True
+    once = libpq.Statement("SELECT %(v)s::int + 1 AS planned_in_autocommit", plan_once=True)
+    notices: list[str] = []
+    idle.add_notice_handler(lambda notice: notices.append(str(notice.message_primary)))
+    for n in range(3):
+        assert libpq.rows(idle, libpq.execute_all(idle, [(once, {"v": n})])[0]) == [(n + 1,)]
+    [plans] = _rows(
+        idle,
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %(s)s",
+        s=once.sql.decode(),
+    )
+    assert plans == (0, 3)
+    assert notices == []
+
+
+def test_a_statement_planned_once_gets_its_generic_plan_in_a_transaction(
+    idle: psycopg.Connection[Any],
+) -> None:
+    once = libpq.Statement("SELECT %(v)s::int + 2 AS planned_in_a_transaction", plan_once=True)
+    for n in range(3):
+        [result] = libpq.execute_all(idle, [(once, {"v": n})])
+        assert libpq.rows(idle, result) == [(n + 2,)]
+        # The session's own setting is back for what the transaction runs next.
+        assert _rows(idle, "SHOW plan_cache_mode") == [("force_custom_plan",)]
+        idle.rollback()
+    [plans] = _rows(
+        idle,
+        "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %(s)s",
+        s=once.sql.decode(),
+    )
+    assert plans == (3, 0)

@@ -16,6 +16,7 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import event, inspect, text
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
 from adapters.sqlalchemy import (
@@ -32,10 +33,17 @@ from adapters.sqlalchemy import (
     read_label,
     upgrade,
 )
+from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.engine import database_url
 from adapters.sqlalchemy.records import terms_to_text
 from adapters.sqlalchemy.schema import alembic_config
-from adapters.sqlalchemy.statements import Caches, Prepared, Statements, TermsByDigest
+from adapters.sqlalchemy.statements import (
+    Caches,
+    Prepared,
+    Statements,
+    TermsByDigest,
+    _insert_from_arrays,
+)
 from contract.backends import POSTGRES_URL_VARIABLE, Backend
 from fantasy_core.accounts import default_display_name
 from fantasy_core.contest import Contest
@@ -469,6 +477,78 @@ def test_a_statement_run_again_and_again_is_planned_for_its_values_each_time(
         ).one()
     assert plans.generic_plans == 0
     assert plans.custom_plans == 12  # prepared at the first run
+
+
+def _plans(connection: Any, statement: Prepared) -> tuple[int, int]:
+    """How many runs of `statement` on `connection` had a generic plan and a custom one."""
+    plans = connection.execute(
+        text(
+            "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = :sent"
+        ),
+        {"sent": statement.compiled(connection).wire.sql.decode()},
+    ).one_or_none()
+    return (0, 0) if plans is None else (plans.generic_plans, plans.custom_plans)
+
+
+def _audit_row(n: int) -> dict[str, object]:
+    return {
+        "at": datetime(2026, 12, 5, 13, 0, n, tzinfo=UTC),
+        "actor": "system",
+        "action": "test.planned",
+        "contest_id": None,
+        "subject": f"s{n}",
+        "outcome": "success",
+        "detail": "",
+    }
+
+
+def test_an_insert_of_arrays_into_a_table_without_foreign_keys_is_planned_once(
+    fresh_postgres: Backend,
+) -> None:
+    """Decision 0075: an INSERT of the rows of arrays reads no table, so no plan of it can go
+    bad as the tables grow. Into a table without foreign keys (whose checks are queries
+    planned as the statement is) it runs with one generic plan a connection, made at its
+    first run, and the statements after it in the transaction are planned for their values
+    again (decision 0064)."""
+    lookup = Prepared(text("SELECT entry_id FROM entries WHERE fingerprint = ANY(:planned)"))
+    with fresh_postgres.sql.connect() as connection:
+        statements = Statements(connection, Caches())
+        insert = _insert_from_arrays(t.audit, tuple(_audit_row(0)), connection.dialect)
+        before = _plans(connection, insert), _plans(connection, lookup)
+        for n in range(6):  # the INSERT, then a read, in one round trip; committed each time
+            statements.add_rows(t.audit, [_audit_row(n)], then=[(lookup, {"planned": ["x"]})])
+            connection.commit()
+        generic, custom = _plans(connection, insert)
+        assert (generic - before[0][0], custom - before[0][1]) == (6, 0)
+        generic, custom = _plans(connection, lookup)
+        assert (generic - before[1][0], custom - before[1][1]) == (0, 6)
+        # The session's own setting is back after the last statement planned once.
+        statements.add_rows(t.audit, [_audit_row(9)])
+        assert connection.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
+        assert (
+            connection.execute(
+                text("SELECT count(*) FROM audit WHERE action = 'test.planned'")
+            ).scalar_one()
+            == 7
+        )
+        connection.rollback()
+
+
+def test_an_insert_into_a_table_with_foreign_keys_is_planned_for_its_values() -> None:
+    """A foreign key's check is a query of its own (`WHERE id = $1` on the parent): planned
+    once while the parent was small, it would scan the parent table when it is a million."""
+    dialect = postgresql.dialect()
+    tables = {table.name: table for table in (t.audit, t.entries, t.postings, t.posting_sets)}
+    into = {
+        name: _insert_from_arrays(table, (next(iter(table.columns)).name,), dialect)
+        for name, table in tables.items()
+    }
+    assert {name: statement.plan_once for name, statement in into.items()} == {
+        "audit": True,
+        "entries": False,  # its contest
+        "postings": False,  # its posting set
+        "posting_sets": True,
+    }
 
 
 def test_psycopg_prepares_nothing_itself_on_postgresql(fresh_postgres: Backend) -> None:

@@ -42,6 +42,10 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 
 _NUL = "PostgreSQL text fields cannot contain NUL (0x00) bytes"
 
+# The statements planned once (Statement.plan_once) run between these two.
+_GENERIC_PLANS = b"SET LOCAL plan_cache_mode = force_generic_plan"
+_PLANS_AS_SET = b"SET LOCAL plan_cache_mode TO DEFAULT"  # the session's, as it connected
+
 # The names of the statements prepared on each connection, by their text.
 _PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[bytes, bytes]] = (
     weakref.WeakKeyDictionary()
@@ -51,11 +55,17 @@ _names = itertools.count(1)
 
 class Statement:
     """A statement in psycopg's `%(name)s` style (SQLAlchemy's PostgreSQL text), as libpq
-    takes it: `$n` placeholders, and the names in their order."""
+    takes it: `$n` placeholders, and the names in their order.
 
-    __slots__ = ("names", "sql")
+    `plan_once`: the statement reads no table, so no plan for it can go bad as the tables
+    grow (an INSERT of the rows of arrays): PostgreSQL plans it once a connection, at its
+    first run in a transaction, rather than at every run as the engine asks for every other
+    statement (decision 0064). See `execute_all` and decision 0075."""
 
-    def __init__(self, text: str) -> None:
+    __slots__ = ("names", "plan_once", "sql")
+
+    def __init__(self, text: str, *, plan_once: bool = False) -> None:
+        self.plan_once = plan_once
         names: list[str] = []
 
         def number(match: re.Match[str]) -> str:
@@ -171,7 +181,11 @@ def execute_all(
         begin = _begin(connection)
     known = _PREPARED.setdefault(connection, {})
     names = [known.get(statement.sql) for statement, _ in runs]
-    if begin is None and not commit and len(runs) == 1 and names[0] is not None:
+    # A statement planned once runs with the generic plan asked for by a SET LOCAL, which
+    # lasts until the transaction ends: so only in one (not in autocommit), and the
+    # session's setting is put back after the last of them unless the COMMIT ends it.
+    generic = not connection.autocommit and any(statement.plan_once for statement, _ in runs)
+    if not generic and begin is None and not commit and len(runs) == 1 and names[0] is not None:
         pgconn.send_query_prepared(names[0], parameters[0])
         return [_ran(connection, _one_result(pgconn), known)]
     # What each result of the pipeline answers: a command, a PREPARE (of a text, under a
@@ -181,9 +195,12 @@ def execute_all(
     pgconn.enter_pipeline_mode()
     try:
         if begin is not None:
-            pgconn.send_query_params(begin, None)
-            sent.append(("command", b"", b""))
+            _command(pgconn, begin, sent)
+        planned_once = False  # whether the statements sent now get their generic plans
         for position, (statement, _) in enumerate(runs):
+            if generic and statement.plan_once != planned_once:
+                planned_once = statement.plan_once
+                _command(pgconn, _GENERIC_PLANS if planned_once else _PLANS_AS_SET, sent)
             name = names[position] or naming.get(statement.sql)
             if name is None:
                 name = naming[statement.sql] = b"fantasy_%d" % next(_names)
@@ -192,8 +209,9 @@ def execute_all(
             pgconn.send_query_prepared(name, parameters[position])
             sent.append(("run", b"", b""))
         if commit:
-            pgconn.send_query_params(b"COMMIT", None)
-            sent.append(("command", b"", b""))
+            _command(pgconn, b"COMMIT", sent)
+        elif planned_once:
+            _command(pgconn, _PLANS_AS_SET, sent)
         pgconn.pipeline_sync()
         results = _pipeline_results(pgconn)
         if pgconn.status == pq.ConnStatus.OK:
@@ -214,6 +232,12 @@ def execute_all(
         if kind == "prepare":
             known[text] = name
     return answers
+
+
+def _command(pgconn: PGconn, command: bytes, sent: list[tuple[str, bytes, bytes]]) -> None:
+    """Send `command` (no parameters) into the pipeline, and note what its result answers."""
+    pgconn.send_query_params(command, None)
+    sent.append(("command", b"", b""))
 
 
 def rows(connection: psycopg.Connection[Any], result: PGresult) -> list[tuple[Any, ...]]:

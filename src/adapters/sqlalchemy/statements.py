@@ -148,7 +148,8 @@ def _update_from_arrays(
 def _insert_from_arrays(table: Table, columns: tuple[str, ...], dialect: Dialect) -> Prepared:
     """PostgreSQL's (`dialect`'s) INSERT into `table` of the rows of arrays bound as a0, a1,
     ... (one a column, in `columns`' order), in the arrays' order (the audit's ids follow
-    it)."""
+    it). It reads no table: planned once (decision 0075), unless `table` has a foreign
+    key, whose checks are queries of their own, planned as the statement is."""
     quote = dialect.identifier_preparer.quote
     arrays = _cast_arrays(table, columns, dialect)
     names = ", ".join(quote(c) for c in columns)
@@ -157,7 +158,8 @@ def _insert_from_arrays(table: Table, columns: tuple[str, ...], dialect: Dialect
             f"INSERT INTO {quote(table.name)} ({names}) SELECT {names} "
             f"FROM unnest({arrays}) WITH ORDINALITY AS v({names}, row_number) "
             "ORDER BY row_number"
-        )
+        ),
+        plan_once=not table.foreign_keys,
     )
 
 
@@ -179,10 +181,13 @@ class Prepared:
     literals.
     """
 
-    __slots__ = ("_compiled", "_row", "statement")
+    __slots__ = ("_compiled", "_row", "plan_once", "statement")
 
-    def __init__(self, statement: Executable | ListQuery[Any]) -> None:
+    def __init__(self, statement: Executable | ListQuery[Any], *, plan_once: bool = False) -> None:
+        """`plan_once`: a statement that reads no table, planned once a connection on
+        PostgreSQL (libpq.Statement, decision 0075)."""
         self.statement = statement
+        self.plan_once = plan_once
         self._compiled: _Compiled | None = None
         self._row: Callable[[Sequence[Any]], Any] | None = None
 
@@ -194,7 +199,9 @@ class Prepared:
         """The statement compiled for `connection`'s dialect (PostgreSQL), once."""
         known = self._compiled
         if known is None:
-            known = self._compiled = _Compiled.of(self.for_dialect(connection), connection.dialect)
+            known = self._compiled = _Compiled.of(
+                self.for_dialect(connection), connection.dialect, plan_once=self.plan_once
+            )
         return known
 
     def row_maker(self, names: Callable[[], list[str]]) -> Callable[[Sequence[Any]], Any]:
@@ -217,15 +224,17 @@ class _Compiled:
         bound: dict[str, object],
         binds: dict[str, Callable[[Any], Any]],
         results: tuple[tuple[int, Callable[[Any], Any]], ...],
+        *,
+        plan_once: bool = False,
     ) -> None:
         self.sql = sql
-        self.wire = libpq.Statement(sql)
+        self.wire = libpq.Statement(sql, plan_once=plan_once)
         self.bound = bound
         self.binds = binds
         self.results = results
 
     @classmethod
-    def of(cls, statement: Executable, dialect: Dialect) -> _Compiled:
+    def of(cls, statement: Executable, dialect: Dialect, *, plan_once: bool = False) -> _Compiled:
         selected = list(statement.selected_columns) if isinstance(statement, Select) else []
         if not isinstance(statement, ClauseElement):
             raise TypeError(f"not a statement SQLAlchemy can compile: {statement!r}")
@@ -248,7 +257,7 @@ class _Compiled:
             convert = column.type.result_processor(dialect, None)
             if convert is not None:
                 results.append((position, convert))
-        return cls(sql, bound, binds, tuple(results))
+        return cls(sql, bound, binds, tuple(results), plan_once=plan_once)
 
 
 class Rows:
