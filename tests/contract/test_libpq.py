@@ -300,3 +300,42 @@ def test_a_statement_planned_once_gets_its_generic_plan_in_a_transaction(
         s=once.sql.decode(),
     )
     assert plans == (3, 0)
+
+
+def test_a_foreign_keys_check_planned_once_looks_its_parent_up_by_its_key(
+    idle: psycopg.Connection[Any],
+) -> None:
+    """A generic plan is made once and kept. For a foreign key's check (`SELECT 1 FROM
+    parent WHERE key = $1 FOR KEY SHARE`) on a parent of one page, as every table is at
+    first, PostgreSQL's cheapest plan is a sequential scan, kept when the parent is a
+    million rows. The plans are made with sequential scans off: a lookup by the key's index.
+    (auto_explain shows the plans of the checks, nested statements of the INSERT.)"""
+    plans: list[str] = []
+    idle.add_notice_handler(lambda notice: plans.append(str(notice.message_primary)))
+    setup = [
+        "CREATE TEMP TABLE once_parent (id bigint PRIMARY KEY)",
+        "INSERT INTO once_parent VALUES (1), (2), (3)",
+        "ANALYZE once_parent",
+        "CREATE TEMP TABLE once_child (parent bigint REFERENCES once_parent (id))",
+        "LOAD 'auto_explain'",
+        "SET auto_explain.log_min_duration = 0",
+        "SET auto_explain.log_nested_statements = on",
+        "SET auto_explain.log_level = notice",
+    ]
+    insert = libpq.Statement(
+        "INSERT INTO once_child SELECT unnest(CAST(%(parents)s AS BIGINT[]))", plan_once=True
+    )
+    try:
+        for command in setup:
+            idle.execute(command)
+        idle.commit()
+        for parents in ([1, 2], [3]):
+            libpq.execute_all(idle, [(insert, {"parents": parents})], commit=True)
+    finally:
+        idle.rollback()
+        for command in ("RESET auto_explain.log_level", "DROP TABLE once_child, once_parent"):
+            idle.execute(command)
+        idle.commit()
+    checks = [plan for plan in plans if "once_parent x" in plan]
+    assert len(checks) == 3  # one a row
+    assert all("Index Scan using once_parent_pkey" in plan for plan in checks), checks

@@ -502,14 +502,13 @@ def _audit_row(n: int) -> dict[str, object]:
     }
 
 
-def test_an_insert_of_arrays_into_a_table_without_foreign_keys_is_planned_once(
+def test_an_insert_of_arrays_is_planned_once(
     fresh_postgres: Backend,
 ) -> None:
     """Decision 0075: an INSERT of the rows of arrays reads no table, so no plan of it can go
-    bad as the tables grow. Into a table without foreign keys (whose checks are queries
-    planned as the statement is) it runs with one generic plan a connection, made at its
-    first run, and the statements after it in the transaction are planned for their values
-    again (decision 0064)."""
+    bad as the tables grow. It runs with one generic plan a connection, made at its first
+    run, and the statements after it in the transaction are planned for their values again
+    (decision 0064)."""
     lookup = Prepared(text("SELECT entry_id FROM entries WHERE fingerprint = ANY(:planned)"))
     with fresh_postgres.sql.connect() as connection:
         statements = Statements(connection, Caches())
@@ -525,6 +524,7 @@ def test_an_insert_of_arrays_into_a_table_without_foreign_keys_is_planned_once(
         # The session's own setting is back after the last statement planned once.
         statements.add_rows(t.audit, [_audit_row(9)])
         assert connection.execute(text("SHOW plan_cache_mode")).scalar_one() == "force_custom_plan"
+        assert connection.execute(text("SHOW enable_seqscan")).scalar_one() == "on"
         assert (
             connection.execute(
                 text("SELECT count(*) FROM audit WHERE action = 'test.planned'")
@@ -534,21 +534,18 @@ def test_an_insert_of_arrays_into_a_table_without_foreign_keys_is_planned_once(
         connection.rollback()
 
 
-def test_an_insert_into_a_table_with_foreign_keys_is_planned_for_its_values() -> None:
-    """A foreign key's check is a query of its own (`WHERE id = $1` on the parent): planned
-    once while the parent was small, it would scan the parent table when it is a million."""
+def test_every_insert_of_arrays_is_planned_once_foreign_keys_and_all() -> None:
+    """Foreign keys included: their checks get generic plans made with sequential scans off,
+    lookups of the parent's key (tests/contract/test_libpq.py)."""
     dialect = postgresql.dialect()
     tables = {table.name: table for table in (t.audit, t.entries, t.postings, t.posting_sets)}
     into = {
         name: _insert_from_arrays(table, (next(iter(table.columns)).name,), dialect)
         for name, table in tables.items()
     }
-    assert {name: statement.plan_once for name, statement in into.items()} == {
-        "audit": True,
-        "entries": False,  # its contest
-        "postings": False,  # its posting set
-        "posting_sets": True,
-    }
+    assert {name: statement.plan_once for name, statement in into.items()} == dict.fromkeys(
+        tables, True
+    )
 
 
 def test_psycopg_prepares_nothing_itself_on_postgresql(fresh_postgres: Backend) -> None:

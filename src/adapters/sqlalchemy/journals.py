@@ -63,7 +63,8 @@ _NEW_SETS_POSTGRESQL = Prepared(
         " WITH ORDINALITY AS p(key, position, account, amount_minor, currency, n)"
         " JOIN sets ON sets.key = p.key ORDER BY p.n"
         ") SELECT id, key FROM sets"
-    )
+    ),
+    plan_once=True,  # it reads no table but its own new sets (decision 0075)
 )
 _NEW_SETS_SQLITE = (
     sqlite.insert(t.posting_sets)

@@ -42,9 +42,18 @@ _OK = (pq.ExecStatus.COMMAND_OK, pq.ExecStatus.TUPLES_OK)
 
 _NUL = "PostgreSQL text fields cannot contain NUL (0x00) bytes"
 
-# The statements planned once (Statement.plan_once) run between these two.
-_GENERIC_PLANS = b"SET LOCAL plan_cache_mode = force_generic_plan"
-_PLANS_AS_SET = b"SET LOCAL plan_cache_mode TO DEFAULT"  # the session's, as it connected
+# The statements planned once (Statement.plan_once) run after the first, until the others
+# (the session's own settings, as it connected). With sequential scans off, the generic
+# plan of a foreign key's check, made at its first run, is a lookup of the parent's key:
+# made while the parent was a page, it would scan the parent for good (decision 0075).
+_GENERIC_PLANS = (
+    b"SET LOCAL plan_cache_mode = force_generic_plan",
+    b"SET LOCAL enable_seqscan = off",
+)
+_PLANS_AS_SET = (
+    b"SET LOCAL plan_cache_mode TO DEFAULT",
+    b"SET LOCAL enable_seqscan TO DEFAULT",
+)
 
 # The names of the statements prepared on each connection, by their text.
 _PREPARED: weakref.WeakKeyDictionary[psycopg.Connection[Any], dict[bytes, bytes]] = (
@@ -57,10 +66,11 @@ class Statement:
     """A statement in psycopg's `%(name)s` style (SQLAlchemy's PostgreSQL text), as libpq
     takes it: `$n` placeholders, and the names in their order.
 
-    `plan_once`: the statement reads no table, so no plan for it can go bad as the tables
-    grow (an INSERT of the rows of arrays): PostgreSQL plans it once a connection, at its
-    first run in a transaction, rather than at every run as the engine asks for every other
-    statement (decision 0064). See `execute_all` and decision 0075."""
+    `plan_once`: the statement reads no table (an INSERT of the rows of arrays), so no plan
+    of it can go bad as the tables grow: PostgreSQL plans it, and its foreign keys' checks,
+    once a connection, at its first run in a transaction, rather than at every run as the
+    engine asks for every other statement (decision 0064). See `execute_all` and decision
+    0075."""
 
     __slots__ = ("names", "plan_once", "sql")
 
@@ -181,9 +191,9 @@ def execute_all(
         begin = _begin(connection)
     known = _PREPARED.setdefault(connection, {})
     names = [known.get(statement.sql) for statement, _ in runs]
-    # A statement planned once runs with the generic plan asked for by a SET LOCAL, which
-    # lasts until the transaction ends: so only in one (not in autocommit), and the
-    # session's setting is put back after the last of them unless the COMMIT ends it.
+    # A statement planned once runs with the generic plans asked for by settings local to
+    # the transaction: so only in one (not in autocommit), and the session's settings are
+    # put back after the last of them unless the COMMIT ends them.
     generic = not connection.autocommit and any(statement.plan_once for statement, _ in runs)
     if not generic and begin is None and not commit and len(runs) == 1 and names[0] is not None:
         pgconn.send_query_prepared(names[0], parameters[0])
@@ -200,7 +210,8 @@ def execute_all(
         for position, (statement, _) in enumerate(runs):
             if generic and statement.plan_once != planned_once:
                 planned_once = statement.plan_once
-                _command(pgconn, _GENERIC_PLANS if planned_once else _PLANS_AS_SET, sent)
+                for command in _GENERIC_PLANS if planned_once else _PLANS_AS_SET:
+                    _command(pgconn, command, sent)
             name = names[position] or naming.get(statement.sql)
             if name is None:
                 name = naming[statement.sql] = b"fantasy_%d" % next(_names)
@@ -211,7 +222,8 @@ def execute_all(
         if commit:
             _command(pgconn, b"COMMIT", sent)
         elif planned_once:
-            _command(pgconn, _PLANS_AS_SET, sent)
+            for command in _PLANS_AS_SET:
+                _command(pgconn, command, sent)
         pgconn.pipeline_sync()
         results = _pipeline_results(pgconn)
         if pgconn.status == pq.ConnStatus.OK:

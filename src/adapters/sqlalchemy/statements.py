@@ -148,8 +148,8 @@ def _update_from_arrays(
 def _insert_from_arrays(table: Table, columns: tuple[str, ...], dialect: Dialect) -> Prepared:
     """PostgreSQL's (`dialect`'s) INSERT into `table` of the rows of arrays bound as a0, a1,
     ... (one a column, in `columns`' order), in the arrays' order (the audit's ids follow
-    it). It reads no table: planned once (decision 0075), unless `table` has a foreign
-    key, whose checks are queries of their own, planned as the statement is."""
+    it). It reads no table: planned once a connection, with its foreign keys' checks
+    (decision 0075)."""
     quote = dialect.identifier_preparer.quote
     arrays = _cast_arrays(table, columns, dialect)
     names = ", ".join(quote(c) for c in columns)
@@ -159,7 +159,7 @@ def _insert_from_arrays(table: Table, columns: tuple[str, ...], dialect: Dialect
             f"FROM unnest({arrays}) WITH ORDINALITY AS v({names}, row_number) "
             "ORDER BY row_number"
         ),
-        plan_once=not table.foreign_keys,
+        plan_once=True,
     )
 
 
