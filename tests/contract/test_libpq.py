@@ -272,9 +272,16 @@ def test_a_statement_planned_once_is_planned_for_its_values_in_autocommit(
     idle.autocommit = True
     once = libpq.Statement("SELECT %(v)s::int + 1 AS planned_in_autocommit", plan_once=True)
     notices: list[str] = []
-    idle.add_notice_handler(lambda notice: notices.append(str(notice.message_primary)))
-    for n in range(3):
-        assert libpq.rows(idle, libpq.execute_all(idle, [(once, {"v": n})])[0]) == [(n + 1,)]
+
+    def heard(notice: psycopg.errors.Diagnostic) -> None:
+        notices.append(str(notice.message_primary))
+
+    idle.add_notice_handler(heard)
+    try:
+        for n in range(3):
+            assert libpq.rows(idle, libpq.execute_all(idle, [(once, {"v": n})])[0]) == [(n + 1,)]
+    finally:
+        idle.remove_notice_handler(heard)
     [plans] = _rows(
         idle,
         "SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = %(s)s",
@@ -311,7 +318,11 @@ def test_a_foreign_keys_check_planned_once_looks_its_parent_up_by_its_key(
     million rows. The plans are made with sequential scans off: a lookup by the key's index.
     (auto_explain shows the plans of the checks, nested statements of the INSERT.)"""
     plans: list[str] = []
-    idle.add_notice_handler(lambda notice: plans.append(str(notice.message_primary)))
+
+    def heard(notice: psycopg.errors.Diagnostic) -> None:
+        plans.append(str(notice.message_primary))
+
+    idle.add_notice_handler(heard)
     setup = [
         "CREATE TEMP TABLE once_parent (id bigint PRIMARY KEY)",
         "INSERT INTO once_parent VALUES (1), (2), (3)",
@@ -333,7 +344,14 @@ def test_a_foreign_keys_check_planned_once_looks_its_parent_up_by_its_key(
             libpq.execute_all(idle, [(insert, {"parents": parents})], commit=True)
     finally:
         idle.rollback()
-        for command in ("RESET auto_explain.log_level", "DROP TABLE once_child, once_parent"):
+        idle.remove_notice_handler(heard)
+        # The connection is the module's: auto_explain stays loaded, but explains nothing.
+        for command in (
+            "RESET auto_explain.log_min_duration",
+            "RESET auto_explain.log_nested_statements",
+            "RESET auto_explain.log_level",
+            "DROP TABLE once_child, once_parent",
+        ):
             idle.execute(command)
         idle.commit()
     checks = [plan for plan in plans if "once_parent x" in plan]
