@@ -449,7 +449,8 @@ class Statements:
 
     def read(self, read: Read[T]) -> T:
         """`read`'s answer: its statements run (in one round trip on PostgreSQL)."""
-        return read.meaning(self.run_all(read.runs) if read.runs else [])
+        answer: T = self.read_all([read])[0]
+        return answer
 
     def read_all(self, reads: Sequence[Read[Any]]) -> list[Any]:
         """Each read's answer, in order: their statements run in turn, all in one round
