@@ -8,12 +8,15 @@ from pathlib import Path
 
 from api_support import Api, api_settings, assert_problem, wire
 from litestar import Litestar
+from litestar.handlers import HTTPRouteHandler
 from litestar.testing import TestClient
 
 import apps.api
 import apps.web
 from adapters.sandbox import TEST_CARDS
-from apps.api.hygiene import MAX_BODY_BYTES
+from apps.api.auth import ROLE
+from apps.api.hygiene import MAX_BODY_BYTES, checked_before_handler
+from fantasy_core.accounts import Role
 from support.world import World
 
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -152,6 +155,76 @@ def test_players_get_403_on_every_operator_route(api: Api, app: Litestar) -> Non
     assert len(operator_routes) == 16  # 13, and the calendar's: list, pause, resume
     for method, path in operator_routes:
         response = api.client.request(method, _concrete(path), json={}, headers=ann)
+        assert_problem(response, 403, "forbidden")
+
+
+# The role each route serves (its `opt`, apps.api.auth.ROLE), reviewed: every other route
+# is public or open to any caller with a token. A new route of a role fails this test
+# until it is added here.
+PLAYER_ROUTES = {
+    ("GET", "/me/limits"),
+    ("GET", "/me/payouts"),
+    ("POST", "/contests/{contest_id:str}/entries"),
+    ("POST", "/contests/{contest_id:str}/entries/bulk"),
+    ("POST", "/entries/{entry_id:str}/withdraw"),
+    ("PUT", "/entries/{entry_id:str}/lineup"),
+    ("POST", "/me/cool-off"),
+    ("POST", "/me/self-exclusion"),
+    ("PUT", "/me/limits"),
+    ("PUT", "/me/profile"),
+    ("PUT", "/me/tax-details"),
+    ("POST", "/me/payout-account/login-link"),
+    ("POST", "/me/payout-account/onboarding"),
+    ("POST", "/me/payout-account/refresh"),
+    ("GET", "/web/entries"),
+    ("GET", "/web/me/payouts"),
+    ("GET", "/web/me/protection"),
+    ("POST", "/web/contests/{contest_id:str}/join"),
+    ("POST", "/web/entries/{entry_id:str}/lineup"),
+    ("POST", "/web/entries/{entry_id:str}/withdraw"),
+    ("POST", "/web/me/payouts/dashboard"),
+    ("POST", "/web/me/payouts/onboarding"),
+    ("POST", "/web/me/protection/cool-off"),
+    ("POST", "/web/me/protection/limits"),
+    ("POST", "/web/me/protection/self-exclusion"),
+    ("POST", "/web/me/protection/tax-details"),
+    ("POST", "/web/payments/{payment_intent:str}/confirm"),
+}
+
+
+def _handlers(app: Litestar) -> list[tuple[str, str, HTTPRouteHandler]]:
+    return [
+        (method, route.path, handler)
+        for route in app.routes
+        for handler in getattr(route, "route_handlers", ())
+        if isinstance(handler, HTTPRouteHandler)
+        for method in handler.http_methods
+    ]
+
+
+def test_each_route_serves_the_role_reviewed(app: Litestar) -> None:
+    served = {(m, p): h.opt.get(ROLE) for m, p, h in _handlers(app) if m not in {"HEAD", "OPTIONS"}}
+    assert {r for r, role in served.items() if role is Role.PLAYER} == PLAYER_ROUTES
+    operators = {r for r, role in served.items() if role is Role.OPERATOR}
+    assert operators == {(m, p) for m, p in served if p.startswith(("/operator", "/web/operator"))}
+    assert set(served.values()) == {None, Role.PLAYER, Role.OPERATOR}
+
+
+def test_every_request_is_checked_before_its_handler_and_no_route_adds_a_guard(
+    app: Litestar,
+) -> None:
+    # A route with a `before_request` of its own would replace the app's (Litestar keeps
+    # the closest): its requests would skip the NUL, body and role checks.
+    handlers = _handlers(app)
+    assert len(handlers) > 100
+    for method, path, handler in handlers:
+        assert handler.resolve_before_request() is checked_before_handler, (method, path)
+        assert handler.resolve_guards() == [], (method, path)
+
+
+def test_operators_get_403_on_every_player_route(api: Api) -> None:
+    for method, path in sorted(r for r in PLAYER_ROUTES if not r[1].startswith("/web")):
+        response = api.client.request(method, _concrete(path), json={}, headers=api.operator)
         assert_problem(response, 403, "forbidden")
 
 

@@ -26,7 +26,7 @@ from apps.api.fairplay import FAIR_PLAY, FairPlayController, new_figures_cache
 from apps.api.hygiene import (
     MAX_BODY_BYTES,
     StrictJsonRequest,
-    well_formed,
+    checked_before_handler,
 )
 from apps.api.lobby import LobbyController
 from apps.api.operator import OperatorController
@@ -146,7 +146,7 @@ def create_app(
         exception_handlers=exception_handlers(),
         request_class=StrictJsonRequest,
         request_max_body_size=MAX_BODY_BYTES,
-        guards=[well_formed],
+        before_request=checked_before_handler,
         on_app_init=[auth.on_app_init, _security_per_route],
         openapi_config=_openapi(),
         # Logging is the entry point's to configure (apps.logs), not the app factory's.

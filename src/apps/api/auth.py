@@ -1,4 +1,4 @@
-"""Who is calling: bearer tokens (Litestar's JWT backend) and the role guards.
+"""Who is calling: bearer tokens (Litestar's JWT backend) and the role each route serves (`ROLE`).
 
 A token names its user (`sub`); the user's role is read from the account store
 on every request, so a changed role takes effect at once, not at token expiry
@@ -12,10 +12,10 @@ Routes opt out of authentication with `exclude_from_auth=True` (public reads).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, Self, cast
+from typing import Any, Final, Self, cast
 
 from attrs import frozen
 from litestar.connection import ASGIConnection
@@ -33,7 +33,7 @@ from fantasy_core.usecases.queries import LEADERBOARD_STATES
 
 # Paths that need no token. Litestar searches each pattern anywhere in the path, so they
 # are anchored: unanchored, "/health" also let /operator/health through unauthenticated.
-# The pages (/web) have their own session (apps.web.session) and the API's role guards.
+# The pages (/web) have their own session (apps.web.session) and the API's role checks.
 PUBLIC_PATHS = [
     r"^/schema(/|$)",
     r"^/health$",
@@ -192,23 +192,28 @@ class TokenIssuer:
         )
 
 
-# Guards are coroutines: Litestar runs a plain function guard in a worker thread, two
-# thread hops per request for a check that reads one attribute.
-async def operators_only(
-    connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler
-) -> None:
-    if _account(connection).role is not Role.OPERATOR:
-        raise PermissionDeniedException("operators only")
+# Which role a route serves, in its `opt` (or its controller's): `opt=PLAYERS_ONLY`. The
+# app's one check before each handler (apps.api.hygiene.checked_before_handler) refuses
+# the other roles, 403. Not a guard each: Litestar gives each guard of each request its
+# own copy of the route handler, which a join paid twice (docs/performance.md).
+ROLE = "fantasy.role"
+# Litestar copies a route's or controller's `opt` into a dict of the handler's own.
+PLAYERS_ONLY: Final[Mapping[str, Role]] = {ROLE: Role.PLAYER}
+OPERATORS_ONLY: Final[Mapping[str, Role]] = {ROLE: Role.OPERATOR}
+_REFUSED = {Role.OPERATOR: "operators only", Role.PLAYER: "only players enter contests"}
 
 
-async def players_only(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
-    if _account(connection).role is not Role.PLAYER:
-        raise PermissionDeniedException("only players enter contests")
+def check_role(connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler) -> None:
+    """PermissionDeniedException (403) unless the caller has the role `handler` serves;
+    NotAuthorizedException (401) with no caller. A route that names no role: nothing."""
+    role = handler.opt.get(ROLE)
+    if role is not None and _account(connection).role is not role:
+        raise PermissionDeniedException(_REFUSED[role])
 
 
 def _account(connection: ASGIConnection[Any, Any, Any, Any]) -> Account:
     # Not `connection.user`: it raises when the auth middleware did not run, as for an
-    # OPTIONS request (the middleware skips them), which the guards still see.
+    # OPTIONS request (the middleware skips them).
     user = connection.scope.get("user")
     if not isinstance(user, Account):
         raise NotAuthorizedException("a bearer token is required")

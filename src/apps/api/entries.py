@@ -22,7 +22,7 @@ from litestar.status_codes import (
 )
 
 from apps.accounts import Accounts, display_names
-from apps.api.auth import BEARER, ensure_can_see_entry, players_only
+from apps.api.auth import BEARER, PLAYERS_ONLY, ensure_can_see_entry
 from apps.api.batching import Batcher, Overloaded
 from apps.api.problems import Problem, payment_declined, problem_of, problem_responses, shed
 from apps.api.quota import spend
@@ -110,7 +110,7 @@ class EntryController(Controller):
 
     @post(
         "/contests/{contest_id:str}/entries",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         status_code=201,
         operation_id="joinContest",
         responses={
@@ -145,7 +145,7 @@ class EntryController(Controller):
 
     @post(
         "/contests/{contest_id:str}/entries/bulk",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         status_code=200,
         operation_id="joinContestBulk",
         responses=problem_responses(400, 401, 403, 404, 422, 429, 503),
@@ -238,7 +238,7 @@ class EntryController(Controller):
 
     @post(
         "/entries/{entry_id:str}/withdraw",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         status_code=200,
         operation_id="withdrawEntry",
         responses=problem_responses(401, 403, 404, 409, 503),
@@ -258,7 +258,7 @@ class EntryController(Controller):
 
     @put(
         "/entries/{entry_id:str}/lineup",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         status_code=200,
         operation_id="changeLineup",
         responses=problem_responses(400, 401, 403, 404, 409, 422, 503),

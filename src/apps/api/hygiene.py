@@ -22,6 +22,8 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import ValidationException
 from litestar.handlers.base import BaseRouteHandler
 
+from apps.api.auth import check_role
+
 NUL = "\x00"
 _ESCAPED_NUL = "\\u0000"
 # The largest request body read (Litestar's default, stated here so a 413 can say it).
@@ -93,16 +95,19 @@ def _holds_nul(value: Any) -> bool:
     return False
 
 
-async def well_formed(
-    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
-) -> None:
-    """The app-wide guard: no NUL in the path or the query, and a body where a route reads one.
+async def checked_before_handler(request: Request[Any, Any, Any]) -> None:
+    """The app's one check of each request before its handler reads anything (Litestar's
+    `before_request`): no NUL in the path or the query, a body where the route reads one,
+    then the caller's role where the route serves one (`apps.api.auth.ROLE`).
 
-    One guard, not two: Litestar hands each guard its own copy of the route handler, a
-    cost every request paid twice (docs/performance.md).
+    Not guards: Litestar hands each guard of each request its own copy of the route
+    handler, a copy a join paid for each of its two guards (docs/performance.md). The
+    order is the guards' was: the 400s, then the 403.
     """
-    _no_nul_characters(connection)
-    await _body_present(connection, handler)
+    handler = request.route_handler
+    _no_nul_characters(request)
+    await _body_present(request, handler)
+    check_role(request, handler)
 
 
 async def _body_present(

@@ -15,7 +15,7 @@ from litestar.params import FromPath, FromQuery, JSONBody, QueryParameter
 from litestar.security.jwt import Token
 from litestar.status_codes import HTTP_201_CREATED
 
-from apps.api.auth import BEARER, operators_only
+from apps.api.auth import BEARER, OPERATORS_ONLY
 from apps.api.catalogue import TemplateOut, template_out
 from apps.api.health import health_report
 from apps.api.problems import problem_responses
@@ -58,7 +58,7 @@ from fantasy_core.usecases.reports import audit_trail, verify_ledger
 
 class OperatorController(Controller):
     path = "/operator"
-    guards = (operators_only,)
+    opt = OPERATORS_ONLY
     tags = ("operators",)
     security = BEARER
 

@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import JSONBody
 from litestar.security.jwt import Token
 
-from apps.api.auth import BEARER, players_only
+from apps.api.auth import BEARER, PLAYERS_ONLY
 from apps.api.problems import problem_responses
 from apps.api.wire import (
     LinkOut,
@@ -49,7 +49,7 @@ class PayoutsController(Controller):
     path = "/me"
     tags = ("payouts",)
     security = BEARER
-    guards = (players_only,)  # operators win no prizes
+    opt = PLAYERS_ONLY  # operators win no prizes
 
     @post(
         "/payout-account/onboarding",

@@ -21,7 +21,7 @@ from litestar.status_codes import (
 
 from adapters.mail import Mail, Mailer, MailNotSent
 from apps.accounts import Accounts
-from apps.api.auth import BEARER, TokenIssuer, players_only, token_id
+from apps.api.auth import BEARER, PLAYERS_ONLY, TokenIssuer, token_id
 from apps.api.problems import Problem, problem_responses
 from apps.api.quota import spend
 from apps.api.state import LOGINS
@@ -215,7 +215,7 @@ class MeController(Controller):
     @put(
         "/profile",
         operation_id="completeProfile",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 409, 422, 503),
     )

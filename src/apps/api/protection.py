@@ -11,7 +11,7 @@ from litestar.params import JSONBody
 from litestar.security.jwt import Token
 from msgspec import UNSET, Meta, Struct, UnsetType
 
-from apps.api.auth import BEARER, players_only
+from apps.api.auth import BEARER, PLAYERS_ONLY
 from apps.api.problems import problem_responses
 from apps.api.wire import Request as RequestBody
 from apps.api.wire import RestrictionOut, restriction_out
@@ -112,7 +112,7 @@ class ProtectionController(Controller):
     @get(
         "/limits",
         operation_id="myLimits",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         sync_to_thread=True,
         responses=problem_responses(401, 403, 503),
     )
@@ -126,7 +126,7 @@ class ProtectionController(Controller):
     @put(
         "/limits",
         operation_id="setMyLimits",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 422, 503),
     )
@@ -148,7 +148,7 @@ class ProtectionController(Controller):
     @post(
         "/cool-off",
         operation_id="coolOff",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         status_code=200,
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 422, 503),
@@ -168,7 +168,7 @@ class ProtectionController(Controller):
     @put(
         "/tax-details",
         operation_id="setTaxDetails",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 422, 503),
     )
@@ -194,7 +194,7 @@ class ProtectionController(Controller):
     @post(
         "/self-exclusion",
         operation_id="selfExclude",
-        guards=[players_only],
+        opt=PLAYERS_ONLY,
         status_code=200,
         sync_to_thread=True,
         responses=problem_responses(400, 401, 403, 422, 503),

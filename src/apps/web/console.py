@@ -14,7 +14,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from apps.api.auth import operators_only
+from apps.api.auth import OPERATORS_ONLY
 from apps.api.problems import Problem
 from apps.api.wire import alert_out, audit_out, calendar_line_out, contest_out, ledger_out
 from apps.bootstrap import Services, watchdog_thresholds
@@ -53,7 +53,7 @@ AUDIT_SEARCHES: dict[str, tuple[str, Callable[[Platform, str], list[AuditRecord]
 
 class ConsolePages(Controller):
     path = "/web/operator"
-    guards = (operators_only,)
+    opt = OPERATORS_ONLY
 
     @get("/", sync_to_thread=True)
     def console(self, request: Request[Any, Any, Any], services: NamedDependency[Services]) -> Any:

@@ -14,7 +14,7 @@ from litestar.response import Redirect
 from adapters.sandbox import SandboxPayments
 from adapters.sandbox.gateway import InvalidClientSecret, NoActionPending
 from apps.accounts import Accounts, display_names
-from apps.api.auth import ensure_can_see_entry, players_only
+from apps.api.auth import PLAYERS_ONLY, ensure_can_see_entry
 from apps.api.entries import lineup_view_for
 from apps.api.problems import Problem
 from apps.api.sandbox import sandbox_confirm_url
@@ -58,7 +58,7 @@ SWAPPABLE = (ContestState.LOCKED, ContestState.LIVE)
 class EntryPages(Controller):
     path = "/web"
 
-    @get("/entries", guards=[players_only], sync_to_thread=True)
+    @get("/entries", opt=PLAYERS_ONLY, sync_to_thread=True)
     def my_entries(
         self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]
     ) -> Any:
@@ -99,7 +99,7 @@ class EntryPages(Controller):
             )
         return render(request, "entry.html", **context)
 
-    @post("/entries/{entry_id:str}/lineup", guards=[players_only], sync_to_thread=True)
+    @post("/entries/{entry_id:str}/lineup", opt=PLAYERS_ONLY, sync_to_thread=True)
     def change_lineup(
         self,
         entry_id: FromPath[str],
@@ -123,7 +123,7 @@ class EntryPages(Controller):
             return render(request, "entry.html", _status(problem), **context)
         return Redirect(f"/web/entries/{entry_id}?changed=1", status_code=303)
 
-    @post("/entries/{entry_id:str}/withdraw", guards=[players_only], sync_to_thread=True)
+    @post("/entries/{entry_id:str}/withdraw", opt=PLAYERS_ONLY, sync_to_thread=True)
     def withdraw(
         self,
         entry_id: FromPath[str],
@@ -205,7 +205,7 @@ class EntryPages(Controller):
         context = _board(request, platform, accounts, contest_id)
         return render(request, "_board.html", **context)
 
-    @post("/payments/{payment_intent:str}/confirm", guards=[players_only])
+    @post("/payments/{payment_intent:str}/confirm", opt=PLAYERS_ONLY)
     async def confirm_payment(
         self,
         payment_intent: FromPath[str],

@@ -16,7 +16,7 @@ from litestar.response import Redirect
 from markupsafe import Markup
 
 from adapters.sandbox import TEST_CARDS, SandboxPayments
-from apps.api.auth import players_only
+from apps.api.auth import PLAYERS_ONLY
 from apps.api.batching import Overloaded
 from apps.api.entries import JoinBatcher, status_of_join
 from apps.api.problems import Problem
@@ -147,7 +147,7 @@ class LobbyPages(Controller):
         check = check_lineup(terms.sport_template, terms.pool, picks_of(detail.roster, data))
         return render(request, "_lineup_check.html", check=check, detail=detail)
 
-    @post("/contests/{contest_id:str}/join", guards=[players_only])
+    @post("/contests/{contest_id:str}/join", opt=PLAYERS_ONLY)
     async def join(
         self,
         contest_id: FromPath[str],

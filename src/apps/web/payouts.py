@@ -16,7 +16,7 @@ from litestar.di import NamedDependency
 from litestar.params import FromQuery
 from litestar.response import Redirect
 
-from apps.api.auth import players_only
+from apps.api.auth import PLAYERS_ONLY
 from apps.api.payouts import REFRESH_PATH, RETURN_PATH
 from apps.api.wire import payouts_out
 from apps.bootstrap import Services
@@ -36,7 +36,7 @@ PAGE = "/web/me/payouts"
 
 class PayoutPages(Controller):
     path = PAGE
-    guards = (players_only,)
+    opt = PLAYERS_ONLY
 
     @get("/", sync_to_thread=True)
     def page(

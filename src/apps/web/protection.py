@@ -15,7 +15,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.response import Redirect
 
-from apps.api.auth import players_only
+from apps.api.auth import PLAYERS_ONLY
 from apps.api.problems import Problem
 from apps.api.protection import limits_out
 from apps.api.wire import restriction_out
@@ -47,7 +47,7 @@ TERMS = {"1y": "one year", "5y": "five years", "permanent": "for good"}
 
 class ProtectionPages(Controller):
     path = PAGE
-    guards = (players_only,)
+    opt = PLAYERS_ONLY
 
     @get("/", sync_to_thread=True)
     def page(self, request: Request[Any, Any, Any], platform: NamedDependency[Platform]) -> Any:

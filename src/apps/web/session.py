@@ -5,7 +5,7 @@ decodes it and reads its account through the same batched look-up as a bearer to
 (apps.api.auth), so a revoked token, a password change or a changed role counts at
 once, in every process. The cookie is HttpOnly (no script reads it), SameSite=Lax (a
 form posted from another site carries none) and Secure when the page was served over
-https or in production. Pages are then guarded by the API's own role guards.
+https or in production. Pages are then checked by the API's own role rule (`apps.api.auth.ROLE`).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ ALGORITHM = "HS256"  # Litestar's JWT backend's default, with which the API sign
 
 class WebSession(AbstractAuthenticationMiddleware):
     """Puts the session's account (or None) in `scope["user"]`; never refuses by itself:
-    the pages' guards do, exactly as on the API."""
+    the role each page serves does (`apps.api.auth.ROLE`), exactly as on the API."""
 
     def __init__(self, app: ASGIApp, secret: str) -> None:
         super().__init__(app)
