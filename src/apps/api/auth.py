@@ -195,7 +195,7 @@ class TokenIssuer:
 # Which role a route serves, in its `opt` (or its controller's): `opt=PLAYERS_ONLY`. The
 # app's one check before each handler (apps.api.hygiene.checked_before_handler) refuses
 # the other roles, 403. Not a guard each: Litestar gives each guard of each request its
-# own copy of the route handler, which a join paid twice (docs/performance.md).
+# own copy of the route handler, which a join paid twice (decision 0076).
 ROLE = "fantasy.role"
 # Litestar copies a route's or controller's `opt` into a dict of the handler's own.
 PLAYERS_ONLY: Final[Mapping[str, Role]] = {ROLE: Role.PLAYER}

@@ -101,8 +101,8 @@ async def checked_before_handler(request: Request[Any, Any, Any]) -> None:
     then the caller's role where the route serves one (`apps.api.auth.ROLE`).
 
     Not guards: Litestar hands each guard of each request its own copy of the route
-    handler, a copy a join paid for each of its two guards (docs/performance.md). The
-    order is the guards' was: the 400s, then the 403.
+    handler, and a join had two (decision 0076). The order is the one the guards had:
+    the 400s, then the 403.
     """
     handler = request.route_handler
     _no_nul_characters(request)
