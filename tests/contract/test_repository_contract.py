@@ -904,6 +904,62 @@ def test_the_seats_of_a_batch_s_players_read_their_entries_only(fresh_postgres: 
     assert _rows_read(plan["Plan"], "entries", indexes) <= 2 * matched
 
 
+# Decision 0078: what a join batch reads by a key, and the seat counter it moves, each with
+# the index it must be planned to use, whatever the tables held when it was planned.
+_PLANNED_ONCE = {
+    ("WHERE entries.fingerprint = ANY",): "uq_entries_fingerprint",
+    ("WHERE contests.contest_id = ANY", "FOR NO KEY UPDATE"): "pk_contests",
+    ("WHERE player_profiles.user_id = ANY", "FOR NO KEY UPDATE"): "pk_player_profiles",
+    ("UPDATE contests SET seats_taken",): "pk_contests",
+    ("WHERE entries.entry_id = ANY", "FOR NO KEY UPDATE"): "pk_entries",
+}
+
+
+def test_a_join_batch_s_reads_by_key_are_planned_once_by_their_keys(
+    fresh_postgres: Backend,
+) -> None:
+    """Planned once a connection (a generic plan, its values as $n) with sequential scans
+    off, on a database all but empty, the worst time to plan: each is still a probe of its
+    key's index, and so stays one as the tables grow."""
+    engine = fresh_postgres.sql
+    plans: list[str] = []
+
+    def explained(dbapi_connection: Any, _: object) -> None:
+        dbapi_connection.add_notice_handler(lambda n: plans.append(str(n.message_primary)))
+        for command in (
+            "LOAD 'auto_explain'",
+            "SET auto_explain.log_min_duration = 0",
+            "SET auto_explain.log_level = notice",
+        ):
+            dbapi_connection.execute(command)
+        dbapi_connection.commit()
+
+    engine.dispose()  # every connection from here on is a new one, explained
+    event.listen(engine, "connect", explained)
+    try:
+        with fresh_postgres.uow() as uow:
+            uow.contests.add(a_contest("c1"))
+            uow.commit()
+        with fresh_postgres.uow() as uow:
+            uow.read_for_joins(["f1"], ["c1"], [("c1", "u1")], ["u1"])
+            uow.entries.add_all([an_entry("e1", "c1", user="u1", status=EntryStatus.RESERVED)])
+            uow.commit()
+        with fresh_postgres.uow() as uow:
+            uow.lock_for_record(["c1"], ["e1"])
+    finally:
+        event.remove(engine, "connect", explained)
+        engine.dispose()
+    for marks, index in _PLANNED_ONCE.items():
+        found = [plan for plan in plans if all(mark in plan for mark in marks)]
+        assert found, f"no plan of {marks}"
+        for plan in found:
+            lines = plan.splitlines()
+            assert any("Index Scan" in line and f" {index} " in line for line in lines), plan
+            assert "Seq Scan" not in plan, plan
+            # A generic plan's conditions name the values ($1), a custom one's the values.
+            assert all("$" in line for line in lines if "Index Cond:" in line), plan
+
+
 def test_a_rolled_back_join_gives_its_seat_back(backend: Backend) -> None:
     with backend.uow() as uow:
         uow.contests.add(a_contest("c1"))

@@ -146,8 +146,13 @@ def _entries_by(name: str) -> ListQuery[Select[Any]]:
     )
 
 
-_ENTRIES_BY = {name: Prepared(_entries_by(name)) for name in ("entry_id", "fingerprint")}
-_LOCK_ENTRIES = Prepared(lock_in_key_order(t.entries, t.entries.c.entry_id, _ENTRY_COLUMNS))
+# Reads by a key, planned once (decision 0078).
+_ENTRIES_BY = {
+    name: Prepared(_entries_by(name), plan_once=True) for name in ("entry_id", "fingerprint")
+}
+_LOCK_ENTRIES = Prepared(
+    lock_in_key_order(t.entries, t.entries.c.entry_id, _ENTRY_COLUMNS), plan_once=True
+)
 # Where an entry's contest and status lie among its fields (records.entry_fields).
 _CONTEST_AT = ENTRY_COLUMN_NAMES.index("contest_id")
 _STATUS_AT = ENTRY_COLUMN_NAMES.index("status")

@@ -66,11 +66,12 @@ class Statement:
     """A statement in psycopg's `%(name)s` style (SQLAlchemy's PostgreSQL text), as libpq
     takes it: `$n` placeholders, and the names in their order.
 
-    `plan_once`: the statement reads no table (an INSERT of the rows of arrays), so no plan
-    of it can go bad as the tables grow: PostgreSQL plans it, and its foreign keys' checks,
-    once a connection, at its first run in a transaction, rather than at every run as the
-    engine asks for every other statement (decision 0064). See `execute_all` and decision
-    0075."""
+    `plan_once`: no plan of the statement can go bad as the tables grow. It reads no table
+    (an INSERT of the rows of arrays, decision 0075), or it reads its rows by a key only,
+    so that with sequential scans off its plan is that key's index (decision 0078).
+    PostgreSQL plans it, and its foreign keys' checks, once a connection, at its first run
+    in a transaction, rather than at every run as the engine asks for every other
+    statement (decision 0064). See `execute_all`."""
 
     __slots__ = ("names", "plan_once", "sql")
 

@@ -20,11 +20,13 @@ from fantasy_core.entries import SEAT_HOLDING, Entry
 SEAT_STATUSES = sorted(s.value for s in SEAT_HOLDING)
 """The stored statuses of an entry that holds a seat."""
 
-# Built once: a join counts its seat with it, under the contest's lock.
+# Built once: a join counts its seat with it, under the contest's lock. By its key:
+# planned once (decision 0078).
 _ADD_SEATS = Prepared(
     t.contests.update()
     .where(t.contests.c.contest_id == bindparam("target"))
-    .values(seats_taken=t.contests.c.seats_taken + bindparam("delta"))
+    .values(seats_taken=t.contests.c.seats_taken + bindparam("delta")),
+    plan_once=True,
 )
 # PostgreSQL: the counters of several contests this transaction holds locked, in one
 # statement over two arrays (decision 0062), where an executemany runs once a contest.

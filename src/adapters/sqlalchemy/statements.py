@@ -184,8 +184,8 @@ class Prepared:
     __slots__ = ("_compiled", "_row", "plan_once", "statement")
 
     def __init__(self, statement: Executable | ListQuery[Any], *, plan_once: bool = False) -> None:
-        """`plan_once`: a statement that reads no table, planned once a connection on
-        PostgreSQL (libpq.Statement, decision 0075)."""
+        """`plan_once`: a statement that reads no table, or reads by a key only, planned
+        once a connection on PostgreSQL (libpq.Statement, decisions 0075 and 0078)."""
         self.statement = statement
         self.plan_once = plan_once
         self._compiled: _Compiled | None = None
