@@ -174,8 +174,7 @@ def account_lookups(state: State) -> AccountLookups:
 
     # One lane: the checks that arrive while a read runs wait for it and go in the next
     # read together. A second lane woke with the first at each arrival and read apart, a
-    # thread's round trip and a query more for no answer sooner: one lane took 5-9% off
-    # the join server's CPU and 7% onto its joins/s (decision 0077).
+    # thread's round trip and a query more for no answer sooner (decision 0077).
     return Batcher(read, name="account look-ups", max_batch=256, lanes=1)
 
 
