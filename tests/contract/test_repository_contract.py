@@ -956,7 +956,7 @@ def test_a_join_batch_s_reads_by_key_are_planned_once_by_their_keys(
             lines = plan.splitlines()
             assert any("Index Scan" in line and f" {index} " in line for line in lines), plan
             assert "Seq Scan" not in plan, plan
-            # A generic plan's conditions name the values ($1), a custom one's the values.
+            # A generic plan's conditions name parameters ($1); a custom one's hold the values.
             assert all("$" in line for line in lines if "Index Cond:" in line), plan
 
 
