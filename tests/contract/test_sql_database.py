@@ -27,6 +27,7 @@ from adapters.sqlalchemy import (
     UnsupportedDatabase,
     default_sqlite_url,
     head_revision,
+    journals,
     make_engine,
     metadata,
     open_database,
@@ -35,6 +36,7 @@ from adapters.sqlalchemy import (
 )
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.engine import database_url
+from adapters.sqlalchemy.journals import SqlLedger
 from adapters.sqlalchemy.records import terms_to_text
 from adapters.sqlalchemy.schema import alembic_config
 from adapters.sqlalchemy.statements import (
@@ -48,7 +50,9 @@ from contract.backends import POSTGRES_URL_VARIABLE, Backend
 from fantasy_core.accounts import default_display_name
 from fantasy_core.contest import Contest
 from fantasy_core.entries import Entry
+from fantasy_core.ledger import fee_collected
 from fantasy_core.lifecycle import ContestState
+from fantasy_core.money import Money
 from support.world import POOL, World, lineup
 
 
@@ -546,6 +550,24 @@ def test_every_insert_of_arrays_is_planned_once_foreign_keys_and_all() -> None:
     assert {name: statement.plan_once for name, statement in into.items()} == dict.fromkeys(
         tables, True
     )
+
+
+def test_the_ledger_s_posting_sets_are_planned_once(fresh_postgres: Backend) -> None:
+    """Decision 0075: the batch form of the ledger (the sets and their postings, one
+    statement) reads no table but its own new sets, so it runs with one generic plan a
+    connection, made at its first run, as an INSERT of arrays does."""
+    new_sets = journals._NEW_SETS_POSTGRESQL
+    with fresh_postgres.sql.connect() as connection:
+        db = Statements(connection, Caches())
+        ledger = SqlLedger(db)
+        before = _plans(connection, new_sets)
+        for n in range(3):  # each sent with its transaction's COMMIT, as a join batch's
+            ledger.record_all([fee_collected(f"fee-{n}", "c1", Money(250 + n, "usd"))])
+            db.send_deferred(commit=True)
+            connection.commit()
+        generic, custom = _plans(connection, new_sets)
+        assert (generic - before[0], custom - before[1]) == (3, 0)
+        assert connection.execute(text("SELECT count(*) FROM postings")).scalar_one() == 6
 
 
 def test_psycopg_prepares_nothing_itself_on_postgresql(fresh_postgres: Backend) -> None:
