@@ -46,9 +46,10 @@ _MARK = Prepared(
 # only writer.
 _LOCK_CONTEST = Prepared(_GET.with_for_update(key_share=True))
 # Several at once, in ascending id order (no deadlock between lockers of overlapping sets).
+# By its key: planned once (decision 0078).
 _LOCK_CONTESTS = Prepared(
     lock_in_key_order(t.contests, t.contests.c.contest_id, _READ), plan_once=True
-)  # by its key: planned once (decision 0078)
+)
 # The whole rows, terms included, of contests whose terms a read had not parsed yet.
 _WITH_TERMS = Prepared(
     list_query(lambda one_of: select(t.contests).where(one_of(t.contests.c.contest_id, "ids")))

@@ -23,7 +23,8 @@ from fantasy_core.protection.tax import TaxDetails
 _GET = select(t.player_profiles).where(t.player_profiles.c.user_id == bindparam("user_id"))
 # FOR NO KEY UPDATE, as contests: the row's key never changes.
 _LOCK = Prepared(_GET.with_for_update(key_share=True))
-_LOCK_ALL = Prepared(  # by its key: planned once (decision 0078)
+# By its key: planned once (decision 0078).
+_LOCK_ALL = Prepared(
     lock_in_key_order(t.player_profiles, t.player_profiles.c.user_id), plan_once=True
 )
 
