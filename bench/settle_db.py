@@ -92,6 +92,12 @@ EntryRow = tuple[str, str, str, str, str, str, int, datetime, str, str, None, No
 # The seat counter the adapter keeps as entries are added (migration 0003); absent when
 # this runs against the code before it, for a before/after comparison.
 SEAT_COUNTER = "seats_taken" in t.contests.c
+# Each player's seats, kept beside the contest's since migration 0021 (decision 0079).
+PLAYER_SEATS = "player_seats" in t.metadata.tables
+_COUNT_PLAYER_SEATS = (
+    "INSERT INTO player_seats (contest_id, user_id, seats)"
+    " SELECT contest_id, user_id, count(*) FROM entries GROUP BY contest_id, user_id"
+)
 
 
 # ---- the slate and the entries --------------------------------------------------------
@@ -179,6 +185,8 @@ def load_sqlite(path: Path, rows: Sequence[EntryRow]) -> None:
         )
         if SEAT_COUNTER:
             conn.execute("UPDATE contests SET seats_taken = ?", (len(rows),))
+        if PLAYER_SEATS:
+            conn.execute(_COUNT_PLAYER_SEATS)
         conn.execute("COMMIT")
         conn.execute("ANALYZE")
 
@@ -192,6 +200,8 @@ def load_postgres(url: str, rows: Sequence[EntryRow]) -> None:
                 copy.write_row(row)
         if SEAT_COUNTER:
             conn.execute("UPDATE contests SET seats_taken = %s", (len(rows),))
+        if PLAYER_SEATS:
+            conn.execute(_COUNT_PLAYER_SEATS)
         conn.commit()
         conn.autocommit = True
         conn.execute("VACUUM ANALYZE entries")

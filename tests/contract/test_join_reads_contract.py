@@ -104,7 +104,7 @@ def test_the_reads_run_in_the_port_s_order_the_players_locked_after_the_contests
     assert "FROM entries" in reads[5]
     assert "fingerprint" in reads[0]
     assert "FROM contests" in reads[1]
-    assert "held" in reads[2]
+    assert "FROM player_seats" in reads[2]
     assert "FROM player_profiles" in reads[3]
     if engine.dialect.name == "postgresql":  # SQLite's transaction holds the whole file
         assert " FOR NO KEY UPDATE" in reads[1]

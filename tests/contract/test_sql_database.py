@@ -26,12 +26,14 @@ from adapters.sqlalchemy import (
     SqlDatabase,
     UnsupportedDatabase,
     default_sqlite_url,
+    entries,
     head_revision,
     journals,
     make_engine,
     metadata,
     open_database,
     read_label,
+    seats,
     upgrade,
 )
 from adapters.sqlalchemy import tables as t
@@ -227,6 +229,44 @@ def test_the_seat_counter_migration_counts_the_seats_of_existing_contests(
         command.upgrade(alembic_config(connection), "0003")
         seats = dict(connection.execute(text("SELECT contest_id, seats_taken FROM contests")).all())
     assert seats == {"c1": 3, "c2": 0}
+    engine.dispose()
+
+
+def test_the_player_seats_migration_counts_each_player_s_seats_in_each_contest(
+    tmp_path: Path,
+) -> None:
+    engine = make_engine(f"sqlite:///{tmp_path / 'player-seats.db'}")
+    with engine.begin() as connection:
+        command.upgrade(alembic_config(connection), "0020")
+        connection.execute(
+            text(
+                "INSERT INTO contests (contest_id, state, terms, terms_digest, slate_id, version)"
+                " VALUES ('c1', 'SCHEDULED', '{}', 'd', 's', 0),"
+                " ('c2', 'SCHEDULED', '{}', 'd', 's', 0)"
+            )
+        )
+        stored = [
+            ("c1", "ann", "reserved"),
+            ("c1", "ann", "active"),
+            ("c1", "ann", "declined"),
+            ("c1", "bob", "pending_action"),
+            ("c2", "bob", "withdrawn"),
+            ("c2", "ann", "active"),
+        ]
+        for n, (contest, user, status) in enumerate(stored):
+            connection.execute(
+                text(
+                    "INSERT INTO entries (entry_id, contest_id, user_id, fingerprint, lineup, "
+                    "payment_method, fee_minor, created_at, status) VALUES (:e, :c, :u, "
+                    ":f, 'QB\x1ep', 'pm', 100, '2025-09-01 00:00:00.000000', :s)"
+                ),
+                {"e": f"e{n}", "c": contest, "u": user, "f": f"join-{n}", "s": status},
+            )
+        command.upgrade(alembic_config(connection), "0021")
+        rows = connection.execute(text("SELECT contest_id, user_id, seats FROM player_seats"))
+        seats = {(c, u): n for c, u, n in rows}
+    # bob holds no seat in c2: no row, read as 0
+    assert seats == {("c1", "ann"): 2, ("c1", "bob"): 1, ("c2", "ann"): 1}
     engine.dispose()
 
 
@@ -568,6 +608,37 @@ def test_the_ledger_s_posting_sets_are_planned_once(fresh_postgres: Backend) -> 
         generic, custom = _plans(connection, new_sets)
         assert (generic - before[0], custom - before[1]) == (3, 0)
         assert connection.execute(text("SELECT count(*) FROM postings")).scalar_one() == 6
+
+
+def test_the_players_seat_counters_move_with_one_plan_a_connection(
+    fresh_postgres: Backend,
+) -> None:
+    """Decision 0079: a join batch reads and moves its players' counters by their key
+    only, so each runs with one generic plan a connection, made at its first run."""
+    with fresh_postgres.uow() as uow:
+        uow.contests.add(Contest("c1", World().terms()))
+        uow.commit()
+    runs = (seats._GAIN_PLAYER_SEATS, seats._GIVE_BACK_PLAYER_SEATS, entries._SEATS_OF_USERS)
+    with fresh_postgres.sql.connect() as connection:
+        db = Statements(connection, Caches())
+        counters = seats.SeatCounters(db)
+        before = [_plans(connection, run) for run in runs]
+        for n in range(3):  # a seat taken by two players, then given back by one
+            counters.move({("c1", f"u{n}"): 1, ("c1", "ann"): 1})
+            counters.move({("c1", "ann"): -1})
+            held = entries.SqlEntries(db, counters).seats_of_users([("c1", "ann"), ("c1", "u0")])
+            assert held == {("c1", "ann"): 0, ("c1", "u0"): 1}
+            connection.commit()
+        after = [_plans(connection, run) for run in runs]
+        assert [(g - g0, c - c0) for (g, c), (g0, c0) in zip(after, before, strict=True)] == [
+            (3, 0),
+            (3, 0),
+            (3, 0),
+        ]
+        rows = connection.execute(text("SELECT user_id, seats FROM player_seats ORDER BY 1"))
+        assert rows.all() == [("ann", 0), ("u0", 1), ("u1", 1), ("u2", 1)]
+        taken = text("SELECT seats_taken FROM contests")
+        assert connection.execute(taken).scalar_one() == 3
 
 
 def test_psycopg_prepares_nothing_itself_on_postgresql(fresh_postgres: Backend) -> None:

@@ -92,8 +92,8 @@ def run_campaign(
         "every answer they heard is true of the entry (201 active, 402 declined)",
         "emulator: no join fingerprint charged twice; every succeeded charge is an active "
         "entry, or refunded exactly once in full",
-        "database: no seat left reserved, no contest over capacity, the seat counter equal "
-        "to the seats held, every refund confirmed",
+        "database: no seat left reserved, no contest over capacity, the seat counters (the "
+        "contest's and each player's) equal to the seats held, every refund confirmed",
         LEDGER_CHECKED,
     ]
     rng = random.Random(config.seed)
@@ -564,6 +564,7 @@ def _check_contest_money(
         entries = uow.entries.for_contest(cid)
         refunds = uow.refunds.for_contest(cid)
         seats = uow.entries.seats_taken(cid)
+        players = uow.entries.seats_of_users((cid, e.user_id) for e in entries)
     by_fingerprint = {e.fingerprint: e for e in entries}
     succeeded = [i for i in books.payment_intents(cid) if i.status == "succeeded"]
     per_key = Counter(str(i.metadata.to_dict().get("join_fingerprint")) for i in succeeded)
@@ -604,6 +605,12 @@ def _check_contest_money(
     report.check(active <= capacity, f"{cid}: {active} active entries for {capacity} seats")
     held = sum(1 for e in entries if e.status in SEAT_HOLDING)
     report.check(seats == held, f"{cid}: the seat counter says {seats}, {held} seats are held")
+    holding = Counter((cid, e.user_id) for e in entries if e.status in SEAT_HOLDING)
+    for pair, counted in players.items():
+        report.check(
+            counted == holding[pair],
+            f"{pair}: its seat counter says {counted}, {holding[pair]} held",
+        )
     for refund in refunds:
         report.check(
             refund.status is RefundStatus.CONFIRMED, f"refund {refund.key}: {refund.status}"

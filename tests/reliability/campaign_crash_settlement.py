@@ -272,6 +272,11 @@ def _complete_contest(
                 .where(t.contests.c.contest_id == cid)
                 .values(seats_taken=len(rows))
             )
+            held = Counter(str(row["user_id"]) for row in rows)
+            connection.execute(
+                t.player_seats.insert(),
+                [{"contest_id": cid, "user_id": u, "seats": n} for u, n in held.items()],
+            )
             connection.execute(
                 t.payout_accounts.insert(),
                 [

@@ -910,6 +910,9 @@ class ContestMachine(RuleBasedStateMachine):
                 per_player = Counter(e.user_id for e in holding)
                 limit = terms.max_entries_per_player
                 assert all(n <= limit for n in per_player.values()), (cid, limit, per_player)
+                pairs = [(cid, user) for user in USERS]
+                held = uow.entries.seats_of_users(pairs)
+                assert held == {(c, user): per_player[user] for c, user in pairs}, cid
 
     @invariant()
     def no_entry_is_accepted_at_or_after_lock(self) -> None:

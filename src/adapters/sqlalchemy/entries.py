@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import (
+    BigInteger,
     BindParameter,
     Row,
     Select,
@@ -68,39 +69,51 @@ def _entry_binds(prefix: str, *, but: str | None = None) -> dict[str, BindParame
     }
 
 
-def _add_with_seat() -> Update:
-    """PostgreSQL: insert an entry and count its seat on the contest row, in one statement.
+def _add_with_seat() -> Select[Any]:
+    """PostgreSQL: insert an entry and count its seat, on the contest row and on the
+    player's, in one statement.
 
-    The one statement outside seats.py that moves a seat counter (a join's round trip
-    under the contest's lock is its hot path): it returns the new count, which the
-    caller hands to SeatCounters.set_by_statement.
+    The one statement outside seats.py that moves the seat counters (a join's round trip
+    under the contest's lock is its hot path): it returns the contest's new count, which
+    the caller hands to SeatCounters.set_by_statement. The player's row is moved from
+    the contest's UPDATE's rows, so after that UPDATE has locked the contest's row, as
+    seats.py moves them: in the other order, two transactions could deadlock.
     """
     added = (
         postgresql.insert(t.entries)
         .values(_entry_binds("e_"))
         .on_conflict_do_nothing()
-        .returning(t.entries.c.contest_id)
+        .returning(t.entries.c.contest_id, t.entries.c.user_id)
         .cte("added")
     )
     seats = t.contests.c.seats_taken
-    return (
+    counted = (
         t.contests.update()
         .where(t.contests.c.contest_id == added.c.contest_id)
         .values(seats_taken=seats + 1)
-        .returning(seats)
-        .add_cte(added)
+        .returning(t.contests.c.contest_id, added.c.user_id, seats)
+        .cte("counted")
     )
+    one = literal(1, BigInteger)
+    held = postgresql.insert(t.player_seats).from_select(
+        ["contest_id", "user_id", "seats"], select(counted.c.contest_id, counted.c.user_id, one)
+    )
+    held = held.on_conflict_do_update(
+        index_elements=["contest_id", "user_id"],
+        set_={"seats": t.player_seats.c.seats + held.excluded.seats},
+    )
+    return select(counted.c.seats_taken).add_cte(held.cte("held"))
 
 
 def _replace_returning_before() -> Update:
-    """PostgreSQL: overwrite an entry, returning the (contest id, status) it had.
+    """PostgreSQL: overwrite an entry, returning the (contest id, user id, status) it had.
 
     The row joins its own earlier self, read FOR UPDATE: that read locks the row first,
     so the status returned is the one this statement replaced.
     """
     c = t.entries.c
     old = (
-        select(c.entry_id, c.contest_id, c.status)
+        select(c.entry_id, c.contest_id, c.user_id, c.status)
         .where(c.entry_id == bindparam("target"))
         .with_for_update()
         .subquery("old")
@@ -109,15 +122,15 @@ def _replace_returning_before() -> Update:
         t.entries.update()
         .where(c.entry_id == old.c.entry_id)
         .values(_entry_binds("new_", but="entry_id"))
-        .returning(old.c.contest_id, old.c.status)
+        .returning(old.c.contest_id, old.c.user_id, old.c.status)
     )
 
 
 _ADD_WITH_SEAT = _add_with_seat()
 _REPLACE_RETURNING_BEFORE = _replace_returning_before()
-_STATUS_BEFORE = select(t.entries.c.contest_id, t.entries.c.status).where(
-    t.entries.c.entry_id == bindparam("target")
-)
+# What an entry's seat is counted by: its contest, player and status.
+_SEAT = (t.entries.c.contest_id, t.entries.c.user_id, t.entries.c.status)
+_STATUS_BEFORE = select(*_SEAT).where(t.entries.c.entry_id == bindparam("target"))
 _ENTRY_BY = {
     name: select(*_ENTRY_COLUMNS).where(t.entries.c[name] == bindparam("value"))
     for name in ("entry_id", "fingerprint", "charge_id")
@@ -126,15 +139,16 @@ _ENTRY_BY = {
 # may read the contest's whole (contest, status) index, every seat of the contest, when
 # its statistics are older than the contest's rush of joins (a contest fills from empty
 # in minutes): a join batch slowed from 439 to 295 joins/s as 18,000 entries came in.
-# Counted, only the (contest, user) index serves the WHERE clause.
 # The statuses are bound as values, not as a list SQLAlchemy expands into the text at each
 # run, so that the join batch's reads can be Prepared.
 _HOLDS_SEAT = t.entries.c.status.in_([literal(status) for status in SEAT_STATUSES])
+# A player's seats in a contest: its counter's row (seats.py), absent for none.
 _SEATS_OF_USER = Prepared(
-    select(func.count().filter(_HOLDS_SEAT)).where(
-        t.entries.c.contest_id == bindparam("contest_id"),
-        t.entries.c.user_id == bindparam("user_id"),
-    )
+    select(t.player_seats.c.seats).where(
+        t.player_seats.c.contest_id == bindparam("contest_id"),
+        t.player_seats.c.user_id == bindparam("user_id"),
+    ),
+    plan_once=True,
 )
 
 
@@ -153,54 +167,47 @@ _ENTRIES_BY = {
 _LOCK_ENTRIES = Prepared(
     lock_in_key_order(t.entries, t.entries.c.entry_id, _ENTRY_COLUMNS), plan_once=True
 )
-# Where an entry's contest and status lie among its fields (records.entry_fields).
+# Where an entry's contest, player and status lie among its fields (records.entry_fields).
 _CONTEST_AT = ENTRY_COLUMN_NAMES.index("contest_id")
+_USER_AT = ENTRY_COLUMN_NAMES.index("user_id")
 _STATUS_AT = ENTRY_COLUMN_NAMES.index("status")
 # SQLite renders no FOR UPDATE: BEGIN IMMEDIATE made this unit of work the only writer.
 _STATUSES_BEFORE = Prepared(
     list_query(
         lambda one_of: (
-            select(t.entries.c.entry_id, t.entries.c.contest_id, t.entries.c.status)
+            select(t.entries.c.entry_id, *_SEAT)
             .where(one_of(t.entries.c.entry_id, "ids"))
             .with_for_update()
         )
     )
 )
-# The seats each (contest, user) pair holds. On PostgreSQL the pairs themselves are bound,
-# as two arrays unnested side by side and joined to the (contest, user) index: one probe a
-# pair. Bound as two lists (contest one of these, user one of those), the planner read
-# every (contest, user) index row of the contests asked for, ANDed with the users' own
-# index: 47,856 rows for 16 pairs over 8 contests, 0.93 ms a join batch and growing with
-# the contests (docs/performance.md, 2026-12-05 morning). SQLite keeps the two lists (a
-# superset of the pairs, which the caller keeps): it probes its index once a combination.
-# The statuses are counted, not searched for (see _HOLDS_SEAT).
+# The seats each (contest, user) pair holds: its counter's row (seats.py; absent for
+# none). On PostgreSQL the pairs themselves are bound, as two arrays unnested side by side
+# and joined to the counters' key: one probe a pair, planned once (decision 0078). Bound
+# as two lists (contest one of these, user one of those), the planner read every row of
+# the contests asked for, ANDed with the users' (docs/performance.md, 2026-12-05
+# morning). SQLite keeps the two lists (a superset of the pairs, which the caller keeps):
+# it probes its key once a combination.
 _PAIRS = (
     func.unnest(id_array("contests"), id_array("users"))
     .table_valued("contest_id", "user_id", name="pairs")
     .render_derived()
 )
-_HELD = (
-    t.entries.c.contest_id,
-    t.entries.c.user_id,
-    func.count().filter(_HOLDS_SEAT).label("held"),
-)
+_HELD = (t.player_seats.c.contest_id, t.player_seats.c.user_id, t.player_seats.c.seats)
 _SEATS_OF_USERS = Prepared(
     ListQuery(
-        postgresql=select(*_HELD)
-        .join_from(
-            t.entries,
+        postgresql=select(*_HELD).join_from(
+            t.player_seats,
             _PAIRS,
-            (t.entries.c.contest_id == _PAIRS.c.contest_id)
-            & (t.entries.c.user_id == _PAIRS.c.user_id),
-        )
-        .group_by(t.entries.c.contest_id, t.entries.c.user_id),
-        other=select(*_HELD)
-        .where(
-            expanding_in(t.entries.c.contest_id, "contests"),
-            expanding_in(t.entries.c.user_id, "users"),
-        )
-        .group_by(t.entries.c.contest_id, t.entries.c.user_id),
-    )
+            (t.player_seats.c.contest_id == _PAIRS.c.contest_id)
+            & (t.player_seats.c.user_id == _PAIRS.c.user_id),
+        ),
+        other=select(*_HELD).where(
+            expanding_in(t.player_seats.c.contest_id, "contests"),
+            expanding_in(t.player_seats.c.user_id, "users"),
+        ),
+    ),
+    plan_once=True,
 )
 _SPEND_SINCE = Prepared(
     list_query(
@@ -271,10 +278,11 @@ class SqlEntries:
         for entry in entries:
             self._held[entry.entry_id] = entry_fields(entry)
 
-    def _held_before(self, entry_id: str) -> tuple[str, str]:
-        """The (contest id, status) a row this transaction holds locked stores."""
+    def _held_before(self, entry_id: str) -> tuple[str, str, str]:
+        """The (contest id, user id, status) a row this transaction holds locked stores."""
         fields = self._held[entry_id]
-        return str(fields[_CONTEST_AT]), cast(EntryStatus, fields[_STATUS_AT]).value
+        status = cast(EntryStatus, fields[_STATUS_AT]).value
+        return str(fields[_CONTEST_AT]), str(fields[_USER_AT]), status
 
     def forget(self) -> None:
         """The transaction ended: its locks are gone, and others may change those rows."""
@@ -310,7 +318,7 @@ class SqlEntries:
         if result.rowcount != 1:
             raise DuplicateRecord(f"entry {entry.entry_id} ({entry.fingerprint}) exists")
         if entry.holds_seat:
-            self._seats.move({entry.contest_id: 1})
+            self._seats.move({(entry.contest_id, entry.user_id): 1})
 
     def save(self, entry: Entry) -> None:
         before = self._replace(entry)
@@ -323,11 +331,12 @@ class SqlEntries:
         self._seats.move(seat_moves([entry], {} if before is None else {entry.entry_id: before}))
         self._hold([entry])
 
-    def _replace(self, entry: Entry) -> tuple[str, str] | None:
-        """Overwrite the stored entry; its (contest id, status) before, or None if it is new.
+    def _replace(self, entry: Entry) -> tuple[str, str, str] | None:
+        """Overwrite the stored entry; its (contest id, user id, status) before, or None if
+        it is new.
 
         The stored row is locked before it is read, so the status it had is the one
-        replaced: the seat counter moves by exactly what changed.
+        replaced: the seat counters move by exactly what changed.
         """
         missing = UnknownContest(f"no contest {entry.contest_id}")
         row: Row[Any] | None
@@ -342,8 +351,8 @@ class SqlEntries:
                 self._db.update_rows(t.entries, "entry_id", changed, missing_parent=missing)
         if row is None:
             return None
-        contest_id, status = tuple(row)
-        return str(contest_id), str(status)
+        contest_id, user_id, status = tuple(row)
+        return str(contest_id), str(user_id), str(status)
 
     def _one(self, column: str, value: str) -> Entry | None:
         row = self._db.execute(_ENTRY_BY[column], {"value": value}).first()
@@ -413,17 +422,18 @@ class SqlEntries:
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
         params = {"contest_id": contest_id, "user_id": user_id}
-        return int(self._db.run(_SEATS_OF_USER, params).scalar_one())
+        seats = self._db.run(_SEATS_OF_USER, params).scalar()
+        return 0 if seats is None else int(seats)
 
     def add_all(self, entries: Sequence[Entry]) -> None:
-        # One INSERT (Statements.add_rows) and one UPDATE of the contests' seat counters,
-        # in one round trip on PostgreSQL. A duplicate raises DuplicateRecord from the
-        # database, which then refuses the rest of the transaction: the unit of work can
-        # only be abandoned.
+        # One INSERT (Statements.add_rows) and the moves of the seat counters (the
+        # contests', then the players'), in one round trip on PostgreSQL. A duplicate
+        # raises DuplicateRecord from the database, which then refuses the rest of the
+        # transaction: the unit of work can only be abandoned.
         if not entries:
             return
         contests = sorted({e.contest_id for e in entries})
-        deltas = Counter(e.contest_id for e in entries if e.holds_seat)
+        deltas = Counter((e.contest_id, e.user_id) for e in entries if e.holds_seat)
         moves = self._seats.moves(deltas)
         self._db.add_rows(
             t.entries,
@@ -444,7 +454,9 @@ class SqlEntries:
             before = {e.entry_id: self._held_before(e.entry_id) for e in entries}
         else:
             rows = self._db.run(_STATUSES_BEFORE, {"ids": [e.entry_id for e in entries]})
-            before = {str(r.entry_id): (str(r.contest_id), str(r.status)) for r in rows}
+            before = {
+                str(r.entry_id): (str(r.contest_id), str(r.user_id), str(r.status)) for r in rows
+            }
         stored = [e for e in entries if e.entry_id in before]
         new = [e for e in entries if e.entry_id not in before]
         missing = UnknownContest(f"no contest among {sorted({e.contest_id for e in entries})}")
@@ -537,10 +549,10 @@ class SqlEntries:
             for row in results[0]:
                 pair = (str(row.contest_id), str(row.user_id))
                 if pair in seats:
-                    seats[pair] = int(row.held)
+                    seats[pair] = int(row.seats)
             return seats
 
         # Distinct pairs (the dict's keys): on PostgreSQL a pair asked twice would be
-        # counted twice.
+        # read twice.
         params = {"contests": [c for c, _ in seats], "users": [u for _, u in seats]}
         return Read([(_SEATS_OF_USERS, params)], meaning)

@@ -1,9 +1,14 @@
-"""Seat bookkeeping: each contest's `seats_taken` counter, moved as its entries take seats.
+"""Seat bookkeeping: each contest's `seats_taken` counter and each player's seats in it,
+moved as the contest's entries take seats.
 
 `contests.seats_taken` counts the contest's entries that hold a seat (reserved, pending
 action or active): a join compares it with the capacity instead of counting entries.
-Every change of an entry's seat moves it here, and nowhere else, in the same transaction
-as the change of the entry.
+`player_seats.seats` counts those of one player (decision 0079): a join compares it with
+the entry limit, one row read however many entries the player has. Every change of an
+entry's seat moves both here, and nowhere else (but `entries._add_with_seat`, a join's
+one statement), in the same transaction as the change of the entry. A player's row
+moves only with its contest's counter, which locks the contest's row first: under that
+lock, the player's count read is the one that holds until the transaction ends.
 """
 
 from __future__ import annotations
@@ -12,13 +17,18 @@ from collections import Counter
 from collections.abc import Mapping, Sequence
 
 from sqlalchemy import bindparam, select, text
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.sqlite import Insert
 
 from adapters.sqlalchemy import tables as t
-from adapters.sqlalchemy.statements import Prepared, Statements
+from adapters.sqlalchemy.statements import Prepared, Run, Statements
 from fantasy_core.entries import SEAT_HOLDING, Entry
 
 SEAT_STATUSES = sorted(s.value for s in SEAT_HOLDING)
 """The stored statuses of an entry that holds a seat."""
+
+Pair = tuple[str, str]
+"""A (contest id, user id): whose seats a player's counter counts."""
 
 # Built once: a join counts its seat with it, under the contest's lock. By its key:
 # planned once (decision 0078).
@@ -43,17 +53,103 @@ _ADD_SEATS_OF_LOCKED = Prepared(
 _SEATS_TAKEN = Prepared(
     select(t.contests.c.seats_taken).where(t.contests.c.contest_id == bindparam("contest_id"))
 )
+# Players' counters. Seats gained: each pair's row moved up, made if new (an upsert:
+# each pair once, as ON CONFLICT may not touch a row twice). Seats given back: each pair's
+# row moved down, which must exist and stay at or above zero (the table's CHECK): a seat
+# given back that was never counted is a bug, said loud. Two statements, as a CHECK is
+# tested on the row an INSERT proposes before its conflict is: a proposed -1 fails even
+# where the row exists. PostgreSQL: each one statement over three arrays, planned once
+# (by the key only); SQLite: each an executemany of one pair a row.
+_PAIR_ARRAYS = (
+    "unnest(CAST(:contests AS VARCHAR[]), CAST(:users AS VARCHAR[]), CAST(:deltas AS BIGINT[]))"
+)
+_GAIN_PLAYER_SEATS = Prepared(
+    text(
+        f"INSERT INTO player_seats (contest_id, user_id, seats) SELECT * FROM {_PAIR_ARRAYS}"
+        " ON CONFLICT (contest_id, user_id)"
+        " DO UPDATE SET seats = player_seats.seats + excluded.seats"
+    ),
+    plan_once=True,
+)
+_GIVE_BACK_PLAYER_SEATS = Prepared(
+    text(
+        "UPDATE player_seats SET seats = player_seats.seats + m.delta"
+        f" FROM {_PAIR_ARRAYS} AS m(contest_id, user_id, delta)"
+        " WHERE player_seats.contest_id = m.contest_id AND player_seats.user_id = m.user_id"
+    ),
+    plan_once=True,
+)
 
 
-def seat_moves(entries: Sequence[Entry], before: Mapping[str, tuple[str, str]]) -> Counter[str]:
-    """How saving `entries` moves each contest's seat counter, given the (contest id,
-    status) each stored one had before (absent: the entry is new)."""
-    moves: Counter[str] = Counter()
+def _gain_player_seat() -> Insert:
+    """SQLite: one player's counter moved up by its delta, its row made if new."""
+    insert = sqlite.insert(t.player_seats).values(
+        contest_id=bindparam("contest"), user_id=bindparam("user"), seats=bindparam("delta")
+    )
+    return insert.on_conflict_do_update(
+        index_elements=["contest_id", "user_id"],
+        set_={"seats": t.player_seats.c.seats + insert.excluded.seats},
+    )
+
+
+_GAIN_PLAYER_SEAT = _gain_player_seat()
+_GIVE_BACK_PLAYER_SEAT = (
+    t.player_seats.update()
+    .where(
+        t.player_seats.c.contest_id == bindparam("contest"),
+        t.player_seats.c.user_id == bindparam("user"),
+    )
+    .values(seats=t.player_seats.c.seats + bindparam("delta"))
+)
+
+
+def seat_moves(
+    entries: Sequence[Entry], before: Mapping[str, tuple[str, str, str]]
+) -> Counter[Pair]:
+    """How saving `entries` moves each player's seats in each contest, given the (contest
+    id, user id, status) each stored one had before (absent: the entry is new)."""
+    moves: Counter[Pair] = Counter()
     for entry in entries:
-        moves[entry.contest_id] += int(entry.holds_seat)
-        if entry.entry_id in before and before[entry.entry_id][1] in SEAT_STATUSES:
-            moves[before[entry.entry_id][0]] -= 1
+        if entry.holds_seat:
+            moves[entry.contest_id, entry.user_id] += 1
+        was = before.get(entry.entry_id)
+        if was is not None and was[2] in SEAT_STATUSES:
+            moves[was[0], was[1]] -= 1
     return moves
+
+
+def _moving(pairs: Mapping[Pair, int], *, up: bool | None = None) -> list[tuple[Pair, int]]:
+    """The pairs whose seats move (`up`: only those gaining; not `up`: only those giving
+    back), in (contest id, user id) order."""
+    return sorted(
+        (pair, delta)
+        for pair, delta in pairs.items()
+        if delta and (up is None or (delta > 0) == up)
+    )
+
+
+def _arrays(moving: Sequence[tuple[Pair, int]]) -> dict[str, object]:
+    """PostgreSQL: pairs and their deltas as the three arrays `_PAIR_ARRAYS` unnests."""
+    return {
+        "contests": [c for (c, _), _ in moving],
+        "users": [u for (_, u), _ in moving],
+        "deltas": [d for _, d in moving],
+    }
+
+
+def _each(moving: Sequence[tuple[Pair, int]]) -> list[dict[str, object]]:
+    """SQLite: pairs and their deltas as an executemany's parameters."""
+    return [{"contest": c, "user": u, "delta": d} for (c, u), d in moving]
+
+
+def _of_contests(pairs: Mapping[Pair, int]) -> dict[str, int]:
+    """Each contest's delta (its players' summed), in contest id order, for every contest
+    one of whose players' seats move: one whose players' moves cancel out (an entry given
+    to another player) is moved by 0, which still takes its row lock."""
+    contests: dict[str, int] = {}
+    for (contest_id, _), delta in _moving(pairs):
+        contests[contest_id] = contests.get(contest_id, 0) + delta
+    return contests
 
 
 class SeatCounters:
@@ -86,35 +182,69 @@ class SeatCounters:
         seats = self._db.run(_SEATS_TAKEN, {"contest_id": contest_id}).scalar()
         return 0 if seats is None else int(seats)
 
-    def move(self, deltas: Mapping[str, int]) -> None:
-        """Move each contest's counter by its delta (entries took or gave back seats): one
-        statement; for several contests, one over arrays if this transaction holds them all
-        locked on PostgreSQL, else an executemany in contest id order."""
-        runs = self.moves(deltas)
+    def move(self, pairs: Mapping[Pair, int]) -> None:
+        """Move each player's seats in each contest by its delta, and each contest's
+        counter by its players' (entries took or gave back seats): the contests' first, in
+        contest id order, then the players' gained, then those given back; on PostgreSQL
+        in one round trip where the contests' take no executemany (`_contests_runs`)."""
+        contests = _of_contests(pairs)
+        if not contests:
+            return
+        runs = self._contests_runs(contests)
         if runs is None:
-            params = [{"target": c, "delta": d} for c, d in sorted(deltas.items()) if d]
+            params = [{"target": c, "delta": d} for c, d in contests.items()]
             self._db.execute(_ADD_SEATS.for_dialect(self._db.connection), params)
-        elif runs:
+            runs = []
+        gained = _moving(pairs, up=True)
+        given_back = _moving(pairs, up=False)
+        if self._db.dialect == "postgresql":
+            runs += [(_GAIN_PLAYER_SEATS, _arrays(gained))] if gained else []
+            runs += [(_GIVE_BACK_PLAYER_SEATS, _arrays(given_back))] if given_back else []
+            results = self._db.run_all(runs)
+            counted = results[-1].rowcount if given_back else 0
+        else:
             self._db.run_all(runs)
-        self.moved(deltas)
+            if gained:
+                self._db.execute(_GAIN_PLAYER_SEAT, _each(gained))
+            counted = 0
+            if given_back:
+                counted = self._db.execute(_GIVE_BACK_PLAYER_SEAT, _each(given_back)).rowcount
+        if counted != len(given_back):
+            raise RuntimeError(f"seats given back by players holding none: {given_back}")
+        self.moved(pairs)
 
-    def moves(self, deltas: Mapping[str, int]) -> list[tuple[Prepared, dict[str, object]]] | None:
-        """The statement that moves each contest's counter by its delta (none if nothing
-        moves), for the caller to run and then tell `moved`; None if it takes an
-        executemany (several contests, not all locked by this transaction)."""
-        moved = {c: deltas[c] for c in sorted(deltas) if deltas[c]}
-        if len(moved) == 1:
-            [(contest_id, delta)] = moved.items()
+    def moves(self, pairs: Mapping[Pair, int]) -> list[Run] | None:
+        """The statements that move each contest's counter by its players' seats gained,
+        then the players' counters (none if nothing moves), for the caller to run in this
+        order and then tell `moved`; None if they take executemany's (SQLite; or, on
+        PostgreSQL, several contests not all locked by this transaction) or any seat is
+        given back (its count is checked): then `move`."""
+        contests = _of_contests(pairs)
+        if not contests:
+            return []
+        if self._db.dialect != "postgresql" or any(d < 0 for d in pairs.values()):
+            return None
+        runs = self._contests_runs(contests)
+        if runs is None:
+            return None
+        return [*runs, (_GAIN_PLAYER_SEATS, _arrays(_moving(pairs, up=True)))]
+
+    def _contests_runs(self, contests: Mapping[str, int]) -> list[Run] | None:
+        """The statement that moves the contests' counters: one contest's, or, on
+        PostgreSQL, several this transaction holds locked; None if it takes an
+        executemany (several contests otherwise)."""
+        if len(contests) == 1:
+            [(contest_id, delta)] = contests.items()
             return [(_ADD_SEATS, {"target": contest_id, "delta": delta})]
-        if moved and self._db.dialect == "postgresql" and self._locked.keys() >= moved.keys():
-            arrays = {"targets": list(moved), "deltas": list(moved.values())}
+        if self._db.dialect == "postgresql" and self._locked.keys() >= contests.keys():
+            arrays = {"targets": list(contests), "deltas": list(contests.values())}
             return [(_ADD_SEATS_OF_LOCKED, arrays)]
-        return [] if not moved else None
+        return None
 
-    def moved(self, deltas: Mapping[str, int]) -> None:
-        """The counters were moved by `deltas`: what this transaction knows of them follows."""
-        for contest_id, delta in deltas.items():
-            if delta and contest_id in self._locked:
+    def moved(self, pairs: Mapping[Pair, int]) -> None:
+        """The counters were moved by `pairs`: what this transaction knows of them follows."""
+        for contest_id, delta in _of_contests(pairs).items():
+            if contest_id in self._locked:
                 self._locked[contest_id] += delta
 
     def forget(self) -> None:

@@ -172,6 +172,20 @@ entries = Table(
     Index(None, "user_id", "created_at"),  # since 0012: what counts against a player's limits
 )
 
+# Since 0021: the seats each player holds in each contest (its entries reserved, pending
+# action or active), so that a join reads one row for a player's limit instead of counting
+# the player's entries. Kept with `contests.seats_taken`, in the same statements, under the
+# contest's row lock (decision 0079).
+player_seats = Table(
+    "player_seats",
+    metadata,
+    _key("contest_id", ForeignKey("contests.contest_id"), nullable=False),
+    _key("user_id", nullable=False),
+    Column("seats", BigInteger, nullable=False),
+    PrimaryKeyConstraint("contest_id", "user_id"),
+    CheckConstraint("seats >= 0", name="seats"),
+)
+
 # No foreign keys: settlement bulk-writes a contest's payouts from the entries it read in
 # the same transaction, under the contest's lock; a check per row would add a third to
 # the time of writing a big contest's payouts.
@@ -509,6 +523,7 @@ DATA_TABLES = (
     posting_sets,
     refunds,
     payouts,
+    player_seats,
     entries,
     contests,
 )
