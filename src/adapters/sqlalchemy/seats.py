@@ -58,8 +58,11 @@ _SEATS_TAKEN = Prepared(
 # row moved down, which must exist and stay at or above zero (the table's CHECK): a seat
 # given back that was never counted is a bug, said loud. Two statements, as a CHECK is
 # tested on the row an INSERT proposes before its conflict is: a proposed -1 fails even
-# where the row exists. PostgreSQL: each one statement over three arrays, planned once
-# (by the key only); SQLite: each an executemany of one pair a row.
+# where the row exists. PostgreSQL: each one statement over three arrays; SQLite: each an
+# executemany of one pair a row. The upsert reads no table but through its key's index
+# (its conflicts), so it is planned once; the UPDATE, a join of the arrays to the
+# counters, is planned at every run for its arrays' values: planned once on a table
+# analyzed while empty, it read the key's whole index and filtered it (decision 0079).
 _PAIR_ARRAYS = (
     "unnest(CAST(:contests AS VARCHAR[]), CAST(:users AS VARCHAR[]), CAST(:deltas AS BIGINT[]))"
 )
@@ -76,8 +79,7 @@ _GIVE_BACK_PLAYER_SEATS = Prepared(
         "UPDATE player_seats SET seats = player_seats.seats + m.delta"
         f" FROM {_PAIR_ARRAYS} AS m(contest_id, user_id, delta)"
         " WHERE player_seats.contest_id = m.contest_id AND player_seats.user_id = m.user_id"
-    ),
-    plan_once=True,
+    )
 )
 
 
