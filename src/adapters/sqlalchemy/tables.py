@@ -167,7 +167,7 @@ entries = Table(
     one_of("status", EntryStatus, "status"),
     Index(None, "contest_id", "entry_id"),
     Index(None, "contest_id", "status"),
-    Index(None, "contest_id", "user_id"),
+    # (contest_id, user_id) until 0022: player_seats counts a player's seats in a contest.
     Index(None, "status"),
     Index(None, "user_id", "created_at"),  # since 0012: what counts against a player's limits
 )
