@@ -897,8 +897,8 @@ def test_the_seats_of_a_batch_s_players_read_their_own_counters_only(
             f"EXPLAIN (ANALYZE, FORMAT JSON) {statement}", parameters
         ).one()
     # An index scan and the heap behind it may each count a row: at most twice the pairs
-    # that hold a seat (15), where the lists' query read the 16 users' counters in all 8
-    # contests (128 rows) or, planned otherwise, every counter of the 8 contests (10,000).
+    # that hold a seat (15), where the lists' query read the 8 users' counters in all 8
+    # contests (64 rows) or, planned otherwise, every counter of the 8 contests (10,000).
     assert _rows_read(plan["Plan"], "player_seats", {"pk_player_seats"}) <= 2 * 15
 
 

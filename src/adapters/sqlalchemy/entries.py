@@ -135,12 +135,9 @@ _ENTRY_BY = {
     name: select(*_ENTRY_COLUMNS).where(t.entries.c[name] == bindparam("value"))
     for name in ("entry_id", "fingerprint", "charge_id")
 }
-# The statuses are counted, not searched for: with them in the WHERE clause PostgreSQL
-# may read the contest's whole (contest, status) index, every seat of the contest, when
-# its statistics are older than the contest's rush of joins (a contest fills from empty
-# in minutes): a join batch slowed from 439 to 295 joins/s as 18,000 entries came in.
-# The statuses are bound as values, not as a list SQLAlchemy expands into the text at each
-# run, so that the join batch's reads can be Prepared.
+# An entry holding a seat, for what a player spent (`_SPEND_SINCE`, read by the player's
+# (user, created) index). The statuses are bound as values, not as a list SQLAlchemy
+# expands into the text at each run, so that the join batch's reads can be Prepared.
 _HOLDS_SEAT = t.entries.c.status.in_([literal(status) for status in SEAT_STATUSES])
 # A player's seats in a contest: its counter's row (seats.py), absent for none.
 _SEATS_OF_USER = Prepared(
@@ -185,12 +182,12 @@ _STATUSES_BEFORE = Prepared(
 # none). On PostgreSQL the pairs themselves are bound, as two arrays unnested side by side,
 # each pair's row read by a subquery: one probe of the counters' key a pair, planned once
 # (decision 0078). Joined to the arrays instead, its generic plan made on a table analyzed
-# while empty read the whole key's index at every batch (3.5 ms a batch after 25,000
-# joins); a subquery a pair has only the probe to choose. Bound as two lists (contest one
-# of these, user one of those), the planner read every row of the contests asked for,
-# ANDed with the users' (docs/performance.md, 2026-12-05 morning). SQLite keeps the two
-# lists (a superset of the pairs, which the caller keeps): it probes its key once a
-# combination.
+# while empty read the whole key's index at every batch (3.46 ms a batch over two 8 s
+# runs, decision 0079); a subquery a pair has only the probe to choose. Bound as two
+# lists (contest one of these, user one of those), the planner read every row of the
+# contests asked for, ANDed with the users' (docs/performance.md, 2026-12-05 morning).
+# SQLite keeps the two lists (a superset of the pairs, which the caller keeps): it probes
+# its key once a combination.
 _PAIRS = (
     func.unnest(id_array("contests"), id_array("users"))
     .table_valued("contest_id", "user_id", name="pairs")
@@ -561,7 +558,6 @@ class SqlEntries:
                     seats[pair] = int(row.seats)
             return seats
 
-        # Distinct pairs (the dict's keys): on PostgreSQL a pair asked twice would be
-        # read twice.
+        # Each pair once (the dict's keys).
         params = {"contests": [c for c, _ in seats], "users": [u for _, u in seats]}
         return Read([(_SEATS_OF_USERS, params)], meaning)
