@@ -15,7 +15,7 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import event, inspect, text
+from sqlalchemy import Connection, event, inspect, text
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import make_url
 
@@ -205,6 +205,20 @@ def test_a_naive_datetime_is_refused_by_the_batch_writes_too(sql_backend: Backen
             uow.entries.save_all([entry])
 
 
+def _stored_entries(connection: Connection, stored: list[tuple[str, str, str]]) -> None:
+    """Entries (contest, user, status each) as a migration finds them: written by raw SQL
+    in the columns every revision has had."""
+    for n, (contest, user, status) in enumerate(stored):
+        connection.execute(
+            text(
+                "INSERT INTO entries (entry_id, contest_id, user_id, fingerprint, lineup, "
+                "payment_method, fee_minor, created_at, status) VALUES (:e, :c, :u, "
+                ":f, 'QB\x1ep', 'pm', 100, '2025-09-01 00:00:00.000000', :s)"
+            ),
+            {"e": f"e{n}", "c": contest, "u": user, "f": f"join-{n}", "s": status},
+        )
+
+
 def test_the_seat_counter_migration_counts_the_seats_of_existing_contests(
     tmp_path: Path,
 ) -> None:
@@ -217,15 +231,8 @@ def test_the_seat_counter_migration_counts_the_seats_of_existing_contests(
                 "VALUES ('c1', 'SCHEDULED', '{}', 0), ('c2', 'SCHEDULED', '{}', 0)"
             )
         )
-        for n, status in enumerate(("reserved", "pending_action", "active", "declined")):
-            connection.execute(
-                text(
-                    "INSERT INTO entries (entry_id, contest_id, user_id, fingerprint, lineup, "
-                    "payment_method, fee_minor, created_at, status) VALUES (:e, 'c1', 'ann', "
-                    ":f, 'QB\x1ep', 'pm', 100, '2025-09-01 00:00:00.000000', :s)"
-                ),
-                {"e": f"e{n}", "f": f"join-{n}", "s": status},
-            )
+        statuses = ("reserved", "pending_action", "active", "declined")
+        _stored_entries(connection, [("c1", "ann", status) for status in statuses])
         command.upgrade(alembic_config(connection), "0003")
         seats = dict(connection.execute(text("SELECT contest_id, seats_taken FROM contests")).all())
     assert seats == {"c1": 3, "c2": 0}
@@ -253,15 +260,7 @@ def test_the_player_seats_migration_counts_each_player_s_seats_in_each_contest(
             ("c2", "bob", "withdrawn"),
             ("c2", "ann", "active"),
         ]
-        for n, (contest, user, status) in enumerate(stored):
-            connection.execute(
-                text(
-                    "INSERT INTO entries (entry_id, contest_id, user_id, fingerprint, lineup, "
-                    "payment_method, fee_minor, created_at, status) VALUES (:e, :c, :u, "
-                    ":f, 'QB\x1ep', 'pm', 100, '2025-09-01 00:00:00.000000', :s)"
-                ),
-                {"e": f"e{n}", "c": contest, "u": user, "f": f"join-{n}", "s": status},
-            )
+        _stored_entries(connection, stored)
         command.upgrade(alembic_config(connection), "0021")
         rows = connection.execute(text("SELECT contest_id, user_id, seats FROM player_seats"))
         seats = {(c, u): n for c, u, n in rows}
