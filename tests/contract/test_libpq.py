@@ -23,6 +23,8 @@ from sqlalchemy import Engine
 from adapters.sqlalchemy import libpq
 
 _EAST = timezone(timedelta(hours=5, minutes=30))
+# Texts PostgreSQL can hold: no NUL, no lone surrogate.
+_TEXTS = st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"))
 _IN_ORDER = "SELECT u FROM unnest(CAST(%(values)s AS TEXT[])) WITH ORDINALITY AS v(u, n) ORDER BY n"
 
 
@@ -65,12 +67,7 @@ def test_placeholders_become_numbered_once_per_name() -> None:
 
 
 @settings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(
-    st.lists(
-        st.none()
-        | st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\0"))
-    )
-)
+@given(st.lists(st.none() | _TEXTS))
 @example(["a,b", '"q"', "back\\slash", "\\", '\\"', "NULL", "null", "", "{}", "{a,b}", " sp "])
 @example([None, "NULL", None])
 @example(['a","b', "c", '"', '","'])  # texts only: quotes that look like the separator
@@ -81,6 +78,33 @@ def test_an_array_literal_brings_back_every_text_in_order(
     driver.rollback()
     got = _rows(driver, _IN_ORDER, values=values)
     assert [row[0] for row in got] == values
+
+
+_ZONES = st.builds(
+    lambda minutes: timezone(timedelta(minutes=minutes)), st.integers(-23 * 60, 23 * 60)
+)
+_ELEMENTS = {
+    "texts": _TEXTS,
+    "ints": st.integers(-(2**63), 2**63 - 1),
+    "instants": st.datetimes(timezones=_ZONES),
+    "nothing": st.none(),
+    "flags": st.booleans(),
+}
+
+
+@given(
+    st.sampled_from(sorted(_ELEMENTS)).flatmap(lambda kind: st.lists(_ELEMENTS[kind]))
+    | st.lists(st.one_of(*_ELEMENTS.values()))
+)
+@example([1000, 1000, -5])  # ints only: one join
+@example([None, None])  # None only
+@example([datetime(2026, 3, 1, 17, 0, 30, 123456, tzinfo=_EAST), datetime(2000, 1, 1, tzinfo=UTC)])
+@example([True, 1])  # a bool is not an int here: element by element, "t" and "1"
+@example([1, None, "x"])
+def test_an_array_literal_is_its_element_by_element_form(values: list[object]) -> None:
+    # The lists of one kind take a shortcut (one join); it must write what the element by
+    # element form writes, which the round trips above bring back.
+    assert libpq.array_literal(values) == libpq.array_by_element(values)
 
 
 def test_a_nul_is_refused_not_cut_short(idle: psycopg.Connection[Any]) -> None:
