@@ -902,8 +902,9 @@ def test_the_seats_of_a_batch_s_players_read_their_own_counters_only(
     assert _rows_read(plan["Plan"], "player_seats", {"pk_player_seats"}) <= 2 * 15
 
 
-# Decision 0078: what a join batch reads by a key, and the seat counter it moves, each with
-# the index it must be planned to use, whatever the tables held when it was planned.
+# Decision 0078: what a join batch reads by a key, and the seat counters it moves (one
+# contest's, or several locked ones', decision 0079), each with the index it must be
+# planned to use, whatever the tables held when it was planned.
 _PLANNED_ONCE = {
     ("WHERE entries.fingerprint = ANY",): "uq_entries_fingerprint",
     ("WHERE contests.contest_id = ANY", "FOR NO KEY UPDATE"): "pk_contests",
@@ -942,6 +943,7 @@ def test_a_join_batch_s_reads_by_key_are_planned_once_by_their_keys(
     try:
         with fresh_postgres.uow() as uow:
             uow.contests.add(a_contest("c1"))
+            uow.contests.add(a_contest("c2"))
             uow.commit()
         with engine.begin() as connection:
             connection.execute(text("ANALYZE"))
@@ -949,11 +951,19 @@ def test_a_join_batch_s_reads_by_key_are_planned_once_by_their_keys(
             uow.read_for_joins(["f1"], ["c1"], [("c1", "u1")], ["u1"])
             uow.entries.add_all([an_entry("e1", "c1", user="u1", status=EntryStatus.RESERVED)])
             uow.commit()
+        with fresh_postgres.uow() as uow:  # two contests locked: their counters together
+            uow.read_for_joins(["f2", "f3"], ["c1", "c2"], [("c1", "u1"), ("c2", "u1")], ["u1"])
+            uow.entries.add_all(
+                [an_entry(e, c, user="u1") for e, c in (("e2", "c1"), ("e3", "c2"))]
+            )
+            uow.commit()
         with fresh_postgres.uow() as uow:
             uow.lock_for_record(["c1"], ["e1"])
     finally:
         event.remove(engine, "connect", explained)
         engine.dispose()
+    both = [plan for plan in plans if "UPDATE contests SET seats_taken" in plan]
+    assert any("= ANY" in plan for plan in both), "no plan of several contests' counters"
     for marks, index in (_PLANNED_ONCE | _PROBED_FROM_ARRAYS).items():
         found = [plan for plan in plans if all(mark in plan for mark in marks)]
         assert found, f"no plan of {marks}"
