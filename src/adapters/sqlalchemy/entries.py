@@ -36,7 +36,7 @@ from adapters.sqlalchemy.records import (
     entry_values,
     utc,
 )
-from adapters.sqlalchemy.seats import SEAT_STATUSES, SeatCounters, seat_moves
+from adapters.sqlalchemy.seats import SEAT_STATUSES, SeatCounters, counted_up, seat_moves
 from adapters.sqlalchemy.statements import STREAM_BATCH, Prepared, Read, Rows, Statements
 from fantasy_core.entries import Entry, EntryStatus, SettlementRow
 from fantasy_core.errors import (
@@ -95,12 +95,11 @@ def _add_with_seat() -> Select[Any]:
         .cte("counted")
     )
     one = literal(1, BigInteger)
-    held = postgresql.insert(t.player_seats).from_select(
-        ["contest_id", "user_id", "seats"], select(counted.c.contest_id, counted.c.user_id, one)
-    )
-    held = held.on_conflict_do_update(
-        index_elements=["contest_id", "user_id"],
-        set_={"seats": t.player_seats.c.seats + held.excluded.seats},
+    held = counted_up(
+        postgresql.insert(t.player_seats).from_select(
+            ["contest_id", "user_id", "seats"],
+            select(counted.c.contest_id, counted.c.user_id, one),
+        )
     )
     return select(counted.c.seats_taken).add_cte(held.cte("held"))
 
@@ -139,14 +138,6 @@ _ENTRY_BY = {
 # (user, created) index). The statuses are bound as values, not as a list SQLAlchemy
 # expands into the text at each run, so that the join batch's reads can be Prepared.
 _HOLDS_SEAT = t.entries.c.status.in_([literal(status) for status in SEAT_STATUSES])
-# A player's seats in a contest: its counter's row (seats.py), absent for none.
-_SEATS_OF_USER = Prepared(
-    select(t.player_seats.c.seats).where(
-        t.player_seats.c.contest_id == bindparam("contest_id"),
-        t.player_seats.c.user_id == bindparam("user_id"),
-    ),
-    plan_once=True,
-)
 
 
 def _entries_by(name: str) -> ListQuery[Select[Any]]:
@@ -427,9 +418,7 @@ class SqlEntries:
         return self._seats.taken(contest_id)
 
     def seats_of_user(self, contest_id: str, user_id: str) -> int:
-        params = {"contest_id": contest_id, "user_id": user_id}
-        seats = self._db.run(_SEATS_OF_USER, params).scalar()
-        return 0 if seats is None else int(seats)
+        return self.seats_of_users([(contest_id, user_id)])[contest_id, user_id]
 
     def add_all(self, entries: Sequence[Entry]) -> None:
         # One INSERT (Statements.add_rows) and the moves of the seat counters (the

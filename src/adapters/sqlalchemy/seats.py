@@ -15,10 +15,10 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Mapping, Sequence
+from typing import TypeVar
 
 from sqlalchemy import bindparam, select, text
-from sqlalchemy.dialects import sqlite
-from sqlalchemy.dialects.sqlite import Insert
+from sqlalchemy.dialects import postgresql, sqlite
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.statements import Prepared, Run, Statements
@@ -26,6 +26,8 @@ from fantasy_core.entries import SEAT_HOLDING, Entry
 
 SEAT_STATUSES = sorted(s.value for s in SEAT_HOLDING)
 """The stored statuses of an entry that holds a seat."""
+
+InsertOfEither = TypeVar("InsertOfEither", postgresql.Insert, sqlite.Insert)
 
 Pair = tuple[str, str]
 """A (contest id, user id): whose seats a player's counter counts."""
@@ -87,18 +89,21 @@ _GIVE_BACK_PLAYER_SEATS = Prepared(
 )
 
 
-def _gain_player_seat() -> Insert:
-    """SQLite: one player's counter moved up by its delta, its row made if new."""
-    insert = sqlite.insert(t.player_seats).values(
-        contest_id=bindparam("contest"), user_id=bindparam("user"), seats=bindparam("delta")
-    )
+def counted_up(insert: InsertOfEither) -> InsertOfEither:
+    """`insert` of (contest id, user id, seats) rows into `player_seats`, each adding its
+    seats to the pair's row where the pair has one (either dialect's INSERT)."""
     return insert.on_conflict_do_update(
         index_elements=["contest_id", "user_id"],
         set_={"seats": t.player_seats.c.seats + insert.excluded.seats},
     )
 
 
-_GAIN_PLAYER_SEAT = _gain_player_seat()
+# SQLite: one player's counter moved up by its delta, its row made if new.
+_GAIN_PLAYER_SEAT = counted_up(
+    sqlite.insert(t.player_seats).values(
+        contest_id=bindparam("contest"), user_id=bindparam("user"), seats=bindparam("delta")
+    )
+)
 _GIVE_BACK_PLAYER_SEAT = (
     t.player_seats.update()
     .where(
