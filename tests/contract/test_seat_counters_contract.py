@@ -20,7 +20,8 @@ import psycopg
 import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from adapters.sqlalchemy import tables as t
 from adapters.sqlalchemy.records import entry_values
@@ -218,6 +219,30 @@ def test_a_seat_given_back_that_was_never_counted_is_refused(sql_backend: Backen
         uow.entries.save_all([counted, uncounted])
     with sql_backend.uow() as uow:  # and nothing moved
         assert uow.entries.seats_taken("c1") == 3
+        assert uow.entries.seats_of_users([("c1", "ann"), ("c1", "bob")]) == {
+            ("c1", "ann"): 0,
+            ("c1", "bob"): 1,
+        }
+
+
+def test_a_seat_passed_to_another_player_still_locks_its_contest(
+    fresh_postgres: Backend,
+) -> None:
+    # The contest's counter moves by 0, the players' by -1 and +1: the contest's row must
+    # be locked all the same, as a join reads a player's seats under that lock only.
+    with fresh_postgres.uow() as uow:
+        uow.contests.add(a_contest("c1"))
+        uow.entries.add(an_entry("e1", "c1", user="ann"))
+        uow.commit()
+    with fresh_postgres.uow() as uow:
+        uow.entries.save(attrs.evolve(uow.entries.get("e1"), user_id="bob"))
+        with fresh_postgres.sql.connect() as other, pytest.raises(OperationalError):
+            other.execute(
+                text("SELECT 1 FROM contests WHERE contest_id = 'c1' FOR NO KEY UPDATE NOWAIT")
+            )
+        uow.commit()
+    with fresh_postgres.uow() as uow:
+        assert uow.entries.seats_taken("c1") == 1
         assert uow.entries.seats_of_users([("c1", "ann"), ("c1", "bob")]) == {
             ("c1", "ann"): 0,
             ("c1", "bob"): 1,
