@@ -168,7 +168,9 @@ class EntryRepository(Protocol):
     # is one statement or two whatever the count, where the forms above are one each.
 
     def add_all(self, entries: Sequence[Entry]) -> None:
-        """Store new entries; raises DuplicateRecord if an id or fingerprint exists.
+        """Store new entries; raises DuplicateRecord if an id or fingerprint exists: here,
+        or, once the unit of work holds every one of their contests locked, at the latest
+        at its next read or its commit (a database may send the rows with that).
 
         After DuplicateRecord the unit of work can only be abandoned (a database refuses
         the rest of its transaction); nothing of it is stored.

@@ -9,11 +9,12 @@ from typing import Any
 import pytest
 from sqlalchemy import event
 
+from adapters.sqlalchemy import libpq
 from contract.backends import Backend
 from contract.test_player_repository_contract import a_profile
 from contract.test_repository_contract import a_contest, an_entry
 from fantasy_core.entries import EntryStatus
-from fantasy_core.errors import UnknownEntry
+from fantasy_core.errors import DuplicateRecord, UnknownEntry
 from fantasy_core.ports import JoinReads
 from support.round_trips import counted_round_trips
 
@@ -125,3 +126,60 @@ def test_a_record_locks_its_contests_then_reads_its_entries_in_one_round_trip(
         assert trips == [2]  # the terms are known: no read of them after
     with backend.uow() as uow, pytest.raises(UnknownEntry, match="e7"):
         uow.lock_for_record(["c1"], ["e1", "e7"])
+
+
+def _trips_and_commits(monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, bool]]:
+    """Each round trip's statements, and whether it carried the COMMIT."""
+    trips: list[tuple[int, bool]] = []
+    real = libpq.execute_all
+
+    def counted(connection: Any, runs: Any, *, commit: bool = False) -> Any:
+        trips.append((len(runs), commit))
+        return real(connection, runs, commit=commit)
+
+    monkeypatch.setattr(libpq, "execute_all", counted)
+    return trips
+
+
+def test_entries_added_under_their_contests_locks_are_sent_with_the_commit(
+    backend: Backend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A join batch's reservation (decision 0080): its contests locked by its reads, the
+    INSERT and the seat counters' moves travel with the COMMIT, one round trip less."""
+    _stored(backend)
+    with backend.uow() as uow:
+        seats = uow.entries.seats_taken("c1")
+    trips = _trips_and_commits(monkeypatch)
+    with backend.uow() as uow:
+        uow.read_for_joins([], ["c1"], [], [])
+        uow.entries.add_all(
+            [an_entry("e5", "c1", "cat", status=EntryStatus.RESERVED), an_entry("e6", "c1", "cat")]
+        )
+        uow.commit()
+    if backend.name == "postgresql":
+        # The lock; then the INSERT and the contest's and the player's counters, committed.
+        assert trips == [(1, False), (3, True)]
+    with backend.uow() as uow:
+        assert uow.entries.get("e5").status is EntryStatus.RESERVED
+        assert uow.entries.seats_taken("c1") == seats + 2
+        assert uow.entries.seats_of_user("c1", "cat") == 2
+
+
+def test_a_duplicate_added_under_its_contests_locks_is_refused_by_the_commit_at_the_latest(
+    backend: Backend,
+) -> None:
+    """Sent with the COMMIT, a duplicate fingerprint still raises DuplicateRecord, and
+    nothing of the unit of work is stored: no entry, no seat counted."""
+    _stored(backend)
+    with backend.uow() as uow:
+        seats = uow.entries.seats_taken("c1")
+    clash = an_entry("e6", "c1", "cat")
+    clash.fingerprint = "join-e1"
+    with backend.uow() as uow, pytest.raises(DuplicateRecord):
+        uow.read_for_joins([], ["c1"], [], [])
+        uow.entries.add_all([an_entry("e5", "c1", "cat"), clash])
+        uow.commit()
+    with backend.uow() as uow:
+        assert uow.entries.by_fingerprints(["join-e5", "join-e6"]) == {}
+        assert uow.entries.seats_taken("c1") == seats
+        assert uow.entries.seats_of_user("c1", "cat") == 0

@@ -14,7 +14,7 @@ lock, the player's count read is the one that holds until the transaction ends.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import TypeVar
 
 from sqlalchemy import bindparam, select, text
@@ -251,6 +251,11 @@ class SeatCounters:
             arrays = {"targets": list(contests), "deltas": list(contests.values())}
             return [(_ADD_SEATS_OF_LOCKED, arrays)]
         return None
+
+    def hold_locked(self, contest_ids: Iterable[str]) -> bool:
+        """Whether this transaction holds every one of the contests locked: no one else can
+        delete them, so nothing written for them can miss its parent row."""
+        return self._locked.keys() >= set(contest_ids)
 
     def moved(self, pairs: Mapping[Pair, int]) -> None:
         """The counters were moved by `pairs`: what this transaction knows of them follows."""

@@ -612,12 +612,15 @@ class Statements:
         missing_parent: DomainError | None = None,
         then: Sequence[tuple[Prepared, Mapping[str, object] | None]] = (),
         commit: bool = False,
+        deferred: bool = False,
     ) -> None:
         """INSERT `rows` (each with the same columns) in one command, in their order, then
         `run` each of `then`, then commit the transaction if `commit`. On PostgreSQL the
         INSERT is one statement over arrays, sent with the rest in one round trip
         (decision 0070), or, beyond `ARRAYS_UP_TO` rows, a COPY; elsewhere an executemany
-        (decision 0062).
+        (decision 0062). `deferred` (not with `commit`): the INSERT over arrays and `then`
+        are sent with the unit of work's next statement (`defer`), for rows and statements
+        that cannot miss a parent row; a COPY, or another dialect's executemany, runs now.
 
         An executemany is one execution a row on the server, and psycopg's pipeline costs
         the client more than the COPY of the same rows. As for any INSERT, a violated key
@@ -626,11 +629,17 @@ class Statements:
         (`insert_many` is a COPY in a savepoint, which leaves the unit of work usable at
         two round trips more).
         """
+        if deferred and commit:
+            raise ValueError("a deferred INSERT is sent with the next statement, not a COMMIT")
         postgresql = self.dialect == "postgresql"
         columns = list(rows[0]) if rows else []
         if rows and postgresql and len(rows) <= ARRAYS_UP_TO:
             statement = _insert_from_arrays(table, tuple(columns), self.connection.dialect)
             arrays = _column_arrays(rows, columns)
+            if deferred:
+                for prepared, parameters in [(statement, arrays), *then]:
+                    self.defer(prepared, parameters)
+                return
             self.run_all([(statement, arrays), *then], missing_parent=missing_parent, commit=commit)
             return
         if rows and postgresql:
