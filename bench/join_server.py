@@ -215,7 +215,11 @@ def with_bench_routes(app: Litestar, engine: Engine) -> Litestar:
     def batches() -> dict[str, float]:
         """How many join batches ran in this process, how many joins they held (the mean
         batch size) and the seconds the join lanes spent running them (how busy the lanes
-        were); with several processes, one process's figures."""
+        were); with several processes, one process's figures. With the lane process, its
+        child's batches (the API process only hands the joins on)."""
+        lane = app.state[SERVICES].lane
+        if lane is not None:
+            return {"batches": lane.batches, "joins": lane.joins, "busy": lane.busy_seconds}
         joins = app.state[JOINS]
         return {"batches": joins.batches, "joins": joins.items, "busy": joins.busy_seconds}
 

@@ -7,8 +7,12 @@ same batch alone. With this setting the batches run in a child process with serv
 its own, built from the same settings, and the API process only sends each batch and
 waits for its answers.
 
-The child is started with the services (`apps.bootstrap.start`) and runs the batches it
-is sent side by side, one thread each (the API's join lanes). With the sandbox gateway,
+The child is started with the services (`apps.bootstrap.start`). The API process sends it
+the joins as they come, without waiting for the answers of those before (decision 0081);
+the child queues them and runs them on one thread of its own, each batch taking every
+join queued, up to FANTASY_JOIN_BATCH_MAX: the next batch starts as the last ends, with
+no hand-over between the processes in between. Gateway calls run beside, a thread each.
+With the sandbox gateway,
 whose payments live in the memory of one process, the child holds the only sandbox and
 the API process's gateway forwards every call to it (`LaneGateway`): the 3-D Secure page,
 the worker's refunds and the charges of the joins all see the same payments.
@@ -28,6 +32,8 @@ import logging
 import multiprocessing
 import signal
 import threading
+import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from multiprocessing.connection import Connection
@@ -47,6 +53,7 @@ from fantasy_core.usecases.joining_batch import Joined, join_many
 if TYPE_CHECKING:
     from apps.bootstrap import Services
     from apps.settings import Settings
+    from fantasy_core.platform import Platform
 
     MakeServices = Callable[[Settings], Services]
     LaneMain = Callable[[Settings, MakeServices, Connection], None]
@@ -56,6 +63,7 @@ _log = logging.getLogger("fantasy.lane")
 LANE_LOST_ALERT = "join-lane-lost"
 START_SECONDS = 120.0  # the child's imports, engine and services, on a slow machine
 STOP_SECONDS = 10.0
+GATEWAY_THREADS = 4  # the API process's calls of the child's gateway, side by side
 
 
 @attrs.frozen
@@ -88,13 +96,110 @@ def _unpacked(answer: object) -> object:
     return answer.rebuilt() if isinstance(answer, RaisedThere) else answer
 
 
+def _answers(crossed: object, count: int) -> list[Joined | Exception]:
+    """The answers of a message of `count` joins, as they crossed: one each, or for each
+    the one error (the child lost, or `join_many` itself failed)."""
+    answers = _unpacked(crossed)
+    if isinstance(answers, BaseException):
+        if not isinstance(answers, Exception):
+            raise answers
+        return [answers for _ in range(count)]
+    assert isinstance(answers, list)
+    return [_unpacked(answer) for answer in answers]  # type: ignore[misc]
+
+
 # --- the child --------------------------------------------------------------------------
+
+Sent = tuple[int, list[JoinRequest]]
+"""A message of joins as the child queues it: its number, and its requests in order."""
+
+
+class JoinQueue:
+    """The joins the child was sent, in order, for its one join thread: `take` gives the
+    messages queued, whole, as many as fit in `max_batch` joins (always at least one)."""
+
+    def __init__(self, max_batch: int) -> None:
+        self._max_batch = max_batch
+        self._queued: deque[Sent] = deque()
+        self._changed = threading.Condition()
+        self._ended = False
+
+    def put(self, number: int, requests: list[JoinRequest]) -> None:
+        with self._changed:
+            self._queued.append((number, requests))
+            self._changed.notify()
+
+    def end(self) -> None:
+        """No more messages: `take` gives what is queued, then None."""
+        with self._changed:
+            self._ended = True
+            self._changed.notify()
+
+    def take(self) -> list[Sent] | None:
+        """The next batch's messages, waiting for one; None once ended and empty."""
+        with self._changed:
+            while not self._queued and not self._ended:
+                self._changed.wait()
+            if not self._queued:
+                return None
+            taken = [self._queued.popleft()]
+            count = len(taken[0][1])
+            while self._queued and count + len(self._queued[0][1]) <= self._max_batch:
+                taken.append(self._queued.popleft())
+                count += len(taken[-1][1])
+            return taken
+
+
+Ran = tuple[int, float]
+"""A batch the child ran, told with the first answer of it: its joins, its seconds."""
+
+
+def _run_joins(
+    queue: JoinQueue, platform: Platform, send: Callable[[int, object, Ran | None], None]
+) -> None:
+    """A join thread of the child: each batch of the messages queued run by `join_many`,
+    and each message answered (its answers, in order, or the batch's one failure)."""
+    while (taken := queue.take()) is not None:
+        started = time.perf_counter()
+        requests = [request for _, sent in taken for request in sent]
+        try:
+            answers = [_packed(a) for a in join_many(platform, requests)]
+        except BaseException as error:  # every failure goes back to its callers
+            failed = RaisedThere.of(error)
+            results: list[object] = [failed for _ in taken]
+        else:
+            ends = list(itertools.accumulate(len(sent) for _, sent in taken))
+            results = [
+                answers[end - len(sent) : end] for (_, sent), end in zip(taken, ends, strict=True)
+            ]
+        ran: Ran | None = (len(requests), time.perf_counter() - started)
+        for (number, _), result in zip(taken, results, strict=True):
+            send(number, result, ran)
+            ran = None  # the batch counted once
+
+
+def _receive(connection: Connection, queue: JoinQueue, call: Callable[[int, Any], object]) -> None:
+    """Take the API process's messages until it says stop or goes away: joins to `queue`,
+    gateway calls to `call`."""
+    while True:
+        try:
+            message = connection.recv()
+        except (EOFError, OSError):
+            return  # the API process is gone
+        if message is None:
+            return
+        number, kind, payload = message
+        if kind == "joins":
+            queue.put(number, payload)
+        else:
+            call(number, payload)
 
 
 def serve_lane(settings: Settings, make: MakeServices, connection: Connection) -> None:
     """The child's main: services made from `settings` by `make` (apps.bootstrap.start),
-    then each message answered in a thread of its own, until the API process says stop or
-    goes away."""
+    then the joins sent run in batches on one thread (`JoinQueue`), and each gateway call
+    in a thread of its own, until the API process says stop or goes away (the joins
+    queued still run)."""
     # Ctrl-C reaches the whole process group: the API process stops this one (a None
     # message, or the pipe's end), after the batches it runs.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -112,39 +217,47 @@ def serve_lane(settings: Settings, make: MakeServices, connection: Connection) -
     sending = threading.Lock()
     gateway = services.platform.gateway
 
-    def answer(number: int, kind: str, payload: Any) -> None:
-        try:
-            if kind == "joins":
-                result: object = [_packed(a) for a in join_many(services.platform, payload)]
-            else:
-                name, args, kwargs = payload
-                if name not in GATEWAY_CALLS:
-                    raise ValueError(f"the join lane does not forward {name!r}")
-                result = getattr(gateway, name)(*args, **kwargs)
-        except BaseException as error:  # every failure goes back to its caller
-            result = RaisedThere.of(error)
+    def send(number: int, result: object, ran: Ran | None = None) -> None:
         with sending:
             try:
-                connection.send((number, result))
+                connection.send((number, result, ran))
             except (OSError, ValueError):
                 raise  # the pipe is gone: the API process is, too
             except Exception as error:  # an answer that cannot cross: its caller must hear
                 _log.exception("answer %d of the join lane could not be sent", number)
                 unsent = RuntimeError(f"the join lane's answer could not be sent: {error!r}")
-                connection.send((number, RaisedThere.of(unsent)))
+                connection.send((number, RaisedThere.of(unsent), ran))
 
-    lanes = max(1, settings.join_batch_lanes) + 2  # the batches, plus gateway calls beside
-    with services, ThreadPoolExecutor(lanes, thread_name_prefix="fantasy-lane") as pool:
-        with sending:
-            connection.send(("ready", None))
-        while True:
-            try:
-                message = connection.recv()
-            except (EOFError, OSError):
-                break  # the API process is gone
-            if message is None:
-                break
-            pool.submit(answer, *message)
+    def call(number: int, name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            if name not in GATEWAY_CALLS:
+                raise ValueError(f"the join lane does not forward {name!r}")
+            result = getattr(gateway, name)(*args, **kwargs)
+        except BaseException as error:  # every failure goes back to its caller
+            result = RaisedThere.of(error)
+        send(number, result)
+
+    queue = JoinQueue(settings.join_batch_max)
+    # One thread makes the biggest batches (the sandbox's default); against Stripe, whose
+    # charges take a few hundred ms, FANTASY_JOIN_BATCH_LANES threads overlap one batch's
+    # charges with the next's, all taking from the one queue.
+    joiners = [
+        threading.Thread(
+            target=_run_joins, args=(queue, services.platform, send), name=f"fantasy-joins-{n}"
+        )
+        for n in range(max(1, settings.join_batch_lanes))
+    ]
+    with services, ThreadPoolExecutor(GATEWAY_THREADS, thread_name_prefix="fantasy-lane") as pool:
+        for joiner in joiners:
+            joiner.start()
+        try:
+            with sending:
+                connection.send(("ready", None))
+            _receive(connection, queue, lambda number, payload: pool.submit(call, number, *payload))
+        finally:
+            queue.end()
+            for joiner in joiners:
+                joiner.join()
 
 
 # --- the API process's side -------------------------------------------------------------
@@ -185,6 +298,11 @@ class LaneProcess:
         self._numbers = itertools.count(1)
         self._closed = False
         self.started = 0  # children started: more than one means one was lost
+        # The batches the children ran, their joins, and the seconds their join threads
+        # spent running them (as the Batcher counts its own: the mean batch, how busy).
+        self.batches = 0
+        self.joins = 0
+        self.busy_seconds = 0.0
 
     def start(self) -> None:
         """Start the child unless it runs; raise what made it fail to start."""
@@ -231,7 +349,7 @@ class LaneProcess:
         still waiting for it."""
         while True:
             try:
-                number, answer = child.connection.recv()
+                number, answer, ran = child.connection.recv()
             except (EOFError, OSError) as error:
                 self._lost(child, error)
                 return
@@ -242,6 +360,10 @@ class LaneProcess:
                 return
             with self._guard:
                 waiting = child.waiting.pop(number, None)
+                if ran is not None:
+                    self.batches += 1
+                    self.joins += ran[0]
+                    self.busy_seconds += ran[1]
             if waiting is not None:
                 waiting.set_result(answer)
 
@@ -269,7 +391,8 @@ class LaneProcess:
             except Exception:  # the log line above says it anyway
                 _log.exception("the join lane's loss could not be raised as an alert")
 
-    def _ask(self, kind: str, payload: object) -> object:
+    def _post(self, kind: str, payload: object) -> Future[object]:
+        """Send the child a message; the future of its answer (as it crossed)."""
         future: Future[object] = Future()
         with self._guard:
             child = self._running()
@@ -282,20 +405,39 @@ class LaneProcess:
             with self._guard:
                 child.waiting.pop(number, None)
             raise LaneLost(f"the join lane process could not be reached: {error!r}") from error
-        return _unpacked(future.result())
+        return future
+
+    def _ask(self, kind: str, payload: object) -> object:
+        return _unpacked(self._post(kind, payload).result())
+
+    @property
+    def running(self) -> bool:
+        """Whether a child runs now (so that sending to it starts none, which takes seconds)."""
+        child = self._child
+        return child is not None and child.process.is_alive()
+
+    def send(
+        self, requests: Sequence[JoinRequest], done: Callable[[list[Joined | Exception]], None]
+    ) -> None:
+        """Queue `requests` in the child and return at once; `done` gets one answer a
+        request, in order, when the batch that ran them ends (in the thread that reads the
+        child's answers: it must not block), or LaneLost for each if the child cannot be
+        reached or ends first. Starts a child if none runs."""
+        asked = list(requests)
+
+        def answered(future: Future[object]) -> None:
+            done(_answers(future.result(), len(asked)))
+
+        try:
+            self._post("joins", asked).add_done_callback(answered)
+        except Exception as error:  # not sent (LaneLost), or a child that failed to start
+            done([error for _ in asked])
 
     def run(self, requests: Sequence[JoinRequest]) -> list[Joined | Exception]:
-        """`join_many(requests)` in the child: one answer a request, in order."""
-        try:
-            answers = self._ask("joins", list(requests))
-        except LaneLost as lost:
-            return [lost for _ in requests]
-        if isinstance(answers, Exception):  # the child lost, or join_many itself failed
-            return [answers for _ in requests]
-        if isinstance(answers, BaseException):
-            raise answers
-        assert isinstance(answers, list)
-        return [_unpacked(answer) for answer in answers]  # type: ignore[misc]
+        """`join_many(requests)` in the child, waited for: one answer a request, in order."""
+        answers: Future[list[Joined | Exception]] = Future()
+        self.send(requests, answers.set_result)
+        return answers.result()
 
     def call(self, name: str, *args: object, **kwargs: object) -> Any:
         """The child's gateway's `name`(*args, **kwargs): its answer, or its exception."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from api_support import Api, api_settings, assert_problem, wire
@@ -217,3 +217,113 @@ def test_a_batcher_closed_and_opened_again_answers_every_item_each_time() -> Non
 
     for n in range(400):
         asyncio.run(one_opening(n))
+
+
+# --- handing on as items come (`send`: the join lane process, decision 0081) ---------------
+
+
+class _Receiver:
+    """A `send` that keeps each group and answers when told, from another thread."""
+
+    def __init__(self) -> None:
+        self.groups: list[list[int]] = []
+        self._answers: list[Callable[[Sequence[int | Exception]], None]] = []
+
+    def send(
+        self, items: Sequence[int], answers: Callable[[Sequence[int | Exception]], None]
+    ) -> None:
+        self.groups.append(list(items))
+        self._answers.append(answers)
+
+    def answer(self, group: int, answers: Sequence[int | Exception]) -> None:
+        thread = threading.Thread(target=self._answers[group], args=(answers,))
+        thread.start()
+        thread.join()
+
+    def answer_tenfold(self, groups: range) -> None:
+        for group in groups:
+            self.answer(group, [n * 10 for n in self.groups[group]])
+
+
+def _unused_run(items: Sequence[int]) -> list[int | Exception]:
+    raise AssertionError("a batcher that sends never runs a batch itself")
+
+
+def test_items_are_handed_on_as_they_come_without_waiting_for_earlier_answers() -> None:
+    receiver = _Receiver()
+
+    async def scenario() -> list[int | BaseException]:
+        batcher = Batcher(_unused_run, name="test", max_batch=3, send=receiver.send)
+        first = asyncio.create_task(batcher.submit(0))
+        await asyncio.sleep(0.01)
+        rest = [asyncio.create_task(batcher.submit(n)) for n in range(1, 6)]
+        await asyncio.sleep(0.01)
+        # Both groups went before any answer: nothing waits for the first group's.
+        assert receiver.groups == [[0], [1, 2, 3], [4, 5]]
+        assert (batcher.batches, batcher.items) == (3, 6)
+        receiver.answer(1, [10, 20, RuntimeError("refused")])
+        receiver.answer(2, [40, 50])
+        receiver.answer(0, [0])
+        answers = await asyncio.gather(first, *rest, return_exceptions=True)
+        await batcher.close()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers[:3] + answers[4:] == [0, 10, 20, 40, 50]
+    assert isinstance(answers[3], RuntimeError)
+
+
+def test_a_sending_batcher_counts_what_it_sent_beyond_one_batch_as_waiting() -> None:
+    receiver = _Receiver()
+
+    async def scenario() -> int:
+        batcher = Batcher(_unused_run, name="joins", max_batch=2, max_waiting=3, send=receiver.send)
+        sent = [asyncio.create_task(batcher.submit(n)) for n in range(5)]
+        await asyncio.sleep(0.01)  # 5 sent: one batch's 2 run, 3 wait
+        with pytest.raises(Overloaded, match="3 joins are waiting"):
+            await batcher.submit(99)
+        assert [n for group in receiver.groups for n in group] == [0, 1, 2, 3, 4]
+        receiver.answer_tenfold(range(1))
+        await asyncio.sleep(0.01)
+        more = asyncio.create_task(batcher.submit(5))  # room again
+        await asyncio.sleep(0.01)
+        receiver.answer_tenfold(range(1, len(receiver.groups)))
+        assert await asyncio.gather(*sent, more) == [0, 10, 20, 30, 40, 50]
+        await batcher.close()
+        return batcher.shed
+
+    assert asyncio.run(scenario()) == 1
+
+
+def test_a_group_answered_with_the_wrong_count_fails_each_of_its_items() -> None:
+    receiver = _Receiver()
+
+    async def scenario() -> list[int | BaseException]:
+        batcher = Batcher(_unused_run, name="test", max_batch=4, send=receiver.send)
+        items = [asyncio.create_task(batcher.submit(n)) for n in range(2)]
+        await asyncio.sleep(0.01)
+        receiver.answer(0, [1])
+        answers = await asyncio.gather(*items, return_exceptions=True)
+        await batcher.close()
+        return answers
+
+    for answer in asyncio.run(scenario()):
+        assert isinstance(answer, RuntimeError)
+        assert "1 answers for a batch of 2" in str(answer)
+
+
+def test_answers_after_the_event_loop_closed_are_dropped_quietly(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    receiver = _Receiver()
+
+    async def scenario() -> None:
+        batcher = Batcher(_unused_run, name="test", max_batch=4, send=receiver.send)
+        asyncio.get_running_loop().call_later(0.01, lambda: None)
+        pending = asyncio.create_task(batcher.submit(1))
+        await asyncio.sleep(0.01)
+        pending.cancel()  # the client went away; then the loop ends
+
+    asyncio.run(scenario())
+    receiver.answer(0, [1])  # the reader thread of a lane whose app stopped
+    assert "answered after their event loop closed" in caplog.text

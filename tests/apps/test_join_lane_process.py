@@ -12,7 +12,7 @@ import pickle
 import signal
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,12 @@ from apps.api.app import create_app
 from apps.bootstrap import Services, start
 from apps.lane import (
     LANE_LOST_ALERT,
+    JoinQueue,
     LaneGateway,
     LaneLost,
     LaneProcess,
     RaisedThere,
+    Sent,
     serve_lane,
 )
 from apps.settings import Settings, SettingsError, load_settings
@@ -395,3 +397,63 @@ def test_the_child_freezes_what_start_up_made_before_it_answers(
         fantasy.handlers[:], fantasy.propagate = handlers, propagate
         fantasy.setLevel(level)
     assert events == ["made", "frozen", "sent ('ready', None)"]
+
+
+def test_joins_sent_without_waiting_are_each_answered_in_order_and_counted(
+    services: Services,
+) -> None:
+    """Decision 0081: the API process sends joins as they come; the child queues them and
+    runs what is queued in batches. Each message gets its own answers, in its order, and
+    the lane counts each batch once, with all its joins."""
+    lane = services.lane
+    assert lane is not None
+    contest = _contest(services, capacity=20)
+    players = [_player(services, f"q{n}") for n in range(7)]
+    batches, joins = lane.batches, lane.joins
+    told: dict[int, list[Any]] = {}
+    all_told = threading.Event()
+
+    def done(number: int) -> Callable[[list[Any]], None]:
+        def answered(answers: list[Any]) -> None:
+            told[number] = answers
+            if len(told) == 3:
+                all_told.set()
+
+        return answered
+
+    groups = [players[:3], players[3:4], players[4:]]
+    for number, group in enumerate(groups):
+        lane.send([_request(contest, p, f"{p}-k") for p in group], done(number))
+    assert all_told.wait(60)
+    for number, group in enumerate(groups):
+        assert [answer[1].user_id for answer in told[number]] == group
+        assert all(answer[0].status is EntryStatus.ACTIVE for answer in told[number])
+    assert lane.joins - joins == 7
+    assert 1 <= lane.batches - batches <= 3
+
+
+def test_the_child_s_queue_takes_whole_messages_up_to_a_batch_in_order() -> None:
+    queue = JoinQueue(max_batch=4)
+    request = _request("c", "u", "k")
+    sizes = {1: 2, 2: 1, 3: 2, 4: 6, 5: 1}
+    for number, size in sizes.items():
+        queue.put(number, [request] * size)
+    taken: list[list[int]] = []
+    queue.end()  # what is queued is still taken
+    while (batch := queue.take()) is not None:
+        taken.append([number for number, _ in batch])
+    # 2 + 1 fit in 4, a third message would not; one bigger than a batch goes alone.
+    assert taken == [[1, 2], [3], [4], [5]]
+
+
+def test_the_child_s_queue_waits_for_a_message_and_ends_when_told() -> None:
+    queue = JoinQueue(max_batch=4)
+    got: list[list[Sent] | None] = []
+    taker = threading.Thread(target=lambda: got.extend([queue.take(), queue.take()]))
+    taker.start()
+    time.sleep(0.05)
+    assert got == []  # waiting
+    queue.put(7, [_request("c", "u", "k")])
+    queue.end()
+    taker.join(5)
+    assert got == [[(7, [_request("c", "u", "k")])], None]

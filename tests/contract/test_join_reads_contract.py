@@ -175,10 +175,15 @@ def test_a_duplicate_added_under_its_contests_locks_is_refused_by_the_commit_at_
         seats = uow.entries.seats_taken("c1")
     clash = an_entry("e6", "c1", "cat")
     clash.fingerprint = "join-e1"
-    with backend.uow() as uow, pytest.raises(DuplicateRecord):
-        uow.read_for_joins([], ["c1"], [], [])
-        uow.entries.add_all([an_entry("e5", "c1", "cat"), clash])
-        uow.commit()
+
+    def locked_added_committed() -> None:
+        with backend.uow() as uow:
+            uow.read_for_joins([], ["c1"], [], [])
+            uow.entries.add_all([an_entry("e5", "c1", "cat"), clash])
+            uow.commit()
+
+    with pytest.raises(DuplicateRecord):
+        locked_added_committed()
     with backend.uow() as uow:
         assert uow.entries.by_fingerprints(["join-e5", "join-e6"]) == {}
         assert uow.entries.seats_taken("c1") == seats

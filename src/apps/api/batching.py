@@ -6,12 +6,17 @@ worker thread, which goes on to the next batch while items wait. There is no wai
 window: a lone request runs at once, and under load the requests that arrive while a
 batch runs make the next one, so batches grow with the load and a batch costs the
 database a few statements rather than a few per request.
+
+With `send` instead (the join lane process, decision 0081), the items are handed on as
+they come, without waiting for the answers of those before: the receiver queues and
+batches them itself, and calls back with the answers.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import threading
 import time
@@ -27,6 +32,9 @@ _log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 R = TypeVar("R")
+
+Answers = Callable[[Sequence[R | Exception]], None]
+"""Told a group of items' answers, in order, from any thread."""
 
 
 class Overloaded(Exception):
@@ -52,9 +60,15 @@ class Batcher(Generic[T, R]):
         max_batch: int = 64,
         lanes: int = 2,
         max_waiting: int | None = None,
+        send: Callable[[Sequence[T], Answers[R]], None] | None = None,
     ) -> None:
         """`max_waiting` bounds the items waiting for a lane (default: four full batches a
-        lane); beyond it `submit` raises Overloaded at once instead of queueing."""
+        lane); beyond it `submit` raises Overloaded at once instead of queueing.
+
+        `send(items, answers)`, if given, is called on the event loop with each group of
+        at most `max_batch` items as soon as they queue, instead of `run` in a thread; it
+        must not block, and must call `answers` once (from any thread). The items it was
+        given beyond one batch's count as waiting."""
         if max_batch < 1 or lanes < 1:
             raise ValueError(
                 f"a batcher needs max_batch >= 1 and lanes >= 1, not {max_batch}, {lanes}"
@@ -63,6 +77,8 @@ class Batcher(Generic[T, R]):
             raise ValueError(f"max_waiting {max_waiting} is below one batch ({max_batch})")
         self.max_waiting = 4 * max_batch * lanes if max_waiting is None else max_waiting
         self._run = run
+        self._send = send
+        self._sent = 0  # items handed to `send` and not answered yet
         self.name = name
         self.max_batch = max_batch
         self._lanes = lanes
@@ -84,9 +100,12 @@ class Batcher(Generic[T, R]):
         """Run `item` with whatever else is waiting; its result, or raise its exception."""
         if self._closed:
             raise GatewayUnavailable(f"the {self.name} batcher is shut down")
-        if len(self._pending) >= self.max_waiting:
+        waiting = len(self._pending)
+        if self._send is not None:  # what was handed on waits as well, beyond one batch
+            waiting = max(0, waiting + self._sent - self.max_batch)
+        if waiting >= self.max_waiting:
             self.shed += 1
-            raise Overloaded(self.name, len(self._pending))
+            raise Overloaded(self.name, waiting)
         ready = self._start()
         future: asyncio.Future[R | Exception] = asyncio.get_running_loop().create_future()
         self._pending.append((item, future))
@@ -100,9 +119,11 @@ class Batcher(Generic[T, R]):
         # Started on first use, on the loop that serves requests (a test client has its own).
         if self._ready is None:
             self._ready = asyncio.Event()
+            # Handing on never waits: one task does it (the receiver has its own lanes).
+            lanes = 1 if self._send is not None else self._lanes
             self._tasks = [
                 asyncio.create_task(self._lane(self._ready), name=f"{self.name}-lane-{n}")
-                for n in range(self._lanes)
+                for n in range(lanes)
             ]
         return self._ready
 
@@ -112,8 +133,42 @@ class Batcher(Generic[T, R]):
         while not self._closed:
             await ready.wait()
             ready.clear()  # before looking: an item queued from now on sets it again
-            if self._pending and not self._closed:
+            if self._send is not None:
+                self._hand_on(loop)
+            elif self._pending and not self._closed:
                 await anyio.to_thread.run_sync(self._drain, loop, self._generation)
+
+    def _hand_on(self, loop: asyncio.AbstractEventLoop) -> None:
+        """On the event loop: give `send` every item waiting, in groups of `max_batch`."""
+        assert self._send is not None
+        while self._pending and not self._closed:
+            count = min(self.max_batch, len(self._pending))
+            batch = [self._pending.popleft() for _ in range(count)]
+            self.batches += 1
+            self.items += count
+            self._sent += count
+            answered = functools.partial(self._answered_elsewhere, loop, batch)
+            self._send([item for item, _ in batch], answered)
+
+    def _answered_elsewhere(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        batch: _Batch[R],
+        answers: Sequence[R | Exception],
+    ) -> None:
+        """From `send`'s thread: the answers, to be handed out on the event loop."""
+        try:
+            loop.call_soon_threadsafe(self._answered, batch, answers)
+        except RuntimeError:  # the loop is closed: no request waits for them any more
+            _log.warning("%d %s answered after their event loop closed", len(batch), self.name)
+
+    def _answered(self, batch: _Batch[R], answers: Sequence[R | Exception]) -> None:
+        self._sent -= len(batch)
+        if len(answers) != len(batch):
+            error = RuntimeError(f"{len(answers)} answers for a batch of {len(batch)}")
+            _log.error("%s", error)
+            answers = [error] * len(batch)
+        _answer(batch, answers)
 
     def _drain(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
         """In the lane's worker thread: run batches until nothing waits, each batch's
@@ -170,6 +225,9 @@ class Batcher(Generic[T, R]):
             _, future = self._pending.popleft()
             if not future.done():
                 future.set_result(GatewayUnavailable(f"the {self.name} batcher shut down"))
+
+
+_Batch = Sequence[tuple[object, asyncio.Future[R | Exception]]]
 
 
 def _answer(

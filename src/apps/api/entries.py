@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections.abc import Sequence
 from typing import Annotated, Any
 
@@ -23,7 +24,7 @@ from litestar.status_codes import (
 
 from apps.accounts import Accounts, display_names
 from apps.api.auth import BEARER, PLAYERS_ONLY, ensure_can_see_entry
-from apps.api.batching import Batcher, Overloaded
+from apps.api.batching import Answers, Batcher, Overloaded
 from apps.api.problems import Problem, payment_declined, problem_of, problem_responses, shed
 from apps.api.quota import spend
 from apps.api.sandbox import sandbox_confirm_url
@@ -72,8 +73,25 @@ def join_batcher(state: State, settings: Settings) -> JoinBatcher:
             return services.lane.run(requests)
         return join_many(services.platform, requests)
 
+    def send(requests: Sequence[JoinRequest], answers: Answers[Joined]) -> None:
+        # On the event loop: the joins go to the child's queue as they come (decision
+        # 0081). Starting a child takes seconds: then, and without a lane, in a thread.
+        lane = services_of(state).lane
+        if lane is not None and lane.running:
+            lane.send(requests, answers)
+            return
+
+        def elsewhere() -> None:
+            try:
+                answers(run(requests))
+            except Exception as error:
+                answers([error for _ in requests])
+
+        threading.Thread(target=elsewhere, name="fantasy-join-send", daemon=True).start()
+
     return Batcher(
         run,
+        send=send if settings.join_lane_process else None,
         name="joins",
         max_batch=settings.join_batch_max,
         lanes=settings.join_batch_lanes,
