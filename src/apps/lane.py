@@ -4,8 +4,8 @@ An API process serves requests on its event loop and runs each batch of joins
 (`join_many`) in a worker thread, and the two share one GIL: a batch waited for the loop
 after each of its round trips to the database, and took about half as long again as the
 same batch alone. With this setting the batches run in a child process with services of
-its own, built from the same settings, and the API process only sends each batch and
-waits for its answers.
+its own, built from the same settings, and the API process only hands the joins on and
+hands their answers out.
 
 The child is started with the services (`apps.bootstrap.start`). The API process sends it
 the joins as they come, without waiting for the answers of those before (decision 0081);
@@ -98,11 +98,13 @@ def _unpacked(answer: object) -> object:
 
 def _answers(crossed: object, count: int) -> list[Joined | Exception]:
     """The answers of a message of `count` joins, as they crossed: one each, or for each
-    the one error (the child lost, or `join_many` itself failed)."""
+    the one error (the child lost, or `join_many` itself failed). Read in the thread that
+    reads the child, where nothing may be raised (the callers would wait forever): a
+    BaseException of the child's batch (an interrupt) is answered as a RuntimeError."""
     answers = _unpacked(crossed)
     if isinstance(answers, BaseException):
         if not isinstance(answers, Exception):
-            raise answers
+            answers = RuntimeError(f"the join lane's batch was interrupted: {answers!r}")
         return [answers for _ in range(count)]
     assert isinstance(answers, list)
     return [_unpacked(answer) for answer in answers]  # type: ignore[misc]

@@ -50,7 +50,7 @@ from fantasy_core.payments import ChargeStatus
 from fantasy_core.usecases.contests import create_contest
 from fantasy_core.usecases.joining import JoinRequest
 from fantasy_core.usecases.payment_events import apply_payment_event
-from support.lanes import answers_garbage, answers_nothing
+from support.lanes import answers_garbage, answers_interrupted, answers_nothing
 from support.world import World, lineup
 
 
@@ -308,6 +308,30 @@ def test_an_answer_that_cannot_be_read_ends_the_child_and_fails_its_callers(
         assert lane.started == 2
     finally:
         lane.close()
+
+
+def test_a_batch_interrupted_in_the_child_fails_each_of_its_joins_and_none_waits(
+    lane_settings: Settings,
+) -> None:
+    """Answers are read in the thread that reads the child, where raising would leave the
+    callers waiting forever: an interrupt of the child's batch is each join's error."""
+    lane = LaneProcess(lane_settings, start, target=answers_interrupted)
+    answers: list[Any] = []
+    told = threading.Event()
+
+    def done(answered: list[Any]) -> None:
+        answers.extend(answered)
+        told.set()
+
+    try:
+        lane.send([_request("c", "u", "k1"), _request("c", "u", "k2")], done)
+        assert told.wait(30), "the callers were never answered"
+    finally:
+        lane.close()
+    assert len(answers) == 2
+    for answer in answers:
+        assert isinstance(answer, RuntimeError)
+        assert "interrupted: KeyboardInterrupt()" in str(answer)
 
 
 def test_errors_cross_with_their_class_message_and_attributes() -> None:

@@ -6,6 +6,8 @@ import os
 from multiprocessing.connection import Connection
 from typing import Any
 
+from apps.lane import RaisedThere
+
 
 def answers_nothing(_settings: Any, _make: Any, connection: Connection) -> None:
     """Say ready, take the first request, and end without answering it (as a child killed
@@ -21,3 +23,11 @@ def answers_garbage(_settings: Any, _make: Any, connection: Connection) -> None:
     while True:
         connection.recv()
         connection.send_bytes(b"not a pickle")
+
+
+def answers_interrupted(_settings: Any, _make: Any, connection: Connection) -> None:
+    """Say ready, then answer each message as a batch interrupted (KeyboardInterrupt)."""
+    connection.send(("ready", None))
+    while True:
+        number, _, _ = connection.recv()
+        connection.send((number, RaisedThere.of(KeyboardInterrupt()), None))
