@@ -132,10 +132,10 @@ class JoinQueue:
             self._changed.notify()
 
     def end(self) -> None:
-        """No more messages: `take` gives what is queued, then None."""
+        """No more messages: `take` gives what is queued, then None (to every join thread)."""
         with self._changed:
             self._ended = True
-            self._changed.notify()
+            self._changed.notify_all()
 
     def take(self) -> list[Sent] | None:
         """The next batch's messages, waiting for one; None once ended and empty."""

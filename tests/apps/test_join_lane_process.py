@@ -481,3 +481,20 @@ def test_the_child_s_queue_waits_for_a_message_and_ends_when_told() -> None:
     queue.end()
     taker.join(5)
     assert got == [[(7, [_request("c", "u", "k")])], None]
+
+
+def test_the_end_of_the_child_s_queue_reaches_every_join_thread() -> None:
+    """FANTASY_JOIN_BATCH_LANES threads wait on one queue: each must see the end, or the
+    child never exits (a child of two threads outlived its server in a benchmark)."""
+    queue = JoinQueue(max_batch=4)
+    ended: list[None] = []
+    takers = [
+        threading.Thread(target=lambda: ended.append(queue.take()), daemon=True) for _ in range(3)
+    ]
+    for taker in takers:
+        taker.start()
+    time.sleep(0.05)
+    queue.end()
+    for taker in takers:
+        taker.join(5)
+    assert ended == [None, None, None]
