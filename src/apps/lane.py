@@ -117,7 +117,7 @@ Sent = tuple[int, list[JoinRequest]]
 
 
 class JoinQueue:
-    """The joins the child was sent, in order, for its one join thread: `take` gives the
+    """The joins the child was sent, in order, for its join threads: `take` gives the
     messages queued, whole, as many as fit in `max_batch` joins (always at least one)."""
 
     def __init__(self, max_batch: int) -> None:

@@ -33,6 +33,7 @@ from apps.lane import (
     LaneProcess,
     RaisedThere,
     Sent,
+    _run_joins,
     serve_lane,
 )
 from apps.settings import Settings, SettingsError, load_settings
@@ -498,3 +499,46 @@ def test_the_end_of_the_child_s_queue_reaches_every_join_thread() -> None:
     for taker in takers:
         taker.join(5)
     assert ended == [None, None, None]
+
+
+def test_a_join_thread_answers_each_message_of_a_batch_with_its_own_slice(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Messages queued together run as one `join_many`; each gets its own answers, in its
+    order, the batch counted with the first; a failed batch fails every message."""
+    ran: list[list[str]] = []
+
+    def answered_by_key(_platform: object, requests: list[JoinRequest]) -> list[str]:
+        ran.append([r.client_key for r in requests])
+        if requests[0].client_key == "boom":
+            raise RuntimeError("the batch failed")
+        return [f"answer {r.client_key}" for r in requests]
+
+    monkeypatch.setattr("apps.lane.join_many", answered_by_key)
+    queue = JoinQueue(max_batch=8)
+    for number, keys in ((1, ["a", "b"]), (2, ["c"]), (3, ["d", "e"])):
+        queue.put(number, [_request("c1", "u", key) for key in keys])
+    queue.end()
+    sent: list[tuple[int, object, object]] = []
+    _run_joins(queue, None, lambda number, result, batch: sent.append((number, result, batch)))  # type: ignore[arg-type]
+    assert ran == [["a", "b", "c", "d", "e"]]
+    assert [(number, result) for number, result, _ in sent] == [
+        (1, ["answer a", "answer b"]),
+        (2, ["answer c"]),
+        (3, ["answer d", "answer e"]),
+    ]
+    first = sent[0][2]
+    assert isinstance(first, tuple)
+    assert first[0] == 5
+    assert [batch for _, _, batch in sent[1:]] == [None, None]
+
+    failing = JoinQueue(max_batch=8)
+    failing.put(4, [_request("c1", "u", "boom")])
+    failing.put(5, [_request("c1", "u", "f")])
+    failing.end()
+    sent.clear()
+    _run_joins(failing, None, lambda number, result, batch: sent.append((number, result, batch)))  # type: ignore[arg-type]
+    assert [number for number, _, _ in sent] == [4, 5]
+    for _, result, _ in sent:
+        assert isinstance(result, RaisedThere)
+        assert "the batch failed" in str(result.rebuilt())

@@ -247,7 +247,7 @@ class SeatCounters:
         if len(contests) == 1:
             [(contest_id, delta)] = contests.items()
             return [(_ADD_SEATS, {"target": contest_id, "delta": delta})]
-        if self._db.dialect == "postgresql" and self._locked.keys() >= contests.keys():
+        if self._db.dialect == "postgresql" and self.hold_locked(contests):
             arrays = {"targets": list(contests), "deltas": list(contests.values())}
             return [(_ADD_SEATS_OF_LOCKED, arrays)]
         return None
