@@ -293,10 +293,14 @@ def _settings(args: argparse.Namespace, *, auto_upgrade: bool | None = None) -> 
     return settings
 
 
-def _start(settings: Settings) -> Services:
+def _start(settings: Settings, *, serves_joins: bool = False) -> Services:
+    """The services; with the join lane process (FANTASY_JOIN_LANE_PROCESS) only for a
+    process that `serves_joins`: a worker or a command would start a child for nothing."""
     from adapters.sqlalchemy import DatabaseError, UnsupportedDatabase  # noqa: PLC0415
     from apps.bootstrap import start  # noqa: PLC0415
 
+    if not serves_joins:
+        settings = attrs.evolve(settings, join_lane_process=False)
     try:
         return start(settings)
     except (DatabaseError, UnsupportedDatabase) as error:
@@ -479,7 +483,7 @@ def _run_serve(args: argparse.Namespace) -> None:
     if args.workers > 1:
         _serve_processes(args, settings)
         return
-    with _start(settings) as services:
+    with _start(settings, serves_joins=True) as services:
         app = create_app(settings, services=services, run_worker=not args.no_worker)
         freeze_startup_heap()
         serve(app, args.host, args.port, sys.stdout)

@@ -47,7 +47,7 @@ Variables (default in brackets):
                                    two with FANTASY_JOIN_LANE_PROCESS]
   FANTASY_JOIN_LANE_PROCESS        run the join batches in a child process of each API
                                    process (apps.lane; a SQL database and the system clock)
-                                   [false]
+                                   [true in production on PostgreSQL, false otherwise]
   FANTASY_OPERATOR_EMAIL, FANTASY_OPERATOR_PASSWORD  an operator account made at start-up
   FANTASY_ALERT_WEBHOOK_URL        a JSON webhook (Slack-compatible `text`) alerts go to [none]
   FANTASY_PAGERDUTY_ROUTING_KEY    a PagerDuty Events API v2 integration key [none]
@@ -425,10 +425,13 @@ def load_settings(environ: Mapping[str, str] | None = None) -> Settings:
         else "test"
     )
     production = environment == "production"
-    lane_process = read.boolean("JOIN_LANE_PROCESS", False)
+    database = read.raw("DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_PATH}"
+    # Production on PostgreSQL runs its join batches in a child of each API process, the
+    # configuration measured against the lean floor (decision 0082).
+    lane_process = read.boolean("JOIN_LANE_PROCESS", production and _is_postgresql(database))
     settings = Settings(
         environment=environment,
-        database_url=read.raw("DATABASE_URL") or f"sqlite:///{DEFAULT_DATABASE_PATH}",
+        database_url=database,
         database_auto_upgrade=read.boolean("DATABASE_AUTO_UPGRADE", not production),
         stripe_api_key=_stripe_key(read, environment),
         stripe_api_base=read.raw("STRIPE_API_BASE"),
@@ -659,6 +662,11 @@ def _minimum_ages(read: _Reader, name: str) -> tuple[tuple[str, int], ...]:
             return ()
         ages.append((code, number))
     return tuple(ages)
+
+
+def _is_postgresql(url: str) -> bool:
+    # The schemes adapters.sqlalchemy.engine takes to psycopg (apps reach it only there).
+    return urlsplit(url).scheme in ("postgres", "postgresql", "postgresql+psycopg")
 
 
 def _address(read: _Reader, name: str) -> str | None:

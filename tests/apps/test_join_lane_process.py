@@ -25,6 +25,7 @@ from litestar.testing import TestClient
 from adapters.sandbox import SandboxPayments
 from apps.api.app import create_app
 from apps.bootstrap import Services, start
+from apps.cli import _start
 from apps.lane import (
     LANE_LOST_ALERT,
     JoinQueue,
@@ -216,6 +217,19 @@ def test_the_apps_joins_go_through_the_lane(services: Services) -> None:
         assert lane.started == before + 1
         assert join("f3", picks).status_code == 201
         assert client.get("/health").status_code == 200  # the gateway's check, forwarded
+
+
+def test_only_a_process_that_serves_joins_starts_the_child(tmp_path: Path) -> None:
+    """Production on PostgreSQL turns the lane process on for every command that reads
+    the settings (decision 0082): a worker, `fantasy status` or a migration must not
+    start a child that no join will use."""
+    database = tmp_path / "fantasy.db"
+    settings = api_settings(database_url=f"sqlite:///{database}", join_lane_process=True)
+    with _start(settings) as services:
+        assert services.lane is None
+    with _start(settings, serves_joins=True) as services:
+        assert services.lane is not None
+        assert services.lane.running
 
 
 def test_ctrl_c_is_the_api_processs_to_handle_not_the_childs(services: Services) -> None:

@@ -203,6 +203,33 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
     assert "FANTASY_STRIPE_REQUESTS_PER_SECOND: must be a number of requests a second" in found
 
 
+def test_production_on_postgresql_runs_its_join_batches_in_a_child_unless_told_not_to() -> None:
+    production = {
+        "FANTASY_ENV": "production",
+        "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+        "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
+        "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
+        "FANTASY_TOKEN_SECRET": SECRET,
+        "FANTASY_FEED": "sportsdataio",
+        "FANTASY_SPORTSDATAIO_API_KEY": "key",
+        "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
+    }
+    for scheme in ("postgresql", "postgres", "postgresql+psycopg"):
+        on_postgres = {**production, "FANTASY_DATABASE_URL": f"{scheme}://app@db/fantasy"}
+        live = load_settings(on_postgres)
+        assert live.join_lane_process, scheme
+        # ... with the lane process's batches (decision 0071), four lanes against Stripe.
+        assert (live.join_batch_max, live.join_batch_lanes) == (16, 4)
+        off = load_settings({**on_postgres, "FANTASY_JOIN_LANE_PROCESS": "false"})
+        assert (off.join_lane_process, off.join_batch_max) == (False, 64)
+    # SQLite (one writer) and every test environment keep one process unless told.
+    assert not load_settings(production).join_lane_process
+    sqlite = {**production, "FANTASY_DATABASE_URL": "sqlite:///var/x.db"}
+    assert not load_settings(sqlite).join_lane_process
+    assert not load_settings({"FANTASY_DATABASE_URL": "postgresql://app@db/f"}).join_lane_process
+    assert load_settings({**sqlite, "FANTASY_JOIN_LANE_PROCESS": "true"}).join_lane_process
+
+
 def test_an_accelerated_clock_is_read_from_the_environment_in_a_test_environment() -> None:
     settings = load_settings(
         {"FANTASY_CLOCK_SPEED": "60", "FANTASY_CLOCK_SINCE": "2026-12-03T15:00:00Z"}
