@@ -4,7 +4,7 @@ Usage: uv run python bench/run_all.py [--quick] [--only NAME,...] [--postgres-ur
            [--out bench/results.jsonl]
 
 Each scenario runs in a process of its own (a clean heap for every figure) and prints
-JSON lines; they are written to --out (one figure a line, with the run's time and mode)
+JSON lines; they are appended to --out (one figure a line, with the run's time and mode)
 and summarised in a Markdown table. --quick runs smaller sizes and shorter loads: a
 smoke test of the benchmarks, not figures to quote. PostgreSQL scenarios use
 FANTASY_BENCH_POSTGRES_URL (or --postgres-url; default the local server's
@@ -191,7 +191,14 @@ def _joins(records: list[Record]) -> Row:
     r = records[0]
     spread = "one contest" if r["contests"] == 1 else f"spread over {r['contests']} contests"
     lane = _lane(r)
-    met = r["ratio"] >= 0.6 and r["p99_ms"] <= 100
+    # The goal is production's: on PostgreSQL it runs the lane process (decision 0082);
+    # the batches in the API process's own thread are shown beside it, compared.
+    goal, met = ">= 0.6 of floor, p99 <= 100 ms", r["ratio"] >= 0.6 and r["p99_ms"] <= 100
+    if lane:
+        lane += " (production's default on PostgreSQL)"
+    else:
+        lane = ", batches in the API process"
+        goal, met = "compared (production runs the lane process)", None
     return _row(
         f"joins over HTTP, PostgreSQL, {spread}{lane}",
         _size(r),
@@ -203,7 +210,7 @@ def _joins(records: list[Record]) -> Row:
         + _lean_join(r),
         f"{r['ratio']:.2f} (of our stack's: {r.get('ratio_stack_floor', 0):.2f}"
         + (f"; of the lean join's: {r['ratio_lean_join']:.2f})" if "ratio_lean_join" in r else ")"),
-        ">= 0.6 of floor, p99 <= 100 ms",
+        goal,
         met,
     )
 
@@ -387,7 +394,7 @@ def main() -> None:
     records: list[Record] = []
     for name in names:
         records.extend(run_scenario(name, args.quick, args.postgres_url))
-    with args.out.open("w") as out:
+    with args.out.open("a") as out:  # appended: each line says its run's time
         for record in records:
             out.write(json.dumps({**record, "run_at": run_at, "mode": mode}) + "\n")
     print(table(records))
