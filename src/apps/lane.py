@@ -270,6 +270,11 @@ class LaneLost(PaymentOutcomeUnknown):
     have happened; the same request with the same Idempotency-Key finishes it."""
 
 
+class LaneNotRunning(Exception):
+    """No child runs, and the caller asked that none be started (starting one takes
+    seconds: not on an event loop). Nothing was sent."""
+
+
 @attrs.define
 class _Child:
     """One child process: its pipe, and the callers waiting for its answers by number."""
@@ -393,11 +398,16 @@ class LaneProcess:
             except Exception:  # the log line above says it anyway
                 _log.exception("the join lane's loss could not be raised as an alert")
 
-    def _post(self, kind: str, payload: object) -> Future[object]:
-        """Send the child a message; the future of its answer (as it crossed)."""
+    def _post(self, kind: str, payload: object, *, start: bool = True) -> Future[object]:
+        """Send the child a message; the future of its answer (as it crossed). Without a
+        child, one is started, or with `start` false LaneNotRunning raised."""
         future: Future[object] = Future()
         with self._guard:
-            child = self._running()
+            child = self._child
+            if start:
+                child = self._running()
+            elif child is None or not child.process.is_alive():
+                raise LaneNotRunning("no join lane process runs")
             number = next(self._numbers)
             child.waiting[number] = future
         try:
@@ -419,19 +429,26 @@ class LaneProcess:
         return child is not None and child.process.is_alive()
 
     def send(
-        self, requests: Sequence[JoinRequest], done: Callable[[list[Joined | Exception]], None]
+        self,
+        requests: Sequence[JoinRequest],
+        done: Callable[[list[Joined | Exception]], None],
+        *,
+        start: bool = True,
     ) -> None:
         """Queue `requests` in the child and return at once; `done` gets one answer a
         request, in order, when the batch that ran them ends (in the thread that reads the
         child's answers: it must not block), or LaneLost for each if the child cannot be
-        reached or ends first. Starts a child if none runs."""
+        reached or ends first. Starts a child if none runs; with `start` false, raises
+        LaneNotRunning instead (and `done` is not called)."""
         asked = list(requests)
 
         def answered(future: Future[object]) -> None:
             done(_answers(future.result(), len(asked)))
 
         try:
-            self._post("joins", asked).add_done_callback(answered)
+            self._post("joins", asked, start=start).add_done_callback(answered)
+        except LaneNotRunning:
+            raise
         except Exception as error:  # not sent (LaneLost), or a child that failed to start
             done([error for _ in asked])
 

@@ -31,6 +31,7 @@ from apps.lane import (
     JoinQueue,
     LaneGateway,
     LaneLost,
+    LaneNotRunning,
     LaneProcess,
     RaisedThere,
     Sent,
@@ -187,6 +188,35 @@ def test_a_child_that_died_between_batches_is_replaced_before_the_next(
         time.sleep(0.01)
     assert alert is not None
     assert f"join lane process {pid} ended (exit code -9)" in alert.message
+
+
+def test_joins_sent_from_the_event_loop_never_start_a_child_there(services: Services) -> None:
+    """Starting a child takes seconds: the event loop sends with `start=False` and, with no
+    child running, is told so at once, nothing sent and no child started; the app then
+    sends from a thread, which starts one (the test below)."""
+    lane = services.lane
+    assert lane is not None
+    contest = _contest(services)
+    request = _request(contest, _player(services, "gil"), "g1")
+    _killed(lane)
+    before = lane.started
+    answered: list[list[Any]] = []
+    with pytest.raises(LaneNotRunning):
+        lane.send([request], answered.append, start=False)
+    assert lane.started == before
+    assert lane.pid is None
+    assert answered == []
+    lane.send([request], answered.append)  # the default starts one
+    deadline = time.monotonic() + 30
+    while not answered and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert lane.started == before + 1
+    ((joined,),) = answered
+    assert not isinstance(joined, Exception), joined
+    lane.send([request], answered.append, start=False)  # running now: sent, answered again
+    while len(answered) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert answered[1] == answered[0]  # the same key: the same entry
 
 
 def test_the_apps_joins_go_through_the_lane(services: Services) -> None:

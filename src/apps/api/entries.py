@@ -42,6 +42,7 @@ from apps.api.wire import (
     explanation_out,
     payment_action_out,
 )
+from apps.lane import LaneNotRunning
 from apps.settings import Settings
 from fantasy_core.accounts import Account, Role
 from fantasy_core.entries import Entry, EntryStatus, JoinResult
@@ -77,9 +78,12 @@ def join_batcher(state: State, settings: Settings) -> JoinBatcher:
         # On the event loop: the joins go to the child's queue as they come (decision
         # 0081). Starting a child takes seconds: then, and without a lane, in a thread.
         lane = services_of(state).lane
-        if lane is not None and lane.running:
-            lane.send(requests, answers)
-            return
+        if lane is not None:
+            try:
+                lane.send(requests, answers, start=False)
+                return
+            except LaneNotRunning:
+                pass
 
         def elsewhere() -> None:
             try:
