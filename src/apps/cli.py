@@ -281,13 +281,14 @@ def _clocked(args: argparse.Namespace, settings: Settings, other: str) -> Settin
 def _settings(args: argparse.Namespace, *, auto_upgrade: bool | None = None) -> Settings:
     from apps.settings import SettingsError, load_settings  # noqa: PLC0415
 
+    # --database-url is read as FANTASY_DATABASE_URL would be, so that the defaults that
+    # follow from the database (the join lane process, decision 0082) and its checks see it.
+    url: str | None = getattr(args, "database_url", None)
+    environ = {**os.environ, "FANTASY_DATABASE_URL": url} if url else None
     try:
-        settings = load_settings()
+        settings = load_settings(environ)
     except SettingsError as error:
         raise CommandError("; ".join(error.problems), EXIT_USAGE) from error
-    url: str | None = getattr(args, "database_url", None)
-    if url:
-        settings = attrs.evolve(settings, database_url=url)
     if auto_upgrade is not None:
         settings = attrs.evolve(settings, database_auto_upgrade=auto_upgrade)
     return settings

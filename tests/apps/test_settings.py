@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
+from apps.cli import CommandError, _settings
 from apps.settings import TEST_TAX_ID_KEY, Settings, SettingsError, accelerated, load_settings
 
 SECRET = "s" * 40
@@ -228,6 +230,33 @@ def test_production_on_postgresql_runs_its_join_batches_in_a_child_unless_told_n
     assert not load_settings(sqlite).join_lane_process
     assert not load_settings({"FANTASY_DATABASE_URL": "postgresql://app@db/f"}).join_lane_process
     assert load_settings({**sqlite, "FANTASY_JOIN_LANE_PROCESS": "true"}).join_lane_process
+
+
+def test_a_database_url_on_the_command_line_is_read_with_what_follows_from_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--database-url` is read as FANTASY_DATABASE_URL: production's lane-process default
+    and the checks of the lane process see it, not the variable's default."""
+    for name, value in {
+        "FANTASY_ENV": "production",
+        "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+        "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
+        "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
+        "FANTASY_TOKEN_SECRET": SECRET,
+        "FANTASY_FEED": "sportsdataio",
+        "FANTASY_SPORTSDATAIO_API_KEY": "key",
+        "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
+    }.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.delenv("FANTASY_DATABASE_URL", raising=False)
+    url = "postgresql://app@db/fantasy"
+    settings = _settings(argparse.Namespace(database_url=url))
+    assert (settings.database_url, settings.join_lane_process) == (url, True)
+    assert not _settings(argparse.Namespace(database_url=None)).join_lane_process  # SQLite
+    monkeypatch.setenv("FANTASY_ENV", "test")
+    monkeypatch.setenv("FANTASY_JOIN_LANE_PROCESS", "true")
+    with pytest.raises(CommandError, match="FANTASY_JOIN_LANE_PROCESS"):
+        _settings(argparse.Namespace(database_url="memory:"))
 
 
 def test_an_accelerated_clock_is_read_from_the_environment_in_a_test_environment() -> None:
