@@ -16,7 +16,18 @@ from litestar.testing import TestClient
 
 from apps.api.state import SERVICES
 from apps.settings import Settings
+from support.postgres_schema import fresh_schema, postgres_url_from_environment
 from support.world import World
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, migrated schema of its own on the test server, dropped after the test."""
+    base = postgres_url_from_environment()
+    if base is None:
+        pytest.skip("FANTASY_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
+    with fresh_schema(base, "apps") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -23,7 +22,6 @@ from fantasy_core.payments import PayoutStatus
 from fantasy_core.usecases.queries import slate_for_contests
 from fantasy_core.usecases.reports import verify_ledger
 from support.live_server import serving
-from support.postgres_schema import fresh_schema, postgres_url_from_environment
 from support.processes import WorkerProcess, clocked_worker, worker_environment
 from support.shared_clock import FileClock
 from support.stripe_books import StripeBooks
@@ -38,15 +36,6 @@ PASSWORD = "correct horse battery"
 # Template -> how many players join it.
 CONTESTS = {"head_to_head": 2, "double_up": 8, "tournament": 12}
 DEADLINE_SECONDS = 120.0
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    base = postgres_url_from_environment()
-    if base is None:
-        pytest.skip("FANTASY_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
-    with fresh_schema(base, "e2e") as url:
-        yield url
 
 
 def test_contests_joined_over_http_are_run_to_paid_by_a_worker_process_on_postgres_and_stripe(

@@ -4,13 +4,11 @@ charge senders. Each join is charged once, a decline is a 402, a replay charges 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import httpx
-import pytest
 from api_support import PASSWORD, api_settings
 
 from apps.api.app import create_app
@@ -18,22 +16,12 @@ from apps.bootstrap import start
 from fantasy_core.entries import EntryStatus
 from fantasy_core.usecases.contests import create_contest
 from support.live_server import serving
-from support.postgres_schema import fresh_schema, postgres_url_from_environment
 from support.stripe_books import StripeBooks
 from support.stripe_emulator_fixture import API_KEY
 from support.world import World, lineup
 
 PLAYERS = 12
 DECLINED = "pm_card_chargeCustomerFail"  # the emulator's declined card
-
-
-@pytest.fixture
-def postgres_url() -> Iterator[str]:
-    base = postgres_url_from_environment()
-    if base is None:
-        pytest.skip("FANTASY_TEST_POSTGRES_URL is not set: no PostgreSQL to test against")
-    with fresh_schema(base, "lane_stripe") as url:
-        yield url
 
 
 def test_joins_in_the_lane_process_charge_stripe_once_each_and_a_replay_nothing(

@@ -15,6 +15,18 @@ SECRET = "s" * 40
 LIVE_KEY = "sk_live_" + "x" * 24
 TEST_KEY = "sk_test_" + "x" * 24
 TAX_ID_KEY = "Zm9yLXRlc3RzLW9ubHktbm90LWEtcmVhbC1rZXktMDA="  # 32 bytes, base64
+# A complete production configuration, on the default database (a SQLite file).
+PRODUCTION = {
+    "FANTASY_ENV": "production",
+    "FANTASY_STRIPE_API_KEY": LIVE_KEY,
+    "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
+    "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
+    "FANTASY_TOKEN_SECRET": SECRET,
+    "FANTASY_FEED": "sportsdataio",
+    "FANTASY_SPORTSDATAIO_API_KEY": "key",
+    "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
+}
+ON_POSTGRES = {**PRODUCTION, "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy"}
 
 
 def problems(environ: dict[str, str]) -> str:
@@ -91,19 +103,7 @@ def test_sportsdataio_needs_its_api_key() -> None:
 
 
 def test_a_complete_production_configuration_loads() -> None:
-    settings = load_settings(
-        {
-            "FANTASY_ENV": "production",
-            "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy",
-            "FANTASY_STRIPE_API_KEY": LIVE_KEY,
-            "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
-            "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
-            "FANTASY_TOKEN_SECRET": SECRET,
-            "FANTASY_FEED": "sportsdataio",
-            "FANTASY_SPORTSDATAIO_API_KEY": "key",
-            "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
-        }
-    )
+    settings = load_settings(ON_POSTGRES)
     assert settings.environment == "production"
     assert settings.tax_id_key == TAX_ID_KEY
     assert TAX_ID_KEY not in repr(settings)
@@ -112,18 +112,7 @@ def test_a_complete_production_configuration_loads() -> None:
 
 
 def test_production_mail_links_point_at_an_https_public_address() -> None:
-    production = {
-        "FANTASY_ENV": "production",
-        "FANTASY_DATABASE_URL": "postgresql://app@db/fantasy",
-        "FANTASY_STRIPE_API_KEY": LIVE_KEY,
-        "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
-        "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
-        "FANTASY_TOKEN_SECRET": SECRET,
-        "FANTASY_FEED": "sportsdataio",
-        "FANTASY_SPORTSDATAIO_API_KEY": "key",
-        "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
-        "FANTASY_SMTP_URL": "smtps://mail.example.com",
-    }
+    production = {**ON_POSTGRES, "FANTASY_SMTP_URL": "smtps://mail.example.com"}
     assert "FANTASY_PUBLIC_URL: an https:// address is required" in problems(production)
     loaded = load_settings({**production, "FANTASY_PUBLIC_URL": "https://play.example.com"})
     assert loaded.public_url == "https://play.example.com"
@@ -158,16 +147,7 @@ def test_secrets_are_not_shown_by_repr_or_describe() -> None:
 
 
 def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_side() -> None:
-    production = {
-        "FANTASY_ENV": "production",
-        "FANTASY_STRIPE_API_KEY": LIVE_KEY,
-        "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
-        "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
-        "FANTASY_TOKEN_SECRET": SECRET,
-        "FANTASY_FEED": "sportsdataio",
-        "FANTASY_SPORTSDATAIO_API_KEY": "key",
-        "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
-    }
+    production = PRODUCTION
     assert load_settings(production).stripe_requests_per_second == 95.0
     assert load_settings(production).payout_senders == 4
     assert load_settings({}).stripe_requests_per_second is None
@@ -206,16 +186,7 @@ def test_production_paces_stripe_below_its_live_limit_and_sends_payouts_side_by_
 
 
 def test_production_on_postgresql_runs_its_join_batches_in_a_child_unless_told_not_to() -> None:
-    production = {
-        "FANTASY_ENV": "production",
-        "FANTASY_STRIPE_API_KEY": LIVE_KEY,
-        "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
-        "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
-        "FANTASY_TOKEN_SECRET": SECRET,
-        "FANTASY_FEED": "sportsdataio",
-        "FANTASY_SPORTSDATAIO_API_KEY": "key",
-        "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
-    }
+    production = PRODUCTION
     for scheme in ("postgresql", "postgres", "postgresql+psycopg"):
         on_postgres = {**production, "FANTASY_DATABASE_URL": f"{scheme}://app@db/fantasy"}
         live = load_settings(on_postgres)
@@ -237,16 +208,7 @@ def test_a_database_url_on_the_command_line_is_read_with_what_follows_from_it(
 ) -> None:
     """`--database-url` is read as FANTASY_DATABASE_URL: production's lane-process default
     and the checks of the lane process see it, not the variable's default."""
-    for name, value in {
-        "FANTASY_ENV": "production",
-        "FANTASY_STRIPE_API_KEY": LIVE_KEY,
-        "FANTASY_STRIPE_PUBLISHABLE_KEY": "pk_live_" + "x" * 24,
-        "FANTASY_STRIPE_WEBHOOK_SECRET": "whsec_live",
-        "FANTASY_TOKEN_SECRET": SECRET,
-        "FANTASY_FEED": "sportsdataio",
-        "FANTASY_SPORTSDATAIO_API_KEY": "key",
-        "FANTASY_TAX_ID_KEY": TAX_ID_KEY,
-    }.items():
+    for name, value in PRODUCTION.items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("FANTASY_DATABASE_URL", raising=False)
     url = "postgresql://app@db/fantasy"
