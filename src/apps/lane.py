@@ -9,13 +9,14 @@ hands their answers out.
 
 The child is started with the services (`apps.bootstrap.start`). The API process sends it
 the joins as they come, without waiting for the answers of those before (decision 0081);
-the child queues them and runs them on one thread of its own, each batch taking every
-join queued, up to FANTASY_JOIN_BATCH_MAX: the next batch starts as the last ends, with
-no hand-over between the processes in between. Gateway calls run beside, a thread each.
-With the sandbox gateway,
-whose payments live in the memory of one process, the child holds the only sandbox and
-the API process's gateway forwards every call to it (`LaneGateway`): the 3-D Secure page,
-the worker's refunds and the charges of the joins all see the same payments.
+the child queues them and runs them on its join threads (FANTASY_JOIN_BATCH_LANES: one,
+four in production against Stripe), each batch taking every join queued, up to
+FANTASY_JOIN_BATCH_MAX: the next batch starts as the last ends, with no hand-over between
+the processes in between. Gateway calls run beside, a thread each. With the sandbox
+gateway, whose payments live in the memory of one process, the child holds the only
+sandbox and the API process's gateway forwards every call to it (`LaneGateway`): the
+3-D Secure page, the worker's refunds and the charges of the joins all see the same
+payments.
 
 If the child ends (killed, out of memory), every request it was answering gets
 PaymentOutcomeUnknown, which tells the client to send the same request again with the
@@ -316,12 +317,17 @@ class LaneProcess:
         with self._guard:
             self._running()
 
+    def _alive(self) -> _Child | None:
+        """The child, if it runs now."""
+        child = self._child
+        return child if child is not None and child.process.is_alive() else None
+
     def _running(self) -> _Child:
         """The child, started anew if there is none or it ended (the caller holds _guard)."""
         if self._closed:
             raise LaneLost("the join lane is shut down")
-        child = self._child
-        if child is not None and child.process.is_alive():
+        child = self._alive()
+        if child is not None:
             return child
         context = multiprocessing.get_context("spawn")
         ours, theirs = context.Pipe()
@@ -403,10 +409,8 @@ class LaneProcess:
         child, one is started, or with `start` false LaneNotRunning raised."""
         future: Future[object] = Future()
         with self._guard:
-            child = self._child
-            if start:
-                child = self._running()
-            elif child is None or not child.process.is_alive():
+            child = self._running() if start else self._alive()
+            if child is None:
                 raise LaneNotRunning("no join lane process runs")
             number = next(self._numbers)
             child.waiting[number] = future
@@ -424,9 +428,8 @@ class LaneProcess:
 
     @property
     def running(self) -> bool:
-        """Whether a child runs now (so that sending to it starts none, which takes seconds)."""
-        child = self._child
-        return child is not None and child.process.is_alive()
+        """Whether a child runs now."""
+        return self._alive() is not None
 
     def send(
         self,

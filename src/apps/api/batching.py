@@ -164,10 +164,6 @@ class Batcher(Generic[T, R]):
 
     def _answered(self, batch: _Batch[R], answers: Sequence[R | Exception]) -> None:
         self._sent -= len(batch)
-        if len(answers) != len(batch):
-            error = RuntimeError(f"{len(answers)} answers for a batch of {len(batch)}")
-            _log.error("%s", error)
-            answers = [error] * len(batch)
         _answer(batch, answers)
 
     def _drain(self, loop: asyncio.AbstractEventLoop, generation: int) -> None:
@@ -191,8 +187,6 @@ class Batcher(Generic[T, R]):
             started = time.perf_counter()
             try:
                 answers: list[R | Exception] = list(self._run(items))
-                if len(answers) != len(items):
-                    raise RuntimeError(f"{len(answers)} answers for a batch of {len(items)}")
             except Exception as error:  # the batch itself failed: each of its items says so
                 _log.exception("a batch of %d %s failed", len(items), self.name)
                 answers = [error] * len(items)
@@ -230,9 +224,12 @@ class Batcher(Generic[T, R]):
 _Batch = Sequence[tuple[object, asyncio.Future[R | Exception]]]
 
 
-def _answer(
-    batch: Sequence[tuple[object, asyncio.Future[R | Exception]]], answers: Sequence[R | Exception]
-) -> None:
+def _answer(batch: _Batch[R], answers: Sequence[R | Exception]) -> None:
+    """On the event loop: each item its answer; a wrong count of answers fails them all."""
+    if len(answers) != len(batch):
+        error = RuntimeError(f"{len(answers)} answers for a batch of {len(batch)}")
+        _log.error("%s", error)
+        answers = [error] * len(batch)
     for (_, future), answer in zip(batch, answers, strict=True):
         if not future.done():  # its request may have been cancelled (client gone)
             future.set_result(answer)
